@@ -1,0 +1,35 @@
+# The virtualenv lives in .venv/; every target creates it on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck check postgres clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+## run: serve the bot on PORT (default 3978), on SQLite under ./data/, no credentials needed
+run: $(STAMP)
+	$(PY) app.py
+
+## postgres: make sure the local PostgreSQL the tests use is up
+postgres:
+	bash scripts/ensure_postgres.sh
+
+## test: lint, type-check and the whole suite (SQLite and PostgreSQL)
+test: $(STAMP) postgres lint typecheck
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""The handoff bot's web application: the only place where the parts are wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from botbuilder.core import ConversationState, UserState
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from pythonjsonlogger.json import JsonFormatter
+
+from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
+from bot.handoff_bot import HandoffBot
+from bot.turn_errors import on_turn_error
+from config.process import ConfigError, ProcessConfig, load_process_config
+from config.settings import Settings, SettingsError, load_settings
+from handoff.ports import Clock, SystemClock
+from storage.bot_state import SqlBotStorage
+from storage.errors import StorageUnavailable
+from storage.sql_store import SqlStore, open_store
+
+log = logging.getLogger("handoff.app")
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class BotFrameworkConfig:
+    """The attribute names the SDK's ConfigurationBotFrameworkAuthentication reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+
+
+SETTINGS = web.AppKey("settings", Settings)
+PROCESS = web.AppKey("process", ProcessConfig)
+STORE = web.AppKey("store", SqlStore)
+
+
+def create_adapter(settings: Settings) -> CloudAdapter:
+    auth = ConfigurationBotFrameworkAuthentication(
+        BotFrameworkConfig(
+            APP_ID=settings.app_id,
+            APP_PASSWORD=settings.app_password,
+            APP_TYPE=settings.app_type.value,
+            APP_TENANTID=settings.app_tenant_id,
+        )
+    )
+    adapter = CloudAdapter(auth)
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    store = request.app.get(STORE)
+    if store is None:
+        return web.json_response({"status": "starting"}, status=503)
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await store.ping()
+    except (StorageUnavailable, TimeoutError) as error:
+        reason = str(error) or "the database did not answer in time"
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The aiohttp application; storage opens when it starts and closes when it stops."""
+    process = load_process_config(settings.handoff_config)
+    clock = clock or SystemClock()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[PROCESS] = process
+    adapter = create_adapter(settings)
+    app[ADAPTER] = adapter
+
+    async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        store = await open_store(settings.database_url, clock)
+        bot_storage = SqlBotStorage(store.database)
+        bot = HandoffBot(
+            conversations=store,
+            conversation_state=ConversationState(bot_storage),
+            user_state=UserState(bot_storage),
+            clock=clock,
+        )
+        app[STORE] = store
+        app[BOT] = bot
+        log.info("storage ready", extra={"backend": store.database.dialect})
+        yield
+        await store.close()
+
+    app.cleanup_ctx.append(storage_lifecycle)
+    app.router.add_post("/api/messages", MessagesEndpoint())
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if settings.local_mode:
+        log.warning(
+            "LOCAL MODE: MicrosoftAppId is not set, so requests to /api/messages are NOT "
+            "authenticated. Set MicrosoftAppId and MicrosoftAppPassword before exposing the bot."
+        )
+    return app
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}", style="{", rename_fields={"levelname": "level"}
+        )
+    )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def main() -> int:
+    configure_logging("INFO")
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        app = create_app(settings)
+    except (SettingsError, ConfigError) as error:
+        log.error("cannot start: %s", error)
+        return 2
+    log.info(
+        "serving the bot",
+        extra={"url": f"http://{settings.listen_host}:{settings.port}/api/messages"},
+    )
+    try:
+        web.run_app(app, host=settings.listen_host, port=settings.port, print=None)
+    except StorageUnavailable as error:
+        log.error("cannot start: %s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

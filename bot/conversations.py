@@ -1,0 +1,63 @@
+"""Where the bot can speak again: the conversation address of an incoming activity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
+
+from handoff.models import Person
+from handoff.ports import ConversationAddress, ConversationKind
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    return data if isinstance(data, dict) else {}
+
+
+def conversation_kind(activity: Activity) -> ConversationKind:
+    kind = (activity.conversation.conversation_type if activity.conversation else None) or ""
+    if kind == "channel":
+        return ConversationKind.CHANNEL
+    if kind == "groupChat":
+        return ConversationKind.GROUP_CHAT
+    return ConversationKind.PERSONAL
+
+
+def address_of(activity: Activity, at: datetime) -> ConversationAddress:
+    """The address to store for later proactive messages to this conversation."""
+    data = _channel_data(activity)
+    kind = conversation_kind(activity)
+    team = data.get("team") or {}
+    channel = data.get("channel") or (data.get("settings") or {}).get("selectedChannel") or {}
+    tenant = (data.get("tenant") or {}).get("id") or (
+        activity.conversation.tenant_id if activity.conversation else None
+    )
+    user = None
+    if kind is ConversationKind.PERSONAL and activity.from_property is not None:
+        user = Person(
+            id=activity.from_property.id,
+            name=activity.from_property.name or "",
+            aad_object_id=activity.from_property.aad_object_id,
+        )
+    reference = TurnContext.get_conversation_reference(activity).serialize()
+    conversation_id = activity.conversation.id
+    if kind is ConversationKind.CHANNEL:
+        # A reply thread's id is "<channel>;messageid=<root>": keep the channel itself, so
+        # later posts start new threads in it instead of answering an old one.
+        conversation_id = conversation_id.split(";messageid=", 1)[0]
+        reference["conversation"]["id"] = conversation_id
+    return ConversationAddress(
+        conversation_id=conversation_id,
+        kind=kind,
+        service_url=activity.service_url,
+        tenant_id=tenant,
+        user=user,
+        team_id=team.get("id"),
+        channel_id=channel.get("id")
+        or (conversation_id if kind is ConversationKind.CHANNEL else None),
+        reference=reference,
+        updated_at=at,
+    )

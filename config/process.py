@@ -1,0 +1,177 @@
+"""The process data file (regions, shifts, meetings, contacts), loaded and validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from handoff.models import RegionCode
+from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
+
+TimeZoneName = Annotated[str, AfterValidator(check_zone)]
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class ConfigError(Exception):
+    """The data file is missing or wrong; the message gives the file and the path inside it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegionEntry(_Strict):
+    code: RegionCode
+    name: str = ""
+
+
+def _clock_time(value: object) -> object:
+    # YAML reads an unquoted 08:00 as a sexagesimal integer (480); insist on quoted text.
+    if isinstance(value, int):
+        raise ValueError('write times as quoted "HH:MM" text, e.g. "08:30"')
+    return value
+
+
+class ShiftEntry(_Strict):
+    region: RegionCode
+    timezone: TimeZoneName
+    start: dt.time
+    end: dt.time
+    workdays: tuple[str, ...] = WEEKDAYS[:5]
+
+    _times = field_validator("start", "end", mode="before")(_clock_time)
+
+    @field_validator("workdays")
+    @classmethod
+    def _weekday_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [day for day in value if day not in WEEKDAYS]
+        if unknown:
+            raise ValueError(f"unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}")
+        return value
+
+    def to_domain(self) -> Shift:
+        return Shift(
+            region=self.region,
+            timezone=self.timezone,
+            start=self.start,
+            end=self.end,
+            workdays=frozenset(WEEKDAYS.index(day) for day in self.workdays),
+        )
+
+
+class MeetingEntry(_Strict):
+    from_region: RegionCode
+    to_regions: tuple[RegionCode, ...] = Field(min_length=1)
+    time: dt.time
+    timezone: TimeZoneName
+    link: str = ""
+
+    _time = field_validator("time", mode="before")(_clock_time)
+
+    def to_domain(self) -> HandoffMeeting:
+        return HandoffMeeting(
+            from_region=self.from_region,
+            to_regions=self.to_regions,
+            time=self.time,
+            timezone=self.timezone,
+        )
+
+
+class Contact(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    email: str = ""
+    teams_id: str = ""
+
+
+class QueueEntry(_Strict):
+    address: str
+    subject_prefix: Annotated[str, Field(min_length=1)]
+
+
+class CaseTransferChannel(_Strict):
+    team_id: str = ""
+    channel_id: str = ""
+
+
+class ProcessConfig(_Strict):
+    regions: tuple[RegionEntry, ...] = Field(min_length=1)
+    shifts: tuple[ShiftEntry, ...] = ()
+    meetings: tuple[MeetingEntry, ...] = ()
+    smes: dict[RegionCode, tuple[Contact, ...]] = Field(default_factory=dict)
+    leads: tuple[Contact, ...] = ()
+    queue: QueueEntry
+    phone_numbers: dict[RegionCode, str] = Field(default_factory=dict)
+    case_transfer: CaseTransferChannel = CaseTransferChannel()
+
+    @property
+    def region_codes(self) -> tuple[str, ...]:
+        return tuple(region.code for region in self.regions)
+
+    @model_validator(mode="after")
+    def _regions_known(self) -> ProcessConfig:
+        known = set(self.region_codes)
+        if len(known) != len(self.regions):
+            raise ValueError("regions: a region code is listed twice")
+        used: list[tuple[str, str]] = [
+            (f"shifts[{i}].region", s.region) for i, s in enumerate(self.shifts)
+        ]
+        for i, meeting in enumerate(self.meetings):
+            used.append((f"meetings[{i}].from_region", meeting.from_region))
+            used.extend((f"meetings[{i}].to_regions", code) for code in meeting.to_regions)
+        used.extend((f"smes.{code}", code) for code in self.smes)
+        used.extend((f"phone_numbers.{code}", code) for code in self.phone_numbers)
+        for where, code in used:
+            if code not in known:
+                raise ValueError(f"{where}: region {code!r} is not in regions ({', '.join(known)})")
+        return self
+
+    def schedule(self) -> Schedule:
+        return Schedule(
+            travel_order=self.region_codes,
+            shifts=[shift.to_domain() for shift in self.shifts],
+            meetings=[meeting.to_domain() for meeting in self.meetings],
+        )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_process_config(path: Path) -> ProcessConfig:
+    """Reads and checks the file; ConfigError says where in it a value is wrong."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"HANDOFF_CONFIG: cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (regions, shifts, …)")
+    try:
+        config = ProcessConfig.model_validate(raw)
+        config.schedule()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            where = _location(item["loc"])
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise ConfigError(f"{path}:\n  " + "\n  ".join(problems)) from None
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return config

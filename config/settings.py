@@ -1,0 +1,96 @@
+"""Process settings from the environment, with Bot Framework's own names."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/handoff.db"
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("handoff.yaml")
+_DATABASE_URL_FORMS = ("sqlite:///relative/path.db", "sqlite:////absolute/path.db", "postgresql://")
+
+
+class AppType(StrEnum):
+    MULTI_TENANT = "MultiTenant"
+    SINGLE_TENANT = "SingleTenant"
+    USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class SettingsError(Exception):
+    """Start-up settings are wrong; the message names each setting and what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    app_id: str = Field("", alias="MicrosoftAppId")
+    app_password: str = Field("", alias="MicrosoftAppPassword", repr=False)
+    app_type: AppType = Field(AppType.MULTI_TENANT, alias="MicrosoftAppType")
+    app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    handoff_config: Path = Field(DEFAULT_CONFIG_PATH, alias="HANDOFF_CONFIG")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    port: int = Field(3978, alias="PORT", ge=1, le=65535)
+    # Unauthenticated local mode should not listen beyond this machine unless asked to.
+    host: str = Field("", alias="HOST")
+
+    @property
+    def local_mode(self) -> bool:
+        return not self.app_id
+
+    @property
+    def listen_host(self) -> str:
+        if self.host:
+            return self.host
+        return "127.0.0.1" if self.local_mode else "0.0.0.0"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            return value
+        raise ValueError(f"must be one of the forms {', '.join(_DATABASE_URL_FORMS)}…")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Settings:
+        if self.app_id and self.app_type is not AppType.USER_ASSIGNED_MSI and not self.app_password:
+            raise ValueError(
+                "MicrosoftAppPassword is required when MicrosoftAppId is set "
+                "(the client secret of the Azure Bot's app registration)"
+            )
+        if self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
+            raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant")
+        return self
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or SettingsError naming what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error, Settings)) from None
+
+
+def describe_errors(error: ValidationError, model: type[BaseSettings]) -> str:
+    lines = []
+    for item in error.errors():
+        location = item["loc"]
+        name = str(location[0]) if location else ""
+        field = model.model_fields.get(name)
+        setting = field.alias if field is not None and field.alias else name
+        prefix = f"{setting}: " if setting else ""
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{prefix}{message}")
+    return "Bad settings:\n  " + "\n  ".join(lines)

@@ -1,0 +1,179 @@
+"""The handoff record and what it is made of (spec section 3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import uuid4
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive time is refused, since its zone would be a guess."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamps must carry a time zone")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+CASE_NUMBER_PATTERN = r"^\d{6,20}$"
+CaseNumber = Annotated[str, Field(pattern=CASE_NUMBER_PATTERN)]
+RegionCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Severity(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class SupportPlan(StrEnum):
+    PREMIER = "Premier"
+    PROFESSIONAL = "Professional"
+    UNIFIED = "Unified"
+
+
+class CaseStatus(StrEnum):
+    IN_PROGRESS = "in progress"
+    WAITING_ON_CUSTOMER = "waiting on customer"
+    WAITING_ON_VENDOR = "waiting on vendor"
+    WAITING_ON_ESCALATION_TEAM = "waiting on escalation team"
+
+
+class PendingOn(StrEnum):
+    PG = "PG"
+    CSS = "CSS"
+    CUSTOMER = "customer"
+
+
+class HandoffKind(StrEnum):
+    """Which flow of the spec a handoff follows."""
+
+    CRITICAL_24X7 = "24x7"
+    NON_24X7 = "non-24x7"
+    COLLABORATION = "collaboration"
+    WITHIN_REGION = "within-region"
+
+
+class HandoffState(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    MORE_INFO_NEEDED = "more-info-needed"
+    BACK_TO_QUEUE = "back-to-queue"
+    ESCALATED = "escalated"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (HandoffState.ACCEPTED, HandoffState.CANCELLED)
+
+
+class Person(Frozen):
+    """Someone the bot knows by their Teams identity."""
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    name: Annotated[str, Field(max_length=256)] = ""
+    aad_object_id: str | None = None
+
+
+class Case(Frozen):
+    number: CaseNumber
+    severity: Severity
+    is_24x7: bool
+    plan: SupportPlan
+    product_skill: Annotated[str, Field(min_length=1, max_length=200)]
+    customer_region: RegionCode
+    customer_timezone: str
+    status: CaseStatus = CaseStatus.IN_PROGRESS
+    pending_on: PendingOn | None = None
+    language_needs: str | None = None
+
+    @property
+    def is_critical(self) -> bool:
+        return self.severity is Severity.A and self.is_24x7
+
+
+class StepTried(Frozen):
+    step: Annotated[str, Field(min_length=1)]
+    outcome: Annotated[str, Field(min_length=1)]
+
+
+class NextContact(Frozen):
+    """When the customer hears from us next, and who waits for whom."""
+
+    at: UtcDatetime
+    who_waits: Annotated[str, Field(min_length=1)]
+
+
+class Checklist(Frozen):
+    customer_reachable: bool | None = None
+    waiting_for_rca: bool | None = None
+    accepts_english: bool | None = None
+    pending_on: PendingOn | None = None
+    icm_id: str | None = None
+    critsit_reason: str | None = None
+
+
+class HandoffNotes(Frozen):
+    """The union of the seeds' note templates (R-NOTES); quality rules live apart."""
+
+    summary: str = ""
+    issue: str = ""
+    steps_tried: tuple[StepTried, ...] = ()
+    next_steps_customer: tuple[str, ...] = ()
+    next_steps_us: tuple[str, ...] = ()
+    icm_or_partner_ticket: str | None = None
+    research: tuple[str, ...] = ()
+    checklist: Checklist = Checklist()
+    next_customer_contact: NextContact | None = None
+    root_cause: str | None = None
+    blockers: str | None = None
+    sla_urgency: str | None = None
+
+
+class Handoff(Frozen):
+    """One request to move a case to another engineer or region."""
+
+    id: str = Field(default_factory=lambda: uuid4().hex)
+    case: Case
+    kind: HandoffKind
+    requester: Person
+    from_region: RegionCode
+    target_region: RegionCode
+    target_engineer: Person | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    notes: HandoffNotes = HandoffNotes()
+    state: HandoffState = HandoffState.REQUESTED
+    owner: Person | None = None
+    version: int = 1
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @field_validator("version")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("version starts at 1")
+        return value
+
+
+class AuditEvent(Frozen):
+    """An append-only fact: who did what to which handoff, and when."""
+
+    id: str = Field(default_factory=lambda: uuid4().hex)
+    handoff_id: str
+    case_number: CaseNumber
+    kind: str
+    actor: Person
+    at: UtcDatetime
+    from_state: HandoffState | None = None
+    to_state: HandoffState | None = None
+    conversation_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,136 @@
+"""What the domain needs from the outside world, as Protocols the adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from .errors import DomainError
+from .models import AuditEvent, Frozen, Handoff, Person, UtcDatetime
+
+
+class DuplicateOpenHandoff(DomainError):
+    """The case already has an open handoff; update that one instead of starting another."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class HandoffRepository(Protocol):
+    """Handoffs with optimistic versions, and their append-only audit trail."""
+
+    async def add(self, handoff: Handoff, events: Sequence[AuditEvent]) -> None:
+        """Stores a new handoff; DuplicateOpenHandoff if its case already has an open one."""
+
+    async def get(self, handoff_id: str) -> Handoff:
+        """The handoff, or NotFound."""
+
+    async def save(
+        self, handoff: Handoff, expected_version: int, events: Sequence[AuditEvent]
+    ) -> None:
+        """Writes a changed handoff and its events in one transaction; ConcurrencyConflict
+        when the stored version is no longer expected_version (nothing is written then)."""
+
+    async def open_for_case(self, case_number: str) -> Handoff | None: ...
+
+    async def list_open(self, target_region: str | None = None, limit: int = 100) -> list[Handoff]:
+        """Open handoffs, oldest first."""
+
+    async def history(self, handoff_id: str) -> list[AuditEvent]:
+        """The handoff's events in the order they happened."""
+
+
+class ConversationKind(StrEnum):
+    PERSONAL = "personal"
+    CHANNEL = "channel"
+    GROUP_CHAT = "groupChat"
+
+
+class ConversationAddress(Frozen):
+    """Where the bot can speak again later: a personal chat, a channel or a group chat.
+    `reference` is the channel SDK's own serialized reference, opaque to the domain."""
+
+    conversation_id: str = Field(min_length=1)
+    kind: ConversationKind
+    service_url: str = Field(min_length=1)
+    tenant_id: str | None = None
+    user: Person | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    reference: dict[str, Any]
+    updated_at: UtcDatetime
+
+
+class ConversationStore(Protocol):
+    async def save_conversation(self, address: ConversationAddress) -> None:
+        """Inserts or replaces the address of that conversation."""
+
+    async def get_conversation(self, conversation_id: str) -> ConversationAddress | None: ...
+
+    async def personal_conversation(self, user_id: str) -> ConversationAddress | None:
+        """The 1:1 chat with a user, found by Teams user id or AAD object id."""
+
+    async def channel_conversation(self, channel_id: str) -> ConversationAddress | None: ...
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class OutboxItem(Frozen):
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    state: OutboxState
+    attempts: int
+    not_before: UtcDatetime
+    last_error: str | None = None
+
+
+class Outbox(Protocol):
+    """Work to do later, durably: sends, card updates, Graph calls."""
+
+    async def enqueue(
+        self, kind: str, payload: dict[str, Any], dedupe_key: str, not_before: datetime
+    ) -> bool:
+        """Adds an item; False (and nothing added) when dedupe_key was enqueued before."""
+
+    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Due pending items, each leased to one caller until now + lease; a lease that
+        runs out (a crashed worker) makes the item claimable again."""
+
+    async def complete(self, item_id: int) -> None: ...
+
+    async def retry_later(self, item_id: int, at: datetime, error: str) -> None: ...
+
+    async def give_up(self, item_id: int, error: str) -> None:
+        """Moves the item to the dead letters an admin can see and retry."""
+
+    async def dead_letters(self, limit: int = 100) -> list[OutboxItem]: ...
+
+
+class Notifier(Protocol):
+    """Tells a person something in their personal chat."""
+
+    async def notify(self, person: Person, text: str) -> None: ...
+
+
+class ChatGateway(Protocol):
+    """Creates group chats for long-running cases (R-LONG)."""
+
+    async def create_group_chat(self, topic: str, member_ids: Sequence[str]) -> str: ...
+
+    async def install_app(self, chat_id: str) -> None: ...

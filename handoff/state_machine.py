@@ -1,0 +1,155 @@
+"""The handoff life cycle as a table: which command may move which state where (R-CARD)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .errors import IllegalTransition, NotAllowed
+from .models import AuditEvent, Frozen, Handoff, HandoffState, Person, as_utc
+
+NonBlank = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"\S")]
+
+
+class Accept(Frozen):
+    verb: Literal["accept"] = "accept"
+    actor: Person
+
+
+class RequestMoreInfo(Frozen):
+    verb: Literal["more_info"] = "more_info"
+    actor: Person
+    question: NonBlank
+
+
+class ProvideInfo(Frozen):
+    verb: Literal["provide_info"] = "provide_info"
+    actor: Person
+    answer: NonBlank
+
+
+class SendBackToQueue(Frozen):
+    verb: Literal["back_to_queue"] = "back_to_queue"
+    actor: Person
+    reason: NonBlank
+    # Set by the caller after it has checked the configured leads; the domain cannot know them.
+    actor_is_lead: bool = False
+
+
+class EscalateToSme(Frozen):
+    verb: Literal["escalate"] = "escalate"
+    actor: Person
+    note: str = ""
+
+
+class Cancel(Frozen):
+    verb: Literal["cancel"] = "cancel"
+    actor: Person
+    reason: str = ""
+
+
+Command = Accept | RequestMoreInfo | ProvideInfo | SendBackToQueue | EscalateToSme | Cancel
+
+_S = HandoffState
+TRANSITIONS: dict[tuple[HandoffState, type[Command]], HandoffState] = {
+    (_S.REQUESTED, Accept): _S.ACCEPTED,
+    (_S.MORE_INFO_NEEDED, Accept): _S.ACCEPTED,
+    (_S.BACK_TO_QUEUE, Accept): _S.ACCEPTED,
+    (_S.ESCALATED, Accept): _S.ACCEPTED,
+    (_S.REQUESTED, RequestMoreInfo): _S.MORE_INFO_NEEDED,
+    (_S.ESCALATED, RequestMoreInfo): _S.MORE_INFO_NEEDED,
+    (_S.MORE_INFO_NEEDED, ProvideInfo): _S.REQUESTED,
+    (_S.REQUESTED, SendBackToQueue): _S.BACK_TO_QUEUE,
+    (_S.MORE_INFO_NEEDED, SendBackToQueue): _S.BACK_TO_QUEUE,
+    (_S.ESCALATED, SendBackToQueue): _S.BACK_TO_QUEUE,
+    (_S.REQUESTED, EscalateToSme): _S.ESCALATED,
+    (_S.MORE_INFO_NEEDED, EscalateToSme): _S.ESCALATED,
+    (_S.BACK_TO_QUEUE, EscalateToSme): _S.ESCALATED,
+    (_S.REQUESTED, Cancel): _S.CANCELLED,
+    (_S.MORE_INFO_NEEDED, Cancel): _S.CANCELLED,
+    (_S.BACK_TO_QUEUE, Cancel): _S.CANCELLED,
+    (_S.ESCALATED, Cancel): _S.CANCELLED,
+}
+
+_VERB_WORDS = {
+    "accept": "accepted",
+    "more_info": "asked for more information on",
+    "provide_info": "answered the question on",
+    "back_to_queue": "sent back to the queue",
+    "escalate": "escalated",
+    "cancel": "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    handoff: Handoff
+    events: tuple[AuditEvent, ...]
+
+
+def allowed_verbs(state: HandoffState) -> list[str]:
+    """The verbs a card may offer in this state, in table order."""
+    verbs: list[str] = []
+    for (from_state, command_type), _ in TRANSITIONS.items():
+        verb = command_type.model_fields["verb"].default
+        if from_state is state and verb not in verbs:
+            verbs.append(verb)
+    return verbs
+
+
+def _check_actor(handoff: Handoff, command: Command) -> None:
+    is_requester = command.actor.id == handoff.requester.id
+    if isinstance(command, Accept) and is_requester:
+        raise NotAllowed("You requested this handoff, so someone else has to accept it.")
+    if isinstance(command, Cancel | ProvideInfo) and not is_requester:
+        who = handoff.requester.name or "the requester"
+        raise NotAllowed(f"Only {who}, who requested this handoff, can do that.")
+    if isinstance(command, SendBackToQueue) and not (is_requester or command.actor_is_lead):
+        raise NotAllowed("Only the requester or a team lead can send this case back to the queue.")
+
+
+def apply(
+    handoff: Handoff, command: Command, at: datetime, conversation_id: str | None = None
+) -> Transition:
+    """Moves the handoff by one command, or raises a DomainError saying why not."""
+    target = TRANSITIONS.get((handoff.state, type(command)))
+    if target is None:
+        raise IllegalTransition(
+            f"Case {handoff.case.number} is {handoff.state.value}; it cannot be "
+            f"{_VERB_WORDS[command.verb]} now."
+        )
+    _check_actor(handoff, command)
+    at = as_utc(at)
+    changes: dict[str, object] = {"state": target, "version": handoff.version + 1, "updated_at": at}
+    if isinstance(command, Accept):
+        changes["owner"] = command.actor
+    updated = handoff.model_copy(update=changes)
+    data = command.model_dump(exclude={"verb", "actor"}, exclude_defaults=True)
+    event = AuditEvent(
+        handoff_id=handoff.id,
+        case_number=handoff.case.number,
+        kind=command.verb,
+        actor=command.actor,
+        at=at,
+        from_state=handoff.state,
+        to_state=target,
+        conversation_id=conversation_id,
+        data=data,
+    )
+    return Transition(handoff=updated, events=(event,))
+
+
+def request_event(handoff: Handoff, conversation_id: str | None = None) -> AuditEvent:
+    """The first event of every handoff: it was requested."""
+    return AuditEvent(
+        handoff_id=handoff.id,
+        case_number=handoff.case.number,
+        kind="requested",
+        actor=handoff.requester,
+        at=handoff.created_at,
+        to_state=handoff.state,
+        conversation_id=conversation_id,
+    )

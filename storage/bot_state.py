@@ -1,0 +1,169 @@
+"""botbuilder `Storage` for dialog, conversation and user state, on the store's database.
+
+The only storage module that imports botbuilder. Values are serialized the way botbuilder's own
+Cosmos DB and Blob storages do it (jsonpickle's Pickler.flatten / Unpickler.restore), so
+DialogState and other plain objects round-trip. jsonpickle restores arbitrary classes: only
+this bot writes the table, never put data from elsewhere in it.
+
+E-tags follow MemoryStorage: every write stores a fresh e-tag; `read` hands it back on the
+item; a write carrying an e-tag other than None or "*" succeeds only while the stored e-tag is
+still that one (or the key is not stored), checked by a conditional UPDATE so it also holds
+across bot processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from uuid import uuid4
+
+from botbuilder.core import Storage
+from jsonpickle.pickler import Pickler
+from jsonpickle.unpickler import Unpickler
+
+from handoff.ports import Clock, SystemClock
+
+from .database import Database, Session
+
+logger = logging.getLogger(__name__)
+
+_E_TAG = "e_tag"
+
+
+class BotStateConflict(KeyError):
+    """Someone else wrote the state since it was read; raised before anything is written.
+    A KeyError, as MemoryStorage raises on an e-tag conflict."""
+
+    def __init__(self, key: str, expected: str, stored: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.expected = expected
+        self.stored = stored
+
+    def __str__(self) -> str:
+        return (
+            f"Bot state {self.key!r} was changed by another turn since it was read (e-tag "
+            f"{self.expected!r}, stored now {self.stored!r}); nothing was written. Read it "
+            "again and retry."
+        )
+
+
+def _e_tag_of(item: object) -> Any:
+    if isinstance(item, dict):
+        return item.get(_E_TAG)
+    return getattr(item, _E_TAG, None)
+
+
+def _set_e_tag(item: object, e_tag: str) -> None:
+    if isinstance(item, dict):
+        item[_E_TAG] = e_tag
+        return
+    try:
+        setattr(item, _E_TAG, e_tag)
+    except (AttributeError, TypeError):
+        logger.debug("cannot put an e-tag on a %s; it is stored without one", type(item))
+
+
+def _serialize(item: object) -> str:
+    # keys=True keeps non-string dict keys (ints in dialog state) as they were.
+    flat = Pickler(keys=True).flatten(item)
+    if isinstance(flat, dict):
+        # The e-tag lives in its own column; a stale copy inside the document would mislead.
+        flat.pop(_E_TAG, None)
+    return json.dumps(flat)
+
+
+def _deserialize(doc: str, e_tag: str) -> object:
+    item: object = Unpickler(keys=True).restore(json.loads(doc))
+    _set_e_tag(item, e_tag)
+    return item
+
+
+class SqlBotStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder Storage over the `bot_state` table created by the store's migrations."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        super().__init__()
+        self._db = db
+        self._clock: Clock = clock or SystemClock()
+
+    async def read(self, keys: Sequence[str]) -> dict[str, object]:
+        if not keys:
+            return {}
+        unique = list(dict.fromkeys(keys))
+        marks = ", ".join("?" for _ in unique)
+        rows = await self._db.fetch_all(
+            f"SELECT key, etag, doc FROM bot_state WHERE key IN ({marks})", *unique
+        )
+        return {row["key"]: _deserialize(row["doc"], row["etag"]) for row in rows}
+
+    async def write(self, changes: Mapping[str, object]) -> None:
+        if changes is None:
+            raise ValueError("Changes are required when writing")
+        if not changes:
+            return
+        new_e_tags: dict[str, str] = {}
+        async with self._db.transaction() as tx:
+            for key, item in changes.items():
+                new_e_tags[key] = await self._write_one(tx, key, item)
+        # The caller's copy now matches what is stored, so saving it again in the same turn
+        # (BotState.save_changes twice) is not mistaken for a conflict.
+        for key, item in changes.items():
+            _set_e_tag(item, new_e_tags[key])
+
+    async def _write_one(self, tx: Session, key: str, item: object) -> str:
+        expected = _e_tag_of(item)
+        if expected == "":
+            raise ValueError(
+                f"Bot state {key!r} carries an empty e-tag; use None or '*' to write it "
+                "unconditionally"
+            )
+        e_tag = uuid4().hex
+        doc = _serialize(item)
+        now = self._clock.now()
+        if expected is None or expected == "*":
+            await tx.execute(
+                """
+                INSERT INTO bot_state (key, etag, doc, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET
+                    etag = excluded.etag, doc = excluded.doc, updated_at = excluded.updated_at""",
+                key,
+                e_tag,
+                doc,
+                now,
+            )
+            return e_tag
+        expected = str(expected)
+        updated = await tx.execute(
+            "UPDATE bot_state SET etag = ?, doc = ?, updated_at = ? WHERE key = ? AND etag = ?",
+            e_tag,
+            doc,
+            now,
+            key,
+            expected,
+        )
+        if updated:
+            return e_tag
+        # Not stored (never written, or deleted since): MemoryStorage writes it then.
+        inserted = await tx.execute(
+            """
+            INSERT INTO bot_state (key, etag, doc, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key) DO NOTHING""",
+            key,
+            e_tag,
+            doc,
+            now,
+        )
+        if inserted:
+            return e_tag
+        stored = await tx.fetch_one("SELECT etag FROM bot_state WHERE key = ?", key)
+        raise BotStateConflict(key, expected, stored["etag"] if stored else "(deleted)")
+
+    async def delete(self, keys: Iterable[str]) -> None:
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return
+        marks = ", ".join("?" for _ in unique)
+        await self._db.execute(f"DELETE FROM bot_state WHERE key IN ({marks})", *unique)

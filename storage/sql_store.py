@@ -1,0 +1,404 @@
+"""The handoff repository, conversation store and outbox on SQL, one implementation for
+SQLite and PostgreSQL (see storage.database)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.models import AuditEvent, Handoff, as_utc
+from handoff.ports import (
+    Clock,
+    ConversationAddress,
+    ConversationKind,
+    DuplicateOpenHandoff,
+    OutboxItem,
+    OutboxState,
+)
+
+from .database import DEFAULT_TIMEOUT_SECONDS, Database, Dialect, Row, Session, open_database
+from .errors import UniqueViolation
+from .migrate import migrate
+
+logger = logging.getLogger(__name__)
+
+# Spelled exactly as in the partial indexes of the migrations: SQLite only uses a partial index
+# when the query repeats its WHERE term.
+_IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
+
+_MAX_ERROR_LENGTH = 4000
+
+_OUTBOX_COLUMNS = "id, kind, payload, dedupe_key, state, attempts, not_before, last_error"
+
+_CLAIM: dict[Dialect, str] = {
+    # Inside the SQLite driver's serialized write transaction nobody else can claim meanwhile.
+    "sqlite": f"""
+        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND not_before <= ?
+              AND (lease_until IS NULL OR lease_until <= ?)
+            ORDER BY not_before, id
+            LIMIT ?
+        )
+        RETURNING {_OUTBOX_COLUMNS}""",
+    # SKIP LOCKED: concurrent claimers on other connections pass over each other's rows
+    # instead of waiting for them or claiming them twice.
+    "postgresql": f"""
+        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND not_before <= ?
+              AND (lease_until IS NULL OR lease_until <= ?)
+            ORDER BY not_before, id
+            LIMIT ?
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING {_OUTBOX_COLUMNS}""",
+}
+
+
+class SqlStore:
+    """HandoffRepository, ConversationStore and Outbox (handoff.ports) on one Database."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    @property
+    def database(self) -> Database:
+        """The underlying database, e.g. for storage.bot_state.SqlBotStorage."""
+        return self._db
+
+    async def ping(self) -> None:
+        """Proves the database answers (the readiness probe); StorageUnavailable if not."""
+        await self._db.fetch_one("SELECT 1 AS ok")
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- HandoffRepository ------------------------------------------------------------------
+
+    async def add(self, handoff: Handoff, events: Sequence[AuditEvent]) -> None:
+        _check_events(handoff, events)
+        async with self._db.transaction() as tx:
+            # ON CONFLICT DO NOTHING (no target) covers the primary key and the partial unique
+            # index alike, without a driver-specific error to parse.
+            inserted = await tx.execute(
+                """
+                INSERT INTO handoffs (id, case_number, state, target_region, requester_id,
+                                      owner_id, version, created_at, updated_at, doc)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING""",
+                handoff.id,
+                handoff.case.number,
+                handoff.state.value,
+                handoff.target_region,
+                handoff.requester.id,
+                handoff.owner.id if handoff.owner else None,
+                handoff.version,
+                handoff.created_at,
+                handoff.updated_at,
+                handoff.model_dump_json(),
+            )
+            if not inserted:
+                await self._explain_refused_add(tx, handoff)
+            await _insert_events(tx, events)
+
+    async def _explain_refused_add(self, tx: Session, handoff: Handoff) -> None:
+        if await tx.fetch_one("SELECT id FROM handoffs WHERE id = ?", handoff.id) is not None:
+            raise ValueError(f"a handoff with id {handoff.id} is already stored")
+        existing = await tx.fetch_one(
+            f"SELECT id, state, created_at FROM handoffs WHERE case_number = ? AND {_IS_OPEN}",
+            handoff.case.number,
+        )
+        since = f" (since {existing['created_at']:%Y-%m-%d %H:%M} UTC)" if existing else ""
+        raise DuplicateOpenHandoff(
+            f"Case {handoff.case.number} already has an open handoff{since}; update that one "
+            "instead of starting another."
+        )
+
+    async def get(self, handoff_id: str) -> Handoff:
+        row = await self._db.fetch_one("SELECT doc FROM handoffs WHERE id = ?", handoff_id)
+        if row is None:
+            raise NotFound(f"There is no handoff with id {handoff_id}.")
+        return Handoff.model_validate_json(row["doc"])
+
+    async def save(
+        self, handoff: Handoff, expected_version: int, events: Sequence[AuditEvent]
+    ) -> None:
+        if handoff.version <= expected_version:
+            # Without a version bump a second writer's stale copy would still match.
+            raise ValueError(
+                f"saving handoff {handoff.id} needs a version above {expected_version}, "
+                f"got {handoff.version}"
+            )
+        _check_events(handoff, events)
+        async with self._db.transaction() as tx:
+            try:
+                updated = await tx.execute(
+                    """
+                    UPDATE handoffs
+                    SET case_number = ?, state = ?, target_region = ?, requester_id = ?,
+                        owner_id = ?, version = ?, updated_at = ?, doc = ?
+                    WHERE id = ? AND version = ?""",
+                    handoff.case.number,
+                    handoff.state.value,
+                    handoff.target_region,
+                    handoff.requester.id,
+                    handoff.owner.id if handoff.owner else None,
+                    handoff.version,
+                    handoff.updated_at,
+                    handoff.model_dump_json(),
+                    handoff.id,
+                    expected_version,
+                )
+            except UniqueViolation as error:
+                raise DuplicateOpenHandoff(
+                    f"Case {handoff.case.number} already has another open handoff; update that "
+                    "one instead."
+                ) from error
+            if not updated:
+                current = await tx.fetch_one(
+                    "SELECT version FROM handoffs WHERE id = ?", handoff.id
+                )
+                if current is None:
+                    raise NotFound(f"There is no handoff with id {handoff.id}.")
+                raise ConcurrencyConflict(
+                    f"Someone else changed the handoff of case {handoff.case.number} since it "
+                    f"was loaded (version {expected_version}, now {current['version']}); "
+                    "reload it and try again."
+                )
+            await _insert_events(tx, events)
+
+    async def open_for_case(self, case_number: str) -> Handoff | None:
+        row = await self._db.fetch_one(
+            f"SELECT doc FROM handoffs WHERE case_number = ? AND {_IS_OPEN}", case_number
+        )
+        return None if row is None else Handoff.model_validate_json(row["doc"])
+
+    async def list_open(self, target_region: str | None = None, limit: int = 100) -> list[Handoff]:
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        if target_region is None:
+            rows = await self._db.fetch_all(
+                f"SELECT doc FROM handoffs WHERE {_IS_OPEN} ORDER BY created_at, id LIMIT ?",
+                limit,
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"""SELECT doc FROM handoffs WHERE target_region = ? AND {_IS_OPEN}
+                    ORDER BY created_at, id LIMIT ?""",
+                target_region,
+                limit,
+            )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def history(self, handoff_id: str) -> list[AuditEvent]:
+        rows = await self._db.fetch_all(
+            "SELECT doc FROM handoff_events WHERE handoff_id = ? ORDER BY seq", handoff_id
+        )
+        return [AuditEvent.model_validate_json(row["doc"]) for row in rows]
+
+    # -- ConversationStore ------------------------------------------------------------------
+
+    async def save_conversation(self, address: ConversationAddress) -> None:
+        user = address.user
+        await self._db.execute(
+            """
+            INSERT INTO conversations (conversation_id, kind, service_url, tenant_id, user_id,
+                                       user_aad_id, team_id, channel_id, doc, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (conversation_id) DO UPDATE SET
+                kind = excluded.kind, service_url = excluded.service_url,
+                tenant_id = excluded.tenant_id, user_id = excluded.user_id,
+                user_aad_id = excluded.user_aad_id, team_id = excluded.team_id,
+                channel_id = excluded.channel_id, doc = excluded.doc,
+                updated_at = excluded.updated_at""",
+            address.conversation_id,
+            address.kind.value,
+            address.service_url,
+            address.tenant_id,
+            user.id if user else None,
+            user.aad_object_id if user else None,
+            address.team_id,
+            address.channel_id,
+            address.model_dump_json(),
+            address.updated_at,
+        )
+
+    async def get_conversation(self, conversation_id: str) -> ConversationAddress | None:
+        row = await self._db.fetch_one(
+            "SELECT doc FROM conversations WHERE conversation_id = ?", conversation_id
+        )
+        return _conversation(row)
+
+    async def personal_conversation(self, user_id: str) -> ConversationAddress | None:
+        row = await self._db.fetch_one(
+            """
+            SELECT doc FROM conversations
+            WHERE kind = ? AND (user_id = ? OR user_aad_id = ?)
+            ORDER BY updated_at DESC LIMIT 1""",
+            ConversationKind.PERSONAL.value,
+            user_id,
+            user_id,
+        )
+        return _conversation(row)
+
+    async def channel_conversation(self, channel_id: str) -> ConversationAddress | None:
+        # A reply thread in the channel is a conversation of its own with the same channel id;
+        # the channel itself (conversation id == channel id) is preferred when both are known.
+        row = await self._db.fetch_one(
+            """
+            SELECT doc FROM conversations
+            WHERE kind = ? AND channel_id = ?
+            ORDER BY CASE WHEN conversation_id = channel_id THEN 0 ELSE 1 END,
+                     updated_at DESC
+            LIMIT 1""",
+            ConversationKind.CHANNEL.value,
+            channel_id,
+        )
+        return _conversation(row)
+
+    # -- Outbox -----------------------------------------------------------------------------
+
+    async def enqueue(
+        self, kind: str, payload: dict[str, Any], dedupe_key: str, not_before: datetime
+    ) -> bool:
+        now = self._clock.now()
+        inserted = await self._db.execute(
+            """
+            INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
+                                created_at, updated_at)
+            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+            ON CONFLICT (dedupe_key) DO NOTHING""",
+            kind,
+            json.dumps(payload),
+            dedupe_key,
+            OutboxState.PENDING.value,
+            as_utc(not_before),
+            now,
+            now,
+        )
+        if not inserted:
+            logger.debug("outbox item %s was enqueued before; not adding it again", dedupe_key)
+        return inserted > 0
+
+    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        if limit <= 0:
+            return []
+        if lease <= timedelta(0):
+            raise ValueError(f"a lease must be positive, got {lease}")
+        now = as_utc(now)
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch_all(
+                _CLAIM[self._db.dialect], now + lease, self._clock.now(), now, now, limit
+            )
+        items = [_outbox_item(row) for row in rows]
+        # RETURNING gives no order; hand items out in the order they were due.
+        items.sort(key=lambda item: (item.not_before, item.id))
+        return items
+
+    async def complete(self, item_id: int) -> None:
+        await self._finish(item_id, OutboxState.DONE, None)
+
+    async def retry_later(self, item_id: int, at: datetime, error: str) -> None:
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET not_before = ?, lease_until = NULL, last_error = ?, updated_at = ?
+            WHERE id = ? AND state = ?""",
+            as_utc(at),
+            error[:_MAX_ERROR_LENGTH],
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+        if not changed:
+            logger.warning("outbox item %s is not pending; not rescheduling it", item_id)
+
+    async def give_up(self, item_id: int, error: str) -> None:
+        await self._finish(item_id, OutboxState.DEAD, error)
+        logger.warning("outbox item %s moved to the dead letters: %s", item_id, error)
+
+    async def dead_letters(self, limit: int = 100) -> list[OutboxItem]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            OutboxState.DEAD.value,
+            max(limit, 0),
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def _finish(self, item_id: int, state: OutboxState, error: str | None) -> None:
+        # Only a pending item moves on: a worker whose lease ran out must not undo the result
+        # of the worker that re-claimed the item.
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET state = ?, lease_until = NULL,
+                              last_error = COALESCE(?, last_error), updated_at = ?
+            WHERE id = ? AND state = ?""",
+            state.value,
+            None if error is None else error[:_MAX_ERROR_LENGTH],
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+        if not changed:
+            logger.warning("outbox item %s is not pending; not marking it %s", item_id, state)
+
+
+def _check_events(handoff: Handoff, events: Sequence[AuditEvent]) -> None:
+    strays = [event.id for event in events if event.handoff_id != handoff.id]
+    if strays:
+        raise ValueError(f"events {strays} do not belong to handoff {handoff.id}")
+
+
+async def _insert_events(tx: Session, events: Sequence[AuditEvent]) -> None:
+    for event in events:
+        await tx.execute(
+            """
+            INSERT INTO handoff_events (id, handoff_id, case_number, kind, actor_id, at, doc)
+            VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            event.id,
+            event.handoff_id,
+            event.case_number,
+            event.kind,
+            event.actor.id,
+            event.at,
+            event.model_dump_json(),
+        )
+
+
+def _conversation(row: Row | None) -> ConversationAddress | None:
+    return None if row is None else ConversationAddress.model_validate_json(row["doc"])
+
+
+def _outbox_item(row: Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        dedupe_key=row["dedupe_key"],
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        not_before=row["not_before"],
+        last_error=row["last_error"],
+    )
+
+
+async def open_store(
+    url: str, clock: Clock, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+) -> SqlStore:
+    """Opens the database at `url` (see storage.database.open_database) and brings its schema
+    up to date. ValueError for a malformed URL, StorageUnavailable if it cannot be used."""
+    db = await open_database(url, timeout_seconds=timeout_seconds)
+    try:
+        await migrate(db, clock)
+    except BaseException:
+        await db.close()
+        raise
+    return SqlStore(db, clock)

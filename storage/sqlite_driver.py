@@ -1,0 +1,315 @@
+"""SQLite through aiosqlite: the embedded default for a single bot process.
+
+One connection in WAL mode. Every statement of this process goes through one asyncio.Lock:
+with a single connection, a statement run while another coroutine's transaction is open would
+otherwise join that transaction and see its uncommitted rows. Writes start with
+BEGIN IMMEDIATE so that, across processes, a writer waits (busy_timeout) for the write lock up
+front instead of failing half-way when it upgrades from reading to writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import aiosqlite
+
+from .database import Dialect, Row, Session, SqlValue
+from .errors import StorageUnavailable, UniqueViolation
+
+logger = logging.getLogger(__name__)
+
+# Declared column type of timestamp columns in the SQLite migrations. It contains "TEXT", so the
+# column gets TEXT affinity; the converter below turns its values back into datetimes. The name
+# is distinctive because sqlite3's converter registry is process-wide.
+TIMESTAMP_TYPE = "TIMESTAMP_TEXT"
+
+_READ_ONLY_VERBS = frozenset({"SELECT", "VALUES", "EXPLAIN"})
+
+
+def format_timestamp(value: datetime) -> str:
+    """Fixed-width ISO-8601 UTC (`2025-03-30T01:00:00.000000Z`), so text order is time order."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"refusing to store the naive datetime {value!r}: give it a time zone")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_timestamp(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode("ascii")).astimezone(UTC)
+
+
+sqlite3.register_converter(TIMESTAMP_TYPE, parse_timestamp)
+
+
+def _to_param(value: SqlValue) -> str | int | float | None:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return value
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _is_read_only(sql: str) -> bool:
+    words = sql.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _READ_ONLY_VERBS
+
+
+def split_script(script: str) -> list[str]:
+    """The statements of a migration script, split where SQLite itself would (so trigger
+    bodies with inner semicolons stay whole). sqlite3's executescript is not used because it
+    commits any open transaction first, and a migration must run inside one."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    leftover = [
+        line for line in pending.splitlines() if line.strip() and not line.strip().startswith("--")
+    ]
+    if leftover:
+        raise ValueError(f"the script ends with an unterminated statement: {pending.strip()!r}")
+    return statements
+
+
+class _SqliteErrors:
+    """Turns sqlite3 errors into the storage layer's: an unusable file into StorageUnavailable
+    (with the path and what to do), a UNIQUE violation into UniqueViolation."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError as error:
+            if getattr(error, "sqlite_errorname", "").startswith(
+                ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+            ):
+                raise UniqueViolation(str(error)) from error
+            raise
+        except sqlite3.Error as error:
+            advice = self.advice(error)
+            if advice is None:
+                raise
+            raise StorageUnavailable(
+                f"The SQLite database {self.path} cannot be used ({error}): {advice}"
+            ) from error
+
+    def advice(self, error: sqlite3.Error) -> str | None:
+        name = getattr(error, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return (
+                f"another process kept it locked for more than {self.timeout:g} s. Stop the "
+                "other program using this file; for more than one bot process use PostgreSQL."
+            )
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+            return (
+                f"the file and its directory {self.path.parent} must exist and be writable by "
+                f"the user the bot runs as (uid {os.geteuid()}); fix the permissions or point "
+                "DATABASE_URL at a writable location."
+            )
+        if name.startswith("SQLITE_FULL"):
+            return f"the disk holding {self.path.parent} is full; free some space."
+        if name.startswith("SQLITE_IOERR"):
+            return f"the disk holding {self.path.parent} reported an I/O error; check it."
+        if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+            return (
+                "the file is not a valid SQLite database; restore it from a backup or point "
+                "DATABASE_URL at another file."
+            )
+        return None
+
+
+class _SqliteSession:
+    def __init__(self, conn: aiosqlite.Connection, errors: _SqliteErrors) -> None:
+        self._conn = conn
+        self._errors = errors
+
+    async def execute(self, sql: str, *params: SqlValue) -> int:
+        with self._errors.translated():
+            cursor = await self._conn.execute(sql, [_to_param(p) for p in params])
+            try:
+                return max(cursor.rowcount, 0)
+            finally:
+                await cursor.close()
+
+    async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]:
+        with self._errors.translated():
+            rows = await self._conn.execute_fetchall(sql, [_to_param(p) for p in params])
+        # The connection's row_factory (_dict_row) makes every row a dict.
+        return cast(list[Row], list(rows))
+
+    async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
+        rows = await self.fetch_all(sql, *params)
+        return rows[0] if rows else None
+
+    async def execute_script(self, script: str) -> None:
+        for statement in split_script(script):
+            await self.execute(statement)
+
+
+class SqliteDatabase:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, timeout: float) -> None:
+        self._conn = conn
+        self._errors = _SqliteErrors(path, timeout)
+        self._session = _SqliteSession(conn, self._errors)
+        self._lock = asyncio.Lock()
+        self._holding_lock: ContextVar[bool] = ContextVar(
+            f"storage.sqlite.holding_lock.{id(self)}", default=False
+        )
+        self._closed = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return "sqlite"
+
+    @property
+    def path(self) -> Path:
+        return self._errors.path
+
+    async def execute(self, sql: str, *params: SqlValue) -> int:
+        if _is_read_only(sql):
+            async with self._exclusive():
+                return await self._session.execute(sql, *params)
+        async with self.transaction() as tx:
+            return await tx.execute(sql, *params)
+
+    async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]:
+        if _is_read_only(sql):
+            async with self._exclusive():
+                return await self._session.fetch_all(sql, *params)
+        async with self.transaction() as tx:
+            return await tx.fetch_all(sql, *params)
+
+    async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
+        rows = await self.fetch_all(sql, *params)
+        return rows[0] if rows else None
+
+    async def execute_script(self, script: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute_script(script)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        async with self._exclusive():
+            try:
+                await self._session.execute("BEGIN IMMEDIATE")
+                yield self._session
+                await self._session.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # Waits for a transaction in flight rather than cutting it off.
+        async with self._lock:
+            await self._conn.close()
+        logger.info("closed SQLite database %s", self.path)
+
+    async def configure(self) -> None:
+        """Sets the connection up and proves the file is writable, so a read-only or locked
+        file is reported at start-up rather than on the first user's click."""
+        async with self._exclusive():
+            row = await self._session.fetch_one("PRAGMA journal_mode = WAL")
+            mode = str(next(iter(row.values()))) if row else "unknown"
+            if mode.lower() != "wal":
+                logger.warning(
+                    "SQLite database %s runs in journal mode %r, not WAL; readers will wait "
+                    "for writers",
+                    self.path,
+                    mode,
+                )
+            await self._session.execute("PRAGMA foreign_keys = ON")
+            # WAL's default (NORMAL) can lose the last commits on power loss; handoffs must not.
+            await self._session.execute("PRAGMA synchronous = FULL")
+            # SQLite opens a file it may not write read-only without a word, and even
+            # BEGIN IMMEDIATE succeeds on it; rewriting the header (then rolling back) does not.
+            row = await self._session.fetch_one("PRAGMA user_version")
+            user_version = int(next(iter(row.values()))) if row else 0
+            await self._session.execute("BEGIN IMMEDIATE")
+            try:
+                await self._session.execute(f"PRAGMA user_version = {user_version}")
+            finally:
+                await self._rollback()
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        if self._holding_lock.get():
+            raise RuntimeError(
+                "SQLite database used directly inside one of its own transactions; run the "
+                "statement on the session that transaction() yielded"
+            )
+        if self._closed:
+            raise StorageUnavailable(f"The SQLite database {self.path} has been closed.")
+        async with self._lock:
+            if self._closed:
+                raise StorageUnavailable(f"The SQLite database {self.path} has been closed.")
+            token = self._holding_lock.set(True)
+            try:
+                yield
+            finally:
+                self._holding_lock.reset(token)
+
+    async def _rollback(self) -> None:
+        # Unconditional: a statement whose caller was cancelled still runs on aiosqlite's
+        # thread, so in_transaction may not show a BEGIN that is about to happen. The rollback
+        # queues up behind it, and sqlite3 makes it a no-op when no transaction is open.
+        try:
+            await self._conn.rollback()
+        except sqlite3.Error:
+            logger.exception("rolling back a transaction on %s failed", self.path)
+
+
+def _prepare_directory(path: Path) -> Path:
+    """The absolute path, its directory created. Blocking, but once at start-up."""
+    path = path.absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageUnavailable(
+            f"Cannot create the directory {path.parent} for the SQLite database {path} "
+            f"({error.strerror}): create it, writable by the user the bot runs as "
+            f"(uid {os.geteuid()}), or point DATABASE_URL at a writable location."
+        ) from error
+    return path
+
+
+async def open_sqlite(path: Path, *, timeout_seconds: float) -> SqliteDatabase:
+    """Opens (creating if needed) the SQLite file at `path`; StorageUnavailable saying the path
+    and what to fix if it cannot be opened for writing."""
+    path = _prepare_directory(path)
+    errors = _SqliteErrors(path, timeout_seconds)
+    with errors.translated():
+        conn = await aiosqlite.connect(
+            path,
+            timeout=timeout_seconds,
+            isolation_level=None,  # transactions are begun and ended explicitly
+            detect_types=sqlite3.PARSE_DECLTYPES,
+        )
+    # aiosqlite annotates row_factory as a type; sqlite3 takes any callable.
+    conn.row_factory = _dict_row  # type: ignore[assignment]
+    database = SqliteDatabase(conn, path, timeout_seconds)
+    try:
+        await database.configure()
+    except BaseException:
+        await conn.close()
+        raise
+    logger.info("opened SQLite database %s", path)
+    return database

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.process import ConfigError, load_process_config
+from config.settings import DEFAULT_CONFIG_PATH
+
+
+def write_config(tmp_path: Path, change: dict[str, object]) -> Path:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data.update(change)
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_file_holds_the_spec_defaults() -> None:
+    config = load_process_config(DEFAULT_CONFIG_PATH)
+    assert config.region_codes == ("EMEA", "US", "APAC", "IST")
+    assert config.queue.subject_prefix == "Big Data DM, please reassign"
+    assert config.case_transfer.channel_id == ""
+    schedule = config.schedule()
+    # Monday 2026-11-23 10:00 UTC: EMEA is on shift (08:00-16:00 UTC), APAC's ended at 08:00.
+    assert "EMEA" in schedule.regions_on_shift(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    assert schedule.next_region("IST") == "EMEA"
+
+
+def test_placeholders_only_no_real_contacts() -> None:
+    config = load_process_config(DEFAULT_CONFIG_PATH)
+    for contacts in config.smes.values():
+        for contact in contacts:
+            assert contact.email.endswith("@example.invalid")
+    assert config.queue.address.endswith("@example.invalid")
+
+
+def test_a_wrong_zone_is_reported_with_its_path(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["shifts"][1]["timezone"] = "Mars/Olympus_Mons"
+    path = write_config(tmp_path, {"shifts": data["shifts"]})
+    with pytest.raises(ConfigError) as caught:
+        load_process_config(path)
+    assert "shifts[1].timezone" in str(caught.value)
+    assert "Mars/Olympus_Mons" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_an_unquoted_time_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "handoff.yaml"
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace('time: "16:30"', "time: 16:30")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'meetings\[1\]\.time: .*quoted "HH:MM"'):
+        load_process_config(path)
+
+
+def test_an_unknown_region_in_a_meeting_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["meetings"][0]["to_regions"] = ["IST", "LATAM"]
+    path = write_config(tmp_path, {"meetings": data["meetings"]})
+    with pytest.raises(ConfigError, match=r"meetings\[0\]\.to_regions: region 'LATAM'"):
+        load_process_config(path)
+
+
+def test_an_unknown_weekday_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["shifts"][0]["workdays"] = ["Mon", "Funday"]
+    path = write_config(tmp_path, {"shifts": data["shifts"]})
+    with pytest.raises(ConfigError, match=r"shifts\[0\]\.workdays: unknown weekday 'Funday'"):
+        load_process_config(path)
+
+
+def test_a_missing_section_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    del data["queue"]
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="queue: Field required"):
+        load_process_config(path)
+
+
+def test_a_missing_file_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"HANDOFF_CONFIG: cannot read .*nope\.yaml"):
+        load_process_config(tmp_path / "nope.yaml")
+
+
+def test_broken_yaml_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "handoff.yaml"
+    path.write_text("regions: [EMEA\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_process_config(path)

@@ -1,0 +1,75 @@
+import pytest
+
+from config.settings import DEFAULT_DATABASE_URL, AppType, SettingsError, load_settings
+
+SETTING_NAMES = [
+    "MicrosoftAppId",
+    "MicrosoftAppPassword",
+    "MicrosoftAppType",
+    "MicrosoftAppTenantId",
+    "DATABASE_URL",
+    "HANDOFF_CONFIG",
+    "LOG_LEVEL",
+    "PORT",
+    "HOST",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_run_locally_on_sqlite() -> None:
+    settings = load_settings()
+    assert settings.local_mode
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.port == 3978
+    assert settings.listen_host == "127.0.0.1"
+    assert settings.handoff_config.name == "handoff.yaml"
+
+
+def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
+    monkeypatch.setenv("MicrosoftAppTenantId", "tenant-id")
+    settings = load_settings()
+    assert not settings.local_mode
+    assert settings.app_type is AppType.SINGLE_TENANT
+    assert settings.listen_host == "0.0.0.0"
+    assert "secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "eighty", "PORT: Input should be a valid integer"),
+        ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
+        ("DATABASE_URL", "mysql://db/handoff", "DATABASE_URL: must be one of the forms"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be DEBUG, INFO"),
+        ("MicrosoftAppType", "Everyone", "MicrosoftAppType: Input should be 'MultiTenant'"),
+    ],
+)
+def test_a_bad_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert message in str(caught.value)
+
+
+def test_an_app_id_without_a_password_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    with pytest.raises(SettingsError, match="MicrosoftAppPassword is required"):
+        load_settings()
+
+
+def test_single_tenant_needs_the_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
+    with pytest.raises(SettingsError, match="MicrosoftAppTenantId is required"):
+        load_settings()

@@ -1,0 +1,129 @@
+"""`python app.py`, the README's run command, as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import free_port
+from harness import activities
+from harness.fake_connector import FakeConnector
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 20.0
+
+
+def bot_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO"})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def start(processes: list[subprocess.Popen[bytes]], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    processes.append(process)
+    return process
+
+
+async def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = asyncio.get_running_loop().time() + START_TIMEOUT_SECONDS
+    async with aiohttp.ClientSession() as session:
+        while asyncio.get_running_loop().time() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"the bot exited early: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            try:
+                async with session.get(f"{url}/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"the bot was not ready within {START_TIMEOUT_SECONDS} s")
+
+
+def log_lines(stderr: bytes) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+
+
+async def test_app_py_serves_help_then_stops_cleanly(
+    tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/healthz") as response:
+            assert response.status == 200
+        activity = activities.personal_message("help", service_url=fake_connector.url)
+        async with session.post(f"{url}/api/messages", json=activity) as response:
+            assert response.status in (200, 201)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert "What I can do" in reply["text"]
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0
+    lines = log_lines(stderr)
+    warnings = [line for line in lines if line["level"] == "WARNING"]
+    assert any("LOCAL MODE" in str(line["message"]) for line in warnings)
+    assert all("Traceback" not in str(line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("PORT", "eighty", "PORT"),
+        ("DATABASE_URL", "mysql://somewhere/db", "DATABASE_URL"),
+        ("HANDOFF_CONFIG", "/nonexistent/handoff.yaml", "HANDOFF_CONFIG"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_setting(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]], setting: str, value: str, named: str
+) -> None:
+    process = start(launch, bot_environment(tmp_path, **{"PORT": str(free_port()), setting: value}))
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert named in str(error["message"])
+
+
+def test_an_unusable_database_stops_start_up_with_the_path(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    # A regular file where a folder should be: unusable even for root, unlike permission bits.
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    env = bot_environment(
+        tmp_path, PORT=str(free_port()), DATABASE_URL=f"sqlite:///{blocked / 'sub' / 'bot.db'}"
+    )
+    process = start(launch, env)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert str(blocked) in str(error["message"])

@@ -1,0 +1,189 @@
+"""The bot over real HTTP: Teams-shaped activities in, replies to a local fake fake_connector."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import StartBot
+from harness import activities
+from harness.fake_connector import FakeConnector
+
+from bot import messages
+from handoff.ports import ConversationKind, SystemClock
+from storage.sql_store import open_store
+
+
+async def test_help_in_a_personal_chat_is_answered(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    incoming = activities.personal_message("help", service_url=fake_connector.url)
+    response = await bot.post_activity(incoming)
+    assert response.status in (200, 201)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply["type"] == "message"
+    assert "What I can do" in reply["text"]
+    assert reply["replyToId"] == incoming["id"]
+    assert reply["conversation"]["id"] == incoming["conversation"]["id"]
+    [record] = fake_connector.activity_records()
+    assert record.conversation_id == incoming["conversation"]["id"]
+
+
+async def test_help_as_a_channel_mention_is_answered_in_the_channel(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    incoming = activities.channel_message("help", service_url=fake_connector.url)
+    await bot.post_activity(incoming)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert "What I can do" in reply["text"]
+    assert reply["conversation"]["id"] == incoming["conversation"]["id"]
+
+
+async def test_mention_then_unknown_words_point_to_help(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    await bot.post_activity(
+        activities.channel_message("frobnicate 12", service_url=fake_connector.url)
+    )
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply["text"] == messages.unknown_command("frobnicate")
+    assert "<at>" not in reply["text"]
+
+
+async def test_an_empty_card_submit_gets_a_pointer_not_silence(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    await bot.post_activity(activities.submit_message({"x": 1}, service_url=fake_connector.url))
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply["text"] == messages.empty_message()
+
+
+async def test_installing_personally_welcomes_and_remembers_the_chat(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    bot = await start_bot()
+    incoming = activities.bot_added_personal(service_url=fake_connector.url)
+    await bot.post_activity(incoming)
+    [welcome] = await fake_connector.wait_for_activities(1)
+    assert welcome["text"] == messages.WELCOME
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        stored = await store.personal_conversation(incoming["from"]["id"])
+    finally:
+        await store.close()
+    assert stored is not None
+    assert stored.kind is ConversationKind.PERSONAL
+    assert stored.service_url == fake_connector.url
+    assert stored.reference["conversation"]["id"] == incoming["conversation"]["id"]
+
+
+async def test_adding_to_a_team_greets_the_channel_and_remembers_it(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    bot = await start_bot()
+    incoming = activities.bot_added_to_team(service_url=fake_connector.url)
+    await bot.post_activity(incoming)
+    [greeting] = await fake_connector.wait_for_activities(1)
+    assert greeting["text"] == messages.TEAM_WELCOME
+    channel_id = incoming["channelData"]["settings"]["selectedChannel"]["id"]
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        stored = await store.channel_conversation(channel_id)
+    finally:
+        await store.close()
+    assert stored is not None
+    assert stored.team_id == incoming["channelData"]["team"]["id"]
+
+
+async def test_health_and_readiness(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    assert await bot.get("/healthz") == (200, {"status": "alive"})
+    assert await bot.get("/readyz") == (200, {"status": "ready"})
+
+
+async def test_restart_keeps_the_conversations(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    first = await start_bot()
+    incoming = activities.bot_added_personal(service_url=fake_connector.url)
+    await first.post_activity(incoming)
+    await fake_connector.wait_for_activities(1)
+    await first.stop()
+    second = await start_bot()
+    await second.post_activity(activities.personal_message("help", service_url=fake_connector.url))
+    await fake_connector.wait_for_activities(2)
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        assert await store.personal_conversation(incoming["from"]["id"]) is not None
+    finally:
+        await store.close()
+
+
+async def test_a_failing_turn_apologises_in_one_line_and_logs_the_trace(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot()
+    # A real fault: the table the turn writes to disappears under the running bot.
+    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///"))) as db:
+        db.execute("DROP TABLE conversations")
+    with caplog.at_level(logging.ERROR):
+        response = await bot.post_activity(
+            activities.personal_message("help", service_url=fake_connector.url)
+        )
+    assert response.status in (200, 201)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply["text"] == messages.SORRY
+    assert "\n" not in reply["text"]
+    failures = [r for r in caplog.records if r.getMessage() == "turn failed"]
+    assert failures and failures[0].exc_info is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b'{"type": "message"}', "application/json", 400),
+        (b"hello", "text/plain", 415),
+        (b'{"type": "message", "text": "' + b"x" * 300_000 + b'"}', "application/json", 413),
+    ],
+)
+async def test_malformed_requests_are_refused_with_a_reason(
+    start_bot: StartBot, fake_connector: FakeConnector, body: bytes, content_type: str, status: int
+) -> None:
+    bot = await start_bot()
+    async with bot.session.post(
+        f"{bot.url}/api/messages", data=body, headers={"Content-Type": content_type}
+    ) as response:
+        assert response.status == status
+        assert (await response.json())["error"]
+    assert fake_connector.requests == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic dXNlcjpwdw==", "Bearer not-a-token", "Bearer a.b.c"],
+)
+async def test_with_an_app_id_unauthenticated_requests_get_401(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str, authorization: str | None
+) -> None:
+    bot = await start_bot(MicrosoftAppId="app-id", MicrosoftAppPassword="secret")
+    incoming = activities.personal_message("help", service_url=fake_connector.url)
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await bot.post_activity(incoming, headers=headers)
+    assert response.status == 401
+    assert fake_connector.requests == []
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        assert await store.get_conversation(incoming["conversation"]["id"]) is None
+    finally:
+        await store.close()

@@ -1,0 +1,252 @@
+"""A local fake of the parts of Microsoft Graph v1.0 the bot uses for 24x7 group chats.
+
+Create a chat, install the app in it, read it back, look users up. Requests must carry
+``Authorization: Bearer <expected_token>``; faults (429 + Retry-After, 503, 403, ...) come
+from the shared fault queue and use Graph's error shape.
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from .ids import DEFAULT_TENANT_ID, TeamsUser
+from .server import Answer, FakeServer, Incoming, RecordedRequest, Route
+
+__all__ = ["DEFAULT_GRAPH_TOKEN", "FakeGraph", "RecordedRequest"]
+
+DEFAULT_GRAPH_TOKEN = "fake-graph-access-token"
+_GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
+_CHAT_TYPES = frozenset({"oneOnOne", "group", "meeting"})
+
+# Codes Graph uses for these statuses, so injected faults read like real ones.
+_CODES = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceNotAvailable",
+    504: "GatewayTimeout",
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def graph_error(status: int, code: str | None = None, message: str | None = None) -> Any:
+    """Graph's error body: ``{"error": {"code", "message", "innerError": {...}}}``."""
+    return {
+        "error": {
+            "code": code or _CODES.get(status, "UnknownError"),
+            "message": message or f"Injected fault: HTTP {status}.",
+            "innerError": {
+                "date": _now(),
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
+
+
+class FakeGraph(FakeServer):
+    """Graph on 127.0.0.1: ``graph.url + "v1.0/chats"`` etc.
+
+    ``expected_token`` is the bearer token requests must carry; None accepts any non-empty
+    bearer token.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        expected_token: str | None = DEFAULT_GRAPH_TOKEN,
+        tenant_id: str = DEFAULT_TENANT_ID,
+    ) -> None:
+        super().__init__(ssl_context=ssl_context)
+        self._expected_token = expected_token
+        self.tenant_id = tenant_id
+        self._chats: dict[str, dict[str, Any]] = {}
+        self._installed_apps: dict[str, list[dict[str, Any]]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+
+    @property
+    def base_url(self) -> str:
+        """What a Graph client should use in place of ``https://graph.microsoft.com/v1.0``."""
+        return self.url + "v1.0"
+
+    @property
+    def expected_token(self) -> str | None:
+        with self._lock:
+            return self._expected_token
+
+    @expected_token.setter
+    def expected_token(self, token: str | None) -> None:
+        with self._lock:
+            self._expected_token = token
+
+    def add_user(
+        self,
+        user_id: str,
+        display_name: str,
+        *,
+        user_principal_name: str | None = None,
+        mail: str | None = None,
+        given_name: str | None = None,
+        surname: str | None = None,
+        job_title: str | None = None,
+        preferred_language: str | None = "en-US",
+    ) -> dict[str, Any]:
+        """Register a user for ``GET /v1.0/users/{id or UPN}``; returns its JSON."""
+        first, _, last = display_name.partition(" ")
+        upn = user_principal_name or f"{display_name.lower().replace(' ', '.')}@contoso.example"
+        user: dict[str, Any] = {
+            "id": user_id,
+            "displayName": display_name,
+            "userPrincipalName": upn,
+            "mail": mail or upn,
+            "givenName": given_name if given_name is not None else first,
+            "surname": surname if surname is not None else (last or None),
+            "jobTitle": job_title,
+            "preferredLanguage": preferred_language,
+            "businessPhones": [],
+            "mobilePhone": None,
+            "officeLocation": None,
+        }
+        with self._lock:
+            self._users[user_id] = user
+        return dict(user)
+
+    def add_teams_user(self, user: TeamsUser) -> dict[str, Any]:
+        """:meth:`add_user` for a :class:`~harness.ids.TeamsUser` (Graph id = aadObjectId)."""
+        return self.add_user(user.aad_object_id, user.name, user_principal_name=user.email)
+
+    @property
+    def chats(self) -> dict[str, dict[str, Any]]:
+        """Chats created so far, by id."""
+        with self._lock:
+            return {chat_id: dict(chat) for chat_id, chat in self._chats.items()}
+
+    def installed_apps(self, chat_id: str) -> list[str]:
+        """Teams app ids installed in a chat, in order."""
+        with self._lock:
+            return [app["teamsAppId"] for app in self._installed_apps.get(chat_id, [])]
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _error_payload(self, status: int, code: str | None, message: str | None) -> Any:
+        return graph_error(status, code, message)
+
+    def _authorize(self, incoming: Incoming) -> Answer | None:
+        scheme, _, token = incoming.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            message = "Access token is empty."
+        elif self._expected_token is not None and token != self._expected_token:
+            message = "Access token validation failure. Invalid audience."
+        else:
+            return None
+        return Answer(
+            401,
+            graph_error(401, "InvalidAuthenticationToken", message),
+            headers={"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'},
+        )
+
+    # -- routes (server thread, under the lock) -----------------------------------------
+
+    def _routes(self) -> Iterable[Route]:
+        chat = "/v1.0/chats/{chatId}"
+        return [
+            Route("POST", "/v1.0/chats", self._create_chat),
+            Route("GET", chat, self._get_chat),
+            Route("POST", chat + "/installedApps", self._install_app),
+            Route("GET", chat + "/installedApps", self._list_installed_apps),
+            Route("GET", "/v1.0/users/{userKey}", self._get_user),
+        ]
+
+    def _create_chat(self, incoming: Incoming) -> Answer:
+        body = incoming.body if isinstance(incoming.body, dict) else {}
+        chat_type = body.get("chatType")
+        members = body.get("members")
+        if chat_type not in _CHAT_TYPES:
+            return Answer(400, graph_error(400, message=f"Invalid chatType {chat_type!r}."))
+        if not isinstance(members, list) or not members:
+            return Answer(400, graph_error(400, message="A chat needs members."))
+        if not all(isinstance(m, dict) and "user@odata.bind" in m for m in members):
+            return Answer(400, graph_error(400, message="Each member needs user@odata.bind."))
+        chat_id = f"19:{secrets.token_hex(16)}@thread.v2"
+        now = _now()
+        chat = {
+            "@odata.context": f"{_GRAPH_ROOT}/$metadata#chats/$entity",
+            "id": chat_id,
+            "topic": body.get("topic"),
+            "createdDateTime": now,
+            "lastUpdatedDateTime": now,
+            "chatType": chat_type,
+            "webUrl": f"https://teams.microsoft.com/l/chat/{quote(chat_id, safe='')}/0"
+            f"?tenantId={self.tenant_id}",
+            "tenantId": self.tenant_id,
+            "onlineMeetingInfo": None,
+            "viewpoint": None,
+            "members": members,
+        }
+        self._chats[chat_id] = chat
+        self._installed_apps[chat_id] = []
+        return Answer(201, chat, conversation_id=chat_id)
+
+    def _chat_not_found(self, chat_id: str) -> Answer:
+        return Answer(404, graph_error(404, "NotFound", f"Chat {chat_id} was not found."))
+
+    def _get_chat(self, incoming: Incoming) -> Answer:
+        chat_id = incoming.match["chatId"]
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return self._chat_not_found(chat_id)
+        return Answer(200, chat)
+
+    def _install_app(self, incoming: Incoming) -> Answer:
+        chat_id = incoming.match["chatId"]
+        if chat_id not in self._chats:
+            return self._chat_not_found(chat_id)
+        body = incoming.body if isinstance(incoming.body, dict) else {}
+        binding = body.get("teamsApp@odata.bind")
+        if not isinstance(binding, str) or not binding:
+            return Answer(400, graph_error(400, message="teamsApp@odata.bind is required."))
+        app_id = binding.rstrip("/").rsplit("/", 1)[-1]
+        installed = self._installed_apps[chat_id]
+        if any(app["teamsAppId"] == app_id for app in installed):
+            # Real Graph answers 409 to a repeated install; callers that retry must cope.
+            return Answer(409, graph_error(409, "Conflict", "App is already installed."))
+        installed.append({"id": secrets.token_hex(16), "teamsAppId": app_id, "binding": binding})
+        return Answer(201)
+
+    def _list_installed_apps(self, incoming: Incoming) -> Answer:
+        chat_id = incoming.match["chatId"]
+        if chat_id not in self._chats:
+            return self._chat_not_found(chat_id)
+        value = [
+            {"id": app["id"], "teamsApp": {"id": app["teamsAppId"]}}
+            for app in self._installed_apps[chat_id]
+        ]
+        return Answer(200, {"value": value})
+
+    def _get_user(self, incoming: Incoming) -> Answer:
+        key = incoming.match["userKey"].lower()
+        for user in self._users.values():
+            if key in (user["id"].lower(), user["userPrincipalName"].lower()):
+                payload = {"@odata.context": f"{_GRAPH_ROOT}/$metadata#users/$entity", **user}
+                return Answer(200, payload)
+        message = (
+            f"Resource '{incoming.match['userKey']}' does not exist or one of its queried "
+            "reference-property objects are not present."
+        )
+        return Answer(404, graph_error(404, "Request_ResourceNotFound", message))

@@ -34,31 +34,23 @@ _MAX_ERROR_LENGTH = 4000
 
 _OUTBOX_COLUMNS = "id, kind, payload, dedupe_key, state, attempts, not_before, last_error"
 
+_CLAIM_TEMPLATE = f"""
+        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND not_before <= ?
+              AND (lease_until IS NULL OR lease_until <= ?)
+            ORDER BY not_before, id
+            LIMIT ?
+            {{lock}}
+        )
+        RETURNING {_OUTBOX_COLUMNS}"""
 _CLAIM: dict[Dialect, str] = {
     # Inside the SQLite driver's serialized write transaction nobody else can claim meanwhile.
-    "sqlite": f"""
-        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
-        WHERE id IN (
-            SELECT id FROM outbox
-            WHERE state = 'pending' AND not_before <= ?
-              AND (lease_until IS NULL OR lease_until <= ?)
-            ORDER BY not_before, id
-            LIMIT ?
-        )
-        RETURNING {_OUTBOX_COLUMNS}""",
+    "sqlite": _CLAIM_TEMPLATE.format(lock=""),
     # SKIP LOCKED: concurrent claimers on other connections pass over each other's rows
     # instead of waiting for them or claiming them twice.
-    "postgresql": f"""
-        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
-        WHERE id IN (
-            SELECT id FROM outbox
-            WHERE state = 'pending' AND not_before <= ?
-              AND (lease_until IS NULL OR lease_until <= ?)
-            ORDER BY not_before, id
-            LIMIT ?
-            FOR UPDATE SKIP LOCKED
-        )
-        RETURNING {_OUTBOX_COLUMNS}""",
+    "postgresql": _CLAIM_TEMPLATE.format(lock="FOR UPDATE SKIP LOCKED"),
 }
 
 

@@ -6,8 +6,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
-from conftest import StartBot
+from conftest import CreateDatabase, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 
@@ -17,9 +18,9 @@ from storage.sql_store import open_store
 
 
 async def test_help_in_a_personal_chat_is_answered(
-    start_bot: StartBot, fake_connector: FakeConnector
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str
 ) -> None:
-    bot = await start_bot()
+    bot = await start_bot(DATABASE_URL=database_url)
     incoming = activities.personal_message("help", service_url=fake_connector.url)
     response = await bot.post_activity(incoming)
     assert response.status in (200, 201)
@@ -65,14 +66,14 @@ async def test_an_empty_card_submit_gets_a_pointer_not_silence(
 
 
 async def test_installing_personally_welcomes_and_remembers_the_chat(
-    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str
 ) -> None:
-    bot = await start_bot()
+    bot = await start_bot(DATABASE_URL=database_url)
     incoming = activities.bot_added_personal(service_url=fake_connector.url)
     await bot.post_activity(incoming)
     [welcome] = await fake_connector.wait_for_activities(1)
     assert welcome["text"] == messages.WELCOME
-    store = await open_store(sqlite_url, SystemClock())
+    store = await open_store(database_url, SystemClock())
     try:
         stored = await store.personal_conversation(incoming["from"]["id"])
     finally:
@@ -101,24 +102,24 @@ async def test_adding_to_a_team_greets_the_channel_and_remembers_it(
     assert stored.team_id == incoming["channelData"]["team"]["id"]
 
 
-async def test_health_and_readiness(start_bot: StartBot) -> None:
-    bot = await start_bot()
+async def test_health_and_readiness(start_bot: StartBot, database_url: str) -> None:
+    bot = await start_bot(DATABASE_URL=database_url)
     assert await bot.get("/healthz") == (200, {"status": "alive"})
     assert await bot.get("/readyz") == (200, {"status": "ready"})
 
 
 async def test_restart_keeps_the_conversations(
-    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str
 ) -> None:
-    first = await start_bot()
+    first = await start_bot(DATABASE_URL=database_url)
     incoming = activities.bot_added_personal(service_url=fake_connector.url)
     await first.post_activity(incoming)
     await fake_connector.wait_for_activities(1)
     await first.stop()
-    second = await start_bot()
+    second = await start_bot(DATABASE_URL=database_url)
     await second.post_activity(activities.personal_message("help", service_url=fake_connector.url))
     await fake_connector.wait_for_activities(2)
-    store = await open_store(sqlite_url, SystemClock())
+    store = await open_store(database_url, SystemClock())
     try:
         assert await store.personal_conversation(incoming["from"]["id"]) is not None
     finally:
@@ -187,3 +188,52 @@ async def test_with_an_app_id_unauthenticated_requests_get_401(
         assert await store.get_conversation(incoming["conversation"]["id"]) is None
     finally:
         await store.close()
+
+
+async def test_readiness_reports_a_database_that_stopped_answering(
+    start_bot: StartBot, create_postgres_database: CreateDatabase
+) -> None:
+    url = await create_postgres_database()
+    bot = await start_bot(DATABASE_URL=url)
+    assert (await bot.get("/readyz"))[0] == 200
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        status, body = await bot.get("/readyz")
+        assert status == 503
+        assert body["status"] == "unavailable" and body["reason"]
+        assert (await bot.get("/healthz"))[0] == 200, "the process itself is alive"
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert (await bot.get("/readyz"))[0] == 200
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+@pytest.mark.parametrize(
+    ("scope", "kind"),
+    [("groupChat", ConversationKind.GROUP_CHAT), ("channel", ConversationKind.CHANNEL)],
+)
+async def test_an_installation_is_remembered_for_later_posts(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    scope: activities.Scope,
+    kind: ConversationKind,
+) -> None:
+    bot = await start_bot()
+    incoming = activities.installation_update(fake_connector.url, scope=scope)
+    response = await bot.post_activity(incoming)
+    assert response.status in (200, 201)
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        stored = await store.get_conversation(incoming["conversation"]["id"])
+    finally:
+        await store.close()
+    assert stored is not None
+    assert stored.kind is kind
+    assert stored.tenant_id == incoming["channelData"]["tenant"]["id"]

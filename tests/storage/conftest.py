@@ -1,109 +1,14 @@
-"""Fixtures for the storage contract suites: every store test runs on SQLite (a real file) and on
-PostgreSQL (a fresh database on the local server). PostgreSQL tests never skip: without a
-server they fail and say how to start one."""
+"""The storage contract suites run every store test on both backends (`backend` and
+`database_url` live in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
+from conftest import FakeClock
 
 from storage.sql_store import SqlStore, open_store
-
-POSTGRES_URL_ENV = "HANDOFF_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-BACKENDS = ["sqlite", "postgresql"]
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, start: datetime = datetime(2025, 3, 28, 9, 0, tzinfo=UTC)) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def _admin_url() -> str:
-    return os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
-
-
-def _url_for_database(admin_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-async def _connect_admin() -> asyncpg.Connection:
-    url = _admin_url()
-    try:
-        return await asyncpg.connect(url, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        server = urlsplit(url).netloc.rpartition("@")[2]
-        pytest.fail(
-            f"PostgreSQL does not answer at {server} ({type(error).__name__}: {error}). The "
-            f"storage tests need it: run `make postgres`, or set {POSTGRES_URL_ENV} to a "
-            "server where the user may create databases.",
-            pytrace=False,
-        )
-
-
-CreateDatabase = Callable[[], Awaitable[str]]
-
-
-@pytest.fixture
-async def create_postgres_database() -> AsyncIterator[CreateDatabase]:
-    """Creates empty `handoff_test_<hex>` databases on demand, drops them afterwards."""
-    created: list[str] = []
-
-    async def create() -> str:
-        name = f"handoff_test_{secrets.token_hex(6)}"
-        admin = await _connect_admin()
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        finally:
-            await admin.close()
-        created.append(name)
-        return _url_for_database(_admin_url(), name)
-
-    yield create
-    if created:
-        admin = await _connect_admin()
-        try:
-            for name in created:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The backend the `store` (and `database_url`) of this test run on."""
-    param: str = request.param
-    return param
-
-
-@pytest.fixture
-async def database_url(
-    backend: str, tmp_path: Path, create_postgres_database: CreateDatabase
-) -> str:
-    """DATABASE_URL of an empty database on this test's backend."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'handoff.db'}"
-    return await create_postgres_database()
 
 
 @pytest.fixture

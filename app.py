@@ -71,6 +71,12 @@ async def readyz(request: web.Request) -> web.Response:
     except (StorageUnavailable, TimeoutError) as error:
         reason = str(error) or "the database did not answer in time"
         return web.json_response({"status": "unavailable", "reason": reason}, status=503)
+    except Exception as error:
+        # A probe answers "not ready" whatever the failure; the trace goes to the log.
+        log.exception("readiness check failed")
+        return web.json_response(
+            {"status": "unavailable", "reason": type(error).__name__}, status=503
+        )
     return web.json_response({"status": "ready"})
 
 

@@ -32,6 +32,10 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.OperatorInterventionError,
     asyncpg.InsufficientResourcesError,
+    # A connection the server terminated can surface as a protocol-state error on next use.
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.CannotConnectNowError,
 )
 
 
@@ -208,7 +212,7 @@ class PostgresDatabase:
     async def _rollback(self, transaction: Any) -> None:
         try:
             await transaction.rollback()
-        except (*_CONNECTION_ERRORS, asyncpg.InterfaceError):
+        except _CONNECTION_ERRORS:
             logger.warning("rolling back on %s failed; the connection is dropped", self._server)
 
 

@@ -1,0 +1,203 @@
+"""What the owner does next to move a case: the seed 000 flow chart (R-24x7-4, R-NON24x7-3).
+
+``next_step`` walks the chart for one moment and returns one instruction, plus the path it took
+so the audit trail can show why. The dialog asks the owner the questions (can you attend? can a
+teammate hold it? have you aligned with the SME?) and calls again with the answers.
+
+Reading of the spec, where it leaves room:
+
+- The meeting is the next one from the owner's region to the target region. When the schedule
+  has no meeting between those two regions at all (EMEA owner, APAC customer), the owner's
+  region's own meeting is used: its receiving region passes the case on, follow-the-sun.
+- "Within your hours" means the meeting starts while the owner is on shift and before that
+  shift ends (the shift end is exclusive, like ``Schedule.current_shift``).
+- 24x7 (R-24x7-4): "no handoff meeting" (step a) means no meeting is held in the next 24 hours,
+  the daily cycle; a meeting only next Monday is no help to a case that must move tonight.
+  Step a jumps straight to step e: the SME alignment of step d belongs to the path through
+  step c (no teammate), not to the weekend path. A meeting outside the owner's hours is step b
+  ("cannot attend because it is outside your working hours"). After step e the owner stays with
+  the case until another engineer takes it (R-STAY).
+- Non-24x7 (R-NON24x7-3): a handoff call within the owner's hours is attended; otherwise the
+  case goes back to the queue with the DM e-mail. When the owner cannot attend a call in their
+  hours, the flow chart's "can a teammate take it until the call?" branch applies; without a
+  teammate a non-critical case goes back to the queue (the SME is only for critical cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .notes_template import format_in_zone
+from .schedule import MeetingOccurrence, Schedule
+
+# How far ahead a 24x7 case looks for "the" handoff meeting: one daily cycle.
+CRITICAL_MEETING_HORIZON = timedelta(hours=24)
+
+
+class NextStepKind(StrEnum):
+    ATTEND_MEETING = "attend-meeting"
+    TEAMMATE_ATTENDS = "teammate-attends"
+    CONTACT_SME = "contact-sme"
+    BACK_TO_QUEUE_AND_MAIL = "back-to-queue-and-mail"
+
+
+class PathStep(StrEnum):
+    """The labels of the flow chart's boxes and answers, as the audit trail records them."""
+
+    CRITICAL = "24x7 case"
+    NON_CRITICAL = "non-24x7 case"
+    NO_MEETING = "no handoff meeting (receiving region off)"
+    NO_MEETING_IN_HOURS = "no handoff call within owner's hours"
+    MEETING = "handoff meeting found"
+    OWNER_ATTENDS = "owner attends"
+    OUTSIDE_HOURS = "meeting outside owner's hours"
+    OWNER_UNAVAILABLE = "owner cannot attend"
+    TEAMMATE_HOLDS = "teammate holds case and attends"
+    NO_TEAMMATE = "no teammate can hold case"
+    CONTACT_SME = "contact regional handoff SME"
+    SME_ALIGNED = "aligned with regional handoff SME"
+    BACK_TO_QUEUE = "transfer back to queue and e-mail DM"
+    STAY = "stay with case until new owner"
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: NextStepKind
+    instruction: str
+    path: tuple[PathStep, ...]
+    meeting: MeetingOccurrence | None = None
+    # When to act: the meeting, or for the queue the end of the owner's shift (R-24x7-4e).
+    act_at: datetime | None = None
+    # R-STAY: a critical case leaves the owner only when another engineer has taken it.
+    stay_with_case: bool = False
+
+    @property
+    def mail_dm(self) -> bool:
+        return self.kind is NextStepKind.BACK_TO_QUEUE_AND_MAIL
+
+
+def _meeting(
+    schedule: Schedule, owner_region: str, target_region: str, now: datetime
+) -> MeetingOccurrence | None:
+    connects = any(
+        meeting.from_region == owner_region and target_region in meeting.to_regions
+        for meeting in schedule.meetings
+    )
+    return schedule.next_meeting(owner_region, now, target_region if connects else None)
+
+
+def _meeting_name(occurrence: MeetingOccurrence) -> str:
+    meeting = occurrence.meeting
+    return f"{meeting.from_region}->{'/'.join(meeting.to_regions)} handoff meeting"
+
+
+def next_step(
+    schedule: Schedule,
+    owner_region: str,
+    target_region: str,
+    now: datetime,
+    owner_can_attend: bool,
+    teammate_can_hold: bool,
+    critical: bool,
+    *,
+    sme_aligned: bool = False,
+    reader_zone: str = "Etc/UTC",
+) -> NextStep:
+    """The owner's next step for a case going from ``owner_region`` to ``target_region``.
+
+    ``critical`` selects the 24x7 chart (R-24x7-4) over the non-24x7 one (R-NON24x7-3);
+    ``sme_aligned`` is the answer to step d once the SME was contacted. Times in the
+    instruction are shown in ``reader_zone``.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    if owner_region == target_region:
+        raise ValueError(
+            "a handoff within one region goes to a teammate directly, not through a regional "
+            "handoff meeting"
+        )
+    shift = schedule.current_shift(owner_region, now)
+    shift_end = shift.end if shift is not None else None
+    meeting = _meeting(schedule, owner_region, target_region, now)
+
+    def back_to_queue(path: list[PathStep]) -> NextStep:
+        path.append(PathStep.BACK_TO_QUEUE)
+        when = (
+            f"At the end of your shift ({format_in_zone(shift_end, reader_zone)})"
+            if shift_end is not None
+            else "Now"
+        )
+        instruction = (
+            f"{when}, transfer the case back to the queue and e-mail the DM for reassignment."
+        )
+        if critical:
+            path.append(PathStep.STAY)
+            instruction += " Stay with the case until another engineer has taken it."
+        return NextStep(
+            kind=NextStepKind.BACK_TO_QUEUE_AND_MAIL,
+            instruction=instruction,
+            path=tuple(path),
+            act_at=shift_end if shift_end is not None else now,
+            stay_with_case=critical,
+        )
+
+    path: list[PathStep] = [PathStep.CRITICAL if critical else PathStep.NON_CRITICAL]
+    in_hours = meeting is not None and shift_end is not None and meeting.at < shift_end
+
+    if critical:
+        if meeting is None or meeting.at > now + CRITICAL_MEETING_HORIZON:
+            path.append(PathStep.NO_MEETING)
+            return back_to_queue(path)
+        path.append(PathStep.MEETING)
+    else:
+        if meeting is None or not in_hours:
+            path.append(PathStep.NO_MEETING_IN_HOURS)
+            return back_to_queue(path)
+        path.append(PathStep.MEETING)
+
+    name = _meeting_name(meeting)
+    when = format_in_zone(meeting.at, reader_zone)
+    if in_hours and owner_can_attend:
+        path.append(PathStep.OWNER_ATTENDS)
+        return NextStep(
+            kind=NextStepKind.ATTEND_MEETING,
+            instruction=f"Attend the {name} at {when} and follow the instructions there.",
+            path=tuple(path),
+            meeting=meeting,
+            act_at=meeting.at,
+            stay_with_case=critical,
+        )
+    path.append(PathStep.OWNER_UNAVAILABLE if in_hours else PathStep.OUTSIDE_HOURS)
+    if teammate_can_hold:
+        path.append(PathStep.TEAMMATE_HOLDS)
+        return NextStep(
+            kind=NextStepKind.TEAMMATE_ATTENDS,
+            instruction=(
+                f"Transfer the case to a teammate who holds it and attends the {name} at {when} "
+                "in your place."
+            ),
+            path=tuple(path),
+            meeting=meeting,
+            act_at=meeting.at,
+            stay_with_case=critical,
+        )
+    path.append(PathStep.NO_TEAMMATE)
+    if not critical:
+        return back_to_queue(path)
+    if not sme_aligned:
+        path.append(PathStep.CONTACT_SME)
+        return NextStep(
+            kind=NextStepKind.CONTACT_SME,
+            instruction=(
+                f"No teammate can hold the case before the {name} at {when}: contact your "
+                "regional handoff SME and align with them before moving the case."
+            ),
+            path=tuple(path),
+            meeting=meeting,
+            act_at=now,
+            stay_with_case=True,
+        )
+    path.append(PathStep.SME_ALIGNED)
+    return back_to_queue(path)

@@ -1,0 +1,298 @@
+"""Refusing vague hand-over notes (R-QUALITY), with the fields each severity requires (R-NOTES).
+
+The next engineer must be able to continue without asking anyone (seed 003: "assume another
+technician will continue where you left off"), so each problem names the field and says exactly
+what to add.
+
+Required fields by case (spec R-NOTES says "required unless marked"; the table below narrows it
+where a field cannot exist for every case):
+
+=========================  ===========  ===========  ===========  ==============
+field                      Sev A 24x7   Sev A        Sev B        Sev C
+=========================  ===========  ===========  ===========  ==============
+summary                    required     required     required     required
+next_steps_us              required     required     required     required
+next_steps_customer        required     required     required     optional
+next_customer_contact      required     required     required     if 24x7
+steps_tried                required     required     if 24x7      if 24x7
+checklist.critsit_reason   required     optional     optional     optional
+checklist.customer_reach.  required     optional     optional     optional
+=========================  ===========  ===========  ===========  ==============
+
+- Sev A or any 24x7 case ("critical" for steps tried, per the issue) must list steps tried: the
+  next region picks it up within hours and must not repeat them.
+- A Sev C case may have nothing for the customer to do and no agreed contact time; requiring
+  them would make engineers type filler, which is the vagueness we refuse.
+- Research and the ICM / partner ticket stay optional: not every case has references, and the
+  template itself says to leave the ICM section out when there is none.
+
+Vague text is matched on normalised text (lower case, punctuation and spaces collapsed) against
+whole phrases, so "see above" is refused but "See above the firewall log excerpt: port 443 is
+blocked" is not. A summary must also have at least ``MIN_SUMMARY_WORDS`` words and
+``MIN_SUMMARY_CHARS`` characters: a shorter text cannot say the issue, what was done and the
+current conclusion.
+
+Owner heuristic for "next steps — us": each line must say who acts. A line passes when it
+starts with an actor, optionally followed by ":", "-", "to", "will" or "should" ("We will ...",
+"I'll ...", "US SE: ...", "Next SE to ...", "PG - ...", "Owner: ..."), or when it names an owner
+anywhere with "owner:", "(owner ...)", "assigned to" or an @mention. Actors: we/I (and their
+contractions), MSFT/Microsoft, a region code or an upper-case team tag before SE/SEs/engineer/
+team/SME ("EMEA SE", "IST team"), next/receiving/current/new SE/engineer/owner, case owner,
+owner, SE, PG, CSS, TA, TL, TM, DM, SME, EEE, team lead(er), escalation/product/network team,
+product group, collaborator(s). A bare imperative ("Check the logs") is refused: at a handoff it
+is exactly the step nobody does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .models import Case, HandoffNotes, Severity
+
+MIN_SUMMARY_WORDS = 5
+MIN_SUMMARY_CHARS = 30
+
+
+@dataclass(frozen=True)
+class NoteProblem:
+    """One thing wrong with the notes: ``field`` is the HandoffNotes field to fix."""
+
+    field: str
+    message: str
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes dropped, other punctuation and runs of spaces made one space."""
+    without_quotes = text.replace("'", "").replace("\u2019", "")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", without_quotes.lower()).split())
+
+
+_VAGUE_PHRASES = (
+    "troubleshooting ongoing",
+    "ongoing troubleshooting",
+    "troubleshooting in progress",
+    "investigation ongoing",
+    "investigating",
+    "still investigating",
+    "see above",
+    "see below",
+    "see notes",
+    "see previous notes",
+    "see case notes",
+    "see email",
+    "as discussed",
+    "as above",
+    "same as above",
+    "same as before",
+    "same as yesterday",
+    "no change",
+    "no changes",
+    "no update",
+    "tbd",
+    "tba",
+    "to be determined",
+    "todo",
+    "n a",
+    "na",
+    "none",
+    "nothing",
+    "unknown",
+    "pending",
+    "in progress",
+    "wip",
+    "working on it",
+    "still working on it",
+    "work in progress",
+    "follow up",
+    "continue troubleshooting",
+    "continue",
+    "check",
+    "ok",
+    "done",
+    "x",
+)
+VAGUE = frozenset(normalise(phrase) for phrase in _VAGUE_PHRASES)
+
+
+def is_vague(text: str) -> bool:
+    """Whether the whole text is one of the known non-answers (or has no letters or digits)."""
+    normal = normalise(text)
+    return not normal or normal in VAGUE
+
+
+_ACTOR = (
+    r"(?:we|we ll|well|i|i ll|ill|i will|msft|microsoft|us|our team|"
+    r"(?:next|receiving|current|new|incoming|outgoing)\s+(?:se|engineer|owner|region|shift)|"
+    r"case owner|owner|se|ses|pg|css|ta|tl|tm|dm|dms|sme|smes|eee|ee|"
+    r"team lead|team leader|escalation team|product team|product group|network team|"
+    r"collaborator|collaborators|collab team)"
+)
+_STARTS_WITH_ACTOR = re.compile(rf"^{_ACTOR}\b")
+# A region code or team tag written in capitals before a role: "EMEA SE", "IST team".
+_TEAM_TAG = re.compile(r"^[A-Z][A-Z0-9]{1,7}\s+(?:SEs?|[Ee]ngineers?|[Tt]eam|SMEs?)\b")
+_OWNER_MARK = re.compile(r"\bowner\s*:|\(\s*owner\b|\bassigned to\b|(?:^|\s)@\w", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+")
+
+
+def names_an_owner(step: str) -> bool:
+    """Whether a next step for us says who does it (see the module doc for the heuristic)."""
+    line = _BULLET.sub("", step, count=1).strip().strip("*_")
+    return bool(
+        _TEAM_TAG.match(line)
+        or _STARTS_WITH_ACTOR.match(normalise(line))
+        or _OWNER_MARK.search(line)
+    )
+
+
+def _requires_customer_steps(case: Case) -> bool:
+    return case.severity is not Severity.C
+
+
+def _requires_next_contact(case: Case) -> bool:
+    return case.severity is not Severity.C or case.is_24x7
+
+
+def _requires_steps_tried(case: Case) -> bool:
+    return case.severity is Severity.A or case.is_24x7
+
+
+def check_notes(notes: HandoffNotes, case: Case) -> list[NoteProblem]:
+    """Every problem with ``notes`` for ``case``; empty when the notes may be handed over."""
+    problems: list[NoteProblem] = []
+
+    summary = notes.summary.strip()
+    if not summary:
+        problems.append(
+            NoteProblem(
+                "summary",
+                "Add a summary: the issue at a glance, what you and the customer just did, and "
+                "your current conclusion.",
+            )
+        )
+    elif is_vague(summary):
+        problems.append(
+            NoteProblem(
+                "summary",
+                f"The summary {summary!r} does not tell the next engineer anything. Write the "
+                "issue at a glance, what was just done, and the current conclusion.",
+            )
+        )
+    elif len(normalise(summary).split()) < MIN_SUMMARY_WORDS or len(summary) < MIN_SUMMARY_CHARS:
+        problems.append(
+            NoteProblem(
+                "summary",
+                f"The summary is too short (at least {MIN_SUMMARY_WORDS} words and "
+                f"{MIN_SUMMARY_CHARS} characters). Add what was just done and the current "
+                "conclusion.",
+            )
+        )
+
+    if not notes.next_steps_us:
+        problems.append(
+            NoteProblem(
+                "next_steps_us",
+                "Add the next steps for us, each saying who does it, e.g. 'US SE: review the "
+                "gateway logs the customer uploads'.",
+            )
+        )
+    for number, step in enumerate(notes.next_steps_us, start=1):
+        if is_vague(step):
+            problems.append(
+                NoteProblem(
+                    "next_steps_us",
+                    f"Next step for us {number} ({step!r}) is vague: say what exactly is to "
+                    "be done and who does it.",
+                )
+            )
+        elif not names_an_owner(step):
+            problems.append(
+                NoteProblem(
+                    "next_steps_us",
+                    f"Next step for us {number} ({step!r}) has no owner: start it with who "
+                    "does it, e.g. 'We will …', 'US SE: …', 'PG to …', or add 'owner: …'.",
+                )
+            )
+
+    if _requires_customer_steps(case) and not notes.next_steps_customer:
+        problems.append(
+            NoteProblem(
+                "next_steps_customer",
+                "Add the customer's next steps (what they will do or send), or write that "
+                "they have nothing to do and are waiting for us.",
+            )
+        )
+    for number, step in enumerate(notes.next_steps_customer, start=1):
+        if is_vague(step):
+            problems.append(
+                NoteProblem(
+                    "next_steps_customer",
+                    f"Customer next step {number} ({step!r}) is vague: say what the customer "
+                    "will do or send.",
+                )
+            )
+
+    if _requires_next_contact(case) and notes.next_customer_contact is None:
+        problems.append(
+            NoteProblem(
+                "next_customer_contact",
+                "Add the next customer contact: when (in the customer's time zone) and who is "
+                "waiting for whom.",
+            )
+        )
+    elif notes.next_customer_contact is not None and is_vague(
+        notes.next_customer_contact.who_waits
+    ):
+        problems.append(
+            NoteProblem(
+                "next_customer_contact",
+                "Say who is waiting for whom at the next contact, e.g. 'customer waits for our "
+                "analysis of the logs'.",
+            )
+        )
+
+    if _requires_steps_tried(case) and not notes.steps_tried:
+        problems.append(
+            NoteProblem(
+                "steps_tried",
+                f"A Sev {case.severity.value}{' 24x7' if case.is_24x7 else ''} case needs the "
+                "steps already tried, each with its outcome, so the next engineer does not "
+                "repeat them.",
+            )
+        )
+    for number, tried in enumerate(notes.steps_tried, start=1):
+        if is_vague(tried.step):
+            problems.append(
+                NoteProblem(
+                    "steps_tried",
+                    f"Step tried {number} ({tried.step!r}) is vague: say what was done "
+                    "(command, test, change).",
+                )
+            )
+        if is_vague(tried.outcome):
+            problems.append(
+                NoteProblem(
+                    "steps_tried",
+                    f"Step tried {number} ({tried.step.strip()!r}) has no outcome: add what "
+                    "happened (error text, result of the test).",
+                )
+            )
+
+    if case.is_critical:
+        checklist = notes.checklist
+        if not (checklist.critsit_reason or "").strip():
+            problems.append(
+                NoteProblem(
+                    "checklist",
+                    "Add the reason for the critsit to the checklist: this is a Sev A 24x7 case.",
+                )
+            )
+        if checklist.customer_reachable is None:
+            problems.append(
+                NoteProblem(
+                    "checklist",
+                    "Answer 'Customer reachable?' in the checklist: the next region must know "
+                    "whether it can call the customer.",
+                )
+            )
+    return problems

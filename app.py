@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from botbuilder.core import ConversationState, UserState
+from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from pythonjsonlogger.json import JsonFormatter
 
@@ -18,7 +19,9 @@ from bot.handoff_bot import HandoffBot
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import Settings, SettingsError, load_settings
+from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
 from handoff.ports import Clock, SystemClock
+from handoff.service import HandoffService
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore, open_store
@@ -80,6 +83,29 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+def build_bot(store: SqlStore, process: ProcessConfig, clock: Clock) -> HandoffBot:
+    """The bot and its dialogs, with state on the same database as the handoffs."""
+    bot_storage = SqlBotStorage(store.database)
+    conversation_state = ConversationState(bot_storage)
+    dialogs = DialogSet(conversation_state.create_property("DialogState"))
+    deps = HandoffDeps(
+        repository=store,
+        service=HandoffService(store, clock),
+        process=process,
+        schedule=process.schedule(),
+        clock=clock,
+    )
+    dialogs.add(handoff_dialog(deps))
+    return HandoffBot(
+        conversations=store,
+        repository=store,
+        conversation_state=conversation_state,
+        user_state=UserState(bot_storage),
+        dialogs=dialogs,
+        clock=clock,
+    )
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The aiohttp application; storage opens when it starts and closes when it stops."""
     process = load_process_config(settings.handoff_config)
@@ -92,13 +118,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(settings.database_url, clock)
-        bot_storage = SqlBotStorage(store.database)
-        bot = HandoffBot(
-            conversations=store,
-            conversation_state=ConversationState(bot_storage),
-            user_state=UserState(bot_storage),
-            clock=clock,
-        )
+        bot = build_bot(store, process, clock)
         app[STORE] = store
         app[BOT] = bot
         log.info("storage ready", extra={"backend": store.database.dialect})

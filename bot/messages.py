@@ -16,10 +16,33 @@ TEAM_WELCOME = (
 
 HELP = (
     "**What I can do**\n\n"
+    "- **handoff** [case number] — hand a case to the next engineer or region: I ask the "
+    "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
+    "a message for the customer. In a handoff, **back** goes one step back and **cancel** "
+    "stops.\n"
     "- **help** — this message.\n\n"
-    "Chat with me here in a personal chat, or @mention me in a channel. "
-    "More commands arrive as the handoff features land."
+    "Chat with me here in a personal chat, or @mention me in a channel."
 )
+
+HANDOFF_IN_PERSONAL_CHAT = (
+    "Handoffs are written in a personal chat with me, so your notes stay yours until you "
+    "send them. Open a chat with me and type **handoff**."
+)
+
+HANDOFF_RESTARTED = "Starting a new handoff; the one in progress is dropped."
+
+STALE_FORM = (
+    "That form belongs to a handoff that has already ended. Type **handoff** to start a new one."
+)
+
+
+def not_a_case_number(text: str) -> str:
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    return (
+        f"“{shown}” is not a case number: use its 6 to 20 digits, "
+        "e.g. **handoff 2311230040001234**."
+    )
+
 
 SORRY = "Sorry, something went wrong on my side and I could not finish that. Please try again."
 

@@ -92,6 +92,7 @@ class Case(Frozen):
     customer_region: RegionCode
     customer_timezone: str
     status: CaseStatus = CaseStatus.IN_PROGRESS
+    title: Annotated[str, Field(max_length=500)] = ""
     pending_on: PendingOn | None = None
     language_needs: str | None = None
 
@@ -125,6 +126,9 @@ class HandoffNotes(Frozen):
     """The union of the seeds' note templates (R-NOTES); quality rules live apart."""
 
     summary: str = ""
+    # Seed 001's REASON: the value of the handoff to the customer; required in the notes when
+    # the handoff is neither asked for nor one of the accepted reasons (R-NON24x7).
+    reason: str | None = None
     issue: str = ""
     steps_tried: tuple[StepTried, ...] = ()
     next_steps_customer: tuple[str, ...] = ()
@@ -136,6 +140,22 @@ class HandoffNotes(Frozen):
     root_cause: str | None = None
     blockers: str | None = None
     sla_urgency: str | None = None
+
+
+class HandoffOutputs(Frozen):
+    """What the engineer takes away from the handoff dialog (R-TITLE, R-MAIL, R-CUSTOMER)."""
+
+    title: str
+    mail_to: str
+    mail_subject: str
+    mail_body: str
+    mailto_url: str
+    notes_text: str
+    customer_message: str
+    next_step: str
+    # The flowchart boxes passed on the way to the next step, for the audit trail.
+    path: tuple[str, ...] = ()
+    send_mail_now: bool = False
 
 
 class Handoff(Frozen):
@@ -150,6 +170,7 @@ class Handoff(Frozen):
     target_engineer: Person | None = None
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     notes: HandoffNotes = HandoffNotes()
+    outputs: HandoffOutputs | None = None
     state: HandoffState = HandoffState.REQUESTED
     owner: Person | None = None
     version: int = 1

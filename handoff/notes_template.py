@@ -106,6 +106,8 @@ def render_notes(notes: HandoffNotes, case: Case, *, zone_name: str) -> str:
     """The notes as seed 000 template text; the next contact is shown in ``zone_name``."""
     lines: list[str] = []
     lines += _section("Summary", [notes.summary.strip()] if notes.summary.strip() else [])
+    if notes.reason:
+        lines += _section("Reason for Handoff", [notes.reason.strip()])
     if notes.issue.strip():
         lines += _section("Issue", [notes.issue.strip()])
     if notes.steps_tried:
@@ -160,6 +162,8 @@ def render_notes(notes: HandoffNotes, case: Case, *, zone_name: str) -> str:
 _HEADINGS: dict[str, str] = {
     "summary": "summary",
     "issue": "issue",
+    "reason": "reason",
+    "reason for handoff": "reason",
     "steps tried": "steps_tried",
     "steps already taken": "steps_tried",
     "steps taken": "steps_tried",
@@ -182,6 +186,9 @@ _HEADINGS: dict[str, str] = {
     "urgency": "sla_urgency",
 }
 
+_NEXT_STEPS_ONLY = frozenset({"customer", "microsoft"})
+_NEXT_STEPS_SECTIONS = frozenset({"next_steps", "next_steps_customer", "next_steps_us"})
+
 # Normalised checklist key -> Checklist field.
 _CHECKLIST_KEYS: dict[str, str] = {
     "customer reachable": "customer_reachable",
@@ -200,8 +207,12 @@ _HEADING_LINE = re.compile(
 _KEY_LINE = re.compile(r"^[<*_\s]*(?P<key>[A-Za-z][A-Za-z' ]*?)\s*\??\s*:\s*(?P<value>.*?)[>\s]*$")
 _UNDERLINE_LINE = re.compile(r"^\s*\\?[=\-]{3,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+")
+# HTML the wiki wraps the template in, and the template's own "_<placeholder>_" lines, which
+# mean "nothing written here" even when numbered like a list item.
 _NOISE_LINE = re.compile(
-    r"^\s*(?:</?(?:details|summary|br|center)\b[^>]*>\s*)+$|^\s*_<.*>_\s*$", re.I
+    r"^\s*(?:</?(?:details|summary|br|center)\b[^>]*>\s*)+$"
+    r"|^\s*(?:(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+)?_<.*>_\s*$",
+    re.IGNORECASE,
 )
 _WHO_WAITS = re.compile(r"^\s*who\s+waits(?:\s+for\s+whom)?\s*\??\s*:\s*(.*)$", re.IGNORECASE)
 _WHEN = re.compile(r"^\s*when\s*:\s*", re.IGNORECASE)
@@ -262,6 +273,7 @@ class ParsedNotes:
     """
 
     summary: str | None = None
+    reason: str | None = None
     issue: str | None = None
     steps_tried: tuple[StepTried, ...] = ()
     steps_without_outcome: tuple[str, ...] = ()
@@ -340,7 +352,16 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
         if _UNDERLINE_LINE.match(line) or _NOISE_LINE.match(line):
             continue
         key_line = _KEY_LINE.match(line)
-        if key_line is not None and _normalised(key_line["key"]) in _CHECKLIST_KEYS:
+        # Outside the checklist only the template's own "Question?:" / "<Key:>" form counts, so
+        # a summary line such as "Pending on: the customer's logs" stays in the summary.
+        is_checklist_line = key_line is not None and (
+            current == "checklist" or "?" in line.split(":", 1)[0] or line.lstrip().startswith("<")
+        )
+        if (
+            key_line is not None
+            and is_checklist_line
+            and _normalised(key_line["key"]) in _CHECKLIST_KEYS
+        ):
             name = _CHECKLIST_KEYS[_normalised(key_line["key"])]
             value = key_line["value"].strip()
             if name in ("customer_reachable", "waiting_for_rca", "accepts_english"):
@@ -351,8 +372,13 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
                 checklist_values[name] = value or None
             continue
         heading = _HEADING_LINE.match(line)
-        if heading is not None and _normalised(heading["name"]) in _HEADINGS:
-            current = _HEADINGS[_normalised(heading["name"])]
+        name = _normalised(heading["name"]) if heading is not None else ""
+        # "Customer:" / "Microsoft:" are ordinary words elsewhere ("Customer: a retailer" in a
+        # summary); only under Next Steps do they stand for the template's Cx / MSFT.
+        if name in _NEXT_STEPS_ONLY and current not in _NEXT_STEPS_SECTIONS:
+            name = ""
+        if heading is not None and name in _HEADINGS:
+            current = _HEADINGS[name]
             sections.setdefault(current, [])
             rest = (heading["rest"] or "").strip()
             if rest:
@@ -365,6 +391,7 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
     found_checklist = {name: value for name, value in checklist_values.items() if value is not None}
     parsed = ParsedNotes(
         summary=_text(sections.get("summary", [])),
+        reason=_text(sections.get("reason", [])),
         issue=_text(sections.get("issue", [])),
         steps_tried=steps,
         steps_without_outcome=without,
@@ -383,3 +410,18 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
         name for name in NOTE_FIELDS if name not in present or (name == "steps_tried" and without)
     )
     return replace(parsed, missing=missing)
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def parse_items(text: str) -> tuple[str, ...]:
+    """One item per line, bullets and numbering dropped: a list typed into a form field."""
+    return _items(_lines(text))
+
+
+def parse_steps(text: str) -> tuple[tuple[StepTried, ...], tuple[str, ...]]:
+    """Steps tried typed one per line as `step -> Outcome: …`; the steps given without an
+    outcome come back apart, so the engineer can be asked for them."""
+    return _parse_steps(_lines(text))

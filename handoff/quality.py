@@ -115,6 +115,35 @@ _VAGUE_PHRASES = (
 VAGUE = frozenset(normalise(phrase) for phrase in _VAGUE_PHRASES)
 
 
+# An outcome may honestly be "no change" or "none" (the step did not help); only these say
+# nothing about what happened.
+_VAGUE_OUTCOMES = frozenset(
+    normalise(phrase)
+    for phrase in (
+        "tbd",
+        "tba",
+        "to be determined",
+        "todo",
+        "n a",
+        "na",
+        "unknown",
+        "pending",
+        "in progress",
+        "wip",
+        "see above",
+        "see below",
+        "see notes",
+        "x",
+        "?",
+    )
+)
+
+
+def is_vague_outcome(text: str) -> bool:
+    normal = normalise(text)
+    return not normal or normal in _VAGUE_OUTCOMES
+
+
 def is_vague(text: str) -> bool:
     """Whether the whole text is one of the known non-answers (or has no letters or digits)."""
     normal = normalise(text)
@@ -157,9 +186,20 @@ def _requires_steps_tried(case: Case) -> bool:
     return case.severity is Severity.A or case.is_24x7
 
 
-def check_notes(notes: HandoffNotes, case: Case) -> list[NoteProblem]:
-    """Every problem with ``notes`` for ``case``; empty when the notes may be handed over."""
+def check_notes(
+    notes: HandoffNotes, case: Case, *, reason_required: bool = False
+) -> list[NoteProblem]:
+    """Every problem with ``notes`` for ``case``; empty when the notes may be handed over.
+    ``reason_required``: the handoff needs its justification in the notes (R-NON24x7)."""
     problems: list[NoteProblem] = []
+    if reason_required and (not notes.reason or is_vague(notes.reason)):
+        problems.append(
+            NoteProblem(
+                "reason",
+                "Say why this case needs a handoff: the customer did not ask for it and the "
+                "reason is not one of the accepted ones.",
+            )
+        )
 
     summary = notes.summary.strip()
     if not summary:
@@ -269,7 +309,7 @@ def check_notes(notes: HandoffNotes, case: Case) -> list[NoteProblem]:
                     "(command, test, change).",
                 )
             )
-        if is_vague(tried.outcome):
+        if is_vague_outcome(tried.outcome):
             problems.append(
                 NoteProblem(
                     "steps_tried",

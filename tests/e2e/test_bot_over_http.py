@@ -56,13 +56,13 @@ async def test_mention_then_unknown_words_point_to_help(
     assert "<at>" not in reply["text"]
 
 
-async def test_an_empty_card_submit_gets_a_pointer_not_silence(
+async def test_a_form_submitted_after_its_dialog_ended_gets_a_pointer_not_silence(
     start_bot: StartBot, fake_connector: FakeConnector
 ) -> None:
     bot = await start_bot()
     await bot.post_activity(activities.submit_message({"x": 1}, service_url=fake_connector.url))
     [reply] = await fake_connector.wait_for_activities(1)
-    assert reply["text"] == messages.empty_message()
+    assert reply["text"] == messages.STALE_FORM
 
 
 async def test_installing_personally_welcomes_and_remembers_the_chat(

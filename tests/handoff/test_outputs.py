@@ -107,7 +107,11 @@ def test_subject_for_sev_b_professional_case_to_apac() -> None:
 
 @pytest.mark.parametrize(
     ("plan", "shown"),
-    [(SupportPlan.PREMIER, "Prem"), (SupportPlan.PROFESSIONAL, "Pro"), (SupportPlan.UNIFIED, "Unified")],
+    [
+        (SupportPlan.PREMIER, "Prem"),
+        (SupportPlan.PROFESSIONAL, "Pro"),
+        (SupportPlan.UNIFIED, "Unified"),
+    ],
 )
 def test_plan_abbreviation(plan: SupportPlan, shown: str) -> None:
     assert PLAN_ABBREVIATIONS[plan] == shown

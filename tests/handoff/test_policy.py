@@ -9,8 +9,8 @@ from handoff.policy import (
     SEVERITY_WARNING,
     TransferReason,
     TransferScope,
-    downgrade_hint,
     dont_warnings,
+    downgrade_hint,
     justification_required,
     qualifies_as_24x7,
 )

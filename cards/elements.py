@@ -1,0 +1,158 @@
+"""Small builders for Adaptive Card 1.5 elements, so cards read as data and stay valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Json = dict[str, Any]
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+
+
+def card(body: Sequence[Json], actions: Sequence[Json] = ()) -> Json:
+    content: Json = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA_URL,
+        "version": "1.5",
+        "body": list(body),
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        content["actions"] = list(actions)
+    return content
+
+
+def attachment(content: Json) -> Json:
+    return {"contentType": CARD_CONTENT_TYPE, "content": content}
+
+
+def heading(text: str) -> Json:
+    return {"type": "TextBlock", "text": text, "size": "Large", "weight": "Bolder", "wrap": True}
+
+
+def text(value: str, *, subtle: bool = False, weight: str | None = None) -> Json:
+    block: Json = {"type": "TextBlock", "text": value, "wrap": True}
+    if subtle:
+        block["isSubtle"] = True
+    if weight:
+        block["weight"] = weight
+    return block
+
+
+def problems_block(problems: Sequence[str]) -> list[Json]:
+    """What to fix, shown at the top of a form that comes back."""
+    if not problems:
+        return []
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    return [
+        {
+            "type": "Container",
+            "style": "attention",
+            "items": [text("Please fix:", weight="Bolder"), text(lines)],
+        }
+    ]
+
+
+def facts(pairs: Iterable[tuple[str, str]]) -> Json:
+    return {
+        "type": "FactSet",
+        "facts": [{"title": title, "value": value} for title, value in pairs if value],
+    }
+
+
+def choice_set(
+    input_id: str,
+    label: str,
+    choices: Iterable[tuple[str, str]],
+    value: str | None = None,
+    *,
+    required: bool = True,
+    expanded: bool = False,
+    filtered: bool = False,
+    multi: bool = False,
+) -> Json:
+    element: Json = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "label": label,
+        "choices": [{"title": title, "value": key} for key, title in choices],
+        "isRequired": required,
+        "errorMessage": f"Choose {label.lower()}.",
+    }
+    if value:
+        element["value"] = value
+    if expanded:
+        element["style"] = "expanded"
+    elif filtered:
+        element["style"] = "filtered"
+    if multi:
+        element["isMultiSelect"] = True
+    return element
+
+
+def toggle(input_id: str, title: str, value: bool | None = None) -> Json:
+    return {
+        "type": "Input.Toggle",
+        "id": input_id,
+        "title": title,
+        "value": "true" if value else "false",
+        "valueOn": "true",
+        "valueOff": "false",
+    }
+
+
+def text_input(
+    input_id: str,
+    label: str,
+    value: str | None = None,
+    *,
+    multiline: bool = False,
+    required: bool = False,
+    placeholder: str | None = None,
+    max_length: int = 4000,
+) -> Json:
+    element: Json = {
+        "type": "Input.Text",
+        "id": input_id,
+        "label": label,
+        "isMultiline": multiline,
+        "isRequired": required,
+        "maxLength": max_length,
+    }
+    if required:
+        element["errorMessage"] = f"{label} is required."
+    if value:
+        element["value"] = value
+    if placeholder:
+        element["placeholder"] = placeholder
+    return element
+
+
+def date_input(input_id: str, label: str, value: str | None = None) -> Json:
+    element: Json = {"type": "Input.Date", "id": input_id, "label": label}
+    if value:
+        element["value"] = value
+    return element
+
+
+def time_input(input_id: str, label: str, value: str | None = None) -> Json:
+    element: Json = {"type": "Input.Time", "id": input_id, "label": label}
+    if value:
+        element["value"] = value
+    return element
+
+
+def submit(title: str, data: Json, *, style: str | None = None, validate: bool = True) -> Json:
+    action: Json = {"type": "Action.Submit", "title": title, "data": data}
+    if style:
+        action["style"] = style
+    if not validate:
+        # Back and Cancel must work even while the form has required fields left empty.
+        action["associatedInputs"] = "none"
+    return action
+
+
+def open_url(title: str, url: str) -> Json:
+    return {"type": "Action.OpenUrl", "title": title, "url": url}

@@ -1,0 +1,613 @@
+"""The handoff dialog's forms: each a card builder and a reader of what the card sends back.
+
+Readers turn the card's strings into domain values and say, per field, what to fix; the rules
+themselves (quality, policy) stay in handoff/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import ValidationError
+
+from handoff.models import (
+    Case,
+    CaseStatus,
+    Checklist,
+    Handoff,
+    HandoffNotes,
+    HandoffOutputs,
+    NextContact,
+    PendingOn,
+    Severity,
+    SupportPlan,
+)
+from handoff.notes_template import format_in_zone, parse_items, parse_notes, parse_steps
+from handoff.policy import TransferReason
+
+from .elements import (
+    Json,
+    card,
+    choice_set,
+    date_input,
+    facts,
+    heading,
+    open_url,
+    problems_block,
+    submit,
+    text,
+    text_input,
+    time_input,
+    toggle,
+)
+
+Raw = Mapping[str, Any]
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+TRANSFER_KINDS: tuple[tuple[str, str], ...] = (
+    ("between", "Hand the case to another region"),
+    ("within", "Transfer within my region"),
+    ("collab", "Collaboration handoff (another team works on it with me)"),
+)
+WHO_WAITS: tuple[tuple[str, str], ...] = (
+    ("Customer waits for us", "The customer waits for us"),
+    ("We wait for the customer", "We wait for the customer"),
+)
+_PLANS = tuple((plan.value, plan.value) for plan in SupportPlan)
+_SEVERITIES = tuple((s.value, f"Sev {s.value}") for s in Severity)
+_STATUSES = tuple((s.value, s.value.capitalize()) for s in CaseStatus)
+_PENDING = tuple((p.value, p.value) for p in PendingOn)
+_REASONS = tuple((r.value, r.label) for r in TransferReason)
+
+
+@cache
+def time_zone_choices() -> tuple[tuple[str, str], ...]:
+    """Every Area/City zone, for a filtered choice list (no legacy or Etc aliases)."""
+    areas = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe"}
+    areas |= {"Indian", "Pacific"}
+    names = sorted(z for z in available_timezones() if z.split("/")[0] in areas)
+    return tuple((name, name.replace("_", " ")) for name in names)
+
+
+def _buttons(form: str, *, first: bool = False, next_title: str = "Next") -> list[Json]:
+    actions = [submit(next_title, {"form": form, "action": "next"}, style="positive")]
+    if not first:
+        actions.append(submit("Back", {"form": form, "action": "back"}, validate=False))
+    actions.append(submit("Cancel", {"form": form, "action": "cancel"}, validate=False))
+    return actions
+
+
+def _str(raw: Raw, key: str) -> str:
+    value = raw.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _flag(raw: Raw, key: str) -> bool:
+    return _str(raw, key).lower() == "true"
+
+
+def _pydantic_problems(error: ValidationError, labels: Mapping[str, str]) -> list[str]:
+    problems = []
+    for item in error.errors():
+        key = str(item["loc"][0]) if item["loc"] else ""
+        label = labels.get(key, key.replace("_", " "))
+        problems.append(f"{label}: {str(item['msg']).removeprefix('Value error, ')}")
+    return problems
+
+
+# --- case ------------------------------------------------------------------------------------
+
+CASE_LABELS = {
+    "number": "Case number",
+    "title": "Internal case title",
+    "severity": "Severity",
+    "plan": "Support plan",
+    "product_skill": "Product skill",
+    "customer_region": "Customer region",
+    "customer_timezone": "Customer time zone",
+    "status": "Current status",
+    "owner_region": "Your region",
+}
+
+
+def case_card(case_number: str, regions: Sequence[str], raw: Raw, problems: Sequence[str]) -> Json:
+    region_choices = [(code, code) for code in regions]
+    body = [
+        heading(f"Handoff of case {case_number}: the case"),
+        *problems_block(problems),
+        text_input("title", "Internal case title, as it is now", _str(raw, "title"), required=True),
+        choice_set("severity", "Severity", _SEVERITIES, _str(raw, "severity"), expanded=True),
+        toggle("is_24x7", "The customer works 24x7 on this case", _flag(raw, "is_24x7")),
+        choice_set("plan", "Support plan", _PLANS, _str(raw, "plan")),
+        text_input(
+            "product_skill",
+            "Product skill",
+            _str(raw, "product_skill"),
+            required=True,
+            max_length=200,
+        ),
+        choice_set(
+            "customer_region", "Customer region", region_choices, _str(raw, "customer_region")
+        ),
+        choice_set(
+            "customer_timezone",
+            "Customer time zone",
+            time_zone_choices(),
+            _str(raw, "customer_timezone"),
+            filtered=True,
+        ),
+        choice_set("status", "Current status", _STATUSES, _str(raw, "status")),
+        choice_set("owner_region", "Your region", region_choices, _str(raw, "owner_region")),
+    ]
+    return card(body, _buttons("case", first=True))
+
+
+@dataclass(frozen=True)
+class CaseAnswers:
+    case: Case
+    owner_region: str
+
+
+def read_case(case_number: str, raw: Raw, regions: Sequence[str]) -> CaseAnswers | list[str]:
+    problems: list[str] = []
+    if not _str(raw, "title"):
+        problems.append("Internal case title: paste the case's title as it is now.")
+    owner_region = _str(raw, "owner_region")
+    if owner_region not in regions:
+        problems.append("Your region: choose the region you work in.")
+    customer_region = _str(raw, "customer_region")
+    if customer_region and customer_region not in regions:
+        problems.append(f"Customer region: choose one of {', '.join(regions)}.")
+    try:
+        case = Case(
+            number=case_number,
+            severity=_str(raw, "severity") or None,
+            is_24x7=_flag(raw, "is_24x7"),
+            plan=_str(raw, "plan") or None,
+            product_skill=_str(raw, "product_skill"),
+            customer_region=customer_region,
+            customer_timezone=_str(raw, "customer_timezone"),
+            status=_str(raw, "status") or CaseStatus.IN_PROGRESS,
+            title=_str(raw, "title"),
+        )
+    except ValidationError as error:
+        return problems + _pydantic_problems(error, CASE_LABELS)
+    if problems:
+        return problems
+    return CaseAnswers(case=case, owner_region=owner_region)
+
+
+# --- transfer --------------------------------------------------------------------------------
+
+
+def transfer_card(case: Case, regions: Sequence[str], raw: Raw, problems: Sequence[str]) -> Json:
+    region_choices = [(code, code) for code in regions]
+    body: list[Json] = [
+        heading(f"Handoff of case {case.number}: where it goes, and why"),
+        *problems_block(problems),
+        choice_set("kind", "Kind of handoff", TRANSFER_KINDS, _str(raw, "kind"), expanded=True),
+        choice_set("target_region", "Receiving region", region_choices, _str(raw, "target_region")),
+        text_input(
+            "target_engineer",
+            "E-mail of a named engineer for a warm handoff (optional: next tech, escalation "
+            "team, vendor queue)",
+            _str(raw, "target_engineer"),
+            max_length=200,
+        ),
+        choice_set("reason", "Reason", _REASONS, _str(raw, "reason"), expanded=True),
+        text_input(
+            "reason_text",
+            "Reason in your words (required for Other; what the customer gains)",
+            _str(raw, "reason_text"),
+            multiline=True,
+        ),
+        toggle(
+            "customer_asked", "The customer asked for this handoff", _flag(raw, "customer_asked")
+        ),
+        toggle(
+            "needs_collab_input",
+            "Collaboration: I still need input from the collaborating team",
+            _flag(raw, "needs_collab_input"),
+        ),
+        toggle(
+            "resolved_pending",
+            "The solution was delivered; only the customer's closure confirmation is pending",
+            _flag(raw, "resolved_pending"),
+        ),
+        toggle(
+            "severity_raise",
+            "I suggested the customer raise the severity to get help faster",
+            _flag(raw, "severity_raise"),
+        ),
+    ]
+    return card(body, _buttons("transfer"))
+
+
+@dataclass(frozen=True)
+class TransferAnswers:
+    kind: str
+    target_region: str
+    target_engineer: str
+    reason: TransferReason
+    reason_text: str
+    customer_asked: bool
+    needs_collab_input: bool
+    resolved_pending: bool
+    severity_raise: bool
+
+    @property
+    def reason_line(self) -> str:
+        if self.reason is TransferReason.OTHER:
+            return self.reason_text
+        return (
+            f"{self.reason.label}. {self.reason_text}".strip()
+            if self.reason_text
+            else self.reason.label
+        )
+
+
+def read_transfer(
+    raw: Raw, regions: Sequence[str], owner_region: str
+) -> TransferAnswers | list[str]:
+    problems: list[str] = []
+    kind = _str(raw, "kind")
+    if kind not in dict(TRANSFER_KINDS):
+        problems.append("Kind of handoff: choose one.")
+    target = _str(raw, "target_region")
+    if kind == "within":
+        target = target or owner_region
+        if target != owner_region:
+            problems.append(
+                f"Receiving region: a transfer within your region stays in {owner_region}."
+            )
+    elif target not in regions:
+        problems.append("Receiving region: choose where the case goes.")
+    try:
+        reason = TransferReason(_str(raw, "reason"))
+    except ValueError:
+        problems.append("Reason: choose one of the accepted reasons, or Other.")
+        reason = TransferReason.OTHER
+    engineer = _str(raw, "target_engineer")
+    if engineer and not _EMAIL.fullmatch(engineer):
+        problems.append(
+            "Named engineer: give their e-mail address (name@company.com), so the card can "
+            "@mention them."
+        )
+    reason_text = _str(raw, "reason_text")
+    if reason is TransferReason.OTHER and len(reason_text) < 10:
+        problems.append("Reason in your words: say why this case needs a handoff.")
+    if problems:
+        return problems
+    return TransferAnswers(
+        kind=kind,
+        target_region=target,
+        target_engineer=_str(raw, "target_engineer"),
+        reason=reason,
+        reason_text=reason_text,
+        customer_asked=_flag(raw, "customer_asked"),
+        needs_collab_input=_flag(raw, "needs_collab_input"),
+        resolved_pending=_flag(raw, "resolved_pending"),
+        severity_raise=_flag(raw, "severity_raise"),
+    )
+
+
+# --- notes -----------------------------------------------------------------------------------
+
+NOTE_LABELS = {
+    "summary": "Summary",
+    "issue": "Issue",
+    "steps_tried": "Steps tried",
+    "next_steps_customer": "Next steps for the customer",
+    "next_steps_us": "Next steps for us",
+    "icm_or_partner_ticket": "ICM or partner ticket",
+    "research": "Research",
+    "checklist": "Checklist",
+    "next_customer_contact": "Next customer contact",
+    "justification": "Why this case needs a handoff",
+}
+
+
+def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
+    """The card's input values for notes already known (pasted, or from an earlier handoff)."""
+    raw: dict[str, str] = {
+        "summary": notes.summary,
+        "justification": notes.reason or "",
+        "steps_tried": "\n".join(f"{s.step} -> Outcome: {s.outcome}" for s in notes.steps_tried),
+        "next_steps_customer": "\n".join(notes.next_steps_customer),
+        "next_steps_us": "\n".join(notes.next_steps_us),
+        "icm_or_partner_ticket": notes.icm_or_partner_ticket or "",
+        "research": "\n".join(notes.research),
+        "critsit_reason": notes.checklist.critsit_reason or "",
+        "pending_on": notes.checklist.pending_on.value if notes.checklist.pending_on else "",
+    }
+    for key in ("customer_reachable", "waiting_for_rca", "accepts_english"):
+        value = getattr(notes.checklist, key)
+        if value is not None:
+            raw[key] = "true" if value else "false"
+    contact = notes.next_customer_contact
+    if contact is not None:
+        local = contact.at.astimezone(ZoneInfo(zone_name))
+        raw["next_contact_date"] = local.date().isoformat()
+        raw["next_contact_time"] = local.strftime("%H:%M")
+        raw["who_waits"] = contact.who_waits
+    return {key: value for key, value in raw.items() if value}
+
+
+def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justification: bool) -> Json:
+    zone = case.customer_timezone
+    body: list[Json] = [
+        heading(f"Handoff of case {case.number}: the notes"),
+        text(
+            "Write them so another engineer can carry on without you. You can also paste notes "
+            "written in the team's template below, or as a chat message.",
+            subtle=True,
+        ),
+        *problems_block(problems),
+        text_input("summary", "Summary", _str(raw, "summary"), multiline=True, required=True),
+        text_input(
+            "steps_tried",
+            "Steps tried, one per line: step -> Outcome: what happened",
+            _str(raw, "steps_tried"),
+            multiline=True,
+        ),
+        text_input(
+            "next_steps_customer",
+            "Next steps for the customer, one per line",
+            _str(raw, "next_steps_customer"),
+            multiline=True,
+        ),
+        text_input(
+            "next_steps_us",
+            "Next steps for us, one per line, each saying who (e.g. US SE: …)",
+            _str(raw, "next_steps_us"),
+            multiline=True,
+            required=True,
+        ),
+        text_input(
+            "icm_or_partner_ticket", "ICM or partner ticket", _str(raw, "icm_or_partner_ticket")
+        ),
+        text_input(
+            "research",
+            "Research: links to articles, logs, screenshots",
+            _str(raw, "research"),
+            multiline=True,
+        ),
+        text("Next customer contact, in the customer's time zone (" + zone + ")", weight="Bolder"),
+        date_input("next_contact_date", "Date", _str(raw, "next_contact_date")),
+        time_input("next_contact_time", "Time", _str(raw, "next_contact_time")),
+        choice_set(
+            "who_waits", "Who waits for whom", WHO_WAITS, _str(raw, "who_waits"), required=False
+        ),
+        text("Checklist", weight="Bolder"),
+        toggle("customer_reachable", "Customer reachable", _flag(raw, "customer_reachable")),
+        toggle("waiting_for_rca", "Waiting for RCA", _flag(raw, "waiting_for_rca")),
+        toggle(
+            "accepts_english", "Customer accepts English support", _flag(raw, "accepts_english")
+        ),
+        choice_set(
+            "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
+        ),
+        text_input(
+            "critsit_reason", "Reason for critsit (critical cases)", _str(raw, "critsit_reason")
+        ),
+    ]
+    if needs_justification:
+        body.append(
+            text_input(
+                "justification",
+                "The customer did not ask for this handoff and the reason is not one of the "
+                "accepted ones: why does the case need it?",
+                _str(raw, "justification"),
+                multiline=True,
+                required=True,
+            )
+        )
+    body.append(
+        text_input(
+            "paste",
+            "Or paste notes in the team's template (fields above win where both are filled)",
+            None,
+            multiline=True,
+        )
+    )
+    return card(body, _buttons("notes"))
+
+
+def _next_contact(raw: Raw, zone_name: str) -> NextContact | str | None:
+    day, clock, who = (
+        _str(raw, "next_contact_date"),
+        _str(raw, "next_contact_time"),
+        _str(raw, "who_waits"),
+    )
+    if not (day or clock or who):
+        return None
+    if not (day and clock and who):
+        return "Next customer contact: give the date, the time and who waits for whom."
+    try:
+        local = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
+    except ValueError:
+        return "Next customer contact: the date must look like 2026-11-24 and the time like 09:30."
+    return NextContact(at=local.replace(tzinfo=ZoneInfo(zone_name)), who_waits=who)
+
+
+def read_notes(raw: Raw, zone_name: str) -> HandoffNotes | list[str]:
+    """The notes the card holds; text in the paste box fills what the fields leave empty."""
+    steps, without_outcome = parse_steps(_str(raw, "steps_tried"))
+    problems = [
+        f"Steps tried: add the outcome of “{step}” (write: step -> Outcome: what happened)."
+        for step in without_outcome
+    ]
+    contact = _next_contact(raw, zone_name)
+    if isinstance(contact, str):
+        problems.append(contact)
+        contact = None
+    pending = _str(raw, "pending_on")
+    checklist = Checklist(
+        customer_reachable=_flag(raw, "customer_reachable")
+        if "customer_reachable" in raw
+        else None,
+        waiting_for_rca=_flag(raw, "waiting_for_rca") if "waiting_for_rca" in raw else None,
+        accepts_english=_flag(raw, "accepts_english") if "accepts_english" in raw else None,
+        pending_on=PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
+        critsit_reason=_str(raw, "critsit_reason") or None,
+    )
+    entered: dict[str, Any] = {
+        "summary": _str(raw, "summary"),
+        "reason": _str(raw, "justification"),
+        "steps_tried": steps,
+        "next_steps_customer": parse_items(_str(raw, "next_steps_customer")),
+        "next_steps_us": parse_items(_str(raw, "next_steps_us")),
+        "icm_or_partner_ticket": _str(raw, "icm_or_partner_ticket") or None,
+        "research": parse_items(_str(raw, "research")),
+        "checklist": checklist,
+        "next_customer_contact": contact,
+    }
+    if problems:
+        return problems
+    pasted = parse_notes(_str(raw, "paste"), zone_name=zone_name).found() if "paste" in raw else {}
+    typed = {key: value for key, value in entered.items() if value not in ("", (), None)}
+    if typed.get("checklist") == Checklist() and "checklist" in pasted:
+        del typed["checklist"]
+    return HandoffNotes.model_validate({**pasted, **typed})
+
+
+# --- the smaller questions -------------------------------------------------------------------
+
+
+def existing_card(handoff: Handoff, zone_name: str) -> Json:
+    requested = format_in_zone(handoff.created_at, zone_name)
+    who = handoff.requester.name or "someone"
+    body = [
+        heading(f"Case {handoff.case.number} already has an open handoff"),
+        text(
+            f"{who} requested it on {requested}; it is {handoff.state.value}, going to "
+            f"{handoff.target_region}. Update that handoff instead of starting a second one?"
+        ),
+    ]
+    return card(body, _buttons("existing", first=True, next_title="Update it"))
+
+
+TRANSFER_CHECKS: tuple[tuple[str, str], ...] = (
+    ("supervisor_consulted", "I consulted my supervisor on who takes the case and why"),
+    ("receiver_spoken_to", "I spoke to the receiving engineer"),
+    ("customer_told", "I told the customer"),
+)
+
+
+def checklist_card(case: Case, raw: Raw, problems: Sequence[str]) -> Json:
+    body = [
+        heading(f"Transfer of case {case.number} within your region: before you reassign"),
+        *problems_block(problems),
+        text("Your notes are updated. Also:"),
+        *(toggle(key, label, _flag(raw, key)) for key, label in TRANSFER_CHECKS),
+    ]
+    return card(body, _buttons("checklist"))
+
+
+def read_checklist(raw: Raw) -> list[str]:
+    """R-TRANSFER's must-dos, each a problem until done."""
+    missing = [label for key, label in TRANSFER_CHECKS if not _flag(raw, key)]
+    if not missing:
+        return []
+    return [
+        *(f"Not yet: {label.removeprefix('I ')}." for label in missing),
+        "If nobody can take the case, talk to your supervisor; never transfer it to your "
+        "supervisor without asking first.",
+    ]
+
+
+YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
+
+
+def meeting_card(
+    case: Case,
+    meeting_text: str,
+    sme_text: str,
+    raw: Raw,
+    problems: Sequence[str],
+    *,
+    ask_attendance: bool,
+) -> Json:
+    attendance = [
+        choice_set(
+            "can_attend", "Can you attend it?", YES_NO, _str(raw, "can_attend"), expanded=True
+        )
+    ]
+    body = [
+        heading(f"Handoff of case {case.number}: the handoff meeting"),
+        *problems_block(problems),
+        text(meeting_text),
+        *(attendance if ask_attendance else []),
+        choice_set(
+            "teammate_can_hold",
+            "If not: can a teammate hold the case and attend?",
+            YES_NO,
+            _str(raw, "teammate_can_hold"),
+            required=False,
+            expanded=True,
+        ),
+        text_input("teammate", "The teammate's name", _str(raw, "teammate"), max_length=200),
+    ]
+    if sme_text:
+        body.append(toggle("sme_aligned", sme_text, _flag(raw, "sme_aligned")))
+    return card(body, _buttons("meeting"))
+
+
+def read_meeting(raw: Raw) -> list[str]:
+    problems = []
+    if _str(raw, "can_attend") not in ("yes", "no"):
+        problems.append("Can you attend it?: answer yes or no.")
+    elif _str(raw, "can_attend") == "no":
+        if _str(raw, "teammate_can_hold") not in ("yes", "no"):
+            problems.append("Can a teammate hold the case?: answer yes or no.")
+        elif _str(raw, "teammate_can_hold") == "yes" and not _str(raw, "teammate"):
+            problems.append("The teammate's name: say who holds the case.")
+    return problems
+
+
+def warnings_card(case: Case, warnings: Sequence[str]) -> Json:
+    body = [
+        heading(f"Handoff of case {case.number}: before you go on"),
+        {"type": "Container", "style": "warning", "items": [text(w) for w in warnings]},
+        text("Go back to change your answers, or continue if you are sure.", subtle=True),
+    ]
+    return card(body, _buttons("warnings", next_title="Continue anyway"))
+
+
+def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) -> Json:
+    mail_note = (
+        "Send it now: the case goes back to the queue at the end of your hours."
+        if outputs.send_mail_now
+        else "Send it only if the case is not taken over as planned."
+    )
+    body = [
+        heading(f"Handoff of case {handoff_case.number}: check and confirm"),
+        text("Next step", weight="Bolder"),
+        text(outputs.next_step),
+        text("Internal title", weight="Bolder"),
+        text(outputs.title),
+        text("E-mail to the duty manager", weight="Bolder"),
+        facts([("To", outputs.mail_to), ("Subject", outputs.mail_subject)]),
+        text(mail_note, subtle=True),
+        text("Notes for the case tool", weight="Bolder"),
+        {"type": "TextBlock", "text": outputs.notes_text, "wrap": True, "fontType": "Monospace"},
+        text("Message for the customer", weight="Bolder"),
+        text(outputs.customer_message),
+    ]
+    actions = [
+        submit(
+            "Update the handoff" if updating else "Request the handoff",
+            {"form": "review", "action": "next"},
+            style="positive",
+        ),
+        open_url("Open the e-mail", outputs.mailto_url),
+        submit("Back", {"form": "review", "action": "back"}, validate=False),
+        submit("Cancel", {"form": "review", "action": "cancel"}, validate=False),
+    ]
+    return card(body, actions)

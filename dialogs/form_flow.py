@@ -1,0 +1,199 @@
+"""A conversation as data: named steps asked in order, with `back`, `cancel`, and answers
+kept in dialog state (stored in the database, so a bot restart loses nothing)."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.core import MessageFactory
+from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
+from botbuilder.schema import Activity
+
+from handoff.models import Person
+
+log = logging.getLogger(__name__)
+
+Answers = dict[str, Any]
+CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "exit"})
+BACK_WORDS = frozenset({"back", "previous"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the user sent: typed text, or a card's submitted values."""
+
+    text: str
+    value: dict[str, Any] | None
+    user: Person
+    timezone: str | None = None
+
+    @property
+    def action(self) -> str:
+        if self.value is not None:
+            return str(self.value.get("action") or "next")
+        word = self.text.strip().lower()
+        if word in CANCEL_WORDS:
+            return "cancel"
+        if word in BACK_WORDS:
+            return "back"
+        return "next"
+
+    @property
+    def form(self) -> str | None:
+        return str(self.value["form"]) if self.value and "form" in self.value else None
+
+
+@dataclass(frozen=True)
+class Advance:
+    updates: Answers = field(default_factory=dict)
+    # Said before the next question: what the answer implies (a downgrade hint, say).
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retry:
+    problems: tuple[str, ...]
+    # What the user entered, kept so the form comes back filled in.
+    updates: Answers = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finish:
+    messages: tuple[Activity | str, ...]
+
+
+Outcome = Advance | Retry | Finish
+
+
+class Step(ABC):
+    name: str
+
+    def applies(self, answers: Answers) -> bool:
+        return True
+
+    @abstractmethod
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        """The messages that ask this step's question."""
+
+    @abstractmethod
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        """Reads the answer: move on, ask again saying what to fix, or finish the dialog."""
+
+
+def _as_activity(message: Activity | str) -> Activity:
+    return MessageFactory.text(message) if isinstance(message, str) else message
+
+
+class FormDialog(Dialog):  # type: ignore[misc]
+    """Runs `steps` in order, skipping those that do not apply to the answers so far."""
+
+    def __init__(
+        self,
+        dialog_id: str,
+        steps: Sequence[Step],
+        *,
+        cancelled_text: str,
+        stale_text: str,
+    ) -> None:
+        super().__init__(dialog_id)
+        self._steps = list(steps)
+        self._by_name = {step.name: step for step in steps}
+        self._cancelled_text = cancelled_text
+        self._stale_text = stale_text
+
+    def _next_after(self, name: str | None, answers: Answers) -> Step | None:
+        start = 0 if name is None else [s.name for s in self._steps].index(name) + 1
+        return next((s for s in self._steps[start:] if s.applies(answers)), None)
+
+    async def _ask(self, dc: DialogContext, step: Step, state: dict[str, Any]) -> None:
+        state["step"] = step.name
+        messages = await step.ask(state["answers"], state.get("problems", []))
+        await dc.context.send_activities([_as_activity(m) for m in messages])
+
+    async def begin_dialog(self, dc: DialogContext, options: object = None) -> DialogTurnResult:
+        answers: Answers = dict(options) if isinstance(options, dict) else {}
+        state = dc.active_dialog.state
+        state.update({"answers": answers, "history": [], "step": None, "problems": []})
+        first = self._next_after(None, answers)
+        if first is None:
+            return await dc.end_dialog(answers)
+        await self._ask(dc, first, state)
+        return Dialog.end_of_turn
+
+    async def continue_dialog(self, dc: DialogContext) -> DialogTurnResult:
+        state = dc.active_dialog.state
+        reply = reply_from(dc)
+        step = self._by_name[state["step"]]
+        if reply.action == "cancel":
+            await dc.context.send_activity(self._cancelled_text)
+            return await dc.end_dialog(None)
+        if reply.form is not None and reply.form != step.name:
+            # A button on an older card: answer with the current question, change nothing.
+            await dc.context.send_activity(self._stale_text)
+            await self._ask(dc, step, state)
+            return Dialog.end_of_turn
+        if reply.action == "back":
+            state["problems"] = []
+            if state["history"]:
+                step = self._by_name[state["history"].pop()]
+            await self._ask(dc, step, state)
+            return Dialog.end_of_turn
+
+        if reply.timezone:
+            state["answers"]["reader_zone"] = reply.timezone
+        outcome = await step.receive(state["answers"], reply)
+        state["answers"].update(outcome.updates if not isinstance(outcome, Finish) else {})
+        if isinstance(outcome, Retry):
+            state["problems"] = list(outcome.problems)
+            await self._ask(dc, step, state)
+            return Dialog.end_of_turn
+        state["problems"] = []
+        if isinstance(outcome, Finish):
+            await dc.context.send_activities([_as_activity(m) for m in outcome.messages])
+            return await dc.end_dialog(state["answers"])
+        following = self._next_after(step.name, state["answers"])
+        if following is None:
+            log.error("form ran out of steps", extra={"dialog": self.id, "step": step.name})
+            return await dc.end_dialog(state["answers"])
+        state["history"].append(step.name)
+        if outcome.notices:
+            await dc.context.send_activities([_as_activity(n) for n in outcome.notices])
+        await self._ask(dc, following, state)
+        return Dialog.end_of_turn
+
+    async def resume_dialog(
+        self, dc: DialogContext, reason: object, result: object = None
+    ) -> DialogTurnResult:
+        step = self._by_name[dc.active_dialog.state["step"]]
+        await self._ask(dc, step, dc.active_dialog.state)
+        return Dialog.end_of_turn
+
+    async def reprompt_dialog(self, context: object, instance: DialogInstance) -> None:
+        return None
+
+
+def reply_from(dc: DialogContext) -> Reply:
+    activity = dc.context.activity
+    sender = activity.from_property
+    value = activity.value if isinstance(activity.value, dict) else None
+    return Reply(
+        text=(activity.text or "").strip(),
+        value=value,
+        user=Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id),
+        timezone=client_timezone(activity),
+    )
+
+
+def client_timezone(activity: Activity) -> str | None:
+    """The IANA zone the Teams client reports, if any."""
+    if activity.local_timezone:
+        return str(activity.local_timezone)
+    for entity in activity.entities or []:
+        data = entity.additional_properties if hasattr(entity, "additional_properties") else {}
+        if getattr(entity, "type", None) == "clientInfo" and data.get("timezone"):
+            return str(data["timezone"])
+    return None

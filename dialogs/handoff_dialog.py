@@ -1,0 +1,471 @@
+"""The handoff conversation (issue: R-24x7, R-NON24x7, R-COLLAB, R-TRANSFER, R-NOTES …).
+
+Each step asks with a card and reads the answer through cards/ and handoff/; the rules live
+there. Answers are kept as the cards' raw values, so a form asked again comes back filled in
+and the dialog state stays plain JSON in the database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import MessageFactory
+from botbuilder.schema import Activity, Attachment
+
+from cards import handoff_forms as forms
+from cards.elements import attachment
+from config.process import ProcessConfig
+from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.flowchart import NextStep, NextStepKind, next_step
+from handoff.models import CASE_NUMBER_PATTERN, Handoff
+from handoff.notes_template import format_in_zone, parse_notes
+from handoff.policy import TransferReason, dont_warnings, downgrade_hint, justification_required
+from handoff.ports import Clock, DuplicateOpenHandoff, HandoffRepository
+from handoff.quality import check_notes
+from handoff.request import HandoffAnswers, Queue, compose_outputs
+from handoff.schedule import Schedule
+from handoff.service import HandoffService
+
+from .form_flow import Advance, Answers, Finish, FormDialog, Outcome, Reply, Retry, Step
+
+HANDOFF_DIALOG = "handoff"
+_CONTROL_KEYS = frozenset({"form", "action"})
+
+
+@dataclass(frozen=True)
+class HandoffDeps:
+    repository: HandoffRepository
+    service: HandoffService
+    process: ProcessConfig
+    schedule: Schedule
+    clock: Clock
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self.process.region_codes
+
+
+def card_message(content: dict[str, Any]) -> Activity:
+    return MessageFactory.attachment(Attachment(**_attachment_fields(content)))
+
+
+def _attachment_fields(content: dict[str, Any]) -> dict[str, Any]:
+    wrapped = attachment(content)
+    return {"content_type": wrapped["contentType"], "content": wrapped["content"]}
+
+
+def card_values(reply: Reply) -> dict[str, Any] | None:
+    if reply.value is None:
+        return None
+    return {key: value for key, value in reply.value.items() if key not in _CONTROL_KEYS}
+
+
+USE_THE_CARD = "Please answer with the card above: pick from its choices and press Next."
+
+
+def case_number_from(text: str) -> str | None:
+    candidate = re.sub(r"[\s-]", "", text)
+    return candidate if re.fullmatch(CASE_NUMBER_PATTERN, candidate) else None
+
+
+async def lookup_case(repository: HandoffRepository, number: str) -> Answers:
+    """The answers that a case number brings: the open handoff to update, if there is one."""
+    existing = await repository.open_for_case(number)
+    return {"case_number": number, "existing_id": existing.id if existing else None}
+
+
+# --- reading the answers kept so far --------------------------------------------------------
+
+
+class Draft:
+    """Typed views of the answers; only asked for once their step has validated them."""
+
+    def __init__(self, deps: HandoffDeps, answers: Answers) -> None:
+        self._deps = deps
+        self._answers = answers
+
+    @property
+    def reader_zone(self) -> str:
+        return str(self._answers.get("reader_zone") or "Etc/UTC")
+
+    def case(self) -> forms.CaseAnswers:
+        result = forms.read_case(
+            self._answers["case_number"], self._answers.get("case", {}), self._deps.regions
+        )
+        assert isinstance(result, forms.CaseAnswers), result
+        return result
+
+    def transfer(self) -> forms.TransferAnswers:
+        result = forms.read_transfer(
+            self._answers.get("transfer", {}), self._deps.regions, self.case().owner_region
+        )
+        assert isinstance(result, forms.TransferAnswers), result
+        return result
+
+    def needs_justification(self) -> bool:
+        transfer = self.transfer()
+        return justification_required(
+            transfer.customer_asked, transfer.reason is not TransferReason.OTHER
+        )
+
+    def handoff_answers(self) -> HandoffAnswers:
+        case, transfer = self.case(), self.transfer()
+        notes = forms.read_notes(self._answers.get("notes", {}), case.case.customer_timezone)
+        assert not isinstance(notes, list), notes
+        return HandoffAnswers(
+            case=case.case,
+            owner_region=case.owner_region,
+            target_region=transfer.target_region,
+            kind_choice=transfer.kind,
+            reason=transfer.reason_line,
+            notes=notes,
+            target_engineer=transfer.target_engineer,
+        )
+
+    def next_step(self, *, assume_attending: bool = False) -> NextStep:
+        case, transfer = self.case(), self.transfer()
+        meeting = self._answers.get("meeting", {})
+        attending = assume_attending or meeting.get("can_attend") == "yes"
+        return next_step(
+            self._deps.schedule,
+            case.owner_region,
+            transfer.target_region,
+            self._deps.clock.now(),
+            owner_can_attend=attending,
+            teammate_can_hold=meeting.get("teammate_can_hold") == "yes",
+            critical=case.case.is_critical,
+            sme_aligned=meeting.get("sme_aligned") == "true",
+            reader_zone=self.reader_zone,
+        )
+
+    def warnings(self) -> list[str]:
+        transfer = self.transfer()
+        return dont_warnings(
+            transfer.resolved_pending,
+            transfer.reason,
+            transfer.severity_raise,
+            target_is_queue=self.next_step().mail_dm,
+        )
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+class _Step(Step):
+    def __init__(self, deps: HandoffDeps) -> None:
+        self.deps = deps
+
+    def draft(self, answers: Answers) -> Draft:
+        return Draft(self.deps, answers)
+
+
+class CaseNumberStep(_Step):
+    name = "case_number"
+
+    def applies(self, answers: Answers) -> bool:
+        return "case_number" not in answers
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        return [*problems, "Which case do you want to hand off? Type its case number."]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        number = case_number_from(reply.text)
+        if number is None:
+            return Retry((f"“{reply.text[:40]}” is not a case number: use its 6 to 20 digits.",))
+        return Advance(await lookup_case(self.deps.repository, number))
+
+
+class ExistingStep(_Step):
+    name = "existing"
+
+    def applies(self, answers: Answers) -> bool:
+        return bool(answers.get("existing_id")) and not answers.get("updating")
+
+    async def _existing(self, answers: Answers) -> Handoff:
+        return await self.deps.repository.get(answers["existing_id"])
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        existing = await self._existing(answers)
+        zone = self.draft(answers).reader_zone
+        return [card_message(forms.existing_card(existing, zone))]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        if reply.value is None:
+            return Retry((USE_THE_CARD,))
+        existing = await self._existing(answers)
+        return Advance({"updating": True, "existing_version": existing.version, **raw_of(existing)})
+
+
+def raw_of(handoff: Handoff) -> Answers:
+    """The forms' values for a stored handoff, so updating it starts from what it says."""
+    case = handoff.case
+    kind = {"within-region": "within", "collaboration": "collab"}.get(handoff.kind.value, "between")
+    return {
+        "case": {
+            "title": case.title,
+            "severity": case.severity.value,
+            "is_24x7": "true" if case.is_24x7 else "false",
+            "plan": case.plan.value,
+            "product_skill": case.product_skill,
+            "customer_region": case.customer_region,
+            "customer_timezone": case.customer_timezone,
+            "status": case.status.value,
+            "owner_region": handoff.from_region,
+        },
+        "transfer": {
+            "kind": kind,
+            "target_region": handoff.target_region,
+            "target_engineer": handoff.target_engineer.id if handoff.target_engineer else "",
+            "reason": TransferReason.OTHER.value,
+            "reason_text": handoff.reason,
+            "needs_collab_input": "true",
+        },
+        "notes": forms.notes_to_raw(handoff.notes, case.customer_timezone),
+    }
+
+
+class CaseStep(_Step):
+    name = "case"
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        raw = dict(answers.get("case") or {})
+        if "owner_region" not in raw:
+            on_shift = self.deps.schedule.regions_on_shift(self.deps.clock.now())
+            raw["owner_region"] = on_shift[0] if on_shift else ""
+        card = forms.case_card(answers["case_number"], self.deps.regions, raw, problems)
+        return [card_message(card)]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        raw = card_values(reply)
+        if raw is None:
+            return Retry((USE_THE_CARD,))
+        result = forms.read_case(answers["case_number"], raw, self.deps.regions)
+        if isinstance(result, list):
+            return Retry(tuple(result), {"case": raw})
+        if result.case.is_24x7 or result.case.severity.value == "A":
+            hint = downgrade_hint(result.case)
+            return Advance({"case": raw}, notices=(hint,) if hint else ())
+        return Advance({"case": raw})
+
+
+class TransferStep(_Step):
+    name = "transfer"
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        case = self.draft(answers).case().case
+        raw = answers.get("transfer") or {}
+        return [card_message(forms.transfer_card(case, self.deps.regions, raw, problems))]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        raw = card_values(reply)
+        if raw is None:
+            return Retry((USE_THE_CARD,))
+        owner_region = self.draft(answers).case().owner_region
+        result = forms.read_transfer(raw, self.deps.regions, owner_region)
+        if isinstance(result, list):
+            return Retry(tuple(result), {"transfer": raw})
+        if result.kind == "collab" and not result.needs_collab_input:
+            return Finish(
+                (
+                    "No handoff is needed: you no longer need input from the collaborating "
+                    "team (R-COLLAB). Close the collaboration in the case tool instead.",
+                )
+            )
+        return Advance({"transfer": raw})
+
+
+class NotesStep(_Step):
+    name = "notes"
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        draft = self.draft(answers)
+        card = forms.notes_card(
+            draft.case().case,
+            answers.get("notes") or {},
+            problems,
+            needs_justification=draft.needs_justification(),
+        )
+        return [card_message(card)]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        draft = self.draft(answers)
+        case = draft.case().case
+        raw = card_values(reply)
+        if raw is None:
+            # Notes pasted as a message: read what the template gives, ask for the rest.
+            pasted = parse_notes(reply.text, zone_name=case.customer_timezone)
+            merged_raw = {
+                **(answers.get("notes") or {}),
+                **forms.notes_to_raw(pasted.to_notes(), case.customer_timezone),
+            }
+            raw = merged_raw
+        notes = forms.read_notes(raw, case.customer_timezone)
+        if isinstance(notes, list):
+            return Retry(tuple(notes), {"notes": raw})
+        clean_raw = forms.notes_to_raw(notes, case.customer_timezone)
+        problems = check_notes(notes, case, reason_required=draft.needs_justification())
+        if problems:
+            labels = forms.NOTE_LABELS
+            return Retry(
+                tuple(f"{labels.get(p.field, p.field)}: {p.message}" for p in problems),
+                {"notes": clean_raw},
+            )
+        return Advance({"notes": clean_raw})
+
+
+class ChecklistStep(_Step):
+    name = "checklist"
+
+    def applies(self, answers: Answers) -> bool:
+        return (answers.get("transfer") or {}).get("kind") == "within"
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        case = self.draft(answers).case().case
+        return [card_message(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        raw = card_values(reply)
+        if raw is None:
+            return Retry((USE_THE_CARD,))
+        problems = forms.read_checklist(raw)
+        return (
+            Retry(tuple(problems), {"checklist": raw}) if problems else Advance({"checklist": raw})
+        )
+
+
+class MeetingStep(_Step):
+    name = "meeting"
+
+    def applies(self, answers: Answers) -> bool:
+        if (answers.get("transfer") or {}).get("kind") == "within":
+            return False
+        planned = self.draft(answers).next_step(assume_attending=True)
+        return planned.meeting is not None and not planned.mail_dm
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        draft = self.draft(answers)
+        case = draft.case()
+        planned = draft.next_step(assume_attending=True)
+        assert planned.meeting is not None
+        meeting = planned.meeting.meeting
+        when = format_in_zone(planned.meeting.at, draft.reader_zone)
+        meeting_text = (
+            f"The next handoff meeting, {meeting.from_region} → "
+            f"{', '.join(meeting.to_regions)}, is on {when}."
+        )
+        sme_text = ""
+        if case.case.is_critical:
+            smes = self.deps.process.smes.get(case.owner_region, ())
+            names = ", ".join(sme.name for sme in smes) or "your regional handoff SME"
+            sme_text = f"If no teammate can: I have aligned with {names}"
+        in_hours = planned.kind is NextStepKind.ATTEND_MEETING
+        if not in_hours:
+            meeting_text += " It is after your shift ends, so you cannot attend it yourself."
+        raw = answers.get("meeting") or {}
+        card = forms.meeting_card(
+            case.case, meeting_text, sme_text, raw, problems, ask_attendance=in_hours
+        )
+        return [card_message(card)]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        raw = card_values(reply)
+        if raw is None:
+            return Retry((USE_THE_CARD,))
+        raw.setdefault("can_attend", "no")
+        problems = forms.read_meeting(raw)
+        return Retry(tuple(problems), {"meeting": raw}) if problems else Advance({"meeting": raw})
+
+
+class WarningsStep(_Step):
+    name = "warnings"
+
+    def applies(self, answers: Answers) -> bool:
+        return bool(self.draft(answers).warnings())
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        draft = self.draft(answers)
+        return [card_message(forms.warnings_card(draft.case().case, draft.warnings()))]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        if reply.value is None:
+            return Retry((USE_THE_CARD,))
+        return Advance({"warnings_seen": True})
+
+
+class ReviewStep(_Step):
+    name = "review"
+
+    def _outputs(self, answers: Answers) -> tuple[HandoffAnswers, Any]:
+        draft = self.draft(answers)
+        handoff_answers = draft.handoff_answers()
+        queue = Queue(self.deps.process.queue.address, self.deps.process.queue.subject_prefix)
+        step = draft.next_step()
+        target_shift = self.deps.schedule.next_shift_start(
+            handoff_answers.target_region, self.deps.clock.now()
+        )
+        outputs = compose_outputs(handoff_answers, step, queue, target_shift.start)
+        return handoff_answers, outputs
+
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+        handoff_answers, outputs = self._outputs(answers)
+        card = forms.review_card(
+            handoff_answers.case, outputs, updating=bool(answers.get("updating"))
+        )
+        return [*problems, card_message(card)]
+
+    async def receive(self, answers: Answers, reply: Reply) -> Outcome:
+        if reply.value is None:
+            return Retry((USE_THE_CARD,))
+        handoff_answers, outputs = self._outputs(answers)
+        number = handoff_answers.case.number
+        try:
+            if answers.get("updating"):
+                existing = await self.deps.repository.get(answers["existing_id"])
+                if existing.version != answers.get("existing_version"):
+                    raise ConcurrencyConflict(number)
+                await self.deps.service.revise(existing, handoff_answers, outputs, reply.user)
+                done = f"Updated the open handoff of case {number}."
+            else:
+                await self.deps.service.request(handoff_answers, outputs, reply.user)
+                done = (
+                    f"Handoff of case {number} requested; it now waits for the receiving engineer."
+                )
+        except DuplicateOpenHandoff:
+            return Finish(
+                (
+                    f"Someone opened a handoff for case {number} while you were writing this "
+                    f"one. Type **handoff {number}** to update it; your answers are below.",
+                    outputs.notes_text,
+                )
+            )
+        except (ConcurrencyConflict, NotFound):
+            return Finish(
+                (
+                    f"The handoff of case {number} changed while you were updating it. Type "
+                    f"**handoff {number}** to start again from what it says now.",
+                )
+            )
+        return Finish((f"{done} Next step: {outputs.next_step}",))
+
+
+def handoff_dialog(deps: HandoffDeps) -> FormDialog:
+    steps: list[Step] = [
+        CaseNumberStep(deps),
+        ExistingStep(deps),
+        CaseStep(deps),
+        TransferStep(deps),
+        NotesStep(deps),
+        ChecklistStep(deps),
+        MeetingStep(deps),
+        WarningsStep(deps),
+        ReviewStep(deps),
+    ]
+    return FormDialog(
+        HANDOFF_DIALOG,
+        steps,
+        cancelled_text="Handoff cancelled. Nothing was saved.",
+        stale_text="That card belongs to an earlier step; here is the current one.",
+    )

@@ -1,0 +1,251 @@
+"""Vague or incomplete hand-over notes are refused with what to add (R-QUALITY, R-NOTES)."""
+
+import datetime as dt
+
+import pytest
+
+from handoff.models import (
+    Case,
+    Checklist,
+    HandoffNotes,
+    NextContact,
+    Severity,
+    StepTried,
+    SupportPlan,
+)
+from handoff.quality import NoteProblem, check_notes, is_vague, names_an_owner
+
+
+def make_case(severity: Severity = Severity.A, is_24x7: bool = True) -> Case:
+    return Case(
+        number="123456789012",
+        severity=severity,
+        is_24x7=is_24x7,
+        plan=SupportPlan.PREMIER,
+        product_skill="Data Pipelines",
+        customer_region="EMEA",
+        customer_timezone="Europe/Berlin",
+    )
+
+
+GOOD = HandoffNotes(
+    summary=(
+        "Nightly pipeline fails with a gateway timeout since Monday; we raised the timeout and "
+        "the failure moved to the copy step. Suspect the firewall drops idle connections."
+    ),
+    steps_tried=(
+        StepTried(step="Raised the gateway timeout to 10 minutes", outcome="Copy step now fails"),
+    ),
+    next_steps_customer=("Customer uploads the firewall logs for the last run",),
+    next_steps_us=("US SE: review the firewall logs", "We will reproduce with a test pipeline"),
+    next_customer_contact=NextContact(
+        at=dt.datetime(2026, 6, 3, 7, 0, tzinfo=dt.UTC), who_waits="Customer waits for us"
+    ),
+    checklist=Checklist(customer_reachable=True, critsit_reason="Production loads blocked"),
+)
+
+
+def fields(problems: list[NoteProblem]) -> list[str]:
+    return [problem.field for problem in problems]
+
+
+@pytest.mark.parametrize(
+    ("severity", "is_24x7"),
+    [(Severity.A, True), (Severity.A, False), (Severity.B, True), (Severity.C, False)],
+)
+def test_good_notes_pass(severity: Severity, is_24x7: bool) -> None:
+    assert check_notes(GOOD, make_case(severity, is_24x7)) == []
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "troubleshooting ongoing",
+        "Troubleshooting ongoing.",
+        "  TBD ",
+        "n/a",
+        "N/A",
+        "see above",
+        "Same as before!",
+        "working on it...",
+        "---",
+    ],
+)
+def test_vague_summary_is_refused(summary: str) -> None:
+    problems = check_notes(GOOD.model_copy(update={"summary": summary}), make_case())
+    assert fields(problems) == ["summary"]
+    assert "does not tell the next engineer anything" in problems[0].message
+
+
+def test_short_summary_is_refused_with_minimum() -> None:
+    problems = check_notes(GOOD.model_copy(update={"summary": "Pipeline broken"}), make_case())
+    assert fields(problems) == ["summary"]
+    assert "too short" in problems[0].message
+
+
+def test_vague_phrase_inside_a_good_sentence_is_fine() -> None:
+    summary = (
+        "See above the firewall log excerpt: port 443 is blocked; troubleshooting ongoing with "
+        "the network team."
+    )
+    assert check_notes(GOOD.model_copy(update={"summary": summary}), make_case()) == []
+
+
+def test_blank_summary_is_refused() -> None:
+    problems = check_notes(GOOD.model_copy(update={"summary": "   "}), make_case())
+    assert fields(problems) == ["summary"]
+    assert problems[0].message.startswith("Add a summary")
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "We will check the logs",
+        "we'll check the logs",
+        "I'll call the customer at 9",
+        "US SE: review the logs",
+        "- EMEA SE to review the logs",
+        "1. APAC team will reproduce",
+        "Next SE: join the call",
+        "PG to confirm the fix",
+        "Owner: review the logs",
+        "Review the logs (owner: IST SE)",
+        "Review the logs @oncall",
+        "Case owner reruns the pipeline",
+        "MSFT: share the hotfix",
+        "SME reviews the design",
+    ],
+)
+def test_next_step_with_owner_passes(step: str) -> None:
+    assert names_an_owner(step)
+    assert check_notes(GOOD.model_copy(update={"next_steps_us": (step,)}), make_case()) == []
+
+
+@pytest.mark.parametrize(
+    "step", ["Check the logs", "Review firewall config", "Follow up with customer tomorrow"]
+)
+def test_next_step_without_owner_is_refused(step: str) -> None:
+    problems = check_notes(GOOD.model_copy(update={"next_steps_us": (step,)}), make_case())
+    assert fields(problems) == ["next_steps_us"]
+    assert "has no owner" in problems[0].message
+    assert step in problems[0].message
+
+
+@pytest.mark.parametrize("step", ["TBD", "continue troubleshooting", "follow up"])
+def test_vague_next_step_is_refused(step: str) -> None:
+    problems = check_notes(GOOD.model_copy(update={"next_steps_us": (step,)}), make_case())
+    assert fields(problems) == ["next_steps_us"]
+    assert "is vague" in problems[0].message
+
+
+def test_each_bad_next_step_is_named() -> None:
+    steps = ("We will check logs", "Check the gateway", "TBD")
+    problems = check_notes(GOOD.model_copy(update={"next_steps_us": steps}), make_case())
+    assert [p.message.split(" (")[0] for p in problems] == [
+        "Next step for us 2",
+        "Next step for us 3",
+    ]
+
+
+BASE_REQUIRED = ["summary", "next_steps_us"]
+CUSTOMER_AND_CONTACT = ["next_steps_customer", "next_customer_contact"]
+
+
+@pytest.mark.parametrize(
+    ("severity", "is_24x7", "expected"),
+    [
+        (
+            Severity.A,
+            True,
+            [*BASE_REQUIRED, *CUSTOMER_AND_CONTACT, "steps_tried", "checklist", "checklist"],
+        ),
+        (Severity.A, False, [*BASE_REQUIRED, *CUSTOMER_AND_CONTACT, "steps_tried"]),
+        (Severity.B, True, [*BASE_REQUIRED, *CUSTOMER_AND_CONTACT, "steps_tried"]),
+        (Severity.B, False, [*BASE_REQUIRED, *CUSTOMER_AND_CONTACT]),
+        (Severity.C, True, [*BASE_REQUIRED, "next_customer_contact", "steps_tried"]),
+        (Severity.C, False, BASE_REQUIRED),
+    ],
+)
+def test_required_fields_by_severity(
+    severity: Severity, is_24x7: bool, expected: list[str]
+) -> None:
+    assert fields(check_notes(HandoffNotes(), make_case(severity, is_24x7))) == expected
+
+
+def test_critical_case_without_steps_tried_says_so() -> None:
+    problems = check_notes(GOOD.model_copy(update={"steps_tried": ()}), make_case())
+    assert fields(problems) == ["steps_tried"]
+    assert "Sev A 24x7 case needs the steps already tried" in problems[0].message
+
+
+@pytest.mark.parametrize("outcome", [" ", "n/a", "TBD", "?"])
+def test_step_with_empty_outcome_is_refused(outcome: str) -> None:
+    steps = (StepTried(step="Restarted the gateway", outcome=outcome),)
+    problems = check_notes(GOOD.model_copy(update={"steps_tried": steps}), make_case(Severity.C))
+    assert fields(problems) == ["steps_tried"]
+    assert "Step tried 1 ('Restarted the gateway') has no outcome" in problems[0].message
+
+
+def test_vague_who_waits_is_refused() -> None:
+    contact = NextContact(at=dt.datetime(2026, 6, 3, 7, 0, tzinfo=dt.UTC), who_waits="tbd")
+    problems = check_notes(
+        GOOD.model_copy(update={"next_customer_contact": contact}), make_case(Severity.C, False)
+    )
+    assert fields(problems) == ["next_customer_contact"]
+
+
+def test_critical_checklist_needs_critsit_reason_and_reachability() -> None:
+    problems = check_notes(GOOD.model_copy(update={"checklist": Checklist()}), make_case())
+    assert fields(problems) == ["checklist", "checklist"]
+    assert "reason for the critsit" in problems[0].message
+    assert "Customer reachable?" in problems[1].message
+
+
+@pytest.mark.parametrize(
+    ("text", "vague"),
+    [("n/a", True), ("", True), ("none.", True), ("None of the nodes respond", False)],
+)
+def test_is_vague_matches_whole_text(text: str, vague: bool) -> None:
+    assert is_vague(text) is vague
+
+
+def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes() -> None:
+    notes = HandoffNotes(
+        summary="Nightly load fails with a gateway timeout after the firewall change",
+        next_steps_us=("US SE: review the gateway logs",),
+    )
+    case = Case(
+        number="2311230040001234",
+        severity=Severity.C,
+        is_24x7=False,
+        plan=SupportPlan.PROFESSIONAL,
+        product_skill="Data Pipelines",
+        customer_region="US",
+        customer_timezone="America/New_York",
+    )
+    assert [p.field for p in check_notes(notes, case, reason_required=True)] == ["reason"]
+    assert check_notes(notes, case, reason_required=False) == []
+    explained = notes.model_copy(update={"reason": "The customer moves the load to US hours"})
+    assert check_notes(explained, case, reason_required=True) == []
+
+
+@pytest.mark.parametrize(("outcome", "refused"), [("no change", False), ("None", False), ("TBD", True)])
+def test_an_outcome_may_say_the_step_did_not_help_but_not_nothing(
+    outcome: str, refused: bool
+) -> None:
+    notes = HandoffNotes(
+        summary="Nightly load fails with a gateway timeout after the firewall change",
+        steps_tried=(StepTried(step="Restarted the gateway", outcome=outcome),),
+        next_steps_us=("US SE: review the gateway logs",),
+    )
+    case = Case(
+        number="2311230040001234",
+        severity=Severity.B,
+        is_24x7=True,
+        plan=SupportPlan.PREMIER,
+        product_skill="Data Pipelines",
+        customer_region="US",
+        customer_timezone="America/New_York",
+    )
+    fields = [p.field for p in check_notes(notes, case)]
+    assert ("steps_tried" in fields) is refused

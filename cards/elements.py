@@ -70,7 +70,6 @@ def choice_set(
     *,
     required: bool = True,
     expanded: bool = False,
-    filtered: bool = False,
     multi: bool = False,
 ) -> Json:
     element: Json = {
@@ -85,8 +84,6 @@ def choice_set(
         element["value"] = value
     if expanded:
         element["style"] = "expanded"
-    elif filtered:
-        element["style"] = "filtered"
     if multi:
         element["isMultiSelect"] = True
     return element

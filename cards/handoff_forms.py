@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
+from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -68,11 +69,18 @@ _REASONS = tuple((r.value, r.label) for r in TransferReason)
 
 @cache
 def time_zone_choices() -> tuple[tuple[str, str], ...]:
-    """Every Area/City zone, for a filtered choice list (no legacy or Etc aliases)."""
-    areas = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe"}
-    areas |= {"Indian", "Pacific"}
-    names = sorted(z for z in available_timezones() if z.split("/")[0] in areas)
-    return tuple((name, name.replace("_", " ")) for name in names)
+    """One zone per set of clocks that agree from now on (tzdata's zonenow.tab), west to east,
+    titled with the places it covers. Short on purpose: the whole list travels in the card, and
+    Teams caps a message's size."""
+    table = resources.files("tzdata.zoneinfo").joinpath("zonenow.tab").read_text(encoding="utf-8")
+    choices: list[tuple[str, str]] = [("Etc/UTC", "UTC — Coordinated Universal Time")]
+    for line in table.splitlines():
+        fields = line.split("\t")
+        if line.startswith("#") or len(fields) < 3:
+            continue
+        places = fields[3] if len(fields) > 3 else fields[2].split("/")[-1].replace("_", " ")
+        choices.append((fields[2], f"{places} — {fields[2]}"))
+    return tuple(choices)
 
 
 def _buttons(form: str, *, first: bool = False, next_title: str = "Next") -> list[Json]:
@@ -140,7 +148,6 @@ def case_card(case_number: str, regions: Sequence[str], raw: Raw, problems: Sequ
             "Customer time zone",
             time_zone_choices(),
             _str(raw, "customer_timezone"),
-            filtered=True,
         ),
         choice_set("status", "Current status", _STATUSES, _str(raw, "status")),
         choice_set("owner_region", "Your region", region_choices, _str(raw, "owner_region")),
@@ -310,6 +317,7 @@ NOTE_LABELS = {
     "checklist": "Checklist",
     "next_customer_contact": "Next customer contact",
     "justification": "Why this case needs a handoff",
+    "reason": "Why this case needs a handoff",
 }
 
 
@@ -324,6 +332,7 @@ def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
         "icm_or_partner_ticket": notes.icm_or_partner_ticket or "",
         "research": "\n".join(notes.research),
         "critsit_reason": notes.checklist.critsit_reason or "",
+        "icm_id": notes.checklist.icm_id or "",
         "pending_on": notes.checklist.pending_on.value if notes.checklist.pending_on else "",
     }
     for key in ("customer_reachable", "waiting_for_rca", "accepts_english"):
@@ -393,6 +402,7 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
         choice_set(
             "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
         ),
+        text_input("icm_id", "IcM ID", _str(raw, "icm_id"), max_length=100),
         text_input(
             "critsit_reason", "Reason for critsit (critical cases)", _str(raw, "critsit_reason")
         ),
@@ -455,6 +465,7 @@ def read_notes(raw: Raw, zone_name: str) -> HandoffNotes | list[str]:
         waiting_for_rca=_flag(raw, "waiting_for_rca") if "waiting_for_rca" in raw else None,
         accepts_english=_flag(raw, "accepts_english") if "accepts_english" in raw else None,
         pending_on=PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
+        icm_id=_str(raw, "icm_id") or None,
         critsit_reason=_str(raw, "critsit_reason") or None,
     )
     entered: dict[str, Any] = {

@@ -19,7 +19,7 @@ from cards import handoff_forms as forms
 from cards.elements import attachment
 from config.process import ProcessConfig
 from handoff.errors import ConcurrencyConflict, NotFound
-from handoff.flowchart import NextStep, NextStepKind, next_step
+from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
 from handoff.models import CASE_NUMBER_PATTERN, Handoff
 from handoff.notes_template import format_in_zone, parse_notes
 from handoff.policy import TransferReason, dont_warnings, downgrade_hint, justification_required
@@ -106,6 +106,9 @@ class Draft:
         return result
 
     def needs_justification(self) -> bool:
+        """R-NON24x7 step 1; a critical case's handoff needs no justification."""
+        if self.case().case.is_critical:
+            return False
         transfer = self.transfer()
         return justification_required(
             transfer.customer_asked, transfer.reason is not TransferReason.OTHER
@@ -123,10 +126,14 @@ class Draft:
             reason=transfer.reason_line,
             notes=notes,
             target_engineer=transfer.target_engineer,
+            reason_code=transfer.reason.value,
+            customer_asked=transfer.customer_asked,
         )
 
     def next_step(self, *, assume_attending: bool = False) -> NextStep:
         case, transfer = self.case(), self.transfer()
+        if transfer.kind == "within":
+            return within_region_step(transfer.target_engineer, case.case.is_critical)
         meeting = self._answers.get("meeting", {})
         attending = assume_attending or meeting.get("can_attend") == "yes"
         return next_step(
@@ -219,12 +226,23 @@ def raw_of(handoff: Handoff) -> Answers:
             "kind": kind,
             "target_region": handoff.target_region,
             "target_engineer": handoff.target_engineer.id if handoff.target_engineer else "",
-            "reason": TransferReason.OTHER.value,
-            "reason_text": handoff.reason,
+            **_reason_raw(handoff),
+            "customer_asked": "true" if handoff.customer_asked else "false",
             "needs_collab_input": "true",
         },
         "notes": forms.notes_to_raw(handoff.notes, case.customer_timezone),
     }
+
+
+def _reason_raw(handoff: Handoff) -> dict[str, str]:
+    try:
+        reason = TransferReason(handoff.reason_code or TransferReason.OTHER.value)
+    except ValueError:
+        reason = TransferReason.OTHER
+    if reason is TransferReason.OTHER:
+        return {"reason": reason.value, "reason_text": handoff.reason}
+    detail = handoff.reason.removeprefix(reason.label).removeprefix(".").strip()
+    return {"reason": reason.value, "reason_text": detail}
 
 
 class CaseStep(_Step):

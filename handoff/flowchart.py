@@ -41,6 +41,7 @@ class NextStepKind(StrEnum):
     TEAMMATE_ATTENDS = "teammate-attends"
     CONTACT_SME = "contact-sme"
     BACK_TO_QUEUE_AND_MAIL = "back-to-queue-and-mail"
+    REASSIGN = "reassign"
 
 
 class PathStep(StrEnum):
@@ -60,6 +61,8 @@ class PathStep(StrEnum):
     SME_ALIGNED = "aligned with regional handoff SME"
     BACK_TO_QUEUE = "transfer back to queue and e-mail DM"
     STAY = "stay with case until new owner"
+    WITHIN_REGION = "transfer within the region"
+    MUST_DOS_DONE = "supervisor, receiving engineer and customer told"
 
 
 @dataclass(frozen=True)
@@ -201,3 +204,16 @@ def next_step(
         )
     path.append(PathStep.SME_ALIGNED)
     return back_to_queue(path)
+
+
+def within_region_step(receiver: str, critical: bool) -> NextStep:
+    """R-TRANSFER: with its must-dos done, a case moving inside a region is reassigned directly;
+    a critical one stays with its owner until the receiver has it (R-STAY)."""
+    who = receiver or "the engineer you agreed with your supervisor"
+    path = (PathStep.WITHIN_REGION, PathStep.MUST_DOS_DONE)
+    return NextStep(
+        kind=NextStepKind.REASSIGN,
+        instruction=f"Reassign the case to {who} in the case tool.",
+        path=(*path, PathStep.STAY) if critical else path,
+        stay_with_case=critical,
+    )

@@ -9,6 +9,8 @@ from uuid import uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from .schedule import check_zone
+
 
 def as_utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive time is refused, since its zone would be a guess."""
@@ -90,7 +92,7 @@ class Case(Frozen):
     plan: SupportPlan
     product_skill: Annotated[str, Field(min_length=1, max_length=200)]
     customer_region: RegionCode
-    customer_timezone: str
+    customer_timezone: Annotated[str, AfterValidator(check_zone)]
     status: CaseStatus = CaseStatus.IN_PROGRESS
     title: Annotated[str, Field(max_length=500)] = ""
     pending_on: PendingOn | None = None
@@ -169,6 +171,9 @@ class Handoff(Frozen):
     target_region: RegionCode
     target_engineer: Person | None = None
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    # The accepted reason chosen (R-TRANSFER), if any, and whether the customer asked.
+    reason_code: str | None = None
+    customer_asked: bool = False
     notes: HandoffNotes = HandoffNotes()
     outputs: HandoffOutputs | None = None
     state: HandoffState = HandoffState.REQUESTED

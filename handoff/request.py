@@ -39,6 +39,8 @@ class HandoffAnswers:
     reason: str
     notes: HandoffNotes
     target_engineer: str = ""
+    reason_code: str | None = None
+    customer_asked: bool = False
 
     @property
     def kind(self) -> HandoffKind:
@@ -99,6 +101,8 @@ def new_handoff(
         if answers.target_engineer
         else None,
         reason=answers.reason,
+        reason_code=answers.reason_code,
+        customer_asked=answers.customer_asked,
         notes=answers.notes,
         outputs=outputs,
         created_at=at,

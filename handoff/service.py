@@ -47,6 +47,8 @@ class HandoffService:
                 "target_region": fresh.target_region,
                 "target_engineer": fresh.target_engineer,
                 "reason": fresh.reason,
+                "reason_code": fresh.reason_code,
+                "customer_asked": fresh.customer_asked,
                 "notes": fresh.notes,
                 "outputs": fresh.outputs,
                 "version": existing.version + 1,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from botbuilder.core.adapters import TestAdapter
-from harness.chat import Chat, template
 from conftest import FakeClock
+from harness.chat import Chat, template
 
 from app import build_bot
 from config.process import ProcessConfig, load_process_config

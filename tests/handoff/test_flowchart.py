@@ -7,21 +7,37 @@ import pytest
 
 from config.process import load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
-from handoff.flowchart import NextStepKind, PathStep, next_step
-from handoff.schedule import Schedule
+from handoff.flowchart import NextStepKind, PathStep, next_step, within_region_step
+from handoff.schedule import Schedule, Shift
 
 UTC = dt.UTC
 LA = ZoneInfo("America/Los_Angeles")
 
 # Summer: the EMEA->US meeting (08:30 Los Angeles) is 15:30 UTC, inside EMEA's 08:00-16:00 UTC.
 SUMMER_TUESDAY_EMEA = dt.datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
-# Winter: the same meeting is 16:30 UTC, after EMEA's shift has ended.
+# Winter: the same meeting is 16:30 UTC, after the spec's literal 08:00-16:00 UTC EMEA shift.
 WINTER_TUESDAY_EMEA = dt.datetime(2026, 1, 13, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def schedule() -> Schedule:
     return load_process_config(DEFAULT_CONFIG_PATH).schedule()
+
+
+@pytest.fixture(scope="module")
+def utc_emea_schedule(schedule: Schedule) -> Schedule:
+    """The shipped schedule with EMEA on the spec's literal UTC hours, where the winter
+    EMEA->US meeting falls after EMEA's shift."""
+    emea = Shift(region="EMEA", timezone="Etc/UTC", start=dt.time(8), end=dt.time(16))
+    shifts = [emea, *(s for s in schedule.shifts if s.region != "EMEA")]
+    return Schedule(schedule.travel_order, shifts, schedule.meetings)
+
+
+def test_the_shipped_emea_shift_keeps_the_winter_meeting_in_hours(schedule: Schedule) -> None:
+    step = next_step(schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, False, False)
+    assert step.kind is NextStepKind.ATTEND_MEETING
+    assert step.meeting is not None
+    assert step.meeting.at == dt.datetime(2026, 1, 13, 16, 30, tzinfo=UTC)
 
 
 # --- non-24x7 ------------------------------------------------------------------------------------
@@ -49,8 +65,10 @@ def test_instruction_shows_meeting_in_reader_zone(schedule: Schedule) -> None:
     assert "at Tue 2026-06-02 17:30 CEST (UTC+02:00, Europe/Berlin)" in step.instruction
 
 
-def test_non_critical_meeting_after_shift_end_goes_back_to_queue(schedule: Schedule) -> None:
-    step = next_step(schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, True, False)
+def test_non_critical_meeting_after_shift_end_goes_back_to_queue(
+    utc_emea_schedule: Schedule,
+) -> None:
+    step = next_step(utc_emea_schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, True, False)
     assert step.kind is NextStepKind.BACK_TO_QUEUE_AND_MAIL
     assert step.mail_dm
     assert step.path == (
@@ -126,8 +144,8 @@ def test_critical_on_saturday_with_owner_off_shift_goes_back_to_queue(schedule: 
     assert step.act_at == saturday
 
 
-def test_critical_meeting_outside_hours_teammate_attends(schedule: Schedule) -> None:
-    step = next_step(schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, True, True)
+def test_critical_meeting_outside_hours_teammate_attends(utc_emea_schedule: Schedule) -> None:
+    step = next_step(utc_emea_schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, True, True)
     assert step.kind is NextStepKind.TEAMMATE_ATTENDS
     assert step.path == (
         PathStep.CRITICAL,
@@ -153,9 +171,9 @@ def test_critical_owner_unavailable_no_teammate_contacts_sme_first(schedule: Sch
     assert step.stay_with_case
 
 
-def test_critical_back_to_queue_only_after_sme_alignment(schedule: Schedule) -> None:
+def test_critical_back_to_queue_only_after_sme_alignment(utc_emea_schedule: Schedule) -> None:
     step = next_step(
-        schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, False, True, sme_aligned=True
+        utc_emea_schedule, "EMEA", "US", WINTER_TUESDAY_EMEA, True, False, True, sme_aligned=True
     )
     assert step.kind is NextStepKind.BACK_TO_QUEUE_AND_MAIL
     assert step.path == (
@@ -199,3 +217,13 @@ def test_same_region_and_naive_time_are_refused(schedule: Schedule) -> None:
         next_step(schedule, "EMEA", "EMEA", SUMMER_TUESDAY_EMEA, True, True, True)
     with pytest.raises(ValueError, match="aware"):
         next_step(schedule, "EMEA", "US", dt.datetime(2026, 6, 2, 10), True, True, True)
+
+
+@pytest.mark.parametrize("critical", [True, False])
+def test_within_region_transfer_is_reassigned_directly(critical: bool) -> None:
+    step = within_region_step("kim@example.invalid", critical)
+    assert step.kind is NextStepKind.REASSIGN
+    assert step.instruction == "Reassign the case to kim@example.invalid in the case tool."
+    assert step.stay_with_case is critical
+    assert (PathStep.STAY in step.path) is critical
+    assert not step.mail_dm

@@ -229,7 +229,9 @@ def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes() -> None:
     assert check_notes(explained, case, reason_required=True) == []
 
 
-@pytest.mark.parametrize(("outcome", "refused"), [("no change", False), ("None", False), ("TBD", True)])
+@pytest.mark.parametrize(
+    ("outcome", "refused"), [("no change", False), ("None", False), ("TBD", True)]
+)
 def test_an_outcome_may_say_the_step_did_not_help_but_not_nothing(
     outcome: str, refused: bool
 ) -> None:

@@ -1,0 +1,98 @@
+import json
+
+import pytest
+from harness.card_schema import assert_valid_card
+
+from cards import handoff_forms as forms
+from handoff.models import Case, Severity, SupportPlan
+
+REGIONS = ("EMEA", "US", "APAC", "IST")
+CASE = Case(
+    number="2311230040001234",
+    severity=Severity.A,
+    is_24x7=True,
+    plan=SupportPlan.PREMIER,
+    product_skill="HDInsight",
+    customer_region="US",
+    customer_timezone="America/New_York",
+)
+# Teams refuses bot messages much above this; the forms stay well under it.
+TEAMS_MESSAGE_BUDGET = 28 * 1024
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        forms.case_card(CASE.number, REGIONS, {}, ["Severity: choose one."]),
+        forms.transfer_card(CASE, REGIONS, {}, []),
+        forms.notes_card(CASE, {}, [], needs_justification=True),
+        forms.checklist_card(CASE, {}, []),
+        forms.meeting_card(
+            CASE, "The meeting.", "I aligned with the SME", {}, [], ask_attendance=True
+        ),
+        forms.warnings_card(CASE, ["Don't."]),
+    ],
+)
+def test_every_form_is_a_valid_card_small_enough_for_teams(card: dict[str, object]) -> None:
+    assert_valid_card(card)
+    assert len(json.dumps(card).encode()) < TEAMS_MESSAGE_BUDGET
+
+
+def test_time_zones_are_offered_with_their_places() -> None:
+    choices = dict(forms.time_zone_choices())
+    assert choices["America/New_York"] == "Eastern (EST/EDT) - US & Canada — America/New_York"
+    assert "Etc/UTC" in choices
+    assert "Asia/Calcutta" not in choices, "no legacy aliases"
+
+
+def test_an_unknown_time_zone_is_refused_by_name() -> None:
+    raw = {
+        "title": "Cluster down",
+        "severity": "A",
+        "is_24x7": "true",
+        "plan": "Premier",
+        "product_skill": "HDInsight",
+        "customer_region": "US",
+        "customer_timezone": "Mars/Olympus",
+        "status": "in progress",
+        "owner_region": "EMEA",
+    }
+    problems = forms.read_case(CASE.number, raw, REGIONS)
+    assert problems == [
+        "Customer time zone: unknown IANA time zone 'Mars/Olympus'; use a name such as "
+        "'Europe/Berlin' or 'Etc/UTC'"
+    ]
+
+
+def test_steps_without_an_outcome_are_named() -> None:
+    problems = forms.read_notes({"steps_tried": "Restarted the node"}, "Etc/UTC")
+    assert problems == [
+        "Steps tried: add the outcome of “Restarted the node” "
+        "(write: step -> Outcome: what happened)."
+    ]
+
+
+def test_half_a_next_contact_is_refused() -> None:
+    problems = forms.read_notes({"next_contact_date": "2026-11-24"}, "Etc/UTC")
+    assert problems == ["Next customer contact: give the date, the time and who waits for whom."]
+
+
+def test_a_named_engineer_needs_an_address_to_be_mentioned() -> None:
+    raw = {
+        "kind": "between",
+        "target_region": "US",
+        "reason": "needs-sme",
+        "target_engineer": "Kim",
+    }
+    problems = forms.read_transfer(raw, REGIONS, "EMEA")
+    assert problems == [
+        "Named engineer: give their e-mail address (name@company.com), so the card can "
+        "@mention them."
+    ]
+
+
+def test_a_within_region_transfer_cannot_leave_the_region() -> None:
+    raw = {"kind": "within", "target_region": "US", "reason": "needs-sme"}
+    assert forms.read_transfer(raw, REGIONS, "EMEA") == [
+        "Receiving region: a transfer within your region stays in EMEA."
+    ]

@@ -1,0 +1,629 @@
+"""Whole handoff conversations, turn by turn, on the real bot and a real SQLite store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from conftest import FakeClock
+from harness.card_schema import assert_valid_card
+from harness.chat import Chat, all_text, cards, form_of, input_ids, texts
+
+from bot import messages
+from handoff.models import Handoff, HandoffState
+from storage.sql_store import SqlStore
+
+CASE = "2311230040001234"
+
+
+class Recorder:
+    """Every card the bot sends in a test, checked against the Adaptive Card 1.5 schema."""
+
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
+        self.cards_seen = 0
+
+    def _check(self, replies: list[Any]) -> list[Any]:
+        for card in cards(replies):
+            assert_valid_card(card)
+            self.cards_seen += 1
+        return replies
+
+    async def say(self, text: str) -> list[Any]:
+        return self._check(await self.chat.say(text))
+
+    async def submit(self, form: str, action: str = "next", **values: Any) -> list[Any]:
+        return self._check(await self.chat.submit(form, action, **values))
+
+
+@pytest.fixture
+def user(chat: Chat) -> Recorder:
+    return Recorder(chat)
+
+
+def the_form(replies: list[Any]) -> str:
+    [card] = cards(replies)
+    return form_of(card)
+
+
+CRITICAL_CASE = {
+    "title": "Cluster fails to scale out",
+    "severity": "A",
+    "is_24x7": "true",
+    "plan": "Premier",
+    "product_skill": "HDInsight",
+    "customer_region": "US",
+    "customer_timezone": "America/New_York",
+    "status": "in progress",
+    "owner_region": "EMEA",
+}
+CRITICAL_NOTES = {
+    "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
+    "steps_tried": (
+        "Raised the core quota -> Outcome: same failure\n"
+        "Restarted the autoscaler -> Outcome: no change"
+    ),
+    "next_steps_customer": "Upload the autoscaler logs",
+    "next_steps_us": "US SE: review the autoscaler logs\nWe will ask PG about the quota service",
+    "next_contact_date": "2026-11-28",
+    "next_contact_time": "09:00",
+    "who_waits": "Customer waits for us",
+    "customer_reachable": "true",
+    "accepts_english": "true",
+    "critsit_reason": "Production outage for all regions",
+    "research": "https://example.invalid/kb/autoscale",
+}
+
+
+async def stored(store: SqlStore) -> Handoff:
+    handoff = await store.open_for_case(CASE)
+    assert handoff is not None
+    return handoff
+
+
+async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # Saturday: no meeting
+    assert the_form(await user.say(f"handoff {CASE}")) == "case"
+    assert the_form(await user.submit("case", **CRITICAL_CASE)) == "transfer"
+    replies = await user.submit(
+        "transfer", kind="between", target_region="US", reason="continual-support"
+    )
+    assert the_form(replies) == "notes"
+    replies = await user.submit("notes", **CRITICAL_NOTES)
+    assert the_form(replies) == "review"
+    [review] = cards(replies)
+    assert "Send it now" in all_text(review)
+    replies = await user.submit("review")
+    assert texts(replies)[0].startswith(f"Handoff of case {CASE} requested")
+
+    handoff = await stored(store)
+    assert handoff.state is HandoffState.REQUESTED
+    assert handoff.requester.name == "Ana Lopez"
+    outputs = handoff.outputs
+    assert outputs is not None
+    assert outputs.title == "<Need US SE> Cluster fails to scale out"
+    assert outputs.mail_subject == (
+        "Big Data DM, please reassign Prem Sev A 2311230040001234 to US SE - Skill: HDInsight"
+    )
+    assert outputs.send_mail_now
+    assert outputs.path == (
+        "24x7 case",
+        "no handoff meeting (receiving region off)",
+        "transfer back to queue and e-mail DM",
+        "stay with case until new owner",
+    )
+    assert outputs.notes_text == CRITICAL_NOTES_TEXT
+    assert outputs.mailto_url.startswith("mailto:dm-queue@example.invalid?subject=Big%20Data")
+    assert "Sat 2026-11-28 09:00 EST" in outputs.customer_message
+    [event] = await store.history(handoff.id)
+    assert event.kind == "requested"
+    assert event.data["path"] == list(outputs.path)
+    assert user.cards_seen == 4  # case, transfer, notes, review: no meeting to ask about
+
+
+CRITICAL_NOTES_TEXT = """\
+Summary
+=============
+Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+
+Steps Tried:
+=============
+1. Raised the core quota -> Outcome: same failure
+2. Restarted the autoscaler -> Outcome: no change
+
+Next Steps:
+=============
+
+Cx:
+1. Upload the autoscaler logs
+
+MSFT:
+1. US SE: review the autoscaler logs
+2. We will ask PG about the quota service
+
+Next Customer Contact:
+=============
+When: Sat 2026-11-28 09:00 EST (UTC-05:00, America/New_York)
+Who waits for whom: Customer waits for us
+
+Research:
+=============
+
+- https://example.invalid/kb/autoscale
+
+Ticket's checklist
+=============
+
+Customer Reachable?: Yes
+Waiting for RCA?:
+Customer accept English Support?: Yes
+Now the issue is pending on?:
+IcM ID?:
+Reason for Critsit: Production outage for all regions
+"""
+
+
+NON_CRITICAL_CASE = {
+    "title": "Slow queries after index rebuild",
+    "severity": "B",
+    "is_24x7": "false",
+    "plan": "Professional",
+    "product_skill": "Synapse SQL",
+    "customer_region": "EMEA",
+    "customer_timezone": "Europe/Berlin",
+    "status": "waiting on customer",
+    "owner_region": "APAC",
+}
+NON_CRITICAL_NOTES = {
+    "summary": "Queries on the sales pool run 5x slower since the index rebuild on Friday.",
+    "steps_tried": "Updated statistics -> Outcome: 10% faster, still slow",
+    "next_steps_customer": "Send the query plans of the three slowest queries",
+    "next_steps_us": "EMEA SE: compare the plans with the baseline",
+    "next_contact_date": "2026-11-25",
+    "next_contact_time": "10:00",
+    "who_waits": "We wait for the customer",
+}
+
+
+async def test_non_24x7_outside_the_owners_hours_goes_back_to_the_queue_now(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai: APAC is off
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **NON_CRITICAL_CASE)
+    replies = await user.submit(
+        "transfer",
+        kind="between",
+        target_region="EMEA",
+        reason="customer-time-zone",
+        customer_asked="true",
+    )
+    assert the_form(replies) == "notes"
+    assert "justification" not in input_ids(cards(replies)[0]), "the customer asked for it"
+    assert the_form(await user.submit("notes", **NON_CRITICAL_NOTES)) == "review"
+    replies = await user.submit("review")
+    assert texts(replies) == [
+        f"Handoff of case {CASE} requested; it now waits for the receiving engineer. Next step: "
+        "Now, transfer the case back to the queue and e-mail the DM for reassignment."
+    ]
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert outputs.title == "<Need EMEA SE> Slow queries after index rebuild"
+    assert outputs.mail_subject == (
+        "Big Data DM, please reassign Pro Sev B 2311230040001234 to EMEA SE - Skill: Synapse SQL"
+    )
+    assert outputs.path == (
+        "non-24x7 case",
+        "no handoff call within owner's hours",
+        "transfer back to queue and e-mail DM",
+    )
+    assert outputs.notes_text == NON_CRITICAL_NOTES_TEXT
+
+
+NON_CRITICAL_NOTES_TEXT = """\
+Summary
+=============
+Queries on the sales pool run 5x slower since the index rebuild on Friday.
+
+Steps Tried:
+=============
+1. Updated statistics -> Outcome: 10% faster, still slow
+
+Next Steps:
+=============
+
+Cx:
+1. Send the query plans of the three slowest queries
+
+MSFT:
+1. EMEA SE: compare the plans with the baseline
+
+Next Customer Contact:
+=============
+When: Wed 2026-11-25 10:00 CET (UTC+01:00, Europe/Berlin)
+Who waits for whom: We wait for the customer
+
+Research:
+=============
+
+
+Ticket's checklist
+=============
+
+Customer Reachable?:
+Waiting for RCA?:
+Customer accept English Support?:
+Now the issue is pending on?:
+IcM ID?:
+Reason for Critsit:
+"""
+
+
+async def test_collaboration_handoff_that_still_needs_the_team_runs_the_normal_flow(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **NON_CRITICAL_CASE)
+    await user.submit(
+        "transfer",
+        kind="collab",
+        target_region="EMEA",
+        reason="needs-sme",
+        reason_text="The storage team must look at the IO throttling.",
+        needs_collab_input="true",
+        customer_asked="false",
+    )
+    await user.submit("notes", **NON_CRITICAL_NOTES)
+    await user.submit("review")
+    handoff = await stored(store)
+    assert handoff.kind.value == "collaboration"
+    assert handoff.reason == (
+        "High-priority case that needs a subject matter expert. "
+        "The storage team must look at the IO throttling."
+    )
+    assert handoff.outputs is not None
+    assert handoff.outputs.title == "<Need EMEA SE> Slow queries after index rebuild"
+    assert handoff.outputs.mail_subject == (
+        "Big Data DM, please reassign Pro Sev B 2311230040001234 to EMEA SE - Skill: Synapse SQL"
+    )
+    assert handoff.outputs.notes_text == NON_CRITICAL_NOTES_TEXT
+
+
+async def test_collaboration_no_longer_needed_ends_without_a_handoff(
+    user: Recorder, store: SqlStore
+) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **NON_CRITICAL_CASE)
+    replies = await user.submit(
+        "transfer",
+        kind="collab",
+        target_region="EMEA",
+        reason="needs-sme",
+        needs_collab_input="false",
+    )
+    assert cards(replies) == []
+    assert "No handoff is needed" in texts(replies)[0]
+    assert await store.open_for_case(CASE) is None
+
+
+WITHIN_REGION_CASE = {**CRITICAL_CASE, "owner_region": "EMEA", "customer_region": "EMEA"}
+
+
+async def test_within_region_transfer_requires_the_must_dos(
+    user: Recorder, store: SqlStore
+) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **WITHIN_REGION_CASE)
+    await user.submit(
+        "transfer",
+        kind="within",
+        target_region="EMEA",
+        target_engineer="kim.sme@example.invalid",
+        reason="needs-sme",
+    )
+    replies = await user.submit("notes", **CRITICAL_NOTES)
+    assert the_form(replies) == "checklist"
+    replies = await user.submit("checklist", supervisor_consulted="true", customer_told="true")
+    assert the_form(replies) == "checklist"
+    [again] = cards(replies)
+    assert "Not yet: spoke to the receiving engineer." in all_text(again)
+    assert "never transfer it to your supervisor without asking" in all_text(again)
+    replies = await user.submit(
+        "checklist", supervisor_consulted="true", receiver_spoken_to="true", customer_told="true"
+    )
+    assert the_form(replies) == "review"
+    await user.submit("review")
+    handoff = await stored(store)
+    assert handoff.kind.value == "within-region"
+    assert handoff.target_engineer is not None
+    assert handoff.target_engineer.id == "kim.sme@example.invalid"
+    outputs = handoff.outputs
+    assert outputs is not None
+    assert outputs.title == "<Need EMEA SE> Cluster fails to scale out"
+    assert outputs.mail_subject == (
+        "Big Data DM, please reassign Prem Sev A 2311230040001234 to EMEA SE - Skill: HDInsight"
+    )
+    assert outputs.next_step == "Reassign the case to kim.sme@example.invalid in the case tool."
+    assert outputs.notes_text == CRITICAL_NOTES_TEXT
+    assert "kim.sme@example.invalid will continue" in outputs.customer_message
+
+
+PASTED_TEMPLATE = """\
+Summary
+=============
+Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+
+Next Steps:
+=============
+
+Cx:
+1. Upload the autoscaler logs
+
+MSFT:
+1. US SE: review the autoscaler logs
+2. We will ask PG about the quota service
+
+ICM or Partner Ticket
+=============
+ICM 123456789
+
+Research:
+=============
+
+https://example.invalid/kb/autoscale
+
+Ticket's checklist
+=============
+
+Customer Reachable?:Yes
+Waiting for RCA?:No
+Customer accept English Support?: Yes
+Now the issue is pending on?: CSS
+IcM ID?: 123456789
+<Reason for Critsit: Production outage for all regions>
+"""
+
+
+async def test_pasted_template_notes_are_read_and_only_the_rest_is_asked(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    replies = await user.say(PASTED_TEMPLATE)
+    [card] = cards(replies)
+    assert form_of(card) == "notes"
+    shown = all_text(card)
+    # What the template held is not asked again...
+    assert "Summary:" not in shown
+    assert "Next steps for us:" not in shown
+    # ...what it lacked is, by name.
+    assert "Next customer contact:" in shown
+    assert "Steps tried:" in shown
+    prefilled = {e["id"]: e.get("value") for e in card["body"] if "id" in e}
+    assert prefilled["summary"] == CRITICAL_NOTES["summary"]
+    assert prefilled["icm_or_partner_ticket"] == "ICM 123456789"
+    assert prefilled["pending_on"] == "CSS"
+
+    rest = {
+        "steps_tried": CRITICAL_NOTES["steps_tried"],
+        "next_contact_date": "2026-11-28",
+        "next_contact_time": "09:00",
+        "who_waits": "Customer waits for us",
+    }
+    assert the_form(await user.submit("notes", **{**prefilled_values(card), **rest})) == "review"
+    await user.submit("review")
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert outputs.title == "<Need US SE> Cluster fails to scale out"
+    assert outputs.mail_subject == (
+        "Big Data DM, please reassign Prem Sev A 2311230040001234 to US SE - Skill: HDInsight"
+    )
+    assert outputs.notes_text == PASTED_NOTES_TEXT
+
+
+def prefilled_values(card: dict[str, Any]) -> dict[str, str]:
+    """What a user submits when they leave the card's filled-in inputs as they are."""
+    return {e["id"]: e["value"] for e in card["body"] if "id" in e and e.get("value")}
+
+
+PASTED_NOTES_TEXT = """\
+Summary
+=============
+Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+
+Steps Tried:
+=============
+1. Raised the core quota -> Outcome: same failure
+2. Restarted the autoscaler -> Outcome: no change
+
+Next Steps:
+=============
+
+Cx:
+1. Upload the autoscaler logs
+
+MSFT:
+1. US SE: review the autoscaler logs
+2. We will ask PG about the quota service
+
+Next Customer Contact:
+=============
+When: Sat 2026-11-28 09:00 EST (UTC-05:00, America/New_York)
+Who waits for whom: Customer waits for us
+
+ICM or Partner Ticket
+=============
+ICM 123456789
+
+Research:
+=============
+
+- https://example.invalid/kb/autoscale
+
+Ticket's checklist
+=============
+
+Customer Reachable?: Yes
+Waiting for RCA?: No
+Customer accept English Support?: Yes
+Now the issue is pending on?: CSS
+IcM ID?: 123456789
+Reason for Critsit: Production outage for all regions
+"""
+
+
+async def test_vague_notes_are_refused_by_field_and_the_form_comes_back_filled(
+    user: Recorder, store: SqlStore
+) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    vague = {**CRITICAL_NOTES, "summary": "troubleshooting ongoing", "next_steps_us": "check logs"}
+    replies = await user.submit("notes", **vague)
+    [card] = cards(replies)
+    assert form_of(card) == "notes"
+    shown = all_text(card)
+    assert "Summary: The summary 'troubleshooting ongoing' does not tell" in shown
+    assert "Next steps for us: Next step for us 1 ('check logs') has no owner" in shown
+    kept = prefilled_values(card)
+    assert kept["steps_tried"] == CRITICAL_NOTES["steps_tried"]
+    assert kept["critsit_reason"] == CRITICAL_NOTES["critsit_reason"]
+    assert kept["summary"] == "troubleshooting ongoing"
+    # The dialog carries on from the notes, not from the start.
+    fixed = {**kept, "summary": CRITICAL_NOTES["summary"], "next_steps_us": "US SE: read the logs"}
+    assert the_form(await user.submit("notes", **fixed)) in {"meeting", "review"}
+    assert await store.open_for_case(CASE) is None, "nothing is stored before confirmation"
+
+
+async def test_back_returns_one_step_with_the_answers_kept(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.submit("transfer", action="back")
+    [card] = cards(replies)
+    assert form_of(card) == "case"
+    assert prefilled_values(card)["product_skill"] == "HDInsight"
+    replies = await user.say("back")
+    assert form_of(cards(replies)[0]) == "case", "back at the first step stays there"
+
+
+async def test_cancel_leaves_at_any_step_and_saves_nothing(user: Recorder, store: SqlStore) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.say("cancel")
+    assert texts(replies) == ["Handoff cancelled. Nothing was saved."]
+    replies = await user.say("help")
+    assert "What I can do" in texts(replies)[0], "the dialog is over"
+    assert await store.open_for_case(CASE) is None
+
+
+async def test_a_case_number_is_asked_for_and_checked(user: Recorder) -> None:
+    replies = await user.say("handoff")
+    assert texts(replies) == ["Which case do you want to hand off? Type its case number."]
+    replies = await user.say("case twelve")
+    assert texts(replies)[0].startswith("“case twelve” is not a case number")
+    replies = await user.say("2311 2300 4000 1234")
+    assert the_form(replies) == "case"
+
+
+async def test_a_bad_case_number_with_the_command_is_explained(user: Recorder) -> None:
+    replies = await user.say("handoff 12ab")
+    assert texts(replies) == [messages.not_a_case_number("12ab")]
+
+
+async def test_typing_where_a_card_is_expected_asks_for_the_card(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    replies = await user.say("Sev A please")
+    assert the_form(replies) == "case"
+    assert "Please answer with the card above" in all_text(cards(replies)[0])
+
+
+async def test_a_button_on_an_older_card_gets_the_current_step(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.submit("case", **CRITICAL_CASE)
+    assert texts(replies) == ["That card belongs to an earlier step; here is the current one."]
+    assert the_form(replies) == "transfer"
+
+
+async def test_a_second_handoff_for_the_case_updates_the_open_one(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **CRITICAL_NOTES)
+    await user.submit("review")
+    first = await stored(store)
+
+    replies = await user.say(f"handoff {CASE}")
+    [offer] = cards(replies)
+    assert form_of(offer) == "existing"
+    assert "already has an open handoff" in all_text(offer)
+    replies = await user.submit("existing")
+    [case_card] = cards(replies)
+    assert prefilled_values(case_card)["title"] == "Cluster fails to scale out", "starts from it"
+    replies = await user.submit(
+        "case", **{**CRITICAL_CASE, "title": "Cluster fails to scale out (v2)"}
+    )
+    replies = await user.submit("transfer", **prefilled_values(cards(replies)[0]))
+    [notes_card] = cards(replies)
+    assert prefilled_values(notes_card)["summary"] == CRITICAL_NOTES["summary"]
+    replies = await user.submit("notes", **prefilled_values(notes_card))
+    assert the_form(replies) == "review"
+    replies = await user.submit("review")
+    assert texts(replies)[0].startswith(f"Updated the open handoff of case {CASE}.")
+
+    updated = await stored(store)
+    assert updated.id == first.id
+    assert updated.version == first.version + 1
+    assert updated.outputs is not None
+    assert updated.outputs.title == "<Need US SE> Cluster fails to scale out (v2)"
+    assert [e.kind for e in await store.history(first.id)] == ["requested", "revised"]
+
+
+async def test_handoff_in_a_channel_points_to_the_personal_chat(
+    adapter: Any, store: SqlStore
+) -> None:
+    from botbuilder.schema import Activity, ConversationAccount
+
+    adapter.template.conversation = ConversationAccount(
+        id="19:channel@thread.tacv2", conversation_type="channel"
+    )
+    replies = await Chat(adapter).say(f"handoff {CASE}")
+    assert texts(replies) == [messages.HANDOFF_IN_PERSONAL_CHAT]
+    assert Activity  # imported for the template's type
+
+
+async def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **NON_CRITICAL_CASE)
+    replies = await user.submit(
+        "transfer",
+        kind="between",
+        target_region="EMEA",
+        reason="other",
+        reason_text="The owner rotates to another product next week.",
+    )
+    [card] = cards(replies)
+    assert "justification" in input_ids(card)
+    replies = await user.submit("notes", **NON_CRITICAL_NOTES)
+    [again] = cards(replies)
+    assert "Why this case needs a handoff: Say why" in all_text(again)
+    reason = "The customer works from Berlin and needs answers in their morning."
+    replies = await user.submit("notes", **{**NON_CRITICAL_NOTES, "justification": reason})
+    assert the_form(replies) == "review"
+    await user.submit("review")
+    handoff = await stored(store)
+    assert handoff.notes.reason == reason
+    assert handoff.outputs is not None
+    assert f"Reason for Handoff\n=============\n{reason}\n" in handoff.outputs.notes_text

@@ -64,6 +64,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if command.name == "handoff":
             await self._start_handoff(dc, command)
             return
+        if dc.active_dialog is not None and command.name == "help":
+            await turn_context.send_activities(
+                [MessageFactory.text(messages.HELP), MessageFactory.text(messages.IN_A_HANDOFF)]
+            )
+            return
         if dc.active_dialog is not None:
             await dc.continue_dialog()
             return

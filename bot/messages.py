@@ -29,6 +29,11 @@ HANDOFF_IN_PERSONAL_CHAT = (
     "send them. Open a chat with me and type **handoff**."
 )
 
+IN_A_HANDOFF = (
+    "You are in the middle of a handoff and your answers are kept: carry on with the last "
+    "card, type **back** to go one step back, or **cancel** to stop."
+)
+
 HANDOFF_RESTARTED = "Starting a new handoff; the one in progress is dropped."
 
 STALE_FORM = (

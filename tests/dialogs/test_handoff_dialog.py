@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -627,3 +628,76 @@ async def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes(
     assert handoff.notes.reason == reason
     assert handoff.outputs is not None
     assert f"Reason for Handoff\n=============\n{reason}\n" in handoff.outputs.notes_text
+
+
+async def test_help_in_the_middle_keeps_the_answers(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.say("help")
+    assert texts(replies) == [messages.HELP, messages.IN_A_HANDOFF]
+    assert (
+        the_form(
+            await user.submit("transfer", kind="between", target_region="US", reason="needs-sme")
+        )
+        == "notes"
+    )
+
+
+async def test_a_sev_a_case_without_24x7_is_told_the_downgrade_path(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    replies = await user.submit("case", **{**CRITICAL_CASE, "is_24x7": "false"})
+    [hint] = texts(replies)
+    assert hint.startswith("This Sev A case is not marked 24x7")
+    assert the_form(replies) == "transfer"
+
+
+async def test_weekday_critical_case_asks_about_the_meeting_and_records_the_teammate(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday, EMEA on shift
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    replies = await user.submit("notes", **{**CRITICAL_NOTES, "next_contact_date": "2026-11-24"})
+    [meeting] = cards(replies)
+    assert form_of(meeting) == "meeting"
+    shown = all_text(meeting)
+    # 08:30 in Los Angeles, shown in the reader's zone (the chat's client is in Berlin).
+    assert "EMEA → US, is on Tue 2026-11-24 17:30 CET" in shown
+    assert "I have aligned with EMEA handoff SME" in json.dumps(meeting)
+    replies = await user.submit("meeting", can_attend="no", teammate_can_hold="yes")
+    assert "The teammate's name: say who holds the case." in all_text(cards(replies)[0])
+    replies = await user.submit("meeting", can_attend="no", teammate_can_hold="yes", teammate="Sam")
+    assert the_form(replies) == "review"
+    await user.submit("review")
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert outputs.path == (
+        "24x7 case",
+        "handoff meeting found",
+        "owner cannot attend",
+        "teammate holds case and attends",
+    )
+
+
+async def test_going_to_the_queue_while_on_leave_is_warned_and_needs_confirmation(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # weekend: back to the queue
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit(
+        "transfer",
+        kind="between",
+        target_region="US",
+        reason="extended-time-off",
+        severity_raise="true",
+    )
+    replies = await user.submit("notes", **CRITICAL_NOTES)
+    [warning] = cards(replies)
+    assert form_of(warning) == "warnings"
+    shown = all_text(warning)
+    assert "because you are taking leave" in shown
+    assert "raise the severity only to get resources faster" in shown
+    assert await store.open_for_case(CASE) is None
+    assert the_form(await user.submit("warnings")) == "review"

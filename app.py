@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from botbuilder.core import ConversationState, UserState
@@ -14,8 +15,13 @@ from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.card_actions import CardActions, leads_checker
+from bot.effects import EffectHandlers, StayPolicy
 from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
 from bot.handoff_bot import HandoffBot
+from bot.outbox_worker import OutboxWorker
+from bot.sending import TeamsSender
+from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import Settings, SettingsError, load_settings
@@ -44,6 +50,7 @@ class BotFrameworkConfig:
 SETTINGS = web.AppKey("settings", Settings)
 PROCESS = web.AppKey("process", ProcessConfig)
 STORE = web.AppKey("store", SqlStore)
+WORKER = web.AppKey("worker", OutboxWorker)
 
 
 def create_adapter(settings: Settings) -> CloudAdapter:
@@ -83,19 +90,40 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def build_bot(store: SqlStore, process: ProcessConfig, clock: Clock) -> HandoffBot:
-    """The bot and its dialogs, with state on the same database as the handoffs."""
+def build_service(store: SqlStore, process: ProcessConfig, clock: Clock) -> HandoffService:
+    return HandoffService(
+        store,
+        clock,
+        stay_interval=timedelta(minutes=process.reminders.stay_interval_minutes),
+        smes=process.sme_people(),
+    )
+
+
+def build_bot(
+    store: SqlStore,
+    process: ProcessConfig,
+    clock: Clock,
+    wake_outbox: Callable[[], None] = lambda: None,
+) -> HandoffBot:
+    """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
     conversation_state = ConversationState(bot_storage)
     dialogs = DialogSet(conversation_state.create_property("DialogState"))
+    service = build_service(store, process, clock)
+    schedule = process.schedule()
     deps = HandoffDeps(
-        repository=store,
-        service=HandoffService(store, clock),
-        process=process,
-        schedule=process.schedule(),
-        clock=clock,
+        repository=store, service=service, process=process, schedule=schedule, clock=clock
     )
     dialogs.add(handoff_dialog(deps))
+    is_lead = leads_checker(process.lead_ids())
+    status = StatusCommands(
+        store,
+        schedule,
+        clock,
+        # With no leads configured, anyone in the team may bind the channel.
+        may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
+        wake_outbox=wake_outbox,
+    )
     return HandoffBot(
         conversations=store,
         repository=store,
@@ -103,7 +131,27 @@ def build_bot(store: SqlStore, process: ProcessConfig, clock: Clock) -> HandoffB
         user_state=UserState(bot_storage),
         dialogs=dialogs,
         clock=clock,
+        card_actions=CardActions(service, is_lead),
+        commands=status.table(),
+        wake_outbox=wake_outbox,
     )
+
+
+def build_worker(
+    store: SqlStore, process: ProcessConfig, clock: Clock, adapter: CloudAdapter, app_id: str
+) -> OutboxWorker:
+    handlers = EffectHandlers(
+        store,
+        TeamsSender(adapter, app_id),
+        clock,
+        configured_channel=process.case_transfer.channel_id,
+        stay=StayPolicy(
+            interval=timedelta(minutes=process.reminders.stay_interval_minutes),
+            tell_smes_after=timedelta(minutes=process.reminders.tell_smes_after_minutes),
+        ),
+        smes=process.sme_people(),
+    )
+    return OutboxWorker(store, handlers.table(), clock)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -118,11 +166,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(settings.database_url, clock)
-        bot = build_bot(store, process, clock)
+        worker = build_worker(store, process, clock, adapter, settings.app_id)
         app[STORE] = store
-        app[BOT] = bot
+        app[WORKER] = worker
+        app[BOT] = build_bot(store, process, clock, worker.wake)
         log.info("storage ready", extra={"backend": store.database.dialect})
+        stop = asyncio.Event()
+        draining = asyncio.create_task(worker.run(stop))
         yield
+        stop.set()
+        await draining
         await store.close()
 
     app.cleanup_ctx.append(storage_lifecycle)

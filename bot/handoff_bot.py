@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from botbuilder.core import ConversationState, MessageFactory, TurnContext, UserState
+from botbuilder.core import (
+    ConversationState,
+    InvokeResponse,
+    MessageFactory,
+    TurnContext,
+    UserState,
+)
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogSet
 from botbuilder.schema import ChannelAccount
@@ -13,15 +19,18 @@ from botbuilder.schema.teams import TeamInfo
 
 from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import HANDOFF_DIALOG, case_number_from, lookup_case
+from handoff.models import Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
 
 from . import messages
+from .card_actions import CardActions, invoke_body, invoke_body_text, read_invoke, read_submit
 from .commands import ParsedCommand, parse_command
 from .conversations import address_of, conversation_kind
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[TurnContext, ParsedCommand], Awaitable[None]]
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 
 
 class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -33,6 +42,9 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         user_state: UserState,
         dialogs: DialogSet,
         clock: Clock,
+        card_actions: CardActions,
+        commands: Mapping[str, CommandHandler],
+        wake_outbox: Callable[[], None],
     ) -> None:
         super().__init__()
         self._conversations = conversations
@@ -41,12 +53,44 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._user_state = user_state
         self._dialogs = dialogs
         self._clock = clock
-        self._commands: dict[str, CommandHandler] = {"help": self._help}
+        self._card_actions = card_actions
+        self._commands: dict[str, CommandHandler] = {**commands, "help": self._help}
+        self._wake_outbox = wake_outbox
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
         await self._conversation_state.save_changes(turn_context)
         await self._user_state.save_changes(turn_context)
+        # A turn may have stored work for the outbox (a card to post, a person to tell).
+        self._wake_outbox()
+
+    def _actor(self, turn_context: TurnContext) -> Person:
+        sender = turn_context.activity.from_property
+        return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        # Answered here rather than in on_adaptive_card_invoke, whose response CloudAdapter
+        # serializes twice into an HTTP 500 (design.md, known platform traps).
+        action = read_invoke(turn_context.activity.value)
+        if isinstance(action, str):
+            return InvokeResponse(status=200, body=invoke_body_text(action))
+        result = await self._card_actions.run(
+            action, self._actor(turn_context), turn_context.activity.conversation.id
+        )
+        return InvokeResponse(status=200, body=invoke_body(result))
+
+    async def _card_submit(self, turn_context: TurnContext, value: dict[str, object]) -> None:
+        """Action.Submit: the fallback of a card button, or an answer from a personal chat."""
+        action = read_submit(value)
+        if isinstance(action, str):
+            await turn_context.send_activity(action)
+            return
+        result = await self._card_actions.run(
+            action, self._actor(turn_context), turn_context.activity.conversation.id
+        )
+        await turn_context.send_activity(result.message)
 
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
         address = address_of(turn_context.activity, self._clock.now())
@@ -58,6 +102,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)
+        value = turn_context.activity.value
+        if isinstance(value, dict) and "verb" in value:
+            await self._card_submit(turn_context, value)
+            return
         TurnContext.remove_recipient_mention(turn_context.activity)
         command = parse_command(turn_context.activity.text)
         dc = await self._dialogs.create_context(turn_context)

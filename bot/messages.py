@@ -18,11 +18,42 @@ HELP = (
     "**What I can do**\n\n"
     "- **handoff** [case number] — hand a case to the next engineer or region: I ask the "
     "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
-    "a message for the customer. In a handoff, **back** goes one step back and **cancel** "
-    "stops.\n"
+    "a message for the customer; its card goes to the Case Transfer channel. In a handoff, "
+    "**back** goes one step back and **cancel** stops.\n"
+    "- **status** <case number> — where a case's handoff stands, with its history.\n"
+    "- **list** [region] — open handoffs, oldest first.\n"
+    "- **mine** — handoffs you requested or took.\n"
+    "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
+    "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
     "- **help** — this message.\n\n"
     "Chat with me here in a personal chat, or @mention me in a channel."
 )
+
+STATUS_USAGE = "Tell me the case: **status 2311230040001234**."
+
+SETUP_IN_CHANNEL = "Run **setup** as an @mention in the channel where handoff cards should go."
+
+SETUP_NOT_ALLOWED = (
+    "Only the team leads in the bot's configuration can choose the Case Transfer channel."
+)
+
+
+def setup_done(posted: int) -> str:
+    waiting = f" Posting the {posted} open handoff(s) that were waiting." if posted else ""
+    return f"This channel is now the Case Transfer channel: handoff cards appear here.{waiting}"
+
+
+def no_handoff_for(number: str) -> str:
+    return f"I know no handoff of case {number}. Type **list** to see the open ones."
+
+
+def unknown_region(word: str, regions: tuple[str, ...]) -> str:
+    return f"“{word[:20]}” is not a region; use one of {', '.join(regions)}."
+
+
+def no_meeting(region: str) -> str:
+    return f"{region} has no handoff meeting in the next two weeks."
+
 
 HANDOFF_IN_PERSONAL_CHAT = (
     "Handoffs are written in a personal chat with me, so your notes stay yours until you "

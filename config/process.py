@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from handoff.models import RegionCode
+from handoff.models import Person, RegionCode
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone)]
@@ -100,6 +100,14 @@ class QueueEntry(_Strict):
     subject_prefix: Annotated[str, Field(min_length=1)]
 
 
+class Reminders(_Strict):
+    """R-STAY: while a critical handoff has no owner, remind its requester every
+    `stay_interval_minutes`, and tell the regional SMEs after `tell_smes_after_minutes`."""
+
+    stay_interval_minutes: int = Field(60, ge=5, le=24 * 60)
+    tell_smes_after_minutes: int = Field(240, ge=5, le=7 * 24 * 60)
+
+
 class CaseTransferChannel(_Strict):
     team_id: str = ""
     channel_id: str = ""
@@ -114,6 +122,7 @@ class ProcessConfig(_Strict):
     queue: QueueEntry
     phone_numbers: dict[RegionCode, str] = Field(default_factory=dict)
     case_transfer: CaseTransferChannel = CaseTransferChannel()
+    reminders: Reminders = Reminders()
 
     @property
     def region_codes(self) -> tuple[str, ...]:
@@ -136,6 +145,20 @@ class ProcessConfig(_Strict):
             if code not in known:
                 raise ValueError(f"{where}: region {code!r} is not in regions ({', '.join(known)})")
         return self
+
+    def sme_people(self) -> dict[str, tuple[Person, ...]]:
+        """SMEs the bot can message: those with a Teams (AAD object) id."""
+        return {
+            region: tuple(
+                Person(id=c.teams_id, name=c.name, aad_object_id=c.teams_id)
+                for c in contacts
+                if c.teams_id
+            )
+            for region, contacts in self.smes.items()
+        }
+
+    def lead_ids(self) -> tuple[str, ...]:
+        return tuple(lead.teams_id for lead in self.leads if lead.teams_id)
 
     def schedule(self) -> Schedule:
         return Schedule(

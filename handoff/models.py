@@ -142,6 +142,8 @@ class HandoffNotes(Frozen):
     root_cause: str | None = None
     blockers: str | None = None
     sla_urgency: str | None = None
+    # Questions the receiving side asked on the card, with the requester's answers.
+    questions_answered: tuple[str, ...] = ()
 
 
 class HandoffOutputs(Frozen):
@@ -176,6 +178,8 @@ class Handoff(Frozen):
     customer_asked: bool = False
     notes: HandoffNotes = HandoffNotes()
     outputs: HandoffOutputs | None = None
+    # The receiving side's question while the handoff waits for more information.
+    open_question: str | None = None
     state: HandoffState = HandoffState.REQUESTED
     owner: Person | None = None
     version: int = 1

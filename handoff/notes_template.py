@@ -31,6 +31,9 @@ from .schedule import check_zone
 UNDERLINE = "============="
 OUTCOME_SEPARATOR = " -> Outcome: "
 NOTE_FIELDS: tuple[str, ...] = tuple(HandoffNotes.model_fields)
+# The fields an engineer writes; answers to the receiving side's questions come later, from
+# the card, so nobody is asked for them.
+ASKED_FIELDS: tuple[str, ...] = tuple(f for f in NOTE_FIELDS if f != "questions_answered")
 
 
 # --- times ---------------------------------------------------------------------------------------
@@ -153,6 +156,8 @@ def render_notes(notes: HandoffNotes, case: Case, *, zone_name: str) -> str:
     )
     if notes.sla_urgency:
         lines += _section("SLA Urgency", [notes.sla_urgency.strip()])
+    if notes.questions_answered:
+        lines += _section("Questions Answered", [f"- {qa}" for qa in notes.questions_answered])
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"
 
 
@@ -184,6 +189,7 @@ _HEADINGS: dict[str, str] = {
     "checklist": "checklist",
     "sla urgency": "sla_urgency",
     "urgency": "sla_urgency",
+    "questions answered": "questions_answered",
 }
 
 _NEXT_STEPS_ONLY = frozenset({"customer", "microsoft"})
@@ -286,6 +292,7 @@ class ParsedNotes:
     root_cause: str | None = None
     blockers: str | None = None
     sla_urgency: str | None = None
+    questions_answered: tuple[str, ...] = ()
     missing: tuple[str, ...] = field(default=())
 
     def found(self) -> dict[str, Any]:
@@ -404,10 +411,11 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
         root_cause=_text(sections.get("root_cause", [])),
         blockers=_text(sections.get("blockers", [])),
         sla_urgency=_text(sections.get("sla_urgency", [])),
+        questions_answered=_items(sections.get("questions_answered", [])),
     )
     present = parsed.found()
     missing = tuple(
-        name for name in NOTE_FIELDS if name not in present or (name == "steps_tried" and without)
+        name for name in ASKED_FIELDS if name not in present or (name == "steps_tried" and without)
     )
     return replace(parsed, missing=missing)
 

@@ -26,20 +26,47 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OutboxMessage(Frozen):
+    """Work to do after a change is stored (a post, a card update, a DM), written in the same
+    transaction as the change so that neither is ever stored without the other."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    not_before: UtcDatetime
+
+
+class CardRef(Frozen):
+    """Where a handoff's card was posted, to update it in place."""
+
+    conversation_id: str
+    activity_id: str
+
+
 class HandoffRepository(Protocol):
     """Handoffs with optimistic versions, and their append-only audit trail."""
 
-    async def add(self, handoff: Handoff, events: Sequence[AuditEvent]) -> None:
+    async def add(
+        self,
+        handoff: Handoff,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
         """Stores a new handoff; DuplicateOpenHandoff if its case already has an open one."""
 
     async def get(self, handoff_id: str) -> Handoff:
         """The handoff, or NotFound."""
 
     async def save(
-        self, handoff: Handoff, expected_version: int, events: Sequence[AuditEvent]
+        self,
+        handoff: Handoff,
+        expected_version: int,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
     ) -> None:
-        """Writes a changed handoff and its events in one transaction; ConcurrencyConflict
-        when the stored version is no longer expected_version (nothing is written then)."""
+        """Writes a changed handoff, its events and its outbox messages in one transaction;
+        ConcurrencyConflict when the stored version is no longer expected_version (nothing is
+        written then)."""
 
     async def open_for_case(self, case_number: str) -> Handoff | None: ...
 
@@ -48,6 +75,24 @@ class HandoffRepository(Protocol):
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         """The handoff's events in the order they happened."""
+
+    async def latest_for_case(self, case_number: str) -> Handoff | None:
+        """The case's open handoff, or else its most recent one."""
+
+    async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
+        """Handoffs the person requested or took, most recently changed first."""
+
+    async def set_card(self, handoff_id: str, card: CardRef) -> None: ...
+
+    async def card_of(self, handoff_id: str) -> CardRef | None: ...
+
+
+class SettingsStore(Protocol):
+    """Settings given at run time, such as the Case Transfer channel bound with `setup`."""
+
+    async def get_setting(self, key: str) -> str | None: ...
+
+    async def set_setting(self, key: str, value: str) -> None: ...
 
 
 class ConversationKind(StrEnum):

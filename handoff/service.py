@@ -1,17 +1,42 @@
-"""Applies handoff commands through the repository: one place where changes are written."""
+"""Applies handoff commands through the repository: the one place where changes are written,
+each with its audit events and the outbox messages that carry it to Teams."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from . import effects
+from .errors import ConcurrencyConflict, DomainError
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .ports import Clock, HandoffRepository
 from .request import HandoffAnswers, new_handoff
-from .state_machine import request_event
+from .state_machine import Command, ProvideInfo, RequestMoreInfo, apply, request_event
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """The handoff as it is now; `notice` says to the clicker why nothing changed."""
+
+    handoff: Handoff
+    changed: bool
+    notice: str | None = None
 
 
 class HandoffService:
-    def __init__(self, repository: HandoffRepository, clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: HandoffRepository,
+        clock: Clock,
+        *,
+        stay_interval: timedelta = timedelta(hours=1),
+        smes: Mapping[str, tuple[Person, ...]] | None = None,
+    ) -> None:
         self._repository = repository
         self._clock = clock
+        self._stay_interval = stay_interval
+        self._smes = dict(smes or {})
 
     async def request(
         self,
@@ -24,7 +49,8 @@ class HandoffService:
         handoff = new_handoff(answers, outputs, requester, self._clock.now())
         event = request_event(handoff, conversation_id)
         event = event.model_copy(update={"data": {"path": list(outputs.path)}})
-        await self._repository.add(handoff, [event])
+        outbox = effects.on_request(handoff, self._stay_interval)
+        await self._repository.add(handoff, [event], outbox)
         return handoff
 
     async def revise(
@@ -66,5 +92,53 @@ class HandoffService:
             conversation_id=conversation_id,
             data={"path": list(outputs.path)},
         )
-        await self._repository.save(revised, existing.version, [event])
+        outbox = effects.on_change(revised, event)
+        await self._repository.save(revised, existing.version, [event], outbox)
         return revised
+
+    async def act(
+        self,
+        handoff_id: str,
+        command: Command,
+        seen_version: int | None = None,
+        conversation_id: str | None = None,
+    ) -> ActionOutcome:
+        """Applies a card action. A click on an out-of-date card, a move the state does not
+        allow, or a race lost to another clicker changes nothing and says why; NotFound and
+        invalid commands raise."""
+        handoff = await self._repository.get(handoff_id)
+        if seen_version is not None and seen_version != handoff.version:
+            return ActionOutcome(handoff, False, _out_of_date(handoff))
+        try:
+            transition = apply(handoff, command, self._clock.now(), conversation_id)
+        except DomainError as refusal:
+            return ActionOutcome(handoff, False, str(refusal))
+        changed = transition.handoff
+        if isinstance(command, RequestMoreInfo):
+            changed = changed.model_copy(update={"open_question": command.question})
+        elif isinstance(command, ProvideInfo):
+            notes = changed.notes
+            pair = f"Q: {handoff.open_question or '(question)'} A: {command.answer}"
+            changed = changed.model_copy(
+                update={
+                    "open_question": None,
+                    "notes": notes.model_copy(
+                        update={"questions_answered": (*notes.questions_answered, pair)}
+                    ),
+                }
+            )
+        [event] = transition.events
+        smes = self._smes.get(handoff.target_region, ()) + self._smes.get(handoff.from_region, ())
+        outbox = effects.on_change(changed, event, smes)
+        try:
+            await self._repository.save(changed, handoff.version, transition.events, outbox)
+        except ConcurrencyConflict:
+            current = await self._repository.get(handoff_id)
+            return ActionOutcome(current, False, _out_of_date(current))
+        return ActionOutcome(changed, True)
+
+
+def _out_of_date(handoff: Handoff) -> str:
+    state = handoff.state.value.replace("-", " ")
+    by = f" by {handoff.owner.name}" if handoff.owner and handoff.owner.name else ""
+    return f"Someone acted on this handoff first: it is {state}{by} now. This is the current card."

@@ -12,11 +12,13 @@ from typing import Any
 from handoff.errors import ConcurrencyConflict, NotFound
 from handoff.models import AuditEvent, Handoff, as_utc
 from handoff.ports import (
+    CardRef,
     Clock,
     ConversationAddress,
     ConversationKind,
     DuplicateOpenHandoff,
     OutboxItem,
+    OutboxMessage,
     OutboxState,
 )
 
@@ -75,7 +77,12 @@ class SqlStore:
 
     # -- HandoffRepository ------------------------------------------------------------------
 
-    async def add(self, handoff: Handoff, events: Sequence[AuditEvent]) -> None:
+    async def add(
+        self,
+        handoff: Handoff,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
         _check_events(handoff, events)
         async with self._db.transaction() as tx:
             # ON CONFLICT DO NOTHING (no target) covers the primary key and the partial unique
@@ -100,6 +107,7 @@ class SqlStore:
             if not inserted:
                 await self._explain_refused_add(tx, handoff)
             await _insert_events(tx, events)
+            await self._enqueue_all(tx, outbox)
 
     async def _explain_refused_add(self, tx: Session, handoff: Handoff) -> None:
         if await tx.fetch_one("SELECT id FROM handoffs WHERE id = ?", handoff.id) is not None:
@@ -121,7 +129,11 @@ class SqlStore:
         return Handoff.model_validate_json(row["doc"])
 
     async def save(
-        self, handoff: Handoff, expected_version: int, events: Sequence[AuditEvent]
+        self,
+        handoff: Handoff,
+        expected_version: int,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
     ) -> None:
         if handoff.version <= expected_version:
             # Without a version bump a second writer's stale copy would still match.
@@ -166,6 +178,7 @@ class SqlStore:
                     "reload it and try again."
                 )
             await _insert_events(tx, events)
+            await self._enqueue_all(tx, outbox)
 
     async def open_for_case(self, case_number: str) -> Handoff | None:
         row = await self._db.fetch_one(
@@ -189,6 +202,69 @@ class SqlStore:
                 limit,
             )
         return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def latest_for_case(self, case_number: str) -> Handoff | None:
+        row = await self._db.fetch_one(
+            f"""
+            SELECT doc FROM handoffs WHERE case_number = ?
+            ORDER BY CASE WHEN {_IS_OPEN} THEN 0 ELSE 1 END, created_at DESC
+            LIMIT 1""",
+            case_number,
+        )
+        return Handoff.model_validate_json(row["doc"]) if row else None
+
+    async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
+        rows = await self._db.fetch_all(
+            """
+            SELECT doc FROM (
+                SELECT doc, updated_at, id FROM handoffs WHERE requester_id = ?
+                UNION
+                SELECT doc, updated_at, id FROM handoffs WHERE owner_id = ?
+            ) AS mine
+            ORDER BY updated_at DESC, id
+            LIMIT ?""",
+            person_id,
+            person_id,
+            limit,
+        )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def set_card(self, handoff_id: str, card: CardRef) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO handoff_cards (handoff_id, conversation_id, activity_id, updated_at)
+            VALUES (?, ?, ?, ?)
+            ON CONFLICT (handoff_id) DO UPDATE SET conversation_id = excluded.conversation_id,
+                activity_id = excluded.activity_id, updated_at = excluded.updated_at""",
+            handoff_id,
+            card.conversation_id,
+            card.activity_id,
+            self._clock.now(),
+        )
+
+    async def card_of(self, handoff_id: str) -> CardRef | None:
+        row = await self._db.fetch_one(
+            "SELECT conversation_id, activity_id FROM handoff_cards WHERE handoff_id = ?",
+            handoff_id,
+        )
+        return CardRef(**row) if row else None
+
+    # -- SettingsStore ----------------------------------------------------------------------
+
+    async def get_setting(self, key: str) -> str | None:
+        row = await self._db.fetch_one("SELECT value FROM bot_settings WHERE key = ?", key)
+        return str(row["value"]) if row else None
+
+    async def set_setting(self, key: str, value: str) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO bot_settings (key, value, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                updated_at = excluded.updated_at""",
+            key,
+            value,
+            self._clock.now(),
+        )
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         rows = await self._db.fetch_all(
@@ -261,23 +337,35 @@ class SqlStore:
     async def enqueue(
         self, kind: str, payload: dict[str, Any], dedupe_key: str, not_before: datetime
     ) -> bool:
+        message = OutboxMessage(
+            kind=kind, payload=payload, dedupe_key=dedupe_key, not_before=not_before
+        )
+        return await self._enqueue(self._db, message)
+
+    async def _enqueue_all(self, session: Session, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            await self._enqueue(session, message)
+
+    async def _enqueue(self, session: Session, message: OutboxMessage) -> bool:
         now = self._clock.now()
-        inserted = await self._db.execute(
+        inserted = await session.execute(
             """
             INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
                                 created_at, updated_at)
             VALUES (?, ?, ?, ?, 0, ?, ?, ?)
             ON CONFLICT (dedupe_key) DO NOTHING""",
-            kind,
-            json.dumps(payload),
-            dedupe_key,
+            message.kind,
+            json.dumps(message.payload),
+            message.dedupe_key,
             OutboxState.PENDING.value,
-            as_utc(not_before),
+            message.not_before,
             now,
             now,
         )
         if not inserted:
-            logger.debug("outbox item %s was enqueued before; not adding it again", dedupe_key)
+            logger.debug(
+                "outbox item %s was enqueued before; not adding it again", message.dedupe_key
+            )
         return inserted > 0
 
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:

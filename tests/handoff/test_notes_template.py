@@ -14,7 +14,7 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.notes_template import NOTE_FIELDS, format_in_zone, parse_notes, render_notes
+from handoff.notes_template import ASKED_FIELDS, format_in_zone, parse_notes, render_notes
 
 CASE = Case(
     number="123456789012",
@@ -169,7 +169,7 @@ def test_round_trip_of_partial_notes_lists_the_rest_as_missing() -> None:
     partial = HandoffNotes(summary="Only a summary here", next_steps_us=("We will call",))
     parsed = parse_notes(render_notes(partial, CASE, zone_name="Etc/UTC"))
     assert parsed.to_notes() == partial
-    assert set(parsed.missing) == set(NOTE_FIELDS) - {"summary", "next_steps_us"}
+    assert set(parsed.missing) == set(ASKED_FIELDS) - {"summary", "next_steps_us"}
 
 
 SEED_STYLE_PASTE = (
@@ -259,7 +259,7 @@ def test_parse_of_the_unfilled_seed_template_finds_nothing() -> None:
         "Now the issue is pending on?: PG/CSS/Customer\nIcM ID?:\n<Reason for Critsit:>\n"
     )
     parsed = parse_notes(template)
-    assert parsed.missing == NOTE_FIELDS
+    assert parsed.missing == ASKED_FIELDS
     assert parsed.to_notes() == HandoffNotes()
 
 

@@ -1,0 +1,159 @@
+"""Card buttons: Action.Execute invokes, their Action.Submit fallback, and the requester's
+answer from their personal chat. Card data is untrusted and checked before anything runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cards.elements import CARD_CONTENT_TYPE, Json
+from cards.transfer_card import handoff_card
+from handoff.errors import NotFound
+from handoff.models import Person
+from handoff.service import ActionOutcome, HandoffService
+from handoff.state_machine import (
+    Accept,
+    Cancel,
+    Command,
+    EscalateToSme,
+    ProvideInfo,
+    RequestMoreInfo,
+    SendBackToQueue,
+)
+
+log = logging.getLogger(__name__)
+
+VERBS = frozenset({"accept", "more_info", "back_to_queue", "escalate", "cancel", "provide_info"})
+_MAX_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class CardAction:
+    verb: str
+    handoff_id: str
+    version: int | None
+    inputs: dict[str, Any]
+
+
+def read_invoke(value: object) -> CardAction | str:
+    """An `adaptiveCard/action` invoke's value: {"action": {"verb", "data"}, ...}."""
+    action = value.get("action") if isinstance(value, dict) else None
+    if not isinstance(action, dict):
+        return "That card action came without its data."
+    data = action.get("data")
+    return _read(action.get("verb"), data if isinstance(data, dict) else {})
+
+
+def read_submit(value: dict[str, Any]) -> CardAction | str:
+    """An Action.Submit's value: the card's data with its inputs merged in."""
+    return _read(value.get("verb"), value)
+
+
+def _read(verb: object, data: dict[str, Any]) -> CardAction | str:
+    if not isinstance(verb, str) or verb not in VERBS:
+        log.warning("card action with an unknown verb refused", extra={"verb": str(verb)[:40]})
+        return "I don't know that button. Use the buttons of the latest card."
+    handoff_id = data.get("handoff_id")
+    if not isinstance(handoff_id, str) or not 0 < len(handoff_id) <= _MAX_ID_LENGTH:
+        log.warning("card action without a valid handoff id refused", extra={"verb": verb})
+        return "That card does not name a handoff. Use the buttons of the latest card."
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        log.warning("card action with a forged version refused", extra={"verb": verb})
+        return "That card is damaged. Use the buttons of the latest card."
+    inputs = {k: v for k, v in data.items() if k not in {"verb", "handoff_id", "version"}}
+    return CardAction(verb=verb, handoff_id=handoff_id, version=version, inputs=inputs)
+
+
+def _text(inputs: dict[str, Any], key: str) -> str:
+    value = inputs.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def command_for(action: CardAction, actor: Person, is_lead: bool) -> Command | str:
+    try:
+        if action.verb == "accept":
+            return Accept(actor=actor)
+        if action.verb == "escalate":
+            return EscalateToSme(actor=actor)
+        if action.verb == "cancel":
+            return Cancel(actor=actor)
+        if action.verb == "more_info":
+            question = _text(action.inputs, "question")
+            if not question:
+                return "Type your question in the box first, then press the button."
+            return RequestMoreInfo(actor=actor, question=question)
+        if action.verb == "back_to_queue":
+            reason = _text(action.inputs, "reason")
+            if not reason:
+                return "Say why the case goes back to the queue, then press the button."
+            return SendBackToQueue(actor=actor, reason=reason, actor_is_lead=is_lead)
+        answer = _text(action.inputs, "answer")
+        if not answer:
+            return "Type your answer first, then press the button."
+        return ProvideInfo(actor=actor, answer=answer)
+    except ValidationError:
+        return "That text is too long: keep it under 4,000 characters."
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    card: Json | None
+    message: str
+
+
+class CardActions:
+    def __init__(self, service: HandoffService, is_lead: Callable[[Person], bool]) -> None:
+        self._service = service
+        self._is_lead = is_lead
+
+    async def run(
+        self, action: CardAction, actor: Person, conversation_id: str | None
+    ) -> ActionResult:
+        command = command_for(action, actor, self._is_lead(actor))
+        if isinstance(command, str):
+            return ActionResult(card=None, message=command)
+        try:
+            outcome = await self._service.act(
+                action.handoff_id, command, action.version, conversation_id
+            )
+        except NotFound:
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        return ActionResult(
+            card=handoff_card(outcome.handoff, notice=outcome.notice), message=_said(outcome)
+        )
+
+
+def _said(outcome: ActionOutcome) -> str:
+    if outcome.notice:
+        return outcome.notice
+    number = outcome.handoff.case.number
+    return f"Done: case {number} is {outcome.handoff.state.value.replace('-', ' ')} now."
+
+
+def invoke_body(result: ActionResult) -> dict[str, Any]:
+    """The Universal Actions answer: the refreshed card, or a message when there is none."""
+    if result.card is not None:
+        return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": result.card}
+    return invoke_body_text(result.message)
+
+
+def invoke_body_text(message: str) -> dict[str, Any]:
+    return {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": message,
+    }
+
+
+def leads_checker(lead_ids: Sequence[str]) -> Callable[[Person], bool]:
+    ids = {lead for lead in lead_ids if lead}
+
+    def is_lead(person: Person) -> bool:
+        return person.id in ids or (person.aad_object_id or "") in ids
+
+    return is_lead

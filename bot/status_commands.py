@@ -1,0 +1,153 @@
+"""Where cases stand (R-STATUS): `status`, `list`, `mine`, `agenda`, and `setup` of the Case
+Transfer channel. The same words work as an @mention in a channel and in a personal chat."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from botbuilder.core import MessageFactory, TurnContext
+
+from cards.transfer_card import handoff_card, handoff_list_card, local_time
+from dialogs.handoff_dialog import case_number_from
+from handoff import effects
+from handoff.models import Handoff, Person
+from handoff.ports import Clock, ConversationKind
+from handoff.schedule import Schedule
+
+from . import messages
+from .commands import ParsedCommand
+from .conversations import conversation_kind
+from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
+
+log = logging.getLogger(__name__)
+
+LIST_LIMIT = 25
+
+
+def _actor(turn_context: TurnContext) -> Person:
+    sender = turn_context.activity.from_property
+    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+
+
+class StatusCommands:
+    def __init__(
+        self,
+        store: Store,
+        schedule: Schedule,
+        clock: Clock,
+        *,
+        may_set_up: Callable[[Person], bool],
+        wake_outbox: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._schedule = schedule
+        self._clock = clock
+        self._may_set_up = may_set_up
+        self._wake_outbox = wake_outbox
+
+    def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
+        return {
+            "status": self.status,
+            "list": self.list_open,
+            "mine": self.mine,
+            "agenda": self.agenda,
+            "setup": self.setup,
+        }
+
+    async def _region(
+        self, turn_context: TurnContext, command: ParsedCommand
+    ) -> tuple[bool, str | None]:
+        """The region named after the command, if any; (False, None) after telling the user
+        that the word is not a region."""
+        if not command.args:
+            return True, None
+        region = command.args[0].upper()
+        if region in self._schedule.travel_order:
+            return True, region
+        regions = self._schedule.travel_order
+        await turn_context.send_activity(messages.unknown_region(command.args[0], regions))
+        return False, None
+
+    async def status(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        number = case_number_from("".join(command.args)) if command.args else None
+        if number is None:
+            await turn_context.send_activity(messages.STATUS_USAGE)
+            return
+        handoff = await self._store.latest_for_case(number)
+        if handoff is None:
+            await turn_context.send_activity(messages.no_handoff_for(number))
+            return
+        history = await self._store.history(handoff.id)
+        await turn_context.send_activity(card_activity(handoff_card(handoff, history=history)))
+
+    async def list_open(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        known, region = await self._region(turn_context, command)
+        if not known:
+            return
+        handoffs = await self._store.list_open(region, limit=LIST_LIMIT)
+        title = f"Open handoffs to {region}" if region else "Open handoffs"
+        card = handoff_list_card(title, handoffs, "None: every handoff has an owner.")
+        await turn_context.send_activity(card_activity(card))
+
+    async def mine(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
+        handoffs = await self._store.involving(_actor(turn_context).id, limit=LIST_LIMIT)
+        card = handoff_list_card(
+            "Handoffs you requested or took", handoffs, "None yet: type **handoff** to start one."
+        )
+        await turn_context.send_activity(card_activity(card))
+
+    async def agenda(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        known, region = await self._region(turn_context, command)
+        if not known:
+            return
+        now = self._clock.now()
+        if region is None:
+            on_shift = self._schedule.regions_on_shift(now)
+            region = on_shift[0] if on_shift else self._schedule.travel_order[0]
+        meeting = self._schedule.next_meeting(region, now)
+        if meeting is None:
+            await turn_context.send_activity(messages.no_meeting(region))
+            return
+        receivers = set(meeting.meeting.to_regions)
+        handoffs: list[Handoff] = [
+            h
+            for h in await self._store.list_open(None, limit=200)
+            if h.from_region == region and h.target_region in receivers | {region}
+        ]
+        title = (
+            f"Agenda: {region} → {', '.join(meeting.meeting.to_regions)} handoff meeting, "
+            f"{local_time(meeting.at)}"
+        )
+        card = handoff_list_card(title, handoffs, "No open handoffs to discuss.")
+        await turn_context.send_activity(card_activity(card))
+
+    async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
+        activity = turn_context.activity
+        if conversation_kind(activity) is not ConversationKind.CHANNEL:
+            await turn_context.send_activity(messages.SETUP_IN_CHANNEL)
+            return
+        if not self._may_set_up(_actor(turn_context)):
+            await turn_context.send_activity(messages.SETUP_NOT_ALLOWED)
+            return
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        channel = (channel_data.get("channel") or {}).get("id") or activity.conversation.id.split(
+            ";"
+        )[0]
+        await self._store.set_setting(CASE_TRANSFER_CHANNEL, channel)
+        posted = await self._post_waiting_cards(channel)
+        await turn_context.send_activity(MessageFactory.text(messages.setup_done(posted)))
+
+    async def _post_waiting_cards(self, channel_id: str) -> int:
+        """Cards of open handoffs requested before the channel was bound."""
+        count = 0
+        for handoff in await self._store.list_open(None, limit=500):
+            if await self._store.card_of(handoff.id) is None:
+                message = effects.post_card(handoff, self._clock.now(), channel_id)
+                await self._store.enqueue(
+                    message.kind, message.payload, message.dedupe_key, message.not_before
+                )
+                count += 1
+        if count:
+            self._wake_outbox()
+        return count

@@ -1,0 +1,213 @@
+"""The Case Transfer card (R-CARD), the status timeline (R-STATUS) and compact lists.
+
+Times use Adaptive Cards' DATE/TIME functions, so every reader sees them in their own zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from handoff.models import AuditEvent, Handoff, HandoffState, Person
+from handoff.state_machine import allowed_verbs
+
+from .elements import Json, card, facts, heading, text, text_input
+
+ACTION_TITLES = {
+    "accept": "Accept",
+    "more_info": "Need more info",
+    "back_to_queue": "Back to queue",
+    "escalate": "Escalate to SME",
+    "cancel": "Cancel",
+}
+# Verbs whose button first opens a text box: what the clicker must say with it.
+VERB_INPUTS = {
+    "more_info": ("question", "What do you need to know before taking the case?"),
+    "back_to_queue": ("reason", "Why does the case go back to the queue?"),
+}
+# provide_info is answered from the requester's personal chat, not from the channel card.
+CARD_VERBS = tuple(ACTION_TITLES)
+
+_STATE_COLOURS = {
+    HandoffState.REQUESTED: "Attention",
+    HandoffState.MORE_INFO_NEEDED: "Warning",
+    HandoffState.BACK_TO_QUEUE: "Warning",
+    HandoffState.ESCALATED: "Warning",
+    HandoffState.ACCEPTED: "Good",
+    HandoffState.CANCELLED: "Default",
+}
+
+
+def local_time(at: datetime) -> str:
+    """Rendered by Teams in the reader's own time zone."""
+    iso = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
+
+
+# Angle brackets become look-alike quotes, so "<at>…</at>" typed into notes is never a mention.
+_ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def safe(value: str) -> str:
+    """Text someone typed, shown as text: no mention or markup it did not mean."""
+    return value.translate(_ANGLES)
+
+
+def mention(person: Person) -> tuple[str, Json]:
+    name = safe(person.name or person.id)
+    tag = f"<at>{name}</at>"
+    return tag, {"type": "mention", "text": tag, "mentioned": {"id": person.id, "name": name}}
+
+
+def _badge(handoff: Handoff) -> str:
+    case = handoff.case
+    badge = f"Sev {case.severity.value}"
+    return f"{badge} · 24x7" if case.is_24x7 else badge
+
+
+def _state_line(handoff: Handoff) -> Json:
+    words = handoff.state.value.replace("-", " ").capitalize()
+    if handoff.state is HandoffState.ACCEPTED and handoff.owner:
+        words += f" by {safe(handoff.owner.name or handoff.owner.id)}"
+    words += f" · {local_time(handoff.updated_at)}"
+    return {
+        "type": "TextBlock",
+        "text": words,
+        "weight": "Bolder",
+        "color": _STATE_COLOURS[handoff.state],
+        "wrap": True,
+    }
+
+
+def _execute(verb: str, handoff: Handoff) -> Json:
+    data = {"handoff_id": handoff.id, "version": handoff.version}
+    title = ACTION_TITLES[verb]
+    return {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": data,
+        # Clients without Universal Actions send the same data as a message.
+        "fallback": {"type": "Action.Submit", "title": title, "data": {"verb": verb, **data}},
+    }
+
+
+def _action(verb: str, handoff: Handoff) -> Json:
+    if verb not in VERB_INPUTS:
+        return _execute(verb, handoff)
+    input_id, label = VERB_INPUTS[verb]
+    return {
+        "type": "Action.ShowCard",
+        "title": ACTION_TITLES[verb],
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [text_input(input_id, label, multiline=True, required=True, max_length=1000)],
+            "actions": [_execute(verb, handoff)],
+        },
+    }
+
+
+def _lines(items: Sequence[str]) -> str:
+    return "\n".join(f"- {safe(item)}" for item in items)
+
+
+def handoff_card(
+    handoff: Handoff,
+    *,
+    notice: str | None = None,
+    history: Sequence[AuditEvent] = (),
+) -> Json:
+    case, notes = handoff.case, handoff.notes
+    requester_tag, requester_entity = mention(handoff.requester)
+    entities = [requester_entity]
+    body: list[Json] = []
+    if notice:
+        body.append({"type": "Container", "style": "attention", "items": [text(notice)]})
+    body += [
+        heading(f"Case {case.number} · {_badge(handoff)}"),
+        _state_line(handoff),
+        text(f"Requested by {requester_tag} · {local_time(handoff.created_at)}"),
+    ]
+    if handoff.target_engineer is not None:
+        engineer_tag, engineer_entity = mention(handoff.target_engineer)
+        entities.append(engineer_entity)
+        body.append(text(f"For {engineer_tag}"))
+    contact = notes.next_customer_contact
+    body.append(
+        facts(
+            [
+                ("Route", f"{handoff.from_region} → {handoff.target_region}"),
+                ("Plan", case.plan.value),
+                ("Skill", safe(case.product_skill)),
+                ("Reason", safe(handoff.reason)),
+                (
+                    "Next contact",
+                    f"{local_time(contact.at)} · {safe(contact.who_waits)}" if contact else "",
+                ),
+            ]
+        )
+    )
+    if notes.summary:
+        body += [text("Summary", weight="Bolder"), text(safe(notes.summary))]
+    if notes.next_steps_us or notes.next_steps_customer:
+        body.append(text("Next steps", weight="Bolder"))
+        if notes.next_steps_customer:
+            body.append(text("Customer:\n" + _lines(notes.next_steps_customer)))
+        if notes.next_steps_us:
+            body.append(text("Us:\n" + _lines(notes.next_steps_us)))
+    if handoff.open_question:
+        body += [
+            text("Question to the requester", weight="Bolder"),
+            text(safe(handoff.open_question)),
+        ]
+    if history:
+        body += [text("History", weight="Bolder"), text(timeline(history))]
+    actions = [
+        _action(verb, handoff) for verb in allowed_verbs(handoff.state) if verb in CARD_VERBS
+    ]
+    content = card(body, actions)
+    content["msteams"]["entities"] = entities
+    return content
+
+
+def timeline(history: Sequence[AuditEvent]) -> str:
+    lines = []
+    for event in history:
+        who = safe(event.actor.name or event.actor.id)
+        what = event.kind.replace("_", " ")
+        detail = next(
+            iter(v for k, v in event.data.items() if k != "path" and isinstance(v, str)), ""
+        )
+        suffix = f": {safe(detail)}" if detail else ""
+        lines.append(f"- {local_time(event.at)} · {who} · {what}{suffix}")
+    return "\n".join(lines)
+
+
+def handoff_list_card(title: str, handoffs: Sequence[Handoff], empty: str) -> Json:
+    body: list[Json] = [heading(title)]
+    if not handoffs:
+        body.append(text(empty))
+    for handoff in handoffs:
+        state = handoff.state.value.replace("-", " ")
+        body.append(
+            text(
+                f"**{handoff.case.number}** · {_badge(handoff)} · {handoff.from_region} → "
+                f"{handoff.target_region} · {state} · {local_time(handoff.created_at)}\n"
+                f"{safe(handoff.case.product_skill)}: {safe(handoff.notes.summary[:140])}"
+            )
+        )
+    return card(body)
+
+
+def answer_card(handoff: Handoff) -> Json:
+    """Asks the requester, in their personal chat, the receiving side's question."""
+    question = safe(handoff.open_question or "")
+    data = {"verb": "provide_info", "handoff_id": handoff.id, "version": handoff.version}
+    return card(
+        [
+            heading(f"Case {handoff.case.number}: a question before it is taken"),
+            text(question),
+            text_input("answer", "Your answer", multiline=True, required=True, max_length=2000),
+        ],
+        [{"type": "Action.Submit", "title": "Send the answer", "data": data}],
+    )

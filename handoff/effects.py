@@ -1,0 +1,105 @@
+"""What has to happen after a handoff changes, as outbox messages the bot carries out later:
+the Case Transfer card posted or updated, people told (R-CARD, R-STAY)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .models import AuditEvent, Handoff, HandoffState, Person
+from .ports import OutboxMessage
+
+POST_CARD = "post_card"
+UPDATE_CARD = "update_card"
+NOTIFY = "notify"
+STAY_REMINDER = "stay_reminder"
+
+
+def _notify(
+    handoff: Handoff, person: Person, text: str, at: datetime, *, ask: bool = False
+) -> OutboxMessage:
+    return OutboxMessage(
+        kind=NOTIFY,
+        payload={
+            "person": person.model_dump(),
+            "text": text,
+            "handoff_id": handoff.id,
+            "version": handoff.version,
+            "ask_answer": ask,
+        },
+        dedupe_key=f"notify:{handoff.id}:v{handoff.version}:{person.id}",
+        not_before=at,
+    )
+
+
+def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
+    return OutboxMessage(
+        kind=STAY_REMINDER,
+        payload={"handoff_id": handoff.id, "number": number},
+        dedupe_key=f"stay:{handoff.id}:{number}",
+        not_before=at,
+    )
+
+
+def post_card(handoff: Handoff, at: datetime, channel_id: str = "") -> OutboxMessage:
+    """The handoff's card to the Case Transfer channel; once per channel it is bound to."""
+    return OutboxMessage(
+        kind=POST_CARD,
+        payload={"handoff_id": handoff.id},
+        dedupe_key=f"post:{handoff.id}:{channel_id}" if channel_id else f"post:{handoff.id}",
+        not_before=at,
+    )
+
+
+def on_request(handoff: Handoff, stay_interval: timedelta) -> list[OutboxMessage]:
+    """A new handoff goes to the Case Transfer channel; a critical one starts R-STAY."""
+    at = handoff.created_at
+    messages = [post_card(handoff, at)]
+    if handoff.case.is_critical:
+        messages.append(stay_reminder(handoff, at + stay_interval, 1))
+    return messages
+
+
+def _who(person: Person) -> str:
+    return person.name or "Someone"
+
+
+def on_change(
+    after: Handoff, event: AuditEvent, smes: tuple[Person, ...] = ()
+) -> list[OutboxMessage]:
+    """The card follows every change; the requester hears of what others did."""
+    at = event.at
+    messages = [
+        OutboxMessage(
+            kind=UPDATE_CARD,
+            payload={"handoff_id": after.id},
+            dedupe_key=f"card:{after.id}:v{after.version}",
+            not_before=at,
+        )
+    ]
+    number, actor = after.case.number, event.actor
+    if actor.id == after.requester.id:
+        return messages
+    if after.state is HandoffState.ACCEPTED:
+        text = f"{_who(actor)} accepted your handoff of case {number} and owns it now."
+        messages.append(_notify(after, after.requester, text, at))
+    elif after.state is HandoffState.MORE_INFO_NEEDED:
+        question = event.data.get("question", "")
+        text = (
+            f"{_who(actor)} needs more information before taking case {number}: "
+            f"“{question}”. Answer below; your answer is added to the notes."
+        )
+        messages.append(_notify(after, after.requester, text, at, ask=True))
+    elif after.state is HandoffState.BACK_TO_QUEUE:
+        reason = event.data.get("reason", "")
+        text = f"{_who(actor)} sent case {number} back to the queue: {reason}"
+        messages.append(_notify(after, after.requester, text, at))
+    elif after.state is HandoffState.ESCALATED:
+        text = f"{_who(actor)} escalated case {number} to the regional handoff SME."
+        messages.append(_notify(after, after.requester, text, at))
+        for sme in smes:
+            sme_text = (
+                f"{_who(actor)} escalated the handoff of case {number} ({after.from_region} → "
+                f"{after.target_region}) to you. Its card is in the Case Transfer channel."
+            )
+            messages.append(_notify(after, sme, sme_text, at))
+    return messages

@@ -35,6 +35,7 @@ from storage.sql_store import SqlStore, open_store
 log = logging.getLogger("handoff.app")
 
 READINESS_TIMEOUT_SECONDS = 2.0
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         draining = asyncio.create_task(worker.run(stop))
         yield
         stop.set()
-        await draining
+        try:
+            # A send in flight gets a moment to finish; an unfinished item keeps its lease
+            # and is taken up again after a restart, so stopping never loses work.
+            await asyncio.wait_for(draining, SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("outbox worker stopped mid-send; its item is retried after restart")
         await store.close()
 
     app.cleanup_ctx.append(storage_lifecycle)

@@ -31,7 +31,9 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
     data = _channel_data(activity)
     kind = conversation_kind(activity)
     team = data.get("team") or {}
-    channel = data.get("channel") or (data.get("settings") or {}).get("selectedChannel") or {}
+    # The channel this conversation is in; not settings.selectedChannel, which is only where
+    # Teams showed the install and need not be the conversation the reference points at.
+    channel = data.get("channel") or {}
     tenant = (data.get("tenant") or {}).get("id") or (
         activity.conversation.tenant_id if activity.conversation else None
     )

@@ -56,9 +56,11 @@ class OutboxWorker:
         """Something was enqueued: look now rather than at the next poll."""
         self._wake.set()
 
-    async def run_once(self) -> int:
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
         items = await self._outbox.claim(self._clock.now(), self._batch, self._lease)
         for item in items:
+            if stop is not None and stop.is_set():
+                break  # the rest keep their lease and come back after it runs out
             await self._run_item(item)
         return len(items)
 
@@ -98,7 +100,7 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                busy = await self.run_once()
+                busy = await self.run_once(stop)
             except Exception:
                 log.exception("outbox round failed; trying again shortly")
                 busy = 0

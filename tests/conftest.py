@@ -20,6 +20,8 @@ from aiohttp import web
 from app import create_app
 from config.settings import Settings
 
+from harness.fake_connector import FakeConnector
+
 
 @dataclass
 class RunningBot:
@@ -155,14 +157,15 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def start_bot(sqlite_url: str) -> AsyncIterator[StartBot]:
-    """Starts the bot in this process (call again after stop() for a restart)."""
+async def start_bot(sqlite_url: str, fake_connector: FakeConnector) -> AsyncIterator[StartBot]:
+    """Starts the bot in this process (call again after stop() for a restart). It depends on
+    the fake connector so that the connector outlives it: the bot stops first."""
     running: list[RunningBot] = []
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
 
-    async def start(**settings: Any) -> RunningBot:
+    async def start(clock: Any = None, **settings: Any) -> RunningBot:
         values: dict[str, Any] = {"DATABASE_URL": sqlite_url, **settings}
-        app = create_app(Settings(**values))
+        app = create_app(Settings(**values), clock)
         runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()

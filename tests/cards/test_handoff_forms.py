@@ -1,10 +1,11 @@
 import json
 
 import pytest
-from harness.card_schema import assert_valid_card
 
 from cards import handoff_forms as forms
 from handoff.models import Case, Severity, SupportPlan
+
+from harness.card_schema import assert_valid_card
 
 REGIONS = ("EMEA", "US", "APAC", "IST")
 CASE = Case(

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 from botbuilder.core.adapters import TestAdapter
-from conftest import FakeClock
-from harness.chat import Chat, template
 
 from app import build_bot
 from config.process import ProcessConfig, load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
 from storage.sql_store import SqlStore, open_store
+
+from conftest import FakeClock
+from harness.chat import Chat, template
 
 
 @pytest.fixture

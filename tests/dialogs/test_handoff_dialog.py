@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import FakeClock
-from harness.card_schema import assert_valid_card
-from harness.chat import Chat, all_text, cards, form_of, input_ids, texts
 
 from bot import messages
 from handoff.models import Handoff, HandoffState
 from storage.sql_store import SqlStore
+
+from conftest import FakeClock
+from harness.card_schema import assert_valid_card
+from harness.chat import Chat, all_text, cards, form_of, input_ids, texts
 
 CASE = "2311230040001234"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from conftest import free_port
 from harness import activities
 from harness.fake_connector import FakeConnector

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import CreateDatabase, StartBot
-from harness import activities
-from harness.fake_connector import FakeConnector
 
 from bot import messages
 from handoff.ports import ConversationKind, SystemClock
 from storage.sql_store import open_store
+
+from conftest import CreateDatabase, StartBot
+from harness import activities
+from harness.fake_connector import FakeConnector
 
 
 async def test_help_in_a_personal_chat_is_answered(

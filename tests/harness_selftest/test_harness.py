@@ -29,6 +29,7 @@ from botframework.connector.auth import (
     MicrosoftAppCredentials,
     SimpleCredentialProvider,
 )
+
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import DEFAULT_GRAPH_TOKEN, FakeGraph

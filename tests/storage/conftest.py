@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import FakeClock
 
 from storage.sql_store import SqlStore, open_store
+
+from conftest import FakeClock
 
 
 @pytest.fixture

@@ -1,0 +1,469 @@
+"""The Case Transfer channel over real HTTP: the card posted, buttons pressed, people told."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from handoff.models import HandoffState
+from handoff.ports import SystemClock
+from storage.sql_store import open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities
+from harness.card_schema import assert_valid_card
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.ids import DEFAULT_CHANNEL_ID, DEFAULT_USER, fake_user
+
+CASE = "2311230040001234"
+RECEIVER = fake_user("Bo Receiver")
+TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+CASE_FORM = {
+    "title": "Cluster fails to scale out",
+    "severity": "B",
+    "is_24x7": "false",
+    "plan": "Professional",
+    "product_skill": "HDInsight",
+    "customer_region": "US",
+    "customer_timezone": "America/Chicago",
+    "status": "in progress",
+    "owner_region": "EMEA",
+}
+TRANSFER_FORM = {
+    "kind": "between",
+    "target_region": "US",
+    "reason": "customer-time-zone",
+    "customer_asked": "true",
+}
+NOTES_FORM = {
+    "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
+    "steps_tried": "Raised the core quota -> Outcome: same failure",
+    "next_steps_customer": "Upload the autoscaler logs",
+    "next_steps_us": "US SE: review the autoscaler logs",
+    "next_contact_date": "2026-11-25",
+    "next_contact_time": "09:00",
+    "who_waits": "Customer waits for us",
+}
+
+
+async def post(bot: RunningBot, activity: dict[str, Any]) -> Any:
+    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
+        body = await response.json() if response.content_type == "application/json" else None
+        return response.status, body
+
+
+async def submit(
+    bot: RunningBot, connector: FakeConnector, form: str, values: dict[str, Any]
+) -> None:
+    before = len(connector.activities())
+    value = {"form": form, "action": "next", **values}
+    await post(bot, activities.submit_message(value, connector.url))
+    await connector.wait_for_activities(before + 1)
+
+
+async def set_up_channel(bot: RunningBot, connector: FakeConnector) -> None:
+    await post(bot, activities.bot_added_to_team(connector.url))
+    await post(bot, activities.channel_message("setup", connector.url))
+    await connector.wait_for_activities(
+        predicate=lambda a: "now the Case Transfer channel" in (a.get("text") or "")
+    )
+
+
+async def request_handoff(bot: RunningBot, connector: FakeConnector) -> None:
+    await post(bot, activities.personal_message(f"handoff {CASE}", connector.url))
+    await connector.wait_for_activities(predicate=lambda a: bool(a.get("attachments")))
+    await submit(bot, connector, "case", CASE_FORM)
+    await submit(bot, connector, "transfer", TRANSFER_FORM)
+    await submit(bot, connector, "notes", NOTES_FORM)
+    form = _last_form(connector)
+    if form == "meeting":
+        await submit(bot, connector, "meeting", {"can_attend": "yes"})
+    await submit(bot, connector, "review", {})
+
+
+def _last_form(connector: FakeConnector) -> str:
+    card = connector.adaptive_cards()[-1]
+    return str(next(a["data"]["form"] for a in card["actions"] if "form" in a.get("data", {})))
+
+
+def channel_cards(connector: FakeConnector) -> list[dict[str, Any]]:
+    return [
+        a["attachments"][0]["content"]
+        for a in connector.activities(DEFAULT_CHANNEL_ID)
+        if a.get("attachments")
+    ]
+
+
+async def posted_card(connector: FakeConnector) -> tuple[dict[str, Any], str]:
+    """The handoff card in the channel, and the id the connector gave its message."""
+    [record] = await connector.wait_for(
+        lambda r: (
+            r.method == "POST"
+            and r.conversation_id is not None
+            and r.conversation_id.startswith(DEFAULT_CHANNEL_ID)
+            and bool((r.body or {}).get("attachments"))
+        ),
+        description="handoff card posted to the channel",
+    )
+    card = record.body["attachments"][0]["content"]
+    return card, str(record.response["id"])
+
+
+def accept_invoke(
+    connector: FakeConnector, card: dict[str, Any], message_id: str, user: Any
+) -> dict[str, Any]:
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+    return activities.card_action_invoke(
+        "accept",
+        accept["data"],
+        connector.url,
+        message_id,
+        scope="channel",
+        user_id=user.id,
+        user_name=user.name,
+        aad_object_id=user.aad_object_id,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(TUESDAY)
+
+
+async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_told(
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock, DATABASE_URL=database_url)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+
+    card, message_id = await posted_card(fake_connector)
+    assert_valid_card(card)
+    shown = all_text(card)
+    assert f"Case {CASE} · Sev B" in shown
+    assert "Requested by <at>Test User</at>" in shown
+    assert card["msteams"]["entities"][0]["mentioned"]["id"] == DEFAULT_USER.id
+    assert {a["title"] for a in card["actions"]} == {
+        "Accept",
+        "Need more info",
+        "Back to queue",
+        "Escalate to SME",
+        "Cancel",
+    }
+
+    status, body = await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))
+    assert status == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    refreshed = body["value"]
+    assert_valid_card(refreshed)
+    assert "Accepted by Bo Receiver" in all_text(refreshed)
+    assert "actions" not in refreshed, "nothing left to press on an accepted handoff"
+
+    [put] = await fake_connector.wait_for(
+        lambda r: r.method == "PUT" and r.activity_id == message_id,
+        description="the channel card updated in place",
+    )
+    assert "Accepted by Bo Receiver" in all_text(put.body["attachments"][0]["content"])
+    told = await fake_connector.wait_for_activities(
+        predicate=lambda a: "accepted your handoff" in (a.get("text") or "")
+    )
+    assert told[0]["text"] == f"Bo Receiver accepted your handoff of case {CASE} and owns it now."
+
+    store = await open_store(database_url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+        assert handoff is not None and handoff.state is HandoffState.ACCEPTED
+        assert handoff.owner is not None and handoff.owner.id == RECEIVER.id
+    finally:
+        await store.close()
+
+
+async def test_twenty_people_accept_at_once_and_exactly_one_owns_it(
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock, DATABASE_URL=database_url)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+
+    people = [fake_user(f"Clicker {n:02d}") for n in range(20)]
+    answers = await asyncio.gather(
+        *(post(bot, accept_invoke(fake_connector, card, message_id, p)) for p in people)
+    )
+    assert all(status == 200 for status, _ in answers)
+    texts = [all_text(body["value"]) for _, body in answers]
+    winners = [p for p, t in zip(people, texts, strict=True) if "Someone acted" not in t]
+    assert len(winners) == 1
+    winner = winners[0].name
+    losers = [t for t in texts if "Someone acted on this handoff first" in t]
+    assert len(losers) == 19
+    assert all(f"accepted by {winner}" in t for t in losers)
+
+    store = await open_store(database_url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+        assert handoff is not None and handoff.owner is not None
+        assert handoff.owner.name == winner
+        kinds = [e.kind for e in await store.history(handoff.id)]
+        assert kinds.count("accept") == 1
+    finally:
+        await store.close()
+
+
+async def test_without_a_case_transfer_channel_the_requester_is_told_and_nothing_is_lost(
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock, DATABASE_URL=database_url)
+    await request_handoff(bot, fake_connector)
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "could not post its card" in (a.get("text") or "")
+    )
+    assert "no Case Transfer channel is set up" in told["text"]
+    # Binding the channel later posts the card that was waiting.
+    await set_up_channel(bot, fake_connector)
+    card, _ = await posted_card(fake_connector)
+    assert f"Case {CASE}" in all_text(card)
+
+
+async def test_status_as_a_channel_mention_answers_with_the_card_and_history(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    await posted_card(fake_connector)
+    await post(bot, activities.channel_message(f"status {CASE}", fake_connector.url))
+    [answer] = await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            bool(a.get("attachments")) and "History" in all_text(a["attachments"][0]["content"])
+        )
+    )
+    card = answer["attachments"][0]["content"]
+    assert_valid_card(card)
+    assert "Test User · requested" in all_text(card)
+    await post(bot, activities.channel_message("status 999999", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            a.get("text") == "I know no handoff of case 999999. Type **list** to see the open ones."
+        )
+    )
+
+
+def invoke_for(
+    connector: FakeConnector,
+    card: dict[str, Any],
+    message_id: str,
+    verb: str,
+    user: Any,
+    **inputs: str,
+) -> dict[str, Any]:
+    """Presses a button; a button behind Action.ShowCard sends its text box's value too."""
+    for action in card["actions"]:
+        execute = action if action.get("verb") == verb else None
+        if action["type"] == "Action.ShowCard":
+            execute = next((a for a in action["card"]["actions"] if a.get("verb") == verb), None)
+        if execute is not None:
+            return activities.card_action_invoke(
+                verb,
+                {**execute["data"], **inputs},
+                connector.url,
+                message_id,
+                scope="channel",
+                user_id=user.id,
+                user_name=user.name,
+                aad_object_id=user.aad_object_id,
+            )
+    raise AssertionError(f"no {verb} button on the card")
+
+
+async def test_more_info_asks_the_requester_and_the_answer_joins_the_notes(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+
+    status, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER)
+    )
+    assert status == 200
+    assert "Type your question" in body["value"], "an empty question is refused"
+    question = "Which cluster region is affected?"
+    status, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question=question)
+    )
+    assert status == 200
+    assert "More info needed" in all_text(body["value"])
+    [ask] = await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            bool(a.get("attachments"))
+            and "a question before it is taken" in all_text(a["attachments"][0]["content"])
+        )
+    )
+    answer_card = ask["attachments"][0]["content"]
+    assert_valid_card(answer_card)
+    [send] = answer_card["actions"]
+    await post(
+        bot,
+        activities.submit_message(
+            {**send["data"], "answer": "West Europe, cluster prod-7"}, fake_connector.url
+        ),
+    )
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("text") == f"Done: case {CASE} is requested now."
+    )
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None and handoff.state is HandoffState.REQUESTED
+    assert handoff.notes.questions_answered == (
+        "Q: Which cluster region is affected? A: West Europe, cluster prod-7",
+    )
+
+
+async def test_a_click_on_an_old_card_gets_the_current_card_and_a_notice(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+    await post(bot, invoke_for(fake_connector, card, message_id, "escalate", RECEIVER))
+    # The same old card (version 1) clicked again by someone else.
+    status, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "accept", fake_user("Late"))
+    )
+    assert status == 200
+    shown = all_text(body["value"])
+    assert "Someone acted on this handoff first: it is escalated now" in shown
+    assert "Escalated" in shown
+
+
+async def test_only_the_requester_cancels_and_queue_needs_a_reason(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "cancel", RECEIVER))
+    assert "Only Test User, who requested this handoff, can do that." in all_text(body["value"])
+    _, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "back_to_queue", DEFAULT_USER)
+    )
+    assert body["value"] == "Say why the case goes back to the queue, then press the button."
+    _, body = await post(
+        bot,
+        invoke_for(
+            fake_connector, card, message_id, "back_to_queue", DEFAULT_USER, reason="No US SE free"
+        ),
+    )
+    assert "Back to queue" in all_text(body["value"])
+
+
+@pytest.mark.parametrize(
+    ("data", "answer"),
+    [
+        ({"handoff_id": "nope", "version": 1}, "That handoff no longer exists."),
+        ({"version": 1}, "That card does not name a handoff. Use the buttons of the latest card."),
+        (
+            {"handoff_id": "x", "version": "1"},
+            "That card is damaged. Use the buttons of the latest card.",
+        ),
+    ],
+)
+async def test_forged_card_data_is_refused_with_a_message(
+    start_bot: StartBot, fake_connector: FakeConnector, data: dict[str, Any], answer: str
+) -> None:
+    bot = await start_bot()
+    invoke = activities.card_action_invoke("accept", data, fake_connector.url, "1", scope="channel")
+    status, body = await post(bot, invoke)
+    assert status == 200
+    assert body == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": answer,
+    }
+
+
+async def test_an_unknown_verb_is_refused(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    invoke = activities.card_action_invoke(
+        "delete_everything", {"handoff_id": "x"}, fake_connector.url, "1"
+    )
+    _, body = await post(bot, invoke)
+    assert body["value"] == "I don't know that button. Use the buttons of the latest card."
+
+
+async def test_the_submit_fallback_works_like_the_button(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+    fallback = accept["fallback"]["data"]
+    submit = activities.submit_message(
+        fallback,
+        fake_connector.url,
+        scope="channel",
+        reply_to_id=message_id,
+        user_id=RECEIVER.id,
+        user_name=RECEIVER.name,
+        aad_object_id=RECEIVER.aad_object_id,
+    )
+    await post(bot, submit)
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("text") == f"Done: case {CASE} is accepted now."
+    )
+    await fake_connector.wait_for(
+        lambda r: r.method == "PUT" and r.activity_id == message_id, description="card updated"
+    )
+
+
+async def test_list_mine_and_agenda(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await request_handoff(bot, fake_connector)
+
+    async def card_for(text: str, scope: str = "personal") -> str:
+        message = (
+            activities.personal_message(text, fake_connector.url)
+            if scope == "personal"
+            else activities.channel_message(text, fake_connector.url)
+        )
+        before = len(fake_connector.adaptive_cards())
+        await post(bot, message)
+        await fake_connector.wait_for_activities(
+            predicate=lambda a: len(fake_connector.adaptive_cards()) > before
+        )
+        content = fake_connector.adaptive_cards()[-1]
+        assert_valid_card(content)
+        return all_text(content)
+
+    listed = await card_for("list", "channel")
+    assert listed.startswith("Open handoffs") and CASE in listed
+    assert CASE in await card_for("list us", "channel")
+    assert CASE not in await card_for("list APAC", "channel")
+    assert CASE in await card_for("mine")
+    agenda = await card_for("agenda EMEA")
+    assert agenda.startswith("Agenda: EMEA → US handoff meeting")
+    assert CASE in agenda
+    await post(bot, activities.personal_message("list Mars", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            a.get("text") == "“Mars” is not a region; use one of EMEA, US, APAC, IST."
+        )
+    )

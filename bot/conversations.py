@@ -45,6 +45,8 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
             aad_object_id=activity.from_property.aad_object_id,
         )
     reference = TurnContext.get_conversation_reference(activity).serialize()
+    # Later posts start afresh (a new thread in a channel), not as replies to this activity.
+    reference.pop("activityId", None)
     conversation_id = activity.conversation.id
     if kind is ConversationKind.CHANNEL:
         # A reply thread's id is "<channel>;messageid=<root>": keep the channel itself, so

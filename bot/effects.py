@@ -149,30 +149,25 @@ class EffectHandlers:
         number = int(item.payload["number"])
         if handoff.state in (HandoffState.ACCEPTED, HandoffState.CANCELLED):
             return
-        waited = self._clock.now() - handoff.created_at
+        now = self._clock.now()
+        waited = now - handoff.created_at
         hours = waited.total_seconds() / 3600
-        await self._tell(
-            handoff.requester,
-            [
-                MessageFactory.text(
-                    f"Case {handoff.case.number} has waited {hours:.1f} h and nobody has accepted "
-                    "it yet. It stays with you until someone does (R-STAY)."
-                )
-            ],
-        )
-        if waited >= self._stay.tell_smes_after and not item.payload.get("smes_told"):
-            await self._tell_smes(handoff, hours)
-            told = True
-        else:
-            told = bool(item.payload.get("smes_told"))
+        tell_smes = waited >= self._stay.tell_smes_after and not item.payload.get("smes_told")
         if number < MAX_STAY_REMINDERS:
-            follow_up = effects.stay_reminder(
-                handoff, self._clock.now() + self._stay.interval, number + 1
-            )
-            payload = {**follow_up.payload, "smes_told": told}
+            # Scheduled before anything is sent: a retry of this item then sends again but
+            # schedules nothing twice (the follow-up's key is taken).
+            follow_up = effects.stay_reminder(handoff, now + self._stay.interval, number + 1)
+            payload = {**follow_up.payload, "smes_told": tell_smes or item.payload.get("smes_told")}
             await self._store.enqueue(
                 follow_up.kind, payload, follow_up.dedupe_key, follow_up.not_before
             )
+        text = (
+            f"Case {handoff.case.number} has waited {hours:.1f} h and nobody has accepted it "
+            "yet. It stays with you until someone does (R-STAY)."
+        )
+        await self._tell(handoff.requester, [MessageFactory.text(text)])
+        if tell_smes:
+            await self._tell_smes(handoff, hours)
 
     async def _tell_smes(self, handoff: Handoff, hours: float) -> None:
         text = (

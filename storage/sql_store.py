@@ -374,6 +374,19 @@ class SqlStore:
         if lease <= timedelta(0):
             raise ValueError(f"a lease must be positive, got {lease}")
         now = as_utc(now)
+        # A plain read first: an idle poll then takes no write lock, which on SQLite would
+        # hold up every other writer of the file a few times a second.
+        due = await self._db.fetch_one(
+            """
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND not_before <= ?
+              AND (lease_until IS NULL OR lease_until <= ?)
+            LIMIT 1""",
+            now,
+            now,
+        )
+        if due is None:
+            return []
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
                 _CLAIM[self._db.dialect], now + lease, self._clock.now(), now, now, limit

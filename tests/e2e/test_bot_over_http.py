@@ -135,7 +135,7 @@ async def test_a_failing_turn_apologises_in_one_line_and_logs_the_trace(
 ) -> None:
     bot = await start_bot()
     # A real fault: the table the turn writes to disappears under the running bot.
-    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///"))) as db:
+    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=10) as db:
         db.execute("DROP TABLE conversations")
     with caplog.at_level(logging.ERROR):
         response = await bot.post_activity(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -467,3 +467,98 @@ async def test_list_mine_and_agenda(
             a.get("text") == "“Mars” is not a region; use one of EMEA, US, APAC, IST."
         )
     )
+
+
+SME = fake_user("Sam Sme")
+CRITICAL_FORM = {**CASE_FORM, "severity": "A", "is_24x7": "true"}
+CRITICAL_NOTES = {
+    **NOTES_FORM,
+    "customer_reachable": "true",
+    "critsit_reason": "Production outage",
+    "next_contact_date": "2026-11-24",
+}
+
+
+@pytest.fixture
+def config_with_sme(tmp_path: Any) -> str:
+    import yaml
+
+    from config.settings import DEFAULT_CONFIG_PATH
+
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["smes"]["EMEA"] = [{"name": SME.name, "teams_id": SME.aad_object_id}]
+    data["reminders"] = {"stay_interval_minutes": 60, "tell_smes_after_minutes": 120}
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_sme(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, config_with_sme: str
+) -> None:
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
+    # The SME has a personal chat with the bot, so the bot can reach them.
+    await post(
+        bot,
+        activities.bot_added_personal(
+            fake_connector.url, user_id=SME.id, aad_object_id=SME.aad_object_id
+        ),
+    )
+    await set_up_channel(bot, fake_connector)
+    await post(bot, activities.personal_message(f"handoff {CASE}", fake_connector.url))
+    await fake_connector.wait_for_activities(predicate=lambda a: bool(a.get("attachments")))
+    await submit(bot, fake_connector, "case", CRITICAL_FORM)
+    await submit(bot, fake_connector, "transfer", TRANSFER_FORM)
+    await submit(bot, fake_connector, "notes", CRITICAL_NOTES)
+    if _last_form(fake_connector) == "meeting":
+        await submit(bot, fake_connector, "meeting", {"can_attend": "yes"})
+    await submit(bot, fake_connector, "review", {})
+    await posted_card(fake_connector)
+
+    def reminders() -> list[dict[str, Any]]:
+        return [
+            a for a in fake_connector.activities() if "nobody has accepted" in (a.get("text") or "")
+        ]
+
+    assert reminders() == []
+    clock.advance(timedelta(minutes=61))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "nobody has accepted" in (a.get("text") or "")
+    )
+    assert "has waited 1.0 h" in reminders()[0]["text"]
+    assert not [
+        a for a in fake_connector.activities() if "without an owner" in (a.get("text") or "")
+    ]
+
+    clock.advance(timedelta(minutes=60))
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "without an owner" in (a.get("text") or "")
+    )
+    assert told["text"].startswith(
+        f"The critical handoff of case {CASE} (EMEA → US) has waited 2.0 h"
+    )
+
+
+async def test_escalating_tells_the_requester_and_the_regional_sme(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, config_with_sme: str
+) -> None:
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
+    await post(
+        bot,
+        activities.bot_added_personal(
+            fake_connector.url, user_id=SME.id, aad_object_id=SME.aad_object_id
+        ),
+    )
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+    await post(bot, invoke_for(fake_connector, card, message_id, "escalate", RECEIVER))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            a.get("text") == f"Bo Receiver escalated case {CASE} to the regional handoff SME."
+        )
+    )
+    [to_sme] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "escalated the handoff of case" in (a.get("text") or "")
+    )
+    assert to_sme["text"].endswith("to you. Its card is in the Case Transfer channel.")

@@ -109,7 +109,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         TurnContext.remove_recipient_mention(turn_context.activity)
         command = parse_command(turn_context.activity.text)
         dc = await self._dialogs.create_context(turn_context)
-        if command.name == "handoff":
+        # Mid-handoff, only the bare command restarts: "Handoff notes for US: …" is a paste.
+        is_restart = len(command.args) <= 1 and (
+            not command.args or case_number_from(command.args[0]) is not None
+        )
+        if command.name == "handoff" and (dc.active_dialog is None or is_restart):
             await self._start_handoff(dc, command)
             return
         if dc.active_dialog is not None and command.name == "help":

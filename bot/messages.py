@@ -80,6 +80,11 @@ def not_a_case_number(text: str) -> str:
     )
 
 
+DATABASE_DOWN = (
+    "I can't reach my database right now, so nothing was changed; what you gave me before "
+    "is kept. Please try again in a minute."
+)
+
 SORRY = "Sorry, something went wrong on my side and I could not finish that. Please try again."
 
 

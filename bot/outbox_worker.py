@@ -40,8 +40,10 @@ class OutboxWorker:
         handlers: Mapping[str, Handler],
         clock: Clock,
         *,
-        lease: timedelta = timedelta(seconds=60),
-        batch: int = 20,
+        # The items of a batch are sent one after the other: the lease must outlast a whole
+        # batch of slow sends, or another replica would take up an item still being sent.
+        lease: timedelta = timedelta(seconds=120),
+        batch: int = 5,
         idle_seconds: float = 0.5,
     ) -> None:
         self._outbox = outbox

@@ -6,6 +6,8 @@ import logging
 
 from botbuilder.core import TurnContext
 
+from storage.errors import StorageUnavailable
+
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,8 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     if activity.type == "invoke":
         # An invoke's answer is its HTTP response; a chat message would appear out of place.
         return
+    apology = messages.DATABASE_DOWN if isinstance(error, StorageUnavailable) else messages.SORRY
     try:
-        await turn_context.send_activity(messages.SORRY)
+        await turn_context.send_activity(apology)
     except Exception:
         log.exception("could not send the apology", extra={"activity_id": activity.id})

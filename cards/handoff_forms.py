@@ -49,6 +49,20 @@ from .elements import (
 )
 
 Raw = Mapping[str, Any]
+MAX_REASON_TEXT = 1000
+YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
+_CHECKLIST_QUESTIONS = (
+    ("customer_reachable", "Customer reachable?"),
+    ("waiting_for_rca", "Waiting for RCA?"),
+    ("accepts_english", "Customer accepts English support?"),
+)
+# Free-text note fields of seeds 001 and 003 that have their own box on the notes card.
+_TEXT_NOTES = (
+    ("issue", "Issue (seed 001: the problem in the customer's words)"),
+    ("root_cause", "Root cause, if known"),
+    ("blockers", "Blockers or approvals waited on"),
+    ("sla_urgency", "SLA urgency"),
+)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 TRANSFER_KINDS: tuple[tuple[str, str], ...] = (
@@ -213,6 +227,7 @@ def transfer_card(case: Case, regions: Sequence[str], raw: Raw, problems: Sequen
             "Reason in your words (required for Other; what the customer gains)",
             _str(raw, "reason_text"),
             multiline=True,
+            max_length=MAX_REASON_TEXT,
         ),
         toggle(
             "customer_asked", "The customer asked for this handoff", _flag(raw, "customer_asked")
@@ -275,6 +290,11 @@ def read_transfer(
             )
     elif target not in regions:
         problems.append("Receiving region: choose where the case goes.")
+    elif kind == "between" and target == owner_region:
+        problems.append(
+            f"Receiving region: {target} is your own region; choose another region, or "
+            "“Transfer within my region”."
+        )
     try:
         reason = TransferReason(_str(raw, "reason"))
     except ValueError:
@@ -289,6 +309,11 @@ def read_transfer(
     reason_text = _str(raw, "reason_text")
     if reason is TransferReason.OTHER and len(reason_text) < 10:
         problems.append("Reason in your words: say why this case needs a handoff.")
+    if len(reason_text) > MAX_REASON_TEXT:
+        problems.append(
+            f"Reason in your words: keep it under {MAX_REASON_TEXT} characters; the details "
+            "belong in the notes."
+        )
     if problems:
         return problems
     return TransferAnswers(
@@ -335,10 +360,12 @@ def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
         "icm_id": notes.checklist.icm_id or "",
         "pending_on": notes.checklist.pending_on.value if notes.checklist.pending_on else "",
     }
-    for key in ("customer_reachable", "waiting_for_rca", "accepts_english"):
+    for key, _ in _CHECKLIST_QUESTIONS:
         value = getattr(notes.checklist, key)
         if value is not None:
-            raw[key] = "true" if value else "false"
+            raw[key] = "yes" if value else "no"
+    for key, _ in _TEXT_NOTES:
+        raw[key] = getattr(notes, key) or ""
     contact = notes.next_customer_contact
     if contact is not None:
         local = contact.at.astimezone(ZoneInfo(zone_name))
@@ -378,6 +405,7 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
             multiline=True,
             required=True,
         ),
+        *(text_input(key, label, _str(raw, key), multiline=True) for key, label in _TEXT_NOTES),
         text_input(
             "icm_or_partner_ticket", "ICM or partner ticket", _str(raw, "icm_or_partner_ticket")
         ),
@@ -394,10 +422,10 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
             "who_waits", "Who waits for whom", WHO_WAITS, _str(raw, "who_waits"), required=False
         ),
         text("Checklist", weight="Bolder"),
-        toggle("customer_reachable", "Customer reachable", _flag(raw, "customer_reachable")),
-        toggle("waiting_for_rca", "Waiting for RCA", _flag(raw, "waiting_for_rca")),
-        toggle(
-            "accepts_english", "Customer accepts English support", _flag(raw, "accepts_english")
+        # Yes/No with no default: an unanswered question must not be written down as "No".
+        *(
+            choice_set(key, label, YES_NO, _str(raw, key), required=False, expanded=True)
+            for key, label in _CHECKLIST_QUESTIONS
         ),
         choice_set(
             "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
@@ -458,16 +486,15 @@ def read_notes(raw: Raw, zone_name: str) -> HandoffNotes | list[str]:
         problems.append(contact)
         contact = None
     pending = _str(raw, "pending_on")
-    checklist = Checklist(
-        customer_reachable=_flag(raw, "customer_reachable")
-        if "customer_reachable" in raw
-        else None,
-        waiting_for_rca=_flag(raw, "waiting_for_rca") if "waiting_for_rca" in raw else None,
-        accepts_english=_flag(raw, "accepts_english") if "accepts_english" in raw else None,
-        pending_on=PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
-        icm_id=_str(raw, "icm_id") or None,
-        critsit_reason=_str(raw, "critsit_reason") or None,
-    )
+    answers = {
+        key: {"yes": True, "no": False}.get(_str(raw, key)) for key, _ in _CHECKLIST_QUESTIONS
+    }
+    typed_checklist = {
+        **answers,
+        "pending_on": PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
+        "icm_id": _str(raw, "icm_id") or None,
+        "critsit_reason": _str(raw, "critsit_reason") or None,
+    }
     entered: dict[str, Any] = {
         "summary": _str(raw, "summary"),
         "reason": _str(raw, "justification"),
@@ -476,16 +503,18 @@ def read_notes(raw: Raw, zone_name: str) -> HandoffNotes | list[str]:
         "next_steps_us": parse_items(_str(raw, "next_steps_us")),
         "icm_or_partner_ticket": _str(raw, "icm_or_partner_ticket") or None,
         "research": parse_items(_str(raw, "research")),
-        "checklist": checklist,
         "next_customer_contact": contact,
+        **{key: _str(raw, key) or None for key, _ in _TEXT_NOTES},
     }
     if problems:
         return problems
     pasted = parse_notes(_str(raw, "paste"), zone_name=zone_name).found() if "paste" in raw else {}
     typed = {key: value for key, value in entered.items() if value not in ("", (), None)}
-    if typed.get("checklist") == Checklist() and "checklist" in pasted:
-        del typed["checklist"]
-    return HandoffNotes.model_validate({**pasted, **typed})
+    # The checklist merges field by field: a pasted answer fills what the card left open.
+    pasted_checklist = pasted.pop("checklist", Checklist()).model_dump()
+    given = {k: v for k, v in typed_checklist.items() if v is not None}
+    checklist = Checklist.model_validate({**pasted_checklist, **given})
+    return HandoffNotes.model_validate({**pasted, **typed, "checklist": checklist})
 
 
 # --- the smaller questions -------------------------------------------------------------------
@@ -531,9 +560,6 @@ def read_checklist(raw: Raw) -> list[str]:
         "If nobody can take the case, talk to your supervisor; never transfer it to your "
         "supervisor without asking first.",
     ]
-
-
-YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
 
 
 def meeting_card(

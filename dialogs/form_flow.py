@@ -14,6 +14,7 @@ from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurn
 from botbuilder.schema import Activity
 
 from handoff.models import Person
+from handoff.schedule import check_zone
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ class Advance:
     updates: Answers = field(default_factory=dict)
     # Said before the next question: what the answer implies (a downgrade hint, say).
     notices: tuple[str, ...] = ()
+    # The answer changes what the earlier answers were about (another case number): start
+    # over from `updates` instead of adding to what was there.
+    restart: bool = False
+
+
+class FormOutdated(Exception):
+    """The stored answers no longer fit the form (a bot update changed it)."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +106,14 @@ class FormDialog(Dialog):  # type: ignore[misc]
         *,
         cancelled_text: str,
         stale_text: str,
+        outdated_text: str,
     ) -> None:
         super().__init__(dialog_id)
         self._steps = list(steps)
         self._by_name = {step.name: step for step in steps}
         self._cancelled_text = cancelled_text
         self._stale_text = stale_text
+        self._outdated_text = outdated_text
 
     def _next_after(self, name: str | None, answers: Answers) -> Step | None:
         start = 0 if name is None else [s.name for s in self._steps].index(name) + 1
@@ -127,10 +137,22 @@ class FormDialog(Dialog):  # type: ignore[misc]
     async def continue_dialog(self, dc: DialogContext) -> DialogTurnResult:
         state = dc.active_dialog.state
         reply = reply_from(dc)
-        step = self._by_name[state["step"]]
         if reply.action == "cancel":
             await dc.context.send_activity(self._cancelled_text)
             return await dc.end_dialog(None)
+        try:
+            return await self._continue(dc, state, reply)
+        except (FormOutdated, KeyError, TypeError) as error:
+            # Answers stored by an older release of the form: say so rather than fail on
+            # every message until the user finds `cancel`.
+            log.warning("dialog state no longer fits the form", extra={"error": repr(error)})
+            await dc.context.send_activity(self._outdated_text)
+            return await dc.end_dialog(None)
+
+    async def _continue(
+        self, dc: DialogContext, state: dict[str, Any], reply: Reply
+    ) -> DialogTurnResult:
+        step = self._by_name[state["step"]]
         if reply.form is not None and reply.form != step.name:
             # A button on an older card: answer with the current question, change nothing.
             await dc.context.send_activity(self._stale_text)
@@ -146,15 +168,20 @@ class FormDialog(Dialog):  # type: ignore[misc]
         if reply.timezone:
             state["answers"]["reader_zone"] = reply.timezone
         outcome = await step.receive(state["answers"], reply)
-        state["answers"].update(outcome.updates if not isinstance(outcome, Finish) else {})
+        if isinstance(outcome, Finish):
+            await dc.context.send_activities([_as_activity(m) for m in outcome.messages])
+            return await dc.end_dialog(state["answers"])
+        if isinstance(outcome, Advance) and outcome.restart:
+            kept = {k: v for k, v in state["answers"].items() if k == "reader_zone"}
+            state["answers"] = {**kept, **outcome.updates}
+            state["history"] = []
+        else:
+            state["answers"].update(outcome.updates)
         if isinstance(outcome, Retry):
             state["problems"] = list(outcome.problems)
             await self._ask(dc, step, state)
             return Dialog.end_of_turn
         state["problems"] = []
-        if isinstance(outcome, Finish):
-            await dc.context.send_activities([_as_activity(m) for m in outcome.messages])
-            return await dc.end_dialog(state["answers"])
         following = self._next_after(step.name, state["answers"])
         if following is None:
             log.error("form ran out of steps", extra={"dialog": self.id, "step": step.name})
@@ -189,11 +216,15 @@ def reply_from(dc: DialogContext) -> Reply:
 
 
 def client_timezone(activity: Activity) -> str | None:
-    """The IANA zone the Teams client reports, if any."""
-    if activity.local_timezone:
-        return str(activity.local_timezone)
+    """The IANA zone the Teams client reports, if it is one (clients have sent Windows names)."""
+    reported = activity.local_timezone
     for entity in activity.entities or []:
         data = entity.additional_properties if hasattr(entity, "additional_properties") else {}
-        if getattr(entity, "type", None) == "clientInfo" and data.get("timezone"):
-            return str(data["timezone"])
-    return None
+        if not reported and getattr(entity, "type", None) == "clientInfo":
+            reported = data.get("timezone")
+    if not reported:
+        return None
+    try:
+        return check_zone(str(reported))
+    except ValueError:
+        return None

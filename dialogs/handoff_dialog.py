@@ -18,18 +18,29 @@ from botbuilder.schema import Activity, Attachment
 from cards import handoff_forms as forms
 from cards.elements import attachment
 from config.process import ProcessConfig
-from handoff.errors import ConcurrencyConflict, NotFound
+from handoff import policy
+from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
 from handoff.models import CASE_NUMBER_PATTERN, Handoff
 from handoff.notes_template import format_in_zone, parse_notes
-from handoff.policy import TransferReason, dont_warnings, downgrade_hint, justification_required
+from handoff.policy import TransferReason, dont_warnings, downgrade_hint
 from handoff.ports import Clock, DuplicateOpenHandoff, HandoffRepository
 from handoff.quality import check_notes
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
 
-from .form_flow import Advance, Answers, Finish, FormDialog, Outcome, Reply, Retry, Step
+from .form_flow import (
+    Advance,
+    Answers,
+    Finish,
+    FormDialog,
+    FormOutdated,
+    Outcome,
+    Reply,
+    Retry,
+    Step,
+)
 
 HANDOFF_DIALOG = "handoff"
 _CONTROL_KEYS = frozenset({"form", "action"})
@@ -95,29 +106,32 @@ class Draft:
         result = forms.read_case(
             self._answers["case_number"], self._answers.get("case", {}), self._deps.regions
         )
-        assert isinstance(result, forms.CaseAnswers), result
+        if not isinstance(result, forms.CaseAnswers):
+            raise FormOutdated(result)
         return result
 
     def transfer(self) -> forms.TransferAnswers:
         result = forms.read_transfer(
             self._answers.get("transfer", {}), self._deps.regions, self.case().owner_region
         )
-        assert isinstance(result, forms.TransferAnswers), result
+        if not isinstance(result, forms.TransferAnswers):
+            raise FormOutdated(result)
         return result
 
     def needs_justification(self) -> bool:
-        """R-NON24x7 step 1; a critical case's handoff needs no justification."""
-        if self.case().case.is_critical:
-            return False
         transfer = self.transfer()
-        return justification_required(
-            transfer.customer_asked, transfer.reason is not TransferReason.OTHER
+        return policy.needs_justification(
+            self.case().case,
+            transfer.reason,
+            transfer.customer_asked,
+            within_region=transfer.target_region == self.case().owner_region,
         )
 
     def handoff_answers(self) -> HandoffAnswers:
         case, transfer = self.case(), self.transfer()
         notes = forms.read_notes(self._answers.get("notes", {}), case.case.customer_timezone)
-        assert not isinstance(notes, list), notes
+        if isinstance(notes, list):
+            raise FormOutdated(notes)
         return HandoffAnswers(
             case=case.case,
             owner_region=case.owner_region,
@@ -132,7 +146,8 @@ class Draft:
 
     def next_step(self, *, assume_attending: bool = False) -> NextStep:
         case, transfer = self.case(), self.transfer()
-        if transfer.kind == "within":
+        if transfer.target_region == case.owner_region:
+            # Within the region (or a collaboration there): no meeting, a direct transfer.
             return within_region_step(transfer.target_engineer, case.case.is_critical)
         meeting = self._answers.get("meeting", {})
         attending = assume_attending or meeting.get("can_attend") == "yes"
@@ -146,6 +161,9 @@ class Draft:
             critical=case.case.is_critical,
             sme_aligned=meeting.get("sme_aligned") == "true",
             reader_zone=self.reader_zone,
+            teammate=str(meeting.get("teammate") or "")
+            if meeting.get("teammate_can_hold") == "yes"
+            else "",
         )
 
     def warnings(self) -> list[str]:
@@ -182,7 +200,8 @@ class CaseNumberStep(_Step):
         number = case_number_from(reply.text)
         if number is None:
             return Retry((f"“{reply.text[:40]}” is not a case number: use its 6 to 20 digits.",))
-        return Advance(await lookup_case(self.deps.repository, number))
+        # Another case (after going back): nothing said about the first one carries over.
+        return Advance(await lookup_case(self.deps.repository, number), restart=True)
 
 
 class ExistingStep(_Step):
@@ -203,6 +222,12 @@ class ExistingStep(_Step):
         if reply.value is None:
             return Retry((USE_THE_CARD,))
         existing = await self._existing(answers)
+        if not existing.state.is_open:
+            notice = (
+                f"Meanwhile the handoff of case {existing.case.number} was "
+                f"{existing.state.value}; this one starts afresh."
+            )
+            return Advance({"existing_id": None}, notices=(notice,))
         return Advance({"updating": True, "existing_version": existing.version, **raw_of(existing)})
 
 
@@ -315,11 +340,15 @@ class NotesStep(_Step):
         if raw is None:
             # Notes pasted as a message: read what the template gives, ask for the rest.
             pasted = parse_notes(reply.text, zone_name=case.customer_timezone)
-            merged_raw = {
+            raw = {
                 **(answers.get("notes") or {}),
                 **forms.notes_to_raw(pasted.to_notes(), case.customer_timezone),
             }
-            raw = merged_raw
+            if pasted.steps_without_outcome:
+                # Kept as written, so the card asks for their outcomes instead of losing them.
+                raw["steps_tried"] = "\n".join(
+                    [raw.get("steps_tried", ""), *pasted.steps_without_outcome]
+                ).strip()
         notes = forms.read_notes(raw, case.customer_timezone)
         if isinstance(notes, list):
             return Retry(tuple(notes), {"notes": raw})
@@ -439,31 +468,45 @@ class ReviewStep(_Step):
             return Retry((USE_THE_CARD,))
         handoff_answers, outputs = self._outputs(answers)
         number = handoff_answers.case.number
+        service = self.deps.service
         try:
             if answers.get("updating"):
-                existing = await self.deps.repository.get(answers["existing_id"])
-                if existing.version != answers.get("existing_version"):
-                    raise ConcurrencyConflict(number)
-                await self.deps.service.revise(existing, handoff_answers, outputs, reply.user)
+                await service.revise(
+                    answers["existing_id"],
+                    answers["existing_version"],
+                    handoff_answers,
+                    outputs,
+                    reply.user,
+                )
                 done = f"Updated the open handoff of case {number}."
             else:
-                await self.deps.service.request(handoff_answers, outputs, reply.user)
+                await service.request(handoff_answers, outputs, reply.user)
                 done = (
                     f"Handoff of case {number} requested; it now waits for the receiving engineer."
                 )
         except DuplicateOpenHandoff:
-            return Finish(
+            existing = await self.deps.repository.open_for_case(number)
+            if existing is not None and existing.requester.id == reply.user.id:
+                # A second press of the button (or Teams redelivering it): already done.
+                return Finish((f"The handoff of case {number} is already requested.",))
+            # Someone else opened one meanwhile: offer to update theirs, answers kept.
+            who = existing.requester.name if existing else "someone"
+            return Retry(
                 (
-                    f"Someone opened a handoff for case {number} while you were writing this "
-                    f"one. Type **handoff {number}** to update it; your answers are below.",
-                    outputs.notes_text,
-                )
+                    f"{who} opened a handoff for case {number} while you were writing this one. "
+                    "Press the button to replace it with yours, or Cancel.",
+                ),
+                {
+                    "updating": existing is not None,
+                    "existing_id": existing.id if existing else None,
+                    "existing_version": existing.version if existing else None,
+                },
             )
-        except (ConcurrencyConflict, NotFound):
+        except (ConcurrencyConflict, IllegalTransition, NotFound):
             return Finish(
                 (
-                    f"The handoff of case {number} changed while you were updating it. Type "
-                    f"**handoff {number}** to start again from what it says now.",
+                    f"The handoff of case {number} changed or closed while you were updating it. "
+                    f"Type **handoff {number}** to start again from what it says now.",
                 )
             )
         return Finish((f"{done} Next step: {outputs.next_step}",))
@@ -486,4 +529,8 @@ def handoff_dialog(deps: HandoffDeps) -> FormDialog:
         steps,
         cancelled_text="Handoff cancelled. Nothing was saved.",
         stale_text="That card belongs to an earlier step; here is the current one.",
+        outdated_text=(
+            "The handoff form changed with an update of the bot, so I could not carry on with "
+            "the one you started. Type **handoff** to start again."
+        ),
     )

@@ -107,6 +107,7 @@ def next_step(
     *,
     sme_aligned: bool = False,
     reader_zone: str = "Etc/UTC",
+    teammate: str = "",
 ) -> NextStep:
     """The owner's next step for a case going from ``owner_region`` to ``target_region``.
 
@@ -178,7 +179,8 @@ def next_step(
         return NextStep(
             kind=NextStepKind.TEAMMATE_ATTENDS,
             instruction=(
-                f"Transfer the case to a teammate who holds it and attends the {name} at {when} "
+                f"Transfer the case to {teammate or 'a teammate'}, who holds it and attends the "
+                f"{name} at {when} "
                 "in your place."
             ),
             path=tuple(path),

@@ -65,7 +65,7 @@ _SCOPES: dict[TransferReason, TransferScope] = {
 
 def qualifies_as_24x7(case: Case) -> bool:
     """R-24x7 step 1: only a Sev A case whose customer works around the clock is critical."""
-    return case.severity is Severity.A and case.is_24x7
+    return case.is_critical
 
 
 def downgrade_hint(case: Case) -> str | None:
@@ -141,3 +141,18 @@ def dont_warnings(
     if severity_raise_for_speed:
         warnings.append(SEVERITY_WARNING)
     return warnings
+
+
+def needs_justification(
+    case: Case, reason: TransferReason, customer_asked: bool, within_region: bool
+) -> bool:
+    """R-NON24x7 step 1: a non-critical handoff the customer did not ask for must say why in
+    its notes unless its reason is an accepted one for where it goes (R-TRANSFER)."""
+    if case.is_critical:
+        return False
+    wanted = TransferScope.WITHIN_REGION if within_region else TransferScope.BETWEEN_REGIONS
+    meets_criteria = reason is not TransferReason.OTHER and reason.scope in (
+        wanted,
+        TransferScope.ANY,
+    )
+    return justification_required(customer_asked, meets_criteria)

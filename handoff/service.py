@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import effects
-from .errors import ConcurrencyConflict, DomainError
+from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .ports import Clock, HandoffRepository
 from .request import HandoffAnswers, new_handoff
@@ -55,14 +55,28 @@ class HandoffService:
 
     async def revise(
         self,
-        existing: Handoff,
+        handoff_id: str,
+        expected_version: int,
         answers: HandoffAnswers,
         outputs: HandoffOutputs,
         actor: Person,
         conversation_id: str | None = None,
     ) -> Handoff:
-        """Replaces an open handoff's answers (a second `handoff` for the same case);
-        ConcurrencyConflict if it changed meanwhile."""
+        """Replaces an open handoff's answers (a second `handoff` for the same case).
+        ConcurrencyConflict if it changed since `expected_version`; IllegalTransition if it
+        is closed or is another case's."""
+        existing = await self._repository.get(handoff_id)
+        if existing.case.number != answers.case.number:
+            raise IllegalTransition(
+                f"The open handoff is for case {existing.case.number}, not {answers.case.number}."
+            )
+        if not existing.state.is_open:
+            raise IllegalTransition(
+                f"The handoff of case {existing.case.number} is {existing.state.value}; start a "
+                "new one instead of updating it."
+            )
+        if existing.version != expected_version:
+            raise ConcurrencyConflict(existing.case.number)
         at = as_utc(self._clock.now())
         fresh = new_handoff(answers, outputs, existing.requester, at)
         revised = existing.model_copy(

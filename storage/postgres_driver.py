@@ -203,7 +203,15 @@ class PostgresDatabase:
             )
         if self._pool.is_closing():
             raise StorageUnavailable(f"The PostgreSQL pool for {self._server} has been closed.")
-        conn = await self._run(lambda: self._pool.acquire(timeout=self._timeout))
+        try:
+            conn = await self._run(lambda: self._pool.acquire(timeout=self._timeout))
+        except asyncpg.PostgresError as error:
+            # Refused while (re)connecting: the database is closed to connections, being
+            # dropped, or starting up. No statement ran, so the caller may simply try again.
+            raise StorageUnavailable(
+                f"PostgreSQL at {self._server} refuses new connections "
+                f"({type(error).__name__}: {error}); try again shortly."
+            ) from error
         try:
             yield conn
         finally:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from bot import messages
-from handoff.models import Handoff, HandoffState
+from handoff.models import Handoff, HandoffState, Person
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
 from harness.card_schema import assert_valid_card
-from harness.chat import Chat, all_text, cards, form_of, input_ids, texts
+from harness.chat import Chat, all_text, cards, form_of, input_ids, teams_values, texts
 
 CASE = "2311230040001234"
 
@@ -71,8 +71,8 @@ CRITICAL_NOTES = {
     "next_contact_date": "2026-11-28",
     "next_contact_time": "09:00",
     "who_waits": "Customer waits for us",
-    "customer_reachable": "true",
-    "accepts_english": "true",
+    "customer_reachable": "yes",
+    "accepts_english": "yes",
     "critsit_reason": "Production outage for all regions",
     "research": "https://example.invalid/kb/autoscale",
 }
@@ -279,7 +279,11 @@ async def test_collaboration_handoff_that_still_needs_the_team_runs_the_normal_f
         needs_collab_input="true",
         customer_asked="false",
     )
-    await user.submit("notes", **NON_CRITICAL_NOTES)
+    # An SME is an accepted reason within a region, not between regions: say why (R-TRANSFER).
+    replies = await user.submit("notes", **NON_CRITICAL_NOTES)
+    assert "Why this case needs a handoff" in all_text(cards(replies)[0])
+    why = "Only the EMEA storage team can read the IO throttling traces."
+    await user.submit("notes", **NON_CRITICAL_NOTES, justification=why)
     await user.submit("review")
     handoff = await stored(store)
     assert handoff.kind.value == "collaboration"
@@ -292,7 +296,10 @@ async def test_collaboration_handoff_that_still_needs_the_team_runs_the_normal_f
     assert handoff.outputs.mail_subject == (
         "Big Data DM, please reassign Pro Sev B 2311230040001234 to EMEA SE - Skill: Synapse SQL"
     )
-    assert handoff.outputs.notes_text == NON_CRITICAL_NOTES_TEXT
+    summary = "Queries on the sales pool run 5x slower since the index rebuild on Friday.\n"
+    assert handoff.outputs.notes_text == NON_CRITICAL_NOTES_TEXT.replace(
+        summary, f"{summary}\nReason for Handoff\n=============\n{why}\n"
+    )
 
 
 async def test_collaboration_no_longer_needed_ends_without_a_handoff(
@@ -702,3 +709,218 @@ async def test_going_to_the_queue_while_on_leave_is_warned_and_needs_confirmatio
     assert "raise the severity only to get resources faster" in shown
     assert await store.open_for_case(CASE) is None
     assert the_form(await user.submit("warnings")) == "review"
+
+
+async def test_checklist_questions_left_unanswered_stay_blank_not_no(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    replies = await user.submit(
+        "case", **teams_values(cards(await user.say("back"))[0], **NON_CRITICAL_CASE)
+    )
+    replies = await user.submit(
+        "transfer",
+        **teams_values(
+            cards(replies)[0],
+            kind="between",
+            target_region="EMEA",
+            reason="customer-time-zone",
+            customer_asked="true",
+        ),
+    )
+    [notes_card] = cards(replies)
+    typed = {k: v for k, v in NON_CRITICAL_NOTES.items()}
+    replies = await user.submit(
+        "notes", **teams_values(notes_card, **typed, customer_reachable="yes")
+    )
+    assert the_form(replies) == "review"
+    await user.submit("review")
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert "Customer Reachable?: Yes\nWaiting for RCA?:\nCustomer accept English Support?:\n" in (
+        outputs.notes_text
+    )
+
+
+async def test_going_back_to_another_case_number_starts_afresh(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **CRITICAL_NOTES)
+    await user.submit("review")
+    first = await stored(store)
+
+    other = "2311230040009999"
+    await user.say("handoff")
+    replies = await user.say(CASE)
+    assert the_form(replies) == "existing"
+    await user.submit("existing")
+    await user.say("back")
+    replies = await user.say("back")
+    assert texts(replies) == ["Which case do you want to hand off? Type its case number."]
+    replies = await user.say(other)
+    [case_card] = cards(replies)
+    assert form_of(case_card) == "case"
+    assert "title" not in prefilled_values(case_card), "nothing of the first case carries over"
+    await user.submit("case", **{**CRITICAL_CASE, "title": "Another case entirely"})
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **CRITICAL_NOTES)
+    await user.submit("review")
+    assert (await stored(store)).version == first.version, "the first case's handoff is untouched"
+    second = await store.open_for_case(other)
+    assert second is not None and second.outputs is not None
+    assert second.outputs.title == "<Need US SE> Another case entirely"
+
+
+async def test_an_open_handoff_closed_meanwhile_is_not_updated(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    from handoff.state_machine import Accept, apply
+
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **CRITICAL_NOTES)
+    await user.submit("review")
+    first = await stored(store)
+    replies = await user.say(f"handoff {CASE}")
+    assert the_form(replies) == "existing"
+    # Someone accepts it from the channel while the offer is on screen.
+    accepted = apply(first, Accept(actor=Person(id="29:bo", name="Bo")), clock.now())
+    await store.save(accepted.handoff, first.version, accepted.events)
+    replies = await user.submit("existing")
+    assert texts(replies) == [
+        f"Meanwhile the handoff of case {CASE} was accepted; this one starts afresh."
+    ]
+    assert the_form(replies) == "case"
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("between", "Receiving region: EMEA is your own region; choose another region"),
+    ],
+)
+async def test_a_handoff_to_another_region_must_leave_the_region(
+    user: Recorder, kind: str, problem: str
+) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.submit(
+        "transfer", kind=kind, target_region="EMEA", reason="continual-support"
+    )
+    assert problem in all_text(cards(replies)[0])
+
+
+async def test_a_collaboration_in_the_owners_region_is_a_direct_transfer(
+    user: Recorder, store: SqlStore
+) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit(
+        "transfer",
+        kind="collab",
+        target_region="EMEA",
+        reason="needs-sme",
+        needs_collab_input="true",
+    )
+    replies = await user.submit("notes", **CRITICAL_NOTES)
+    assert the_form(replies) == "review"
+    await user.submit("review")
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert outputs.next_step.startswith("Reassign the case to")
+
+
+async def test_a_reason_too_long_for_the_record_is_refused(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    replies = await user.submit(
+        "transfer", kind="between", target_region="US", reason="other", reason_text="x" * 1500
+    )
+    assert "Reason in your words: keep it under 1000 characters" in all_text(cards(replies)[0])
+
+
+async def test_pressing_request_again_after_it_went_through_says_the_form_is_done(
+    user: Recorder, store: SqlStore
+) -> None:
+    clock_free_case = {**CRITICAL_CASE}
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **clock_free_case)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    replies = await user.submit("notes", **CRITICAL_NOTES)
+    if the_form(replies) == "meeting":
+        await user.submit("meeting", can_attend="yes")
+    await user.submit("review")
+    replies = await user.submit("review")
+    assert texts(replies) == [messages.STALE_FORM]
+    assert len(await store.history((await stored(store)).id)) == 1, "requested once"
+
+
+async def test_a_dialog_from_an_older_release_ends_with_a_clear_message(
+    user: Recorder, store: SqlStore
+) -> None:
+    from storage.bot_state import SqlBotStorage
+
+    await user.say(f"handoff {CASE}")
+    # Rewrite the stored dialog as an older release might have left it: a step that is gone.
+    bot_storage = SqlBotStorage(store.database)
+    [key] = [k for k in await _state_keys(store) if "/conversations/" in k]
+    item = (await bot_storage.read([key]))[key]
+    item["DialogState"].dialog_stack[0].state["step"] = "customer_phone"
+    item["e_tag"] = "*"
+    await bot_storage.write({key: item})
+    replies = await user.submit("case", **CRITICAL_CASE)
+    assert texts(replies) == [
+        "The handoff form changed with an update of the bot, so I could not carry on with the "
+        "one you started. Type **handoff** to start again."
+    ]
+    assert "What I can do" in texts(await user.say("help"))[0], "and the user is not stuck"
+
+
+async def _state_keys(store: SqlStore) -> list[str]:
+    rows = await store.database.fetch_all("SELECT key FROM bot_state")
+    return [str(row["key"]) for row in rows]
+
+
+async def test_a_client_time_zone_that_is_not_iana_is_ignored(
+    adapter: Any, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    chat = Chat(adapter, timezone="Pacific Standard Time")
+    await chat.say(f"handoff {CASE}")
+    await chat.submit("case", **CRITICAL_CASE)
+    await chat.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    replies = await chat.submit("notes", **{**CRITICAL_NOTES, "next_contact_date": "2026-11-24"})
+    [meeting] = cards(replies)
+    assert "Tue 2026-11-24 16:30 UTC" in all_text(meeting), "shown in UTC instead"
+
+
+async def test_notes_pasted_mid_dialog_that_start_with_handoff_are_notes(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    replies = await user.say("Handoff notes for the US team:\n" + PASTED_TEMPLATE)
+    [card] = cards(replies)
+    assert form_of(card) == "notes"
+    assert prefilled_values(card)["summary"] == CRITICAL_NOTES["summary"]
+
+
+async def test_the_teammate_who_holds_the_case_is_named(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **{**CRITICAL_NOTES, "next_contact_date": "2026-11-24"})
+    await user.submit("meeting", can_attend="no", teammate_can_hold="yes", teammate="Sam Lee")
+    await user.submit("review")
+    outputs = (await stored(store)).outputs
+    assert outputs is not None
+    assert outputs.next_step.startswith("Transfer the case to Sam Lee, who holds it and attends")

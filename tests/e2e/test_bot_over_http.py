@@ -192,7 +192,7 @@ async def test_with_an_app_id_unauthenticated_requests_get_401(
 
 
 async def test_readiness_reports_a_database_that_stopped_answering(
-    start_bot: StartBot, create_postgres_database: CreateDatabase
+    start_bot: StartBot, create_postgres_database: CreateDatabase, fake_connector: FakeConnector
 ) -> None:
     url = await create_postgres_database()
     bot = await start_bot(DATABASE_URL=url)
@@ -208,6 +208,10 @@ async def test_readiness_reports_a_database_that_stopped_answering(
         assert status == 503
         assert body["status"] == "unavailable" and body["reason"]
         assert (await bot.get("/healthz"))[0] == 200, "the process itself is alive"
+        # A user who writes meanwhile is told what is going on, not just "sorry".
+        await bot.post_activity(activities.personal_message("help", service_url=fake_connector.url))
+        [reply] = await fake_connector.wait_for_activities(1)
+        assert reply["text"] == messages.DATABASE_DOWN
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         assert (await bot.get("/readyz"))[0] == 200
     finally:

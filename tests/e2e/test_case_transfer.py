@@ -473,7 +473,7 @@ SME = fake_user("Sam Sme")
 CRITICAL_FORM = {**CASE_FORM, "severity": "A", "is_24x7": "true"}
 CRITICAL_NOTES = {
     **NOTES_FORM,
-    "customer_reachable": "true",
+    "customer_reachable": "yes",
     "critsit_reason": "Production outage",
     "next_contact_date": "2026-11-24",
 }

@@ -87,3 +87,26 @@ def all_text(card: dict[str, Any]) -> str:
 
     walk(card)
     return "\n".join(parts)
+
+
+def teams_values(card: dict[str, Any], **changes: str) -> dict[str, str]:
+    """What Teams sends for a form left as shown except for `changes`: every input, toggles
+    as their on/off value, untouched boxes as empty strings."""
+    values: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = str(node.get("type", ""))
+            if kind.startswith("Input.") and "id" in node:
+                default = node.get("valueOff", "false") if kind == "Input.Toggle" else ""
+                values[node["id"]] = str(node.get("value", default))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card.get("body", []))
+    unknown = set(changes) - set(values)
+    assert not unknown, f"the card has no inputs {sorted(unknown)}"
+    return {**values, **changes}

@@ -30,7 +30,7 @@ from handoff.models import (
     SupportPlan,
 )
 from handoff.notes_template import format_in_zone, parse_items, parse_notes, parse_steps
-from handoff.policy import TransferReason
+from handoff.policy import MustDo, TransferReason, missing_must_dos
 
 from .elements import (
     Json,
@@ -164,6 +164,12 @@ def case_card(case_number: str, regions: Sequence[str], raw: Raw, problems: Sequ
             _str(raw, "customer_timezone"),
         ),
         choice_set("status", "Current status", _STATUSES, _str(raw, "status")),
+        text_input(
+            "language_needs",
+            "Language needs (optional, e.g. customer prefers Japanese)",
+            _str(raw, "language_needs"),
+            max_length=200,
+        ),
         choice_set("owner_region", "Your region", region_choices, _str(raw, "owner_region")),
     ]
     return card(body, _buttons("case", first=True))
@@ -196,6 +202,7 @@ def read_case(case_number: str, raw: Raw, regions: Sequence[str]) -> CaseAnswers
             customer_timezone=_str(raw, "customer_timezone"),
             status=_str(raw, "status") or CaseStatus.IN_PROGRESS,
             title=_str(raw, "title"),
+            language_needs=_str(raw, "language_needs") or None,
         )
     except ValidationError as error:
         return problems + _pydantic_problems(error, CASE_LABELS)
@@ -533,33 +540,19 @@ def existing_card(handoff: Handoff, zone_name: str) -> Json:
     return card(body, _buttons("existing", first=True, next_title="Update it"))
 
 
-TRANSFER_CHECKS: tuple[tuple[str, str], ...] = (
-    ("supervisor_consulted", "I consulted my supervisor on who takes the case and why"),
-    ("receiver_spoken_to", "I spoke to the receiving engineer"),
-    ("customer_told", "I told the customer"),
-)
-
-
 def checklist_card(case: Case, raw: Raw, problems: Sequence[str]) -> Json:
     body = [
         heading(f"Transfer of case {case.number} within your region: before you reassign"),
         *problems_block(problems),
         text("Your notes are updated. Also:"),
-        *(toggle(key, label, _flag(raw, key)) for key, label in TRANSFER_CHECKS),
+        *(toggle(m.value, m.label, _flag(raw, m.value)) for m in MustDo),
     ]
     return card(body, _buttons("checklist"))
 
 
 def read_checklist(raw: Raw) -> list[str]:
     """R-TRANSFER's must-dos, each a problem until done."""
-    missing = [label for key, label in TRANSFER_CHECKS if not _flag(raw, key)]
-    if not missing:
-        return []
-    return [
-        *(f"Not yet: {label.removeprefix('I ')}." for label in missing),
-        "If nobody can take the case, talk to your supervisor; never transfer it to your "
-        "supervisor without asking first.",
-    ]
+    return missing_must_dos({m for m in MustDo if _flag(raw, m.value)})
 
 
 def meeting_card(

@@ -245,6 +245,7 @@ def raw_of(handoff: Handoff) -> Answers:
             "customer_region": case.customer_region,
             "customer_timezone": case.customer_timezone,
             "status": case.status.value,
+            "language_needs": case.language_needs or "",
             "owner_region": handoff.from_region,
         },
         "transfer": {
@@ -408,6 +409,12 @@ class MeetingStep(_Step):
             smes = self.deps.process.smes.get(case.owner_region, ())
             names = ", ".join(sme.name for sme in smes) or "your regional handoff SME"
             sme_text = f"If no teammate can: I have aligned with {names}"
+        link = next(
+            (m.link for m in self.deps.process.meetings if m.from_region == meeting.from_region),
+            "",
+        )
+        if link:
+            meeting_text += f" Join: {link}"
         in_hours = planned.kind is NextStepKind.ATTEND_MEETING
         if not in_hours:
             meeting_text += " It is after your shift ends, so you cannot attend it yourself."

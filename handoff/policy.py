@@ -156,3 +156,33 @@ def needs_justification(
         TransferScope.ANY,
     )
     return justification_required(customer_asked, meets_criteria)
+
+
+class MustDo(StrEnum):
+    """R-TRANSFER: what is done before a case is reassigned within a region (besides notes)."""
+
+    SUPERVISOR_CONSULTED = "supervisor_consulted"
+    RECEIVER_SPOKEN_TO = "receiver_spoken_to"
+    CUSTOMER_TOLD = "customer_told"
+
+    @property
+    def label(self) -> str:
+        return _MUST_DO_LABELS[self]
+
+
+_MUST_DO_LABELS = {
+    MustDo.SUPERVISOR_CONSULTED: "I consulted my supervisor on who takes the case and why",
+    MustDo.RECEIVER_SPOKEN_TO: "I spoke to the receiving engineer",
+    MustDo.CUSTOMER_TOLD: "I told the customer",
+}
+
+NOBODY_FOUND = (
+    "If nobody can take the case, talk to your supervisor; never transfer it to your "
+    "supervisor without asking first."
+)
+
+
+def missing_must_dos(done: set[MustDo]) -> list[str]:
+    """What still stands between the owner and the reassignment, each said plainly."""
+    missing = [f"Not yet: {m.label.removeprefix('I ')}." for m in MustDo if m not in done]
+    return [*missing, NOBODY_FOUND] if missing else []

@@ -506,7 +506,7 @@ async def test_vague_notes_are_refused_by_field_and_the_form_comes_back_filled(
     assert kept["summary"] == "troubleshooting ongoing"
     # The dialog carries on from the notes, not from the start.
     fixed = {**kept, "summary": CRITICAL_NOTES["summary"], "next_steps_us": "US SE: read the logs"}
-    assert the_form(await user.submit("notes", **fixed)) in {"meeting", "review"}
+    assert the_form(await user.submit("notes", **fixed)) == "meeting"  # Monday, EMEA on shift
     assert await store.open_for_case(CASE) is None, "nothing is stored before confirmation"
 
 
@@ -600,14 +600,13 @@ async def test_a_second_handoff_for_the_case_updates_the_open_one(
 async def test_handoff_in_a_channel_points_to_the_personal_chat(
     adapter: Any, store: SqlStore
 ) -> None:
-    from botbuilder.schema import Activity, ConversationAccount
+    from botbuilder.schema import ConversationAccount
 
     adapter.template.conversation = ConversationAccount(
         id="19:channel@thread.tacv2", conversation_type="channel"
     )
     replies = await Chat(adapter).say(f"handoff {CASE}")
     assert texts(replies) == [messages.HANDOFF_IN_PERSONAL_CHAT]
-    assert Activity  # imported for the template's type
 
 
 async def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes(
@@ -871,7 +870,7 @@ async def test_a_dialog_from_an_older_release_ends_with_a_clear_message(
     # Rewrite the stored dialog as an older release might have left it: a step that is gone.
     bot_storage = SqlBotStorage(store.database)
     [key] = [k for k in await _state_keys(store) if "/conversations/" in k]
-    item = (await bot_storage.read([key]))[key]
+    item: dict[str, Any] = (await bot_storage.read([key]))[key]
     item["DialogState"].dialog_stack[0].state["step"] = "customer_phone"
     item["e_tag"] = "*"
     await bot_storage.write({key: item})

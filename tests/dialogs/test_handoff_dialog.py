@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -870,7 +870,7 @@ async def test_a_dialog_from_an_older_release_ends_with_a_clear_message(
     # Rewrite the stored dialog as an older release might have left it: a step that is gone.
     bot_storage = SqlBotStorage(store.database)
     [key] = [k for k in await _state_keys(store) if "/conversations/" in k]
-    item: dict[str, Any] = (await bot_storage.read([key]))[key]
+    item = cast(dict[str, Any], (await bot_storage.read([key]))[key])
     item["DialogState"].dialog_stack[0].state["step"] = "customer_phone"
     item["e_tag"] = "*"
     await bot_storage.write({key: item})

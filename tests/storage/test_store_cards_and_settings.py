@@ -1,0 +1,103 @@
+"""Contract tests of what the Case Transfer channel needs from storage, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handoff.errors import ConcurrencyConflict
+from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
+from handoff.ports import CardRef, OutboxMessage
+from handoff.state_machine import Accept, Cancel, apply, request_event
+from storage.sql_store import SqlStore
+
+from conftest import FakeClock
+
+ANA = Person(id="29:ana", name="Ana")
+BO = Person(id="29:bo", name="Bo")
+
+
+def a_handoff(clock: FakeClock, number: str, requester: Person = ANA) -> Handoff:
+    now = clock.now()
+    return Handoff(
+        case=Case(
+            number=number,
+            severity=Severity.B,
+            is_24x7=False,
+            plan=SupportPlan.PROFESSIONAL,
+            product_skill="Kafka",
+            customer_region="US",
+            customer_timezone="America/Chicago",
+        ),
+        kind=HandoffKind.NON_24X7,
+        requester=requester,
+        from_region="EMEA",
+        target_region="US",
+        reason="Customer needs US hours",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def message(key: str, clock: FakeClock) -> OutboxMessage:
+    return OutboxMessage(kind="notify", payload={"k": key}, dedupe_key=key, not_before=clock.now())
+
+
+async def test_card_reference_is_stored_and_replaced(store: SqlStore, clock: FakeClock) -> None:
+    handoff = a_handoff(clock, "300000001")
+    await store.add(handoff, [request_event(handoff)])
+    assert await store.card_of(handoff.id) is None
+    await store.set_card(handoff.id, CardRef(conversation_id="19:ct", activity_id="1"))
+    await store.set_card(handoff.id, CardRef(conversation_id="19:ct", activity_id="2"))
+    assert await store.card_of(handoff.id) == CardRef(conversation_id="19:ct", activity_id="2")
+
+
+async def test_settings_round_trip(store: SqlStore) -> None:
+    assert await store.get_setting("case_transfer_channel_id") is None
+    await store.set_setting("case_transfer_channel_id", "19:a")
+    await store.set_setting("case_transfer_channel_id", "19:b")
+    assert await store.get_setting("case_transfer_channel_id") == "19:b"
+
+
+async def test_outbox_messages_are_written_with_the_change_or_not_at_all(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    handoff = a_handoff(clock, "300000002")
+    await store.add(handoff, [request_event(handoff)], [message("post-1", clock)])
+    moved = apply(handoff, Accept(actor=BO), clock.now())
+    await store.save(moved.handoff, handoff.version, moved.events, [message("card-2", clock)])
+    stale = apply(handoff, Cancel(actor=ANA), clock.now())
+    try:
+        await store.save(stale.handoff, handoff.version, stale.events, [message("card-x", clock)])
+    except ConcurrencyConflict:
+        pass
+    else:
+        raise AssertionError("a stale save must conflict")
+    claimed = await store.claim(clock.now(), 10, timedelta(seconds=30))
+    assert sorted(item.dedupe_key for item in claimed) == ["card-2", "post-1"]
+
+
+async def test_latest_for_case_prefers_the_open_handoff(store: SqlStore, clock: FakeClock) -> None:
+    first = a_handoff(clock, "300000003")
+    await store.add(first, [request_event(first)])
+    done = apply(first, Accept(actor=BO), clock.now())
+    await store.save(done.handoff, first.version, done.events)
+    clock.advance(timedelta(hours=1))
+    second = a_handoff(clock, "300000003")
+    await store.add(second, [request_event(second)])
+    latest = await store.latest_for_case("300000003")
+    assert latest is not None and latest.id == second.id
+    assert await store.latest_for_case("399999999") is None
+
+
+async def test_involving_lists_what_someone_requested_or_took(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    mine = a_handoff(clock, "300000004", requester=ANA)
+    theirs = a_handoff(clock, "300000005", requester=BO)
+    for handoff in (mine, theirs):
+        await store.add(handoff, [request_event(handoff)])
+    clock.advance(timedelta(minutes=5))
+    taken = apply(theirs, Accept(actor=ANA), clock.now())
+    await store.save(taken.handoff, theirs.version, taken.events)
+    assert [h.case.number for h in await store.involving(ANA.id)] == ["300000005", "300000004"]
+    assert [h.case.number for h in await store.involving(BO.id)] == ["300000005"]

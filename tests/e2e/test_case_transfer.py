@@ -74,12 +74,17 @@ async def set_up_channel(bot: RunningBot, connector: FakeConnector) -> None:
     )
 
 
-async def request_handoff(bot: RunningBot, connector: FakeConnector) -> None:
+async def request_handoff(
+    bot: RunningBot,
+    connector: FakeConnector,
+    case_form: dict[str, str] = CASE_FORM,
+    notes_form: dict[str, str] = NOTES_FORM,
+) -> None:
     await post(bot, activities.personal_message(f"handoff {CASE}", connector.url))
     await connector.wait_for_activities(predicate=lambda a: bool(a.get("attachments")))
-    await submit(bot, connector, "case", CASE_FORM)
+    await submit(bot, connector, "case", case_form)
     await submit(bot, connector, "transfer", TRANSFER_FORM)
-    await submit(bot, connector, "notes", NOTES_FORM)
+    await submit(bot, connector, "notes", notes_form)
     form = _last_form(connector)
     if form == "meeting":
         await submit(bot, connector, "meeting", {"can_attend": "yes"})
@@ -493,26 +498,21 @@ def config_with_sme(tmp_path: Any) -> str:
     return str(path)
 
 
+async def install_for_sme(bot: RunningBot, connector: FakeConnector) -> None:
+    """The SME has a personal chat with the bot, so the bot can reach them."""
+    added = activities.bot_added_personal(
+        connector.url, user_id=SME.id, aad_object_id=SME.aad_object_id
+    )
+    await post(bot, added)
+
+
 async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_sme(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, config_with_sme: str
 ) -> None:
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
-    # The SME has a personal chat with the bot, so the bot can reach them.
-    await post(
-        bot,
-        activities.bot_added_personal(
-            fake_connector.url, user_id=SME.id, aad_object_id=SME.aad_object_id
-        ),
-    )
+    await install_for_sme(bot, fake_connector)
     await set_up_channel(bot, fake_connector)
-    await post(bot, activities.personal_message(f"handoff {CASE}", fake_connector.url))
-    await fake_connector.wait_for_activities(predicate=lambda a: bool(a.get("attachments")))
-    await submit(bot, fake_connector, "case", CRITICAL_FORM)
-    await submit(bot, fake_connector, "transfer", TRANSFER_FORM)
-    await submit(bot, fake_connector, "notes", CRITICAL_NOTES)
-    if _last_form(fake_connector) == "meeting":
-        await submit(bot, fake_connector, "meeting", {"can_attend": "yes"})
-    await submit(bot, fake_connector, "review", {})
+    await request_handoff(bot, fake_connector, CRITICAL_FORM, CRITICAL_NOTES)
     await posted_card(fake_connector)
 
     def reminders() -> list[dict[str, Any]]:
@@ -543,12 +543,7 @@ async def test_escalating_tells_the_requester_and_the_regional_sme(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, config_with_sme: str
 ) -> None:
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
-    await post(
-        bot,
-        activities.bot_added_personal(
-            fake_connector.url, user_id=SME.id, aad_object_id=SME.aad_object_id
-        ),
-    )
+    await install_for_sme(bot, fake_connector)
     await set_up_channel(bot, fake_connector)
     await request_handoff(bot, fake_connector)
     card, message_id = await posted_card(fake_connector)

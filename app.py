@@ -121,6 +121,7 @@ def build_bot(
         store,
         schedule,
         clock,
+        service=service,
         # With no leads configured, anyone in the team may bind the channel.
         may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
         wake_outbox=wake_outbox,

@@ -25,6 +25,8 @@ HELP = (
     "- **mine** — handoffs you requested or took.\n"
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
     "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
+    "- **longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
+    "in each region; with a reason (e.g. the customer works in two time zones), flag it.\n"
     "- **help** — this message.\n\n"
     "Chat with me here in a personal chat, or @mention me in a channel."
 )
@@ -95,3 +97,23 @@ def unknown_command(name: str) -> str:
 
 def empty_message() -> str:
     return "I didn't catch a command. Type **help** to see what I can do."
+
+
+LONG_RUNNING_USAGE = (
+    "Tell me the case: **longrunning 2311230040001234**, or flag it with a reason: "
+    "**longrunning 2311230040001234 customer works in two time zones**."
+)
+
+
+def not_long_running(number: str) -> str:
+    return (
+        f"Case {number} is not long-running: it has not gone round the globe. If the customer "
+        f"works in two time zones and transfers keep happening, flag it: **longrunning {number} "
+        "<why>**."
+    )
+
+
+def long_running_status(number: str, reason: str, owners: dict[str, str]) -> str:
+    listed = "\n".join(f"- {region}: {name}" for region, name in owners.items())
+    proposal = f"\n\nRegional owners, from who owned it:\n{listed}" if owners else ""
+    return f"Case {number} is long-running: {reason}.{proposal}"

@@ -11,9 +11,11 @@ from botbuilder.core import MessageFactory, TurnContext
 from cards.transfer_card import handoff_card, handoff_list_card, local_time
 from dialogs.handoff_dialog import case_number_from
 from handoff import effects
+from handoff.long_running import regional_owners
 from handoff.models import Handoff, Person
 from handoff.ports import Clock, ConversationKind
 from handoff.schedule import Schedule
+from handoff.service import HandoffService
 
 from . import messages
 from .commands import ParsedCommand
@@ -37,6 +39,7 @@ class StatusCommands:
         schedule: Schedule,
         clock: Clock,
         *,
+        service: HandoffService,
         may_set_up: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
     ) -> None:
@@ -44,6 +47,7 @@ class StatusCommands:
         self._schedule = schedule
         self._clock = clock
         self._may_set_up = may_set_up
+        self._service = service
         self._wake_outbox = wake_outbox
 
     def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
@@ -53,6 +57,7 @@ class StatusCommands:
             "mine": self.mine,
             "agenda": self.agenda,
             "setup": self.setup,
+            "longrunning": self.long_running,
         }
 
     async def _region(
@@ -121,6 +126,31 @@ class StatusCommands:
         )
         card = handoff_list_card(title, handoffs, "No open handoffs to discuss.")
         await turn_context.send_activity(card_activity(card))
+
+    async def long_running(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """R-LONG: where a long-running case stands, or flag one (`longrunning <case> <why>`)."""
+        number = case_number_from(command.args[0]) if command.args else None
+        if number is None:
+            await turn_context.send_activity(messages.LONG_RUNNING_USAGE)
+            return
+        handoffs = await self._store.for_case(number)
+        if not handoffs:
+            await turn_context.send_activity(messages.no_handoff_for(number))
+            return
+        latest = max(handoffs, key=lambda h: h.updated_at)
+        reason = " ".join(command.args[1:]).strip()
+        if reason and not latest.long_running:
+            latest = await self._service.flag_long_running(
+                latest.id, _actor(turn_context), reason[:300], turn_context.activity.conversation.id
+            )
+            self._wake_outbox()
+        if not latest.long_running:
+            await turn_context.send_activity(messages.not_long_running(number))
+            return
+        owners = regional_owners(handoffs)
+        await turn_context.send_activity(
+            messages.long_running_status(number, latest.long_running, owners)
+        )
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity

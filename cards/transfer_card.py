@@ -128,6 +128,16 @@ def handoff_card(
         _state_line(handoff),
         text(f"Requested by {requester_tag} · {local_time(handoff.created_at)}"),
     ]
+    if handoff.long_running:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"Long-running case: {safe(handoff.long_running)}",
+                "color": "Warning",
+                "weight": "Bolder",
+                "wrap": True,
+            }
+        )
     if handoff.target_engineer is not None:
         engineer_tag, engineer_entity = mention(handoff.target_engineer)
         entities.append(engineer_entity)

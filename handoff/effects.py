@@ -103,3 +103,22 @@ def on_change(
             )
             messages.append(_notify(after, sme, sme_text, at))
     return messages
+
+
+def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
+    """R-LONG: the owner and the requester hear that the case is now long-running."""
+    text = (
+        f"Case {handoff.case.number} is now long-running: {handoff.long_running}. It should "
+        "get one owner per region and a group chat; type **longrunning "
+        f"{handoff.case.number}** to see where it stands."
+    )
+    people = [p for p in (handoff.owner, handoff.requester) if p is not None]
+    return [
+        OutboxMessage(
+            kind=NOTIFY,
+            payload={"person": p.model_dump(), "text": text, "handoff_id": handoff.id},
+            dedupe_key=f"long:{handoff.id}:{p.id}",
+            not_before=event.at,
+        )
+        for p in people
+    ]

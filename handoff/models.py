@@ -180,6 +180,8 @@ class Handoff(Frozen):
     outputs: HandoffOutputs | None = None
     # The receiving side's question while the handoff waits for more information.
     open_question: str | None = None
+    # Why the case is long-running (R-LONG), once it is.
+    long_running: str | None = None
     state: HandoffState = HandoffState.REQUESTED
     owner: Person | None = None
     version: int = 1

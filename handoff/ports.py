@@ -79,6 +79,9 @@ class HandoffRepository(Protocol):
     async def latest_for_case(self, case_number: str) -> Handoff | None:
         """The case's open handoff, or else its most recent one."""
 
+    async def for_case(self, case_number: str) -> list[Handoff]:
+        """Every handoff the case has had, oldest first."""
+
     async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
         """Handoffs the person requested or took, most recently changed first."""
 

@@ -9,10 +9,18 @@ from datetime import timedelta
 
 from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
+from .long_running import assess
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .ports import Clock, HandoffRepository
 from .request import HandoffAnswers, new_handoff
-from .state_machine import Command, ProvideInfo, RequestMoreInfo, apply, request_event
+from .state_machine import (
+    Accept,
+    Command,
+    ProvideInfo,
+    RequestMoreInfo,
+    apply,
+    request_event,
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,35 @@ class HandoffService:
         await self._repository.save(revised, existing.version, [event], outbox)
         return revised
 
+    async def flag_long_running(
+        self, handoff_id: str, actor: Person, reason: str, conversation_id: str | None = None
+    ) -> Handoff:
+        """R-LONG by hand: the customer works in two time zones and transfers keep happening."""
+        handoff = await self._repository.get(handoff_id)
+        verdict = assess([handoff], flagged_reason=reason)
+        at = as_utc(self._clock.now())
+        flagged = handoff.model_copy(
+            update={
+                "long_running": verdict.reason,
+                "version": handoff.version + 1,
+                "updated_at": at,
+            }
+        )
+        event = AuditEvent(
+            handoff_id=handoff.id,
+            case_number=handoff.case.number,
+            kind="long_running",
+            actor=actor,
+            at=at,
+            from_state=handoff.state,
+            to_state=handoff.state,
+            conversation_id=conversation_id,
+            data={"reason": reason},
+        )
+        outbox = [*effects.on_change(flagged, event), *effects.on_long_running(flagged, event)]
+        await self._repository.save(flagged, handoff.version, [event], outbox)
+        return flagged
+
     async def act(
         self,
         handoff_id: str,
@@ -144,6 +181,16 @@ class HandoffService:
         [event] = transition.events
         smes = self._smes.get(handoff.target_region, ()) + self._smes.get(handoff.from_region, ())
         outbox = effects.on_change(changed, event, smes)
+        if isinstance(command, Accept) and changed.long_running is None:
+            earlier = [
+                h
+                for h in await self._repository.for_case(changed.case.number)
+                if h.id != changed.id
+            ]
+            verdict = assess([*earlier, changed])
+            if verdict.long_running:
+                changed = changed.model_copy(update={"long_running": verdict.reason})
+                outbox += effects.on_long_running(changed, event)
         try:
             await self._repository.save(changed, handoff.version, transition.events, outbox)
         except ConcurrencyConflict:

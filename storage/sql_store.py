@@ -213,6 +213,12 @@ class SqlStore:
         )
         return Handoff.model_validate_json(row["doc"]) if row else None
 
+    async def for_case(self, case_number: str) -> list[Handoff]:
+        rows = await self._db.fetch_all(
+            "SELECT doc FROM handoffs WHERE case_number = ? ORDER BY created_at, id", case_number
+        )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
     async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
         rows = await self._db.fetch_all(
             """

@@ -923,3 +923,21 @@ async def test_the_teammate_who_holds_the_case_is_named(
     outputs = (await stored(store)).outputs
     assert outputs is not None
     assert outputs.next_step.startswith("Transfer the case to Sam Lee, who holds it and attends")
+
+
+async def test_longrunning_flags_a_case_and_proposes_regional_owners(
+    user: Recorder, store: SqlStore, clock: FakeClock
+) -> None:
+    assert texts(await user.say(f"longrunning {CASE}")) == [messages.no_handoff_for(CASE)]
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    await user.submit("notes", **CRITICAL_NOTES)
+    await user.submit("review")
+    assert texts(await user.say(f"longrunning {CASE}")) == [messages.not_long_running(CASE)]
+    replies = await user.say(f"longrunning {CASE} customer works in two time zones")
+    assert texts(replies) == [
+        f"Case {CASE} is long-running: flagged: customer works in two time zones."
+    ]
+    assert (await stored(store)).long_running == "flagged: customer works in two time zones"

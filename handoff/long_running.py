@@ -1,0 +1,80 @@
+"""R-LONG: when a 24x7 case has become long-running and wants one owner per region."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Handoff, HandoffState, Severity
+
+# Fewest regions besides the first that a trip must pass through to count as "round the
+# globe": EMEA → US → APAC → EMEA does; EMEA → US → EMEA is only a back-and-forth. IST, which
+# sits between APAC and EMEA, may be skipped, so the whole travel order is not required.
+MIN_OTHER_REGIONS = 2
+
+
+@dataclass(frozen=True)
+class Verdict:
+    long_running: bool
+    reason: str = ""
+
+
+def regions_travelled(accepted: Sequence[Handoff]) -> list[str]:
+    """The regions an accepted case went through, in order: where it started, then where
+    each accepted handoff took it."""
+    ordered = sorted(
+        (h for h in accepted if h.state is HandoffState.ACCEPTED), key=lambda h: h.updated_at
+    )
+    if not ordered:
+        return []
+    route = [ordered[0].from_region]
+    for handoff in ordered:
+        if handoff.target_region != route[-1]:
+            route.append(handoff.target_region)
+    return route
+
+
+def round_the_globe(route: Sequence[str]) -> str | None:
+    """The loop that brought the case back where it started, if any (e.g. EMEA → US → APAC →
+    EMEA), written for people."""
+    for start, region in enumerate(route):
+        seen: list[str] = []
+        for later in route[start + 1 :]:
+            if later == region:
+                if len(set(seen)) >= MIN_OTHER_REGIONS:
+                    return " → ".join([region, *seen, region])
+                break
+            seen.append(later)
+    return None
+
+
+def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) -> Verdict:
+    """Whether the case of these handoffs is long-running (R-LONG).
+
+    Only Sev A or B cases worked 24x7 travel round the globe; a Sev C case never counts. A
+    person's flag (the customer works in two time zones and transfers keep happening) is
+    taken as given, whatever the severity: they know the case.
+    """
+    if flagged_reason:
+        return Verdict(True, f"flagged: {flagged_reason}")
+    if not handoffs:
+        return Verdict(False)
+    case = max(handoffs, key=lambda h: h.updated_at).case
+    if case.severity is Severity.C or not case.is_24x7:
+        return Verdict(False)
+    loop = round_the_globe(regions_travelled(handoffs))
+    if loop is None:
+        return Verdict(False)
+    return Verdict(True, f"it has gone round the globe: {loop}")
+
+
+def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, str]:
+    """Who last owned the case in each region (from accepted handoffs), to propose as the
+    regional owners of a long-running case; names by region, in the order regions came."""
+    owners: dict[str, str] = {}
+    for handoff in sorted(handoffs, key=lambda h: h.updated_at):
+        if handoff.state is HandoffState.ACCEPTED and handoff.owner is not None:
+            owners.pop(handoff.target_region, None)
+            owners[handoff.target_region] = handoff.owner.name or handoff.owner.id
+            owners.setdefault(handoff.from_region, handoff.requester.name or handoff.requester.id)
+    return owners

@@ -1,0 +1,259 @@
+"""The few Microsoft Graph v1.0 calls behind 24x7 group chats, with Graph's retry etiquette.
+
+The bot cannot create a group chat itself: Graph creates it (``POST /chats``, application
+permission ``Chat.Create``) and installs the bot in it (``POST /chats/{id}/installedApps``,
+``TeamsAppInstallation.ReadWriteSelfForChat.All``); the bot then hears the install event and
+posts through the Bot Connector. Making the whole sequence idempotent across crashes (store
+the chat id at once, look it up before creating) is the caller's job; this client only makes
+each call polite and its failures explicit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+
+from .errors import GraphError, GraphPermissionError, GraphTransientError
+
+__all__ = [
+    "CHAT_CREATE_PERMISSION",
+    "CHAT_READ_PERMISSIONS",
+    "INSTALL_APP_PERMISSION",
+    "GraphClient",
+    "TokenSource",
+]
+
+_log = logging.getLogger(__name__)
+
+CHAT_CREATE_PERMISSION = "Chat.Create"
+INSTALL_APP_PERMISSION = "TeamsAppInstallation.ReadWriteSelfForChat.All"
+CHAT_READ_PERMISSIONS = ("Chat.ReadBasic.All", "Chat.Read.All")
+
+# @odata.bind values name Graph resources, not the server we talk to: they stay on the public
+# Graph root even when base_url points at a local fake.
+_BIND_ROOT = "https://graph.microsoft.com/v1.0"
+
+# Throttled/unavailable answers Graph expects clients to retry. 500 is not among them: a
+# POST /chats that failed with 500 may still have created the chat, so repeating it blindly
+# could make a second one; the caller's look-up-before-create decides instead.
+_RETRYABLE = frozenset({429, 502, 503, 504})
+
+# Exponential backoff when Graph gives no Retry-After: 1 s, 2 s, 4 s ... capped at 32 s.
+_BACKOFF_BASE = 1.0
+_BACKOFF_CAP = 32.0
+
+
+class TokenSource(Protocol):
+    """What the client needs from :class:`~graph.token_provider.TokenProvider`."""
+
+    async def token(self, *, force_refresh: bool = False) -> str: ...
+
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _backoff(attempt: int) -> float:
+    """Delay before retry number ``attempt`` (1-based), with jitter.
+
+    "Equal jitter": half the exponential delay is fixed, half random, so many bots throttled
+    at once spread out without any of them retrying immediately.
+    """
+    delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** (attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def _error_parts(status: int, body: Any) -> tuple[str, str]:
+    """Graph's ``{"error": {"code", "message"}}``, tolerating bodies that are not."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code") or f"Http{status}")
+        message = str(error.get("message") or "")
+        return code, message
+    text = body if isinstance(body, str) else ""
+    return f"Http{status}", text[:500]
+
+
+class GraphClient:
+    """Calls Graph at ``base_url`` (``https://graph.microsoft.com/v1.0`` in production).
+
+    429 and 502/503/504 are retried up to ``max_attempts`` tries in all, waiting what
+    ``Retry-After`` says or backing off exponentially with jitter; a 401 gets one fresh token
+    and one more try. ``sleep`` is injectable so tests need not wait. The session is the
+    caller's: this client never closes it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        session: aiohttp.ClientSession,
+        *,
+        max_attempts: int = 5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._base_url = base_url.rstrip("/")
+        self._tokens = tokens
+        self._session = session
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+
+    # -- the calls ------------------------------------------------------------------------
+
+    async def create_group_chat(self, topic: str, member_aad_ids: Sequence[str]) -> str:
+        """Create a group chat with these members (all owners); returns the new chat's id.
+
+        Not idempotent: Graph makes a new chat on every successful POST. Store the id as
+        soon as this returns.
+        """
+        members = list(dict.fromkeys(member_aad_ids))  # Graph rejects a member listed twice
+        if not members:
+            raise ValueError("a group chat needs at least one member")
+        body = {
+            "chatType": "group",
+            "topic": topic,
+            "members": [
+                {
+                    "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                    "roles": ["owner"],
+                    "user@odata.bind": f"{_BIND_ROOT}/users('{aad_id}')",
+                }
+                for aad_id in members
+            ],
+        }
+        _, chat = await self._request("POST", "/chats", body, permissions=(CHAT_CREATE_PERMISSION,))
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if not isinstance(chat_id, str) or not chat_id:
+            raise GraphError(201, "MissingChatId", "Graph created a chat but returned no id.")
+        _log.info("Created group chat %s with %d members", chat_id, len(members))
+        return chat_id
+
+    async def install_app(self, chat_id: str, teams_app_id: str) -> None:
+        """Install the Teams app (catalog id) in the chat; already installed is success."""
+        body = {"teamsApp@odata.bind": f"{_BIND_ROOT}/appCatalogs/teamsApps/{teams_app_id}"}
+        status, _ = await self._request(
+            "POST",
+            f"/chats/{quote(chat_id, safe='')}/installedApps",
+            body,
+            permissions=(INSTALL_APP_PERMISSION,),
+            accept=frozenset({409}),
+        )
+        if status == 409:
+            # A retry after a lost response, or a restart after a crash: the goal is met.
+            _log.info("App %s was already installed in chat %s", teams_app_id, chat_id)
+        else:
+            _log.info("Installed app %s in chat %s", teams_app_id, chat_id)
+
+    async def get_chat(self, chat_id: str) -> dict[str, Any]:
+        """The chat resource (id, topic, chatType, webUrl, ...)."""
+        _, chat = await self._request(
+            "GET", f"/chats/{quote(chat_id, safe='')}", None, permissions=CHAT_READ_PERMISSIONS
+        )
+        if not isinstance(chat, dict):
+            raise GraphError(200, "UnexpectedBody", "Graph returned no chat object.")
+        return chat
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        permissions: tuple[str, ...],
+        accept: frozenset[int] = frozenset(),
+    ) -> tuple[int, Any]:
+        """Send with retries; returns (status, parsed JSON or None) for 2xx and ``accept``."""
+        url = self._base_url + path
+        refreshed = False  # at most one fresh token per call
+        force_refresh = False
+        throttled = 0  # answers that were 429/5xx so far; bounded by max_attempts
+        while True:
+            token = await self._tokens.token(force_refresh=force_refresh)
+            force_refresh = False
+            status, retry_after, request_id, payload = await self._send(method, url, body, token)
+            if 200 <= status < 300 or status in accept:
+                return status, payload
+            code, message = _error_parts(status, payload)
+            if status == 401 and not refreshed:
+                # The cached token may have been revoked or rotated early; one fresh token
+                # is worth a try, more would just hammer the token endpoint.
+                _log.warning(
+                    "Graph %s %s answered 401 (%s); refreshing the token", method, path, code
+                )
+                refreshed = force_refresh = True
+                continue
+            if status == 403:
+                raise GraphPermissionError(
+                    status, code, message, permissions=permissions, request_id=request_id
+                )
+            if status in _RETRYABLE:
+                throttled += 1
+                if throttled >= self._max_attempts:
+                    raise GraphTransientError(status, code, message, request_id=request_id)
+                delay = retry_after if retry_after is not None else _backoff(throttled)
+                _log.warning(
+                    "Graph %s %s answered %d (%s); retry %d/%d in %.1f s",
+                    method,
+                    path,
+                    status,
+                    code,
+                    throttled,
+                    self._max_attempts - 1,
+                    delay,
+                )
+                await self._sleep(delay)
+                continue
+            raise GraphError(status, code, message, request_id=request_id)
+
+    async def _send(
+        self, method: str, url: str, body: dict[str, Any] | None, token: str
+    ) -> tuple[int, float | None, str | None, Any]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        try:
+            async with self._session.request(method, url, json=body, headers=headers) as response:
+                raw = await response.read()
+                payload: Any = None
+                if raw:
+                    try:
+                        payload = await response.json(content_type=None)
+                    except ValueError:
+                        payload = raw.decode("utf-8", errors="replace")
+                return (
+                    response.status,
+                    _retry_after(response.headers.get("Retry-After")),
+                    response.headers.get("request-id"),
+                    payload,
+                )
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            # Not retried here: whether a POST reached Graph is unknown, and repeating a
+            # create could make a second chat. The caller's outbox retries with a look-up.
+            raise GraphTransientError(0, type(exc).__name__, str(exc) or repr(exc)) from exc

@@ -1,0 +1,133 @@
+"""App-only access tokens for Microsoft Graph, from msal's client-credentials flow."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msal
+import requests
+
+from .errors import GraphAuthError
+
+__all__ = ["GRAPH_DEFAULT_SCOPE", "GraphAuthError", "TokenProvider"]
+
+GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
+
+_log = logging.getLogger(__name__)
+
+# AADSTS codes that point at one setting; the OAuth error names alone are too coarse
+# (invalid_client covers both a wrong and an expired secret, for instance).
+_PASSWORD_CODES = frozenset({7000215, 7000222, 7000216})  # wrong / expired / missing secret
+_APP_ID_CODES = frozenset({700016})  # application not found in the directory
+_TENANT_CODES = frozenset({90002, 90023})  # tenant not found / invalid tenant
+
+
+def _hint(error: str, codes: Sequence[int]) -> str:
+    """What to fix, in the settings' own names, for an msal error."""
+    code_set = set(codes)
+    if code_set & _PASSWORD_CODES or error == "invalid_client":
+        return (
+            "Check MicrosoftAppPassword: it must be the client secret's value (not its id) "
+            "and must not have expired."
+        )
+    if code_set & _APP_ID_CODES or error == "unauthorized_client":
+        return (
+            "Check MicrosoftAppId, and that MicrosoftAppTenantId is the tenant the app is "
+            "registered in (or consented to)."
+        )
+    if code_set & _TENANT_CODES or error == "invalid_authority":
+        return "Check MicrosoftAppTenantId (the tenant id or domain in the authority URL)."
+    if error == "invalid_scope":
+        return "Check the scope: client-credential scopes must end with /.default."
+    return "Check MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId."
+
+
+def _error_codes(result: Mapping[str, Any]) -> list[int]:
+    codes = result.get("error_codes")
+    if not isinstance(codes, list):
+        return []
+    return [code for code in codes if isinstance(code, int)]
+
+
+class TokenProvider:
+    """Gets (and caches) an app-only token with the real ``msal.ConfidentialClientApplication``.
+
+    ``authority`` is ``https://login.microsoftonline.com/<tenant>`` in production; tests pass
+    a local HTTPS fake's authority together with an ``http_client`` that trusts its CA and
+    ``instance_discovery=False``, which makes msal skip its call to login.microsoftonline.com
+    and fetch ``{authority}/v2.0/.well-known/openid-configuration`` directly
+    (msal/authority.py, ``_initialize_entra_authority``).
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        authority: str,
+        *,
+        scopes: Sequence[str] = (GRAPH_DEFAULT_SCOPE,),
+        http_client: requests.Session | None = None,
+        instance_discovery: bool = True,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._authority = authority
+        self._scopes = list(scopes)
+        self._http_client = http_client
+        self._instance_discovery = instance_discovery
+        self._app: msal.ConfidentialClientApplication | None = None
+        # One lock for building the app and acquiring: msal's constructor does blocking
+        # tenant discovery, and concurrent cache misses would each ask for a token.
+        # A thread lock, not an asyncio one, because the work runs in worker threads.
+        self._lock = threading.Lock()
+
+    async def token(self, *, force_refresh: bool = False) -> str:
+        """An access token; msal's in-memory cache serves it until shortly before expiry.
+
+        ``force_refresh`` drops the cached token first (Graph answered 401 to it).
+        Raises :class:`GraphAuthError` when the identity platform refuses the app.
+        """
+        # msal is synchronous (requests); keep it off the event loop.
+        return await asyncio.to_thread(self._token_sync, force_refresh)
+
+    def _token_sync(self, force_refresh: bool) -> str:
+        with self._lock:
+            app = self._application()
+            if force_refresh:
+                # acquire_token_for_client refuses force_refresh=True; removing the cached
+                # tokens is msal's supported way to make the next call go to the network.
+                app.remove_tokens_for_client()
+            result: dict[str, Any] | None = app.acquire_token_for_client(scopes=self._scopes)
+        if not result or "access_token" not in result:
+            result = result or {}
+            error = str(result.get("error") or "no_token")
+            description = str(result.get("error_description") or "msal returned no token.")
+            hint = _hint(error, _error_codes(result))
+            _log.warning("Graph token refused: %s (%s) %s", error, _error_codes(result), hint)
+            raise GraphAuthError(error, description, hint)
+        if result.get("token_source") == "identity_provider":
+            _log.info("Got a new Graph token for app %s", self._client_id)
+        return str(result["access_token"])
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        # Built on first use, not in __init__: the constructor talks to the network
+        # (tenant discovery), and a failure there should be retried on the next call.
+        if self._app is None:
+            try:
+                self._app = msal.ConfidentialClientApplication(
+                    self._client_id,
+                    client_credential=self._client_secret,
+                    authority=self._authority,
+                    http_client=self._http_client,
+                    instance_discovery=self._instance_discovery,
+                )
+            except ValueError as exc:
+                # msal raises ValueError when the authority's discovery document is missing,
+                # which is what an unknown tenant looks like.
+                hint = _hint("invalid_authority", [])
+                raise GraphAuthError("invalid_authority", str(exc), hint) from exc
+        return self._app

@@ -209,13 +209,24 @@ def configure_logging(level: str) -> None:
 
 def main() -> int:
     configure_logging("INFO")
+    # A ValueError while starting is a setting or file that validation let through; whoever
+    # starts the bot needs its message on one line, not a traceback.
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
         app = create_app(settings)
-    except (SettingsError, ConfigError) as error:
+    except (SettingsError, ConfigError, ValueError) as error:
         log.error("cannot start: %s", error)
         return 2
+    started = False
+
+    async def mark_started(_app: web.Application) -> None:
+        nonlocal started
+        started = True
+
+    # Runs after the storage context has opened the database (on_startup handlers run in
+    # order, and the cleanup contexts' is the first), so only errors while starting count.
+    app.on_startup.append(mark_started)
     log.info(
         "serving the bot",
         extra={"url": f"http://{settings.listen_host}:{settings.port}/api/messages"},
@@ -225,6 +236,13 @@ def main() -> int:
     except StorageUnavailable as error:
         log.error("cannot start: %s", error)
         return 1
+    except ValueError as error:
+        # E.g. storage refusing DATABASE_URL as it opens the database. Once running, a
+        # ValueError is a bug and keeps its traceback.
+        if started:
+            raise
+        log.error("cannot start: %s", error)
+        return 2
     return 0
 
 

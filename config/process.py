@@ -143,7 +143,18 @@ class ProcessConfig(_Strict):
         used.extend((f"phone_numbers.{code}", code) for code in self.phone_numbers)
         for where, code in used:
             if code not in known:
-                raise ValueError(f"{where}: region {code!r} is not in regions ({', '.join(known)})")
+                raise ValueError(
+                    f"{where}: region {code!r} is not in regions ({', '.join(self.region_codes)})"
+                )
+        # The schedule needs each region's hours to say when a case can be picked up; without
+        # them a handoff to that region would fail at review time rather than here.
+        shifts_of = [shift.region for shift in self.shifts]
+        for code in self.region_codes:
+            count = shifts_of.count(code)
+            if count == 0:
+                raise ValueError(f"shifts: region {code!r} has no shift; add one")
+            if count > 1:
+                raise ValueError(f"shifts: region {code!r} has {count} shifts; keep one")
         return self
 
     def sme_people(self) -> dict[str, tuple[Person, ...]]:

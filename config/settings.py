@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/handoff.db"
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("handoff.yaml")
-_DATABASE_URL_FORMS = ("sqlite:///relative/path.db", "sqlite:////absolute/path.db", "postgresql://")
+_DATABASE_URL_FORMS = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, "
+    "postgresql://user:password@host:5432/dbname (or postgres://…)"
+)
 
 
 class AppType(StrEnum):
@@ -50,10 +54,11 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _known_database(cls, value: str) -> str:
-        if value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+    def _usable_database(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem is None:
             return value
-        raise ValueError(f"must be one of the forms {', '.join(_DATABASE_URL_FORMS)}…")
+        raise ValueError(f"{problem}; accepted forms: {_DATABASE_URL_FORMS}")
 
     @field_validator("log_level")
     @classmethod
@@ -73,6 +78,39 @@ class Settings(BaseSettings):
         if self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
             raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant")
         return self
+
+
+def database_url_problem(url: str) -> str | None:
+    """What keeps ``url`` from naming a database the bot can open, or None if nothing does.
+
+    The same reading as storage's ``parse_database_url`` (config may not import storage), so a
+    URL accepted here does not fail at start-up. A PostgreSQL URL is never echoed back: it may
+    hold a password.
+    """
+    scheme, separator, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme == "sqlite" and separator:
+        if not rest.startswith("/"):
+            return f"the SQLite URL {url!r} needs three slashes before the file's path"
+        parts = urlsplit(url)
+        if parts.query or parts.fragment:
+            return f"the SQLite URL {url!r} takes no '?' or '#' part"
+        path = rest[1:]
+        if not path:
+            return f"the SQLite URL {url!r} names no file"
+        if path.endswith("/"):
+            return f"the SQLite URL {url!r} names a folder, not a file"
+        return None
+    if scheme in ("postgresql", "postgres") and separator:
+        parts = urlsplit(url)
+        # libpq's form for a Unix socket puts the host, and may put the database, in the query.
+        query = parse_qs(parts.query)
+        if not parts.hostname and not query.get("host"):
+            return "the PostgreSQL URL names no host"
+        if not parts.path.strip("/") and not (query.get("dbname") or query.get("database")):
+            return "the PostgreSQL URL names no database"
+        return None
+    return f"a {scheme}:// URL is not supported" if scheme and separator else "not a database URL"
 
 
 def load_settings() -> Settings:

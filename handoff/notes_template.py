@@ -14,6 +14,14 @@ underlines; Windows or old-Mac line endings; extra blank lines; list items with 
 ``•`` or ``1.`` / ``1)``. A line that is only a known heading name (optionally followed by a
 colon and text) starts that section; this means a content line such as "Research: none" inside
 the summary starts the Research section, the price of accepting headings without underlines.
+
+Pasted text comes from anyone, so reading it costs time in proportion to its length: no two parts
+of a pattern can take the same characters (so a line that does not match fails at once rather
+than after trying every split), whitespace is collapsed before a line is matched, and two caps
+bound the rest. Only the first ``MAX_NOTES_CHARS`` characters are read, cut
+back to the last line break inside them so no line is read in half; ``ParsedNotes.truncated`` then
+says so, and what lay beyond counts as not written. A line whose part before the first colon is
+longer than ``MAX_HEADING_CHARS`` is never a heading or a checklist key, only text of its section.
 """
 
 from __future__ import annotations
@@ -207,10 +215,18 @@ _CHECKLIST_KEYS: dict[str, str] = {
     "reason for critsit": "critsit_reason",
 }
 
-_HEADING_LINE = re.compile(
-    r"^[#*_\s]*(?P<name>[A-Za-z][A-Za-z'\u2019/ ]*?)[*_\s]*(?::\s*(?P<rest>.*))?$"
+# Teams caps a message near 28 KB, so only a broken or hostile client sends more than this.
+MAX_NOTES_CHARS = 100_000
+# Far longer than any heading or checklist question ("Customer accept English Support?").
+MAX_HEADING_CHARS = 200
+
+# Both are matched against the part of a line before its first colon, whitespace collapsed to
+# single spaces. Words are separated by exactly one space and nothing else in a pattern takes a
+# letter, so there is only one way to match and a line that fails does so in linear time.
+_HEADING_HEAD = re.compile(
+    r"[#*_ ]*(?P<name>[A-Za-z][A-Za-z'\u2019/]*(?: [A-Za-z'\u2019/]+)*)[*_ ]*"
 )
-_KEY_LINE = re.compile(r"^[<*_\s]*(?P<key>[A-Za-z][A-Za-z' ]*?)\s*\??\s*:\s*(?P<value>.*?)[>\s]*$")
+_KEY_HEAD = re.compile(r"[<*_ ]*(?P<key>[A-Za-z][A-Za-z']*(?: [A-Za-z']+)*) ?\??")
 _UNDERLINE_LINE = re.compile(r"^\s*\\?[=\-]{3,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+")
 # HTML the wiki wraps the template in, and the template's own "_<placeholder>_" lines, which
@@ -220,11 +236,17 @@ _NOISE_LINE = re.compile(
     r"|^\s*(?:(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+)?_<.*>_\s*$",
     re.IGNORECASE,
 )
-_WHO_WAITS = re.compile(r"^\s*who\s+waits(?:\s+for\s+whom)?\s*\??\s*:\s*(.*)$", re.IGNORECASE)
+# Matched against a line with its whitespace collapsed, so each optional space is one character.
+_WHO_WAITS = re.compile(r"who waits(?: for whom)? ?\?? ?:(.*)", re.IGNORECASE)
 _WHEN = re.compile(r"^\s*when\s*:\s*", re.IGNORECASE)
-_OUTCOME = re.compile(
-    r"\s*(?:[-=\u2013\u2014]+>?|\u2192|\|)?\s*\(?\b(?:outcome|result)\s*:\s*", re.IGNORECASE
-)
+# Only the word is searched for; the arrow or bracket before it is peeled off by hand, since a
+# pattern allowing optional runs of spaces and dashes before the word backtracks over them.
+_OUTCOME_WORD = re.compile(r"\b(?:outcome|result)\s*:\s*", re.IGNORECASE)
+_ARROW_DASHES = "-=\u2013\u2014"
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _normalised(text: str) -> str:
@@ -294,6 +316,8 @@ class ParsedNotes:
     sla_urgency: str | None = None
     questions_answered: tuple[str, ...] = ()
     missing: tuple[str, ...] = field(default=())
+    # The text was longer than MAX_NOTES_CHARS and only its beginning was read.
+    truncated: bool = False
 
     def found(self) -> dict[str, Any]:
         """The fields found, by HandoffNotes field name."""
@@ -310,13 +334,31 @@ class ParsedNotes:
         return HandoffNotes.model_validate({**start.model_dump(), **self.found()})
 
 
+def _without_arrow(step: str) -> str:
+    """``step`` without what leads to its outcome: "(", "->", "=>", "--", "\u2192" or "|"."""
+    step = step.removesuffix("(").rstrip()
+    bare = step.removesuffix(">")
+    if bare.endswith(tuple(_ARROW_DASHES)):
+        step = bare.rstrip(_ARROW_DASHES)
+    elif step.endswith(("\u2192", "|")):
+        step = step[:-1]
+    return step.strip()
+
+
+def _split_outcome(item: str) -> tuple[str, str]:
+    """A steps-tried item as (step, outcome), the outcome "" when the item gives none."""
+    found = _OUTCOME_WORD.search(item)
+    if found is None:
+        return item.strip(), ""
+    return _without_arrow(item[: found.start()]), item[found.end() :].strip()
+
+
 def _parse_steps(lines: list[str]) -> tuple[tuple[StepTried, ...], tuple[str, ...]]:
     steps: list[StepTried] = []
     without: list[str] = []
     for item in _items(lines):
-        parts = _OUTCOME.split(item, maxsplit=1)
-        step = parts[0].strip()
-        outcome = parts[1].strip().rstrip(")").strip() if len(parts) > 1 else ""
+        step, outcome = _split_outcome(item)
+        outcome = outcome.rstrip(")").strip()
         if step and outcome:
             steps.append(StepTried(step=step, outcome=outcome))
         elif step:
@@ -330,7 +372,7 @@ def _parse_contact(lines: list[str], default_zone: str | None) -> NextContact | 
     for line in lines:
         if not line.strip():
             continue
-        who = _WHO_WAITS.match(line)
+        who = _WHO_WAITS.fullmatch(_collapsed(line))
         if who is not None:
             who_parts.append(who.group(1).strip())
             continue
@@ -351,46 +393,52 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
     ``zone_name`` is the zone a next-contact time without offset or zone name is read in; with
     neither, such a time is not guessed and the next contact counts as missing.
     """
+    truncated = len(text) > MAX_NOTES_CHARS
+    if truncated:
+        kept = text[:MAX_NOTES_CHARS]
+        cut = max(kept.rfind("\n"), kept.rfind("\r"))
+        text = kept[:cut] if cut != -1 else kept
     sections: dict[str, list[str]] = {}
     checklist_values: dict[str, Any] = {}
     current: str | None = None
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for raw in _lines(text):
         line = raw.replace("\t", " ")
-        if _UNDERLINE_LINE.match(line) or _NOISE_LINE.match(line):
+        compact = _collapsed(line)
+        if _UNDERLINE_LINE.match(compact) or _NOISE_LINE.match(compact):
             continue
-        key_line = _KEY_LINE.match(line)
-        # Outside the checklist only the template's own "Question?:" / "<Key:>" form counts, so
-        # a summary line such as "Pending on: the customer's logs" stays in the summary.
-        is_checklist_line = key_line is not None and (
-            current == "checklist" or "?" in line.split(":", 1)[0] or line.lstrip().startswith("<")
-        )
-        if (
-            key_line is not None
-            and is_checklist_line
-            and _normalised(key_line["key"]) in _CHECKLIST_KEYS
-        ):
-            name = _CHECKLIST_KEYS[_normalised(key_line["key"])]
-            value = key_line["value"].strip()
-            if name in ("customer_reachable", "waiting_for_rca", "accepts_english"):
-                checklist_values[name] = _yes_no_value(value)
-            elif name == "pending_on":
-                checklist_values[name] = _pending_value(value)
-            else:
-                checklist_values[name] = value or None
-            continue
-        heading = _HEADING_LINE.match(line)
-        name = _normalised(heading["name"]) if heading is not None else ""
-        # "Customer:" / "Microsoft:" are ordinary words elsewhere ("Customer: a retailer" in a
-        # summary); only under Next Steps do they stand for the template's Cx / MSFT.
-        if name in _NEXT_STEPS_ONLY and current not in _NEXT_STEPS_SECTIONS:
-            name = ""
-        if heading is not None and name in _HEADINGS:
-            current = _HEADINGS[name]
-            sections.setdefault(current, [])
-            rest = (heading["rest"] or "").strip()
-            if rest:
-                sections[current].append(rest)
-            continue
+        head, colon, after = compact.partition(":")
+        head = head.rstrip()
+        if len(head) <= MAX_HEADING_CHARS:
+            key_line = _KEY_HEAD.fullmatch(head) if colon else None
+            # Outside the checklist only the template's own "Question?:" / "<Key:>" form
+            # counts, so a summary line such as "Pending on: the customer's logs" stays there.
+            is_checklist_line = current == "checklist" or "?" in head or head.startswith("<")
+            key = _normalised(key_line["key"]) if key_line is not None else ""
+            if is_checklist_line and key in _CHECKLIST_KEYS:
+                name = _CHECKLIST_KEYS[key]
+                # "<Reason for Critsit:>": the template's closing bracket is no part of a value.
+                value = after.rstrip("> ").strip()
+                if name in ("customer_reachable", "waiting_for_rca", "accepts_english"):
+                    checklist_values[name] = _yes_no_value(value)
+                elif name == "pending_on":
+                    checklist_values[name] = _pending_value(value)
+                else:
+                    checklist_values[name] = value or None
+                continue
+            heading = _HEADING_HEAD.fullmatch(head)
+            name = _normalised(heading["name"]) if heading is not None else ""
+            # "Customer:" / "Microsoft:" are ordinary words elsewhere ("Customer: a retailer" in
+            # a summary); only under Next Steps do they stand for the template's Cx / MSFT.
+            if name in _NEXT_STEPS_ONLY and current not in _NEXT_STEPS_SECTIONS:
+                name = ""
+            if name in _HEADINGS:
+                current = _HEADINGS[name]
+                sections.setdefault(current, [])
+                # Taken from the line as written, so text after the heading keeps its spacing.
+                rest = line.partition(":")[2].strip()
+                if rest:
+                    sections[current].append(rest)
+                continue
         if current is not None:
             sections[current].append(line)
 
@@ -417,7 +465,7 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
     missing = tuple(
         name for name in ASKED_FIELDS if name not in present or (name == "steps_tried" and without)
     )
-    return replace(parsed, missing=missing)
+    return replace(parsed, missing=missing, truncated=truncated)
 
 
 def _lines(text: str) -> list[str]:

@@ -12,6 +12,10 @@ Decisions where the spec and seeds leave room (spec section 6, seed 000):
   "Sev A" / "Sev B" / "Sev C", the form the seeds use in prose ("Sev A and B 24x7 case").
   24x7 is not added: it is not part of the placeholder and the subject must match exactly.
 - Region in the subject: ``<APAC/IST/EMEA/US SE>`` becomes "US SE", "APAC SE", ...
+- The ``mailto:`` link: Outlook and Windows stop opening a link of about 2,000 characters,
+  and notes make it far longer. ``Mail.body`` always holds the whole e-mail; when the link
+  would pass ``MAX_MAILTO_CHARS``, it carries the exact subject and a short body (the case's
+  facts and where the full notes are) instead, so the link always opens.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ _REGION = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 # Any number of leading "<Need XXX SE>" prefixes, however spaced or cased, so a title that was
 # prefixed by hand (or twice by mistake) ends up with exactly one, for the new region.
 _TITLE_PREFIX = re.compile(r"^\s*(?:<\s*need\s+[^<>]*?\s+se\s*>\s*)+", re.IGNORECASE)
+
+# Outlook and Windows stop opening a mailto: link at about 2,000 characters.
+MAX_MAILTO_CHARS = 2000
+NOTES_ELSEWHERE = (
+    "The full hand-over notes are in the case and in the handoff bot's summary; they are too "
+    "long for this link."
+)
 
 PLAN_ABBREVIATIONS: dict[SupportPlan, str] = {
     SupportPlan.PREMIER: "Prem",
@@ -103,7 +114,7 @@ def reassignment_mail(
         raise ValueError("the queue address must not be blank; it comes from the queue config")
     region = _region(target_region)
     subject = reassignment_subject(case, region, subject_prefix)
-    body_lines = [
+    facts = [
         "Hello,",
         "",
         f"Please reassign case {case.number} to an engineer in {region}.",
@@ -113,12 +124,17 @@ def reassignment_mail(
         f"Customer time zone: {case.customer_timezone}",
     ]
     if case.language_needs:
-        body_lines.append(f"Language needs: {case.language_needs}")
-    body_lines += ["", "Hand-over notes:", "", notes_text.strip(), "", "Thank you."]
-    body = "\n".join(body_lines)
-    return Mail(
-        to=address, subject=subject, body=body, mailto_url=mailto_url(address, subject, body)
-    )
+        facts.append(f"Language needs: {case.language_needs}")
+    body = "\n".join([*facts, "", "Hand-over notes:", "", notes_text.strip(), "", "Thank you."])
+    url = mailto_url(address, subject, body)
+    if len(url) > MAX_MAILTO_CHARS:
+        short_body = "\n".join([*facts, "", NOTES_ELSEWHERE, "", "Thank you."])
+        url = mailto_url(address, subject, short_body)
+    if len(url) > MAX_MAILTO_CHARS:
+        # Only a skill or queue prefix far longer than any real one gets here. The subject is
+        # never cut, since R-MAIL wants it exact, so the link carries it alone.
+        url = mailto_url(address, subject, "")
+    return Mail(to=address, subject=subject, body=body, mailto_url=url)
 
 
 def customer_message(

@@ -89,3 +89,26 @@ def test_broken_yaml_is_reported(tmp_path: Path) -> None:
     path.write_text("regions: [EMEA\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_process_config(path)
+
+
+def test_a_region_without_a_shift_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    shifts = [shift for shift in data["shifts"] if shift["region"] != "IST"]
+    path = write_config(tmp_path, {"shifts": shifts})
+    with pytest.raises(ConfigError) as caught:
+        load_process_config(path)
+    assert "shifts: region 'IST' has no shift; add one" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_no_shifts_at_all_names_the_first_region(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"shifts": []})
+    with pytest.raises(ConfigError, match="shifts: region 'EMEA' has no shift; add one"):
+        load_process_config(path)
+
+
+def test_a_region_with_two_shifts_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    path = write_config(tmp_path, {"shifts": [*data["shifts"], data["shifts"][1]]})
+    with pytest.raises(ConfigError, match="shifts: region 'US' has 2 shifts; keep one"):
+        load_process_config(path)

@@ -1,6 +1,7 @@
 import pytest
 
 from config.settings import DEFAULT_DATABASE_URL, AppType, SettingsError, load_settings
+from storage.database import parse_database_url
 
 SETTING_NAMES = [
     "MicrosoftAppId",
@@ -47,7 +48,7 @@ def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("PORT", "eighty", "PORT: Input should be a valid integer"),
         ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
-        ("DATABASE_URL", "mysql://db/handoff", "DATABASE_URL: must be one of the forms"),
+        ("DATABASE_URL", "mysql://db/handoff", "DATABASE_URL: a mysql:// URL is not supported"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be DEBUG, INFO"),
         ("MicrosoftAppType", "Everyone", "MicrosoftAppType: Input should be 'MultiTenant'"),
     ],
@@ -73,3 +74,62 @@ def test_single_tenant_needs_the_tenant(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
     with pytest.raises(SettingsError, match="MicrosoftAppTenantId is required"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("sqlite:///data/", "the SQLite URL 'sqlite:///data/' names a folder, not a file"),
+        ("sqlite:////", "the SQLite URL 'sqlite:////' names a folder, not a file"),
+        ("sqlite:///", "the SQLite URL 'sqlite:///' names no file"),
+        ("sqlite://handoff.db", "the SQLite URL 'sqlite://handoff.db' needs three slashes"),
+        (
+            "sqlite:///data/handoff.db?mode=ro",
+            "the SQLite URL 'sqlite:///data/handoff.db?mode=ro' takes no '?' or '#' part",
+        ),
+        ("postgresql://", "the PostgreSQL URL names no host"),
+        ("postgresql:///handoff", "the PostgreSQL URL names no host"),
+        (
+            "postgres://handoff:secret@db.example.invalid:5432/",
+            "the PostgreSQL URL names no database",
+        ),
+        ("postgresql://db.example.invalid", "the PostgreSQL URL names no database"),
+        ("mysql://handoff:secret@db/handoff", "a mysql:// URL is not supported"),
+        ("data/handoff.db", "not a database URL"),
+    ],
+)
+def test_an_unusable_database_url_is_named_with_the_accepted_forms(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"DATABASE_URL: {problem}" in message
+    assert (
+        "accepted forms: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
+        "postgresql://user:password@host:5432/dbname"
+    ) in message
+    # A URL that may carry a password is never repeated in the message.
+    assert "secret" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///data/handoff.db",
+        "sqlite:////var/lib/handoff/handoff.db",
+        "SQLite:///handoff.db",
+        "postgresql://handoff:secret@db.example.invalid:5432/handoff",
+        "postgres://db.example.invalid/handoff",
+        "postgresql:///handoff?host=/var/run/postgresql",
+        "postgresql://db.example.invalid?dbname=handoff",
+    ],
+)
+def test_a_usable_database_url_is_accepted_and_storage_reads_it(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().database_url == url
+    # What settings let through must not fail when the app opens the database.
+    parse_database_url(url)

@@ -39,9 +39,11 @@ def launch(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait(timeout=10)
 
 
-def start(processes: list[subprocess.Popen[bytes]], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(
+    processes: list[subprocess.Popen[bytes]], env: dict[str, str], *args: str
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "app.py"],
+        [sys.executable, *(args or ["app.py"])],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -101,6 +103,8 @@ async def test_app_py_serves_help_then_stops_cleanly(
     [
         ("PORT", "eighty", "PORT"),
         ("DATABASE_URL", "mysql://somewhere/db", "DATABASE_URL"),
+        ("DATABASE_URL", "sqlite:///data/", "DATABASE_URL"),
+        ("DATABASE_URL", "postgresql://", "DATABASE_URL"),
         ("HANDOFF_CONFIG", "/nonexistent/handoff.yaml", "HANDOFF_CONFIG"),
     ],
 )
@@ -112,6 +116,34 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     assert process.returncode == 2
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
     assert named in str(error["message"])
+    assert b"Traceback" not in stderr
+
+
+# Settings now refuse every DATABASE_URL that storage refuses, so to see what main() does when
+# they disagree (or any other check fails only once aiohttp starts the app), storage's parser
+# is made to refuse, and app.py then runs as `python app.py` would.
+REFUSING_STORAGE = """\
+import runpy
+import storage.database
+
+def refuse(url):
+    raise ValueError("DATABASE_URL is not usable: refused for the test")
+
+storage.database.parse_database_url = refuse
+runpy.run_path("app.py", run_name="__main__")
+"""
+
+
+def test_a_value_error_while_starting_ends_in_one_line_and_exit_code_2(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    env = bot_environment(tmp_path, PORT=str(free_port()))
+    process = start(launch, env, "-c", REFUSING_STORAGE)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert b"Traceback" not in stderr
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert error["message"] == ("cannot start: DATABASE_URL is not usable: refused for the test")
 
 
 def test_an_unusable_database_stops_start_up_with_the_path(

@@ -14,7 +14,15 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.notes_template import ASKED_FIELDS, format_in_zone, parse_notes, render_notes
+from handoff.notes_template import (
+    ASKED_FIELDS,
+    MAX_NOTES_CHARS,
+    format_in_zone,
+    parse_items,
+    parse_notes,
+    parse_steps,
+    render_notes,
+)
 
 CASE = Case(
     number="123456789012",
@@ -313,6 +321,24 @@ def test_checklist_question_lines_are_read_outside_the_checklist_section() -> No
     assert parsed.checklist == Checklist(customer_reachable=False, icm_id="ICM-000002")
 
 
+def test_checklist_keys_and_headings_tolerate_tabs_and_runs_of_spaces() -> None:
+    parsed = parse_notes(
+        "  Ticket's \t checklist  \n"
+        "Customer\tReachable ? :   yes\n"
+        "Now the issue  is pending on? :\tPG\n"
+        "< Reason for   Critsit : Production down >\n"
+        "Next   customer contact :\n"
+        "When: 2026-06-03 09:00 (UTC+02:00)\n"
+        "Who  waits\tfor whom ? : we wait for logs\n"
+    )
+    assert parsed.checklist == Checklist(
+        customer_reachable=True, pending_on=PendingOn.PG, critsit_reason="Production down"
+    )
+    assert parsed.next_customer_contact == NextContact(
+        at=dt.datetime(2026, 6, 3, 7, 0, tzinfo=dt.UTC), who_waits="we wait for logs"
+    )
+
+
 def test_to_notes_overlays_found_fields_on_base() -> None:
     base = HandoffNotes(summary="old summary", issue="kept issue")
     merged = parse_notes("Summary\n=====\nnew summary\n").to_notes(base)
@@ -323,3 +349,100 @@ def test_to_notes_overlays_found_fields_on_base() -> None:
 def test_format_in_zone_refuses_naive_time() -> None:
     with pytest.raises(ValueError, match="time zone"):
         format_in_zone(dt.datetime(2026, 6, 3, 9, 0), "Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "Restarted the driver -> Outcome: still hangs",
+        "Restarted the driver --> outcome: still hangs",
+        "Restarted the driver => Result: still hangs",
+        "Restarted the driver \u2014 outcome: still hangs",
+        "Restarted the driver \u2192 outcome: still hangs",
+        "Restarted the driver | Outcome : still hangs",
+        "Restarted the driver (result: still hangs)",
+        "Restarted the driver -> (outcome: still hangs)",
+        "Restarted the driver outcome:still hangs",
+    ],
+)
+def test_steps_accept_the_usual_arrows_before_the_outcome(item: str) -> None:
+    steps, without = parse_steps(f"- {item}")
+    assert steps == (StepTried(step="Restarted the driver", outcome="still hangs"),)
+    assert without == ()
+
+
+def test_a_step_keeps_a_greater_than_sign_that_is_no_arrow() -> None:
+    steps, _ = parse_steps("Load > 2 GB fails > outcome: same timeout")
+    assert steps == (StepTried(step="Load > 2 GB fails >", outcome="same timeout"),)
+
+
+# Each of these made the old patterns backtrack for seconds to hours: whitespace, colons and
+# brackets that several parts of a pattern could take, or words that could be split many ways.
+HOSTILE_LINES = {
+    "spaces": " " * 50_000 + "x",
+    "spaces then a colon": " " * 40_000 + "x?" + " " * 40_000 + ":",
+    "colons": ":" * 50_000,
+    "angle brackets": "<" * 50_000 + "x",
+    "words": "a " * 25_000 + "!",
+    "words before a colon": "a " * 25_000 + "? :" + " >" * 10_000,
+    "dashes before no outcome": "step " + "-" * 50_000 + " x",
+    "spaces before no outcome": "step" + " " * 50_000 + "(outcome",
+    "who waits and spaces": "who waits" + " " * 50_000 + "x",
+    "zone-like slashes": "a/" * 25_000 + "!",
+    "placeholders": "_<" + ">_ " * 16_000 + "x",
+}
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize(
+    "heading", ["Summary", "Steps tried", "Next customer contact", "Checklist"]
+)
+@pytest.mark.parametrize("line", HOSTILE_LINES.values(), ids=HOSTILE_LINES.keys())
+def test_hostile_pasted_lines_are_read_in_linear_time(heading: str, line: str) -> None:
+    parsed = parse_notes(f"{heading}\n{line}\nIssue\nStill read after it\n", zone_name="Etc/UTC")
+    assert parsed.issue == "Still read after it"
+    assert not parsed.truncated
+    parse_steps(line)
+    parse_items(line)
+
+
+def test_a_long_line_after_a_heading_is_still_that_section() -> None:
+    long_summary = "The nightly load fails at the copy step; " * 100
+    parsed = parse_notes(f"Summary: {long_summary}\nIssue: loads fail\n")
+    assert parsed.summary == long_summary.strip()
+    assert parsed.issue == "loads fail"
+
+
+def test_a_line_with_a_very_long_head_is_text_not_a_heading() -> None:
+    # All its words could form a heading name, but none is that long; it stays in the summary.
+    line = "Research " + "and more research " * 20 + ": none"
+    parsed = parse_notes(f"Summary\n{line}\n")
+    assert parsed.summary == line
+    assert parsed.research == ()
+
+
+def test_only_the_first_max_notes_chars_are_read_cut_at_a_line_break() -> None:
+    start = "Summary\nfine\nIssue\n"
+    filler = "y" * 99 + "\n"
+    text = start + filler * ((MAX_NOTES_CHARS - len(start) - 10) // len(filler))
+    text += "x" * (MAX_NOTES_CHARS - 10 - len(text)) + "\n"
+    # This line straddles the limit: cut in the middle it would read as "Blockers: wai".
+    text += "Blockers: waiting for approval\nResearch\n- kb\n"
+    parsed = parse_notes(text)
+    assert parsed.truncated
+    assert parsed.summary == "fine"
+    assert parsed.blockers is None
+    assert parsed.research == ()
+    assert {"blockers", "research"} <= set(parsed.missing)
+
+
+def test_notes_just_within_the_limit_are_read_whole() -> None:
+    text = (
+        "Summary\n"
+        + "y" * (MAX_NOTES_CHARS - len("Summary\n\nBlockers: none"))
+        + "\nBlockers: none"
+    )
+    assert len(text) == MAX_NOTES_CHARS
+    parsed = parse_notes(text)
+    assert not parsed.truncated
+    assert parsed.blockers == "none"

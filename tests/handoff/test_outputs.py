@@ -7,6 +7,8 @@ import pytest
 
 from handoff.models import Case, Severity, SupportPlan
 from handoff.outputs import (
+    MAX_MAILTO_CHARS,
+    NOTES_ELSEWHERE,
     PLAN_ABBREVIATIONS,
     customer_message,
     internal_title,
@@ -140,6 +142,71 @@ def test_mail_has_queue_subject_body_and_encoded_mailto() -> None:
     query = parse_qs(parts.query)
     assert query["subject"] == [mail.subject]
     assert query["body"] == [mail.body.replace("\n", "\r\n")]
+
+
+def link_parts(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_short_notes_go_whole_into_the_link() -> None:
+    notes = "Summary\n=============\nNightly load fails with a gateway timeout."
+    mail = reassignment_mail(SEV_A_PREMIER, "US", QUEUE, PREFIX, notes)
+    assert len(mail.mailto_url) <= MAX_MAILTO_CHARS
+    assert link_parts(mail.mailto_url)["body"] == [mail.body.replace("\n", "\r\n")]
+    assert notes in mail.body
+
+
+def test_long_notes_leave_the_link_with_the_subject_and_a_short_body() -> None:
+    notes = "Summary\n=============\n" + "The copy step fails with a gateway timeout.\n" * 120
+    mail = reassignment_mail(SEV_B_PRO, "APAC", QUEUE, PREFIX, notes)
+
+    assert len(mail.mailto_url) <= MAX_MAILTO_CHARS
+    parts = link_parts(mail.mailto_url)
+    assert parts["subject"] == [
+        f"{PREFIX} Pro Sev B 987654321098 to APAC SE - Skill: Stream Processing"
+    ]
+    assert parts["subject"] == [mail.subject]
+    [short_body] = parts["body"]
+    assert short_body.split("\r\n") == [
+        "Hello,",
+        "",
+        "Please reassign case 987654321098 to an engineer in APAC.",
+        "Severity: Sev B",
+        "Plan: Professional",
+        "Skill: Stream Processing",
+        "Customer time zone: Asia/Singapore",
+        "",
+        NOTES_ELSEWHERE,
+        "",
+        "Thank you.",
+    ]
+    # The e-mail itself still carries every line of the notes.
+    assert notes.strip() in mail.body
+    assert mail.body.endswith("Thank you.")
+
+
+def test_the_whole_body_stays_in_the_link_up_to_the_limit_exactly() -> None:
+    def url_for(notes_length: int) -> str:
+        return reassignment_mail(SEV_A_PREMIER, "US", QUEUE, PREFIX, "x" * notes_length).mailto_url
+
+    # Letters are not encoded, so each one more of them makes the link one character longer.
+    fitting = MAX_MAILTO_CHARS - (len(url_for(1)) - 1)
+    assert len(url_for(fitting)) == MAX_MAILTO_CHARS
+    assert "x" * fitting in link_parts(url_for(fitting))["body"][0]
+    [short_body] = link_parts(url_for(fitting + 1))["body"]
+    assert "Hand-over notes:" not in short_body
+    assert NOTES_ELSEWHERE in short_body
+
+
+def test_a_link_too_long_even_for_the_short_body_keeps_the_exact_subject() -> None:
+    # 190 CJK characters take 9 characters each once encoded, in the subject and in the body.
+    case = make_case(product_skill="\u6570" * 190)
+    mail = reassignment_mail(case, "US", QUEUE, PREFIX, "Summary\n=====\nshort")
+    assert len(mail.mailto_url) <= MAX_MAILTO_CHARS
+    parts = link_parts(mail.mailto_url)
+    assert parts["subject"] == [mail.subject]
+    assert "body" not in parts
+    assert "Summary\n=====\nshort" in mail.body
 
 
 def test_mailto_encodes_plus_and_percent() -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiohttp
 from aiohttp import web
 from botbuilder.core import ConversationState, UserState
 from botbuilder.dialogs import DialogSet
@@ -18,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.card_actions import CardActions, leads_checker
 from bot.effects import EffectHandlers, StayPolicy
 from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
+from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
 from bot.outbox_worker import OutboxWorker
 from bot.sending import TeamsSender
@@ -26,6 +28,9 @@ from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import Settings, SettingsError, load_settings
 from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
+from graph.client import GraphClient
+from graph.token_provider import TokenProvider
+from handoff import effects
 from handoff.ports import Clock, SystemClock
 from handoff.service import HandoffService
 from storage.bot_state import SqlBotStorage
@@ -126,6 +131,14 @@ def build_bot(
         may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
         wake_outbox=wake_outbox,
     )
+
+    async def group_chat_joined(chat_id: str) -> None:
+        """Teams added the bot to a chat: if it is a long-running case's, post its summary."""
+        chat = await store.group_chat_by_id(chat_id)
+        if chat is not None:
+            step = effects.group_chat_step(effects.POST_CHAT_SUMMARY, chat.case_number, clock.now())
+            await store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+
     return HandoffBot(
         conversations=store,
         repository=store,
@@ -136,15 +149,40 @@ def build_bot(
         card_actions=CardActions(service, is_lead),
         commands=status.table(),
         wake_outbox=wake_outbox,
+        group_chat_joined=group_chat_joined,
     )
 
 
+def build_graph(settings: Settings, session: aiohttp.ClientSession) -> GraphClient | None:
+    credentials = settings.graph_credentials
+    if credentials is None:
+        return None
+    client_id, secret, authority = credentials
+    tokens = TokenProvider(
+        client_id,
+        secret,
+        authority,
+        # Instance discovery asks Microsoft's cloud about the authority; a private one
+        # (tests, sovereign clouds) answers for itself.
+        instance_discovery=settings.graph_authority_host == "https://login.microsoftonline.com",
+    )
+    return GraphClient(settings.graph_base_url, tokens, session)
+
+
 def build_worker(
-    store: SqlStore, process: ProcessConfig, clock: Clock, adapter: CloudAdapter, app_id: str
+    store: SqlStore,
+    process: ProcessConfig,
+    clock: Clock,
+    adapter: CloudAdapter,
+    app_id: str,
+    graph: GraphClient | None = None,
+    teams_app_id: str = "",
 ) -> OutboxWorker:
+    sender = TeamsSender(adapter, app_id)
+    chats = GroupChatHandlers(store, graph, sender, clock, teams_app_id=teams_app_id)
     handlers = EffectHandlers(
         store,
-        TeamsSender(adapter, app_id),
+        sender,
         clock,
         configured_channel=process.case_transfer.channel_id,
         stay=StayPolicy(
@@ -153,7 +191,7 @@ def build_worker(
         ),
         smes=process.sme_people(),
     )
-    return OutboxWorker(store, handlers.table(), clock)
+    return OutboxWorker(store, {**handlers.table(), **chats.table()}, clock)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -168,7 +206,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(settings.database_url, clock)
-        worker = build_worker(store, process, clock, adapter, settings.app_id)
+        graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        graph = build_graph(settings, graph_session)
+        worker = build_worker(
+            store, process, clock, adapter, settings.app_id, graph, settings.teams_app_id
+        )
         app[STORE] = store
         app[WORKER] = worker
         app[BOT] = build_bot(store, process, clock, worker.wake)
@@ -183,6 +225,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             await asyncio.wait_for(draining, SHUTDOWN_GRACE_SECONDS)
         except TimeoutError:
             log.warning("outbox worker stopped mid-send; its item is retried after restart")
+        await graph_session.close()
         await store.close()
 
     app.cleanup_ctx.append(storage_lifecycle)

@@ -20,6 +20,7 @@ from handoff.ports import (
     CardRef,
     Clock,
     ConversationStore,
+    GroupChatStore,
     HandoffRepository,
     Outbox,
     OutboxItem,
@@ -35,8 +36,8 @@ CASE_TRANSFER_CHANNEL = "case_transfer_channel_id"
 MAX_STAY_REMINDERS = 24
 
 
-class Store(HandoffRepository, ConversationStore, SettingsStore, Outbox, Protocol):
-    """The storage the bot's effects need (one SqlStore provides all of it)."""
+class Store(HandoffRepository, ConversationStore, SettingsStore, GroupChatStore, Outbox, Protocol):
+    """The storage the bot needs (one SqlStore provides all of it)."""
 
 
 @dataclass(frozen=True)

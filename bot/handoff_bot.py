@@ -45,6 +45,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         card_actions: CardActions,
         commands: Mapping[str, CommandHandler],
         wake_outbox: Callable[[], None],
+        group_chat_joined: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
         self._conversations = conversations
@@ -56,6 +57,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._card_actions = card_actions
         self._commands: dict[str, CommandHandler] = {**commands, "help": self._help}
         self._wake_outbox = wake_outbox
+        self._group_chat_joined = group_chat_joined
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
@@ -95,6 +97,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
         address = address_of(turn_context.activity, self._clock.now())
         await self._conversations.save_conversation(address)
+        if address.kind is ConversationKind.GROUP_CHAT and self._group_chat_joined is not None:
+            await self._group_chat_joined(address.conversation_id)
         log.info(
             "conversation stored",
             extra={"conversation_id": address.conversation_id, "kind": address.kind.value},

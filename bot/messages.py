@@ -26,7 +26,8 @@ HELP = (
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
     "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
     "- **longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
-    "in each region; with a reason (e.g. the customer works in two time zones), flag it.\n"
+    "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
+    "**longrunning** <case> **chat** makes the group chat of its regional owners.\n"
     "- **help** — this message.\n\n"
     "Chat with me here in a personal chat, or @mention me in a channel."
 )
@@ -116,4 +117,23 @@ def not_long_running(number: str) -> str:
 def long_running_status(number: str, reason: str, owners: dict[str, str]) -> str:
     listed = "\n".join(f"- {region}: {name}" for region, name in owners.items())
     proposal = f"\n\nRegional owners, from who owned it:\n{listed}" if owners else ""
-    return f"Case {number} is long-running: {reason}.{proposal}"
+    chat = f"\n\nType **longrunning {number} chat** to make their group chat." if owners else ""
+    return f"Case {number} is long-running: {reason}.{proposal}{chat}"
+
+
+def chat_exists(number: str, state: str) -> str:
+    return f"Case {number} already has its group chat ({state})."
+
+
+def chat_needs_owners(number: str) -> str:
+    return (
+        f"Case {number} needs owners in at least two regions, known to Teams, before I can make "
+        "its group chat."
+    )
+
+
+def chat_planned(number: str, names: str) -> str:
+    return (
+        f"Making the group chat of case {number} with {names}. I post the case summary there "
+        "once Teams has added me."
+    )

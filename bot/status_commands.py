@@ -11,7 +11,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from cards.transfer_card import handoff_card, handoff_list_card, local_time
 from dialogs.handoff_dialog import case_number_from
 from handoff import effects
-from handoff.long_running import regional_owners
+from handoff.long_running import GroupChat, chat_members, chat_topic, regional_owners
 from handoff.models import Handoff, Person
 from handoff.ports import Clock, ConversationKind
 from handoff.schedule import Schedule
@@ -138,6 +138,9 @@ class StatusCommands:
             await turn_context.send_activity(messages.no_handoff_for(number))
             return
         latest = max(handoffs, key=lambda h: h.updated_at)
+        if command.args[1:] == ("chat",) and latest.long_running:
+            await self._plan_chat(turn_context, latest, handoffs)
+            return
         reason = " ".join(command.args[1:]).strip()
         if reason and not latest.long_running:
             latest = await self._service.flag_long_running(
@@ -151,6 +154,26 @@ class StatusCommands:
         await turn_context.send_activity(
             messages.long_running_status(number, latest.long_running, owners)
         )
+
+    async def _plan_chat(
+        self, turn_context: TurnContext, latest: Handoff, handoffs: list[Handoff]
+    ) -> None:
+        number = latest.case.number
+        existing = await self._store.group_chat(number)
+        if existing is not None:
+            await turn_context.send_activity(messages.chat_exists(number, existing.state.value))
+            return
+        members = chat_members(handoffs)
+        if len(members) < 2:
+            await turn_context.send_activity(messages.chat_needs_owners(number))
+            return
+        chat = GroupChat(case_number=number, topic=chat_topic(latest), members=members)
+        if await self._store.plan_group_chat(chat):
+            step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
+            await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+            self._wake_outbox()
+        names = ", ".join(f"{m.name} ({m.region})" for m in members)
+        await turn_context.send_activity(messages.chat_planned(number, names))
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity

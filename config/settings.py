@@ -41,10 +41,31 @@ class Settings(BaseSettings):
     port: int = Field(3978, alias="PORT", ge=1, le=65535)
     # Unauthenticated local mode should not listen beyond this machine unless asked to.
     host: str = Field("", alias="HOST")
+    # R-LONG group chats go through Microsoft Graph with the bot's own app registration,
+    # unless a separate one is given; base URL and authority host are settings so tests and
+    # sovereign clouds can point elsewhere.
+    graph_client_id: str = Field("", alias="GRAPH_CLIENT_ID")
+    graph_client_secret: str = Field("", alias="GRAPH_CLIENT_SECRET", repr=False)
+    graph_base_url: str = Field("https://graph.microsoft.com/v1.0", alias="GRAPH_BASE_URL")
+    graph_authority_host: str = Field(
+        "https://login.microsoftonline.com", alias="GRAPH_AUTHORITY_HOST"
+    )
+    teams_app_id: str = Field("", alias="TEAMS_APP_ID")
 
     @property
     def local_mode(self) -> bool:
         return not self.app_id
+
+    @property
+    def graph_credentials(self) -> tuple[str, str, str] | None:
+        """Client id, secret and authority for Graph, or None when group chats cannot work:
+        client credentials need a tenant, not the multi-tenant "common" authority."""
+        client_id = self.graph_client_id or self.app_id
+        secret = self.graph_client_secret or self.app_password
+        if not (client_id and secret and self.app_tenant_id):
+            return None
+        authority = f"{self.graph_authority_host.rstrip('/')}/{self.app_tenant_id}"
+        return client_id, secret, authority
 
     @property
     def listen_host(self) -> str:

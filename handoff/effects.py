@@ -12,6 +12,9 @@ POST_CARD = "post_card"
 UPDATE_CARD = "update_card"
 NOTIFY = "notify"
 STAY_REMINDER = "stay_reminder"
+CREATE_GROUP_CHAT = "create_group_chat"
+INSTALL_CHAT_APP = "install_chat_app"
+POST_CHAT_SUMMARY = "post_chat_summary"
 
 
 def _notify(
@@ -122,3 +125,13 @@ def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
         )
         for p in people
     ]
+
+
+def group_chat_step(kind: str, case_number: str, at: datetime) -> OutboxMessage:
+    """One step of making a long-running case's group chat; each runs once per case."""
+    return OutboxMessage(
+        kind=kind,
+        payload={"case_number": case_number},
+        dedupe_key=f"{kind}:{case_number}",
+        not_before=at,
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 from .models import Handoff, HandoffState, Severity
 
@@ -78,3 +81,67 @@ def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, str]:
             owners[handoff.target_region] = handoff.owner.name or handoff.owner.id
             owners.setdefault(handoff.from_region, handoff.requester.name or handoff.requester.id)
     return owners
+
+
+class ChatMember(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    aad_object_id: str
+    name: str
+    region: str
+
+
+class GroupChatState(StrEnum):
+    REQUESTED = "requested"
+    CREATED = "created"
+    INSTALLED = "installed"
+    POSTED = "posted"
+    FAILED = "failed"
+
+
+class GroupChat(BaseModel):
+    """The group chat of a long-running case with its regional owners (R-LONG)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_number: str
+    topic: str
+    members: tuple[ChatMember, ...]
+    chat_id: str | None = None
+    state: GroupChatState = GroupChatState.REQUESTED
+    last_error: str | None = None
+
+
+def chat_members(handoffs: Sequence[Handoff]) -> tuple[ChatMember, ...]:
+    """The regional owners the bot can add to a chat: people with an AAD object id, the
+    latest owner of each region."""
+    latest: dict[str, ChatMember] = {}
+    for handoff in sorted(handoffs, key=lambda h: h.updated_at):
+        if handoff.state is not HandoffState.ACCEPTED or handoff.owner is None:
+            continue
+        for person, region in (
+            (handoff.requester, handoff.from_region),
+            (handoff.owner, handoff.target_region),
+        ):
+            if person.aad_object_id:
+                latest.pop(region, None)
+                latest[region] = ChatMember(
+                    aad_object_id=person.aad_object_id,
+                    name=person.name or person.id,
+                    region=region,
+                )
+    unique: dict[str, ChatMember] = {}
+    for member in latest.values():
+        unique.setdefault(member.aad_object_id, member)
+    return tuple(unique.values())
+
+
+def chat_topic(handoff: Handoff) -> str:
+    return f"Case {handoff.case.number} · {handoff.case.product_skill} · regional owners"
+
+
+CHAT_RULES = (
+    "This chat holds the regional owners of a long-running case (R-LONG). Hand off directly "
+    "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your shift, "
+    "update the notes and type **shiftend** here with a short summary."
+)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from .errors import DomainError
+from .long_running import GroupChat, GroupChatState
 from .models import AuditEvent, Frozen, Handoff, Person, UtcDatetime
 
 
@@ -88,6 +89,25 @@ class HandoffRepository(Protocol):
     async def set_card(self, handoff_id: str, card: CardRef) -> None: ...
 
     async def card_of(self, handoff_id: str) -> CardRef | None: ...
+
+
+class GroupChatStore(Protocol):
+    """R-LONG group chats: planned before Graph is asked, with the chat id kept at once."""
+
+    async def plan_group_chat(self, chat: GroupChat) -> bool: ...
+
+    async def group_chat(self, case_number: str) -> GroupChat | None: ...
+
+    async def group_chat_by_id(self, chat_id: str) -> GroupChat | None: ...
+
+    async def update_group_chat(
+        self,
+        case_number: str,
+        state: GroupChatState,
+        *,
+        chat_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
 
 
 class SettingsStore(Protocol):

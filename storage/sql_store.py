@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.long_running import ChatMember, GroupChat, GroupChatState
 from handoff.models import AuditEvent, Handoff, as_utc
 from handoff.ports import (
     CardRef,
@@ -255,6 +256,56 @@ class SqlStore:
         )
         return CardRef(**row) if row else None
 
+    # -- Group chats (R-LONG) ---------------------------------------------------------------
+
+    async def plan_group_chat(self, chat: GroupChat) -> bool:
+        """Records the chat to create; False if the case already has one planned or made."""
+        now = self._clock.now()
+        inserted = await self._db.execute(
+            """
+            INSERT INTO group_chats (case_number, topic, members, chat_id, state, last_error,
+                                     created_at, updated_at)
+            VALUES (?, ?, ?, NULL, ?, NULL, ?, ?)
+            ON CONFLICT (case_number) DO NOTHING""",
+            chat.case_number,
+            chat.topic,
+            json.dumps([m.model_dump() for m in chat.members]),
+            chat.state.value,
+            now,
+            now,
+        )
+        return inserted > 0
+
+    async def group_chat(self, case_number: str) -> GroupChat | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM group_chats WHERE case_number = ?", case_number
+        )
+        return _group_chat(row)
+
+    async def group_chat_by_id(self, chat_id: str) -> GroupChat | None:
+        row = await self._db.fetch_one("SELECT * FROM group_chats WHERE chat_id = ?", chat_id)
+        return _group_chat(row)
+
+    async def update_group_chat(
+        self,
+        case_number: str,
+        state: GroupChatState,
+        *,
+        chat_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._db.execute(
+            """
+            UPDATE group_chats SET state = ?, chat_id = COALESCE(?, chat_id), last_error = ?,
+                                   updated_at = ?
+            WHERE case_number = ?""",
+            state.value,
+            chat_id,
+            error,
+            self._clock.now(),
+            case_number,
+        )
+
     # -- SettingsStore ----------------------------------------------------------------------
 
     async def get_setting(self, key: str) -> str | None:
@@ -474,6 +525,19 @@ async def _insert_events(tx: Session, events: Sequence[AuditEvent]) -> None:
 
 def _conversation(row: Row | None) -> ConversationAddress | None:
     return None if row is None else ConversationAddress.model_validate_json(row["doc"])
+
+
+def _group_chat(row: Row | None) -> GroupChat | None:
+    if row is None:
+        return None
+    return GroupChat(
+        case_number=row["case_number"],
+        topic=row["topic"],
+        members=tuple(ChatMember(**m) for m in json.loads(row["members"])),
+        chat_id=row["chat_id"],
+        state=GroupChatState(row["state"]),
+        last_error=row["last_error"],
+    )
 
 
 def _outbox_item(row: Row) -> OutboxItem:

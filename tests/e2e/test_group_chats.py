@@ -1,0 +1,231 @@
+"""R-LONG group chats end to end: the real msal path against the HTTPS token fake, Graph
+faked on loopback, the install event, the summary posted through the fake connector."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff.long_running import CHAT_RULES
+from handoff.models import Case, HandoffNotes, HandoffOutputs, Person, Severity, SupportPlan
+from handoff.request import HandoffAnswers
+from handoff.service import HandoffService
+from handoff.state_machine import Accept
+from storage.sql_store import open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.fake_graph import FakeGraph
+from harness.fake_token_service import FakeTokenService
+from harness.ids import fake_user
+
+CASE = "2311230040001234"
+CLIENT_ID, SECRET, TOKEN = "graph-app-id", "graph-secret", "graph-token-1"
+TEAMS_APP = "teams-catalog-app-id"
+OUTPUTS = HandoffOutputs(
+    title="t",
+    mail_to="q@example.invalid",
+    mail_subject="s",
+    mail_body="b",
+    mailto_url="mailto:",
+    notes_text="n",
+    customer_message="c",
+    next_step="x",
+)
+OWNERS = {region: fake_user(f"{region} Owner") for region in ("EMEA", "US", "APAC")}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 24, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def graph_settings(
+    fake_graph: FakeGraph, fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    fake_token_service.add_client(CLIENT_ID, SECRET, access_token=TOKEN)
+    fake_graph.expected_token = TOKEN
+    # msal's own requests session trusts the test CA this way (the harness's notes).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    authority = fake_token_service.authority()
+    return {
+        "GRAPH_CLIENT_ID": CLIENT_ID,
+        "GRAPH_CLIENT_SECRET": SECRET,
+        "MicrosoftAppTenantId": authority.rsplit("/", 1)[1],
+        "GRAPH_AUTHORITY_HOST": authority.rsplit("/", 1)[0],
+        "GRAPH_BASE_URL": fake_graph.base_url,
+        "TEAMS_APP_ID": TEAMS_APP,
+    }
+
+
+def person(user: Any) -> Person:
+    return Person(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
+
+
+async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
+    """EMEA → US → APAC → EMEA, each leg accepted: the case becomes long-running."""
+    store = await open_store(database_url, clock)
+    service = HandoffService(store, clock)
+    try:
+        for origin, target in (("EMEA", "US"), ("US", "APAC"), ("APAC", "EMEA")):
+            answers = HandoffAnswers(
+                case=Case(
+                    number=CASE,
+                    severity=Severity.A,
+                    is_24x7=True,
+                    plan=SupportPlan.PREMIER,
+                    product_skill="HDInsight",
+                    customer_region="US",
+                    customer_timezone="America/Chicago",
+                ),
+                owner_region=origin,
+                target_region=target,
+                kind_choice="between",
+                reason="continual support",
+                notes=HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
+            )
+            handoff = await service.request(answers, OUTPUTS, person(OWNERS[origin]))
+            clock.advance(timedelta(hours=1))
+            await service.act(handoff.id, Accept(actor=person(OWNERS[target])), handoff.version)
+            clock.advance(timedelta(hours=7))
+    finally:
+        await store.close()
+
+
+async def ask_for_chat(bot: RunningBot, connector: FakeConnector) -> None:
+    message = activities.personal_message(f"longrunning {CASE} chat", connector.url)
+    async with bot.session.post(f"{bot.url}/api/messages", json=message) as response:
+        assert response.status in (200, 201)
+    await connector.wait_for_activities(
+        predicate=lambda a: (a.get("text") or "").startswith(
+            f"Making the group chat of case {CASE}"
+        )
+    )
+
+
+async def test_a_long_running_case_gets_one_group_chat_with_its_owners_and_a_summary(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    bot = await start_bot(clock=clock, **graph_settings)
+    fake_graph.fail_next(429, count=2, retry_after=1, path_contains="/chats", method="POST")
+    await ask_for_chat(bot, fake_connector)
+
+    [created] = await fake_graph.wait_for(
+        lambda r: r.method == "POST" and r.path.endswith("/chats") and r.status == 201,
+        timeout=15,
+        description="the chat created",
+    )
+    body = created.body
+    assert body["chatType"] == "group"
+    assert body["topic"] == f"Case {CASE} · HDInsight · regional owners"
+    bound = sorted(m["user@odata.bind"] for m in body["members"])
+    assert bound == sorted(
+        f"https://graph.microsoft.com/v1.0/users('{u.aad_object_id}')" for u in OWNERS.values()
+    )
+    chat_id = created.response["id"]
+    await fake_graph.wait_for(
+        lambda r: r.method == "POST" and r.path.endswith("/installedApps") and r.status == 201,
+        timeout=10,
+        description="the app installed in the chat",
+    )
+    assert fake_graph.installed_apps(chat_id)
+    creates = [r for r in fake_graph.requests if r.method == "POST" and r.path.endswith("/chats")]
+    assert [r.status for r in creates] == [429, 429, 201], "created exactly once"
+
+    # Teams tells the bot it was added to the chat; the bot posts the case and the rules.
+    installed = activities.installation_update(
+        fake_connector.url, scope="groupChat", conversation_id=chat_id
+    )
+    async with bot.session.post(f"{bot.url}/api/messages", json=installed) as response:
+        assert response.status in (200, 201)
+    posted = await fake_connector.wait_for_activities(2, conversation_id=chat_id, timeout=10)
+    assert f"Case {CASE}" in all_text(posted[0]["attachments"][0]["content"])
+    assert "Long-running case: it has gone round the globe" in all_text(
+        posted[0]["attachments"][0]["content"]
+    )
+    assert posted[1]["text"] == CHAT_RULES
+
+
+async def test_a_crash_after_the_chat_was_made_does_not_make_a_second(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    # The install answers 503 until the bot stops: the job is left between the two steps.
+    fake_graph.fail_next(503, count=50, path_contains="installedApps")
+    first = await start_bot(clock=clock, **graph_settings)
+    await ask_for_chat(first, fake_connector)
+    await fake_graph.wait_for(
+        lambda r: r.path.endswith("/installedApps"), timeout=10, description="an install tried"
+    )
+    await first.stop()
+    # As if the process had died before it marked "create" done: the step comes round again.
+    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=10) as db:
+        db.execute(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL, not_before = ?",
+            ("2026-11-01T00:00:00.000000Z",),
+        )
+    fake_graph.clear()
+    await start_bot(clock=clock, **graph_settings)
+    await fake_graph.wait_for(
+        lambda r: r.path.endswith("/installedApps") and r.status == 201,
+        timeout=10,
+        description="the install finished after the restart",
+    )
+    assert not [r for r in fake_graph.requests if r.method == "POST" and r.path.endswith("/chats")]
+    assert len(fake_graph.chats) == 1
+
+
+async def test_a_missing_permission_is_reported_and_the_case_stays_usable(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    # The requester of the last leg (APAC owner) chats with the bot, so they can be told.
+    apac = OWNERS["APAC"]
+    await _install_personal(start_bot, fake_connector, clock, graph_settings, apac)
+    fake_graph.fail_next(403, code="Forbidden", message="Missing role", path_contains="/chats")
+    bot = await start_bot(clock=clock, **graph_settings)
+    await ask_for_chat(bot, fake_connector)
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
+    )
+    assert "Chat.Create" in told["text"]
+    assert "The case itself is unchanged." in told["text"]
+
+
+async def _install_personal(
+    start_bot: StartBot,
+    connector: FakeConnector,
+    clock: FakeClock,
+    settings: dict[str, str],
+    user: Any,
+) -> None:
+    bot = await start_bot(clock=clock, **settings)
+    added = activities.bot_added_personal(
+        connector.url, user_id=user.id, aad_object_id=user.aad_object_id
+    )
+    async with bot.session.post(f"{bot.url}/api/messages", json=added) as response:
+        assert response.status in (200, 201)
+    await bot.stop()

@@ -110,6 +110,7 @@ def build_bot(
     process: ProcessConfig,
     clock: Clock,
     wake_outbox: Callable[[], None] = lambda: None,
+    graph: GraphClient | None = None,
 ) -> HandoffBot:
     """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
@@ -127,6 +128,7 @@ def build_bot(
         schedule,
         clock,
         service=service,
+        graph=graph,
         # With no leads configured, anyone in the team may bind the channel.
         may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
         wake_outbox=wake_outbox,
@@ -150,6 +152,7 @@ def build_bot(
         commands=status.table(),
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
+        card_forms=status.card_forms(),
     )
 
 
@@ -213,7 +216,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         )
         app[STORE] = store
         app[WORKER] = worker
-        app[BOT] = build_bot(store, process, clock, worker.wake)
+        app[BOT] = build_bot(store, process, clock, worker.wake, graph)
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))

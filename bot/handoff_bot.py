@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from botbuilder.core import (
     ConversationState,
@@ -46,6 +47,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         commands: Mapping[str, CommandHandler],
         wake_outbox: Callable[[], None],
         group_chat_joined: Callable[[str], Awaitable[None]] | None = None,
+        card_forms: Mapping[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]
+        | None = None,
     ) -> None:
         super().__init__()
         self._conversations = conversations
@@ -58,6 +61,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._commands: dict[str, CommandHandler] = {**commands, "help": self._help}
         self._wake_outbox = wake_outbox
         self._group_chat_joined = group_chat_joined
+        self._card_forms = dict(card_forms or {})
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
@@ -109,6 +113,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         value = turn_context.activity.value
         if isinstance(value, dict) and "verb" in value:
             await self._card_submit(turn_context, value)
+            return
+        form = self._card_forms.get(str(value.get("command"))) if isinstance(value, dict) else None
+        if form is not None and isinstance(value, dict):
+            await form(turn_context, value)
             return
         TurnContext.remove_recipient_mention(turn_context.activity)
         command = parse_command(turn_context.activity.text)

@@ -137,3 +137,10 @@ def chat_planned(number: str, names: str) -> str:
         f"Making the group chat of case {number} with {names}. I post the case summary there "
         "once Teams has added me."
     )
+
+
+def one_regional_engineer(number: str) -> str:
+    return (
+        f"Then case {number} stays with one engineer in the customer's region, with handoffs "
+        "only when that engineer is off; no group chat is made."
+    )

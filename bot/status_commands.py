@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import MessageFactory, TurnContext
 
+from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card
 from cards.transfer_card import handoff_card, handoff_list_card, local_time
 from dialogs.handoff_dialog import case_number_from
+from graph.client import GraphClient
 from handoff import effects
-from handoff.long_running import GroupChat, chat_members, chat_topic, regional_owners
+from handoff.long_running import (
+    ChatMember,
+    GroupChat,
+    chat_members,
+    chat_topic,
+    regional_owners,
+)
 from handoff.models import Handoff, Person
 from handoff.ports import Clock, ConversationKind
 from handoff.schedule import Schedule
@@ -40,6 +49,7 @@ class StatusCommands:
         clock: Clock,
         *,
         service: HandoffService,
+        graph: GraphClient | None = None,
         may_set_up: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
     ) -> None:
@@ -48,6 +58,7 @@ class StatusCommands:
         self._clock = clock
         self._may_set_up = may_set_up
         self._service = service
+        self._graph = graph
         self._wake_outbox = wake_outbox
 
     def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
@@ -59,6 +70,10 @@ class StatusCommands:
             "setup": self.setup,
             "longrunning": self.long_running,
         }
+
+    def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
+        """Cards that come back with a `command` (not a handoff dialog step)."""
+        return {CHAT_OWNERS: self.chat_owners_submitted}
 
     async def _region(
         self, turn_context: TurnContext, command: ParsedCommand
@@ -158,22 +173,68 @@ class StatusCommands:
     async def _plan_chat(
         self, turn_context: TurnContext, latest: Handoff, handoffs: list[Handoff]
     ) -> None:
+        """Shows the regional owners card; the chat is made when it comes back."""
         number = latest.case.number
         existing = await self._store.group_chat(number)
         if existing is not None:
             await turn_context.send_activity(messages.chat_exists(number, existing.state.value))
             return
-        members = chat_members(handoffs)
-        if len(members) < 2:
-            await turn_context.send_activity(messages.chat_needs_owners(number))
+        card = owners_card(number, self._schedule.travel_order, chat_members(handoffs), {}, [])
+        await turn_context.send_activity(card_activity(card))
+
+    async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        number = case_number_from(str(value.get("case") or ""))
+        handoffs = await self._store.for_case(number) if number else []
+        if number is None or not handoffs:
+            await turn_context.send_activity(messages.STALE_FORM)
             return
-        chat = GroupChat(case_number=number, topic=chat_topic(latest), members=members)
+        latest = max(handoffs, key=lambda h: h.updated_at)
+        if value.get("preference") == "regional":
+            await turn_context.send_activity(messages.one_regional_engineer(number))
+            return
+        members, problems = await self._resolve_owners(value, chat_members(handoffs))
+        if value.get("preference") != "global":
+            problems.insert(0, "What does the customer prefer?: choose one.")
+        if len(members) < 2 and not problems:
+            problems.append("Name owners in at least two regions for a group chat.")
+        if problems:
+            regions = self._schedule.travel_order
+            card = owners_card(number, regions, chat_members(handoffs), value, problems)
+            await turn_context.send_activity(card_activity(card))
+            return
+        chat = GroupChat(case_number=number, topic=chat_topic(latest), members=tuple(members))
         if await self._store.plan_group_chat(chat):
             step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
             await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
             self._wake_outbox()
         names = ", ".join(f"{m.name} ({m.region})" for m in members)
         await turn_context.send_activity(messages.chat_planned(number, names))
+
+    async def _resolve_owners(
+        self, value: dict[str, Any], proposed: tuple[ChatMember, ...]
+    ) -> tuple[list[ChatMember], list[str]]:
+        """Each region's entry as a chat member: a proposed owner kept as is, an e-mail
+        address looked up in Microsoft Graph."""
+        known = {m.aad_object_id: m for m in proposed}
+        members: list[ChatMember] = []
+        problems: list[str] = []
+        for region in self._schedule.travel_order:
+            entry = str(value.get(owner_field(region)) or "").strip()
+            if not entry:
+                continue
+            if entry in known:
+                members.append(known[entry].model_copy(update={"region": region}))
+                continue
+            found = await self._graph.find_user(entry) if self._graph and "@" in entry else None
+            if found is None:
+                problems.append(
+                    f"{region} owner: I found nobody called “{entry[:60]}”; type their e-mail "
+                    "address as in Teams."
+                )
+                continue
+            members.append(ChatMember(aad_object_id=found[0], name=found[1], region=region))
+        unique = {m.aad_object_id: m for m in members}
+        return list(unique.values()), problems
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity

@@ -36,6 +36,7 @@ _log = logging.getLogger(__name__)
 CHAT_CREATE_PERMISSION = "Chat.Create"
 INSTALL_APP_PERMISSION = "TeamsAppInstallation.ReadWriteSelfForChat.All"
 CHAT_READ_PERMISSIONS = ("Chat.ReadBasic.All", "Chat.Read.All")
+USER_READ_PERMISSIONS = ("User.Read.All",)
 
 # @odata.bind values name Graph resources, not the server we talk to: they stay on the public
 # Graph root even when base_url points at a local fake.
@@ -179,6 +180,24 @@ class GraphClient:
         if not isinstance(chat, dict):
             raise GraphError(200, "UnexpectedBody", "Graph returned no chat object.")
         return chat
+
+    async def find_user(self, id_or_upn: str) -> tuple[str, str] | None:
+        """(AAD object id, display name) of a user named by id or e-mail/UPN; None if Graph
+        knows no such user."""
+        try:
+            _, user = await self._request(
+                "GET",
+                f"/users/{quote(id_or_upn, safe='@')}",
+                None,
+                permissions=USER_READ_PERMISSIONS,
+            )
+        except GraphError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(user, dict) or not user.get("id"):
+            raise GraphError(200, "UnexpectedBody", "Graph returned no user object.")
+        return str(user["id"]), str(user.get("displayName") or id_or_upn)
 
     # -- plumbing -------------------------------------------------------------------------
 

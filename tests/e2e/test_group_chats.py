@@ -19,7 +19,8 @@ from storage.sql_store import open_store
 
 from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
-from harness.chat import all_text
+from harness.card_schema import assert_valid_card
+from harness.chat import all_text, teams_values
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import FakeGraph
 from harness.fake_token_service import FakeTokenService
@@ -99,10 +100,35 @@ async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
         await store.close()
 
 
-async def ask_for_chat(bot: RunningBot, connector: FakeConnector) -> None:
-    message = activities.personal_message(f"longrunning {CASE} chat", connector.url)
-    async with bot.session.post(f"{bot.url}/api/messages", json=message) as response:
+async def post(bot: RunningBot, activity: dict[str, Any]) -> None:
+    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
         assert response.status in (200, 201)
+
+
+async def owners_card(bot: RunningBot, connector: FakeConnector) -> dict[str, Any]:
+    await post(bot, activities.personal_message(f"longrunning {CASE} chat", connector.url))
+    await connector.wait_for_activities(
+        predicate=lambda a: (
+            bool(a.get("attachments"))
+            and "regional owners" in all_text(a["attachments"][0]["content"])
+        )
+    )
+    card = connector.adaptive_cards()[-1]
+    assert_valid_card(card)
+    return card
+
+
+async def confirm_owners(
+    bot: RunningBot, connector: FakeConnector, card: dict[str, Any], **changes: str
+) -> None:
+    [button] = card["actions"]
+    values = teams_values(card, **changes)
+    await post(bot, activities.submit_message({**button["data"], **values}, connector.url))
+
+
+async def ask_for_chat(bot: RunningBot, connector: FakeConnector) -> None:
+    card = await owners_card(bot, connector)
+    await confirm_owners(bot, connector, card, preference="global")
     await connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith(
             f"Making the group chat of case {CASE}"
@@ -229,3 +255,60 @@ async def _install_personal(
     async with bot.session.post(f"{bot.url}/api/messages", json=added) as response:
         assert response.status in (200, 201)
     await bot.stop()
+
+
+async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preference(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    bot = await start_bot(clock=clock, **graph_settings)
+    card = await owners_card(bot, fake_connector)
+    shown = all_text(card)
+    assert "EMEA owner (EMEA Owner)" in str(card) and "US owner (US Owner)" in str(card)
+    assert "IST owner" in str(card) and "regional owners" in shown
+
+    fake_graph.add_user("aad-kim", "Kim Newowner", user_principal_name="kim@example.invalid")
+    await confirm_owners(bot, fake_connector, card, owner_US="nobody@example.invalid")
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            bool(a.get("attachments"))
+            and "I found nobody called" in all_text(a["attachments"][0]["content"])
+        )
+    )
+    again = fake_connector.adaptive_cards()[-1]
+    assert "What does the customer prefer?: choose one." in all_text(again)
+
+    await confirm_owners(
+        bot, fake_connector, again, preference="global", owner_US="kim@example.invalid"
+    )
+    [created] = await fake_graph.wait_for(
+        lambda r: r.method == "POST" and r.path.endswith("/chats") and r.status == 201,
+        timeout=10,
+        description="the chat created",
+    )
+    bound = {m["user@odata.bind"] for m in created.body["members"]}
+    assert "https://graph.microsoft.com/v1.0/users('aad-kim')" in bound
+    assert f"https://graph.microsoft.com/v1.0/users('{OWNERS['US'].aad_object_id}')" not in bound
+
+
+async def test_a_customer_who_prefers_one_engineer_gets_no_chat(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    bot = await start_bot(clock=clock, **graph_settings)
+    card = await owners_card(bot, fake_connector)
+    await confirm_owners(bot, fake_connector, card, preference="regional")
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "no group chat is made" in (a.get("text") or "")
+    )
+    assert not [r for r in fake_graph.requests if r.path.endswith("/chats")]

@@ -388,3 +388,12 @@ def test_retry_after_as_an_http_date() -> None:
     when = datetime.now(UTC) + timedelta(seconds=30)
     delay = _retry_after(email.utils.format_datetime(when, usegmt=True))
     assert delay is not None and 28 <= delay <= 30
+
+
+async def test_find_user_by_upn_and_unknown_user(
+    fake_graph: FakeGraph, session: aiohttp.ClientSession
+) -> None:
+    fake_graph.add_user("aad-kim", "Kim Sme", user_principal_name="kim@example.invalid")
+    client = GraphClient(fake_graph.base_url, FakeTokens(), session)
+    assert await client.find_user("kim@example.invalid") == ("aad-kim", "Kim Sme")
+    assert await client.find_user("nobody@example.invalid") is None

@@ -27,7 +27,9 @@ from handoff.state_machine import (
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset({"accept", "more_info", "back_to_queue", "escalate", "cancel", "provide_info"})
+VERBS = frozenset(
+    {"accept", "more_info", "back_to_queue", "escalate", "cancel", "provide_info", "long_running"}
+)
 _MAX_ID_LENGTH = 64
 
 
@@ -114,6 +116,8 @@ class CardActions:
     async def run(
         self, action: CardAction, actor: Person, conversation_id: str | None
     ) -> ActionResult:
+        if action.verb == "long_running":
+            return await self._flag_long_running(action, actor, conversation_id)
         command = command_for(action, actor, self._is_lead(actor))
         if isinstance(command, str):
             return ActionResult(card=None, message=command)
@@ -125,6 +129,23 @@ class CardActions:
             return ActionResult(card=None, message="That handoff no longer exists.")
         return ActionResult(
             card=handoff_card(outcome.handoff, notice=outcome.notice), message=_said(outcome)
+        )
+
+    async def _flag_long_running(
+        self, action: CardAction, actor: Person, conversation_id: str | None
+    ) -> ActionResult:
+        why = _text(action.inputs, "why")
+        if not why:
+            return ActionResult(card=None, message="Say why the case is long-running first.")
+        try:
+            flagged = await self._service.flag_long_running(
+                action.handoff_id, actor, why[:300], conversation_id
+            )
+        except NotFound:
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        number = flagged.case.number
+        return ActionResult(
+            card=handoff_card(flagged), message=f"Case {number} is marked long-running."
         )
 
 

@@ -19,11 +19,13 @@ ACTION_TITLES = {
     "back_to_queue": "Back to queue",
     "escalate": "Escalate to SME",
     "cancel": "Cancel",
+    "long_running": "Long-running",
 }
 # Verbs whose button first opens a text box: what the clicker must say with it.
 VERB_INPUTS = {
     "more_info": ("question", "What do you need to know before taking the case?"),
     "back_to_queue": ("reason", "Why does the case go back to the queue?"),
+    "long_running": ("why", "Why is the case long-running? (e.g. the customer works in two zones)"),
 }
 # provide_info is answered from the requester's personal chat, not from the channel card.
 CARD_VERBS = tuple(ACTION_TITLES)
@@ -172,9 +174,11 @@ def handoff_card(
         ]
     if history:
         body += [text("History", weight="Bolder"), text(timeline(history))]
-    actions = [
-        _action(verb, handoff) for verb in allowed_verbs(handoff.state) if verb in CARD_VERBS
-    ]
+    verbs = [verb for verb in allowed_verbs(handoff.state) if verb in CARD_VERBS]
+    if handoff.long_running is None and handoff.state is not HandoffState.CANCELLED:
+        # R-LONG by hand: anyone who knows the customer works in two zones may flag it.
+        verbs.append("long_running")
+    actions = [_action(verb, handoff) for verb in verbs]
     content = card(body, actions)
     content["msteams"]["entities"] = entities
     return content

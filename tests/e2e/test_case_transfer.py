@@ -153,13 +153,14 @@ async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_
     assert f"Case {CASE} · Sev B" in shown
     assert "Requested by <at>Test User</at>" in shown
     assert card["msteams"]["entities"][0]["mentioned"]["id"] == DEFAULT_USER.id
-    assert {a["title"] for a in card["actions"]} == {
+    assert [a["title"] for a in card["actions"]] == [
         "Accept",
         "Need more info",
         "Back to queue",
         "Escalate to SME",
         "Cancel",
-    }
+        "Long-running",
+    ]
 
     status, body = await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))
     assert status == 200
@@ -167,7 +168,9 @@ async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_
     refreshed = body["value"]
     assert_valid_card(refreshed)
     assert "Accepted by Bo Receiver" in all_text(refreshed)
-    assert "actions" not in refreshed, "nothing left to press on an accepted handoff"
+    assert [a["title"] for a in refreshed["actions"]] == ["Long-running"], (
+        "only flagging it long-running is left on an accepted handoff"
+    )
 
     [put] = await fake_connector.wait_for(
         lambda r: r.method == "PUT" and r.activity_id == message_id,
@@ -557,3 +560,26 @@ async def test_escalating_tells_the_requester_and_the_regional_sme(
         predicate=lambda a: "escalated the handoff of case" in (a.get("text") or "")
     )
     assert to_sme["text"].endswith("to you. Its card is in the Case Transfer channel.")
+
+
+async def test_the_card_flags_a_case_long_running(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector)
+    card, message_id = await posted_card(fake_connector)
+    _, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "long_running", RECEIVER)
+    )
+    assert body["value"] == "Say why the case is long-running first."
+    _, body = await post(
+        bot,
+        invoke_for(
+            fake_connector, card, message_id, "long_running", RECEIVER, why="customer in two zones"
+        ),
+    )
+    refreshed = body["value"]
+    assert_valid_card(refreshed)
+    assert "Long-running case: flagged: customer in two zones" in all_text(refreshed)
+    assert "Long-running" not in [a["title"] for a in refreshed["actions"]]

@@ -32,6 +32,7 @@ from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects
 from handoff.ports import Clock, SystemClock
+from handoff.request import Queue
 from handoff.service import HandoffService
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
@@ -128,6 +129,7 @@ def build_bot(
         schedule,
         clock,
         service=service,
+        queue=Queue(process.queue.address, process.queue.subject_prefix),
         graph=graph,
         # With no leads configured, anyone in the team may bind the channel.
         may_set_up=is_lead if process.lead_ids() else (lambda _person: True),

@@ -144,3 +144,38 @@ def one_regional_engineer(number: str) -> str:
         f"Then case {number} stays with one engineer in the customer's region, with handoffs "
         "only when that engineer is off; no group chat is made."
     )
+
+
+SHIFT_END_WHERE = (
+    "**shiftend** works in the group chat of a long-running case: it hands the case to the "
+    "next region's owner there."
+)
+
+SHIFT_END_USAGE = (
+    "Add a short summary for the next owner: **shiftend customer applied the fix, waiting for "
+    "the overnight job to confirm**."
+)
+
+
+def no_next_owner(number: str) -> str:
+    return (
+        f"Case {number} has no owner in another region in this chat; transfer it to the queue "
+        "and name the target owner in the DM e-mail."
+    )
+
+
+def shift_end_pending(number: str) -> str:
+    return (
+        f"Case {number} already has an open handoff; finish that one first (**status {number}**)."
+    )
+
+
+def shift_ending(
+    who: str, region: str, summary: str, successor: str, successor_region: str, on_shift: bool
+) -> str:
+    when = "on shift now: hand over warm" if on_shift else "next on shift: handed over directly"
+    return (
+        f"**Shift ending** — {who} ({region}): {summary}\n\n"
+        f"Over to {successor} ({successor_region}), {when}. The notes are updated and the "
+        "handoff is on the Case Transfer channel."
+    )

@@ -14,21 +14,24 @@ from cards.transfer_card import handoff_card, handoff_list_card, local_time
 from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
 from handoff import effects
+from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
     ChatMember,
     GroupChat,
     chat_members,
     chat_topic,
+    next_owner,
     regional_owners,
 )
 from handoff.models import Handoff, Person
-from handoff.ports import Clock, ConversationKind
+from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
+from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
 
 from . import messages
 from .commands import ParsedCommand
-from .conversations import conversation_kind
+from .conversations import address_of, conversation_kind
 from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class StatusCommands:
         clock: Clock,
         *,
         service: HandoffService,
+        queue: Queue,
         graph: GraphClient | None = None,
         may_set_up: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
@@ -59,6 +63,7 @@ class StatusCommands:
         self._may_set_up = may_set_up
         self._service = service
         self._graph = graph
+        self._queue = queue
         self._wake_outbox = wake_outbox
 
     def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
@@ -69,6 +74,7 @@ class StatusCommands:
             "agenda": self.agenda,
             "setup": self.setup,
             "longrunning": self.long_running,
+            "shiftend": self.shift_end,
         }
 
     def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
@@ -236,6 +242,61 @@ class StatusCommands:
         unique = {m.aad_object_id: m for m in members}
         return list(unique.values()), problems
 
+    async def shift_end(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """R-LONG: in a long-running case's chat, the owner ends their shift with a summary,
+        and the case goes directly to the next region's owner."""
+        chat_id = address_of(turn_context.activity, self._clock.now()).conversation_id
+        chat = await self._store.group_chat_by_id(chat_id)
+        if chat is None:
+            await turn_context.send_activity(messages.SHIFT_END_WHERE)
+            return
+        summary = " ".join(command.args).strip()
+        if len(summary) < 10:
+            await turn_context.send_activity(messages.SHIFT_END_USAGE)
+            return
+        latest = await self._store.latest_for_case(chat.case_number)
+        if latest is None:
+            await turn_context.send_activity(messages.no_handoff_for(chat.case_number))
+            return
+        actor = _actor(turn_context)
+        mine = [m for m in chat.members if m.aad_object_id == actor.aad_object_id]
+        region = mine[0].region if mine else latest.target_region
+        successor = next_owner(chat, region, self._schedule.travel_order)
+        if successor is None:
+            await turn_context.send_activity(messages.no_next_owner(chat.case_number))
+            return
+        now = self._clock.now()
+        on_shift = self._schedule.current_shift(successor.region, now) is not None
+        answers = HandoffAnswers(
+            case=latest.case,
+            owner_region=region,
+            target_region=successor.region,
+            kind_choice="between",
+            reason="R-LONG shift end: direct handoff to the next region's owner",
+            notes=latest.notes.model_copy(update={"summary": summary[:4000]}),
+            target_engineer=successor.aad_object_id,
+            target_engineer_name=successor.name,
+        )
+        how = "warm: they are on shift now, talk to them" if on_shift else "directly"
+        step = NextStep(
+            kind=NextStepKind.REASSIGN,
+            instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
+            path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
+        )
+        starts = self._schedule.next_shift_start(successor.region, now).start
+        outputs = compose_outputs(answers, step, self._queue, starts)
+        try:
+            await self._service.request(answers, outputs, actor, chat_id)
+        except DuplicateOpenHandoff:
+            await turn_context.send_activity(messages.shift_end_pending(chat.case_number))
+            return
+        self._wake_outbox()
+        await turn_context.send_activity(
+            messages.shift_ending(
+                actor.name, region, summary, successor.name, successor.region, on_shift
+            )
+        )
+
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity
         if conversation_kind(activity) is not ConversationKind.CHANNEL:
@@ -244,10 +305,9 @@ class StatusCommands:
         if not self._may_set_up(_actor(turn_context)):
             await turn_context.send_activity(messages.SETUP_NOT_ALLOWED)
             return
-        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-        channel = (channel_data.get("channel") or {}).get("id") or activity.conversation.id.split(
-            ";"
-        )[0]
+        # The bot stored this channel's address when the message came in (HandoffBot).
+        address = address_of(activity, self._clock.now())
+        channel = address.channel_id or address.conversation_id
         await self._store.set_setting(CASE_TRANSFER_CHANNEL, channel)
         posted = await self._post_waiting_cards(channel)
         await turn_context.send_activity(MessageFactory.text(messages.setup_done(posted)))

@@ -62,6 +62,8 @@ class PathStep(StrEnum):
     BACK_TO_QUEUE = "transfer back to queue and e-mail DM"
     STAY = "stay with case until new owner"
     WITHIN_REGION = "transfer within the region"
+    LONG_RUNNING_SHIFT_END = "long-running case: shift end"
+    DIRECT_TO_NEXT_OWNER = "direct handoff to the next region's owner"
     MUST_DOS_DONE = "supervisor, receiving engineer and customer told"
 
 

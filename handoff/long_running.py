@@ -145,3 +145,17 @@ CHAT_RULES = (
     "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your shift, "
     "update the notes and type **shiftend** here with a short summary."
 )
+
+
+def next_owner(chat: GroupChat, region: str, travel_order: Sequence[str]) -> ChatMember | None:
+    """The chat member who takes the case after `region`, following the travel order round
+    the globe and passing over regions without an owner."""
+    if region not in travel_order:
+        return None
+    start = travel_order.index(region)
+    by_region = {member.region: member for member in chat.members}
+    for step in range(1, len(travel_order)):
+        candidate = by_region.get(travel_order[(start + step) % len(travel_order)])
+        if candidate is not None and candidate.region != region:
+            return candidate
+    return None

@@ -39,6 +39,7 @@ class HandoffAnswers:
     reason: str
     notes: HandoffNotes
     target_engineer: str = ""
+    target_engineer_name: str = ""
     reason_code: str | None = None
     customer_asked: bool = False
 
@@ -53,7 +54,7 @@ class HandoffAnswers:
 
 def who_continues(answers: HandoffAnswers) -> str:
     if answers.target_engineer:
-        return answers.target_engineer
+        return answers.target_engineer_name or answers.target_engineer
     return f"Our {answers.target_region} support engineer"
 
 
@@ -97,7 +98,10 @@ def new_handoff(
         requester=requester,
         from_region=answers.owner_region,
         target_region=answers.target_region,
-        target_engineer=Person(id=answers.target_engineer, name=answers.target_engineer)
+        target_engineer=Person(
+            id=answers.target_engineer,
+            name=answers.target_engineer_name or answers.target_engineer,
+        )
         if answers.target_engineer
         else None,
         reason=answers.reason,

@@ -312,3 +312,74 @@ async def test_a_customer_who_prefers_one_engineer_gets_no_chat(
         predicate=lambda a: "no group chat is made" in (a.get("text") or "")
     )
     assert not [r for r in fake_graph.requests if r.path.endswith("/chats")]
+
+
+async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    bot = await start_bot(clock=clock, **graph_settings)
+    await ask_for_chat(bot, fake_connector)
+    [created] = await fake_graph.wait_for(
+        lambda r: r.path.endswith("/chats") and r.status == 201, timeout=10, description="chat"
+    )
+    chat_id = created.response["id"]
+    await post(
+        bot,
+        activities.installation_update(
+            fake_connector.url, scope="groupChat", conversation_id=chat_id
+        ),
+    )
+    await fake_connector.wait_for_activities(2, conversation_id=chat_id, timeout=10)
+
+    emea = OWNERS["EMEA"]
+    in_chat = {"conversation": {"conversationType": "groupChat", "isGroup": True, "id": chat_id}}
+
+    def said(text: str) -> dict[str, Any]:
+        return activities.personal_message(
+            text,
+            fake_connector.url,
+            user_id=emea.id,
+            user_name=emea.name,
+            aad_object_id=emea.aad_object_id,
+            overrides=in_chat,
+        )
+
+    await post(bot, said("shiftend"))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (a.get("text") or "").startswith("Add a short summary")
+    )
+    summary = "Customer applied the autoscale fix; waiting for the overnight job to confirm."
+    await post(bot, said(f"shiftend {summary}"))
+    [ending] = await fake_connector.wait_for_activities(
+        predicate=lambda a: (a.get("text") or "").startswith("**Shift ending**")
+    )
+    assert ending["conversation"]["id"] == chat_id
+    assert f"EMEA Owner (EMEA): {summary}" in ending["text"]
+    assert "Over to US Owner (US)" in ending["text"]
+
+    store = await open_store(sqlite_url, clock)
+    try:
+        handoff = await store.latest_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None and handoff.state.value == "requested"
+    assert (handoff.from_region, handoff.target_region) == ("EMEA", "US")
+    assert handoff.target_engineer is not None
+    assert handoff.target_engineer.name == "US Owner"
+    assert handoff.notes.summary == summary
+
+
+async def test_shift_end_outside_a_case_chat_says_where_it_works(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    await post(bot, activities.personal_message("shiftend all done for today", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (a.get("text") or "").startswith("**shiftend** works in the group chat")
+    )

@@ -3,7 +3,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff.long_running import assess, regional_owners, regions_travelled, round_the_globe
+from handoff.long_running import (
+    ChatMember,
+    GroupChat,
+    assess,
+    next_owner,
+    regional_owners,
+    regions_travelled,
+    round_the_globe,
+)
 from handoff.models import (
     Case,
     Handoff,
@@ -97,3 +105,16 @@ def test_a_loop_later_in_the_route_is_found() -> None:
 def test_regional_owners_are_proposed_from_who_owned_the_case() -> None:
     owners = regional_owners(accepted_route("EMEA", "US", "APAC", "EMEA"))
     assert owners == {"US": "US owner", "APAC": "APAC owner", "EMEA": "EMEA owner"}
+
+
+def test_the_next_owner_follows_the_globe_and_skips_empty_regions() -> None:
+    members = (
+        ChatMember(aad_object_id="a", name="Ana", region="EMEA"),
+        ChatMember(aad_object_id="b", name="Bo", region="US"),
+        ChatMember(aad_object_id="c", name="Cy", region="APAC"),
+    )
+    chat = GroupChat(case_number="2311230040001234", topic="t", members=members)
+    order = ("EMEA", "US", "APAC", "IST")
+    assert next_owner(chat, "EMEA", order) == members[1]
+    assert next_owner(chat, "APAC", order) == members[0], "IST has nobody: on to EMEA"
+    assert next_owner(chat, "MARS", order) is None

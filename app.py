@@ -184,7 +184,9 @@ def build_worker(
     teams_app_id: str = "",
 ) -> OutboxWorker:
     sender = TeamsSender(adapter, app_id)
-    chats = GroupChatHandlers(store, graph, sender, clock, teams_app_id=teams_app_id)
+    chats = GroupChatHandlers(
+        store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()
+    )
     handlers = EffectHandlers(
         store,
         sender,

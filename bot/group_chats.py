@@ -13,12 +13,16 @@ from cards.transfer_card import handoff_card
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError, GraphTransientError
 from handoff import effects
-from handoff.long_running import CHAT_RULES, GroupChat, GroupChatState
-from handoff.models import Person
-from handoff.ports import (
-    Clock,
-    OutboxItem,
+from handoff.long_running import (
+    CHAT_RULES,
+    GroupChat,
+    GroupChatState,
+    next_owner,
+    shift_end_reminder_at,
 )
+from handoff.models import Person
+from handoff.ports import Clock, OutboxItem
+from handoff.schedule import Schedule
 
 from .effects import Store, card_activity
 from .outbox_worker import Handler, PermanentFailure
@@ -36,18 +40,21 @@ class GroupChatHandlers:
         clock: Clock,
         *,
         teams_app_id: str,
+        schedule: Schedule,
     ) -> None:
         self._store = store
         self._graph = graph
         self._sender = sender
         self._clock = clock
         self._teams_app_id = teams_app_id
+        self._schedule = schedule
 
     def table(self) -> dict[str, Handler]:
         return {
             effects.CREATE_GROUP_CHAT: self.create,
             effects.INSTALL_CHAT_APP: self.install,
             effects.POST_CHAT_SUMMARY: self.post_summary,
+            effects.CHAT_SHIFT_REMINDER: self.shift_reminder,
         }
 
     async def _chat(self, item: OutboxItem) -> GroupChat:
@@ -129,6 +136,35 @@ class GroupChatHandlers:
         handoff = await self._store.latest_for_case(chat.case_number)
         if address is None or handoff is None:
             raise PermanentFailure(f"the chat {chat.chat_id} is not known to the bot yet")
+        # The first shift-end reminder is booked first: the time it is booked for must not
+        # depend on how long the posts below take, and a retry books nothing twice.
+        owner_region = handoff.target_region if handoff.owner else handoff.from_region
+        await self._remind_at_shift_end(chat.case_number, owner_region)
         await self._sender.send(address.reference, card_activity(handoff_card(handoff)))
         await self._sender.send(address.reference, MessageFactory.text(CHAT_RULES))
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
+
+    async def _remind_at_shift_end(self, case_number: str, region: str) -> None:
+        at = shift_end_reminder_at(self._schedule, region, self._clock.now())
+        step = effects.chat_shift_reminder(case_number, region, at)
+        await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+
+    async def shift_reminder(self, item: OutboxItem) -> None:
+        """Near the end of an owner's shift: ask them, in the chat, to hand over; then the
+        next region's owner gets the same at the end of theirs."""
+        chat = await self._chat(item)
+        region = str(item.payload["region"])
+        address = await self._store.get_conversation(chat.chat_id) if chat.chat_id else None
+        if address is None:
+            raise PermanentFailure(f"the chat of case {chat.case_number} is not known to the bot")
+        owner = next((m for m in chat.members if m.region == region), None)
+        successor = next_owner(chat, region, self._schedule.travel_order)
+        if successor is not None:
+            await self._remind_at_shift_end(chat.case_number, successor.region)
+        if owner is not None and successor is not None:
+            text = (
+                f"{owner.name} ({region}): your shift ends soon. Update the notes and type "
+                f"**shiftend** with a short summary to hand case {chat.case_number} to "
+                f"{successor.name} ({successor.region})."
+            )
+            await self._sender.send(address.reference, MessageFactory.text(text))

@@ -15,6 +15,7 @@ STAY_REMINDER = "stay_reminder"
 CREATE_GROUP_CHAT = "create_group_chat"
 INSTALL_CHAT_APP = "install_chat_app"
 POST_CHAT_SUMMARY = "post_chat_summary"
+CHAT_SHIFT_REMINDER = "chat_shift_reminder"
 
 
 def _notify(
@@ -133,5 +134,15 @@ def group_chat_step(kind: str, case_number: str, at: datetime) -> OutboxMessage:
         kind=kind,
         payload={"case_number": case_number},
         dedupe_key=f"{kind}:{case_number}",
+        not_before=at,
+    )
+
+
+def chat_shift_reminder(case_number: str, region: str, at: datetime) -> OutboxMessage:
+    """R-LONG: tell `region`'s owner in the case's chat that their shift is ending."""
+    return OutboxMessage(
+        kind=CHAT_SHIFT_REMINDER,
+        payload={"case_number": case_number, "region": region},
+        dedupe_key=f"{CHAT_SHIFT_REMINDER}:{case_number}:{region}:{at.isoformat()}",
         not_before=at,
     )

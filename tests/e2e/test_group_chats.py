@@ -184,6 +184,16 @@ async def test_a_long_running_case_gets_one_group_chat_with_its_owners_and_a_sum
     )
     assert posted[1]["text"] == CHAT_RULES
 
+    # Near the end of the EMEA owner's shift (17:00 UTC in November), the chat reminds them.
+    clock._now = datetime(2026, 11, 25, 16, 31, tzinfo=UTC)
+    [reminder] = await fake_connector.wait_for_activities(
+        conversation_id=chat_id,
+        predicate=lambda a: "your shift ends soon" in (a.get("text") or ""),
+        timeout=10,
+    )
+    assert reminder["text"].startswith("EMEA Owner (EMEA): your shift ends soon.")
+    assert reminder["text"].endswith(f"hand case {CASE} to US Owner (US).")
+
 
 async def test_a_crash_after_the_chat_was_made_does_not_make_a_second(
     start_bot: StartBot,

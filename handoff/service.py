@@ -3,7 +3,7 @@ each with its audit events and the outbox messages that carry it to Teams."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
-from .ports import Clock, HandoffRepository
+from .ports import Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
     Accept,
@@ -85,38 +85,25 @@ class HandoffService:
             )
         if existing.version != expected_version:
             raise ConcurrencyConflict(existing.case.number)
-        at = as_utc(self._clock.now())
-        fresh = new_handoff(answers, outputs, existing.requester, at)
-        revised = existing.model_copy(
-            update={
-                "case": fresh.case,
-                "kind": fresh.kind,
-                "from_region": fresh.from_region,
-                "target_region": fresh.target_region,
-                "target_engineer": fresh.target_engineer,
-                "reason": fresh.reason,
-                "reason_code": fresh.reason_code,
-                "customer_asked": fresh.customer_asked,
-                "notes": fresh.notes,
-                "outputs": fresh.outputs,
-                "version": existing.version + 1,
-                "updated_at": at,
-            }
+        fresh = new_handoff(answers, outputs, existing.requester, self._clock.now())
+        changes = {
+            field: getattr(fresh, field)
+            for field in (
+                "case",
+                "kind",
+                "from_region",
+                "target_region",
+                "target_engineer",
+                "reason",
+                "reason_code",
+                "customer_asked",
+                "notes",
+                "outputs",
+            )
+        }
+        return await self._annotate(
+            existing, changes, "revised", actor, conversation_id, {"path": list(outputs.path)}
         )
-        event = AuditEvent(
-            handoff_id=existing.id,
-            case_number=existing.case.number,
-            kind="revised",
-            actor=actor,
-            at=at,
-            from_state=existing.state,
-            to_state=existing.state,
-            conversation_id=conversation_id,
-            data={"path": list(outputs.path)},
-        )
-        outbox = effects.on_change(revised, event)
-        await self._repository.save(revised, existing.version, [event], outbox)
-        return revised
 
     async def flag_long_running(
         self, handoff_id: str, actor: Person, reason: str, conversation_id: str | None = None
@@ -124,28 +111,46 @@ class HandoffService:
         """R-LONG by hand: the customer works in two time zones and transfers keep happening."""
         handoff = await self._repository.get(handoff_id)
         verdict = assess([handoff], flagged_reason=reason)
+        return await self._annotate(
+            handoff,
+            {"long_running": verdict.reason},
+            "long_running",
+            actor,
+            conversation_id,
+            {"reason": reason},
+            also=effects.on_long_running,
+        )
+
+    async def _annotate(
+        self,
+        handoff: Handoff,
+        changes: dict[str, object],
+        kind: str,
+        actor: Person,
+        conversation_id: str | None,
+        data: dict[str, object],
+        also: Callable[[Handoff, AuditEvent], list[OutboxMessage]] | None = None,
+    ) -> Handoff:
+        """A change that keeps the state (a revision, a flag): a new version, its event, the
+        card updated; ConcurrencyConflict if someone changed the handoff meanwhile."""
         at = as_utc(self._clock.now())
-        flagged = handoff.model_copy(
-            update={
-                "long_running": verdict.reason,
-                "version": handoff.version + 1,
-                "updated_at": at,
-            }
+        changed = handoff.model_copy(
+            update={**changes, "version": handoff.version + 1, "updated_at": at}
         )
         event = AuditEvent(
             handoff_id=handoff.id,
             case_number=handoff.case.number,
-            kind="long_running",
+            kind=kind,
             actor=actor,
             at=at,
             from_state=handoff.state,
             to_state=handoff.state,
             conversation_id=conversation_id,
-            data={"reason": reason},
+            data=data,
         )
-        outbox = [*effects.on_change(flagged, event), *effects.on_long_running(flagged, event)]
-        await self._repository.save(flagged, handoff.version, [event], outbox)
-        return flagged
+        outbox = [*effects.on_change(changed, event), *(also(changed, event) if also else [])]
+        await self._repository.save(changed, handoff.version, [event], outbox)
+        return changed
 
     async def act(
         self,

@@ -24,6 +24,8 @@ HELP = (
     "- **list** [region] — open handoffs, oldest first.\n"
     "- **mine** — handoffs you requested or took.\n"
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
+    "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
+    "in your time zone.\n"
     "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
     "- **longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
     "in each region; with a reason (e.g. the customer works in two time zones), flag it; "

@@ -11,6 +11,7 @@ from botbuilder.core import MessageFactory, TurnContext
 
 from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card
 from cards.transfer_card import handoff_card, handoff_list_card, local_time
+from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
 from handoff import effects
@@ -24,10 +25,12 @@ from handoff.long_running import (
     regional_owners,
 )
 from handoff.models import Handoff, Person
+from handoff.notes_template import format_in_zone
 from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
+from handoff.shifts import overview
 
 from . import messages
 from .commands import ParsedCommand
@@ -75,6 +78,7 @@ class StatusCommands:
             "setup": self.setup,
             "longrunning": self.long_running,
             "shiftend": self.shift_end,
+            "shifts": self.shifts,
         }
 
     def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
@@ -296,6 +300,28 @@ class StatusCommands:
                 actor.name, region, summary, successor.name, successor.region, on_shift
             )
         )
+
+    async def shifts(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
+        """Who is on now, and each region's next shift and meeting, in the reader's zone."""
+        zone = client_timezone(turn_context.activity) or "Etc/UTC"
+        now = self._clock.now()
+        lines = [f"**Shifts and handoff meetings** (times in {zone})", ""]
+        for row in overview(self._schedule, now):
+            if row.current is not None:
+                state = f"on shift until {format_in_zone(row.current.end, zone)}"
+            elif row.next_start is not None:
+                state = f"off; next shift {format_in_zone(row.next_start.start, zone)}"
+            else:
+                state = "no shift configured"
+            meeting = row.next_meeting
+            held = (
+                f"; next meeting → {', '.join(meeting.meeting.to_regions)} "
+                f"{format_in_zone(meeting.at, zone)}"
+                if meeting
+                else ""
+            )
+            lines.append(f"- **{row.region}**: {state}{held}")
+        await turn_context.send_activity(MessageFactory.text("\n".join(lines)))
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity

@@ -941,3 +941,19 @@ async def test_longrunning_flags_a_case_and_proposes_regional_owners(
         f"Case {CASE} is long-running: flagged: customer works in two time zones."
     ]
     assert (await stored(store)).long_running == "flagged: customer works in two time zones"
+
+
+async def test_shifts_shows_who_is_on_and_what_comes_next_in_the_readers_zone(
+    user: Recorder, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday; the chat is in Berlin
+    [text] = texts(await user.say("shifts"))
+    lines = text.splitlines()
+    assert lines[0] == "**Shifts and handoff meetings** (times in Europe/Berlin)"
+    assert lines[2] == (
+        "- **EMEA**: on shift until Mon 2026-11-23 18:00 CET (UTC+01:00, Europe/Berlin); "
+        "next meeting → US Mon 2026-11-23 17:30 CET (UTC+01:00, Europe/Berlin)"
+    )
+    assert lines[3].startswith(
+        "- **US**: off; next shift Mon 2026-11-23 18:00 CET (UTC+01:00, Europe/Berlin)"
+    )

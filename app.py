@@ -22,6 +22,7 @@ from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
 from bot.outbox_worker import OutboxWorker
+from bot.reminders import ReminderHandlers
 from bot.sending import TeamsSender
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
@@ -198,7 +199,15 @@ def build_worker(
         ),
         smes=process.sme_people(),
     )
-    return OutboxWorker(store, {**handlers.table(), **chats.table()}, clock)
+    reminders = ReminderHandlers(
+        store,
+        sender,
+        clock,
+        process.schedule(),
+        configured_channel=process.case_transfer.channel_id,
+    )
+    tables = {**handlers.table(), **chats.table(), **reminders.table()}
+    return OutboxWorker(store, tables, clock, on_start=reminders.start)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -25,6 +25,7 @@ from handoff.ports import (
     Outbox,
     OutboxItem,
     SettingsStore,
+    UserSettingsStore,
 )
 
 from .outbox_worker import Handler, PermanentFailure
@@ -36,7 +37,15 @@ CASE_TRANSFER_CHANNEL = "case_transfer_channel_id"
 MAX_STAY_REMINDERS = 24
 
 
-class Store(HandoffRepository, ConversationStore, SettingsStore, GroupChatStore, Outbox, Protocol):
+class Store(
+    HandoffRepository,
+    ConversationStore,
+    SettingsStore,
+    GroupChatStore,
+    UserSettingsStore,
+    Outbox,
+    Protocol,
+):
     """The storage the bot needs (one SqlStore provides all of it)."""
 
 

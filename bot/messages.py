@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 WELCOME = (
     "Hi, I'm the handoff bot. I carry support cases from one engineer to the next — "
     "across shifts, regions and time off — so no fact and no promise to a customer is lost.\n\n"
@@ -26,6 +28,8 @@ HELP = (
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
     "in your time zone.\n"
+    "- **settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
+    "what I know about you; before your shift ends I remind you of your critical cases.\n"
     "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
     "- **longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
     "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
@@ -180,4 +184,25 @@ def shift_ending(
         f"**Shift ending** — {who} ({region}): {summary}\n\n"
         f"Over to {successor} ({successor_region}), {when}. The notes are updated and the "
         "handoff is on the Case Transfer channel."
+    )
+
+
+def settings_problem(problem: str) -> str:
+    return (
+        f"{problem}. For example: **settings region EMEA**, **settings zone Europe/Berlin**, "
+        "**settings hours 09:00-17:30**, **settings mute**."
+    )
+
+
+def settings_shown(settings: Any) -> str:
+    hours = (
+        f"{settings.start:%H:%M}-{settings.end:%H:%M}"
+        if settings.start and settings.end
+        else "your region's shift"
+    )
+    reminders = "muted" if settings.muted else "on"
+    return (
+        f"**Your settings** — region: {settings.region or 'not set'}; time zone: "
+        f"{settings.timezone or 'from your Teams client'}; working hours: {hours}; "
+        f"reminders: {reminders}."
     )

@@ -45,6 +45,7 @@ class OutboxWorker:
         lease: timedelta = timedelta(seconds=120),
         batch: int = 5,
         idle_seconds: float = 0.5,
+        on_start: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._outbox = outbox
         self._handlers = dict(handlers)
@@ -53,6 +54,7 @@ class OutboxWorker:
         self._batch = batch
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
+        self._on_start = on_start
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -100,6 +102,11 @@ class OutboxWorker:
         await self._outbox.complete(item.id)
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self._on_start is not None:
+            try:
+                await self._on_start()
+            except Exception:
+                log.exception("outbox start-up work failed; the worker runs on")
         while not stop.is_set():
             try:
                 busy = await self.run_once(stop)

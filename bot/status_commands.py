@@ -10,7 +10,7 @@ from typing import Any
 from botbuilder.core import MessageFactory, TurnContext
 
 from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card
-from cards.transfer_card import handoff_card, handoff_list_card, local_time
+from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
 from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
@@ -30,7 +30,8 @@ from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
-from handoff.shifts import overview
+from handoff.shifts import agenda, overview
+from handoff.user_settings import UserSettings, parse_hours, validate_zone
 
 from . import messages
 from .commands import ParsedCommand
@@ -79,6 +80,7 @@ class StatusCommands:
             "longrunning": self.long_running,
             "shiftend": self.shift_end,
             "shifts": self.shifts,
+            "settings": self.settings,
         }
 
     def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
@@ -139,18 +141,8 @@ class StatusCommands:
         if meeting is None:
             await turn_context.send_activity(messages.no_meeting(region))
             return
-        receivers = set(meeting.meeting.to_regions)
-        handoffs: list[Handoff] = [
-            h
-            for h in await self._store.list_open(None, limit=200)
-            if h.from_region == region and h.target_region in receivers | {region}
-        ]
-        title = (
-            f"Agenda: {region} → {', '.join(meeting.meeting.to_regions)} handoff meeting, "
-            f"{local_time(meeting.at)}"
-        )
-        card = handoff_list_card(title, handoffs, "No open handoffs to discuss.")
-        await turn_context.send_activity(card_activity(card))
+        handoffs = agenda(await self._store.list_open(None, limit=200), meeting)
+        await turn_context.send_activity(card_activity(agenda_card(meeting, handoffs)))
 
     async def long_running(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         """R-LONG: where a long-running case stands, or flag one (`longrunning <case> <why>`)."""
@@ -322,6 +314,44 @@ class StatusCommands:
             )
             lines.append(f"- **{row.region}**: {state}{held}")
         await turn_context.send_activity(MessageFactory.text("\n".join(lines)))
+
+    async def settings(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """`settings [region R | zone Z | hours HH:MM-HH:MM | mute | unmute]`."""
+        actor = _actor(turn_context)
+        current = await self._store.user_settings(actor.id) or UserSettings(person=actor)
+        if current.timezone is None and client_timezone(turn_context.activity):
+            current = current.model_copy(
+                update={"timezone": client_timezone(turn_context.activity)}
+            )
+        words = [w.lower() for w in command.args]
+        change: dict[str, object] = {}
+        try:
+            if words[:1] == ["mute"]:
+                change = {"muted": True}
+            elif words[:1] == ["unmute"]:
+                change = {"muted": False}
+            elif words[:1] == ["region"] and len(command.args) == 2:
+                region = command.args[1].upper()
+                if region not in self._schedule.travel_order:
+                    raise ValueError(
+                        f"“{command.args[1][:20]}” is not a region; use one of "
+                        f"{', '.join(self._schedule.travel_order)}"
+                    )
+                change = {"region": region}
+            elif words[:1] == ["zone"] and len(command.args) == 2:
+                change = {"timezone": validate_zone(command.args[1])}
+            elif words[:1] == ["hours"] and len(command.args) >= 2:
+                start, end = parse_hours("".join(command.args[1:]))
+                change = {"start": start, "end": end}
+            elif words:
+                raise ValueError("I know settings region, zone, hours, mute and unmute")
+        except ValueError as problem:
+            await turn_context.send_activity(messages.settings_problem(str(problem)))
+            return
+        updated = current.model_copy(update={**change, "person": actor})
+        if change or updated != current:
+            await self._store.save_user_settings(updated)
+        await turn_context.send_activity(messages.settings_shown(updated))
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity

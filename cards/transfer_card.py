@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
+from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
 
 from .elements import Json, card, facts, heading, text, text_input
@@ -225,3 +226,34 @@ def answer_card(handoff: Handoff) -> Json:
         ],
         [{"type": "Action.Submit", "title": "Send the answer", "data": data}],
     )
+
+
+def agenda_card(meeting: MeetingOccurrence, handoffs: Sequence[Handoff]) -> Json:
+    """What a regional handoff meeting must cover."""
+    title = (
+        f"Agenda: {meeting.meeting.from_region} → {', '.join(meeting.meeting.to_regions)} "
+        f"handoff meeting, {local_time(meeting.at)}"
+    )
+    return handoff_list_card(title, handoffs, "No open handoffs to discuss.")
+
+
+def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
+    """Before the end of an engineer's shift: their open critical cases, each with a button
+    that starts its handoff."""
+    body: list[Json] = [
+        heading("Your shift ends soon"),
+        text(f"Your shift ends {local_time(shift_end)}. These critical cases are yours:"),
+    ]
+    actions: list[Json] = []
+    for handoff in cases:
+        number = handoff.case.number
+        body.append(text(f"**{number}** · {_badge(handoff)} · {safe(handoff.case.product_skill)}"))
+        actions.append(
+            {
+                "type": "Action.Submit",
+                "title": f"Start handoff {number}",
+                # messageBack: the click says "handoff <case>" as if typed.
+                "data": {"msteams": {"type": "messageBack", "text": f"handoff {number}"}},
+            }
+        )
+    return card(body, actions)

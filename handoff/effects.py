@@ -16,6 +16,12 @@ CREATE_GROUP_CHAT = "create_group_chat"
 INSTALL_CHAT_APP = "install_chat_app"
 POST_CHAT_SUMMARY = "post_chat_summary"
 CHAT_SHIFT_REMINDER = "chat_shift_reminder"
+PLAN_REMINDERS = "plan_reminders"
+SHIFT_END_REMINDER = "shift_end_reminder"
+MEETING_AGENDA = "meeting_agenda"
+
+# How often the reminders are planned ahead; any process may plan, the keys make it once.
+PLANNING_INTERVAL = timedelta(minutes=10)
 
 
 def _notify(
@@ -144,5 +150,31 @@ def chat_shift_reminder(case_number: str, region: str, at: datetime) -> OutboxMe
         kind=CHAT_SHIFT_REMINDER,
         payload={"case_number": case_number, "region": region},
         dedupe_key=f"{CHAT_SHIFT_REMINDER}:{case_number}:{region}:{at.isoformat()}",
+        not_before=at,
+    )
+
+
+def plan_reminders(at: datetime) -> OutboxMessage:
+    """The next planning round, keyed by its time slot so that replicas plan it once."""
+    slot = int(at.timestamp() // PLANNING_INTERVAL.total_seconds())
+    return OutboxMessage(
+        kind=PLAN_REMINDERS, payload={}, dedupe_key=f"{PLAN_REMINDERS}:{slot}", not_before=at
+    )
+
+
+def shift_end_reminder(person: Person, shift_end: datetime, at: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        kind=SHIFT_END_REMINDER,
+        payload={"person": person.model_dump(), "shift_end": shift_end.isoformat()},
+        dedupe_key=f"{SHIFT_END_REMINDER}:{person.id}:{shift_end.isoformat()}",
+        not_before=at,
+    )
+
+
+def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        kind=MEETING_AGENDA,
+        payload={"from_region": from_region, "meeting_at": meeting_at.isoformat()},
+        dedupe_key=f"{MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
         not_before=at,
     )

@@ -12,6 +12,7 @@ from pydantic import Field
 from .errors import DomainError
 from .long_running import GroupChat, GroupChatState
 from .models import AuditEvent, Frozen, Handoff, Person, UtcDatetime
+from .user_settings import UserSettings
 
 
 class DuplicateOpenHandoff(DomainError):
@@ -108,6 +109,14 @@ class GroupChatStore(Protocol):
         chat_id: str | None = None,
         error: str | None = None,
     ) -> None: ...
+
+
+class UserSettingsStore(Protocol):
+    async def user_settings(self, user_id: str) -> UserSettings | None: ...
+
+    async def save_user_settings(self, settings: UserSettings) -> None: ...
+
+    async def reminded_users(self) -> list[UserSettings]: ...
 
 
 class SettingsStore(Protocol):

@@ -22,6 +22,7 @@ from handoff.ports import (
     OutboxMessage,
     OutboxState,
 )
+from handoff.user_settings import UserSettings
 
 from .database import DEFAULT_TIMEOUT_SECONDS, Database, Dialect, Row, Session, open_database
 from .errors import UniqueViolation
@@ -305,6 +306,31 @@ class SqlStore:
             self._clock.now(),
             case_number,
         )
+
+    # -- User settings ----------------------------------------------------------------------
+
+    async def user_settings(self, user_id: str) -> UserSettings | None:
+        row = await self._db.fetch_one("SELECT doc FROM user_settings WHERE user_id = ?", user_id)
+        return UserSettings.model_validate_json(row["doc"]) if row else None
+
+    async def save_user_settings(self, settings: UserSettings) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO user_settings (user_id, doc, muted, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, muted = excluded.muted,
+                updated_at = excluded.updated_at""",
+            settings.person.id,
+            settings.model_dump_json(),
+            int(settings.muted),
+            self._clock.now(),
+        )
+
+    async def reminded_users(self) -> list[UserSettings]:
+        """Everyone who has not muted reminders."""
+        rows = await self._db.fetch_all(
+            "SELECT doc FROM user_settings WHERE muted = 0 ORDER BY user_id"
+        )
+        return [UserSettings.model_validate_json(row["doc"]) for row in rows]
 
     # -- SettingsStore ----------------------------------------------------------------------
 

@@ -957,3 +957,29 @@ async def test_shifts_shows_who_is_on_and_what_comes_next_in_the_readers_zone(
     assert lines[3].startswith(
         "- **US**: off; next shift Mon 2026-11-23 18:00 CET (UTC+01:00, Europe/Berlin)"
     )
+
+
+async def test_settings_are_kept_per_person_and_bad_values_explained(
+    user: Recorder, store: SqlStore
+) -> None:
+    [shown] = texts(await user.say("settings"))
+    assert shown == (
+        "**Your settings** — region: not set; time zone: Europe/Berlin; working hours: your "
+        "region's shift; reminders: on."
+    )
+    await user.say("settings region emea")
+    await user.say("settings hours 08:30-17:00")
+    [shown] = texts(await user.say("settings mute"))
+    assert shown == (
+        "**Your settings** — region: EMEA; time zone: Europe/Berlin; working hours: "
+        "08:30-17:00; reminders: muted."
+    )
+    [problem] = texts(await user.say("settings hours nine to five"))
+    assert problem.startswith("write working hours like 09:00-17:30. For example:")
+    [problem] = texts(await user.say("settings zone Mars/Olympus"))
+    assert problem.startswith("unknown IANA time zone 'Mars/Olympus'")
+    [problem] = texts(await user.say("settings region LATAM"))
+    assert problem.startswith("“LATAM” is not a region; use one of EMEA, US, APAC, IST.")
+    stored_settings = await store.user_settings("29:ana")
+    assert stored_settings is not None and stored_settings.muted
+    assert await store.reminded_users() == []

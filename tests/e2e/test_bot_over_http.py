@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -134,9 +135,14 @@ async def test_a_failing_turn_apologises_in_one_line_and_logs_the_trace(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bot = await start_bot()
-    # A real fault: the table the turn writes to disappears under the running bot.
-    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=10) as db:
-        db.execute("DROP TABLE conversations")
+
+    # A real fault: the table the turn writes to disappears under the running bot. In a
+    # thread: blocking the event loop would stall the bot's own transaction behind the lock.
+    def drop_table() -> None:
+        with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=10) as db:
+            db.execute("DROP TABLE conversations")
+
+    await asyncio.to_thread(drop_table)
     with caplog.at_level(logging.ERROR):
         response = await bot.post_activity(
             activities.personal_message("help", service_url=fake_connector.url)

@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.card_actions import CardActions, leads_checker
 from bot.effects import EffectHandlers, StayPolicy
 from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
+from bot.escalations import EscalationHandlers, Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
 from bot.outbox_worker import OutboxWorker
@@ -156,6 +157,7 @@ def build_bot(
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
+        escalations=Escalations(store, clock, process.lead_people(), is_lead, wake_outbox),
     )
 
 
@@ -206,7 +208,8 @@ def build_worker(
         process.schedule(),
         configured_channel=process.case_transfer.channel_id,
     )
-    tables = {**handlers.table(), **chats.table(), **reminders.table()}
+    escalations = EscalationHandlers(store, sender, process.lead_people())
+    tables = {**handlers.table(), **chats.table(), **reminders.table(), **escalations.table()}
     return OutboxWorker(store, tables, clock, on_start=reminders.start)
 
 

@@ -20,6 +20,7 @@ from handoff.ports import (
     CardRef,
     Clock,
     ConversationStore,
+    EscalationStore,
     GroupChatStore,
     HandoffRepository,
     Outbox,
@@ -43,6 +44,7 @@ class Store(
     SettingsStore,
     GroupChatStore,
     UserSettingsStore,
+    EscalationStore,
     Outbox,
     Protocol,
 ):

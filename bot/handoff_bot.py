@@ -18,15 +18,25 @@ from botbuilder.dialogs import DialogContext, DialogSet
 from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
+from cards.elements import Json
 from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import HANDOFF_DIALOG, case_number_from, lookup_case
+from handoff.escalation import DECISIONS
 from handoff.models import Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
 
 from . import messages
-from .card_actions import CardActions, invoke_body, invoke_body_text, read_invoke, read_submit
+from .card_actions import (
+    ActionResult,
+    CardActions,
+    invoke_body,
+    invoke_body_text,
+    read_invoke,
+    read_submit,
+)
 from .commands import ParsedCommand, parse_command
 from .conversations import address_of, conversation_kind
+from .escalations import Escalations
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         group_chat_joined: Callable[[str], Awaitable[None]] | None = None,
         card_forms: Mapping[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]
         | None = None,
+        escalations: Escalations | None = None,
     ) -> None:
         super().__init__()
         self._conversations = conversations
@@ -62,6 +73,9 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._wake_outbox = wake_outbox
         self._group_chat_joined = group_chat_joined
         self._card_forms = dict(card_forms or {})
+        self._escalations = escalations
+        if escalations is not None:
+            self._commands["escalate"] = escalations.command
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
@@ -79,6 +93,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return await super().on_invoke_activity(turn_context)
         # Answered here rather than in on_adaptive_card_invoke, whose response CloudAdapter
         # serializes twice into an HTTP 500 (design.md, known platform traps).
+        decision = self._escalation_decision(turn_context.activity.value, self._actor(turn_context))
+        if decision is not None:
+            card, said = await decision
+            body = invoke_body(ActionResult(card=card, message=said))
+            return InvokeResponse(status=200, body=body)
         action = read_invoke(turn_context.activity.value)
         if isinstance(action, str):
             return InvokeResponse(status=200, body=invoke_body_text(action))
@@ -86,6 +105,34 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             action, self._actor(turn_context), turn_context.activity.conversation.id
         )
         return InvokeResponse(status=200, body=invoke_body(result))
+
+    def _escalation_decision(
+        self, value: object, actor: Person
+    ) -> Awaitable[tuple[Json | None, str]] | None:
+        """A Team Leader's button on an approval card: the invoke's value, or the Action.Submit
+        fallback's; None when the value is something else."""
+        if self._escalations is None or not isinstance(value, dict):
+            return None
+        action = value.get("action")
+        invoked = isinstance(action, dict)
+        verb = action.get("verb") if isinstance(action, dict) else value.get("verb")
+        if not isinstance(verb, str) or verb not in DECISIONS:
+            return None
+        data = action.get("data") if isinstance(action, dict) else value
+        data = data if isinstance(data, dict) else {}
+        escalation_id, version, comment = (
+            data.get("escalation_id"),
+            data.get("version"),
+            data.get("comment"),
+        )
+        log.info("escalation decision", extra={"verb": verb, "invoke": invoked})
+        return self._escalations.decide(
+            verb,
+            escalation_id if isinstance(escalation_id, str) else "",
+            version if isinstance(version, int) and not isinstance(version, bool) else None,
+            comment if isinstance(comment, str) else "",
+            actor,
+        )
 
     async def _card_submit(self, turn_context: TurnContext, value: dict[str, object]) -> None:
         """Action.Submit: the fallback of a card button, or an answer from a personal chat."""
@@ -111,6 +158,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)
         value = turn_context.activity.value
+        decision = self._escalation_decision(value, self._actor(turn_context))
+        if decision is not None:
+            _card, said = await decision
+            await turn_context.send_activity(said)
+            return
         if isinstance(value, dict) and "verb" in value:
             await self._card_submit(turn_context, value)
             return

@@ -26,6 +26,8 @@ HELP = (
     "- **list** [region] — open handoffs, oldest first.\n"
     "- **mine** — handoffs you requested or took.\n"
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
+    "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
+    "once the L1/L2 steps and their logs are in the notes.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
     "in your time zone.\n"
     "- **settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
@@ -206,3 +208,36 @@ def settings_shown(settings: Any) -> str:
         f"{settings.timezone or 'from your Teams client'}; working hours: {hours}; "
         f"reminders: {reminders}."
     )
+
+
+ESCALATE_USAGE = "Tell me the case: **escalate 2311230040001234**."
+
+NO_LEADS = (
+    "No Team Leaders are configured (leads in the bot's configuration, with their teams_id), "
+    "so nobody can approve an escalation."
+)
+
+ONLY_LEADS_DECIDE = "Only the Team Leaders in the bot's configuration decide escalations."
+
+ESCALATION_DECIDED = "Someone decided this escalation first. This is the current card."
+
+
+def escalation_not_ready(number: str, missing: list[str]) -> str:
+    return (
+        f"Case {number} is not ready for the vendor: the notes need "
+        + " and ".join(missing)
+        + ". Keep working with the customer, update the notes (**handoff "
+        + number
+        + "**), then escalate again."
+    )
+
+
+def escalation_sent(number: str) -> str:
+    return f"Asked the Team Leaders to approve escalating case {number} to the vendor."
+
+
+def escalation_decided(escalation: Any) -> str:
+    state = escalation.state.value.replace("-", " ")
+    who = escalation.decided_by.name if escalation.decided_by else "A Team Leader"
+    comment = f" “{escalation.comment}”" if escalation.comment else ""
+    return f"{who} decided the escalation of case {escalation.case_number}: {state}.{comment}"

@@ -5,6 +5,7 @@ Times use Adaptive Cards' DATE/TIME functions, so every reader sees them in thei
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -47,13 +48,14 @@ def local_time(at: datetime) -> str:
     return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
 
 
-# Angle brackets become look-alike quotes, so "<at>…</at>" typed into notes is never a mention.
-_ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
+# Only a mention tag can turn text into something its author did not write (a mention of
+# someone named in the card's entities); its bracket becomes a look-alike, the rest stays.
+_MENTION_TAG = re.compile(r"<(/?at\b)", re.IGNORECASE)
 
 
 def safe(value: str) -> str:
-    """Text someone typed, shown as text: no mention or markup it did not mean."""
-    return value.translate(_ANGLES)
+    """Text someone typed, shown as text: never a mention they did not write."""
+    return _MENTION_TAG.sub("\u2039\\1", value)
 
 
 def mention(person: Person) -> tuple[str, Json]:

@@ -171,6 +171,14 @@ class ProcessConfig(_Strict):
     def lead_ids(self) -> tuple[str, ...]:
         return tuple(lead.teams_id for lead in self.leads if lead.teams_id)
 
+    def lead_people(self) -> tuple[Person, ...]:
+        """Leads the bot can message: those with a Teams (AAD object) id."""
+        return tuple(
+            Person(id=lead.teams_id, name=lead.name, aad_object_id=lead.teams_id)
+            for lead in self.leads
+            if lead.teams_id
+        )
+
     def schedule(self) -> Schedule:
         return Schedule(
             travel_order=self.region_codes,

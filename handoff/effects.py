@@ -17,6 +17,8 @@ INSTALL_CHAT_APP = "install_chat_app"
 POST_CHAT_SUMMARY = "post_chat_summary"
 CHAT_SHIFT_REMINDER = "chat_shift_reminder"
 PLAN_REMINDERS = "plan_reminders"
+SEND_APPROVAL_CARDS = "send_approval_cards"
+UPDATE_APPROVAL_CARDS = "update_approval_cards"
 SHIFT_END_REMINDER = "shift_end_reminder"
 MEETING_AGENDA = "meeting_agenda"
 
@@ -176,5 +178,28 @@ def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> Outb
         kind=MEETING_AGENDA,
         payload={"from_region": from_region, "meeting_at": meeting_at.isoformat()},
         dedupe_key=f"{MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
+        not_before=at,
+    )
+
+
+def approval_cards(
+    escalation_id: str, version: int, at: datetime, *, update: bool
+) -> OutboxMessage:
+    """R-ESC: the Team Leaders' approval cards, sent once or updated after a decision."""
+    kind = UPDATE_APPROVAL_CARDS if update else SEND_APPROVAL_CARDS
+    return OutboxMessage(
+        kind=kind,
+        payload={"escalation_id": escalation_id},
+        dedupe_key=f"{kind}:{escalation_id}:v{version}",
+        not_before=at,
+    )
+
+
+def tell(person: Person, text: str, key: str, at: datetime) -> OutboxMessage:
+    """A personal message, once per `key`."""
+    return OutboxMessage(
+        kind=NOTIFY,
+        payload={"person": person.model_dump(), "text": text, "handoff_id": ""},
+        dedupe_key=f"tell:{key}:{person.id}",
         not_before=at,
     )

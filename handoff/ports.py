@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from .errors import DomainError
+from .escalation import Escalation
 from .long_running import GroupChat, GroupChatState
 from .models import AuditEvent, Frozen, Handoff, Person, UtcDatetime
 from .user_settings import UserSettings
@@ -109,6 +110,22 @@ class GroupChatStore(Protocol):
         chat_id: str | None = None,
         error: str | None = None,
     ) -> None: ...
+
+
+class EscalationStore(Protocol):
+    async def add_escalation(
+        self, escalation: Escalation, outbox: Sequence[OutboxMessage] = ()
+    ) -> None: ...
+
+    async def get_escalation(self, escalation_id: str) -> Escalation: ...
+
+    async def save_escalation(
+        self, escalation: Escalation, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None: ...
+
+    async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None: ...
+
+    async def escalation_cards(self, escalation_id: str) -> list[CardRef]: ...
 
 
 class UserSettingsStore(Protocol):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.escalation import Escalation
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
 from handoff.models import AuditEvent, Handoff, as_utc
 from handoff.ports import (
@@ -306,6 +307,73 @@ class SqlStore:
             self._clock.now(),
             case_number,
         )
+
+    # -- Escalations (R-ESC) ----------------------------------------------------------------
+
+    async def add_escalation(
+        self, escalation: Escalation, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """
+                INSERT INTO escalations (id, case_number, state, version, doc, created_at,
+                                         updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                escalation.id,
+                escalation.case_number,
+                escalation.state.value,
+                escalation.version,
+                escalation.model_dump_json(),
+                escalation.created_at,
+                escalation.created_at,
+            )
+            await self._enqueue_all(tx, outbox)
+
+    async def get_escalation(self, escalation_id: str) -> Escalation:
+        row = await self._db.fetch_one("SELECT doc FROM escalations WHERE id = ?", escalation_id)
+        if row is None:
+            raise NotFound(f"There is no escalation with id {escalation_id}.")
+        return Escalation.model_validate_json(row["doc"])
+
+    async def save_escalation(
+        self, escalation: Escalation, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        async with self._db.transaction() as tx:
+            updated = await tx.execute(
+                """
+                UPDATE escalations SET state = ?, version = ?, doc = ?, updated_at = ?
+                WHERE id = ? AND version = ?""",
+                escalation.state.value,
+                escalation.version,
+                escalation.model_dump_json(),
+                self._clock.now(),
+                escalation.id,
+                expected_version,
+            )
+            if not updated:
+                raise ConcurrencyConflict(
+                    f"Someone decided the escalation of case {escalation.case_number} first."
+                )
+            await self._enqueue_all(tx, outbox)
+
+    async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO escalation_cards (escalation_id, conversation_id, activity_id)
+            VALUES (?, ?, ?)
+            ON CONFLICT (escalation_id, conversation_id) DO UPDATE
+                SET activity_id = excluded.activity_id""",
+            escalation_id,
+            card.conversation_id,
+            card.activity_id,
+        )
+
+    async def escalation_cards(self, escalation_id: str) -> list[CardRef]:
+        rows = await self._db.fetch_all(
+            "SELECT conversation_id, activity_id FROM escalation_cards WHERE escalation_id = ?",
+            escalation_id,
+        )
+        return [CardRef(**row) for row in rows]
 
     # -- User settings ----------------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""R-ESC in Teams: `escalate <case>` checks the L1/L2 work and asks the Team Leaders; their
+decision on the approval card is recorded, shown on every lead's card and told to the engineer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from botbuilder.core import TurnContext
+
+from cards.elements import Json
+from cards.escalation_card import approval_card
+from dialogs.handoff_dialog import case_number_from
+from handoff import effects
+from handoff.errors import ConcurrencyConflict, DomainError, NotFound
+from handoff.escalation import decide, missing_troubleshooting, request_escalation
+from handoff.models import Person
+from handoff.ports import CardRef, Clock, OutboxItem
+
+from . import messages
+from .commands import ParsedCommand
+from .effects import Store, card_activity
+from .outbox_worker import Handler, PermanentFailure
+from .sending import TeamsSender
+
+log = logging.getLogger(__name__)
+
+
+def _actor(turn_context: TurnContext) -> Person:
+    sender = turn_context.activity.from_property
+    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+
+
+class Escalations:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        leads: Sequence[Person],
+        is_lead: Callable[[Person], bool],
+        wake_outbox: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._leads = tuple(leads)
+        self._is_lead = is_lead
+        self._wake_outbox = wake_outbox
+
+    async def command(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        number = case_number_from(command.args[0]) if command.args else None
+        if number is None:
+            await turn_context.send_activity(messages.ESCALATE_USAGE)
+            return
+        handoff = await self._store.latest_for_case(number)
+        if handoff is None:
+            await turn_context.send_activity(messages.no_handoff_for(number))
+            return
+        missing = missing_troubleshooting(handoff.notes)
+        if missing:
+            await turn_context.send_activity(messages.escalation_not_ready(number, missing))
+            return
+        if not self._leads:
+            await turn_context.send_activity(messages.NO_LEADS)
+            return
+        escalation = request_escalation(
+            handoff.notes, number, _actor(turn_context), self._clock.now()
+        )
+        send = effects.approval_cards(
+            escalation.id, escalation.version, escalation.created_at, update=False
+        )
+        await self._store.add_escalation(escalation, [send])
+        self._wake_outbox()
+        await turn_context.send_activity(messages.escalation_sent(number))
+
+    async def decide(
+        self, verb: str, escalation_id: str, version: int | None, comment: str, actor: Person
+    ) -> tuple[Json | None, str]:
+        """The refreshed card for the clicker and what to say; never raises for a refusal."""
+        try:
+            escalation = await self._store.get_escalation(escalation_id)
+        except NotFound:
+            return None, "That escalation no longer exists."
+        if not self._is_lead(actor):
+            return approval_card(
+                escalation, notice=messages.ONLY_LEADS_DECIDE
+            ), messages.ONLY_LEADS_DECIDE
+        if version is not None and version != escalation.version:
+            notice = messages.ESCALATION_DECIDED
+            return approval_card(escalation, notice=notice), notice
+        try:
+            decided = decide(escalation, verb, actor, comment, self._clock.now())
+        except DomainError as refusal:
+            return approval_card(escalation, notice=str(refusal)), str(refusal)
+        at = self._clock.now()
+        outbox = [
+            effects.approval_cards(decided.id, decided.version, at, update=True),
+            effects.tell(
+                decided.requester,
+                messages.escalation_decided(decided),
+                f"escalation:{decided.id}:v{decided.version}",
+                at,
+            ),
+        ]
+        try:
+            await self._store.save_escalation(decided, escalation.version, outbox)
+        except ConcurrencyConflict:
+            current = await self._store.get_escalation(escalation_id)
+            return approval_card(
+                current, notice=messages.ESCALATION_DECIDED
+            ), messages.ESCALATION_DECIDED
+        self._wake_outbox()
+        state = decided.state.value.replace("-", " ")
+        return approval_card(decided), f"Recorded: {state}."
+
+
+class EscalationHandlers:
+    def __init__(self, store: Store, sender: TeamsSender, leads: Sequence[Person]) -> None:
+        self._store = store
+        self._sender = sender
+        self._leads = tuple(leads)
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            effects.SEND_APPROVAL_CARDS: self.send,
+            effects.UPDATE_APPROVAL_CARDS: self.update,
+        }
+
+    async def send(self, item: OutboxItem) -> None:
+        escalation = await self._store.get_escalation(item.payload["escalation_id"])
+        already = {
+            card.conversation_id for card in await self._store.escalation_cards(escalation.id)
+        }
+        reached = 0
+        for lead in self._leads:
+            address = await self._store.personal_conversation(lead.id)
+            if address is None:
+                log.warning(
+                    "a Team Leader has no personal chat with the bot", extra={"lead": lead.name}
+                )
+                continue
+            reached += 1
+            if address.conversation_id in already:
+                continue  # sent before a retry
+            activity_id = await self._sender.send(
+                address.reference, card_activity(approval_card(escalation))
+            )
+            await self._store.add_escalation_card(
+                escalation.id,
+                CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
+            )
+        if not reached:
+            raise PermanentFailure("no Team Leader has a personal chat with the bot")
+
+    async def update(self, item: OutboxItem) -> None:
+        escalation = await self._store.get_escalation(item.payload["escalation_id"])
+        for card in await self._store.escalation_cards(escalation.id):
+            address = await self._store.get_conversation(card.conversation_id)
+            if address is not None:
+                await self._sender.update(
+                    address.reference, card.activity_id, card_activity(approval_card(escalation))
+                )

@@ -1,0 +1,232 @@
+"""R-ESC over real HTTP: the L1/L2 check, the Team Leader's approval card, the decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.settings import DEFAULT_CONFIG_PATH
+from handoff.models import (
+    Case,
+    HandoffNotes,
+    HandoffOutputs,
+    Person,
+    Severity,
+    StepTried,
+    SupportPlan,
+)
+from handoff.request import HandoffAnswers
+from handoff.service import HandoffService
+from storage.sql_store import open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities
+from harness.card_schema import assert_valid_card
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.ids import DEFAULT_USER, fake_user
+
+CASE = "2311230040001234"
+LEAD = fake_user("Tara Lead")
+ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
+READY = HandoffNotes(
+    summary="Autoscale stops at 20 nodes since the upgrade; PG suspects the quota service.",
+    steps_tried=(StepTried(step="Raised the core quota", outcome="same failure"),),
+    research=("https://example.invalid/logs/autoscaler-2311",),
+)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def config_with_leads(tmp_path: Path) -> str:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["leads"] = [
+        {"name": LEAD.name, "teams_id": LEAD.aad_object_id},
+        # The requester is a lead too: still not allowed to approve their own.
+        {"name": DEFAULT_USER.name, "teams_id": DEFAULT_USER.aad_object_id},
+    ]
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+async def post(bot: RunningBot, activity: dict[str, Any]) -> tuple[int, Any]:
+    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
+        body = await response.json() if response.content_type == "application/json" else None
+        return response.status, body
+
+
+async def a_case(url: str, clock: FakeClock, notes: HandoffNotes) -> None:
+    store = await open_store(url, clock)
+    try:
+        answers = HandoffAnswers(
+            case=Case(
+                number=CASE,
+                severity=Severity.A,
+                is_24x7=True,
+                plan=SupportPlan.PREMIER,
+                product_skill="HDInsight",
+                customer_region="US",
+                customer_timezone="America/Chicago",
+            ),
+            owner_region="EMEA",
+            target_region="US",
+            kind_choice="between",
+            reason="continual support",
+            notes=notes,
+        )
+        outputs = HandoffOutputs(
+            title="t",
+            mail_to="q@example.invalid",
+            mail_subject="s",
+            mail_body="b",
+            mailto_url="mailto:",
+            notes_text="n",
+            customer_message="c",
+            next_step="x",
+        )
+        await HandoffService(store, clock).request(answers, outputs, ME)
+    finally:
+        await store.close()
+
+
+async def approval_card_for_lead(
+    bot: RunningBot, connector: FakeConnector
+) -> tuple[dict[str, Any], str]:
+    await post(bot, activities.personal_message(f"escalate {CASE}", connector.url))
+    [record] = await connector.wait_for(
+        lambda r: (
+            r.method == "POST"
+            and bool((r.body or {}).get("attachments"))
+            and "Escalate case" in all_text(r.body["attachments"][0]["content"])
+        ),
+        description="the approval card sent to the lead",
+    )
+    return record.body["attachments"][0]["content"], str(record.response["id"])
+
+
+def press(
+    connector: FakeConnector,
+    card: dict[str, Any],
+    message_id: str,
+    verb: str,
+    user: Any,
+    **inputs: str,
+) -> dict[str, Any]:
+    [button] = [a for a in card["actions"] if a.get("verb") == verb]
+    return activities.card_action_invoke(
+        verb,
+        {**button["data"], **inputs},
+        connector.url,
+        message_id,
+        user_id=user.id,
+        user_name=user.name,
+        aad_object_id=user.aad_object_id,
+    )
+
+
+async def started(
+    start_bot: StartBot, connector: FakeConnector, clock: FakeClock, config: str, sqlite_url: str
+) -> RunningBot:
+    await a_case(sqlite_url, clock, READY)
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config)
+    for user in (LEAD, DEFAULT_USER):
+        await post(
+            bot,
+            activities.bot_added_personal(
+                connector.url, user_id=user.id, aad_object_id=user.aad_object_id
+            ),
+        )
+    return bot
+
+
+async def test_an_approved_escalation_is_recorded_shown_and_told(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    card, message_id = await approval_card_for_lead(bot, fake_connector)
+    assert_valid_card(card)
+    assert "Raised the core quota -> same failure" in all_text(card)
+    status, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
+    assert status == 200
+    decided = body["value"]
+    assert_valid_card(decided)
+    assert "Approved by Tara Lead" in all_text(decided)
+    assert "actions" not in decided
+    await fake_connector.wait_for(
+        lambda r: r.method == "PUT" and r.activity_id == message_id, description="lead card updated"
+    )
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
+    )
+    assert told["text"] == f"Tara Lead decided the escalation of case {CASE}: approved."
+
+
+async def test_a_rejection_needs_a_comment_and_is_told_with_it(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    card, message_id = await approval_card_for_lead(bot, fake_connector)
+    _, body = await post(bot, press(fake_connector, card, message_id, "esc_reject", LEAD))
+    assert "Say what to do instead in the comment box" in all_text(body["value"])
+    comment = "Collect a network trace first."
+    _, body = await post(
+        bot, press(fake_connector, card, message_id, "esc_reject", LEAD, comment=comment)
+    )
+    assert "Rejected by Tara Lead" in all_text(body["value"])
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
+    )
+    assert told["text"].endswith(f"rejected. “{comment}”")
+
+
+async def test_the_requester_cannot_approve_their_own_escalation(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    card, message_id = await approval_card_for_lead(bot, fake_connector)
+    _, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
+    shown = all_text(body["value"])
+    assert "You asked for this escalation, so a Team Leader has to decide it." in shown
+    # Someone who is not a lead cannot either.
+    stranger = fake_user("Sam Stranger")
+    _, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", stranger))
+    assert "Only the Team Leaders in the bot's configuration decide escalations." in all_text(
+        body["value"]
+    )
+
+
+async def test_escalation_without_captured_troubleshooting_says_what_is_missing(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    await a_case(sqlite_url, clock, HandoffNotes(summary="Autoscale stops at 20 nodes."))
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
+    await post(bot, activities.personal_message(f"escalate {CASE}", fake_connector.url))
+    [reply] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "not ready for the vendor" in (a.get("text") or "")
+    )
+    assert "the L1/L2 steps tried, each with its outcome and links to the logs" in reply["text"]

@@ -22,6 +22,7 @@ from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
 from bot.escalations import EscalationHandlers, Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
+from bot.oof import OofFlow
 from bot.outbox_worker import OutboxWorker
 from bot.reminders import ReminderHandlers
 from bot.sending import TeamsSender
@@ -158,6 +159,14 @@ def build_bot(
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
         escalations=Escalations(store, clock, process.lead_people(), is_lead, wake_outbox),
+        oof=OofFlow(
+            store,
+            service,
+            clock,
+            queue=Queue(process.queue.address, process.queue.subject_prefix),
+            leads=process.lead_people(),
+            phone_numbers=process.phone_numbers,
+        ),
     )
 
 

@@ -64,6 +64,19 @@ def card_activity(content: Json) -> Activity:
     return MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=content))
 
 
+async def owned_open_cases(store: HandoffRepository, person_id: str) -> list[Handoff]:
+    """The cases a person owns now: they accepted the case's latest handoff."""
+    cases = []
+    for handoff in await store.involving(person_id, limit=100):
+        owned = handoff.owner is not None and handoff.owner.id == person_id
+        if not owned or handoff.state is not HandoffState.ACCEPTED:
+            continue
+        latest = await store.latest_for_case(handoff.case.number)
+        if latest is not None and latest.id == handoff.id:
+            cases.append(handoff)
+    return cases
+
+
 async def case_transfer_channel(store: SettingsStore, configured: str) -> str | None:
     """The channel bound with `setup`, else the one in the config file."""
     return await store.get_setting(CASE_TRANSFER_CHANNEL) or configured or None
@@ -150,6 +163,8 @@ class EffectHandlers:
     async def notify(self, item: OutboxItem) -> None:
         person = Person.model_validate(item.payload["person"])
         messages = [MessageFactory.text(item.payload["text"])]
+        if isinstance(item.payload.get("card"), dict):
+            messages.append(card_activity(item.payload["card"]))
         if item.payload.get("ask_answer"):
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:

@@ -19,6 +19,7 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
 from cards.elements import Json
+from cards.oof_card import OOF_FORM
 from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import HANDOFF_DIALOG, case_number_from, lookup_case
 from handoff.escalation import DECISIONS
@@ -37,6 +38,7 @@ from .card_actions import (
 from .commands import ParsedCommand, parse_command
 from .conversations import address_of, conversation_kind
 from .escalations import Escalations
+from .oof import OofFlow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         card_forms: Mapping[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]
         | None = None,
         escalations: Escalations | None = None,
+        oof: OofFlow | None = None,
     ) -> None:
         super().__init__()
         self._conversations = conversations
@@ -76,6 +79,9 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._escalations = escalations
         if escalations is not None:
             self._commands["escalate"] = escalations.command
+        if oof is not None:
+            self._commands["oof"] = oof.command
+            self._card_forms[OOF_FORM] = oof.submitted
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)

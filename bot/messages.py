@@ -28,6 +28,8 @@ HELP = (
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
     "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
     "once the L1/L2 steps and their logs are in the notes.\n"
+    "- **oof** — plan time away (R-OOF): warm handoffs for your critical cases, the list for "
+    "your Team Leader, your automatic-reply text, and a reminder to take the cases back.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
     "in your time zone.\n"
     "- **settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
@@ -241,3 +243,27 @@ def escalation_decided(escalation: Any) -> str:
     who = escalation.decided_by.name if escalation.decided_by else "A Team Leader"
     comment = f" “{escalation.comment}”" if escalation.comment else ""
     return f"{who} decided the escalation of case {escalation.case_number}: {state}.{comment}"
+
+
+def oof_ta_intro(name: str) -> str:
+    return f"{name or 'An engineer'} is going out of office; here are their cases."
+
+
+def take_back(numbers: str) -> str:
+    return f"Welcome back. Take your cases back from whoever held them: {numbers}."
+
+
+def oof_summary(kind: str, handed: list[str], listed: int, leads: bool, auto_reply: str) -> str:
+    parts = [f"**Out of office — {kind.lower()}**"]
+    if handed:
+        parts.append(
+            "Warm handoff requested for your critical cases: "
+            + ", ".join(handed)
+            + ". Talk to your teammate before you go."
+        )
+    if listed:
+        where = "sent to your Team Leader" if leads else "ready, but no Team Leader is configured"
+        parts.append(f"List of {listed} other case(s) {where}.")
+    parts.append(f"Your automatic reply:\n\n{auto_reply}")
+    parts.append("I will remind you to take your cases back when you return.")
+    return "\n\n".join(parts)

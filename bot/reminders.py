@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 from cards.transfer_card import agenda_card, shift_end_card
 from handoff import effects
-from handoff.models import HandoffState, Person
+from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, OutboxMessage
 from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
 
-from .effects import Store, card_activity, case_transfer_channel
+from .effects import Store, card_activity, case_transfer_channel, owned_open_cases
 from .outbox_worker import Handler
 from .sending import TeamsSender
 
@@ -78,14 +78,7 @@ class ReminderHandlers:
         settings = await self._store.user_settings(person.id)
         if settings is None or settings.muted:
             return
-        cases = []
-        for handoff in await self._store.involving(person.id, limit=100):
-            owned = handoff.owner is not None and handoff.owner.id == person.id
-            if not (owned and handoff.state is HandoffState.ACCEPTED and handoff.case.is_critical):
-                continue
-            latest = await self._store.latest_for_case(handoff.case.number)
-            if latest is not None and latest.id == handoff.id:
-                cases.append(handoff)
+        cases = [h for h in await owned_open_cases(self._store, person.id) if h.case.is_critical]
         if not cases:
             return
         address = await self._store.personal_conversation(person.id)

@@ -4,6 +4,7 @@ the Case Transfer card posted or updated, people told (R-CARD, R-STAY)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from .models import AuditEvent, Handoff, HandoffState, Person
 from .ports import OutboxMessage
@@ -195,11 +196,16 @@ def approval_cards(
     )
 
 
-def tell(person: Person, text: str, key: str, at: datetime) -> OutboxMessage:
-    """A personal message, once per `key`."""
+def tell(
+    person: Person, text: str, key: str, at: datetime, card: dict[str, Any] | None = None
+) -> OutboxMessage:
+    """A personal message (with a card, if given), once per `key`."""
+    payload: dict[str, Any] = {"person": person.model_dump(), "text": text, "handoff_id": ""}
+    if card is not None:
+        payload["card"] = card
     return OutboxMessage(
         kind=NOTIFY,
-        payload={"person": person.model_dump(), "text": text, "handoff_id": ""},
+        payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
         not_before=at,
     )

@@ -1,0 +1,140 @@
+"""R-OOF in Teams: `oof` asks what kind of absence and when; the critical cases get a
+pre-filled warm handoff to the named teammate, the others go on the Team Leader's list, the
+automatic-reply text comes back, and a reminder to take the cases back waits for the return."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botbuilder.core import TurnContext
+
+from cards.oof_card import oof_card, ta_list_card
+from dialogs.form_flow import client_timezone
+from handoff import effects
+from handoff.flowchart import within_region_step
+from handoff.models import Handoff, Person
+from handoff.oof import OofKind, plan
+from handoff.ports import Clock, DuplicateOpenHandoff
+from handoff.request import HandoffAnswers, Queue, compose_outputs
+from handoff.service import HandoffService
+
+from . import messages
+from .commands import ParsedCommand
+from .effects import Store, card_activity, owned_open_cases
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# When the "take your cases back" reminder arrives on the day of return, in the reader's zone.
+TAKE_BACK_AT = time(9, 0)
+
+
+def _actor(turn_context: TurnContext) -> Person:
+    sender = turn_context.activity.from_property
+    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+
+
+class OofFlow:
+    def __init__(
+        self,
+        store: Store,
+        service: HandoffService,
+        clock: Clock,
+        *,
+        queue: Queue,
+        leads: Sequence[Person],
+        phone_numbers: Mapping[str, str],
+    ) -> None:
+        self._store = store
+        self._service = service
+        self._clock = clock
+        self._queue = queue
+        self._leads = tuple(leads)
+        self._phones = dict(phone_numbers)
+
+    async def command(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
+        await turn_context.send_activity(card_activity(oof_card({}, [])))
+
+    async def submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        problems: list[str] = []
+        try:
+            kind = OofKind(str(value.get("kind") or ""))
+        except ValueError:
+            problems.append("What kind of absence?: choose one.")
+            kind = OofKind.PLANNED_SHORT
+        try:
+            first_day = date.fromisoformat(str(value.get("first_day") or ""))
+            back_on = date.fromisoformat(str(value.get("back_on") or ""))
+            if back_on <= first_day:
+                problems.append("Back on: the day you are back comes after the first day away.")
+        except ValueError:
+            problems.append("First day away and Back on: pick both dates.")
+            first_day = back_on = date.min
+        teammate = str(value.get("teammate") or "").strip()
+        actor = _actor(turn_context)
+        owned = await owned_open_cases(self._store, actor.id)
+        needs_teammate = any(h.case.is_critical for h in owned)
+        if needs_teammate and not _EMAIL.fullmatch(teammate):
+            problems.append(
+                "Teammate: your critical cases need a warm handoff; give the e-mail of the "
+                "teammate who takes them."
+            )
+        if problems:
+            await turn_context.send_activity(card_activity(oof_card(value, problems)))
+            return
+        outcome = plan(kind, owned, first_day, back_on, self._phones)
+        handed = [await self._hand_off(h, kind, teammate, actor) for h in outcome.hand_off]
+        at = self._clock.now()
+        outbox = []
+        if outcome.ta_list:
+            card = ta_list_card(actor.name or actor.id, kind, outcome.ta_list)
+            for lead in self._leads:
+                outbox.append(
+                    effects.tell(
+                        lead,
+                        messages.oof_ta_intro(actor.name),
+                        f"oof:{actor.id}:{first_day}",
+                        at,
+                        card,
+                    )
+                )
+        if outcome.take_back:
+            zone = ZoneInfo(client_timezone(turn_context.activity) or "Etc/UTC")
+            when = datetime.combine(back_on, TAKE_BACK_AT, zone)
+            numbers = ", ".join(h.case.number for h in owned)
+            outbox.append(
+                effects.tell(
+                    actor, messages.take_back(numbers), f"oofback:{actor.id}:{back_on}", when
+                )
+            )
+        for message in outbox:
+            await self._store.enqueue(
+                message.kind, message.payload, message.dedupe_key, message.not_before
+            )
+        await turn_context.send_activity(
+            messages.oof_summary(
+                kind.label, handed, len(outcome.ta_list), bool(self._leads), outcome.auto_reply
+            )
+        )
+
+    async def _hand_off(self, handoff: Handoff, kind: OofKind, teammate: str, actor: Person) -> str:
+        """A warm handoff request to the teammate, pre-filled from the case's latest one."""
+        region = handoff.target_region
+        answers = HandoffAnswers(
+            case=handoff.case,
+            owner_region=region,
+            target_region=region,
+            kind_choice="within",
+            reason=f"Out of office ({kind.label.lower()}): warm handoff to a teammate",
+            notes=handoff.notes,
+            target_engineer=teammate,
+        )
+        step = within_region_step(teammate, handoff.case.is_critical)
+        outputs = compose_outputs(answers, step, self._queue, self._clock.now())
+        try:
+            await self._service.request(answers, outputs, actor)
+        except DuplicateOpenHandoff:
+            return f"{handoff.case.number} (already has an open handoff)"
+        return handoff.case.number

@@ -1,0 +1,63 @@
+"""R-OOF: the out-of-office form and the Team Leader's list of cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from handoff.oof import NO_BATCH_TO_QUEUE, OofKind, TaLine
+
+from .elements import (
+    Json,
+    card,
+    choice_set,
+    date_input,
+    heading,
+    problems_block,
+    submit,
+    text,
+    text_input,
+)
+from .transfer_card import safe
+
+OOF_FORM = "oof"
+
+
+def oof_card(raw: Mapping[str, Any], problems: Sequence[str]) -> Json:
+    body = [
+        heading("Out of office"),
+        *problems_block(problems),
+        choice_set(
+            "kind",
+            "What kind of absence?",
+            [(kind.value, kind.label) for kind in OofKind],
+            str(raw.get("kind") or ""),
+            expanded=True,
+        ),
+        date_input("first_day", "First day away", str(raw.get("first_day") or "")),
+        date_input("back_on", "Back on", str(raw.get("back_on") or "")),
+        text_input(
+            "teammate",
+            "E-mail of the teammate who takes your critical cases (warm handoff)",
+            str(raw.get("teammate") or ""),
+            max_length=200,
+        ),
+        text(NO_BATCH_TO_QUEUE, subtle=True),
+    ]
+    return card(body, [submit("Plan my time away", {"command": OOF_FORM}, style="positive")])
+
+
+def ta_list_card(owner: str, kind: OofKind, lines: Sequence[TaLine]) -> Json:
+    body: list[Json] = [
+        heading(f"{safe(owner)} is out of office ({kind.label.lower()})"),
+        text("Their cases for you to place, critical first:"),
+    ]
+    for line in sorted(lines, key=lambda entry: not entry.critical):
+        badge = "critical · " if line.critical else ""
+        body.append(
+            text(
+                f"**{line.case_number}** · {badge}{safe(line.product)} · {line.status}\n"
+                f"{safe(line.description)}"
+            )
+        )
+    return card(body)

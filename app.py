@@ -158,7 +158,7 @@ def build_bot(
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
-        escalations=Escalations(store, clock, process.lead_people(), is_lead, wake_outbox),
+        escalations=Escalations(store, clock, process.lead_people(), is_lead, wake_outbox, service),
         oof=OofFlow(
             store,
             service,

@@ -13,9 +13,16 @@ from cards.escalation_card import approval_card
 from dialogs.handoff_dialog import case_number_from
 from handoff import effects
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
-from handoff.escalation import decide, missing_troubleshooting, request_escalation
+from handoff.escalation import (
+    LEVEL_NAMES,
+    decide,
+    missing_troubleshooting,
+    next_level,
+    request_escalation,
+)
 from handoff.models import Person
 from handoff.ports import CardRef, Clock, OutboxItem
+from handoff.service import HandoffService
 
 from . import messages
 from .commands import ParsedCommand
@@ -39,7 +46,9 @@ class Escalations:
         leads: Sequence[Person],
         is_lead: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
+        service: HandoffService,
     ) -> None:
+        self._service = service
         self._store = store
         self._clock = clock
         self._leads = tuple(leads)
@@ -47,6 +56,9 @@ class Escalations:
         self._wake_outbox = wake_outbox
 
     async def command(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        if command.args[1:2] and command.args[1].lower() == "technical":
+            await self.technical(turn_context, command)
+            return
         number = case_number_from(command.args[0]) if command.args else None
         if number is None:
             await turn_context.send_activity(messages.ESCALATE_USAGE)
@@ -71,6 +83,25 @@ class Escalations:
         await self._store.add_escalation(escalation, [send])
         self._wake_outbox()
         await turn_context.send_activity(messages.escalation_sent(number))
+
+    async def technical(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """`escalate <case> technical`: one level up, L1 → L2 → SME → TL → TM → leadership."""
+        number = case_number_from(command.args[0])
+        handoff = await self._store.latest_for_case(number) if number else None
+        if number is None or handoff is None:
+            await turn_context.send_activity(messages.ESCALATE_USAGE)
+            return
+        history = await self._store.history(handoff.id)
+        reached = [str(e.data.get("level")) for e in history if e.kind == "technical_escalation"]
+        level = next_level(reached)
+        if level is None:
+            await turn_context.send_activity(messages.escalation_at_top(number))
+            return
+        await self._service.record_technical_escalation(
+            handoff.id, level, _actor(turn_context), turn_context.activity.conversation.id
+        )
+        self._wake_outbox()
+        await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))
 
     async def decide(
         self, verb: str, escalation_id: str, version: int | None, comment: str, actor: Person

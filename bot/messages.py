@@ -27,7 +27,8 @@ HELP = (
     "- **mine** — handoffs you requested or took.\n"
     "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
     "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
-    "once the L1/L2 steps and their logs are in the notes.\n"
+    "once the L1/L2 steps and their logs are in the notes; **escalate** <case> **technical** "
+    "takes the case one technical level up (L2, SME, TL, TM, leadership) and records it.\n"
     "- **oof** — plan time away (R-OOF): warm handoffs for your critical cases, the list for "
     "your Team Leader, your automatic-reply text, and a reminder to take the cases back.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
@@ -267,3 +268,14 @@ def oof_summary(kind: str, handed: list[str], listed: int, leads: bool, auto_rep
     parts.append(f"Your automatic reply:\n\n{auto_reply}")
     parts.append("I will remind you to take your cases back when you return.")
     return "\n\n".join(parts)
+
+
+def technical_escalation(number: str, level: str) -> str:
+    return (
+        f"Case {number} goes up to the {level}. Engage them through the existing case; they "
+        "join its conversation. The step is in the case's history (**status " + number + "**)."
+    )
+
+
+def escalation_at_top(number: str) -> str:
+    return f"Case {number} has already reached leadership escalation; there is no level above."

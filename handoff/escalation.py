@@ -89,3 +89,25 @@ def decide(
             "version": escalation.version + 1,
         }
     )
+
+
+# R-ESC: technical escalation climbs one level at a time through the existing case; after
+# the Team Manager comes leadership escalation.
+TECHNICAL_LEVELS = ("L1", "L2", "SME", "TL", "TM", "leadership")
+LEVEL_NAMES = {
+    "L1": "L1 engineer",
+    "L2": "L2 engineer",
+    "SME": "subject matter expert",
+    "TL": "Team Leader",
+    "TM": "Team Manager",
+    "leadership": "leadership (engineer, TL and TM prepare the case details together)",
+}
+
+
+def next_level(levels_reached: list[str]) -> str | None:
+    """The level after the highest one reached (L1 by default); None past leadership."""
+    reached = [
+        TECHNICAL_LEVELS.index(level) for level in levels_reached if level in TECHNICAL_LEVELS
+    ]
+    index = max(reached, default=0) + 1
+    return TECHNICAL_LEVELS[index] if index < len(TECHNICAL_LEVELS) else None

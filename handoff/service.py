@@ -121,6 +121,15 @@ class HandoffService:
             also=effects.on_long_running,
         )
 
+    async def record_technical_escalation(
+        self, handoff_id: str, level: str, actor: Person, conversation_id: str | None = None
+    ) -> Handoff:
+        """R-ESC: the case went up one technical level; the step stays in its history."""
+        handoff = await self._repository.get(handoff_id)
+        return await self._annotate(
+            handoff, {}, "technical_escalation", actor, conversation_id, {"level": level}
+        )
+
     async def _annotate(
         self,
         handoff: Handoff,

@@ -230,3 +230,41 @@ async def test_escalation_without_captured_troubleshooting_says_what_is_missing(
         predicate=lambda a: "not ready for the vendor" in (a.get("text") or "")
     )
     assert "the L1/L2 steps tried, each with its outcome and links to the logs" in reply["text"]
+
+
+async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    await a_case(sqlite_url, clock, READY)
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
+    said = []
+    for _ in range(6):
+        before = len(fake_connector.activities())
+        await post(
+            bot, activities.personal_message(f"escalate {CASE} technical", fake_connector.url)
+        )
+        [*_, reply] = await fake_connector.wait_for_activities(before + 1)
+        said.append(reply["text"])
+    assert said[0].startswith(f"Case {CASE} goes up to the L2 engineer.")
+    assert said[1].startswith(f"Case {CASE} goes up to the subject matter expert.")
+    assert said[4].startswith(f"Case {CASE} goes up to the leadership")
+    assert (
+        said[5]
+        == f"Case {CASE} has already reached leadership escalation; there is no level above."
+    )
+    store = await open_store(sqlite_url, clock)
+    try:
+        handoff = await store.latest_for_case(CASE)
+        assert handoff is not None
+        levels = [
+            e.data["level"]
+            for e in await store.history(handoff.id)
+            if e.kind == "technical_escalation"
+        ]
+    finally:
+        await store.close()
+    assert levels == ["L2", "SME", "TL", "TM", "leadership"]

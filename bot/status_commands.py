@@ -295,7 +295,9 @@ class StatusCommands:
 
     async def shifts(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         """Who is on now, and each region's next shift and meeting, in the reader's zone."""
-        zone = client_timezone(turn_context.activity) or "Etc/UTC"
+        settings = await self._store.user_settings(_actor(turn_context).id)
+        chosen = settings.timezone if settings is not None else None
+        zone = chosen or client_timezone(turn_context.activity) or "Etc/UTC"
         now = self._clock.now()
         lines = [f"**Shifts and handoff meetings** (times in {zone})", ""]
         for row in overview(self._schedule, now):

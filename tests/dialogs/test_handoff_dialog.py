@@ -983,3 +983,10 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
     stored_settings = await store.user_settings("29:ana")
     assert stored_settings is not None and stored_settings.muted
     assert await store.reminded_users() == []
+
+
+async def test_shifts_prefer_the_zone_the_user_set(user: Recorder, clock: FakeClock) -> None:
+    clock._now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    await user.say("settings zone Asia/Singapore")
+    [text] = texts(await user.say("shifts"))
+    assert text.splitlines()[0] == "**Shifts and handoff meetings** (times in Asia/Singapore)"

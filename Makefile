@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check postgres clean
+.PHONY: run test lint typecheck check postgres package clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ postgres:
 ## test: lint, type-check and the whole suite (SQLite and PostgreSQL)
 test: $(STAMP) postgres lint typecheck
 	$(PY) -m pytest
+
+## package: build build/appPackage.zip for Teams (needs TEAMS_APP_ID, MicrosoftAppId, DEVELOPER_*, PRIVACY_URL, TERMS_URL)
+package: $(STAMP)
+	$(PY) -m manifest.package
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,120 @@
+"""`make package`: builds build/appPackage.zip (manifest.json and the two icons) from
+settings, for uploading the bot to Teams. Refuses, naming what is missing, rather than build
+a package Teams would reject."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.settings import describe_errors
+
+from .commands import command_lists
+
+log = logging.getLogger("handoff.package")
+
+HERE = Path(__file__).parent
+SCHEMA_URL = "https://developer.microsoft.com/json-schemas/teams/v1.25/MicrosoftTeams.schema.json"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("must be an https:// address")
+    return value
+
+
+class PackageSettings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    teams_app_id: str = Field(alias="TEAMS_APP_ID")
+    bot_id: str = Field(alias="MicrosoftAppId")
+    developer_name: str = Field(alias="DEVELOPER_NAME", min_length=1, max_length=32)
+    developer_website: str = Field(alias="DEVELOPER_WEBSITE")
+    privacy_url: str = Field(alias="PRIVACY_URL")
+    terms_url: str = Field(alias="TERMS_URL")
+    bot_domain: str = Field("", alias="BOT_DOMAIN")
+    app_version: str = Field(default_factory=lambda: version("handoff-bot"), alias="APP_VERSION")
+
+    @field_validator("teams_app_id", "bot_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if not _GUID.match(value):
+            raise ValueError("must be a GUID such as 00000000-0000-0000-0000-000000000000")
+        return value
+
+    _urls = field_validator("developer_website", "privacy_url", "terms_url")(
+        lambda cls, value: _https(value)
+    )
+
+
+def manifest(settings: PackageSettings) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_URL,
+        "manifestVersion": "1.25",
+        "version": settings.app_version,
+        "id": settings.teams_app_id,
+        "developer": {
+            "name": settings.developer_name,
+            "websiteUrl": settings.developer_website,
+            "privacyUrl": settings.privacy_url,
+            "termsOfUseUrl": settings.terms_url,
+        },
+        "name": {"short": "Handoff", "full": "Handoff: follow-the-sun case handoffs"},
+        "description": {
+            "short": "Hand support cases to the next engineer without losing a fact.",
+            "full": (
+                "Leads support engineers through a case handoff across shifts, regions and "
+                "time off, posts it to the Case Transfer channel for the receiving region to "
+                "accept, reminds people at shift end, and keeps long-running 24x7 cases in a "
+                "group chat of their regional owners."
+            ),
+        },
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": "#2463EB",
+        "bots": [
+            {
+                "botId": settings.bot_id,
+                "scopes": ["personal", "team", "groupChat"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": command_lists(),
+            }
+        ],
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [settings.bot_domain] if settings.bot_domain else [],
+    }
+
+
+def build(settings: PackageSettings, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("manifest.json", json.dumps(manifest(settings), indent=2))
+        package.write(HERE / "color.png", "color.png")
+        package.write(HERE / "outline.png", "outline.png")
+    return target
+
+
+def main() -> int:
+    logging.basicConfig(level="INFO", format="%(message)s")
+    try:
+        settings = PackageSettings()
+    except ValidationError as error:
+        log.error("cannot build the app package. %s", describe_errors(error, PackageSettings))
+        return 2
+    target = build(settings, Path("build") / "appPackage.zip")
+    log.info("built %s (app %s, bot %s)", target, settings.teams_app_id, settings.bot_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

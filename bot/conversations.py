@@ -65,3 +65,9 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
         reference=reference,
         updated_at=at,
     )
+
+
+def actor_of(activity: Activity) -> Person:
+    """Who sent the activity."""
+    sender = activity.from_property
+    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)

@@ -26,16 +26,12 @@ from handoff.service import HandoffService
 
 from . import messages
 from .commands import ParsedCommand
+from .conversations import actor_of
 from .effects import Store, card_activity
 from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 
 log = logging.getLogger(__name__)
-
-
-def _actor(turn_context: TurnContext) -> Person:
-    sender = turn_context.activity.from_property
-    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
 
 
 class Escalations:
@@ -75,7 +71,7 @@ class Escalations:
             await turn_context.send_activity(messages.NO_LEADS)
             return
         escalation = request_escalation(
-            handoff.notes, number, _actor(turn_context), self._clock.now()
+            handoff.notes, number, actor_of(turn_context.activity), self._clock.now()
         )
         send = effects.approval_cards(
             escalation.id, escalation.version, escalation.created_at, update=False
@@ -98,7 +94,10 @@ class Escalations:
             await turn_context.send_activity(messages.escalation_at_top(number))
             return
         await self._service.record_technical_escalation(
-            handoff.id, level, _actor(turn_context), turn_context.activity.conversation.id
+            handoff.id,
+            level,
+            actor_of(turn_context.activity),
+            turn_context.activity.conversation.id,
         )
         self._wake_outbox()
         await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))

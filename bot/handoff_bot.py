@@ -36,7 +36,7 @@ from .card_actions import (
     read_submit,
 )
 from .commands import ParsedCommand, parse_command
-from .conversations import address_of, conversation_kind
+from .conversations import actor_of, address_of, conversation_kind
 from .escalations import Escalations
 from .oof import OofFlow
 
@@ -91,8 +91,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._wake_outbox()
 
     def _actor(self, turn_context: TurnContext) -> Person:
-        sender = turn_context.activity.from_property
-        return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+        return actor_of(turn_context.activity)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name != ADAPTIVE_CARD_ACTION:

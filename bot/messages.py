@@ -279,3 +279,10 @@ def technical_escalation(number: str, level: str) -> str:
 
 def escalation_at_top(number: str) -> str:
     return f"Case {number} has already reached leadership escalation; there is no level above."
+
+
+CHANGED_MEANWHILE = "Someone changed that handoff at the same moment; please try again."
+
+
+def not_your_shift(number: str, owner: str) -> str:
+    return f"Only {owner}, who holds case {number} now, ends this shift with **shiftend**."

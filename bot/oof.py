@@ -24,16 +24,12 @@ from handoff.service import HandoffService
 
 from . import messages
 from .commands import ParsedCommand
+from .conversations import actor_of
 from .effects import Store, card_activity, owned_open_cases
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # When the "take your cases back" reminder arrives on the day of return, in the reader's zone.
 TAKE_BACK_AT = time(9, 0)
-
-
-def _actor(turn_context: TurnContext) -> Person:
-    sender = turn_context.activity.from_property
-    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
 
 
 class OofFlow:
@@ -73,7 +69,7 @@ class OofFlow:
             problems.append("First day away and Back on: pick both dates.")
             first_day = back_on = date.min
         teammate = str(value.get("teammate") or "").strip()
-        actor = _actor(turn_context)
+        actor = actor_of(turn_context.activity)
         owned = await owned_open_cases(self._store, actor.id)
         needs_teammate = any(h.case.is_critical for h in owned)
         if needs_teammate and not _EMAIL.fullmatch(teammate):

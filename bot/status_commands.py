@@ -15,6 +15,7 @@ from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
 from handoff import effects
+from handoff.errors import ConcurrencyConflict
 from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
     ChatMember,
@@ -35,17 +36,12 @@ from handoff.user_settings import UserSettings, parse_hours, validate_zone
 
 from . import messages
 from .commands import ParsedCommand
-from .conversations import address_of, conversation_kind
+from .conversations import actor_of, address_of, conversation_kind
 from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
 
 log = logging.getLogger(__name__)
 
 LIST_LIMIT = 25
-
-
-def _actor(turn_context: TurnContext) -> Person:
-    sender = turn_context.activity.from_property
-    return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
 
 
 class StatusCommands:
@@ -123,7 +119,7 @@ class StatusCommands:
         await turn_context.send_activity(card_activity(card))
 
     async def mine(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
-        handoffs = await self._store.involving(_actor(turn_context).id, limit=LIST_LIMIT)
+        handoffs = await self._store.involving(actor_of(turn_context.activity).id, limit=LIST_LIMIT)
         card = handoff_list_card(
             "Handoffs you requested or took", handoffs, "None yet: type **handoff** to start one."
         )
@@ -155,22 +151,34 @@ class StatusCommands:
             await turn_context.send_activity(messages.no_handoff_for(number))
             return
         latest = max(handoffs, key=lambda h: h.updated_at)
-        if command.args[1:] == ("chat",) and latest.long_running:
+        # A shiftend or OOF handoff starts without the mark: the case is long-running if any
+        # of its handoffs is.
+        marked = next((h.long_running for h in reversed(handoffs) if h.long_running), None)
+        rest = " ".join(command.args[1:]).strip()
+        if rest.lower() == "chat":
+            if marked is None:
+                await turn_context.send_activity(messages.not_long_running(number))
+                return
             await self._plan_chat(turn_context, latest, handoffs)
             return
-        reason = " ".join(command.args[1:]).strip()
-        if reason and not latest.long_running:
-            latest = await self._service.flag_long_running(
-                latest.id, _actor(turn_context), reason[:300], turn_context.activity.conversation.id
-            )
+        if rest and marked is None:
+            try:
+                latest = await self._service.flag_long_running(
+                    latest.id,
+                    actor_of(turn_context.activity),
+                    rest[:300],
+                    turn_context.activity.conversation.id,
+                )
+            except ConcurrencyConflict:
+                await turn_context.send_activity(messages.CHANGED_MEANWHILE)
+                return
+            marked = latest.long_running
             self._wake_outbox()
-        if not latest.long_running:
+        if marked is None:
             await turn_context.send_activity(messages.not_long_running(number))
             return
         owners = regional_owners(handoffs)
-        await turn_context.send_activity(
-            messages.long_running_status(number, latest.long_running, owners)
-        )
+        await turn_context.send_activity(messages.long_running_status(number, marked, owners))
 
     async def _plan_chat(
         self, turn_context: TurnContext, latest: Handoff, handoffs: list[Handoff]
@@ -254,9 +262,13 @@ class StatusCommands:
         if latest is None:
             await turn_context.send_activity(messages.no_handoff_for(chat.case_number))
             return
-        actor = _actor(turn_context)
-        mine = [m for m in chat.members if m.aad_object_id == actor.aad_object_id]
-        region = mine[0].region if mine else latest.target_region
+        actor = actor_of(turn_context.activity)
+        region = latest.target_region if latest.owner else latest.from_region
+        current = next((m for m in chat.members if m.region == region), None)
+        if current is None or current.aad_object_id != actor.aad_object_id:
+            owner = current.name if current else f"the {region} owner"
+            await turn_context.send_activity(messages.not_your_shift(chat.case_number, owner))
+            return
         successor = next_owner(chat, region, self._schedule.travel_order)
         if successor is None:
             await turn_context.send_activity(messages.no_next_owner(chat.case_number))
@@ -279,8 +291,10 @@ class StatusCommands:
             instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
             path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
         )
-        starts = self._schedule.next_shift_start(successor.region, now).start
-        outputs = compose_outputs(answers, step, self._queue, starts)
+        next_update = (
+            now if on_shift else self._schedule.next_shift_start(successor.region, now).start
+        )
+        outputs = compose_outputs(answers, step, self._queue, next_update)
         try:
             await self._service.request(answers, outputs, actor, chat_id)
         except DuplicateOpenHandoff:
@@ -295,7 +309,7 @@ class StatusCommands:
 
     async def shifts(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         """Who is on now, and each region's next shift and meeting, in the reader's zone."""
-        settings = await self._store.user_settings(_actor(turn_context).id)
+        settings = await self._store.user_settings(actor_of(turn_context.activity).id)
         chosen = settings.timezone if settings is not None else None
         zone = chosen or client_timezone(turn_context.activity) or "Etc/UTC"
         now = self._clock.now()
@@ -319,7 +333,7 @@ class StatusCommands:
 
     async def settings(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         """`settings [region R | zone Z | hours HH:MM-HH:MM | mute | unmute]`."""
-        actor = _actor(turn_context)
+        actor = actor_of(turn_context.activity)
         current = await self._store.user_settings(actor.id) or UserSettings(person=actor)
         if current.timezone is None and client_timezone(turn_context.activity):
             current = current.model_copy(
@@ -360,7 +374,7 @@ class StatusCommands:
         if conversation_kind(activity) is not ConversationKind.CHANNEL:
             await turn_context.send_activity(messages.SETUP_IN_CHANNEL)
             return
-        if not self._may_set_up(_actor(turn_context)):
+        if not self._may_set_up(actor_of(turn_context.activity)):
             await turn_context.send_activity(messages.SETUP_NOT_ALLOWED)
             return
         # The bot stored this channel's address when the message came in (HandoffBot).

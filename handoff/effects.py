@@ -90,7 +90,8 @@ def on_change(
         )
     ]
     number, actor = after.case.number, event.actor
-    if actor.id == after.requester.id:
+    # Only a move of the state is news for the requester; a revision or a flag is not.
+    if actor.id == after.requester.id or event.from_state == event.to_state:
         return messages
     if after.state is HandoffState.ACCEPTED:
         text = f"{_who(actor)} accepted your handoff of case {number} and owns it now."

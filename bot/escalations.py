@@ -70,6 +70,9 @@ class Escalations:
         if not self._leads:
             await turn_context.send_activity(messages.NO_LEADS)
             return
+        if await self._store.pending_escalation(number) is not None:
+            await turn_context.send_activity(messages.escalation_pending(number))
+            return
         escalation = request_escalation(
             handoff.notes, number, actor_of(turn_context.activity), self._clock.now()
         )
@@ -87,18 +90,27 @@ class Escalations:
         if number is None or handoff is None:
             await turn_context.send_activity(messages.ESCALATE_USAGE)
             return
-        history = await self._store.history(handoff.id)
-        reached = [str(e.data.get("level")) for e in history if e.kind == "technical_escalation"]
+        # The case's level survives new handoffs (shiftend, OOF): read all of them.
+        reached = [
+            str(e.data.get("level"))
+            for h in await self._store.for_case(number)
+            for e in await self._store.history(h.id)
+            if e.kind == "technical_escalation"
+        ]
         level = next_level(reached)
         if level is None:
             await turn_context.send_activity(messages.escalation_at_top(number))
             return
-        await self._service.record_technical_escalation(
-            handoff.id,
-            level,
-            actor_of(turn_context.activity),
-            turn_context.activity.conversation.id,
-        )
+        try:
+            await self._service.record_technical_escalation(
+                handoff.id,
+                level,
+                actor_of(turn_context.activity),
+                turn_context.activity.conversation.id,
+            )
+        except ConcurrencyConflict:
+            await turn_context.send_activity(messages.CHANGED_MEANWHILE)
+            return
         self._wake_outbox()
         await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))
 

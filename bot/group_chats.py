@@ -5,6 +5,7 @@ tells the bot it was installed, post the case summary and the chat's rules."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import NoReturn
 
 from botbuilder.core import MessageFactory
@@ -20,7 +21,7 @@ from handoff.long_running import (
     next_owner,
     shift_end_reminder_at,
 )
-from handoff.models import Person
+from handoff.models import HandoffState, Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 
@@ -29,6 +30,9 @@ from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 
 log = logging.getLogger(__name__)
+
+# A long-running case whose handoffs stopped this long ago no longer needs shift reminders.
+QUIET_CASE = timedelta(days=7)
 
 
 class GroupChatHandlers:
@@ -79,7 +83,10 @@ class GroupChatHandlers:
                 "The case itself is unchanged."
             )
             for person in {p.id: p for p in (handoff.owner, handoff.requester) if p}.values():
-                await self._tell(person, text)
+                try:
+                    await self._tell(person, text)
+                except Exception:
+                    log.exception("could not tell about a failed group chat")
         raise PermanentFailure(str(error))
 
     async def _tell(self, person: Person, text: str) -> None:
@@ -154,6 +161,12 @@ class GroupChatHandlers:
         next region's owner gets the same at the end of theirs."""
         chat = await self._chat(item)
         region = str(item.payload["region"])
+        latest = await self._store.latest_for_case(chat.case_number)
+        if latest is None or latest.state is HandoffState.CANCELLED:
+            return
+        if self._clock.now() - latest.updated_at > QUIET_CASE:
+            # No handoff for a week: the case has settled; the reminders stop with it.
+            return
         address = await self._store.get_conversation(chat.chat_id) if chat.chat_id else None
         if address is None:
             raise PermanentFailure(f"the chat of case {chat.case_number} is not known to the bot")

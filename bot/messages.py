@@ -286,3 +286,7 @@ CHANGED_MEANWHILE = "Someone changed that handoff at the same moment; please try
 
 def not_your_shift(number: str, owner: str) -> str:
     return f"Only {owner}, who holds case {number} now, ends this shift with **shiftend**."
+
+
+def escalation_pending(number: str) -> str:
+    return f"Case {number} already waits for a Team Leader's decision on its escalation."

@@ -65,6 +65,8 @@ class OofFlow:
             back_on = date.fromisoformat(str(value.get("back_on") or ""))
             if back_on <= first_day:
                 problems.append("Back on: the day you are back comes after the first day away.")
+            elif back_on <= self._clock.now().date():
+                problems.append("Back on: pick a day still to come.")
         except ValueError:
             problems.append("First day away and Back on: pick both dates.")
             first_day = back_on = date.min
@@ -97,7 +99,9 @@ class OofFlow:
                     )
                 )
         if outcome.take_back:
-            zone = ZoneInfo(client_timezone(turn_context.activity) or "Etc/UTC")
+            saved = await self._store.user_settings(actor.id)
+            chosen = saved.timezone if saved is not None else None
+            zone = ZoneInfo(chosen or client_timezone(turn_context.activity) or "Etc/UTC")
             when = datetime.combine(back_on, TAKE_BACK_AT, zone)
             numbers = ", ".join(h.case.number for h in owned)
             outbox.append(

@@ -10,6 +10,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
+from handoff.errors import DomainError
 from handoff.ports import Clock, Outbox, OutboxItem
 
 from .sending import SendFailed
@@ -89,7 +90,10 @@ class OutboxWorker:
             return
         except Exception as error:
             retry_after = error.retry_after if isinstance(error, SendFailed) else None
-            permanent = isinstance(error, SendFailed) and not error.retryable
+            # A bad payload or a vanished record fails the same way every time.
+            permanent = (isinstance(error, SendFailed) and not error.retryable) or isinstance(
+                error, KeyError | ValueError | DomainError
+            )
             if permanent or item.attempts >= MAX_ATTEMPTS:
                 await self._outbox.give_up(item.id, str(error))
                 log.error("outbox item failed for good", extra={**context, "error": str(error)})

@@ -78,13 +78,17 @@ class ReminderHandlers:
         settings = await self._store.user_settings(person.id)
         if settings is None or settings.muted:
             return
+        end = datetime.fromisoformat(item.payload["shift_end"])
+        # Hours changed since this reminder was planned: the new plan has its own reminder.
+        planned_at = end - SHIFT_END_NOTICE - timedelta(seconds=1)
+        if shift_end(settings, self._schedule, planned_at) != end:
+            return
         cases = [h for h in await owned_open_cases(self._store, person.id) if h.case.is_critical]
         if not cases:
             return
         address = await self._store.personal_conversation(person.id)
         if address is None:
             return
-        end = datetime.fromisoformat(item.payload["shift_end"])
         await self._sender.send(address.reference, card_activity(shift_end_card(cases, end)))
 
     async def meeting_agenda(self, item: OutboxItem) -> None:

@@ -14,6 +14,7 @@ from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
 from dialogs.form_flow import client_timezone
 from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
+from graph.errors import GraphAuthError, GraphError
 from handoff import effects
 from handoff.errors import ConcurrencyConflict
 from handoff.flowchart import NextStep, NextStepKind, PathStep
@@ -235,7 +236,11 @@ class StatusCommands:
             if entry in known:
                 members.append(known[entry].model_copy(update={"region": region}))
                 continue
-            found = await self._graph.find_user(entry) if self._graph and "@" in entry else None
+            try:
+                found = await self._graph.find_user(entry) if self._graph and "@" in entry else None
+            except (GraphError, GraphAuthError) as error:
+                problems.append(f"{region} owner: I could not look “{entry[:60]}” up: {error}")
+                continue
             if found is None:
                 problems.append(
                     f"{region} owner: I found nobody called “{entry[:60]}”; type their e-mail "

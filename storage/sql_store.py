@@ -329,6 +329,13 @@ class SqlStore:
             )
             await self._enqueue_all(tx, outbox)
 
+    async def pending_escalation(self, case_number: str) -> Escalation | None:
+        row = await self._db.fetch_one(
+            "SELECT doc FROM escalations WHERE case_number = ? AND state = 'pending' LIMIT 1",
+            case_number,
+        )
+        return Escalation.model_validate_json(row["doc"]) if row else None
+
     async def get_escalation(self, escalation_id: str) -> Escalation:
         row = await self._db.fetch_one("SELECT doc FROM escalations WHERE id = ?", escalation_id)
         if row is None:

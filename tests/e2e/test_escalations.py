@@ -268,3 +268,21 @@ async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
     finally:
         await store.close()
     assert levels == ["L2", "SME", "TL", "TM", "leadership"]
+
+
+async def test_a_second_escalation_waits_for_the_first_decision(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    await approval_card_for_lead(bot, fake_connector)
+    await post(bot, activities.personal_message(f"escalate {CASE}", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            a.get("text")
+            == f"Case {CASE} already waits for a Team Leader's decision on its escalation."
+        )
+    )

@@ -13,7 +13,6 @@ from config.settings import DEFAULT_CONFIG_PATH
 from handoff.models import (
     Case,
     HandoffNotes,
-    HandoffOutputs,
     Person,
     Severity,
     StepTried,
@@ -29,6 +28,7 @@ from harness.card_schema import assert_valid_card
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_USER, fake_user
+from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
 LEAD = fake_user("Tara Lead")
@@ -83,16 +83,7 @@ async def a_case(url: str, clock: FakeClock, notes: HandoffNotes) -> None:
             reason="continual support",
             notes=notes,
         )
-        outputs = HandoffOutputs(
-            title="t",
-            mail_to="q@example.invalid",
-            mail_subject="s",
-            mail_body="b",
-            mailto_url="mailto:",
-            notes_text="n",
-            customer_message="c",
-            next_step="x",
-        )
+        outputs = PLACEHOLDER_OUTPUTS
         await HandoffService(store, clock).request(answers, outputs, ME)
     finally:
         await store.close()

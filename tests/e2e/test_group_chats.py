@@ -11,34 +11,25 @@ from typing import Any
 import pytest
 
 from handoff.long_running import CHAT_RULES
-from handoff.models import Case, HandoffNotes, HandoffOutputs, Person, Severity, SupportPlan
-from handoff.request import HandoffAnswers
+from handoff.models import Person
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
 from storage.sql_store import open_store
 
 from conftest import FakeClock, RunningBot, StartBot
-from harness import activities
+from harness import activities, records
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text, teams_values
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import FakeGraph
 from harness.fake_token_service import FakeTokenService
 from harness.ids import fake_user
+from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
 CLIENT_ID, SECRET, TOKEN = "graph-app-id", "graph-secret", "graph-token-1"
 TEAMS_APP = "teams-catalog-app-id"
-OUTPUTS = HandoffOutputs(
-    title="t",
-    mail_to="q@example.invalid",
-    mail_subject="s",
-    mail_body="b",
-    mailto_url="mailto:",
-    notes_text="n",
-    customer_message="c",
-    next_step="x",
-)
+OUTPUTS = PLACEHOLDER_OUTPUTS
 OWNERS = {region: fake_user(f"{region} Owner") for region in ("EMEA", "US", "APAC")}
 
 
@@ -76,22 +67,7 @@ async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
     service = HandoffService(store, clock)
     try:
         for origin, target in (("EMEA", "US"), ("US", "APAC"), ("APAC", "EMEA")):
-            answers = HandoffAnswers(
-                case=Case(
-                    number=CASE,
-                    severity=Severity.A,
-                    is_24x7=True,
-                    plan=SupportPlan.PREMIER,
-                    product_skill="HDInsight",
-                    customer_region="US",
-                    customer_timezone="America/Chicago",
-                ),
-                owner_region=origin,
-                target_region=target,
-                kind_choice="between",
-                reason="continual support",
-                notes=HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
-            )
+            answers = records.answers(CASE, origin, target)
             handoff = await service.request(answers, OUTPUTS, person(OWNERS[origin]))
             clock.advance(timedelta(hours=1))
             await service.act(handoff.id, Accept(actor=person(OWNERS[target])), handoff.version)

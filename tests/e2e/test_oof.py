@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from config.settings import DEFAULT_CONFIG_PATH
-from handoff.models import Case, HandoffNotes, HandoffOutputs, Person, Severity, SupportPlan
+from handoff.models import Case, HandoffNotes, Person, Severity, SupportPlan
 from handoff.request import HandoffAnswers
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
@@ -22,6 +22,7 @@ from harness.card_schema import assert_valid_card
 from harness.chat import all_text, teams_values
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_USER, fake_user
+from harness.records import PLACEHOLDER_OUTPUTS
 
 CRITICAL, SLOW = "2311230040001234", "2311230040005678"
 LEAD = fake_user("Tara Lead")
@@ -50,16 +51,7 @@ async def post(bot: RunningBot, activity: dict[str, Any]) -> None:
 async def cases_i_own(url: str, clock: FakeClock) -> None:
     store = await open_store(url, clock)
     service = HandoffService(store, clock)
-    outputs = HandoffOutputs(
-        title="t",
-        mail_to="q@example.invalid",
-        mail_subject="s",
-        mail_body="b",
-        mailto_url="mailto:",
-        notes_text="n",
-        customer_message="c",
-        next_step="x",
-    )
+    outputs = PLACEHOLDER_OUTPUTS
     try:
         for number, severity, is_24x7 in ((CRITICAL, Severity.A, True), (SLOW, Severity.C, False)):
             answers = HandoffAnswers(

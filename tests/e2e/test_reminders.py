@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff.models import Case, HandoffNotes, HandoffOutputs, Person, Severity, SupportPlan
+from handoff.models import Case, HandoffNotes, Person, Severity, SupportPlan
 from handoff.request import HandoffAnswers
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
@@ -17,6 +17,7 @@ from harness import activities
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_CHANNEL_ID, DEFAULT_USER, fake_user
+from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
 ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
@@ -47,16 +48,7 @@ async def a_critical_case_i_own(url: str, clock: FakeClock) -> None:
             reason="continual support",
             notes=HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
         )
-        outputs = HandoffOutputs(
-            title="t",
-            mail_to="q@example.invalid",
-            mail_subject="s",
-            mail_body="b",
-            mailto_url="mailto:",
-            notes_text="n",
-            customer_message="c",
-            next_step="x",
-        )
+        outputs = PLACEHOLDER_OUTPUTS
         apac = fake_user("Apac Owner")
         handoff = await service.request(
             answers, outputs, Person(id=apac.id, name=apac.name, aad_object_id=apac.aad_object_id)

@@ -8,13 +8,8 @@ from datetime import timedelta
 
 from handoff import effects
 from handoff.models import (
-    Case,
     Handoff,
-    HandoffNotes,
-    HandoffOutputs,
     Person,
-    Severity,
-    SupportPlan,
 )
 from handoff.request import HandoffAnswers
 from handoff.service import HandoffService
@@ -22,37 +17,15 @@ from handoff.state_machine import Accept
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
+from harness import records
+from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
-OUTPUTS = HandoffOutputs(
-    title="t",
-    mail_to="q@example.invalid",
-    mail_subject="s",
-    mail_body="b",
-    mailto_url="mailto:",
-    notes_text="n",
-    customer_message="c",
-    next_step="x",
-)
+OUTPUTS = PLACEHOLDER_OUTPUTS
 
 
 def answers(origin: str, target: str) -> HandoffAnswers:
-    return HandoffAnswers(
-        case=Case(
-            number=CASE,
-            severity=Severity.A,
-            is_24x7=True,
-            plan=SupportPlan.PREMIER,
-            product_skill="HDInsight",
-            customer_region="US",
-            customer_timezone="America/Chicago",
-        ),
-        owner_region=origin,
-        target_region=target,
-        kind_choice="between",
-        reason="continual support",
-        notes=HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
-    )
+    return records.answers(CASE, origin, target)
 
 
 async def travel(service: HandoffService, clock: FakeClock, *regions: str) -> list[Handoff]:

@@ -1,0 +1,48 @@
+"""Handoff records for tests that need cases already in the database (not typed in a dialog)."""
+
+from __future__ import annotations
+
+from handoff.models import Case, HandoffNotes, HandoffOutputs, Severity, SupportPlan
+from handoff.request import HandoffAnswers
+
+# What the dialog would have produced; these tests look at other things.
+PLACEHOLDER_OUTPUTS = HandoffOutputs(
+    title="t",
+    mail_to="q@example.invalid",
+    mail_subject="s",
+    mail_body="b",
+    mailto_url="mailto:",
+    notes_text="n",
+    customer_message="c",
+    next_step="x",
+)
+
+
+def answers(
+    number: str,
+    origin: str,
+    target: str,
+    *,
+    severity: Severity = Severity.A,
+    is_24x7: bool = True,
+    notes: HandoffNotes | None = None,
+    customer_region: str = "US",
+    customer_timezone: str = "America/Chicago",
+) -> HandoffAnswers:
+    """A between-regions handoff of an HDInsight case, as the dialog would hand it over."""
+    return HandoffAnswers(
+        case=Case(
+            number=number,
+            severity=severity,
+            is_24x7=is_24x7,
+            plan=SupportPlan.PREMIER,
+            product_skill="HDInsight",
+            customer_region=customer_region,
+            customer_timezone=customer_timezone,
+        ),
+        owner_region=origin,
+        target_region=target,
+        kind_choice="between",
+        reason="continual support",
+        notes=notes or HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
+    )

@@ -30,10 +30,10 @@ from handoff.models import Handoff, Person
 from handoff.notes_template import format_in_zone
 from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
-from handoff.schedule import Schedule
+from handoff.schedule import Schedule, check_zone
 from handoff.service import HandoffService
 from handoff.shifts import agenda, overview
-from handoff.user_settings import UserSettings, parse_hours, validate_zone
+from handoff.user_settings import UserSettings, parse_hours
 
 from . import messages
 from .commands import ParsedCommand
@@ -360,7 +360,7 @@ class StatusCommands:
                     )
                 change = {"region": region}
             elif words[:1] == ["zone"] and len(command.args) == 2:
-                change = {"timezone": validate_zone(command.args[1])}
+                change = {"timezone": check_zone(command.args[1])}
             elif words[:1] == ["hours"] and len(command.args) >= 2:
                 start, end = parse_hours("".join(command.args[1:]))
                 change = {"start": start, "end": end}

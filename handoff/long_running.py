@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from .models import Handoff, HandoffState, Severity
 from .schedule import Schedule
+from .user_settings import SHIFT_END_NOTICE
 
 # Fewest regions besides the first that a trip must pass through to count as "round the
 # globe": EMEA → US → APAC → EMEA does; EMEA → US → EMEA is only a back-and-forth. IST, which
@@ -163,14 +164,7 @@ def next_owner(chat: GroupChat, region: str, travel_order: Sequence[str]) -> Cha
     return None
 
 
-# How long before the end of an owner's shift the chat reminds them to hand over.
-SHIFT_END_NOTICE = timedelta(minutes=30)
-
-
 def shift_end_reminder_at(schedule: Schedule, region: str, now: datetime) -> datetime:
     """When to remind `region`'s owner of the case's chat that their shift ends: shortly
     before the end of the shift they are on, or else of their next one."""
-    shift = schedule.current_shift(region, now)
-    if shift is None or shift.end - SHIFT_END_NOTICE <= now:
-        shift = schedule.next_shift_start(region, now)
-    return shift.end - SHIFT_END_NOTICE
+    return schedule.ending_shift(region, now, SHIFT_END_NOTICE).end - SHIFT_END_NOTICE

@@ -282,6 +282,14 @@ class Schedule:
             f"after {after.isoformat()} (workdays {sorted(shift.workdays)})"
         )
 
+    def ending_shift(self, region: str, now: dt.datetime, notice: dt.timedelta) -> ShiftOccurrence:
+        """The shift of ``region`` whose end, less ``notice``, is still ahead of ``now``: the
+        current one, or else the next. LookupError when the region has no shift."""
+        shift = self.current_shift(region, now)
+        if shift is None or shift.end - notice <= now:
+            shift = self.next_shift_start(region, now)
+        return shift
+
     def next_region(self, region: str) -> str:
         """The region a case travels to after ``region`` (R-LONG), wrapping round the globe."""
         self._check_region(region)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from .models import Person
-from .schedule import Schedule, check_zone
+from .schedule import Schedule
 
-# How long before the end of a shift the engineer is reminded of their open critical cases.
+# How long before the end of a shift people are reminded to hand over.
 SHIFT_END_NOTICE = dt.timedelta(minutes=30)
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -39,10 +39,6 @@ def parse_hours(text: str) -> tuple[dt.time, dt.time]:
     return start, end
 
 
-def validate_zone(name: str) -> str:
-    return check_zone(name)
-
-
 def shift_end(settings: UserSettings, schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
     """When the engineer's current (or next) working day ends: their own hours if they set
     them, else their region's shift; None when neither is known."""
@@ -53,18 +49,14 @@ def shift_end(settings: UserSettings, schedule: Schedule, now: dt.datetime) -> d
             day = local.date() + dt.timedelta(days=days)
             if day.weekday() >= 5:
                 continue
-            start = dt.datetime.combine(day, settings.start, zone)
             end_day = day if settings.end > settings.start else day + dt.timedelta(days=1)
             end = dt.datetime.combine(end_day, settings.end, zone)
             if end - SHIFT_END_NOTICE > now:
-                return end.astimezone(dt.UTC) if start < end else None
+                return end.astimezone(dt.UTC)
         return None
     if settings.region and settings.region in schedule.travel_order:
-        shift = schedule.current_shift(settings.region, now)
-        if shift is None or shift.end - SHIFT_END_NOTICE <= now:
-            try:
-                shift = schedule.next_shift_start(settings.region, now)
-            except LookupError:
-                return None
-        return shift.end
+        try:
+            return schedule.ending_shift(settings.region, now, SHIFT_END_NOTICE).end
+        except LookupError:
+            return None
     return None

@@ -127,12 +127,13 @@ def build_bot(
     )
     dialogs.add(handoff_dialog(deps))
     is_lead = leads_checker(process.lead_ids())
+    queue = Queue(process.queue.address, process.queue.subject_prefix)
     status = StatusCommands(
         store,
         schedule,
         clock,
         service=service,
-        queue=Queue(process.queue.address, process.queue.subject_prefix),
+        queue=queue,
         graph=graph,
         # With no leads configured, anyone in the team may bind the channel.
         may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
@@ -144,7 +145,7 @@ def build_bot(
         chat = await store.group_chat_by_id(chat_id)
         if chat is not None:
             step = effects.group_chat_step(effects.POST_CHAT_SUMMARY, chat.case_number, clock.now())
-            await store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+            await store.enqueue_message(step)
 
     return HandoffBot(
         conversations=store,
@@ -163,7 +164,7 @@ def build_bot(
             store,
             service,
             clock,
-            queue=Queue(process.queue.address, process.queue.subject_prefix),
+            queue=queue,
             leads=process.lead_people(),
             phone_numbers=process.phone_numbers,
         ),

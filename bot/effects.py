@@ -184,10 +184,9 @@ class EffectHandlers:
             # Scheduled before anything is sent: a retry of this item then sends again but
             # schedules nothing twice (the follow-up's key is taken).
             follow_up = effects.stay_reminder(handoff, now + self._stay.interval, number + 1)
-            payload = {**follow_up.payload, "smes_told": tell_smes or item.payload.get("smes_told")}
-            await self._store.enqueue(
-                follow_up.kind, payload, follow_up.dedupe_key, follow_up.not_before
-            )
+            told = tell_smes or bool(item.payload.get("smes_told"))
+            payload = {**follow_up.payload, "smes_told": told}
+            await self._store.enqueue_message(follow_up.model_copy(update={"payload": payload}))
         text = (
             f"Case {handoff.case.number} has waited {hours:.1f} h and nobody has accepted it "
             "yet. It stays with you until someone does (R-STAY)."

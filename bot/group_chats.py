@@ -69,7 +69,7 @@ class GroupChatHandlers:
 
     async def _next(self, kind: str, case_number: str) -> None:
         step = effects.group_chat_step(kind, case_number, self._clock.now())
-        await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+        await self._store.enqueue_message(step)
 
     async def _fail(self, chat: GroupChat, error: GraphError | GraphAuthError) -> NoReturn:
         """A failure no retry mends: say what an admin must do, keep the case as it was."""
@@ -154,7 +154,7 @@ class GroupChatHandlers:
     async def _remind_at_shift_end(self, case_number: str, region: str) -> None:
         at = shift_end_reminder_at(self._schedule, region, self._clock.now())
         step = effects.chat_shift_reminder(case_number, region, at)
-        await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+        await self._store.enqueue_message(step)
 
     async def shift_reminder(self, item: OutboxItem) -> None:
         """Near the end of an owner's shift: ask them, in the chat, to hand over; then the

@@ -110,9 +110,7 @@ class OofFlow:
                 )
             )
         for message in outbox:
-            await self._store.enqueue(
-                message.kind, message.payload, message.dedupe_key, message.not_before
-            )
+            await self._store.enqueue_message(message)
         await turn_context.send_activity(
             messages.oof_summary(
                 kind.label, handed, len(outcome.ta_list), bool(self._leads), outcome.auto_reply

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from cards.transfer_card import agenda_card, shift_end_card
 from handoff import effects
 from handoff.models import Person
-from handoff.ports import Clock, OutboxItem, OutboxMessage
+from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
@@ -48,30 +48,25 @@ class ReminderHandlers:
             effects.MEETING_AGENDA: self.meeting_agenda,
         }
 
-    async def _enqueue(self, message: OutboxMessage) -> None:
-        await self._store.enqueue(
-            message.kind, message.payload, message.dedupe_key, message.not_before
-        )
-
     async def start(self) -> None:
         """Makes sure a planning round is due; every process may call it, one round runs."""
-        await self._enqueue(effects.plan_reminders(self._clock.now()))
+        await self._store.enqueue_message(effects.plan_reminders(self._clock.now()))
 
     async def plan(self, _item: OutboxItem) -> None:
         now = self._clock.now()
         # The next round first, so a failure below cannot stop the planning for good.
-        await self._enqueue(effects.plan_reminders(now + effects.PLANNING_INTERVAL))
+        await self._store.enqueue_message(effects.plan_reminders(now + effects.PLANNING_INTERVAL))
         for settings in await self._store.reminded_users():
             end = shift_end(settings, self._schedule, now)
             if end is not None:
-                await self._enqueue(
+                await self._store.enqueue_message(
                     effects.shift_end_reminder(settings.person, end, end - SHIFT_END_NOTICE)
                 )
         for region in self._schedule.travel_order:
             meeting = self._schedule.next_meeting(region, now)
             if meeting is not None:
                 at = meeting.at - AGENDA_NOTICE
-                await self._enqueue(effects.meeting_agenda(region, meeting.at, at))
+                await self._store.enqueue_message(effects.meeting_agenda(region, meeting.at, at))
 
     async def shift_end(self, item: OutboxItem) -> None:
         person = Person.model_validate(item.payload["person"])

@@ -216,7 +216,7 @@ class StatusCommands:
         chat = GroupChat(case_number=number, topic=chat_topic(latest), members=tuple(members))
         if await self._store.plan_group_chat(chat):
             step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
-            await self._store.enqueue(step.kind, step.payload, step.dedupe_key, step.not_before)
+            await self._store.enqueue_message(step)
             self._wake_outbox()
         names = ", ".join(f"{m.name} ({m.region})" for m in members)
         await turn_context.send_activity(messages.chat_planned(number, names))
@@ -395,9 +395,7 @@ class StatusCommands:
         for handoff in await self._store.list_open(None, limit=500):
             if await self._store.card_of(handoff.id) is None:
                 message = effects.post_card(handoff, self._clock.now(), channel_id)
-                await self._store.enqueue(
-                    message.kind, message.payload, message.dedupe_key, message.not_before
-                )
+                await self._store.enqueue_message(message)
                 count += 1
         if count:
             self._wake_outbox()

@@ -204,6 +204,9 @@ class Outbox(Protocol):
     ) -> bool:
         """Adds an item; False (and nothing added) when dedupe_key was enqueued before."""
 
+    async def enqueue_message(self, message: OutboxMessage) -> bool:
+        """`enqueue` of a message built by handoff/effects.py."""
+
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
         """Due pending items, each leased to one caller until now + lease; a lease that
         runs out (a crashed worker) makes the item claimable again."""

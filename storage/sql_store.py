@@ -500,6 +500,9 @@ class SqlStore:
         )
         return await self._enqueue(self._db, message)
 
+    async def enqueue_message(self, message: OutboxMessage) -> bool:
+        return await self._enqueue(self._db, message)
+
     async def _enqueue_all(self, session: Session, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             await self._enqueue(session, message)

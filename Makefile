@@ -3,14 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check postgres package clean
+.PHONY: run playground test lint typecheck check postgres package clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
+
+# The Agents Playground and playwright-core, exactly as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## playground: the bot on SQLite and the Agents Playground at http://localhost:56150, no tenant needed
+playground: $(STAMP) $(NODE_STAMP)
+	$(PY) -m playground.launch
 
 ## run: serve the bot on PORT (default 3978), on SQLite under ./data/, no credentials needed
 run: $(STAMP)
@@ -21,7 +31,7 @@ postgres:
 	bash scripts/ensure_postgres.sh
 
 ## test: lint, type-check and the whole suite (SQLite and PostgreSQL)
-test: $(STAMP) postgres lint typecheck
+test: $(STAMP) $(NODE_STAMP) postgres lint typecheck
 	$(PY) -m pytest
 
 ## package: build build/appPackage.zip for Teams (needs TEAMS_APP_ID, MicrosoftAppId, DEVELOPER_*, PRIVACY_URL, TERMS_URL)
@@ -36,4 +46,4 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules build .mypy_cache .pytest_cache .ruff_cache

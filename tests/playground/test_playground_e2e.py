@@ -1,0 +1,189 @@
+"""The bot and the Microsoft 365 Agents Playground as real processes, driven over the
+playground's own API: installed in a team, the Case Transfer channel bound, a whole handoff
+in a personal chat, its card in the channel accepted by another engineer, the card updated
+and the requester told."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from playground.launch import Stack, playground_people, start
+
+from conftest import free_port
+from harness.chat import all_text, teams_values
+from harness.playground_client import PlaygroundClient, StreamEvent
+
+CASE = "2311230040009876"
+PEOPLE = playground_people()
+BOT = (PEOPLE["bot"]["id"], PEOPLE["bot"]["name"])
+REQUESTER = PEOPLE["currentUser"]
+PERSONAL_CHAT = PEOPLE["personalChat"]["id"]
+TEAM = PEOPLE["team"]["id"]
+CHANNEL = PEOPLE["team"]["channels"][0]["id"]
+RECEIVER = next(user for user in PEOPLE["users"] if user["id"] == "user-us")
+LEAD = next(user for user in PEOPLE["users"] if user["id"] == "user-lead")
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    running = await asyncio.to_thread(
+        start, tmp_path, bot_port=free_port(), playground_port=0, quiet=True
+    )
+    try:
+        yield running
+    finally:
+        await asyncio.to_thread(running.stop)
+        for process in (running.bot, running.playground):
+            assert process.poll() is not None, f"process {process.pid} is still running"
+
+
+@pytest.fixture
+async def playground(stack: Stack) -> AsyncIterator[PlaygroundClient]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        client = PlaygroundClient(stack.playground_url, session)
+        await client.connect()
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+def from_bot(event: StreamEvent) -> bool:
+    return bool(event.message.get("from", {}).get("id") == BOT[0])
+
+
+def form_card(event: StreamEvent) -> str | None:
+    card = event.card
+    if card is None:
+        return None
+    forms = {a["data"]["form"] for a in card.get("actions", []) if "form" in a.get("data", {})}
+    return forms.pop() if len(forms) == 1 else None
+
+
+async def answer_form(
+    playground: PlaygroundClient, shown: StreamEvent, **changes: str
+) -> StreamEvent:
+    """Fills the form card `shown` as a person would and waits for the bot's next card."""
+    card = shown.card
+    assert card is not None
+    form = form_card(shown)
+    after = len(playground.events)
+    values: dict[str, Any] = {"form": form, "action": "next", **teams_values(card, **changes)}
+    await playground.submit(PERSONAL_CHAT, REQUESTER["id"], shown.message_id, values)
+    return await playground.wait_for(
+        lambda e: from_bot(e) and e.card is not None, f"the card after the {form} form", after
+    )
+
+
+async def test_a_handoff_runs_end_to_end_through_the_playground(
+    playground: PlaygroundClient,
+) -> None:
+    await playground.custom_activity(TEAM, "install")
+    await playground.custom_activity(TEAM, "botAdded")
+    await playground.wait_for(lambda e: e.conversation_id == TEAM and from_bot(e), "team welcome")
+
+    await playground.say(CHANNEL, LEAD["id"], "setup", mention=BOT)
+    await playground.wait_for(
+        lambda e: "now the Case Transfer channel" in e.text, "the channel bound"
+    )
+
+    after = len(playground.events)
+    await playground.say(PERSONAL_CHAT, REQUESTER["id"], f"handoff {CASE}")
+    shown = await playground.wait_for(lambda e: form_card(e) == "case", "the case form", after)
+    shown = await answer_form(
+        playground,
+        shown,
+        title="Cluster fails to scale out",
+        severity="B",
+        plan="Professional",
+        product_skill="HDInsight",
+        customer_region="US",
+        customer_timezone="America/Chicago",
+        status="in progress",
+        owner_region="EMEA",
+    )
+    assert form_card(shown) == "transfer", shown.text
+    shown = await answer_form(
+        playground,
+        shown,
+        kind="between",
+        target_region="US",
+        reason="customer-time-zone",
+        customer_asked="true",
+    )
+    assert form_card(shown) == "notes", shown.text
+    contact = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    shown = await answer_form(
+        playground,
+        shown,
+        summary="Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
+        steps_tried="Raised the core quota -> Outcome: same failure",
+        next_steps_customer="Upload the autoscaler logs",
+        next_steps_us="US SE: review the autoscaler logs",
+        next_contact_date=contact,
+        next_contact_time="09:00",
+        who_waits="Customer waits for us",
+    )
+    if form_card(shown) == "meeting":
+        shown = await answer_form(playground, shown, can_attend="yes")
+    assert form_card(shown) == "review", all_text(shown.card or {})
+    after = len(playground.events)
+    await playground.submit(
+        PERSONAL_CHAT, REQUESTER["id"], shown.message_id, {"form": "review", "action": "next"}
+    )
+
+    posted = await playground.wait_for(
+        lambda e: (
+            e.conversation_id.startswith(CHANNEL)
+            and e.card is not None
+            and f"Case {CASE}" in all_text(e.card)
+        ),
+        "the handoff card in the Case Transfer channel",
+        after,
+    )
+    card = posted.card
+    assert card is not None
+    assert f"Requested by <at>{REQUESTER['name']}</at>" in all_text(card)
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+
+    after = len(playground.events)
+    answer = await playground.execute(
+        posted.thread_id, RECEIVER["id"], posted.message_id, "accept", accept["data"]
+    )
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive", answer
+    assert f"Accepted by {RECEIVER['name']}" in all_text(answer["value"]), (
+        "the clicker sees the refreshed card at once"
+    )
+
+    updated = await playground.wait_for(
+        lambda e: (
+            e.action == "updateMessage"
+            and e.card is not None
+            and f"Accepted by {RECEIVER['name']}" in all_text(e.card)
+        ),
+        "the channel card updated in place",
+        after,
+    )
+    assert updated.message_id == posted.message_id
+    told = await playground.wait_for(
+        lambda e: e.conversation_id.startswith(PERSONAL_CHAT) and "accepted your handoff" in e.text,
+        "the requester told",
+        after,
+    )
+    assert told.text == f"{RECEIVER['name']} accepted your handoff of case {CASE} and owns it now."
+
+    after = len(playground.events)
+    await playground.say(PERSONAL_CHAT, REQUESTER["id"], f"status {CASE}")
+    status = await playground.wait_for(
+        lambda e: from_bot(e) and e.card is not None and f"Case {CASE}" in all_text(e.card),
+        "the status card",
+        after,
+    )
+    assert f"Accepted by {RECEIVER['name']}" in all_text(status.card or {})

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run playground test lint typecheck check postgres package clean
+.PHONY: run playground screenshots test lint typecheck check postgres package clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(NODE_STAMP): package.json package-lock.json
 ## playground: the bot on SQLite and the Agents Playground at http://localhost:56150, no tenant needed
 playground: $(STAMP) $(NODE_STAMP)
 	$(PY) -m playground.launch
+
+## screenshots: docs/screenshots/*.png, the real cards photographed in the playground (needs Debian's chromium)
+screenshots: $(STAMP) $(NODE_STAMP)
+	$(PY) -m playground.screenshots
 
 ## run: serve the bot on PORT (default 3978), on SQLite under ./data/, no credentials needed
 run: $(STAMP)

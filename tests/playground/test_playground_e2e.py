@@ -6,6 +6,7 @@ and the requester told."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,21 +15,24 @@ from typing import Any
 import aiohttp
 import pytest
 
-from playground.launch import Stack, playground_people, start
+from playground.launch import ROOT, Stack, playground_people, start
 
 from conftest import free_port
 from harness.chat import all_text, teams_values
 from harness.playground_client import PlaygroundClient, StreamEvent
 
-CASE = "2311230040009876"
+SCENARIO = json.loads((ROOT / "playground" / "scenario.json").read_text(encoding="utf-8"))
+CASE = SCENARIO["case"]
+FORMS: dict[str, dict[str, str]] = SCENARIO["forms"]
 PEOPLE = playground_people()
 BOT = (PEOPLE["bot"]["id"], PEOPLE["bot"]["name"])
-REQUESTER = PEOPLE["currentUser"]
+EVERYONE = {user["id"]: user for user in [PEOPLE["currentUser"], *PEOPLE["users"]]}
+REQUESTER = EVERYONE[SCENARIO["requester"]]
+RECEIVER = EVERYONE[SCENARIO["receiver"]]
+LEAD = EVERYONE[SCENARIO["lead"]]
 PERSONAL_CHAT = PEOPLE["personalChat"]["id"]
 TEAM = PEOPLE["team"]["id"]
 CHANNEL = PEOPLE["team"]["channels"][0]["id"]
-RECEIVER = next(user for user in PEOPLE["users"] if user["id"] == "user-us")
-LEAD = next(user for user in PEOPLE["users"] if user["id"] == "user-lead")
 
 
 @pytest.fixture
@@ -97,42 +101,16 @@ async def test_a_handoff_runs_end_to_end_through_the_playground(
     after = len(playground.events)
     await playground.say(PERSONAL_CHAT, REQUESTER["id"], f"handoff {CASE}")
     shown = await playground.wait_for(lambda e: form_card(e) == "case", "the case form", after)
-    shown = await answer_form(
-        playground,
-        shown,
-        title="Cluster fails to scale out",
-        severity="B",
-        plan="Professional",
-        product_skill="HDInsight",
-        customer_region="US",
-        customer_timezone="America/Chicago",
-        status="in progress",
-        owner_region="EMEA",
-    )
+    contact = datetime.now(UTC).date() + timedelta(days=SCENARIO["next_contact_in_days"])
+    shown = await answer_form(playground, shown, **FORMS["case"])
     assert form_card(shown) == "transfer", shown.text
-    shown = await answer_form(
-        playground,
-        shown,
-        kind="between",
-        target_region="US",
-        reason="customer-time-zone",
-        customer_asked="true",
-    )
+    shown = await answer_form(playground, shown, **FORMS["transfer"])
     assert form_card(shown) == "notes", shown.text
-    contact = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     shown = await answer_form(
-        playground,
-        shown,
-        summary="Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
-        steps_tried="Raised the core quota -> Outcome: same failure",
-        next_steps_customer="Upload the autoscaler logs",
-        next_steps_us="US SE: review the autoscaler logs",
-        next_contact_date=contact,
-        next_contact_time="09:00",
-        who_waits="Customer waits for us",
+        playground, shown, **FORMS["notes"], next_contact_date=contact.isoformat()
     )
     if form_card(shown) == "meeting":
-        shown = await answer_form(playground, shown, can_attend="yes")
+        shown = await answer_form(playground, shown, **FORMS["meeting"])
     assert form_card(shown) == "review", all_text(shown.card or {})
     after = len(playground.events)
     await playground.submit(

@@ -1,0 +1,160 @@
+// Photographs the bot's real cards in the Agents Playground for the README.
+// Usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json>
+// (`make screenshots` starts the bot and the playground first, writes people.json from
+// .m365agentsplayground.yml, and stops both after.)
+// The person at the keyboard is the playground's current user; the others act through the
+// playground's own API, as its "Mock an Activity" menu does.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [baseUrl, outDir, peopleFile] = process.argv.slice(2);
+if (!baseUrl || !outDir || !peopleFile) {
+  console.error('usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json>');
+  process.exit(2);
+}
+const root = new URL('..', import.meta.url).pathname;
+const scenario = JSON.parse(readFileSync(join(root, 'playground/scenario.json'), 'utf8'));
+const people = JSON.parse(readFileSync(peopleFile, 'utf8'));
+const bot = people.bot;
+const personalChat = people.personalChat.id;
+const team = people.team.id;
+const channel = people.team.channels[0].id;
+const WAIT_MS = 20000;
+
+async function api(path, body, method = 'POST') {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function mockEvent(conversationId, type) {
+  const query = new URLSearchParams({ conversationId, type });
+  await api('/_internal/v1/customActivities', await api(`/_internal/v1/customActivities/template?${query}`, undefined, 'GET'));
+}
+
+function cardOf(message) {
+  const attachment = (message.attachments || []).find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive');
+  return attachment ? attachment.content : null;
+}
+
+function formOf(card) {
+  const forms = new Set((card?.actions || []).map((a) => a.data?.form).filter(Boolean));
+  return forms.size === 1 ? [...forms][0] : null;
+}
+
+// What Teams sends for a form left as shown except for `changes` (see tests/harness/chat.py).
+function teamsValues(card, changes) {
+  const values = {};
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === 'object') {
+      if (String(node.type || '').startsWith('Input.') && node.id) {
+        const fallback = node.type === 'Input.Toggle' ? (node.valueOff ?? 'false') : '';
+        values[node.id] = String(node.value ?? fallback);
+      }
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(card.body || []);
+  return { ...values, ...changes };
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
+  await page.goto(baseUrl);
+  await page.getByText('Case Transfer').first().waitFor({ timeout: WAIT_MS });
+  // The page listens to the same stream as the web client, so the script sees what it shows.
+  await page.evaluate((url) => new Promise((resolve) => {
+    window.botEvents = [];
+    const socket = new WebSocket(url);
+    socket.onmessage = (event) => window.botEvents.push(JSON.parse(event.data));
+    socket.onopen = resolve;
+  }), `${baseUrl.replace(/^http/, 'ws')}/_ws_conversation/v1/conversations/stream`);
+
+  let seen = 0;
+  async function next(predicate, description) {
+    const deadline = Date.now() + WAIT_MS;
+    while (Date.now() < deadline) {
+      const events = await page.evaluate(() => window.botEvents);
+      const found = events.slice(seen).find((e) => e.message && predicate(e));
+      if (found) {
+        seen = events.indexOf(found) + 1;
+        return found;
+      }
+      await page.waitForTimeout(100);
+    }
+    throw new Error(`no ${description} within ${WAIT_MS} ms`);
+  }
+  async function shoot(name) {
+    await page.waitForTimeout(800); // let the card renderer finish its layout
+    const card = page.locator('.ac-adaptiveCard').last();
+    await card.scrollIntoViewIfNeeded();
+    await card.screenshot({ path: join(outDir, name) });
+    console.log(`wrote ${join(outDir, name)}`);
+  }
+  async function openConversation(name) {
+    await page.getByText(name, { exact: true }).first().click();
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  await mockEvent(team, 'install');
+  await mockEvent(team, 'botAdded');
+  const mention = `<at>${bot.name}</at>`;
+  await api(`/_conversation/v1/conversations/${channel}/messages`, {
+    from: { id: scenario.lead }, text: `${mention} setup`, textFormat: 'plain',
+    mentions: [{ mentioned: { id: bot.id }, text: mention }],
+  });
+  await next((e) => (e.message.text || '').includes('now the Case Transfer channel'), 'channel bound');
+
+  // The current user types the command into the real message box.
+  const box = page.locator('[data-lexical-editor="true"]');
+  await box.click();
+  await page.keyboard.type(`handoff ${scenario.case}`);
+  await page.keyboard.press('Enter');
+  let shown = await next((e) => formOf(cardOf(e.message)) === 'case', 'case form');
+  await shoot('handoff-case-form.png');
+
+  const contact = new Date(Date.now() + scenario.next_contact_in_days * 86400000).toISOString().slice(0, 10);
+  const answers = { ...scenario.forms, notes: { ...scenario.forms.notes, next_contact_date: contact } };
+  while (formOf(cardOf(shown.message)) !== 'review') {
+    const form = formOf(cardOf(shown.message));
+    await api('/_conversation/v1/submit', {
+      conversation: { id: personalChat }, from: { id: scenario.requester }, replyToId: shown.message.messageId,
+      value: { form, action: 'next', ...teamsValues(cardOf(shown.message), answers[form]) },
+    });
+    shown = await next((e) => e.message.from?.id === bot.id && cardOf(e.message), `card after ${form}`);
+  }
+  await shoot('handoff-review.png');
+
+  await api('/_conversation/v1/submit', {
+    conversation: { id: personalChat }, from: { id: scenario.requester }, replyToId: shown.message.messageId,
+    value: { form: 'review', action: 'next' },
+  });
+  const posted = await next((e) => e.actionConversationId.startsWith(channel) && cardOf(e.message), 'channel card');
+  await openConversation('Case Transfer');
+  await page.getByText(`Case ${scenario.case}`).first().waitFor({ timeout: WAIT_MS });
+  await shoot('case-transfer-requested.png');
+
+  const accept = cardOf(posted.message).actions.find((a) => a.verb === 'accept');
+  await api('/_conversation/v1/invoke', {
+    name: 'adaptiveCard/action', conversation: { id: posted.message.postConversationId },
+    from: { id: scenario.receiver }, replyToId: posted.message.messageId,
+    value: { action: { type: 'Action.Execute', verb: 'accept', data: accept.data }, trigger: 'manual' },
+  });
+  await next((e) => e.action === 'updateMessage', 'card updated');
+  await page.getByText('Accepted by').first().waitFor({ timeout: WAIT_MS });
+  await shoot('case-transfer-accepted.png');
+} finally {
+  await browser.close();
+}

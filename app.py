@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,14 +18,16 @@ from pythonjsonlogger.json import JsonFormatter
 
 from bot.card_actions import CardActions, leads_checker
 from bot.effects import EffectHandlers, StayPolicy
-from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, MessagesEndpoint
+from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, REQUEST_DEADLINE, MessagesEndpoint
 from bot.escalations import EscalationHandlers, Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
 from bot.oof import OofFlow
-from bot.outbox_worker import OutboxWorker
+from bot.outbox_admin import OutboxAdmin
+from bot.outbox_sender import OutboxSender
+from bot.outbox_worker import OutboxWorker, RetryPolicy
+from bot.pacing import ConversationPacer
 from bot.reminders import ReminderHandlers
-from bot.sending import TeamsSender
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
@@ -115,6 +117,7 @@ def build_bot(
     clock: Clock,
     wake_outbox: Callable[[], None] = lambda: None,
     graph: GraphClient | None = None,
+    admin_ids: Sequence[str] = (),
 ) -> HandoffBot:
     """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
@@ -155,7 +158,12 @@ def build_bot(
         dialogs=dialogs,
         clock=clock,
         card_actions=CardActions(service, is_lead),
-        commands=status.table(),
+        commands={
+            **status.table(),
+            "outbox": OutboxAdmin(
+                store, leads_checker([*process.lead_ids(), *admin_ids]), wake_outbox
+            ).command,
+        },
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
@@ -192,11 +200,11 @@ def build_worker(
     process: ProcessConfig,
     clock: Clock,
     adapter: CloudAdapter,
-    app_id: str,
+    settings: Settings,
     graph: GraphClient | None = None,
-    teams_app_id: str = "",
 ) -> OutboxWorker:
-    sender = TeamsSender(adapter, app_id)
+    sender = OutboxSender(adapter, settings.app_id, ConversationPacer())
+    teams_app_id = settings.teams_app_id
     chats = GroupChatHandlers(
         store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()
     )
@@ -220,7 +228,19 @@ def build_worker(
     )
     escalations = EscalationHandlers(store, sender, process.lead_people())
     tables = {**handlers.table(), **chats.table(), **reminders.table(), **escalations.table()}
-    return OutboxWorker(store, tables, clock, on_start=reminders.start)
+    return OutboxWorker(
+        store,
+        tables,
+        clock,
+        on_start=reminders.start,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        idle_seconds=settings.outbox_poll_seconds,
+        retry=RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            base_seconds=settings.outbox_backoff_seconds,
+            cap_seconds=settings.outbox_backoff_cap_seconds,
+        ),
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -232,17 +252,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[PROCESS] = process
     adapter = create_adapter(settings)
     app[ADAPTER] = adapter
+    app[REQUEST_DEADLINE] = settings.request_deadline_seconds
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
-        store = await open_store(settings.database_url, clock)
+        store = await open_store(
+            settings.database_url, clock, timeout_seconds=settings.database_timeout_seconds
+        )
         graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         graph = build_graph(settings, graph_session)
-        worker = build_worker(
-            store, process, clock, adapter, settings.app_id, graph, settings.teams_app_id
-        )
+        worker = build_worker(store, process, clock, adapter, settings, graph)
         app[STORE] = store
         app[WORKER] = worker
-        app[BOT] = build_bot(store, process, clock, worker.wake, graph)
+        app[BOT] = build_bot(store, process, clock, worker.wake, graph, settings.admin_ids)
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -29,6 +30,9 @@ def _invoke_body(response: InvokeResponse) -> Any:
 
 BOT = web.AppKey("bot", Bot)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
+# Seconds a turn may take before the request is answered 503 (Teams resends after ~15 s).
+REQUEST_DEADLINE = web.AppKey("request_deadline", float)
+DEFAULT_DEADLINE_SECONDS = 10.0
 
 
 class MessagesEndpoint:
@@ -74,7 +78,18 @@ class MessagesEndpoint:
             )
             return _problem(401, "Unauthorized: a valid Bot Framework token is required.")
 
-        response = await adapter.process_activity(authentication, activity, bot.on_turn)
+        deadline = request.app.get(REQUEST_DEADLINE, DEFAULT_DEADLINE_SECONDS)
+        try:
+            async with asyncio.timeout(deadline):
+                response = await adapter.process_activity(authentication, activity, bot.on_turn)
+        except TimeoutError:
+            # The database or the connector is too slow; whatever the turn wrote was in a
+            # transaction that is rolled back, so trying again is safe.
+            log.error(
+                "turn ran past its deadline",
+                extra={"deadline": deadline, "activity_id": activity.id},
+            )
+            return _problem(503, "I could not finish that in time; try again in a moment.")
         if response is None:
             return web.Response(status=201)
         return web.json_response(_invoke_body(response), status=response.status)

@@ -1,5 +1,16 @@
 """Drains the durable outbox in the background: each item is claimed with a lease, run by the
-handler of its kind, and completed, retried later with backoff, or moved to the dead letters."""
+handler of its kind, and completed, retried later with backoff, or moved to the dead letters.
+
+Delivery is at least once, made as close to exactly once as an API without idempotency keys
+allows. The sends an item makes are journaled on the item (SendJournal) the moment each one
+succeeds, so a retry after a failure or a crash skips those and sends only the rest. What is
+left is the window between the Bot Connector accepting a send and the journal's write (a
+crash or a lost database right then, a few milliseconds): the retry sends that one activity
+again. Marking it sent *before* sending would close that window by losing the message
+instead, which is worse for a handoff. So every send carries a stable client activity id
+(the item's key and the step's number, in channelData.clientActivityId) with which a
+receiver, and our tests' fake connector, recognises the repeat.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +19,68 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 from handoff.errors import DomainError
 from handoff.ports import Clock, Outbox, OutboxItem
 
+from .pacing import Paced
 from .sending import SendFailed
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxItem], Awaitable[None]]
 
-MAX_ATTEMPTS = 8
-MAX_BACKOFF_SECONDS = 300.0
-
 
 class PermanentFailure(Exception):
     """Retrying will not help (the bot is not in that team, the person never chatted with it)."""
 
 
-def backoff_seconds(attempts: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return min(retry_after, MAX_BACKOFF_SECONDS)
-    # Full jitter: replicas retrying the same conversation spread out instead of colliding.
-    return random.uniform(0, min(MAX_BACKOFF_SECONDS, 2.0**attempts))
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a failing item is tried before it becomes a dead letter."""
+
+    max_attempts: int = 8
+    base_seconds: float = 1.0
+    cap_seconds: float = 300.0
+
+    def delay(self, attempts: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            # The service said when: never earlier (that earns another 429), capped so a
+            # wild value cannot park a conversation's messages for a day.
+            return min(max(retry_after, 0.0), self.cap_seconds)
+        # Exponential with full jitter: replicas retrying the same conversation spread out
+        # instead of colliding again.
+        return random.uniform(0, min(self.cap_seconds, self.base_seconds * 2.0**attempts))
+
+
+class SendJournal:
+    """The sends of the outbox item being run, numbered in the order the handler makes them;
+    a retry of the item replays the ones already done from the item's record."""
+
+    def __init__(self, item: OutboxItem, outbox: Outbox) -> None:
+        self._item = item
+        self._outbox = outbox
+        self._results = list(item.sent_steps)
+        self._next = 0
+
+    def next_step(self) -> tuple[str, str | None]:
+        """The next send's stable client activity id, and its result if an earlier attempt
+        made it already."""
+        step = self._next
+        self._next += 1
+        done = self._results[step] if step < len(self._results) else None
+        return f"{self._item.dedupe_key}#{step}", done
+
+    async def record(self, result: str) -> None:
+        self._results.append(result)
+        await self._outbox.record_steps(self._item.id, self._results)
+
+
+# Set while an outbox item's handler runs; bot.outbox_sender reads it.
+CURRENT_JOURNAL: ContextVar[SendJournal | None] = ContextVar("outbox_journal", default=None)
 
 
 class OutboxWorker:
@@ -47,10 +96,12 @@ class OutboxWorker:
         batch: int = 5,
         idle_seconds: float = 0.5,
         on_start: Callable[[], Awaitable[None]] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._outbox = outbox
         self._handlers = dict(handlers)
         self._clock = clock
+        self._retry = retry or RetryPolicy()
         self._lease = lease
         self._batch = batch
         self._idle_seconds = idle_seconds
@@ -82,8 +133,14 @@ class OutboxWorker:
             await self._outbox.give_up(item.id, f"no handler for {item.kind!r}")
             log.error("outbox item has no handler", extra=context)
             return
+        token = CURRENT_JOURNAL.set(SendJournal(item, self._outbox))
         try:
             await handler(item)
+        except Paced as error:
+            # Not a failure: the conversation is at its limit, the item waits its turn.
+            at = self._clock.now() + timedelta(seconds=error.retry_after)
+            await self._outbox.defer(item.id, at)
+            return
         except PermanentFailure as error:
             await self._outbox.give_up(item.id, str(error))
             log.warning("outbox item given up", extra={**context, "error": str(error)})
@@ -94,15 +151,17 @@ class OutboxWorker:
             permanent = (isinstance(error, SendFailed) and not error.retryable) or isinstance(
                 error, KeyError | ValueError | DomainError
             )
-            if permanent or item.attempts >= MAX_ATTEMPTS:
+            if permanent or item.attempts >= self._retry.max_attempts:
                 await self._outbox.give_up(item.id, str(error))
                 log.error("outbox item failed for good", extra={**context, "error": str(error)})
                 return
-            delay = backoff_seconds(item.attempts, retry_after)
+            delay = self._retry.delay(item.attempts, retry_after)
             at = self._clock.now() + timedelta(seconds=delay)
             await self._outbox.retry_later(item.id, at, str(error))
             log.warning("outbox item will be retried", extra={**context, "delay": delay})
             return
+        finally:
+            CURRENT_JOURNAL.reset(token)
         await self._outbox.complete(item.id)
 
     async def run(self, stop: asyncio.Event) -> None:

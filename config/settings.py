@@ -51,6 +51,20 @@ class Settings(BaseSettings):
         "https://login.microsoftonline.com", alias="GRAPH_AUTHORITY_HOST"
     )
     teams_app_id: str = Field("", alias="TEAMS_APP_ID")
+    # Operations (README, "Outbox and operations"): how the outbox retries, and how long the
+    # database and a whole request may take before the user is told to try again.
+    # Besides the leads of the process file, who may run `outbox` (Teams user or AAD ids).
+    bot_admins: str = Field("", alias="BOT_ADMINS")
+    outbox_max_attempts: int = Field(8, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
+    outbox_backoff_seconds: float = Field(1.0, alias="OUTBOX_BACKOFF_SECONDS", gt=0, le=3600)
+    outbox_backoff_cap_seconds: float = Field(
+        300.0, alias="OUTBOX_BACKOFF_CAP_SECONDS", gt=0, le=86400
+    )
+    outbox_lease_seconds: float = Field(120.0, alias="OUTBOX_LEASE_SECONDS", gt=0, le=3600)
+    outbox_poll_seconds: float = Field(0.5, alias="OUTBOX_POLL_SECONDS", gt=0, le=60)
+    database_timeout_seconds: float = Field(5.0, alias="DATABASE_TIMEOUT_SECONDS", gt=0, le=120)
+    # Teams gives up on a turn after ~15 s and sends it again; answer well before.
+    request_deadline_seconds: float = Field(10.0, alias="REQUEST_DEADLINE_SECONDS", gt=0, le=60)
 
     @property
     def local_mode(self) -> bool:
@@ -66,6 +80,10 @@ class Settings(BaseSettings):
             return None
         authority = f"{self.graph_authority_host.rstrip('/')}/{self.app_tenant_id}"
         return client_id, secret, authority
+
+    @property
+    def admin_ids(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.bot_admins.split(",") if part.strip())
 
     @property
     def listen_host(self) -> str:

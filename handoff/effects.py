@@ -26,6 +26,14 @@ MEETING_AGENDA = "meeting_agenda"
 # How often the reminders are planned ahead; any process may plan, the keys make it once.
 PLANNING_INTERVAL = timedelta(minutes=10)
 
+# Outbox lanes: what goes to one conversation goes out in the order it was decided.
+CASE_TRANSFER_LANE = "case-transfer"
+
+
+def chat_lane(person: Person) -> str:
+    """The lane of a person's personal chat with the bot."""
+    return f"chat:{person.id}"
+
 
 def _notify(
     handoff: Handoff, person: Person, text: str, at: datetime, *, ask: bool = False
@@ -41,6 +49,7 @@ def _notify(
         },
         dedupe_key=f"notify:{handoff.id}:v{handoff.version}:{person.id}",
         not_before=at,
+        lane=chat_lane(person),
     )
 
 
@@ -50,6 +59,7 @@ def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
         payload={"handoff_id": handoff.id, "number": number},
         dedupe_key=f"stay:{handoff.id}:{number}",
         not_before=at,
+        lane=chat_lane(handoff.requester),
     )
 
 
@@ -60,6 +70,7 @@ def post_card(handoff: Handoff, at: datetime, channel_id: str = "") -> OutboxMes
         payload={"handoff_id": handoff.id},
         dedupe_key=f"post:{handoff.id}:{channel_id}" if channel_id else f"post:{handoff.id}",
         not_before=at,
+        lane=CASE_TRANSFER_LANE,
     )
 
 
@@ -87,6 +98,7 @@ def on_change(
             payload={"handoff_id": after.id},
             dedupe_key=f"card:{after.id}:v{after.version}",
             not_before=at,
+            lane=CASE_TRANSFER_LANE,
         )
     ]
     number, actor = after.case.number, event.actor
@@ -133,6 +145,7 @@ def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
             payload={"person": p.model_dump(), "text": text, "handoff_id": handoff.id},
             dedupe_key=f"long:{handoff.id}:{p.id}",
             not_before=event.at,
+            lane=chat_lane(p),
         )
         for p in people
     ]
@@ -172,6 +185,7 @@ def shift_end_reminder(person: Person, shift_end: datetime, at: datetime) -> Out
         payload={"person": person.model_dump(), "shift_end": shift_end.isoformat()},
         dedupe_key=f"{SHIFT_END_REMINDER}:{person.id}:{shift_end.isoformat()}",
         not_before=at,
+        lane=chat_lane(person),
     )
 
 
@@ -181,6 +195,7 @@ def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> Outb
         payload={"from_region": from_region, "meeting_at": meeting_at.isoformat()},
         dedupe_key=f"{MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
         not_before=at,
+        lane=CASE_TRANSFER_LANE,
     )
 
 
@@ -194,6 +209,7 @@ def approval_cards(
         payload={"escalation_id": escalation_id},
         dedupe_key=f"{kind}:{escalation_id}:v{version}",
         not_before=at,
+        lane=f"escalation:{escalation_id}",
     )
 
 
@@ -209,4 +225,5 @@ def tell(
         payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
         not_before=at,
+        lane=chat_lane(person),
     )

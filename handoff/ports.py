@@ -37,6 +37,9 @@ class OutboxMessage(Frozen):
     payload: dict[str, Any]
     dedupe_key: str
     not_before: UtcDatetime
+    # Messages of one lane (one conversation) are sent one at a time, in the order enqueued;
+    # a failed one holds the rest of its lane back until it is sent or given up.
+    lane: str | None = None
 
 
 class CardRef(Frozen):
@@ -194,6 +197,9 @@ class OutboxItem(Frozen):
     attempts: int
     not_before: UtcDatetime
     last_error: str | None = None
+    lane: str | None = None
+    sent_steps: tuple[str, ...] = ()
+    """What the item's sends returned so far (across attempts), so a retry skips them."""
 
 
 class Outbox(Protocol):
@@ -219,6 +225,19 @@ class Outbox(Protocol):
         """Moves the item to the dead letters an admin can see and retry."""
 
     async def dead_letters(self, limit: int = 100) -> list[OutboxItem]: ...
+
+    async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
+        """Remembers the sends a claimed item has made so far."""
+
+    async def defer(self, item_id: int, at: datetime) -> None:
+        """Puts a claimed item back until `at` without counting the attempt (rate limits)."""
+
+    async def revive(self, item_id: int) -> bool:
+        """A dead letter becomes pending again, due now, with fresh attempts; False if
+        there is no dead letter with that id."""
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """How many items are in each state."""
 
 
 class Notifier(Protocol):

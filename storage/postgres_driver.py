@@ -235,6 +235,9 @@ async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase
                 min_size=1,
                 max_size=POOL_MAX_SIZE,
                 timeout=timeout_seconds,
+                # No statement waits longer, so a server that stops answering (not just
+                # refusing) is reported as unavailable instead of hanging the turn.
+                command_timeout=timeout_seconds,
                 server_settings={"application_name": "handoff-bot"},
             )
     except _CONNECTION_ERRORS as error:

@@ -37,14 +37,26 @@ _IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
 
 _MAX_ERROR_LENGTH = 4000
 
-_OUTBOX_COLUMNS = "id, kind, payload, dedupe_key, state, attempts, not_before, last_error"
+_OUTBOX_COLUMNS = (
+    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps"
+)
+
+# An item is due when its time has come, nobody holds its lease, and nothing earlier in its
+# lane still waits to go out: an earlier item blocks once it is due or has been tried (a
+# retry waiting for its backoff), not while it is merely planned for later (a reminder).
+_DUE = """
+    state = 'pending' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
+    AND (lane IS NULL OR NOT EXISTS (
+        SELECT 1 FROM outbox AS earlier
+        WHERE earlier.lane = outbox.lane AND earlier.state = 'pending'
+          AND earlier.id < outbox.id AND (earlier.attempts > 0 OR earlier.not_before <= ?)
+    ))"""
 
 _CLAIM_TEMPLATE = f"""
         UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
         WHERE id IN (
             SELECT id FROM outbox
-            WHERE state = 'pending' AND not_before <= ?
-              AND (lease_until IS NULL OR lease_until <= ?)
+            WHERE {_DUE}
             ORDER BY not_before, id
             LIMIT ?
             {{lock}}
@@ -512,8 +524,8 @@ class SqlStore:
         inserted = await session.execute(
             """
             INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
-                                created_at, updated_at)
-            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+                                created_at, updated_at, lane)
+            VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)
             ON CONFLICT (dedupe_key) DO NOTHING""",
             message.kind,
             json.dumps(message.payload),
@@ -522,6 +534,7 @@ class SqlStore:
             message.not_before,
             now,
             now,
+            message.lane,
         )
         if not inserted:
             logger.debug(
@@ -537,20 +550,12 @@ class SqlStore:
         now = as_utc(now)
         # A plain read first: an idle poll then takes no write lock, which on SQLite would
         # hold up every other writer of the file a few times a second.
-        due = await self._db.fetch_one(
-            """
-            SELECT id FROM outbox
-            WHERE state = 'pending' AND not_before <= ?
-              AND (lease_until IS NULL OR lease_until <= ?)
-            LIMIT 1""",
-            now,
-            now,
-        )
+        due = await self._db.fetch_one(f"SELECT id FROM outbox WHERE {_DUE} LIMIT 1", now, now, now)
         if due is None:
             return []
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
-                _CLAIM[self._db.dialect], now + lease, self._clock.now(), now, now, limit
+                _CLAIM[self._db.dialect], now + lease, self._clock.now(), now, now, now, limit
             )
         items = [_outbox_item(row) for row in rows]
         # RETURNING gives no order; hand items out in the order they were due.
@@ -586,6 +591,50 @@ class SqlStore:
             max(limit, 0),
         )
         return [_outbox_item(row) for row in rows]
+
+    async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sent_steps = ?, updated_at = ? WHERE id = ? AND state = ?",
+            json.dumps(list(steps)),
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
+    async def defer(self, item_id: int, at: datetime) -> None:
+        await self._db.execute(
+            """
+            UPDATE outbox SET not_before = ?, lease_until = NULL, updated_at = ?,
+                              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+            WHERE id = ? AND state = ?""",
+            as_utc(at),
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
+    async def revive(self, item_id: int) -> bool:
+        now = self._clock.now()
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET state = ?, attempts = 0, not_before = ?, lease_until = NULL,
+                              updated_at = ?
+            WHERE id = ? AND state = ?""",
+            OutboxState.PENDING.value,
+            now,
+            now,
+            item_id,
+            OutboxState.DEAD.value,
+        )
+        if changed:
+            logger.warning("outbox item %s taken out of the dead letters to try again", item_id)
+        return changed > 0
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        counts = {state.value: 0 for state in OutboxState}
+        counts.update({str(row["state"]): int(row["n"]) for row in rows})
+        return counts
 
     async def _finish(self, item_id: int, state: OutboxState, error: str | None) -> None:
         # Only a pending item moves on: a worker whose lease ran out must not undo the result
@@ -654,6 +703,8 @@ def _outbox_item(row: Row) -> OutboxItem:
         attempts=row["attempts"],
         not_before=row["not_before"],
         last_error=row["last_error"],
+        lane=row["lane"],
+        sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
     )
 
 

@@ -1,0 +1,67 @@
+"""TeamsSender as the outbox worker uses it: each conversation paced to the Bot Connector's
+limits, and each send stamped with a stable client activity id and journaled on its outbox
+item, so a retried item does not send again what it sent before (see bot.outbox_worker)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+
+from .outbox_worker import CURRENT_JOURNAL
+from .pacing import ConversationPacer, Paced
+from .sending import TeamsSender
+
+CLIENT_ACTIVITY_ID = "clientActivityId"
+
+# Waits up to this long are slept through; longer ones put the item back (Paced), so one busy
+# conversation does not hold up the others.
+MAX_INLINE_WAIT_SECONDS = 1.0
+
+
+def conversation_of(reference: dict[str, Any]) -> str:
+    conversation = reference.get("conversation") or {}
+    return str(conversation.get("id") or "")
+
+
+def stamp(activity: Activity, client_activity_id: str) -> None:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    activity.channel_data = {**data, CLIENT_ACTIVITY_ID: client_activity_id}
+
+
+class OutboxSender(TeamsSender):
+    def __init__(self, adapter: CloudAdapter, bot_app_id: str, pacer: ConversationPacer) -> None:
+        super().__init__(adapter, bot_app_id)
+        self._pacer = pacer
+
+    async def _pace(self, reference: dict[str, Any]) -> None:
+        conversation_id = conversation_of(reference)
+        delay = self._pacer.delay(conversation_id)
+        if delay > MAX_INLINE_WAIT_SECONDS:
+            raise Paced(conversation_id, delay)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # Counted before sending: a refused send counts against the limit too.
+        self._pacer.record(conversation_id)
+
+    async def send(self, reference: dict[str, Any], activity: Activity) -> str:
+        journal = CURRENT_JOURNAL.get()
+        if journal is None:
+            await self._pace(reference)
+            return await super().send(reference, activity)
+        client_activity_id, done = journal.next_step()
+        if done is not None:
+            return done  # sent by an earlier attempt of this item
+        stamp(activity, client_activity_id)
+        await self._pace(reference)
+        sent = await super().send(reference, activity)
+        await journal.record(sent)
+        return sent
+
+    async def update(self, reference: dict[str, Any], activity_id: str, activity: Activity) -> None:
+        # Not journaled: replacing a card with its current state again is harmless and
+        # brings it up to date.
+        await self._pace(reference)
+        await super().update(reference, activity_id, activity)

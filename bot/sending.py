@@ -50,7 +50,12 @@ class TeamsSender:
         result: dict[str, Any] = {}
 
         async def callback(turn_context: TurnContext) -> None:
-            result["value"] = await work(turn_context)
+            try:
+                result["value"] = await work(turn_context)
+            except Exception as error:
+                # Raised inside the turn, it would go to the adapter's on_turn_error, which
+                # swallows it (and apologises into the chat): the send would pass for done.
+                result["error"] = error
 
         try:
             await self._adapter.continue_conversation(
@@ -58,6 +63,9 @@ class TeamsSender:
             )
         except Exception as error:
             raise _failure(error) from error
+        failed = result.get("error")
+        if failed is not None:
+            raise _failure(failed) from failed
         return result.get("value")
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:

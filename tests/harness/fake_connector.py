@@ -8,9 +8,11 @@ request is recorded in order; answers have the shapes the real service gives.
 from __future__ import annotations
 
 import itertools
+import random
 import secrets
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +25,20 @@ __all__ = [
     "FakeConnector",
     "RecordedRequest",
     "base_conversation_id",
+    "client_activity_id",
 ]
 
 _ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _THREAD_SEPARATOR = ";messageid="
 # Methods of the requests that carry an activity the bot sends (POST) or updates (PUT).
 _ACTIVITY_METHODS = frozenset({"POST", "PUT"})
+
+
+def client_activity_id(activity: Any) -> str | None:
+    """The stable id the bot's outbox stamps on a send (channelData.clientActivityId)."""
+    data = activity.get("channelData") if isinstance(activity, dict) else None
+    value = data.get("clientActivityId") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def base_conversation_id(conversation_id: str) -> str:
@@ -62,6 +72,12 @@ class FakeConnector(FakeServer):
         self._next_id = itertools.count(int(time.time() * 1000))
         self._members: dict[str, tuple[dict[str, Any], str | None]] = {}
         self._teams: dict[str, _Team] = {}
+        # Sends the bot stamped with channelData.clientActivityId, and the id each got: a
+        # repeat is answered with the first id and not delivered again (an idempotent
+        # receiver), and counted in `resent`.
+        self._by_client_id: dict[str, str] = {}
+        self.resent: Counter[str] = Counter()
+        self._chaos: tuple[float, tuple[int, ...], str | None, random.Random] | None = None
 
     # -- registries ----------------------------------------------------------------------
 
@@ -132,7 +148,52 @@ class FakeConnector(FakeServer):
         with self._lock:
             self._teams[team_id] = team
 
+    # -- faults ----------------------------------------------------------------------------
+
+    def fail_randomly(
+        self,
+        rate: float,
+        statuses: Sequence[int] = (429, 503),
+        *,
+        retry_after: str | None = "0",
+        seed: int | None = None,
+    ) -> None:
+        """From now on answer a share ``rate`` of the sends and updates with one of
+        ``statuses`` (a 429 with ``Retry-After``); ``rate`` 0 stops it."""
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate must be between 0 and 1, got {rate}")
+        with self._lock:
+            self._chaos = (rate, tuple(statuses), retry_after, random.Random(seed))
+            if rate == 0:
+                self._chaos = None
+
+    def _chaos_fault(self) -> Answer | None:
+        if self._chaos is None:
+            return None
+        rate, statuses, retry_after, rng = self._chaos
+        if rng.random() >= rate:
+            return None
+        status = rng.choice(statuses)
+        headers = {"Retry-After": retry_after} if status == 429 and retry_after else {}
+        payload = self._error_payload(status, None, "Injected by fail_randomly")
+        return Answer(status, payload, headers)
+
     # -- reading what was sent -----------------------------------------------------------
+
+    def delivered(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        """:meth:`activities` without the repeats of a send recognised by its client
+        activity id: what the people in the conversation see."""
+        seen: set[str] = set()
+        shown: list[dict[str, Any]] = []
+        for record in self.activity_records(conversation_id):
+            body = self._activity_body(record)
+            client_id = client_activity_id(body) if record.method == "POST" else None
+            if client_id is not None:
+                if client_id in seen:
+                    continue
+                seen.add(client_id)
+            shown.append(body)
+        return shown
 
     def activity_records(self, conversation_id: str | None = None) -> list[RecordedRequest]:
         """Successful requests that carried an activity (sends, replies, updates, and
@@ -223,10 +284,23 @@ class FakeConnector(FakeServer):
         return str(next(self._next_id))
 
     def _send(self, incoming: Incoming) -> Answer:
+        fault = self._chaos_fault()
+        if fault is not None:
+            return fault
+        client_id = client_activity_id(incoming.body)
+        if client_id is not None and client_id in self._by_client_id:
+            self.resent[client_id] += 1
+            first = self._by_client_id[client_id]
+            return Answer(200, {"id": first}, activity_id=first)
         activity_id = self._new_activity_id()
+        if client_id is not None:
+            self._by_client_id[client_id] = activity_id
         return Answer(200, {"id": activity_id}, activity_id=activity_id)
 
     def _update(self, incoming: Incoming) -> Answer:
+        fault = self._chaos_fault()
+        if fault is not None:
+            return fault
         return Answer(200, {"id": incoming.match["activityId"]})
 
     def _delete(self, incoming: Incoming) -> Answer:

@@ -19,6 +19,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,6 +59,8 @@ class RecordedRequest:
     status: int = 0
     response: Any = None
     """The JSON the fake answered with, or None for an empty body."""
+    at: float = 0.0
+    """time.monotonic() when it was answered (to check rates)."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,7 @@ class FakeServer:
             query=incoming.query,
             status=answer.status,
             response=_response_payload(response),
+            at=time.monotonic(),
         )
         self._requests.append(record)
         self._changed.notify_all()

@@ -1,0 +1,179 @@
+"""The outbox under a flaky Bot Connector and a crashing bot: every message arrives once, in
+order per chat; 429 waits its Retry-After; a hopeless message is a dead letter an admin sees
+and retries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from handoff import effects
+from storage.sql_store import SqlStore, open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities
+from harness.bot_process import BotProcess, bot_environment
+from harness.fake_connector import FakeConnector
+from harness.ids import TeamsUser, fake_user
+from harness.outbox_burst import (
+    Post,
+    check_delivery,
+    enqueue_burst,
+    introduce,
+    recipients,
+    wait_until_delivered,
+)
+
+# Short backoffs through configuration, so retries take milliseconds, not minutes.
+FAST_RETRIES = {
+    "OUTBOX_BACKOFF_SECONDS": "0.01",
+    "OUTBOX_BACKOFF_CAP_SECONDS": "0.05",
+    "OUTBOX_POLL_SECONDS": "0.05",
+    "OUTBOX_MAX_ATTEMPTS": "60",
+}
+
+
+async def test_with_30_percent_of_sends_refused_each_message_arrives_once_and_in_order(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    bot = await start_bot(**FAST_RETRIES)
+    people = recipients(3, "flaky")
+    await introduce(bot.post_activity, fake_connector, people)
+    fake_connector.fail_randomly(0.3, (429, 503), retry_after="0", seed=30)
+
+    expected = await enqueue_burst(sqlite_url, people, 12, "flaky")
+    await wait_until_delivered(fake_connector, expected, "flaky", timeout=40)
+
+    delivery = check_delivery(fake_connector, expected, "flaky")
+    assert (delivery.lost, delivery.duplicated, delivery.out_of_order) == (0, 0, 0)
+    assert delivery.resent == 0, "a refused send is not delivered, so nothing is sent twice"
+    assert delivery.failures >= 5, "the faults were injected"
+
+
+async def test_a_bot_killed_mid_burst_loses_and_doubles_nothing_after_a_restart(
+    tmp_path: Path, fake_connector: FakeConnector
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    # A short lease: the items the dead process held come back a second after the restart.
+    env = bot_environment(url, OUTBOX_LEASE_SECONDS="1", **FAST_RETRIES)
+    bot = BotProcess(env, tmp_path / "bot.log")
+    try:
+        await bot.start_ready()
+        people = recipients(3, "crash")
+        await introduce(_poster(bot.url), fake_connector, people)
+        expected = await enqueue_burst(url, people, 20, "crash")
+        await fake_connector.wait_for(
+            lambda r: "crash message" in str((r.body or {}).get("text", "")),
+            15,
+            count=15,
+            description="a third of the burst sent",
+        )
+        bot.kill()
+        sent_before = check_delivery(fake_connector, expected, "crash").delivered
+        assert sent_before < 60, "killed in the middle of the burst"
+
+        await bot.start_ready()
+        await wait_until_delivered(fake_connector, expected, "crash", timeout=40)
+    finally:
+        bot.stop()
+    delivery = check_delivery(fake_connector, expected, "crash")
+    assert (delivery.lost, delivery.duplicated, delivery.out_of_order) == (0, 0, 0)
+    # At most the one send in flight at the kill goes out again, with the same client id.
+    assert delivery.resent <= 1
+
+
+def _poster(base_url: str) -> Post:
+    async def post(activity: dict[str, Any]) -> int:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{base_url}/api/messages", json=activity) as response,
+        ):
+            await response.read()
+            return response.status
+
+    return post
+
+
+async def _row(store: SqlStore, key_start: str) -> dict[str, Any]:
+    """The outbox row of the message keyed `key_start…`, once the worker has written an
+    error to it."""
+    for _ in range(200):
+        row = await store.database.fetch_one(
+            "SELECT id, state, not_before, last_error FROM outbox WHERE dedupe_key LIKE ?",
+            key_start + "%",
+        )
+        if row is not None and row["last_error"]:
+            return row
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the outbox item {key_start} never failed")
+
+
+async def test_429_waits_its_retry_after_and_a_dead_letter_is_retried_by_an_admin(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    clock = FakeClock(datetime.now(UTC))
+    admin = fake_user("Ada Admin")
+    bot = await start_bot(
+        clock, BOT_ADMINS=admin.id, OUTBOX_BACKOFF_CAP_SECONDS="60", OUTBOX_POLL_SECONDS="0.05"
+    )
+    [person] = recipients(1, "admin")
+    await introduce(bot.post_activity, fake_connector, [person])
+    store = await open_store(sqlite_url, clock)
+    try:
+        # 429 with Retry-After: 7 -> not before 7 s, exactly.
+        fake_connector.fail_next(429, retry_after="7", path_contains=person.conversation_id)
+        await store.enqueue_message(effects.tell(person.person, "first", "first", clock.now()))
+        row = await _row(store, "tell:first")
+        assert row["not_before"] == clock.now() + timedelta(seconds=7)
+        clock.advance(timedelta(seconds=7))
+        await fake_connector.wait_for_activities(predicate=lambda a: a.get("text") == "first")
+
+        # A Retry-After of a day is capped (OUTBOX_BACKOFF_CAP_SECONDS).
+        fake_connector.fail_next(429, retry_after="86400", path_contains=person.conversation_id)
+        await store.enqueue_message(effects.tell(person.person, "second", "second", clock.now()))
+        row = await _row(store, "tell:second")
+        assert row["not_before"] == clock.now() + timedelta(seconds=60)
+        clock.advance(timedelta(seconds=60))
+        await fake_connector.wait_for_activities(predicate=lambda a: a.get("text") == "second")
+
+        # 403: retrying cannot help, so it is a dead letter at once.
+        fake_connector.fail_next(403, path_contains=person.conversation_id)
+        await store.enqueue_message(effects.tell(person.person, "third", "third", clock.now()))
+        row = await _row(store, "tell:third")
+        assert row["state"] == "dead"
+    finally:
+        await store.close()
+
+    [stranger] = recipients(1, "stranger")
+    await introduce(bot.post_activity, fake_connector, [stranger])
+    answer = await _say(bot, fake_connector, stranger.user, stranger.conversation_id, "outbox")
+    assert "Only the bot's admins" in answer
+
+    overview = await _say(bot, fake_connector, admin, "a:admin-chat", "outbox")
+    assert f"**{row['id']}** notify after 1 attempt(s)" in overview
+    assert "403" in overview
+    retried = await _say(bot, fake_connector, admin, "a:admin-chat", f"outbox retry {row['id']}")
+    assert f"Trying again: {row['id']}" in retried
+    await fake_connector.wait_for_activities(predicate=lambda a: a.get("text") == "third")
+
+
+async def _say(
+    bot: RunningBot, connector: FakeConnector, user: TeamsUser, conversation_id: str, text: str
+) -> str:
+    before = len(connector.activities(conversation_id))
+    await bot.post_activity(
+        activities.personal_message(
+            text,
+            connector.url,
+            user_id=user.id,
+            user_name=user.name,
+            aad_object_id=user.aad_object_id,
+            conversation_id=conversation_id,
+        )
+    )
+    replies = await connector.wait_for_activities(before + 1, conversation_id=conversation_id)
+    return str(replies[-1].get("text"))

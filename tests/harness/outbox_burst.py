@@ -1,0 +1,154 @@
+"""A burst of personal messages through the bot's outbox, and the check that each arrived
+once and in order: shared by the outbox tests and scripts/chaos.py.
+
+The people first chat with the bot (so it knows their personal chats), then the messages
+are written to the outbox table as the bot itself would write them, and the bot's worker
+sends them to the fake connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from handoff import effects
+from handoff.models import Person
+from handoff.ports import SystemClock
+from storage.sql_store import open_store
+
+from . import activities
+from .fake_connector import FakeConnector, client_activity_id
+from .ids import TeamsUser, fake_user
+
+Post = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user: TeamsUser
+    conversation_id: str
+
+    @property
+    def person(self) -> Person:
+        return Person(id=self.user.id, name=self.user.name, aad_object_id=self.user.aad_object_id)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What arrived, against what was sent."""
+
+    expected: int
+    delivered: int
+    lost: int
+    duplicated: int
+    """Messages shown more than once in a chat (after the receiver's dedupe by client id)."""
+    out_of_order: int
+    resent: int
+    """Sends the connector recognised as repeats by their client activity id."""
+    failures: int
+    """Sends and updates the connector refused (the injected faults)."""
+
+
+def recipients(count: int, tag: str = "burst") -> list[Recipient]:
+    return [
+        Recipient(fake_user(f"{tag.title()} Person {n}"), f"a:{tag}-chat-{n}") for n in range(count)
+    ]
+
+
+async def introduce(post: Post, connector: FakeConnector, people: Sequence[Recipient]) -> None:
+    """Each person says hello in their personal chat; the bot remembers the chat."""
+    before = len(connector.activities())
+    for person in people:
+        await post(
+            activities.personal_message(
+                "help",
+                connector.url,
+                user_id=person.user.id,
+                user_name=person.user.name,
+                aad_object_id=person.user.aad_object_id,
+                conversation_id=person.conversation_id,
+            )
+        )
+    await connector.wait_for_activities(before + len(people), timeout=15)
+
+
+def burst_text(tag: str, number: int) -> str:
+    return f"{tag} message {number:03d}"
+
+
+async def enqueue_burst(
+    database_url: str, people: Sequence[Recipient], per_person: int, tag: str
+) -> dict[str, list[str]]:
+    """Writes per_person messages for each person to the outbox, interleaved as they would
+    be decided; returns the texts each chat should show, in order."""
+    store = await open_store(database_url, SystemClock())
+    expected: dict[str, list[str]] = {p.conversation_id: [] for p in people}
+    try:
+        now = SystemClock().now()
+        for number in range(per_person):
+            for person in people:
+                text = burst_text(tag, number)
+                key = f"{tag}:{number}"
+                await store.enqueue_message(effects.tell(person.person, text, key, now))
+                expected[person.conversation_id].append(text)
+    finally:
+        await store.close()
+    return expected
+
+
+def burst_shown(connector: FakeConnector, conversation_id: str, tag: str) -> list[str]:
+    marker = f"{tag} message "
+    return [
+        str(a.get("text"))
+        for a in connector.delivered(conversation_id)
+        if str(a.get("text") or "").startswith(marker)
+    ]
+
+
+def all_arrived(connector: FakeConnector, expected: dict[str, list[str]], tag: str) -> bool:
+    return all(
+        len(set(burst_shown(connector, conversation, tag))) >= len(texts)
+        for conversation, texts in expected.items()
+    )
+
+
+def check_delivery(connector: FakeConnector, expected: dict[str, list[str]], tag: str) -> Delivery:
+    lost = duplicated = out_of_order = delivered = 0
+    for conversation, texts in expected.items():
+        shown = burst_shown(connector, conversation, tag)
+        delivered += len(shown)
+        lost += len(set(texts) - set(shown))
+        duplicated += len(shown) - len(set(shown))
+        firsts = list(dict.fromkeys(shown))
+        out_of_order += sum(1 for a, b in zip(firsts, texts, strict=False) if a != b)
+    marker = f"tell:{tag}:"
+    resent = sum(n for key, n in connector.resent.items() if key.startswith(marker))
+    failures = sum(
+        1
+        for r in connector.requests
+        if r.status >= 400 and (client_activity_id(r.body) or "").startswith(marker)
+    )
+    return Delivery(
+        expected=sum(len(t) for t in expected.values()),
+        delivered=delivered,
+        lost=lost,
+        duplicated=duplicated,
+        out_of_order=out_of_order,
+        resent=resent,
+        failures=failures,
+    )
+
+
+async def wait_until_delivered(
+    connector: FakeConnector,
+    expected: dict[str, list[str]],
+    tag: str,
+    timeout: float = 30.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+) -> None:
+    """Wakes on every request the connector records until every message has arrived."""
+    await connector.wait_for(
+        lambda _record: all_arrived(connector, expected, tag),
+        timeout,
+        description=f"all {tag} messages delivered",
+    )

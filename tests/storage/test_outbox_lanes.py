@@ -1,0 +1,80 @@
+"""The outbox's lanes, send journal, deferral and dead-letter revival, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handoff.ports import OutboxMessage, OutboxState
+from storage.sql_store import SqlStore
+
+from conftest import FakeClock
+
+LEASE = timedelta(seconds=30)
+
+
+def message(
+    key: str, clock: FakeClock, lane: str | None, later: timedelta = timedelta(0)
+) -> OutboxMessage:
+    at = clock.now() + later
+    return OutboxMessage(kind="notify", payload={}, dedupe_key=key, not_before=at, lane=lane)
+
+
+async def test_a_lane_hands_out_one_item_at_a_time_in_order(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    for key, lane in [("a1", "chat:a"), ("b1", "chat:b"), ("a2", "chat:a"), ("free", None)]:
+        await store.enqueue_message(message(key, clock, lane))
+
+    first = await store.claim(clock.now(), 10, LEASE)
+    assert sorted(i.dedupe_key for i in first) == ["a1", "b1", "free"]
+    # a2 waits while a1 is out, and while a1 waits for its retry.
+    a1 = next(i for i in first if i.dedupe_key == "a1")
+    assert await store.claim(clock.now(), 10, LEASE) == []
+    await store.retry_later(a1.id, clock.now() + timedelta(seconds=5), "503")
+    assert await store.claim(clock.now(), 10, LEASE) == []
+
+    clock.advance(timedelta(seconds=5))
+    [retried] = await store.claim(clock.now(), 10, LEASE)
+    assert retried.dedupe_key == "a1"
+    await store.complete(retried.id)
+    [second] = await store.claim(clock.now(), 10, LEASE)
+    assert second.dedupe_key == "a2"
+
+
+async def test_an_item_planned_for_later_does_not_hold_its_lane_back(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.enqueue_message(message("reminder", clock, "chat:a", later=timedelta(hours=1)))
+    await store.enqueue_message(message("now", clock, "chat:a"))
+    [due] = await store.claim(clock.now(), 10, LEASE)
+    assert due.dedupe_key == "now"
+
+
+async def test_sent_steps_survive_a_retry_and_deferring_costs_no_attempt(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.enqueue_message(message("two-sends", clock, "chat:a"))
+    [item] = await store.claim(clock.now(), 1, LEASE)
+    await store.record_steps(item.id, ["activity-1"])
+    await store.defer(item.id, clock.now() + timedelta(seconds=2))
+
+    clock.advance(timedelta(seconds=2))
+    [again] = await store.claim(clock.now(), 1, LEASE)
+    assert again.sent_steps == ("activity-1",)
+    assert again.attempts == 1
+
+
+async def test_a_revived_dead_letter_is_due_again_with_fresh_attempts(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.enqueue_message(message("doomed", clock, None))
+    [item] = await store.claim(clock.now(), 1, LEASE)
+    await store.give_up(item.id, "403 Forbidden")
+    assert await store.outbox_counts() == {"pending": 0, "done": 0, "dead": 1}
+
+    assert await store.revive(item.id) is True
+    assert await store.revive(item.id) is False  # not dead any more
+    assert await store.revive(999_999) is False
+    [back] = await store.claim(clock.now(), 1, LEASE)
+    assert (back.dedupe_key, back.attempts, back.state) == ("doomed", 1, OutboxState.PENDING)
+    assert back.last_error == "403 Forbidden"

@@ -1,0 +1,158 @@
+"""The database goes away under traffic: PostgreSQL cut off behind a TCP proxy (the shared
+server itself is never touched), and an SQLite file another program keeps locked."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from bot import messages
+from handoff.ports import SystemClock
+from storage.sql_store import open_store
+
+from conftest import CreateDatabase, StartBot
+from harness import activities
+from harness.bot_process import BotProcess, bot_environment
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.handoff_flow import (
+    BotClient,
+    accept_invoke,
+    posted_card,
+    request_handoff,
+    set_up_channel,
+)
+from harness.ids import fake_user
+from harness.tcp_proxy import TcpProxy
+
+CASE = "2311230040005555"
+DEADLINE_SECONDS = 4.0
+OUTAGE_SECONDS = 3.0
+
+
+def through(proxy: TcpProxy, url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")
+    auth = netloc[0] + "@" if netloc[1] else ""
+    return urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{proxy.port}"))
+
+
+@pytest.fixture
+def pg_proxy() -> Iterator[TcpProxy]:
+    with TcpProxy("127.0.0.1", 5432) as proxy:
+        yield proxy
+
+
+async def test_postgresql_gone_for_a_while_is_reported_and_nothing_is_lost(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    create_postgres_database: CreateDatabase,
+    pg_proxy: TcpProxy,
+) -> None:
+    url = await create_postgres_database()
+    bot = await start_bot(
+        DATABASE_URL=through(pg_proxy, url),
+        DATABASE_TIMEOUT_SECONDS="2",
+        REQUEST_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
+        OUTBOX_POLL_SECONDS="0.1",
+        OUTBOX_BACKOFF_SECONDS="0.1",
+        OUTBOX_BACKOFF_CAP_SECONDS="0.5",
+    )
+    client = BotClient(bot.url, bot.session)
+    await set_up_channel(client, fake_connector)
+    await request_handoff(client, fake_connector, CASE)
+    card, message_id = await posted_card(fake_connector, CASE)
+    assert await client.ready() == 200
+
+    pg_proxy.cut()
+    loop = asyncio.get_running_loop()
+    outage_ends = loop.time() + OUTAGE_SECONDS
+    slowest = 0.0
+    replies_before = len(fake_connector.activities())
+    sent = 0
+    while loop.time() < outage_ends:
+        started = loop.time()
+        status, _ = await client.post(
+            activities.personal_message(f"status {CASE}", fake_connector.url)
+        )
+        slowest = max(slowest, loop.time() - started)
+        assert status < 500 or status == 503
+        sent += 1
+    assert await client.ready() == 503
+    clicker = fake_user("During Outage")
+    status, body = await client.post(accept_invoke(fake_connector, card, message_id, clicker))
+    assert status == 200 and messages.DATABASE_DOWN in str(body)
+    told = await fake_connector.wait_for_activities(replies_before + sent, timeout=10)
+    assert all(a.get("text") == messages.DATABASE_DOWN for a in told[replies_before:])
+    assert slowest < DEADLINE_SECONDS + 0.5, "no request waits past its deadline"
+
+    pg_proxy.restore()
+    for _ in range(100):  # the pool reconnects on its own
+        if await client.ready() == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert await client.ready() == 200
+    winner = fake_user("After Outage")
+    status, body = await client.post(accept_invoke(fake_connector, card, message_id, winner))
+    assert status == 200 and "Accepted by After Outage" in all_text(body["value"])
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "accepted your handoff" in str(a.get("text"))
+    )
+    store = await open_store(url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+        assert handoff is not None and handoff.owner is not None
+        assert handoff.owner.name == "After Outage"
+    finally:
+        await store.close()
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+async def test_a_locked_sqlite_file_is_a_clear_reply_while_running(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    bot = await start_bot(DATABASE_TIMEOUT_SECONDS="0.5")
+    path = Path(urlsplit(sqlite_url).path)
+    holder = await asyncio.to_thread(_hold_write_lock, path)
+    try:
+        await bot.post_activity(activities.personal_message("mine", fake_connector.url))
+        [reply] = await fake_connector.wait_for_activities(1)
+        assert reply.get("text") == messages.DATABASE_DOWN
+    finally:
+        await asyncio.to_thread(holder.close)
+    await bot.post_activity(activities.personal_message("mine", fake_connector.url))
+    [_, after] = await fake_connector.wait_for_activities(2)
+    assert after.get("text") != messages.DATABASE_DOWN
+
+
+async def test_a_locked_sqlite_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    env = bot_environment(f"sqlite:///{path}", DATABASE_TIMEOUT_SECONDS="0.5")
+    first = BotProcess(env, tmp_path / "first.log")
+    try:
+        await first.start_ready()  # creates and migrates the file
+    finally:
+        first.stop()
+    holder = await asyncio.to_thread(_hold_write_lock, path)
+    bot = BotProcess(env, tmp_path / "bot.log")
+    try:
+        bot.start()
+        assert bot.process is not None
+        code = await asyncio.to_thread(bot.process.wait, 30)
+    finally:
+        bot.stop()
+        await asyncio.to_thread(holder.close)
+    assert code == 1
+    log = (tmp_path / "bot.log").read_text()
+    assert "cannot start" in log and str(path) in log and "locked" in log
+    assert "Traceback" not in log

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run playground screenshots test lint typecheck check postgres package clean
+.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules build .mypy_cache .pytest_cache .ruff_cache
+
+## chaos: break the running bot (flaky connector, SIGKILL, two replicas, database cut) and print a table
+chaos: $(STAMP) postgres
+	$(PY) scripts/chaos.py

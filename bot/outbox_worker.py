@@ -102,6 +102,7 @@ class OutboxWorker:
         self._handlers = dict(handlers)
         self._clock = clock
         self._retry = retry or RetryPolicy()
+        self._unsettled: list[Callable[[], Awaitable[None]]] = []
         self._lease = lease
         self._batch = batch
         self._idle_seconds = idle_seconds
@@ -113,6 +114,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        await self._write_unsettled()
         items = await self._outbox.claim(self._clock.now(), self._batch, self._lease)
         for item in items:
             if stop is not None and stop.is_set():
@@ -139,7 +141,7 @@ class OutboxWorker:
         except Paced as error:
             # Not a failure: the conversation is at its limit, the item waits its turn.
             at = self._clock.now() + timedelta(seconds=error.retry_after)
-            await self._outbox.defer(item.id, at)
+            await self._settle(lambda: self._outbox.defer(item.id, at))
             return
         except PermanentFailure as error:
             await self._outbox.give_up(item.id, str(error))
@@ -157,12 +159,28 @@ class OutboxWorker:
                 return
             delay = self._retry.delay(item.attempts, retry_after)
             at = self._clock.now() + timedelta(seconds=delay)
-            await self._outbox.retry_later(item.id, at, str(error))
+            reason = str(error)
+            await self._settle(lambda: self._outbox.retry_later(item.id, at, reason))
             log.warning("outbox item will be retried", extra={**context, "delay": delay})
             return
         finally:
             CURRENT_JOURNAL.reset(token)
-        await self._outbox.complete(item.id)
+        await self._settle(lambda: self._outbox.complete(item.id))
+
+    async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Writes an item's outcome. When the database is away right then, the outcome is
+        kept and written first thing once it answers, rather than leaving the item (and
+        its lane) leased until the lease runs out."""
+        try:
+            await write()
+        except Exception:
+            self._unsettled.append(write)
+            raise
+
+    async def _write_unsettled(self) -> None:
+        while self._unsettled:
+            await self._unsettled[0]()
+            self._unsettled.pop(0)
 
     async def run(self, stop: asyncio.Event) -> None:
         if self._on_start is not None:

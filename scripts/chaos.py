@@ -1,0 +1,348 @@
+"""Chaos and load against the running bot: starts `python app.py` processes (and the local
+fakes of Microsoft's cloud), breaks things, and prints what was lost or doubled.
+
+    make chaos        # or: .venv/bin/python scripts/chaos.py
+
+Scenarios: the Bot Connector refusing 30% of sends (429/503); the bot SIGKILLed in the
+middle of a burst and restarted; two replicas on one PostgreSQL behind a round robin with
+fifty simultaneous Accept clicks; PostgreSQL cut off for 10 s under traffic (through a TCP
+proxy: the shared server is never stopped). Needs the local PostgreSQL (`make postgres`);
+HANDOFF_TEST_POSTGRES_URL points elsewhere. Every process it starts is stopped by its PID,
+and the databases it creates are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
+
+from bot import messages  # noqa: E402
+from handoff.ports import SystemClock  # noqa: E402
+from storage.sql_store import open_store  # noqa: E402
+
+from harness import activities  # noqa: E402
+from harness.bot_process import BotProcess, bot_environment  # noqa: E402
+from harness.fake_connector import FakeConnector  # noqa: E402
+from harness.handoff_flow import (  # noqa: E402
+    BotClient,
+    accept_invoke,
+    posted_card,
+    request_handoff,
+    set_up_channel,
+)
+from harness.ids import DEFAULT_CHANNEL_ID, fake_user  # noqa: E402
+from harness.outbox_burst import (  # noqa: E402
+    Post,
+    check_delivery,
+    enqueue_burst,
+    introduce,
+    recipients,
+    wait_until_delivered,
+)
+from harness.round_robin import RoundRobinProxy  # noqa: E402
+from harness.tcp_proxy import TcpProxy  # noqa: E402
+
+log = logging.getLogger("chaos")
+
+POSTGRES_URL = os.environ.get(
+    "HANDOFF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+FAST_RETRIES = {
+    "OUTBOX_BACKOFF_SECONDS": "0.05",
+    "OUTBOX_BACKOFF_CAP_SECONDS": "0.5",
+    "OUTBOX_POLL_SECONDS": "0.1",
+    "OUTBOX_MAX_ATTEMPTS": "60",
+}
+OUTAGE_SECONDS = 10.0
+DEADLINE_SECONDS = 5.0
+
+
+@dataclass
+class Row:
+    scenario: str
+    requests: int
+    failures: int
+    lost: int
+    duplicated: int
+    note: str = ""
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    name = f"handoff_chaos_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    finally:
+        await admin.close()
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
+    finally:
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def poster(url: str, session: aiohttp.ClientSession) -> Post:
+    return BotClient(url, session).post
+
+
+async def flaky_connector(work: Path) -> Row:
+    with FakeConnector() as connector:
+        url = f"sqlite:///{work / 'flaky.db'}"
+        bot = BotProcess(bot_environment(url, **FAST_RETRIES), work / "flaky.log")
+        try:
+            await bot.start_ready()
+            async with aiohttp.ClientSession() as session:
+                people = recipients(5, "flaky")
+                await introduce(poster(bot.url, session), connector, people)
+                connector.fail_randomly(0.3, (429, 503), retry_after="0")
+                expected = await enqueue_burst(url, people, 20, "flaky")
+                await wait_until_delivered(connector, expected, "flaky", timeout=120)
+        finally:
+            bot.stop()
+        d = check_delivery(connector, expected, "flaky")
+        return Row(
+            "connector refuses 30% (429/503)",
+            d.expected + d.failures,
+            d.failures,
+            d.lost,
+            d.duplicated + d.out_of_order,
+            f"{d.expected} messages to 5 chats, in order; resent {d.resent}",
+        )
+
+
+async def killed_mid_burst(work: Path) -> Row:
+    with FakeConnector() as connector:
+        url = f"sqlite:///{work / 'crash.db'}"
+        env = bot_environment(url, OUTBOX_LEASE_SECONDS="1", **FAST_RETRIES)
+        bot = BotProcess(env, work / "crash.log")
+        try:
+            await bot.start_ready()
+            async with aiohttp.ClientSession() as session:
+                people = recipients(3, "crash")
+                await introduce(poster(bot.url, session), connector, people)
+            expected = await enqueue_burst(url, people, 30, "crash")
+            await connector.wait_for(
+                lambda r: "crash message" in str((r.body or {}).get("text", "")),
+                30,
+                count=30,
+            )
+            bot.kill()
+            at_kill = check_delivery(connector, expected, "crash").delivered
+            await bot.start_ready()
+            await wait_until_delivered(connector, expected, "crash", timeout=120)
+        finally:
+            bot.stop()
+        d = check_delivery(connector, expected, "crash")
+        return Row(
+            "SIGKILL mid-burst, restart",
+            d.expected,
+            0,
+            d.lost,
+            d.duplicated + d.out_of_order,
+            f"killed after {at_kill}/{d.expected} sent; resent (same client id) {d.resent}",
+        )
+
+
+async def outbox_rows(url: str) -> list[dict[str, object]]:
+    store = await open_store(url, SystemClock())
+    try:
+        for _ in range(200):
+            rows = await store.database.fetch_all(
+                "SELECT state, attempts, not_before <= now() AS due FROM outbox"
+            )
+            if not any(r["state"] == "pending" and r["due"] for r in rows):
+                return rows
+            await asyncio.sleep(0.1)
+        return rows
+    finally:
+        await store.close()
+
+
+async def two_replicas(work: Path) -> Row:
+    case = "2311230040007777"
+    async with postgres_database() as url:
+        with FakeConnector() as connector:
+            env = bot_environment(url, OUTBOX_POLL_SECONDS="0.1")
+            bots = [BotProcess(env, work / f"replica-{n}.log") for n in range(2)]
+            proxy = RoundRobinProxy([b.url for b in bots])
+            try:
+                for bot in bots:
+                    bot.start()
+                await asyncio.gather(*(b.wait_ready() for b in bots))
+                await proxy.start()
+                async with aiohttp.ClientSession() as session:
+                    client = BotClient(proxy.url, session)
+                    await set_up_channel(client, connector)
+                    await request_handoff(client, connector, case)
+                    card, message_id = await posted_card(connector, case)
+                    people = [fake_user(f"Chaos Clicker {n:02d}") for n in range(50)]
+                    answers = await asyncio.gather(
+                        *(
+                            client.post(accept_invoke(connector, card, message_id, p))
+                            for p in people
+                        )
+                    )
+                rows = await outbox_rows(url)
+            finally:
+                await proxy.close()
+                for bot in bots:
+                    bot.stop()
+            store = await open_store(url, SystemClock())
+            try:
+                handoff = await store.latest_for_case(case)
+                accepts = (
+                    [e.kind for e in await store.history(handoff.id)].count("accept")
+                    if handoff
+                    else 0
+                )
+            finally:
+                await store.close()
+    failures = sum(1 for status, _ in answers if status != 200)
+    twice = sum(1 for r in rows if r["state"] == "done" and r["attempts"] != 1)
+    lost = (0 if handoff and handoff.owner else 1) + sum(
+        1 for r in rows if r["state"] != "done" and r["due"]
+    )
+    served = "/".join(str(n) for n in proxy.served.values())
+    return Row(
+        "2 replicas, 50 Accepts at once",
+        len(proxy.served) and sum(proxy.served.values()),
+        failures,
+        lost,
+        max(accepts - 1, 0) + twice + sum(connector.resent.values()),
+        f"requests per replica {served}; owners 1; outbox jobs {len(rows)}, none claimed twice",
+    )
+
+
+async def postgres_outage(work: Path) -> Row:
+    case, later = "2311230040008888", "2311230040008889"
+    async with postgres_database() as url:
+        with FakeConnector() as connector, TcpProxy("127.0.0.1", urlsplit(url).port or 5432) as tcp:
+            parts = urlsplit(url)
+            user = parts.netloc.rpartition("@")[0]
+            proxied = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{tcp.port}"))
+            env = bot_environment(
+                proxied,
+                DATABASE_TIMEOUT_SECONDS="2",
+                REQUEST_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
+                **FAST_RETRIES,
+            )
+            bot = BotProcess(env, work / "outage.log")
+            requests = failures = 0
+            slowest = 0.0
+            not_ready = False
+            try:
+                await bot.start_ready()
+                async with aiohttp.ClientSession() as session:
+                    client = BotClient(bot.url, session)
+                    await set_up_channel(client, connector)
+                    await request_handoff(client, connector, case)
+                    card, message_id = await posted_card(connector, case)
+                    tcp.cut()
+                    loop = asyncio.get_running_loop()
+                    ends = loop.time() + OUTAGE_SECONDS
+                    before = len(connector.activities())
+                    while loop.time() < ends:
+                        started = loop.time()
+                        status, _ = await client.post(
+                            activities.personal_message(f"status {case}", connector.url)
+                        )
+                        slowest = max(slowest, loop.time() - started)
+                        requests += 1
+                        failures += status >= 500
+                        not_ready = not_ready or await client.ready() == 503
+                    told = await connector.wait_for_activities(before + requests, timeout=30)
+                    clear = sum(1 for a in told[before:] if a.get("text") == messages.DATABASE_DOWN)
+                    failures += requests - clear
+                    tcp.restore()
+                    for _ in range(100):
+                        if await client.ready() == 200:
+                            break
+                        await asyncio.sleep(0.1)
+                    status, _ = await client.post(
+                        accept_invoke(connector, card, message_id, fake_user("Back Again"))
+                    )
+                    requests += 1
+                    failures += status != 200
+                    await request_handoff(client, connector, later)
+                    await posted_card(connector, later)
+            finally:
+                bot.stop()
+            store = await open_store(url, SystemClock())
+            try:
+                first = await store.latest_for_case(case)
+                second = await store.latest_for_case(later)
+            finally:
+                await store.close()
+    lost = (0 if first and first.owner else 1) + (0 if second else 1)
+    return Row(
+        f"PostgreSQL cut {OUTAGE_SECONDS:g} s under traffic",
+        requests,
+        failures,
+        lost,
+        sum(max(len(shown_cards(connector, c)) - 1, 0) for c in (case, later)),
+        f"all told 'try again'; slowest {slowest:.2f} s (deadline {DEADLINE_SECONDS:g}); "
+        f"readyz 503: {not_ready}; resent (same client id) {sum(connector.resent.values())}",
+    )
+
+
+def shown_cards(connector: FakeConnector, case: str) -> list[dict[str, object]]:
+    """The case's cards posted to the channel, as people see them (repeats recognised)."""
+    return [
+        a
+        for a in connector.delivered(DEFAULT_CHANNEL_ID)
+        if a.get("replyToId") is None and case in str(a.get("attachments"))
+    ]
+
+
+def table(rows: list[Row]) -> str:
+    head = ("scenario", "requests", "failures", "lost", "duplicated", "notes")
+    cells = [
+        head,
+        *[
+            (r.scenario, str(r.requests), str(r.failures), str(r.lost), str(r.duplicated), r.note)
+            for r in rows
+        ],
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(head))).rstrip() for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+async def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="handoff-chaos-") as folder:
+        work = Path(folder)
+        for scenario in (flaky_connector, killed_mid_burst, two_replicas, postgres_outage):
+            try:
+                rows.append(await scenario(work))
+            except Exception as error:
+                log.exception("scenario %s failed", scenario.__name__)
+                rows.append(Row(scenario.__name__, 0, 1, -1, -1, f"FAILED: {error}"[:200]))
+    print(table(rows))  # the script's output is this table
+    bad = [r for r in rows if r.lost != 0 or r.duplicated != 0]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

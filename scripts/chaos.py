@@ -309,7 +309,7 @@ def shown_cards(connector: FakeConnector, case: str) -> list[dict[str, object]]:
     return [
         a
         for a in connector.delivered(DEFAULT_CHANNEL_ID)
-        if a.get("replyToId") is None and case in str(a.get("attachments"))
+        if not a.get("id") and case in str(a.get("attachments"))
     ]
 
 

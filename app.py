@@ -14,11 +14,21 @@ from aiohttp import web
 from botbuilder.core import ConversationState, UserState
 from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import CallerIdConstants
+from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.card_actions import CardActions, leads_checker
+from bot.credentials import CachedCredentialFactory
 from bot.effects import EffectHandlers, StayPolicy
-from bot.endpoint import ADAPTER, BOT, MAX_BODY_BYTES, REQUEST_DEADLINE, MessagesEndpoint
+from bot.endpoint import (
+    ADAPTER,
+    BOT,
+    MAX_BODY_BYTES,
+    REQUEST_DEADLINE,
+    TEAMS_CHANNEL,
+    MessagesEndpoint,
+)
 from bot.escalations import EscalationHandlers, Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
@@ -31,7 +41,7 @@ from bot.reminders import ReminderHandlers
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import AppType, Settings, SettingsError, load_settings
 from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
@@ -57,6 +67,18 @@ class BotFrameworkConfig:
     APP_PASSWORD: str
     APP_TYPE: str
     APP_TENANTID: str
+    # Any of these switches the SDK to its parameterized authentication; they carry the public
+    # cloud's values unless settings point elsewhere (a sovereign cloud, the tests' fakes).
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str
+    TO_CHANNEL_FROM_BOT_LOGIN_URL: str
+    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str = (
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    )
+    OAUTH_URL: str = AuthenticationConstants.OAUTH_URL
+    CALLER_ID: str = CallerIdConstants.public_azure_channel.value
+    VALIDATE_AUTHORITY: bool = True
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -66,13 +88,29 @@ WORKER = web.AppKey("worker", OutboxWorker)
 
 
 def create_adapter(settings: Settings) -> CloudAdapter:
-    auth = ConfigurationBotFrameworkAuthentication(
-        BotFrameworkConfig(
-            APP_ID=settings.app_id,
-            APP_PASSWORD=settings.app_password,
-            APP_TYPE=settings.app_type.value,
-            APP_TENANTID=settings.app_tenant_id,
+    config = BotFrameworkConfig(
+        APP_ID=settings.app_id,
+        APP_PASSWORD=settings.app_password,
+        APP_TYPE=settings.app_type.value,
+        APP_TENANTID=settings.app_tenant_id,
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
+        TO_CHANNEL_FROM_BOT_LOGIN_URL=settings.channel_login_url,
+    )
+    # Managed identities get their tokens the SDK's way; a password goes through msal once per
+    # token lifetime instead of once per reply.
+    credentials = (
+        None
+        if settings.app_type is AppType.USER_ASSIGNED_MSI
+        else CachedCredentialFactory(
+            settings.app_id, settings.app_password, settings.channel_login_url
         )
+    )
+    auth = ConfigurationBotFrameworkAuthentication(
+        config,
+        credentials_factory=credentials,
+        # Only Teams talks to this bot: a key the Bot Framework does not endorse for Teams
+        # is refused even when the activity claims to come from another channel.
+        auth_configuration=AuthenticationConfiguration(required_endorsements=[TEAMS_CHANNEL]),
     )
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = on_turn_error
@@ -279,7 +317,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await store.close()
 
     app.cleanup_ctx.append(storage_lifecycle)
-    app.router.add_post("/api/messages", MessagesEndpoint())
+    app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if settings.local_mode:

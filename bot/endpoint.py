@@ -7,10 +7,12 @@ import json
 import logging
 from typing import Any
 
+import jwt
 from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticationConstants
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,14 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 
-def _problem(status: int, message: str) -> web.Response:
+TEAMS_CHANNEL = "msteams"
+_TOO_LARGE = f"The activity is larger than {MAX_BODY_BYTES} bytes."
+_UNAUTHORIZED = "Unauthorized: a valid Bot Framework token is required."
+
+
+def _refuse(status: int, message: str, reason: str, **context: object) -> web.Response:
+    # Every refusal leaves a line in the log, so an attack or a misconfigured channel shows.
+    log.warning("request refused", extra={"status": status, "reason": reason, **context})
     return web.json_response({"error": message}, status=status)
 
 
@@ -26,6 +35,23 @@ def _invoke_body(response: InvokeResponse) -> Any:
     body = response.body
     # The SDK serializes msrest models itself but chokes on plain dicts (design.md's invoke 500).
     return body if isinstance(body, dict | list | str | None) else serializer_helper(body)
+
+
+def token_problem(auth_header: str) -> str | None:
+    """Why the header cannot carry a token from the Bot Framework channel service, judged before
+    the SDK looks at it; None when it may. The SDK would send a token of another issuer down
+    its emulator or skill paths, which check neither the serviceurl claim nor endorsements,
+    and neither kind of caller talks to this bot."""
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer" or not token:
+        return "not a bearer token"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return "not a JWT"
+    if claims.get("iss") != AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER:
+        return "not issued by the Bot Framework channel service"
+    return None
 
 
 BOT = web.AppKey("bot", Bot)
@@ -36,35 +62,52 @@ DEFAULT_DEADLINE_SECONDS = 10.0
 
 
 class MessagesEndpoint:
-    """Reads the adapter and the bot from the application, where start-up puts them."""
+    """Reads the adapter and the bot from the application, where start-up puts them.
+
+    ``authenticated`` is False only in local mode (no MicrosoftAppId): then no token is asked.
+    """
+
+    def __init__(self, *, authenticated: bool) -> None:
+        self._authenticated = authenticated
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         adapter, bot = request.app[ADAPTER], request.app.get(BOT)
         if bot is None:
-            return _problem(503, "The bot is still starting; try again in a moment.")
+            return _refuse(503, "The bot is still starting; try again in a moment.", "starting")
+        auth_header = request.headers.get("Authorization")
+        if self._authenticated and not auth_header:
+            # Refused before the body is read: no work for whoever sends no token at all.
+            return _refuse(401, _UNAUTHORIZED, "no Authorization header")
         if request.content_type != "application/json":
-            return _problem(415, "Send the activity as application/json.")
+            return _refuse(415, "Send the activity as application/json.", "content type")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _problem(413, f"The activity is larger than {MAX_BODY_BYTES} bytes.")
+            return _refuse(413, _TOO_LARGE, "too large", length=request.content_length)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _problem(413, f"The activity is larger than {MAX_BODY_BYTES} bytes.")
+            return _refuse(413, _TOO_LARGE, "too large")
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return _problem(400, "The body is not valid JSON.")
+            return _refuse(400, "The body is not valid JSON.", "not JSON")
         if not isinstance(body, dict):
-            return _problem(400, "The body must be a JSON object (an activity).")
+            return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
         try:
             activity: Activity = Activity().deserialize(body)
-        except Exception:
-            log.info("activity could not be read", exc_info=True)
-            return _problem(400, "The body is not a Bot Framework activity.")
+        except Exception as error:
+            # msrest raises whatever a field's type makes it raise; all mean "not an activity".
+            return _refuse(400, "The body is not a Bot Framework activity.", type(error).__name__)
         if not activity.type or activity.conversation is None or not activity.service_url:
-            return _problem(400, "The activity needs a type, a conversation and a serviceUrl.")
-
-        auth_header = request.headers.get("Authorization", "")
+            return _refuse(
+                400,
+                "The activity needs a type, a conversation and a serviceUrl.",
+                "incomplete activity",
+                activity_id=activity.id,
+            )
+        if not self._authenticated:
+            auth_header = None  # local mode: the SDK's anonymous identity
+        elif problem := token_problem(auth_header or ""):
+            return _refuse(401, _UNAUTHORIZED, problem, activity_id=activity.id)
         try:
             authentication = await adapter.bot_framework_authentication.authenticate_request(
                 activity, auth_header
@@ -72,11 +115,12 @@ class MessagesEndpoint:
         except Exception as error:
             # Whatever the SDK raises for a bad token (PermissionError, jwt errors, a metadata
             # fetch that fails), the caller is unauthenticated: 401, never 500.
-            log.warning(
-                "request refused: not authenticated",
-                extra={"reason": type(error).__name__, "activity_id": activity.id},
+            return _refuse(
+                401,
+                _UNAUTHORIZED,
+                f"{type(error).__name__}: {str(error)[:200]}",
+                activity_id=activity.id,
             )
-            return _problem(401, "Unauthorized: a valid Bot Framework token is required.")
 
         deadline = request.app.get(REQUEST_DEADLINE, DEFAULT_DEADLINE_SECONDS)
         try:
@@ -89,7 +133,8 @@ class MessagesEndpoint:
                 "turn ran past its deadline",
                 extra={"deadline": deadline, "activity_id": activity.id},
             )
-            return _problem(503, "I could not finish that in time; try again in a moment.")
+            message = "I could not finish that in time; try again in a moment."
+            return web.json_response({"error": message}, status=503)
         if response is None:
             return web.Response(status=201)
         return web.json_response(_invoke_body(response), status=response.status)

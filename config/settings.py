@@ -12,6 +12,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/handoff.db"
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("handoff.yaml")
+# Where the public Azure cloud publishes the keys that sign what Teams sends the bot, and
+# where the bot gets its own tokens (Bot Framework's constants; settings so that tests and
+# sovereign clouds can point elsewhere).
+BOT_FRAMEWORK_OPENID_METADATA_URL = (
+    "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
+MICROSOFT_LOGIN_HOST = "https://login.microsoftonline.com"
 _DATABASE_URL_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, "
     "postgresql://user:password@host:5432/dbname (or postgres://…)"
@@ -65,10 +72,24 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(5.0, alias="DATABASE_TIMEOUT_SECONDS", gt=0, le=120)
     # Teams gives up on a turn after ~15 s and sends it again; answer well before.
     request_deadline_seconds: float = Field(10.0, alias="REQUEST_DEADLINE_SECONDS", gt=0, le=60)
+    # The SDK's own configuration names for the same two endpoints.
+    openid_metadata_url: str = Field(
+        BOT_FRAMEWORK_OPENID_METADATA_URL, alias="TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
+    )
+    bot_login_url: str = Field("", alias="TO_CHANNEL_FROM_BOT_LOGIN_URL")
 
     @property
     def local_mode(self) -> bool:
         return not self.app_id
+
+    @property
+    def channel_login_url(self) -> str:
+        """The authority the bot's tokens for the Bot Connector come from: Bot Framework's
+        tenant for a multi-tenant app, the app's own tenant for a single-tenant one."""
+        if self.bot_login_url:
+            return self.bot_login_url.rstrip("/")
+        tenant = self.app_tenant_id if self.app_type is AppType.SINGLE_TENANT else ""
+        return f"{MICROSOFT_LOGIN_HOST}/{tenant or 'botframework.com'}"
 
     @property
     def graph_credentials(self) -> tuple[str, str, str] | None:
@@ -98,6 +119,14 @@ class Settings(BaseSettings):
         if problem is None:
             return value
         raise ValueError(f"{problem}; accepted forms: {_DATABASE_URL_FORMS}")
+
+    @field_validator("openid_metadata_url", "bot_login_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        # Keys and tokens fetched over plain HTTP could be swapped on the way.
+        if value and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -72,6 +72,7 @@ class TokenProvider:
         scopes: Sequence[str] = (GRAPH_DEFAULT_SCOPE,),
         http_client: requests.Session | None = None,
         instance_discovery: bool = True,
+        purpose: str = "Graph",
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
@@ -79,6 +80,7 @@ class TokenProvider:
         self._scopes = list(scopes)
         self._http_client = http_client
         self._instance_discovery = instance_discovery
+        self._purpose = purpose
         self._app: msal.ConfidentialClientApplication | None = None
         # One lock for building the app and acquiring: msal's constructor does blocking
         # tenant discovery, and concurrent cache misses would each ask for a token.
@@ -92,9 +94,10 @@ class TokenProvider:
         Raises :class:`GraphAuthError` when the identity platform refuses the app.
         """
         # msal is synchronous (requests); keep it off the event loop.
-        return await asyncio.to_thread(self._token_sync, force_refresh)
+        return await asyncio.to_thread(self.token_blocking, force_refresh)
 
-    def _token_sync(self, force_refresh: bool) -> str:
+    def token_blocking(self, force_refresh: bool = False) -> str:
+        """The same, for callers that must stay synchronous (the SDK's ``signed_session``)."""
         with self._lock:
             app = self._application()
             if force_refresh:
@@ -107,10 +110,12 @@ class TokenProvider:
             error = str(result.get("error") or "no_token")
             description = str(result.get("error_description") or "msal returned no token.")
             hint = _hint(error, _error_codes(result))
-            _log.warning("Graph token refused: %s (%s) %s", error, _error_codes(result), hint)
+            _log.warning(
+                "%s token refused: %s (%s) %s", self._purpose, error, _error_codes(result), hint
+            )
             raise GraphAuthError(error, description, hint)
         if result.get("token_source") == "identity_provider":
-            _log.info("Got a new Graph token for app %s", self._client_id)
+            _log.info("Got a new %s token for app %s", self._purpose, self._client_id)
         return str(result["access_token"])
 
     def _application(self) -> msal.ConfidentialClientApplication:

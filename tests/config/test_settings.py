@@ -13,6 +13,8 @@ SETTING_NAMES = [
     "LOG_LEVEL",
     "PORT",
     "HOST",
+    "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
+    "TO_CHANNEL_FROM_BOT_LOGIN_URL",
 ]
 
 
@@ -133,3 +135,25 @@ def test_a_usable_database_url_is_accepted_and_storage_reads_it(
     assert load_settings().database_url == url
     # What settings let through must not fail when the app opens the database.
     parse_database_url(url)
+
+
+def test_the_bot_gets_its_tokens_from_its_own_tenant_when_single_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    assert load_settings().channel_login_url == "https://login.microsoftonline.com/botframework.com"
+    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
+    monkeypatch.setenv("MicrosoftAppTenantId", "tenant-id")
+    assert load_settings().channel_login_url == "https://login.microsoftonline.com/tenant-id"
+
+
+@pytest.mark.parametrize(
+    "name", ["TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL", "TO_CHANNEL_FROM_BOT_LOGIN_URL"]
+)
+def test_signing_keys_and_tokens_come_over_https_only(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "http://login.example/keys")
+    with pytest.raises(SettingsError, match=f"{name}: must be an https:// URL"):
+        load_settings()

@@ -1,0 +1,36 @@
+"""What a test's requests left in the bot's SQLite file, read with the standard library."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from handoff.effects import MEETING_AGENDA, PLAN_REMINDERS
+
+# Written by the bot for itself from start-up on, on its own schedule, whatever anyone sends.
+_BOOKKEEPING = {
+    "schema_migrations": "1 = 1",
+    "outbox": f"kind IN ('{PLAN_REMINDERS}', '{MEETING_AGENDA}')",
+}
+
+
+def rows_written(sqlite_url: str) -> dict[str, int]:
+    """Rows per table, leaving out the bot's own bookkeeping; tables with none are left out.
+
+    Synchronous: call it through ``asyncio.to_thread`` from a test that serves the bot."""
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    counts: dict[str, int] = {}
+    with sqlite3.connect(path) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            if not name.startswith("sqlite_")
+        ]
+        for table in tables:
+            skip = _BOOKKEEPING.get(table, "1 = 0")
+            (count,) = connection.execute(
+                f'SELECT COUNT(*) FROM "{table}" WHERE NOT ({skip})'
+            ).fetchone()
+            if count:
+                counts[table] = count
+    return counts

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# User-written text (and display names) echoed here goes through safe(): a message that says
+# back "[our wiki](https://elsewhere)" or "<at>Boss</at>" must not turn it into a link or a
+# mention.
+from cards.elements import safe
+
 WELCOME = (
     "Hi, I'm the handoff bot. I carry support cases from one engineer to the next — "
     "across shifts, regions and time off — so no fact and no promise to a customer is lost.\n\n"
@@ -62,7 +67,7 @@ def no_handoff_for(number: str) -> str:
 
 
 def unknown_region(word: str, regions: tuple[str, ...]) -> str:
-    return f"“{word[:20]}” is not a region; use one of {', '.join(regions)}."
+    return f"“{safe(word[:20])}” is not a region; use one of {', '.join(regions)}."
 
 
 def no_meeting(region: str) -> str:
@@ -87,7 +92,7 @@ STALE_FORM = (
 
 
 def not_a_case_number(text: str) -> str:
-    shown = text if len(text) <= 40 else text[:40] + "…"
+    shown = safe(text if len(text) <= 40 else text[:40] + "…")
     return (
         f"“{shown}” is not a case number: use its 6 to 20 digits, "
         "e.g. **handoff 2311230040001234**."
@@ -103,7 +108,7 @@ SORRY = "Sorry, something went wrong on my side and I could not finish that. Ple
 
 
 def unknown_command(name: str) -> str:
-    shown = name if len(name) <= 40 else name[:40] + "…"
+    shown = safe(name if len(name) <= 40 else name[:40] + "…")
     return f"I don't know “{shown}”. Type **help** to see what I can do."
 
 
@@ -126,10 +131,10 @@ def not_long_running(number: str) -> str:
 
 
 def long_running_status(number: str, reason: str, owners: dict[str, str]) -> str:
-    listed = "\n".join(f"- {region}: {name}" for region, name in owners.items())
+    listed = "\n".join(f"- {region}: {safe(name)}" for region, name in owners.items())
     proposal = f"\n\nRegional owners, from who owned it:\n{listed}" if owners else ""
     chat = f"\n\nType **longrunning {number} chat** to make their group chat." if owners else ""
-    return f"Case {number} is long-running: {reason}.{proposal}{chat}"
+    return f"Case {number} is long-running: {safe(reason)}.{proposal}{chat}"
 
 
 def chat_exists(number: str, state: str) -> str:
@@ -145,7 +150,7 @@ def chat_needs_owners(number: str) -> str:
 
 def chat_planned(number: str, names: str) -> str:
     return (
-        f"Making the group chat of case {number} with {names}. I post the case summary there "
+        f"Making the group chat of case {number} with {safe(names)}. I post the case summary there "
         "once Teams has added me."
     )
 
@@ -186,8 +191,8 @@ def shift_ending(
 ) -> str:
     when = "on shift now: hand over warm" if on_shift else "next on shift: handed over directly"
     return (
-        f"**Shift ending** — {who} ({region}): {summary}\n\n"
-        f"Over to {successor} ({successor_region}), {when}. The notes are updated and the "
+        f"**Shift ending** — {safe(who)} ({region}): {safe(summary)}\n\n"
+        f"Over to {safe(successor)} ({successor_region}), {when}. The notes are updated and the "
         "handoff is on the Case Transfer channel."
     )
 
@@ -241,13 +246,13 @@ def escalation_sent(number: str) -> str:
 
 def escalation_decided(escalation: Any) -> str:
     state = escalation.state.value.replace("-", " ")
-    who = escalation.decided_by.name if escalation.decided_by else "A Team Leader"
-    comment = f" “{escalation.comment}”" if escalation.comment else ""
+    who = safe(escalation.decided_by.name) if escalation.decided_by else "A Team Leader"
+    comment = f" “{safe(escalation.comment)}”" if escalation.comment else ""
     return f"{who} decided the escalation of case {escalation.case_number}: {state}.{comment}"
 
 
 def oof_ta_intro(name: str) -> str:
-    return f"{name or 'An engineer'} is going out of office; here are their cases."
+    return f"{safe(name) or 'An engineer'} is going out of office; here are their cases."
 
 
 def take_back(numbers: str) -> str:
@@ -285,7 +290,7 @@ CHANGED_MEANWHILE = "Someone changed that handoff at the same moment; please try
 
 
 def not_your_shift(number: str, owner: str) -> str:
-    return f"Only {owner}, who holds case {number} now, ends this shift with **shiftend**."
+    return f"Only {safe(owner)}, who holds case {number} now, ends this shift with **shiftend**."
 
 
 def escalation_pending(number: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -9,6 +10,25 @@ Json = dict[str, Any]
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+
+
+# What in someone's text could become something they did not write, once Teams renders it:
+# a mention tag (a mention of whoever the card's entities name), an HTML link or image (bot
+# messages render some HTML), and a markdown link or image whose shown text hides its target
+# ("[our wiki](https://elsewhere)"), inline, by reference ("[x][1]") or as the reference's
+# definition ("[1]: https://elsewhere"). Each loses one character to a look-alike, so every
+# renderer (markdown-it, the mobile clients' own parsers) shows it as typed. A bare URL stays:
+# Teams links it with the address itself as the text, which is what its author wrote.
+_TAG_OPENER = re.compile(r"<(\s*/?\s*(?:at|a|img)\b)", re.IGNORECASE)
+_LINK_CLOSER = re.compile(r"\](?=\s*[(\[:])")
+
+
+def safe(value: str) -> str:
+    """Text someone typed, shown as text: never a mention or a link they did not write.
+
+    Used wherever user-written text lands in a card or a message."""
+    value = _TAG_OPENER.sub("\u2039\\1", value)
+    return _LINK_CLOSER.sub("\uff3d", value)
 
 
 def card(body: Sequence[Json], actions: Sequence[Json] = ()) -> Json:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handoff.escalation import Escalation, EscalationState
 
-from .elements import Json, card, heading, text, text_input
-from .transfer_card import local_time, safe
+from .elements import Json, card, heading, safe, text, text_input
+from .transfer_card import local_time
 
 DECISION_TITLES = {
     "esc_approve": "Approve",

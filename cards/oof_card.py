@@ -14,11 +14,11 @@ from .elements import (
     date_input,
     heading,
     problems_block,
+    safe,
     submit,
     text,
     text_input,
 )
-from .transfer_card import safe
 
 OOF_FORM = "oof"
 

@@ -5,7 +5,6 @@ Times use Adaptive Cards' DATE/TIME functions, so every reader sees them in thei
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,7 +12,7 @@ from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
 
-from .elements import Json, card, facts, heading, text, text_input
+from .elements import Json, card, facts, heading, safe, text, text_input
 
 ACTION_TITLES = {
     "accept": "Accept",
@@ -46,16 +45,6 @@ def local_time(at: datetime) -> str:
     """Rendered by Teams in the reader's own time zone."""
     iso = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
-
-
-# Only a mention tag can turn text into something its author did not write (a mention of
-# someone named in the card's entities); its bracket becomes a look-alike, the rest stays.
-_MENTION_TAG = re.compile(r"<(/?at\b)", re.IGNORECASE)
-
-
-def safe(value: str) -> str:
-    """Text someone typed, shown as text: never a mention they did not write."""
-    return _MENTION_TAG.sub("\u2039\\1", value)
 
 
 def mention(person: Person) -> tuple[str, Json]:

@@ -100,7 +100,7 @@ def test_a_within_region_transfer_cannot_leave_the_region() -> None:
 
 
 def test_typed_text_never_becomes_a_mention() -> None:
-    from cards.transfer_card import safe
+    from cards.elements import safe
 
     assert safe("see <at>Ana Lopez</at> -> ok") == "see \u2039at>Ana Lopez\u2039/at> -> ok"
     assert safe("<AT >x</At>") == "\u2039AT >x\u2039/At>"

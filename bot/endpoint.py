@@ -31,6 +31,17 @@ def _refuse(status: int, message: str, reason: str, **context: object) -> web.Re
     return web.json_response({"error": message}, status=status)
 
 
+async def _refuse_too_large(request: web.Request, **context: object) -> web.StreamResponse:
+    """413, then the connection closes: otherwise aiohttp waits up to ten seconds for the rest
+    of a body it will not read, holding the connection."""
+    response = _refuse(413, _TOO_LARGE, "too large", **context)
+    response.force_close()  # "Connection: close", so that the client does not reuse it
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
 def _invoke_body(response: InvokeResponse) -> Any:
     body = response.body
     # The SDK serializes msrest models itself but chokes on plain dicts (design.md's invoke 500).
@@ -51,6 +62,40 @@ def token_problem(auth_header: str) -> str | None:
         return "not a JWT"
     if claims.get("iss") != AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER:
         return "not issued by the Bot Framework channel service"
+    return None
+
+
+# Activity fields that are text in every activity Teams sends. msrest turns whatever JSON it
+# finds there into a string, so a dict given as an id would end up in a reply's URL: they are
+# checked on the JSON, before msrest reads it.
+_TEXT_FIELDS = (
+    "type",
+    "id",
+    "channelId",
+    "serviceUrl",
+    "replyToId",
+    "text",
+    "textFormat",
+    "name",
+    "locale",
+)
+_REQUIRED_TEXT = ("type", "serviceUrl", "channelId")
+_ACCOUNTS = ("conversation", "from", "recipient")
+
+
+def activity_problem(body: dict[str, Any]) -> str | None:
+    """What keeps the JSON from being an activity the SDK can run a turn on, or None."""
+    wrong = [name for name in _TEXT_FIELDS if not isinstance(body.get(name), str | None)]
+    if wrong:
+        return f"These fields must be text: {', '.join(wrong)}."
+    missing = [name for name in _REQUIRED_TEXT if not body.get(name)]
+    for name in _ACCOUNTS:
+        account = body.get(name)
+        account_id = account.get("id") if isinstance(account, dict) else None
+        if not isinstance(account_id, str) or not account_id:
+            missing.append(f"{name}.id")
+    if missing:
+        return f"The activity needs {', '.join(missing)}."
     return None
 
 
@@ -81,29 +126,24 @@ class MessagesEndpoint:
         if request.content_type != "application/json":
             return _refuse(415, "Send the activity as application/json.", "content type")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _refuse(413, _TOO_LARGE, "too large", length=request.content_length)
+            return await _refuse_too_large(request, length=request.content_length)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _refuse(413, _TOO_LARGE, "too large")
+            return await _refuse_too_large(request)
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _refuse(400, "The body is not valid JSON.", "not JSON")
         if not isinstance(body, dict):
             return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
+        if problem := activity_problem(body):
+            return _refuse(400, problem, "malformed activity")
         try:
             activity: Activity = Activity().deserialize(body)
         except Exception as error:
             # msrest raises whatever a field's type makes it raise; all mean "not an activity".
             return _refuse(400, "The body is not a Bot Framework activity.", type(error).__name__)
-        if not activity.type or activity.conversation is None or not activity.service_url:
-            return _refuse(
-                400,
-                "The activity needs a type, a conversation and a serviceUrl.",
-                "incomplete activity",
-                activity_id=activity.id,
-            )
         if not self._authenticated:
             auth_header = None  # local mode: the SDK's anonymous identity
         elif problem := token_problem(auth_header or ""):

@@ -94,8 +94,14 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         return actor_of(turn_context.activity)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
-            return await super().on_invoke_activity(turn_context)
+        name = turn_context.activity.name
+        if name != ADAPTIVE_CARD_ACTION:
+            # The bot answers no other invoke (no message extension, task module, tab or
+            # sign-in); the SDK's handlers for them would only fail on the value's shape.
+            log.warning("invoke not handled", extra={"invoke_name": str(name)[:80]})
+            return InvokeResponse(
+                status=501, body={"error": f"This bot does not handle {str(name)[:80]!r}."}
+            )
         # Answered here rather than in on_adaptive_card_invoke, whose response CloudAdapter
         # serializes twice into an HTTP 500 (design.md, known platform traps).
         decision = self._escalation_decision(turn_context.activity.value, self._actor(turn_context))

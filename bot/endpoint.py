@@ -137,8 +137,6 @@ class MessagesEndpoint:
             return _refuse(400, "The body is not valid JSON.", "not JSON")
         if not isinstance(body, dict):
             return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
-        if problem := activity_problem(body):
-            return _refuse(400, problem, "malformed activity")
         try:
             activity: Activity = Activity().deserialize(body)
         except Exception as error:
@@ -162,6 +160,9 @@ class MessagesEndpoint:
                 activity_id=activity.id,
             )
 
+        # After authentication: whoever sends no valid token learns nothing about the rest.
+        if problem := activity_problem(body):
+            return _refuse(400, problem, "malformed activity", activity_id=activity.id)
         deadline = request.app.get(REQUEST_DEADLINE, DEFAULT_DEADLINE_SECONDS)
         try:
             async with asyncio.timeout(deadline):

@@ -111,6 +111,9 @@ class Reminders(_Strict):
 class CaseTransferChannel(_Strict):
     team_id: str = ""
     channel_id: str = ""
+    # Who may act on transfer cards: members of the Case Transfer team (team_id, else the team
+    # of the bound channel) and of these teams, by Teams team id (19:...@thread.tacv2).
+    allowed_teams: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
 
 class ProcessConfig(_Strict):

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(5.0, alias="DATABASE_TIMEOUT_SECONDS", gt=0, le=120)
     # Teams gives up on a turn after ~15 s and sends it again; answer well before.
     request_deadline_seconds: float = Field(10.0, alias="REQUEST_DEADLINE_SECONDS", gt=0, le=60)
+    # The organization's Azure AD tenant: activities from any other tenant are refused.
+    tenant_id: str = Field("", alias="TENANT_ID")
 
     @property
     def local_mode(self) -> bool:
@@ -84,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def admin_ids(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.bot_admins.split(",") if part.strip())
+
+    @property
+    def allowed_tenant(self) -> str:
+        """The only tenant whose activities are served; empty: any tenant."""
+        return self.tenant_id or self.app_tenant_id
 
     @property
     def listen_host(self) -> str:

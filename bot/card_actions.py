@@ -163,7 +163,8 @@ class CardActions:
             return ActionResult(card=None, message=said)
         key = click_key(action, actor, click)
         if key is not None and await self._store.key_claimed(key):
-            return _repeat(handoff)
+            # Read again: the first click may have committed after `handoff` was read.
+            return _repeat(await self._store.get(handoff.id))
         refusal = await self._authorization.refusal(action.verb, actor, handoff, click.member_of)
         if refusal is not None:
             return ActionResult(card=handoff_card(handoff, notice=refusal), message=refusal)

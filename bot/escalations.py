@@ -135,7 +135,7 @@ class Escalations:
             return None, messages.FORGED_CARD
         key = f"decision:{message_id}:{actor.id}:{verb}:{version}" if message_id else None
         if key is not None and await self._store.key_claimed(key):
-            return approval_card(escalation), ""
+            return approval_card(await self._store.get_escalation(escalation_id)), ""
         if not self._is_lead(actor):
             _refused("not a lead", verb, escalation_id, actor)
             return approval_card(

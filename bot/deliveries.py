@@ -19,6 +19,7 @@ from datetime import timedelta
 from botbuilder.schema import Activity, ActivityTypes
 
 from handoff.ports import Clock, HandledKeys
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,10 @@ def delivery_keys(activity: Activity) -> list[str]:
 
 
 class Deliveries:
-    def __init__(self, keys: HandledKeys, clock: Clock) -> None:
+    def __init__(self, keys: HandledKeys, clock: Clock, prune_every: int = PRUNE_EVERY) -> None:
         self._keys = keys
         self._clock = clock
+        self._prune_every = prune_every
         self._claims = 0
 
     async def claim(self, activity: Activity) -> list[str] | None:
@@ -86,12 +88,16 @@ class Deliveries:
         return claimed
 
     async def release(self, keys: Sequence[str]) -> None:
-        """The turn failed: a redelivery is handled again."""
-        for key in keys:
-            await self._keys.release_key(key)
+        """The turn failed: a redelivery is handled again. When the database is what failed,
+        the keys may stay; the turn's own error is the one to report."""
+        try:
+            for key in keys:
+                await self._keys.release_key(key)
+        except StorageUnavailable:
+            log.warning("could not release the keys of a failed delivery", exc_info=True)
 
     async def _prune_now_and_then(self) -> None:
         self._claims += 1
-        if self._claims % PRUNE_EVERY == 0:
+        if self._claims % self._prune_every == 0:
             dropped = await self._keys.forget_keys_before(self._clock.now() - KEEP_KEYS)
             log.info("old delivery keys pruned", extra={"count": dropped})

@@ -13,6 +13,7 @@ SETTING_NAMES = [
     "LOG_LEVEL",
     "PORT",
     "HOST",
+    "TENANT_ID",
 ]
 
 
@@ -133,3 +134,13 @@ def test_a_usable_database_url_is_accepted_and_storage_reads_it(
     assert load_settings().database_url == url
     # What settings let through must not fail when the app opens the database.
     parse_database_url(url)
+
+
+def test_the_served_tenant_is_tenant_id_else_the_app_tenant_else_any(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().allowed_tenant == ""
+    monkeypatch.setenv("MicrosoftAppTenantId", "app-tenant")
+    assert load_settings().allowed_tenant == "app-tenant"
+    monkeypatch.setenv("TENANT_ID", "org-tenant")
+    assert load_settings().allowed_tenant == "org-tenant"

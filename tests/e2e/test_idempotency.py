@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +192,25 @@ async def test_the_same_words_typed_again_are_answered_again(
     for _ in range(2):
         await post(bot, activities.personal_message("help", fake_connector.url))
     await fake_connector.wait_for_activities(2, conversation_id=PERSONAL_CHAT)
+
+
+async def test_a_delivery_whose_turn_failed_is_handled_when_teams_redelivers_it(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    bot = await start_bot(clock=clock)
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+
+    def rename(old: str, new: str) -> None:
+        with sqlite3.connect(path, timeout=10) as db:
+            db.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+    # A real fault under the running bot, off the event loop (the bot's transaction needs it).
+    await asyncio.to_thread(rename, "conversations", "conversations_away")
+    message = activities.personal_message("help", fake_connector.url)
+    await post(bot, message)
+    [sorry] = await fake_connector.wait_for_activities()
+    assert sorry["text"].startswith("Sorry")
+    await asyncio.to_thread(rename, "conversations_away", "conversations")
+    await post(bot, message)
+    [_, answer] = await fake_connector.wait_for_activities(2)
+    assert "What I can do" in answer["text"]

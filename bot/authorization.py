@@ -37,6 +37,8 @@ REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
 REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
 
 _LOOKUP_TIMEOUT_SECONDS = 3.0
+# Past this many remembered answers, expired ones are dropped (an org's people, not more).
+_MAX_REMEMBERED = 10_000
 # The Connector answers 404 (MemberNotFoundInConversation) for someone not in the team.
 _NOT_A_MEMBER = frozenset({403, 404})
 
@@ -81,6 +83,8 @@ class TeamMembership:
             return known.member
         member = await self._ask(turn_context, team_id, person)
         if member is not None:
+            if len(self._known) >= _MAX_REMEMBERED:
+                self._known = {k: v for k, v in self._known.items() if v.until > now}
             ttl = self._member_ttl if member else self._stranger_ttl
             self._known[(team_id, person.id)] = _Known(member, now + ttl)
         return member

@@ -104,7 +104,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             await super().on_turn(turn_context)
             await self._conversation_state.save_changes(turn_context)
             await self._user_state.save_changes(turn_context)
-        except BaseException:
+        except Exception:
+            # The work did not finish: Teams' redelivery (or the person's retry) may do it.
             if self._deliveries is not None:
                 await self._deliveries.release(claimed)
             raise

@@ -2,11 +2,11 @@
 -- redelivering an activity (same id, or a new id with the same content) or a repeated click
 -- has one effect. A key is claimed with INSERT ... ON CONFLICT DO NOTHING; a card click's key
 -- is written in the same transaction as the change it made. Rows older than a day are
--- pruned. storage/migrations/postgresql/0006_handled_keys.sql is the same schema.
+-- pruned. storage/migrations/sqlite/0007_handled_keys.sql is the same schema.
 
 CREATE TABLE handled_keys (
-    key        TEXT PRIMARY KEY,
-    claimed_at TIMESTAMP_TEXT NOT NULL
+    key        text PRIMARY KEY,
+    claimed_at timestamptz NOT NULL
 );
 CREATE INDEX handled_keys_by_age ON handled_keys (claimed_at);
 

@@ -18,8 +18,10 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.authorization import TeamMembership, TransferAuthorization
 from bot.card_actions import CardActions, leads_checker
 from bot.credentials import CachedCredentialFactory
+from bot.deliveries import Deliveries
 from bot.effects import EffectHandlers, StayPolicy
 from bot.endpoint import (
     ADAPTER,
@@ -156,6 +158,7 @@ def build_bot(
     wake_outbox: Callable[[], None] = lambda: None,
     graph: GraphClient | None = None,
     admin_ids: Sequence[str] = (),
+    tenant_id: str = "",
 ) -> HandoffBot:
     """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
@@ -195,7 +198,18 @@ def build_bot(
         user_state=UserState(bot_storage),
         dialogs=dialogs,
         clock=clock,
-        card_actions=CardActions(service, is_lead),
+        card_actions=CardActions(
+            service,
+            store,
+            is_lead,
+            TransferAuthorization(
+                store,
+                is_lead,
+                configured_team=process.case_transfer.team_id,
+                configured_channel=process.case_transfer.channel_id,
+                allowed_teams=process.case_transfer.allowed_teams,
+            ),
+        ),
         commands={
             **status.table(),
             "outbox": OutboxAdmin(
@@ -214,6 +228,9 @@ def build_bot(
             leads=process.lead_people(),
             phone_numbers=process.phone_numbers,
         ),
+        deliveries=Deliveries(store, clock),
+        membership=TeamMembership(clock),
+        tenant_id=tenant_id,
     )
 
 
@@ -301,7 +318,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         worker = build_worker(store, process, clock, adapter, settings, graph)
         app[STORE] = store
         app[WORKER] = worker
-        app[BOT] = build_bot(store, process, clock, worker.wake, graph, settings.admin_ids)
+        app[BOT] = build_bot(
+            store,
+            process,
+            clock,
+            worker.wake,
+            graph,
+            settings.admin_ids,
+            tenant_id=settings.allowed_tenant,
+        )
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))
@@ -320,6 +345,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if not settings.allowed_tenant:
+        log.warning(
+            "TENANT_ID and MicrosoftAppTenantId are not set: activities from any Azure AD "
+            "tenant are served. Set TENANT_ID to your organization's tenant."
+        )
     if settings.local_mode:
         log.warning(
             "LOCAL MODE: MicrosoftAppId is not set, so requests to /api/messages are NOT "

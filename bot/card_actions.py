@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from cards.elements import CARD_CONTENT_TYPE, Json
-from cards.transfer_card import handoff_card
-from handoff.errors import NotFound
-from handoff.models import Person
+from cards.transfer_card import handoff_card, offered_verbs
+from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.models import Handoff, Person
+from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository
 from handoff.service import ActionOutcome, HandoffService
 from handoff.state_machine import (
     Accept,
@@ -24,6 +25,9 @@ from handoff.state_machine import (
     RequestMoreInfo,
     SendBackToQueue,
 )
+
+from . import messages
+from .authorization import MemberOf, TransferAuthorization
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ _MAX_ID_LENGTH = 64
 class CardAction:
     verb: str
     handoff_id: str
-    version: int | None
+    version: int
     inputs: dict[str, Any]
 
 
@@ -64,9 +68,9 @@ def _read(verb: object, data: dict[str, Any]) -> CardAction | str:
         log.warning("card action without a valid handoff id refused", extra={"verb": verb})
         return "That card does not name a handoff. Use the buttons of the latest card."
     version = data.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if isinstance(version, bool) or not isinstance(version, int):
         log.warning("card action with a forged version refused", extra={"verb": verb})
-        return "That card is damaged. Use the buttons of the latest card."
+        return messages.FORGED_CARD
     inputs = {k: v for k, v in data.items() if k not in {"verb", "handoff_id", "version"}}
     return CardAction(verb=verb, handoff_id=handoff_id, version=version, inputs=inputs)
 
@@ -104,49 +108,142 @@ def command_for(action: CardAction, actor: Person, is_lead: bool) -> Command | s
 
 @dataclass(frozen=True)
 class ActionResult:
+    """What the clicker gets: the refreshed card (or None) and what to say. `repeated`: the
+    click was handled before, so nothing was done again and nothing more is said."""
+
     card: Json | None
     message: str
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Click:
+    """Where a card action came from: its conversation, the message holding the card, and
+    how to tell whether the clicker is in a team (asked only when it matters)."""
+
+    conversation_id: str | None
+    message_id: str | None
+    member_of: MemberOf
+
+
+class Store(HandoffRepository, HandledKeys, Protocol):
+    pass
+
+
+def click_key(action: CardAction, actor: Person, click: Click) -> str | None:
+    """The click's idempotency key: (card message, user, verb, handoff version)."""
+    if not click.message_id:
+        return None
+    return f"card:{click.message_id}:{actor.id}:{action.verb}:{action.version}"
 
 
 class CardActions:
-    def __init__(self, service: HandoffService, is_lead: Callable[[Person], bool]) -> None:
+    def __init__(
+        self,
+        service: HandoffService,
+        store: Store,
+        is_lead: Callable[[Person], bool],
+        authorization: TransferAuthorization,
+    ) -> None:
         self._service = service
+        self._store = store
         self._is_lead = is_lead
+        self._authorization = authorization
 
-    async def run(
-        self, action: CardAction, actor: Person, conversation_id: str | None
-    ) -> ActionResult:
+    async def run(self, action: CardAction, actor: Person, click: Click) -> ActionResult:
+        try:
+            handoff = await self._store.get(action.handoff_id)
+        except NotFound:
+            _log_forged("unknown handoff", action, actor)
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        forged = await self._forged(action, handoff, click)
+        if forged is not None:
+            _log_forged(forged, action, actor)
+            said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
+            return ActionResult(card=None, message=said)
+        key = click_key(action, actor, click)
+        if key is not None and await self._store.key_claimed(key):
+            # Read again: the first click may have committed after `handoff` was read.
+            return _repeat(await self._store.get(handoff.id))
+        refusal = await self._authorization.refusal(action.verb, actor, handoff, click.member_of)
+        if refusal is not None:
+            return ActionResult(card=handoff_card(handoff, notice=refusal), message=refusal)
         if action.verb == "long_running":
-            return await self._flag_long_running(action, actor, conversation_id)
+            return await self._flag_long_running(action, actor, click, key)
         command = command_for(action, actor, self._is_lead(actor))
         if isinstance(command, str):
             return ActionResult(card=None, message=command)
         try:
             outcome = await self._service.act(
-                action.handoff_id, command, action.version, conversation_id
+                action.handoff_id, command, action.version, click.conversation_id, key
             )
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")
+        if outcome.repeated or (await self._twin_won(outcome.changed, key)):
+            return _repeat(outcome.handoff)
         return ActionResult(
             card=handoff_card(outcome.handoff, notice=outcome.notice), message=_said(outcome)
         )
 
+    async def _forged(self, action: CardAction, handoff: Handoff, click: Click) -> str | None:
+        """What gives the card data away as made up, if anything: a version the handoff never
+        had, a button its current card does not show, or the card of another handoff."""
+        if not 1 <= action.version <= handoff.version:
+            return "version"
+        if action.version == handoff.version and action.verb not in offered_verbs(handoff):
+            return "verb"
+        if click.message_id:
+            owner = await self._store.handoff_of_card(click.message_id)
+            if owner is not None and owner != handoff.id:
+                return "handoff id of another card"
+        return None
+
+    async def _twin_won(self, changed: bool, key: str | None) -> bool:
+        """A click that lost the race to an identical one (a redelivery in flight) is the
+        same click, not someone else's."""
+        return not changed and key is not None and await self._store.key_claimed(key)
+
     async def _flag_long_running(
-        self, action: CardAction, actor: Person, conversation_id: str | None
+        self, action: CardAction, actor: Person, click: Click, key: str | None
     ) -> ActionResult:
         why = _text(action.inputs, "why")
         if not why:
             return ActionResult(card=None, message="Say why the case is long-running first.")
         try:
             flagged = await self._service.flag_long_running(
-                action.handoff_id, actor, why[:300], conversation_id
+                action.handoff_id, actor, why[:300], click.conversation_id, key
             )
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")
+        except (AlreadyHandled, ConcurrencyConflict):
+            current = await self._store.get(action.handoff_id)
+            if await self._twin_won(False, key):
+                return _repeat(current)
+            return ActionResult(
+                card=handoff_card(current, notice=messages.CHANGED_MEANWHILE),
+                message=messages.CHANGED_MEANWHILE,
+            )
         number = flagged.case.number
         return ActionResult(
             card=handoff_card(flagged), message=f"Case {number} is marked long-running."
         )
+
+
+def _repeat(handoff: Handoff) -> ActionResult:
+    log.info("repeated card action answered with the current card", extra={"id": handoff.id})
+    return ActionResult(card=handoff_card(handoff), message="", repeated=True)
+
+
+def _log_forged(what: str, action: CardAction, actor: Person) -> None:
+    log.warning(
+        "card action with forged data refused",
+        extra={
+            "forged": what,
+            "verb": action.verb,
+            "handoff_id": action.handoff_id[:64],
+            "user_id": actor.id,
+        },
+    )
 
 
 def _said(outcome: ActionOutcome) -> str:

@@ -26,6 +26,13 @@ def conversation_kind(activity: Activity) -> ConversationKind:
     return ConversationKind.PERSONAL
 
 
+def tenant_of(activity: Activity) -> str | None:
+    """The Azure AD tenant the activity comes from, as Teams gives it."""
+    tenant = _channel_data(activity).get("tenant") or {}
+    tenant_id = tenant.get("id") if isinstance(tenant, dict) else None
+    return tenant_id or (activity.conversation.tenant_id if activity.conversation else None)
+
+
 def address_of(activity: Activity, at: datetime) -> ConversationAddress:
     """The address to store for later proactive messages to this conversation."""
     data = _channel_data(activity)
@@ -34,9 +41,7 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
     # The channel this conversation is in; not settings.selectedChannel, which is only where
     # Teams showed the install and need not be the conversation the reference points at.
     channel = data.get("channel") or {}
-    tenant = (data.get("tenant") or {}).get("id") or (
-        activity.conversation.tenant_id if activity.conversation else None
-    )
+    tenant = tenant_of(activity)
     user = None
     if kind is ConversationKind.PERSONAL and activity.from_property is not None:
         user = Person(

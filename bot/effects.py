@@ -22,6 +22,7 @@ from handoff.ports import (
     ConversationStore,
     EscalationStore,
     GroupChatStore,
+    HandledKeys,
     HandoffRepository,
     Outbox,
     OutboxItem,
@@ -45,6 +46,7 @@ class Store(
     GroupChatStore,
     UserSettingsStore,
     EscalationStore,
+    HandledKeys,
     Outbox,
     Protocol,
 ):

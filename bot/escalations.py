@@ -21,7 +21,7 @@ from handoff.escalation import (
     request_escalation,
 )
 from handoff.models import Person
-from handoff.ports import CardRef, Clock, OutboxItem
+from handoff.ports import AlreadyHandled, CardRef, Clock, OutboxItem
 from handoff.service import HandoffService
 
 from . import messages
@@ -115,23 +115,39 @@ class Escalations:
         await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))
 
     async def decide(
-        self, verb: str, escalation_id: str, version: int | None, comment: str, actor: Person
+        self,
+        verb: str,
+        escalation_id: str,
+        version: int | None,
+        comment: str,
+        actor: Person,
+        message_id: str | None = None,
     ) -> tuple[Json | None, str]:
-        """The refreshed card for the clicker and what to say; never raises for a refusal."""
+        """The refreshed card for the clicker and what to say (nothing for a repeated click:
+        it gets the current card and changes nothing); never raises for a refusal."""
         try:
             escalation = await self._store.get_escalation(escalation_id)
         except NotFound:
+            _refused("unknown escalation", verb, escalation_id, actor)
             return None, "That escalation no longer exists."
+        if version is None or not 1 <= version <= escalation.version:
+            _refused("forged version", verb, escalation_id, actor)
+            return None, messages.FORGED_CARD
+        key = f"decision:{message_id}:{actor.id}:{verb}:{version}" if message_id else None
+        if key is not None and await self._store.key_claimed(key):
+            return approval_card(await self._store.get_escalation(escalation_id)), ""
         if not self._is_lead(actor):
+            _refused("not a lead", verb, escalation_id, actor)
             return approval_card(
                 escalation, notice=messages.ONLY_LEADS_DECIDE
             ), messages.ONLY_LEADS_DECIDE
-        if version is not None and version != escalation.version:
+        if version != escalation.version:
             notice = messages.ESCALATION_DECIDED
             return approval_card(escalation, notice=notice), notice
         try:
             decided = decide(escalation, verb, actor, comment, self._clock.now())
         except DomainError as refusal:
+            _refused(type(refusal).__name__, verb, escalation_id, actor)
             return approval_card(escalation, notice=str(refusal)), str(refusal)
         at = self._clock.now()
         outbox = [
@@ -144,15 +160,29 @@ class Escalations:
             ),
         ]
         try:
-            await self._store.save_escalation(decided, escalation.version, outbox)
-        except ConcurrencyConflict:
+            await self._store.save_escalation(decided, escalation.version, outbox, key)
+        except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get_escalation(escalation_id)
+            if key is not None and await self._store.key_claimed(key):
+                return approval_card(current), ""  # the same click, delivered twice at once
             return approval_card(
                 current, notice=messages.ESCALATION_DECIDED
             ), messages.ESCALATION_DECIDED
         self._wake_outbox()
         state = decided.state.value.replace("-", " ")
         return approval_card(decided), f"Recorded: {state}."
+
+
+def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
+    log.warning(
+        "escalation decision refused",
+        extra={
+            "reason": reason,
+            "verb": verb,
+            "escalation_id": escalation_id[:64],
+            "user_id": actor.id,
+        },
+    )
 
 
 class EscalationHandlers:

@@ -15,7 +15,7 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogSet
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
 from cards.elements import Json
@@ -27,16 +27,19 @@ from handoff.models import Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
 
 from . import messages
+from .authorization import TeamMembership
 from .card_actions import (
     ActionResult,
     CardActions,
+    Click,
     invoke_body,
     invoke_body_text,
     read_invoke,
     read_submit,
 )
 from .commands import ParsedCommand, parse_command
-from .conversations import actor_of, address_of, conversation_kind
+from .conversations import actor_of, address_of, conversation_kind, tenant_of
+from .deliveries import Deliveries
 from .escalations import Escalations
 from .oof import OofFlow
 
@@ -63,8 +66,14 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         | None = None,
         escalations: Escalations | None = None,
         oof: OofFlow | None = None,
+        deliveries: Deliveries | None = None,
+        membership: TeamMembership | None = None,
+        tenant_id: str = "",
     ) -> None:
         super().__init__()
+        self._deliveries = deliveries
+        self._membership = membership or TeamMembership(clock)
+        self._tenant_id = tenant_id
         self._conversations = conversations
         self._repository = repository
         self._conversation_state = conversation_state
@@ -84,11 +93,53 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             self._card_forms[OOF_FORM] = oof.submitted
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await super().on_turn(turn_context)
-        await self._conversation_state.save_changes(turn_context)
-        await self._user_state.save_changes(turn_context)
+        activity = turn_context.activity
+        if self._tenant_id and tenant_of(activity) != self._tenant_id:
+            await self._refuse_other_tenant(turn_context)
+            return
+        claimed = await self._deliveries.claim(activity) if self._deliveries else []
+        if claimed is None:
+            return  # a repeat of a delivery already handled (or being handled)
+        try:
+            await super().on_turn(turn_context)
+            await self._conversation_state.save_changes(turn_context)
+            await self._user_state.save_changes(turn_context)
+        except Exception:
+            # The work did not finish: Teams' redelivery (or the person's retry) may do it.
+            if self._deliveries is not None:
+                await self._deliveries.release(claimed)
+            raise
         # A turn may have stored work for the outbox (a card to post, a person to tell).
         self._wake_outbox()
+
+    async def _refuse_other_tenant(self, turn_context: TurnContext) -> None:
+        """Nothing is stored for another organization's activity; it is told so and logged."""
+        activity = turn_context.activity
+        log.warning(
+            "activity from another tenant refused",
+            extra={
+                "tenant_id": tenant_of(activity),
+                "activity_type": activity.type,
+                "activity_id": activity.id,
+            },
+        )
+        if activity.type == ActivityTypes.message:
+            await turn_context.send_activity(messages.OTHER_TENANT)
+        elif activity.type == ActivityTypes.invoke:
+            body = invoke_body_text(messages.OTHER_TENANT)
+            await turn_context.send_activity(
+                Activity(
+                    type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
+                )
+            )
+
+    def _click(self, turn_context: TurnContext) -> Click:
+        activity = turn_context.activity
+        return Click(
+            conversation_id=activity.conversation.id,
+            message_id=activity.reply_to_id,
+            member_of=self._membership.checker(turn_context, self._actor(turn_context)),
+        )
 
     def _actor(self, turn_context: TurnContext) -> Person:
         return actor_of(turn_context.activity)
@@ -104,7 +155,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         # Answered here rather than in on_adaptive_card_invoke, whose response CloudAdapter
         # serializes twice into an HTTP 500 (design.md, known platform traps).
-        decision = self._escalation_decision(turn_context.activity.value, self._actor(turn_context))
+        decision = self._escalation_decision(turn_context)
         if decision is not None:
             card, said = await decision
             body = invoke_body(ActionResult(card=card, message=said))
@@ -113,15 +164,16 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if isinstance(action, str):
             return InvokeResponse(status=200, body=invoke_body_text(action))
         result = await self._card_actions.run(
-            action, self._actor(turn_context), turn_context.activity.conversation.id
+            action, self._actor(turn_context), self._click(turn_context)
         )
         return InvokeResponse(status=200, body=invoke_body(result))
 
     def _escalation_decision(
-        self, value: object, actor: Person
+        self, turn_context: TurnContext
     ) -> Awaitable[tuple[Json | None, str]] | None:
         """A Team Leader's button on an approval card: the invoke's value, or the Action.Submit
         fallback's; None when the value is something else."""
+        value = turn_context.activity.value
         if self._escalations is None or not isinstance(value, dict):
             return None
         action = value.get("action")
@@ -142,7 +194,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             escalation_id if isinstance(escalation_id, str) else "",
             version if isinstance(version, int) and not isinstance(version, bool) else None,
             comment if isinstance(comment, str) else "",
-            actor,
+            self._actor(turn_context),
+            turn_context.activity.reply_to_id,
         )
 
     async def _card_submit(self, turn_context: TurnContext, value: dict[str, object]) -> None:
@@ -152,9 +205,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(action)
             return
         result = await self._card_actions.run(
-            action, self._actor(turn_context), turn_context.activity.conversation.id
+            action, self._actor(turn_context), self._click(turn_context)
         )
-        await turn_context.send_activity(result.message)
+        if not result.repeated:
+            await turn_context.send_activity(result.message)
 
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
         address = address_of(turn_context.activity, self._clock.now())
@@ -169,10 +223,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)
         value = turn_context.activity.value
-        decision = self._escalation_decision(value, self._actor(turn_context))
+        decision = self._escalation_decision(turn_context)
         if decision is not None:
             _card, said = await decision
-            await turn_context.send_activity(said)
+            if said:  # empty for a repeated click
+                await turn_context.send_activity(said)
             return
         if isinstance(value, dict) and "verb" in value:
             await self._card_submit(turn_context, value)

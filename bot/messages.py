@@ -295,3 +295,39 @@ def not_your_shift(number: str, owner: str) -> str:
 
 def escalation_pending(number: str) -> str:
     return f"Case {number} already waits for a Team Leader's decision on its escalation."
+
+
+# -- Who may act on a card (bot/authorization.py) and from where ---------------------------
+
+
+def only_the_requester(who: str) -> str:
+    return f"Only {who}, who requested this handoff, can do that."
+
+
+ONLY_REQUESTER_OR_LEAD = "Only the requester or a team lead can send this case back to the queue."
+
+NOT_IN_TEAM = (
+    "Only members of the Case Transfer team can act on handoff cards. Ask a team lead to add "
+    "you to the team if you should."
+)
+
+NO_TRANSFER_TEAM = (
+    "Handoffs can be taken once the Case Transfer channel is set up: ask a team lead to "
+    "@mention me with **setup** there."
+)
+
+MEMBERSHIP_UNKNOWN = (
+    "I could not check that you are in the Case Transfer team just now; press the button "
+    "again in a moment."
+)
+
+FORGED_CARD = "That card is damaged. Use the buttons of the latest card."
+
+BUTTON_NOT_ON_CARD = (
+    "That button is not on this handoff's card. Use the buttons of the latest card."
+)
+
+OTHER_TENANT = (
+    "This bot serves only its own organization, and your message came from another one. "
+    "Nothing was done."
+)

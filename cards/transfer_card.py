@@ -166,14 +166,21 @@ def handoff_card(
         ]
     if history:
         body += [text("History", weight="Bolder"), text(timeline(history))]
-    verbs = [verb for verb in allowed_verbs(handoff.state) if verb in CARD_VERBS]
-    if handoff.long_running is None and handoff.state is not HandoffState.CANCELLED:
-        # R-LONG by hand: anyone who knows the customer works in two zones may flag it.
-        verbs.append("long_running")
+    verbs = [verb for verb in offered_verbs(handoff) if verb in CARD_VERBS]
     actions = [_action(verb, handoff) for verb in verbs]
     content = card(body, actions)
     content["msteams"]["entities"] = entities
     return content
+
+
+def offered_verbs(handoff: Handoff) -> list[str]:
+    """The buttons this version of the handoff's cards offers (the requester's answer card
+    included), so a click on anything else is known to be forged."""
+    verbs = allowed_verbs(handoff.state)
+    if handoff.long_running is None and handoff.state is not HandoffState.CANCELLED:
+        # R-LONG by hand: anyone who knows the customer works in two zones may flag it.
+        verbs.append("long_running")
+    return verbs
 
 
 def timeline(history: Sequence[AuditEvent]) -> str:

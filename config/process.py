@@ -111,6 +111,20 @@ class Reminders(_Strict):
 class CaseTransferChannel(_Strict):
     team_id: str = ""
     channel_id: str = ""
+    # Who may act on transfer cards: members of the Case Transfer team (team_id, else the team
+    # of the bound channel) and of these teams, by Teams team id (19:...@thread.tacv2).
+    allowed_teams: tuple[str, ...] = ()
+
+    @field_validator("allowed_teams")
+    @classmethod
+    def _team_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for team in value:
+            if not (team.startswith("19:") and "@thread." in team):
+                raise ValueError(
+                    f"{team!r} is not a Teams team id; give the id of the team's General "
+                    "channel, 19:…@thread.tacv2 (in its link, after /channel/, URL-decoded)"
+                )
+        return value
 
 
 class ProcessConfig(_Strict):

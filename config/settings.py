@@ -77,6 +77,8 @@ class Settings(BaseSettings):
         BOT_FRAMEWORK_OPENID_METADATA_URL, alias="TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
     )
     bot_login_url: str = Field("", alias="TO_CHANNEL_FROM_BOT_LOGIN_URL")
+    # The organization's Azure AD tenant: activities from any other tenant are refused.
+    tenant_id: str = Field("", alias="TENANT_ID")
 
     @property
     def local_mode(self) -> bool:
@@ -105,6 +107,11 @@ class Settings(BaseSettings):
     @property
     def admin_ids(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.bot_admins.split(",") if part.strip())
+
+    @property
+    def allowed_tenant(self) -> str:
+        """The only tenant whose activities are served; empty: any tenant."""
+        return self.tenant_id or self.app_tenant_id
 
     @property
     def listen_host(self) -> str:

@@ -20,6 +20,11 @@ class DuplicateOpenHandoff(DomainError):
     """The case already has an open handoff; update that one instead of starting another."""
 
 
+class AlreadyHandled(DomainError):
+    """The idempotency key given with a change was recorded before: the change is a repeat
+    (a redelivered activity, a second click) and nothing was written."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -69,10 +74,12 @@ class HandoffRepository(Protocol):
         expected_version: int,
         events: Sequence[AuditEvent],
         outbox: Sequence[OutboxMessage] = (),
+        claim: str | None = None,
     ) -> None:
         """Writes a changed handoff, its events and its outbox messages in one transaction;
         ConcurrencyConflict when the stored version is no longer expected_version (nothing is
-        written then)."""
+        written then). `claim`, an idempotency key (see HandledKeys), is recorded in the same
+        transaction; AlreadyHandled (and nothing written) when it was recorded before."""
 
     async def open_for_case(self, case_number: str) -> Handoff | None: ...
 
@@ -94,6 +101,9 @@ class HandoffRepository(Protocol):
     async def set_card(self, handoff_id: str, card: CardRef) -> None: ...
 
     async def card_of(self, handoff_id: str) -> CardRef | None: ...
+
+    async def handoff_of_card(self, activity_id: str) -> str | None:
+        """The handoff whose Case Transfer card is the message `activity_id`, if any."""
 
 
 class GroupChatStore(Protocol):
@@ -125,12 +135,33 @@ class EscalationStore(Protocol):
     async def pending_escalation(self, case_number: str) -> Escalation | None: ...
 
     async def save_escalation(
-        self, escalation: Escalation, expected_version: int, outbox: Sequence[OutboxMessage] = ()
-    ) -> None: ...
+        self,
+        escalation: Escalation,
+        expected_version: int,
+        outbox: Sequence[OutboxMessage] = (),
+        claim: str | None = None,
+    ) -> None:
+        """ConcurrencyConflict when decided meanwhile; `claim` as in HandoffRepository.save."""
 
     async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None: ...
 
     async def escalation_cards(self, escalation_id: str) -> list[CardRef]: ...
+
+
+class HandledKeys(Protocol):
+    """Idempotency keys of the deliveries and card clicks already handled, shared by every
+    replica: whoever records a key first does the work, a repeat finds it recorded."""
+
+    async def claim_key(self, key: str) -> bool:
+        """Records the key; False (and nothing changed) when it was recorded before."""
+
+    async def key_claimed(self, key: str) -> bool: ...
+
+    async def release_key(self, key: str) -> None:
+        """Forgets a claim whose work failed, so that a redelivery is handled again."""
+
+    async def forget_keys_before(self, cutoff: datetime) -> int:
+        """Drops keys claimed before the cutoff (redeliveries come within minutes)."""
 
 
 class UserSettingsStore(Protocol):

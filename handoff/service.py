@@ -11,7 +11,7 @@ from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
-from .ports import Clock, HandoffRepository, OutboxMessage
+from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
     Accept,
@@ -25,11 +25,13 @@ from .state_machine import (
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """The handoff as it is now; `notice` says to the clicker why nothing changed."""
+    """The handoff as it is now; `notice` says to the clicker why nothing changed;
+    `repeated`: the action's idempotency key was handled before, so it did nothing again."""
 
     handoff: Handoff
     changed: bool
     notice: str | None = None
+    repeated: bool = False
 
 
 class HandoffService:
@@ -106,9 +108,15 @@ class HandoffService:
         )
 
     async def flag_long_running(
-        self, handoff_id: str, actor: Person, reason: str, conversation_id: str | None = None
+        self,
+        handoff_id: str,
+        actor: Person,
+        reason: str,
+        conversation_id: str | None = None,
+        claim: str | None = None,
     ) -> Handoff:
-        """R-LONG by hand: the customer works in two time zones and transfers keep happening."""
+        """R-LONG by hand: the customer works in two time zones and transfers keep happening.
+        ConcurrencyConflict if it changed meanwhile; AlreadyHandled if `claim` was recorded."""
         handoff = await self._repository.get(handoff_id)
         verdict = assess([handoff], flagged_reason=reason)
         return await self._annotate(
@@ -119,6 +127,7 @@ class HandoffService:
             conversation_id,
             {"reason": reason},
             also=effects.on_long_running,
+            claim=claim,
         )
 
     async def record_technical_escalation(
@@ -139,6 +148,7 @@ class HandoffService:
         conversation_id: str | None,
         data: dict[str, object],
         also: Callable[[Handoff, AuditEvent], list[OutboxMessage]] | None = None,
+        claim: str | None = None,
     ) -> Handoff:
         """A change that keeps the state (a revision, a flag): a new version, its event, the
         card updated; ConcurrencyConflict if someone changed the handoff meanwhile."""
@@ -158,7 +168,7 @@ class HandoffService:
             data=data,
         )
         outbox = [*effects.on_change(changed, event), *(also(changed, event) if also else [])]
-        await self._repository.save(changed, handoff.version, [event], outbox)
+        await self._repository.save(changed, handoff.version, [event], outbox, claim)
         return changed
 
     async def act(
@@ -167,10 +177,12 @@ class HandoffService:
         command: Command,
         seen_version: int | None = None,
         conversation_id: str | None = None,
+        claim: str | None = None,
     ) -> ActionOutcome:
         """Applies a card action. A click on an out-of-date card, a move the state does not
         allow, or a race lost to another clicker changes nothing and says why; NotFound and
-        invalid commands raise."""
+        invalid commands raise. `claim` is the click's idempotency key, recorded with the
+        change: a click whose key was recorded before changes nothing and is `repeated`."""
         handoff = await self._repository.get(handoff_id)
         if seen_version is not None and seen_version != handoff.version:
             return ActionOutcome(handoff, False, _out_of_date(handoff))
@@ -206,7 +218,9 @@ class HandoffService:
                 changed = changed.model_copy(update={"long_running": verdict.reason})
                 outbox += effects.on_long_running(changed, event)
         try:
-            await self._repository.save(changed, handoff.version, transition.events, outbox)
+            await self._repository.save(changed, handoff.version, transition.events, outbox, claim)
+        except AlreadyHandled:
+            return ActionOutcome(await self._repository.get(handoff_id), False, repeated=True)
         except ConcurrencyConflict:
             current = await self._repository.get(handoff_id)
             return ActionOutcome(current, False, _out_of_date(current))

@@ -14,6 +14,7 @@ from handoff.escalation import Escalation
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
 from handoff.models import AuditEvent, Handoff, as_utc
 from handoff.ports import (
+    AlreadyHandled,
     CardRef,
     Clock,
     ConversationAddress,
@@ -149,6 +150,7 @@ class SqlStore:
         expected_version: int,
         events: Sequence[AuditEvent],
         outbox: Sequence[OutboxMessage] = (),
+        claim: str | None = None,
     ) -> None:
         if handoff.version <= expected_version:
             # Without a version bump a second writer's stale copy would still match.
@@ -192,6 +194,8 @@ class SqlStore:
                     f"was loaded (version {expected_version}, now {current['version']}); "
                     "reload it and try again."
                 )
+            if claim is not None:
+                await self._claim_in(tx, claim)
             await _insert_events(tx, events)
             await self._enqueue_all(tx, outbox)
 
@@ -269,6 +273,42 @@ class SqlStore:
             handoff_id,
         )
         return CardRef(**row) if row else None
+
+    async def handoff_of_card(self, activity_id: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT handoff_id FROM handoff_cards WHERE activity_id = ?", activity_id
+        )
+        return str(row["handoff_id"]) if row else None
+
+    # -- HandledKeys (idempotency) ----------------------------------------------------------
+
+    async def claim_key(self, key: str) -> bool:
+        return await self._insert_key(self._db, key)
+
+    async def key_claimed(self, key: str) -> bool:
+        row = await self._db.fetch_one("SELECT 1 AS seen FROM handled_keys WHERE key = ?", key)
+        return row is not None
+
+    async def release_key(self, key: str) -> None:
+        await self._db.execute("DELETE FROM handled_keys WHERE key = ?", key)
+
+    async def forget_keys_before(self, cutoff: datetime) -> int:
+        return await self._db.execute(
+            "DELETE FROM handled_keys WHERE claimed_at < ?", as_utc(cutoff)
+        )
+
+    async def _insert_key(self, session: Session, key: str) -> bool:
+        # The claim itself: of concurrent inserts (on any replica) exactly one adds the row.
+        inserted = await session.execute(
+            "INSERT INTO handled_keys (key, claimed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            key,
+            self._clock.now(),
+        )
+        return inserted > 0
+
+    async def _claim_in(self, tx: Session, key: str) -> None:
+        if not await self._insert_key(tx, key):
+            raise AlreadyHandled(f"{key} was handled before")
 
     # -- Group chats (R-LONG) ---------------------------------------------------------------
 
@@ -355,7 +395,11 @@ class SqlStore:
         return Escalation.model_validate_json(row["doc"])
 
     async def save_escalation(
-        self, escalation: Escalation, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+        self,
+        escalation: Escalation,
+        expected_version: int,
+        outbox: Sequence[OutboxMessage] = (),
+        claim: str | None = None,
     ) -> None:
         async with self._db.transaction() as tx:
             updated = await tx.execute(
@@ -373,6 +417,8 @@ class SqlStore:
                 raise ConcurrencyConflict(
                     f"Someone decided the escalation of case {escalation.case_number} first."
                 )
+            if claim is not None:
+                await self._claim_in(tx, claim)
             await self._enqueue_all(tx, outbox)
 
     async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None:

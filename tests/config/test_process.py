@@ -112,3 +112,13 @@ def test_a_region_with_two_shifts_is_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"shifts": [*data["shifts"], data["shifts"][1]]})
     with pytest.raises(ConfigError, match="shifts: region 'US' has 2 shifts; keep one"):
         load_process_config(path)
+
+
+def test_allowed_teams_take_teams_team_ids(tmp_path: Path) -> None:
+    team = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
+    transfer = {"team_id": "", "channel_id": "", "allowed_teams": [team]}
+    config = load_process_config(write_config(tmp_path, {"case_transfer": transfer}))
+    assert config.case_transfer.allowed_teams == (team,)
+    transfer["allowed_teams"] = ["Escalation Engineers"]
+    with pytest.raises(ConfigError, match=r"case_transfer\.allowed_teams: 'Escalation Engineers'"):
+        load_process_config(write_config(tmp_path, {"case_transfer": transfer}))

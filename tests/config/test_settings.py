@@ -15,6 +15,7 @@ SETTING_NAMES = [
     "HOST",
     "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
     "TO_CHANNEL_FROM_BOT_LOGIN_URL",
+    "TENANT_ID",
 ]
 
 
@@ -157,3 +158,13 @@ def test_signing_keys_and_tokens_come_over_https_only(
     monkeypatch.setenv(name, "http://login.example/keys")
     with pytest.raises(SettingsError, match=f"{name}: must be an https:// URL"):
         load_settings()
+
+
+def test_the_served_tenant_is_tenant_id_else_the_app_tenant_else_any(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().allowed_tenant == ""
+    monkeypatch.setenv("MicrosoftAppTenantId", "app-tenant")
+    assert load_settings().allowed_tenant == "app-tenant"
+    monkeypatch.setenv("TENANT_ID", "org-tenant")
+    assert load_settings().allowed_tenant == "org-tenant"

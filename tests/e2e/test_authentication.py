@@ -102,7 +102,7 @@ REFUSED: dict[str, tuple[HeaderFor, dict[str, Any]]] = {
     "wrong signing key": (_signed(_stranger_key(), "RS256"), {}),
     "unknown key id": (_signed(_stranger_key(), "RS256", kid="no-such-key"), {}),
     "no key id": (_signed(_stranger_key(), "RS256", kid=None), {}),
-    "HS256": (_signed("bot-secret-used-as-hmac-key", "HS256"), {}),
+    "HS256": (_signed("the-bot-client-secret-used-as-an-hmac-key", "HS256"), {}),
     "none algorithm": (_signed(None, "none"), {}),
     "key not endorsed for msteams": (_issued(UNENDORSED_KID), {}),
     # A Web Chat key stays refused when the activity claims to come from Web Chat, or from

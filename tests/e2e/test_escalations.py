@@ -277,3 +277,61 @@ async def test_a_second_escalation_waits_for_the_first_decision(
             == f"Case {CASE} already waits for a Team Leader's decision on its escalation."
         )
     )
+
+
+async def test_a_decision_pressed_twice_is_recorded_and_told_once(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    card, message_id = await approval_card_for_lead(bot, fake_connector)
+    _, first = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
+    _, second = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
+    assert second["value"] == first["value"], "the repeat gets the same card, no notice"
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
+    )
+    store = await open_store(sqlite_url, clock)
+    try:
+        [row] = await store.database.fetch_all("SELECT version FROM escalations")
+        told = await store.database.fetch_all(
+            "SELECT id FROM outbox WHERE dedupe_key LIKE 'tell:escalation:%'"
+        )
+    finally:
+        await store.close()
+    assert row["version"] == 2
+    assert len(told) == 1
+
+
+async def test_refused_decisions_change_nothing_and_are_logged(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
+    card, message_id = await approval_card_for_lead(bot, fake_connector)
+    stranger = fake_user("Sam Stranger")
+    await post(bot, press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
+    await post(bot, press(fake_connector, card, message_id, "esc_approve", stranger))
+    forged = press(fake_connector, card, message_id, "esc_approve", LEAD)
+    forged["value"]["action"]["data"]["version"] = 7
+    _, body = await post(bot, forged)
+    assert body["value"] == "That card is damaged. Use the buttons of the latest card."
+    store = await open_store(sqlite_url, clock)
+    try:
+        [row] = await store.database.fetch_all("SELECT state, version FROM escalations")
+    finally:
+        await store.close()
+    assert (row["state"], row["version"]) == ("pending", 1)
+    reasons = [
+        getattr(r, "reason", None)
+        for r in caplog.records
+        if r.getMessage() == "escalation decision refused"
+    ]
+    assert reasons == ["NotAllowed", "not a lead", "forged version"]

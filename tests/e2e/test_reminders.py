@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,17 +102,22 @@ async def test_two_processes_send_each_reminder_once(
         ),
         timeout=10,
     )
-    # Each reminder was planned once and claimed once, by one of the two workers.
+    # Each reminder was planned once and claimed once, by one of the two workers. The worker
+    # marks an item done just after its send: wait (bounded) for that too.
     store = await open_store(url, clock)
     try:
-        rows = await store.database.fetch_all(
-            "SELECT kind, state, attempts FROM outbox WHERE kind IN (?, ?) ORDER BY kind",
-            "meeting_agenda",
-            "shift_end_reminder",
-        )
+        for _ in range(250):
+            rows = await store.database.fetch_all(
+                "SELECT kind, state, attempts FROM outbox WHERE kind IN (?, ?) ORDER BY kind",
+                "meeting_agenda",
+                "shift_end_reminder",
+            )
+            done = [(r["kind"], r["state"], r["attempts"]) for r in rows if r["state"] == "done"]
+            if len(done) >= 2:
+                break
+            await asyncio.sleep(0.02)
     finally:
         await store.close()
-    done = [(r["kind"], r["state"], r["attempts"]) for r in rows if r["state"] == "done"]
     assert ("meeting_agenda", "done", 1) in done
     assert ("shift_end_reminder", "done", 1) in done
     assert len(agendas()) == 1

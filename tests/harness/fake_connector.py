@@ -78,6 +78,7 @@ class FakeConnector(FakeServer):
         self._by_client_id: dict[str, str] = {}
         self.resent: Counter[str] = Counter()
         self._chaos: tuple[float, tuple[int, ...], str | None, random.Random] | None = None
+        self._rosters: dict[str, frozenset[str]] = {}
 
     # -- registries ----------------------------------------------------------------------
 
@@ -147,6 +148,19 @@ class FakeConnector(FakeServer):
         )
         with self._lock:
             self._teams[team_id] = team
+
+    # -- rosters ---------------------------------------------------------------------------
+
+    def set_roster(self, conversation_id: str, users: Iterable[TeamsUser]) -> None:
+        """Make ``conversation_id`` (a team, channel or chat) know exactly ``users``: looking
+        up anyone else there answers 404 ``MemberNotFoundInConversation``, as Teams does.
+        Conversations without a roster know everybody (see :meth:`add_member`)."""
+        users = list(users)
+        for user in users:
+            self.add_teams_user(user)
+        keys = {k.lower() for u in users for k in (u.id, u.aad_object_id, u.email)}
+        with self._lock:
+            self._rosters[conversation_id] = frozenset(keys)
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -358,6 +372,10 @@ class FakeConnector(FakeServer):
 
     def _get_member(self, incoming: Incoming) -> Answer:
         member_id = incoming.match["memberId"]
+        roster = self._rosters.get(base_conversation_id(incoming.match["conversationId"]))
+        if roster is not None and member_id.lower() not in roster:
+            error = {"code": "MemberNotFoundInConversation", "message": "Member not found"}
+            return Answer(404, {"error": error})
         member = self._find_member(member_id) or self._default_member(member_id)
         return Answer(200, member)
 

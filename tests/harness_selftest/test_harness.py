@@ -179,6 +179,24 @@ async def test_connector_members_and_teams(fake_connector: FakeConnector) -> Non
     ]
 
 
+async def test_connector_roster_knows_only_its_members(fake_connector: FakeConnector) -> None:
+    alice, bob = fake_user("Alice Example"), fake_user("Bob Outsider")
+    fake_connector.set_roster("19:team@thread.tacv2", [alice])
+    base = f"{fake_connector.url}v3/conversations"
+    async with aiohttp.ClientSession() as session:
+        statuses = []
+        for path in (
+            f"/19:team@thread.tacv2/members/{alice.id}",
+            f"/19:team@thread.tacv2/members/{alice.aad_object_id}",
+            f"/19:team@thread.tacv2/members/{bob.id}",
+            f"/19:other@thread.tacv2/members/{bob.id}",
+        ):
+            async with session.get(base + path) as response:
+                statuses.append((response.status, (await response.json()).get("error")))
+    assert [status for status, _ in statuses] == [200, 200, 404, 200]
+    assert statuses[2][1]["code"] == "MemberNotFoundInConversation"
+
+
 async def test_fault_queue_answers_429_with_retry_after_then_recovers(
     fake_connector: FakeConnector,
 ) -> None:

@@ -1,0 +1,189 @@
+"""Who may act on a handoff card, decided on the server whatever the card's data says.
+
+Transfer cards are acted on by members of the Case Transfer team (and of the configured
+`case_transfer.allowed_teams`), by each handoff's requester and by the leads. Membership is
+asked of the Bot Connector (GET /v3/conversations/{team id}/members/{user id}, 404 for a
+stranger) and remembered for a while, so a click costs one look-up per person and team now
+and then; when the Connector cannot answer, the click is refused and can be retried.
+The team roster that conversationUpdate events carry was not used: Teams only sends changes,
+so a bot installed in an existing team never hears of the people already in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from botbuilder.core import BotAdapter, TurnContext
+from botframework.connector.models import ErrorResponseException
+from msrest.exceptions import ClientRequestError
+
+from handoff.models import Handoff, Person
+from handoff.ports import Clock, ConversationStore, SettingsStore
+
+from . import messages
+from .effects import case_transfer_channel
+
+log = logging.getLogger(__name__)
+
+MemberOf = Callable[[str], Awaitable[bool | None]]
+"""Whether the clicker is in the team with this id; None when that cannot be told now."""
+
+REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
+REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
+
+_LOOKUP_TIMEOUT_SECONDS = 3.0
+# Past this many remembered answers, expired ones are dropped (an org's people, not more).
+_MAX_REMEMBERED = 10_000
+# The Connector answers 404 (MemberNotFoundInConversation) for someone not in the team.
+_NOT_A_MEMBER = frozenset({403, 404})
+
+
+class Store(SettingsStore, ConversationStore, Protocol):
+    pass
+
+
+@dataclass(frozen=True)
+class _Known:
+    member: bool
+    until: datetime
+
+
+class TeamMembership:
+    """Asks the Bot Connector whether people are in a team, remembering answers a while:
+    members for `member_ttl`, strangers (who may just have been added) for less."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        member_ttl: timedelta = timedelta(minutes=10),
+        stranger_ttl: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self._clock = clock
+        self._member_ttl = member_ttl
+        self._stranger_ttl = stranger_ttl
+        self._known: dict[tuple[str, str], _Known] = {}
+
+    def checker(self, turn_context: TurnContext, person: Person) -> MemberOf:
+        async def member_of(team_id: str) -> bool | None:
+            return await self.is_member(turn_context, team_id, person)
+
+        return member_of
+
+    async def is_member(
+        self, turn_context: TurnContext, team_id: str, person: Person
+    ) -> bool | None:
+        now = self._clock.now()
+        known = self._known.get((team_id, person.id))
+        if known is not None and known.until > now:
+            return known.member
+        member = await self._ask(turn_context, team_id, person)
+        if member is not None:
+            if len(self._known) >= _MAX_REMEMBERED:
+                self._known = {k: v for k, v in self._known.items() if v.until > now}
+            ttl = self._member_ttl if member else self._stranger_ttl
+            self._known[(team_id, person.id)] = _Known(member, now + ttl)
+        return member
+
+    async def _ask(self, turn_context: TurnContext, team_id: str, person: Person) -> bool | None:
+        # Not TeamsInfo.get_team_member: botbuilder 4.17 asks the turn's conversation there
+        # instead of the team it is given, which from a personal chat says nothing.
+        connector = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+        if connector is None:
+            log.warning("no connector client to check team membership")
+            return None
+        try:
+            async with asyncio.timeout(_LOOKUP_TIMEOUT_SECONDS):
+                await connector.conversations.get_conversation_member(team_id, person.id)
+        except ErrorResponseException as error:
+            status = getattr(error.response, "status_code", None)
+            if status in _NOT_A_MEMBER:
+                return False
+            log.warning("team membership look-up failed", extra={"status": status})
+            return None
+        except (ClientRequestError, TimeoutError, OSError) as error:
+            log.warning("team membership look-up failed", extra={"reason": type(error).__name__})
+            return None
+        return True
+
+
+class TransferAuthorization:
+    def __init__(
+        self,
+        store: Store,
+        is_lead: Callable[[Person], bool],
+        *,
+        configured_team: str = "",
+        configured_channel: str = "",
+        allowed_teams: Sequence[str] = (),
+    ) -> None:
+        self._store = store
+        self._is_lead = is_lead
+        self._configured_team = configured_team
+        self._configured_channel = configured_channel
+        self._allowed_teams = tuple(allowed_teams)
+
+    async def teams(self) -> list[str]:
+        """The Case Transfer team (configured, else the team of the bound channel) and the
+        allowed teams; empty while none is known."""
+        team = self._configured_team
+        if not team:
+            channel = await case_transfer_channel(self._store, self._configured_channel)
+            address = await self._store.channel_conversation(channel) if channel else None
+            team = (address.team_id if address else None) or ""
+        return list(dict.fromkeys(t for t in (team, *self._allowed_teams) if t))
+
+    async def refusal(
+        self, verb: str, actor: Person, handoff: Handoff, member_of: MemberOf
+    ) -> str | None:
+        """Why the actor may not press this button on this handoff's card; None if they may."""
+        is_requester = actor.id == handoff.requester.id
+        if verb in REQUESTER_ONLY:
+            if is_requester:
+                return None
+            who = handoff.requester.name or "the requester"
+            return self._refused(
+                "not the requester", verb, actor, handoff, messages.only_the_requester(who)
+            )
+        is_lead = self._is_lead(actor)
+        if verb in REQUESTER_OR_LEAD:
+            if is_requester or is_lead:
+                return None
+            return self._refused(
+                "neither requester nor lead", verb, actor, handoff, messages.ONLY_REQUESTER_OR_LEAD
+            )
+        if is_requester or is_lead:
+            return None
+        teams = await self.teams()
+        if not teams:
+            return self._refused(
+                "no Case Transfer team known", verb, actor, handoff, messages.NO_TRANSFER_TEAM
+            )
+        unknown = False
+        for team in teams:
+            member = await member_of(team)
+            if member:
+                return None
+            unknown = unknown or member is None
+        if unknown:
+            return self._refused(
+                "membership unknown", verb, actor, handoff, messages.MEMBERSHIP_UNKNOWN
+            )
+        return self._refused("not in the team", verb, actor, handoff, messages.NOT_IN_TEAM)
+
+    @staticmethod
+    def _refused(reason: str, verb: str, actor: Person, handoff: Handoff, said: str) -> str:
+        log.warning(
+            "card action refused",
+            extra={
+                "reason": reason,
+                "verb": verb,
+                "handoff_id": handoff.id,
+                "user_id": actor.id,
+            },
+        )
+        return said

@@ -1,0 +1,322 @@
+"""Who may act on a Case Transfer card, checked on the server over real HTTP: each refusal is
+told to the clicker, changes nothing in the store and is logged."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot import messages
+from config.settings import DEFAULT_CONFIG_PATH
+from handoff.models import Person
+from handoff.ports import SystemClock
+from handoff.service import HandoffService
+from storage.sql_store import open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities, records
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.ids import DEFAULT_TEAM_ID, DEFAULT_TENANT_ID, DEFAULT_USER, channel_id_for, fake_user
+from harness.transfer_flow import (
+    CASE,
+    RECEIVER,
+    TUESDAY,
+    invoke_for,
+    post,
+    posted_card,
+    request_handoff,
+    set_up_channel,
+)
+
+OUTSIDER = fake_user("Olga Outsider")
+OTHER_TEAM = channel_id_for("Escalation Engineers")
+OTHER_TENANT = "99999999-0000-4000-8000-000000000bad"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(TUESDAY)
+
+
+def config_file(tmp_path: Path, **case_transfer: Any) -> str:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["case_transfer"].update(case_transfer)
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+async def stored_state(url: str) -> list[tuple[str, int, list[str]]]:
+    """Every handoff's case, version and event kinds: what a refusal must leave alone."""
+    store = await open_store(url, SystemClock())
+    try:
+        handoffs = await store.list_open(None)
+        handoffs += [h for h in await store.for_case(CASE) if not h.state.is_open]
+        state = []
+        for handoff in handoffs:
+            kinds = [e.kind for e in await store.history(handoff.id)]
+            state.append((handoff.case.number, handoff.version, kinds))
+        return sorted(state)
+    finally:
+        await store.close()
+
+
+def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
+    """The `reason` (or `forged`) of each refusal logged with this message."""
+    return [
+        str(getattr(r, "reason", None) or getattr(r, "forged", None))
+        for r in caplog.records
+        if r.getMessage() == message and r.levelno == logging.WARNING
+    ]
+
+
+async def transfer_card(
+    start_bot: StartBot, connector: FakeConnector, clock: FakeClock, **settings: Any
+) -> tuple[RunningBot, dict[str, Any], str]:
+    bot = await start_bot(clock=clock, **settings)
+    await set_up_channel(bot, connector)
+    await request_handoff(bot, connector)
+    card, message_id = await posted_card(connector)
+    return bot, card, message_id
+
+
+async def test_only_members_of_the_case_transfer_team_accept(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER, RECEIVER])
+    bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
+    before = await stored_state(sqlite_url)
+
+    for _ in range(2):
+        _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", OUTSIDER))
+        shown = all_text(body["value"])
+        assert messages.NOT_IN_TEAM in shown
+        assert "Requested" in shown, "the clicker sees the card as it is"
+
+    assert await stored_state(sqlite_url) == before
+    assert refusals(caplog, "card action refused") == ["not in the team"] * 2
+    lookups = [r for r in fake_connector.requests if r.method == "GET" and OUTSIDER.id in r.path]
+    assert len(lookups) == 1, "a membership answer is remembered"
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
+    assert "Accepted by Bo Receiver" in all_text(body["value"])
+
+
+async def test_members_of_an_allowed_team_act_too(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, tmp_path: Path
+) -> None:
+    fake_connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER])
+    fake_connector.set_roster(OTHER_TEAM, [RECEIVER])
+    config = config_file(tmp_path, allowed_teams=[OTHER_TEAM])
+    bot, card, message_id = await transfer_card(
+        start_bot, fake_connector, clock, HANDOFF_CONFIG=config
+    )
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
+    assert "Accepted by Bo Receiver" in all_text(body["value"])
+
+
+async def test_a_membership_that_cannot_be_checked_is_refused_until_it_can(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
+    before = await stored_state(sqlite_url)
+    fake_connector.fail_next(400, method="GET", path_contains="/members/")
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
+    assert messages.MEMBERSHIP_UNKNOWN in all_text(body["value"])
+    assert await stored_state(sqlite_url) == before
+    assert refusals(caplog, "card action refused") == ["membership unknown"]
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
+    assert "Accepted by Bo Receiver" in all_text(body["value"])
+
+
+async def test_requester_only_and_lead_buttons_refuse_everyone_else(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
+    _, body = await post(
+        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question="Why?")
+    )
+    asked = body["value"]
+    before = await stored_state(sqlite_url)
+    [answer] = [  # the requester's answer button, pressed by someone else
+        {**a["data"], "answer": "Because."}
+        for a in (
+            await fake_connector.wait_for_activities(
+                predicate=lambda a: (
+                    bool(a.get("attachments"))
+                    and "a question before it is taken" in all_text(a["attachments"][0]["content"])
+                )
+            )
+        )[0]["attachments"][0]["content"]["actions"]
+    ]
+    presses = [
+        invoke_for(fake_connector, asked, message_id, "cancel", RECEIVER),
+        invoke_for(fake_connector, asked, message_id, "back_to_queue", RECEIVER, reason="None"),
+        activities.card_action_invoke(
+            "provide_info",
+            answer,
+            fake_connector.url,
+            message_id,
+            scope="channel",
+            user_id=RECEIVER.id,
+            user_name=RECEIVER.name,
+        ),
+    ]
+    said = []
+    for press in presses:
+        _, body = await post(bot, press)
+        said.append(body["value"] if isinstance(body["value"], str) else all_text(body["value"]))
+
+    assert messages.only_the_requester("Test User") in said[0]
+    assert messages.ONLY_REQUESTER_OR_LEAD in said[1]
+    assert messages.only_the_requester("Test User") in said[2]
+    assert await stored_state(sqlite_url) == before
+    assert refusals(caplog, "card action refused") == [
+        "not the requester",
+        "neither requester nor lead",
+        "not the requester",
+    ]
+
+
+async def test_before_the_channel_is_set_up_only_the_requester_acts(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot(clock=clock)
+    await request_handoff(bot, fake_connector)
+    await post(bot, activities.personal_message(f"status {CASE}", fake_connector.url))
+    [shown] = await fake_connector.wait_for(
+        lambda r: r.method == "POST" and "History" in str(r.body),
+        description="the status card",
+    )
+    card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
+    before = await stored_state(sqlite_url)
+    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
+    assert messages.NO_TRANSFER_TEAM in all_text(body["value"])
+    assert await stored_state(sqlite_url) == before
+    assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
+
+
+async def another_handoff(url: str, clock: FakeClock) -> str:
+    store = await open_store(url, clock)
+    try:
+        requester = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name)
+        answers = records.answers("2311230040009999", "EMEA", "US")
+        other = await HandoffService(store, clock).request(
+            answers, records.PLACEHOLDER_OUTPUTS, requester
+        )
+        return other.id
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("forge", "verb", "answer", "logged"),
+    [
+        ({"version": 99}, "accept", messages.FORGED_CARD, "version"),
+        ({"version": 0}, "accept", messages.FORGED_CARD, "version"),
+        ({}, "provide_info", messages.BUTTON_NOT_ON_CARD, "verb"),
+        ({"handoff_id": "other"}, "accept", messages.FORGED_CARD, "handoff id of another card"),
+        (
+            {"handoff_id": "no-such-handoff"},
+            "accept",
+            "That handoff no longer exists.",
+            "unknown handoff",
+        ),
+    ],
+)
+async def test_forged_card_data_is_refused_and_logged(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+    forge: dict[str, Any],
+    verb: str,
+    answer: str,
+    logged: str,
+) -> None:
+    bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
+    other = await another_handoff(sqlite_url, clock)
+    before = await stored_state(sqlite_url)
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+    data = {**accept["data"], **forge}
+    if data["handoff_id"] == "other":
+        data["handoff_id"] = other
+    press = activities.card_action_invoke(
+        verb,
+        data,
+        fake_connector.url,
+        message_id,
+        scope="channel",
+        user_id=RECEIVER.id,
+        user_name=RECEIVER.name,
+        aad_object_id=RECEIVER.aad_object_id,
+    )
+    status, body = await post(bot, press)
+    assert (status, body["value"]) == (200, answer)
+    assert await stored_state(sqlite_url) == before
+    assert refusals(caplog, "card action with forged data refused") == [logged]
+
+
+async def test_activities_from_another_tenant_are_refused_and_nothing_is_stored(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot(clock=clock, TENANT_ID=DEFAULT_TENANT_ID)
+    stranger = activities.personal_message(
+        f"handoff {CASE}", fake_connector.url, tenant_id=OTHER_TENANT
+    )
+    await post(bot, stranger)
+    [told] = await fake_connector.wait_for_activities()
+    assert told["text"] == messages.OTHER_TENANT
+    invoke = activities.card_action_invoke(
+        "accept", {"handoff_id": "x", "version": 1}, fake_connector.url, "1", tenant_id=OTHER_TENANT
+    )
+    _, body = await post(bot, invoke)
+    assert body["value"] == messages.OTHER_TENANT
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        assert await store.get_conversation(stranger["conversation"]["id"]) is None
+        assert await store.for_case(CASE) == []
+    finally:
+        await store.close()
+    logged = [r for r in caplog.records if r.getMessage() == "activity from another tenant refused"]
+    assert [getattr(r, "tenant_id", None) for r in logged] == [OTHER_TENANT] * 2
+    # The organization's own tenant is served as ever.
+    await post(bot, activities.personal_message("help", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "What I can do" in (a.get("text") or "")
+    )
+
+
+async def test_without_a_configured_tenant_any_tenant_is_served(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    await post(bot, activities.personal_message("help", fake_connector.url, tenant_id=OTHER_TENANT))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "What I can do" in (a.get("text") or "")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -155,4 +156,33 @@ async def test_a_locked_sqlite_file_stops_start_up_naming_the_file(tmp_path: Pat
     assert code == 1
     log = (tmp_path / "bot.log").read_text()
     assert "cannot start" in log and str(path) in log and "locked" in log
+    assert "Traceback" not in log
+
+
+def _set_immutable(path: Path, immutable: bool) -> None:
+    # Tests run as root, whom file modes do not stop; the immutable attribute does.
+    subprocess.run(["chattr", "+i" if immutable else "-i", str(path)], check=True)
+
+
+async def test_a_read_only_sqlite_file_stops_start_up_saying_what_to_fix(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    env = bot_environment(f"sqlite:///{path}")
+    first = BotProcess(env, tmp_path / "first.log")
+    try:
+        await first.start_ready()  # creates and migrates the file
+    finally:
+        first.stop()
+    await asyncio.to_thread(_set_immutable, path, True)
+    bot = BotProcess(env, tmp_path / "bot.log")
+    try:
+        bot.start()
+        assert bot.process is not None
+        code = await asyncio.to_thread(bot.process.wait, 30)
+    finally:
+        bot.stop()
+        await asyncio.to_thread(_set_immutable, path, False)
+    assert code == 1
+    log = (tmp_path / "bot.log").read_text()
+    assert "cannot start" in log and str(path) in log and "readonly database" in log
+    assert "must exist and be writable" in log
     assert "Traceback" not in log

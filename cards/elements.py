@@ -61,6 +61,27 @@ def text(value: str, *, subtle: bool = False, weight: str | None = None) -> Json
     return block
 
 
+def verbatim(value: str, *, monospace: bool = False) -> Json:
+    """Text shown line for line as it will be copied elsewhere (notes for the case tool, a
+    message for the customer). One TextBlock would read it as markdown, where lines run
+    together and the template's `=====` underlines turn the line above into a heading; a
+    block per line keeps each line, and a blank line becomes a gap before the next."""
+    items: list[Json] = []
+    gap = False
+    for line in value.splitlines():
+        if not line.strip():
+            gap = bool(items)
+            continue
+        block: Json = {"type": "TextBlock", "text": line, "wrap": True}
+        if monospace:
+            block["fontType"] = "Monospace"
+        if items:
+            block["spacing"] = "Medium" if gap else "None"
+        items.append(block)
+        gap = False
+    return {"type": "Container", "items": items}
+
+
 def problems_block(problems: Sequence[str]) -> list[Json]:
     """What to fix, shown at the top of a form that comes back."""
     if not problems:

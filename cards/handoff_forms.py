@@ -46,6 +46,7 @@ from .elements import (
     text_input,
     time_input,
     toggle,
+    verbatim,
 )
 
 Raw = Mapping[str, Any]
@@ -626,9 +627,9 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         facts([("To", outputs.mail_to), ("Subject", outputs.mail_subject)]),
         text(mail_note, subtle=True),
         text("Notes for the case tool", weight="Bolder"),
-        {"type": "TextBlock", "text": outputs.notes_text, "wrap": True, "fontType": "Monospace"},
+        verbatim(outputs.notes_text, monospace=True),
         text("Message for the customer", weight="Bolder"),
-        text(outputs.customer_message),
+        verbatim(outputs.customer_message),
     ]
     actions = [
         submit(

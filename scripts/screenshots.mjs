@@ -71,7 +71,7 @@ const browser = await chromium.launch({
     '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 2200 } });
   await page.goto(baseUrl);
   await page.getByText('Case Transfer').first().waitFor({ timeout: WAIT_MS });
   // The page listens to the same stream as the web client, so the script sees what it shows.

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from cards import handoff_forms as forms
-from handoff.models import Case, Severity, SupportPlan
+from handoff.models import Case, HandoffOutputs, Severity, SupportPlan
 
 from harness.card_schema import assert_valid_card
 
@@ -16,6 +16,21 @@ CASE = Case(
     product_skill="HDInsight",
     customer_region="US",
     customer_timezone="America/New_York",
+)
+NOTES_TEXT = (
+    "Summary\n=============\nAutoscale stops at 20 nodes.\n\n"
+    "Next Customer Contact:\n=============\nWhen: Wed 2026-12-02 09:00 CST\n"
+    "Who waits for whom: Customer waits for us\n"
+)
+OUTPUTS = HandoffOutputs(
+    title="Cluster fails to scale out",
+    mail_to="queue@example.invalid",
+    mail_subject="Please reassign",
+    mail_body="Body",
+    mailto_url="mailto:queue@example.invalid",
+    notes_text=NOTES_TEXT,
+    customer_message="Hello,\nOur US support engineer will continue.\nBest regards",
+    next_step="Attend the meeting.",
 )
 # Teams refuses bot messages much above this; the forms stay well under it.
 TEAMS_MESSAGE_BUDGET = 28 * 1024
@@ -32,6 +47,7 @@ TEAMS_MESSAGE_BUDGET = 28 * 1024
             CASE, "The meeting.", "I aligned with the SME", {}, [], ask_attendance=True
         ),
         forms.warnings_card(CASE, ["Don't."]),
+        forms.review_card(CASE, OUTPUTS, updating=False),
     ],
 )
 def test_every_form_is_a_valid_card_small_enough_for_teams(card: dict[str, object]) -> None:
@@ -104,3 +120,20 @@ def test_typed_text_never_becomes_a_mention() -> None:
 
     assert safe("see <at>Ana Lopez</at> -> ok") == "see \u2039at>Ana Lopez\u2039/at> -> ok"
     assert safe("<AT >x</At>") == "\u2039AT >x\u2039/At>"
+
+
+def lines_of(container: dict[str, object]) -> list[str]:
+    items = container["items"]
+    assert isinstance(items, list)
+    return [str(block["text"]) for block in items]
+
+
+def test_the_review_card_shows_notes_and_customer_message_line_for_line() -> None:
+    card = forms.review_card(CASE, OUTPUTS, updating=False)
+    containers = [e for e in card["body"] if e["type"] == "Container"]
+    [notes, message] = containers[-2:]
+    # One TextBlock would be markdown: its lines would run together, its underlines headings.
+    assert lines_of(notes) == [line for line in NOTES_TEXT.splitlines() if line]
+    assert lines_of(message) == OUTPUTS.customer_message.splitlines()
+    gaps = [block.get("spacing") for block in notes["items"]]
+    assert gaps == [None, "None", "None", "Medium", "None", "None", "None"]

@@ -18,7 +18,7 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
-from bot.authorization import TeamMembership, TransferAuthorization
+from bot.authorization import TeamMembership, TransferAuthorization, TurnAuthorization
 from bot.card_actions import CardActions, leads_checker
 from bot.credentials import CachedCredentialFactory
 from bot.deliveries import Deliveries
@@ -172,6 +172,16 @@ def build_bot(
     dialogs.add(handoff_dialog(deps))
     is_lead = leads_checker(process.lead_ids())
     queue = Queue(process.queue.address, process.queue.subject_prefix)
+    membership = TeamMembership(clock)
+    authorization = TransferAuthorization(
+        store,
+        is_lead,
+        leads_configured=bool(process.lead_ids()),
+        configured_team=process.case_transfer.team_id,
+        configured_channel=process.case_transfer.channel_id,
+        allowed_teams=process.case_transfer.allowed_teams,
+    )
+    authorize = TurnAuthorization(authorization, membership)
     status = StatusCommands(
         store,
         schedule,
@@ -179,8 +189,7 @@ def build_bot(
         service=service,
         queue=queue,
         graph=graph,
-        # With no leads configured, anyone in the team may bind the channel.
-        may_set_up=is_lead if process.lead_ids() else (lambda _person: True),
+        authorize=authorize,
         wake_outbox=wake_outbox,
     )
 
@@ -198,18 +207,7 @@ def build_bot(
         user_state=UserState(bot_storage),
         dialogs=dialogs,
         clock=clock,
-        card_actions=CardActions(
-            service,
-            store,
-            is_lead,
-            TransferAuthorization(
-                store,
-                is_lead,
-                configured_team=process.case_transfer.team_id,
-                configured_channel=process.case_transfer.channel_id,
-                allowed_teams=process.case_transfer.allowed_teams,
-            ),
-        ),
+        card_actions=CardActions(service, store, is_lead, authorization),
         commands={
             **status.table(),
             "outbox": OutboxAdmin(
@@ -219,7 +217,9 @@ def build_bot(
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
-        escalations=Escalations(store, clock, process.lead_people(), is_lead, wake_outbox, service),
+        escalations=Escalations(
+            store, clock, process.lead_people(), is_lead, wake_outbox, service, authorize
+        ),
         oof=OofFlow(
             store,
             service,
@@ -229,7 +229,7 @@ def build_bot(
             phone_numbers=process.phone_numbers,
         ),
         deliveries=Deliveries(store, clock),
-        membership=TeamMembership(clock),
+        membership=membership,
         tenant_id=tenant_id,
     )
 

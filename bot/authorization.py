@@ -1,7 +1,10 @@
 """Who may act on a handoff card, decided on the server whatever the card's data says.
 
 Transfer cards are acted on by members of the Case Transfer team (and of the configured
-`case_transfer.allowed_teams`), by each handoff's requester and by the leads. Membership is
+`case_transfer.allowed_teams`), by each handoff's requester and owner and by the leads; the
+commands that change a handoff (`longrunning <case> <why>`, `escalate <case> technical`, the
+group chat's owners form) follow the same rules as the card buttons. Who may bind the Case
+Transfer channel with `setup` is decided here too. Membership is
 asked of the Bot Connector (GET /v3/conversations/{team id}/members/{user id}, 404 for a
 stranger) and remembered for a while, so a click costs one look-up per person and team now
 and then; when the Connector cannot answer, the click is refused and can be retried.
@@ -26,7 +29,9 @@ from handoff.models import Handoff, Person
 from handoff.ports import Clock, ConversationStore, SettingsStore
 
 from . import messages
+from .conversations import actor_of
 from .effects import case_transfer_channel
+from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +122,14 @@ class TransferAuthorization:
         store: Store,
         is_lead: Callable[[Person], bool],
         *,
+        leads_configured: bool = True,
         configured_team: str = "",
         configured_channel: str = "",
         allowed_teams: Sequence[str] = (),
     ) -> None:
         self._store = store
         self._is_lead = is_lead
+        self._leads_configured = leads_configured
         self._configured_team = configured_team
         self._configured_channel = configured_channel
         self._allowed_teams = tuple(allowed_teams)
@@ -130,12 +137,38 @@ class TransferAuthorization:
     async def teams(self) -> list[str]:
         """The Case Transfer team (configured, else the team of the bound channel) and the
         allowed teams; empty while none is known."""
-        team = self._configured_team
-        if not team:
-            channel = await case_transfer_channel(self._store, self._configured_channel)
-            address = await self._store.channel_conversation(channel) if channel else None
-            team = (address.team_id if address else None) or ""
+        team = await self._case_transfer_team()
         return list(dict.fromkeys(t for t in (team, *self._allowed_teams) if t))
+
+    async def _case_transfer_team(self) -> str:
+        if self._configured_team:
+            return self._configured_team
+        channel = await case_transfer_channel(self._store, self._configured_channel)
+        address = await self._store.channel_conversation(channel) if channel else None
+        return (address.team_id if address else None) or ""
+
+    async def setup_refusal(self, actor: Person, member_of: MemberOf) -> str | None:
+        """Why the actor may not bind the Case Transfer channel (which also names the team
+        whose members act on cards); None if they may. Leads may; with no leads configured,
+        anyone may bind the first channel, and then only members of the bound team rebind."""
+        if self._is_lead(actor):
+            return None
+        if self._leads_configured:
+            return self._refused_setup("not a lead", actor, messages.SETUP_NOT_ALLOWED)
+        team = await self._case_transfer_team()
+        if not team:
+            return None
+        member = await member_of(team)
+        if member:
+            return None
+        if member is None:
+            return self._refused_setup("membership unknown", actor, messages.MEMBERSHIP_UNKNOWN)
+        return self._refused_setup("not in the bound team", actor, messages.SETUP_BOUND_TEAM_ONLY)
+
+    @staticmethod
+    def _refused_setup(reason: str, actor: Person, said: str) -> str:
+        log_refusal("setup refused", reason, "setup", actor)
+        return said
 
     async def refusal(
         self, verb: str, actor: Person, handoff: Handoff, member_of: MemberOf
@@ -156,7 +189,8 @@ class TransferAuthorization:
             return self._refused(
                 "neither requester nor lead", verb, actor, handoff, messages.ONLY_REQUESTER_OR_LEAD
             )
-        if is_requester or is_lead:
+        is_owner = handoff.owner is not None and actor.id == handoff.owner.id
+        if is_requester or is_owner or is_lead:
             return None
         teams = await self.teams()
         if not teams:
@@ -177,13 +211,24 @@ class TransferAuthorization:
 
     @staticmethod
     def _refused(reason: str, verb: str, actor: Person, handoff: Handoff, said: str) -> str:
-        log.warning(
-            "card action refused",
-            extra={
-                "reason": reason,
-                "verb": verb,
-                "handoff_id": handoff.id,
-                "user_id": actor.id,
-            },
-        )
+        log_refusal("card action refused", reason, verb, actor, handoff_id=handoff.id)
         return said
+
+
+@dataclass(frozen=True)
+class TurnAuthorization:
+    """The card rules applied to whoever sent this turn: for the commands that change a
+    handoff (the same verbs as its card buttons) and for `setup`."""
+
+    authorization: TransferAuthorization
+    membership: TeamMembership
+
+    async def refusal(self, turn_context: TurnContext, verb: str, handoff: Handoff) -> str | None:
+        actor = actor_of(turn_context.activity)
+        member_of = self.membership.checker(turn_context, actor)
+        return await self.authorization.refusal(verb, actor, handoff, member_of)
+
+    async def setup_refusal(self, turn_context: TurnContext) -> str | None:
+        actor = actor_of(turn_context.activity)
+        member_of = self.membership.checker(turn_context, actor)
+        return await self.authorization.setup_refusal(actor, member_of)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from cards.elements import CARD_CONTENT_TYPE, Json
 from cards.transfer_card import handoff_card, offered_verbs
-from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.models import Handoff, Person
 from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository
 from handoff.service import ActionOutcome, HandoffService
@@ -28,6 +28,8 @@ from handoff.state_machine import (
 
 from . import messages
 from .authorization import MemberOf, TransferAuthorization
+from .clicks import click_key, pressed_before
+from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +132,6 @@ class Store(HandoffRepository, HandledKeys, Protocol):
     pass
 
 
-def click_key(action: CardAction, actor: Person, click: Click) -> str | None:
-    """The click's idempotency key: (card message, user, verb, handoff version)."""
-    if not click.message_id:
-        return None
-    return f"card:{click.message_id}:{actor.id}:{action.verb}:{action.version}"
-
-
 class CardActions:
     def __init__(
         self,
@@ -161,8 +156,8 @@ class CardActions:
             _log_forged(forged, action, actor)
             said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
             return ActionResult(card=None, message=said)
-        key = click_key(action, actor, click)
-        if key is not None and await self._store.key_claimed(key):
+        key = click_key("card", click.message_id, actor, action.verb, action.version)
+        if await pressed_before(self._store, key):
             # Read again: the first click may have committed after `handoff` was read.
             return _repeat(await self._store.get(handoff.id))
         refusal = await self._authorization.refusal(action.verb, actor, handoff, click.member_of)
@@ -201,7 +196,7 @@ class CardActions:
     async def _twin_won(self, changed: bool, key: str | None) -> bool:
         """A click that lost the race to an identical one (a redelivery in flight) is the
         same click, not someone else's."""
-        return not changed and key is not None and await self._store.key_claimed(key)
+        return not changed and await pressed_before(self._store, key)
 
     async def _flag_long_running(
         self, action: CardAction, actor: Person, click: Click, key: str | None
@@ -211,10 +206,20 @@ class CardActions:
             return ActionResult(card=None, message="Say why the case is long-running first.")
         try:
             flagged = await self._service.flag_long_running(
-                action.handoff_id, actor, why[:300], click.conversation_id, key
+                action.handoff_id,
+                actor,
+                why[:300],
+                click.conversation_id,
+                key,
+                seen_version=action.version,
             )
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")
+        except IllegalTransition as refused:
+            current = await self._store.get(action.handoff_id)
+            return ActionResult(
+                card=handoff_card(current, notice=str(refused)), message=str(refused)
+            )
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get(action.handoff_id)
             if await self._twin_won(False, key):
@@ -235,14 +240,12 @@ def _repeat(handoff: Handoff) -> ActionResult:
 
 
 def _log_forged(what: str, action: CardAction, actor: Person) -> None:
-    log.warning(
+    log_refusal(
         "card action with forged data refused",
-        extra={
-            "forged": what,
-            "verb": action.verb,
-            "handoff_id": action.handoff_id[:64],
-            "user_id": actor.id,
-        },
+        what,
+        action.verb,
+        actor,
+        handoff_id=action.handoff_id,
     )
 
 

@@ -25,10 +25,13 @@ from handoff.ports import AlreadyHandled, CardRef, Clock, OutboxItem
 from handoff.service import HandoffService
 
 from . import messages
+from .authorization import TurnAuthorization
+from .clicks import click_key, pressed_before
 from .commands import ParsedCommand
 from .conversations import actor_of
 from .effects import Store, card_activity
 from .outbox_worker import Handler, PermanentFailure
+from .refusals import log_refusal
 from .sending import TeamsSender
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,10 @@ class Escalations:
         is_lead: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
         service: HandoffService,
+        authorize: TurnAuthorization,
     ) -> None:
         self._service = service
+        self._authorize = authorize
         self._store = store
         self._clock = clock
         self._leads = tuple(leads)
@@ -101,6 +106,11 @@ class Escalations:
         if level is None:
             await turn_context.send_activity(messages.escalation_at_top(number))
             return
+        # The same people as the card's Escalate button: the case's team, requester, owner, leads.
+        refusal = await self._authorize.refusal(turn_context, "escalate", handoff)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         try:
             await self._service.record_technical_escalation(
                 handoff.id,
@@ -133,8 +143,14 @@ class Escalations:
         if version is None or not 1 <= version <= escalation.version:
             _refused("forged version", verb, escalation_id, actor)
             return None, messages.FORGED_CARD
-        key = f"decision:{message_id}:{actor.id}:{verb}:{version}" if message_id else None
-        if key is not None and await self._store.key_claimed(key):
+        owner = await self._store.escalation_of_card(message_id) if message_id else None
+        if owner is not None and owner != escalation_id:
+            # The data of one escalation pasted onto another's approval card decides neither.
+            # (A card not recorded yet is let through: its record follows its send.)
+            _refused("escalation id of another card", verb, escalation_id, actor)
+            return None, messages.FORGED_CARD
+        key = click_key("decision", message_id, actor, verb, version)
+        if await pressed_before(self._store, key):
             return approval_card(await self._store.get_escalation(escalation_id)), ""
         if not self._is_lead(actor):
             _refused("not a lead", verb, escalation_id, actor)
@@ -163,7 +179,7 @@ class Escalations:
             await self._store.save_escalation(decided, escalation.version, outbox, key)
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get_escalation(escalation_id)
-            if key is not None and await self._store.key_claimed(key):
+            if await pressed_before(self._store, key):
                 return approval_card(current), ""  # the same click, delivered twice at once
             return approval_card(
                 current, notice=messages.ESCALATION_DECIDED
@@ -174,15 +190,7 @@ class Escalations:
 
 
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
-    log.warning(
-        "escalation decision refused",
-        extra={
-            "reason": reason,
-            "verb": verb,
-            "escalation_id": escalation_id[:64],
-            "user_id": actor.id,
-        },
-    )
+    log_refusal("escalation decision refused", reason, verb, actor, escalation_id=escalation_id)
 
 
 class EscalationHandlers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -104,6 +105,12 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             await super().on_turn(turn_context)
             await self._conversation_state.save_changes(turn_context)
             await self._user_state.save_changes(turn_context)
+        except asyncio.CancelledError:
+            # The request deadline (bot/endpoint.py) cut the turn short and answered 503: the
+            # redelivery Teams sends then must be handled, not taken for a repeat.
+            if self._deliveries is not None:
+                self._deliveries.abandon(claimed)
+            raise
         except Exception:
             # The work did not finish: Teams' redelivery (or the person's retry) may do it.
             if self._deliveries is not None:

@@ -57,6 +57,12 @@ SETUP_NOT_ALLOWED = (
 )
 
 
+SETUP_BOUND_TEAM_ONLY = (
+    "The Case Transfer channel is bound already: only members of its team (or a team lead in "
+    "the bot's configuration) can move it."
+)
+
+
 def setup_done(posted: int) -> str:
     waiting = f" Posting the {posted} open handoff(s) that were waiting." if posted else ""
     return f"This channel is now the Case Transfer channel: handoff cards appear here.{waiting}"

@@ -16,7 +16,7 @@ from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff import effects
-from handoff.errors import ConcurrencyConflict
+from handoff.errors import ConcurrencyConflict, IllegalTransition
 from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
     ChatMember,
@@ -26,7 +26,7 @@ from handoff.long_running import (
     next_owner,
     regional_owners,
 )
-from handoff.models import Handoff, Person
+from handoff.models import Handoff
 from handoff.notes_template import format_in_zone
 from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
@@ -36,9 +36,11 @@ from handoff.shifts import agenda, overview
 from handoff.user_settings import UserSettings, parse_hours
 
 from . import messages
+from .authorization import TurnAuthorization
 from .commands import ParsedCommand
 from .conversations import actor_of, address_of, conversation_kind
 from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
+from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,13 @@ class StatusCommands:
         service: HandoffService,
         queue: Queue,
         graph: GraphClient | None = None,
-        may_set_up: Callable[[Person], bool],
+        authorize: TurnAuthorization,
         wake_outbox: Callable[[], None],
     ) -> None:
         self._store = store
         self._schedule = schedule
         self._clock = clock
-        self._may_set_up = may_set_up
+        self._authorize = authorize
         self._service = service
         self._graph = graph
         self._queue = queue
@@ -163,6 +165,10 @@ class StatusCommands:
             await self._plan_chat(turn_context, latest, handoffs)
             return
         if rest and marked is None:
+            refusal = await self._authorize.refusal(turn_context, "long_running", latest)
+            if refusal is not None:
+                await turn_context.send_activity(refusal)
+                return
             try:
                 latest = await self._service.flag_long_running(
                     latest.id,
@@ -172,6 +178,9 @@ class StatusCommands:
                 )
             except ConcurrencyConflict:
                 await turn_context.send_activity(messages.CHANGED_MEANWHILE)
+                return
+            except IllegalTransition as refused:
+                await turn_context.send_activity(str(refused))
                 return
             marked = latest.long_running
             self._wake_outbox()
@@ -194,12 +203,23 @@ class StatusCommands:
         await turn_context.send_activity(card_activity(card))
 
     async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        actor = actor_of(turn_context.activity)
         number = case_number_from(str(value.get("case") or ""))
         handoffs = await self._store.for_case(number) if number else []
         if number is None or not handoffs:
             await turn_context.send_activity(messages.STALE_FORM)
             return
         latest = max(handoffs, key=lambda h: h.updated_at)
+        # The form is only card data: whoever sends it must be allowed to act on the case,
+        # and only a case flagged long-running gets a chat.
+        if not any(h.long_running for h in handoffs):
+            log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)
+            await turn_context.send_activity(messages.not_long_running(number))
+            return
+        refusal = await self._authorize.refusal(turn_context, "long_running", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         if value.get("preference") == "regional":
             await turn_context.send_activity(messages.one_regional_engineer(number))
             return
@@ -379,8 +399,9 @@ class StatusCommands:
         if conversation_kind(activity) is not ConversationKind.CHANNEL:
             await turn_context.send_activity(messages.SETUP_IN_CHANNEL)
             return
-        if not self._may_set_up(actor_of(turn_context.activity)):
-            await turn_context.send_activity(messages.SETUP_NOT_ALLOWED)
+        refusal = await self._authorize.setup_refusal(turn_context)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
             return
         # The bot stored this channel's address when the message came in (HandoffBot).
         address = address_of(activity, self._clock.now())

@@ -177,7 +177,8 @@ def offered_verbs(handoff: Handoff) -> list[str]:
     """The buttons this version of the handoff's cards offers (the requester's answer card
     included), so a click on anything else is known to be forged."""
     verbs = allowed_verbs(handoff.state)
-    if handoff.long_running is None and handoff.state is not HandoffState.CANCELLED:
+    closed = (HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE)
+    if handoff.long_running is None and handoff.state not in closed:
         # R-LONG by hand: anyone who knows the customer works in two zones may flag it.
         verbs.append("long_running")
     return verbs

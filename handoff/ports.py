@@ -147,6 +147,9 @@ class EscalationStore(Protocol):
 
     async def escalation_cards(self, escalation_id: str) -> list[CardRef]: ...
 
+    async def escalation_of_card(self, activity_id: str) -> str | None:
+        """The escalation whose approval card is the message `activity_id`, if any."""
+
 
 class HandledKeys(Protocol):
     """Idempotency keys of the deliveries and card clicks already handled, shared by every

@@ -10,7 +10,7 @@ from datetime import timedelta
 from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess
-from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
+from .models import AuditEvent, Handoff, HandoffOutputs, HandoffState, Person, as_utc
 from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
@@ -114,10 +114,24 @@ class HandoffService:
         reason: str,
         conversation_id: str | None = None,
         claim: str | None = None,
+        seen_version: int | None = None,
     ) -> Handoff:
         """R-LONG by hand: the customer works in two time zones and transfers keep happening.
-        ConcurrencyConflict if it changed meanwhile; AlreadyHandled if `claim` was recorded."""
+        ConcurrencyConflict if it changed meanwhile (or since `seen_version`); AlreadyHandled
+        if `claim` was recorded; IllegalTransition for a closed or already flagged handoff."""
         handoff = await self._repository.get(handoff_id)
+        if seen_version is not None and seen_version != handoff.version:
+            raise ConcurrencyConflict(_out_of_date(handoff))
+        if handoff.state in _NOT_FLAGGABLE:
+            state = handoff.state.value.replace("-", " ")
+            raise IllegalTransition(
+                f"This handoff of case {handoff.case.number} is {state}: it can no longer be "
+                "flagged long-running. Flag the case's current handoff."
+            )
+        if handoff.long_running is not None:
+            raise IllegalTransition(
+                f"Case {handoff.case.number} is already marked long-running: {handoff.long_running}"
+            )
         verdict = assess([handoff], flagged_reason=reason)
         return await self._annotate(
             handoff,
@@ -225,6 +239,10 @@ class HandoffService:
             current = await self._repository.get(handoff_id)
             return ActionOutcome(current, False, _out_of_date(current))
         return ActionOutcome(changed, True)
+
+
+# Closed for R-LONG: a cancelled handoff, or one sent back to the queue (a new one follows).
+_NOT_FLAGGABLE = frozenset({HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE})
 
 
 def _out_of_date(handoff: Handoff) -> str:

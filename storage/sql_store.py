@@ -440,6 +440,12 @@ class SqlStore:
         )
         return [CardRef(**row) for row in rows]
 
+    async def escalation_of_card(self, activity_id: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT escalation_id FROM escalation_cards WHERE activity_id = ?", activity_id
+        )
+        return str(row["escalation_id"]) if row else None
+
     # -- User settings ----------------------------------------------------------------------
 
     async def user_settings(self, user_id: str) -> UserSettings | None:

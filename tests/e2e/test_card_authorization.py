@@ -12,8 +12,9 @@ import yaml
 
 from bot import messages
 from config.settings import DEFAULT_CONFIG_PATH
-from handoff.models import Person
-from handoff.ports import SystemClock
+from handoff.escalation import request_escalation
+from handoff.models import HandoffNotes, Person, StepTried
+from handoff.ports import CardRef, SystemClock
 from handoff.service import HandoffService
 from storage.sql_store import open_store
 
@@ -34,6 +35,10 @@ from harness.transfer_flow import (
 )
 
 OUTSIDER = fake_user("Olga Outsider")
+READY = HandoffNotes(
+    summary="Autoscale stops at 20 nodes since the upgrade; PG suspects the quota service.",
+    steps_tried=(StepTried(step="Raised the core quota", outcome="same failure"),),
+)
 OTHER_TEAM = channel_id_for("Escalation Engineers")
 OTHER_TENANT = "99999999-0000-4000-8000-000000000bad"
 
@@ -75,6 +80,43 @@ def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
     ]
 
 
+@pytest.fixture(params=["invoke", "submit"])
+def how(request: pytest.FixtureRequest) -> str:
+    """How the button is pressed: an Action.Execute invoke, or its Action.Submit fallback (a
+    message whose value is the button's data), which older clients send."""
+    return str(request.param)
+
+
+async def press(
+    bot: RunningBot,
+    connector: FakeConnector,
+    how: str,
+    click: dict[str, Any],
+) -> str:
+    """Presses the button an invoke (from invoke_for) describes, the way `how` says; what the
+    clicker is told, as text (a refreshed card's text for an invoke)."""
+    action = click["value"]["action"]
+    user = click["from"]
+    if how == "invoke":
+        _, body = await post(bot, click)
+        value = body["value"]
+        return value if isinstance(value, str) else all_text(value)
+    submit = activities.submit_message(
+        {**action["data"], "verb": action["verb"]},
+        connector.url,
+        reply_to_id=click["replyToId"],
+        scope="channel",
+        user_id=user["id"],
+        user_name=user.get("name"),
+        aad_object_id=user.get("aadObjectId"),
+    )
+    conversation = submit["conversation"]["id"]
+    before = len(connector.activities(conversation))
+    await post(bot, submit)
+    replies = await connector.wait_for_activities(before + 1, conversation_id=conversation)
+    return str(replies[-1].get("text") or "")
+
+
 async def transfer_card(
     start_bot: StartBot, connector: FakeConnector, clock: FakeClock, **settings: Any
 ) -> tuple[RunningBot, dict[str, Any], str]:
@@ -86,6 +128,7 @@ async def transfer_card(
 
 
 async def test_only_members_of_the_case_transfer_team_accept(
+    how: str,
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
@@ -97,17 +140,18 @@ async def test_only_members_of_the_case_transfer_team_accept(
     before = await stored_state(sqlite_url)
 
     for _ in range(2):
-        _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", OUTSIDER))
-        shown = all_text(body["value"])
+        click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
+        shown = await press(bot, fake_connector, how, click)
         assert messages.NOT_IN_TEAM in shown
-        assert "Requested" in shown, "the clicker sees the card as it is"
+        if how == "invoke":
+            assert "Requested" in shown, "the clicker sees the card as it is"
 
     assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action refused") == ["not in the team"] * 2
     lookups = [r for r in fake_connector.requests if r.method == "GET" and OUTSIDER.id in r.path]
     assert len(lookups) == 1, "a membership answer is remembered"
-    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
-    assert "Accepted by Bo Receiver" in all_text(body["value"])
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
 
 
 async def test_members_of_an_allowed_team_act_too(
@@ -124,6 +168,7 @@ async def test_members_of_an_allowed_team_act_too(
 
 
 async def test_a_membership_that_cannot_be_checked_is_refused_until_it_can(
+    how: str,
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
@@ -133,15 +178,16 @@ async def test_a_membership_that_cannot_be_checked_is_refused_until_it_can(
     bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
     before = await stored_state(sqlite_url)
     fake_connector.fail_next(400, method="GET", path_contains="/members/")
-    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
-    assert messages.MEMBERSHIP_UNKNOWN in all_text(body["value"])
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert messages.MEMBERSHIP_UNKNOWN in await press(bot, fake_connector, how, click)
     assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action refused") == ["membership unknown"]
-    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
-    assert "Accepted by Bo Receiver" in all_text(body["value"])
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
 
 
 async def test_requester_only_and_lead_buttons_refuse_everyone_else(
+    how: str,
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
@@ -178,10 +224,7 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
             user_name=RECEIVER.name,
         ),
     ]
-    said = []
-    for press in presses:
-        _, body = await post(bot, press)
-        said.append(body["value"] if isinstance(body["value"], str) else all_text(body["value"]))
+    said = [await press(bot, fake_connector, how, click) for click in presses]
 
     assert messages.only_the_requester("Test User") in said[0]
     assert messages.ONLY_REQUESTER_OR_LEAD in said[1]
@@ -195,6 +238,7 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
 
 
 async def test_before_the_channel_is_set_up_only_the_requester_acts(
+    how: str,
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
@@ -210,8 +254,8 @@ async def test_before_the_channel_is_set_up_only_the_requester_acts(
     )
     card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
     before = await stored_state(sqlite_url)
-    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
-    assert messages.NO_TRANSFER_TEAM in all_text(body["value"])
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert messages.NO_TRANSFER_TEAM in await press(bot, fake_connector, how, click)
     assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
 
@@ -245,6 +289,7 @@ async def another_handoff(url: str, clock: FakeClock) -> str:
     ],
 )
 async def test_forged_card_data_is_refused_and_logged(
+    how: str,
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
@@ -262,7 +307,7 @@ async def test_forged_card_data_is_refused_and_logged(
     data = {**accept["data"], **forge}
     if data["handoff_id"] == "other":
         data["handoff_id"] = other
-    press = activities.card_action_invoke(
+    click = activities.card_action_invoke(
         verb,
         data,
         fake_connector.url,
@@ -272,8 +317,7 @@ async def test_forged_card_data_is_refused_and_logged(
         user_name=RECEIVER.name,
         aad_object_id=RECEIVER.aad_object_id,
     )
-    status, body = await post(bot, press)
-    assert (status, body["value"]) == (200, answer)
+    assert await press(bot, fake_connector, how, click) == answer
     assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action with forged data refused") == [logged]
 
@@ -320,3 +364,56 @@ async def test_without_a_configured_tenant_any_tenant_is_served(
     await fake_connector.wait_for_activities(
         predicate=lambda a: "What I can do" in (a.get("text") or "")
     )
+
+
+async def test_an_escalation_is_decided_only_on_its_own_approval_card(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Escalation B's data pasted onto escalation A's approval card decides nothing."""
+    lead = fake_user("Tara Lead")
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["leads"] = [{"name": lead.name, "teams_id": lead.aad_object_id}]
+    config = tmp_path / "leads.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    store = await open_store(sqlite_url, clock)
+    try:
+        requester = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name)
+        first, second = (
+            request_escalation(READY, number, requester, clock.now())
+            for number in (CASE, "2311230040009999")
+        )
+        for escalation, card in ((first, "card-of-first"), (second, "card-of-second")):
+            await store.add_escalation(escalation)
+            await store.add_escalation_card(
+                escalation.id, CardRef(conversation_id="a:lead-chat", activity_id=card)
+            )
+    finally:
+        await store.close()
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=str(config))
+
+    def decide(message_id: str) -> dict[str, Any]:
+        return activities.card_action_invoke(
+            "esc_approve",
+            {"escalation_id": second.id, "version": 1},
+            fake_connector.url,
+            message_id,
+            user_id=lead.id,
+            user_name=lead.name,
+            aad_object_id=lead.aad_object_id,
+        )
+
+    _, body = await post(bot, decide("card-of-first"))
+    assert body["value"] == messages.FORGED_CARD
+    assert refusals(caplog, "escalation decision refused") == ["escalation id of another card"]
+    store = await open_store(sqlite_url, clock)
+    try:
+        assert (await store.get_escalation(second.id)).state.value == "pending"
+    finally:
+        await store.close()
+    _, body = await post(bot, decide("card-of-second"))
+    assert "approved" in all_text(body["value"]).lower(), "its own card decides it"

@@ -151,6 +151,8 @@ class FakeServer:
         self._changed = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
+        # (seconds, remaining, method, path_contains): slow answers, taken like faults.
+        self._delays: list[list[Any]] = []
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -315,6 +317,10 @@ class FakeServer:
                 headers=CIMultiDictProxy(CIMultiDict(request.headers)),
             )
             with self._lock:
+                delay = self._take_delay(incoming)
+            if delay:
+                await asyncio.sleep(delay)
+            with self._lock:
                 answer = self._answer(handler, incoming)
                 response = self._response(answer)
                 self._record(incoming, answer, response)
@@ -336,6 +342,19 @@ class FakeServer:
             # connection reset the code under test might retry around.
             _log.exception("fake route failed: %s %s", incoming.method, incoming.path)
             return Answer(500, self._error_payload(500, "FakeServerError", repr(exc)))
+
+    def _take_delay(self, incoming: Incoming) -> float:
+        for delay in self._delays:
+            seconds, _, method, path_contains = delay
+            if method is not None and incoming.method.upper() != method.upper():
+                continue
+            if path_contains is not None and path_contains not in incoming.path:
+                continue
+            delay[1] -= 1
+            if delay[1] <= 0:
+                self._delays.remove(delay)
+            return float(seconds)
+        return 0.0
 
     def _take_fault(self, incoming: Incoming) -> Answer | None:
         for fault in self._faults:
@@ -416,6 +435,20 @@ class FakeServer:
                     path_contains=path_contains,
                 )
             )
+
+    def delay_next(
+        self,
+        seconds: float,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests only after ``seconds`` (a slow cloud)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._delays.append([seconds, count, method, path_contains])
 
     @property
     def pending_faults(self) -> int:

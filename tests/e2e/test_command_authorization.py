@@ -1,0 +1,267 @@
+"""The commands and forms that change a handoff follow the card buttons' rules, over real
+HTTP: a group chat's owners form, `longrunning <case> <why>`, `escalate <case> technical` and
+`setup`. Each refusal is told, changes nothing in the store and is logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from bot import messages
+from bot.effects import CASE_TRANSFER_CHANNEL
+from cards.long_running_card import CHAT_OWNERS, owner_field
+from handoff.errors import IllegalTransition
+from handoff.models import Handoff, HandoffState, Person
+from handoff.service import HandoffService
+from handoff.state_machine import Accept, Cancel, SendBackToQueue
+from storage.sql_store import open_store
+
+from conftest import FakeClock, RunningBot, StartBot
+from harness import activities, records
+from harness.chat import all_text
+from harness.fake_connector import FakeConnector
+from harness.ids import DEFAULT_TEAM_ID, DEFAULT_USER, TeamsUser, channel_id_for, fake_user
+from harness.transfer_flow import CASE, RECEIVER, TUESDAY, post, set_up_channel
+
+OUTSIDER = fake_user("Olga Outsider")
+OTHER_TEAM = channel_id_for("Escalation Engineers")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(TUESDAY)
+
+
+def person(user: TeamsUser) -> Person:
+    return Person(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
+
+
+async def bound_bot(start_bot: StartBot, connector: FakeConnector, clock: FakeClock) -> RunningBot:
+    """The bot with its Case Transfer channel bound in a team of the requester and RECEIVER."""
+    connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER, RECEIVER])
+    bot = await start_bot(clock=clock)
+    await set_up_channel(bot, connector)
+    return bot
+
+
+async def seed(url: str, clock: FakeClock, *, accepted: bool, flagged: bool) -> Handoff:
+    """CASE handed from EMEA (DEFAULT_USER) to US; taken by RECEIVER; flagged long-running."""
+    store = await open_store(url, clock)
+    try:
+        service = HandoffService(store, clock)
+        answers = records.answers(CASE, "EMEA", "US")
+        handoff = await service.request(answers, records.PLACEHOLDER_OUTPUTS, person(DEFAULT_USER))
+        if accepted:
+            accept = Accept(actor=person(RECEIVER))
+            handoff = (await service.act(handoff.id, accept, handoff.version)).handoff
+        if flagged:
+            handoff = await service.flag_long_running(
+                handoff.id, person(DEFAULT_USER), "customer works in two time zones"
+            )
+        return handoff
+    finally:
+        await store.close()
+
+
+async def stored(url: str, clock: FakeClock) -> tuple[Handoff, list[str], Any, str | None]:
+    """The case's handoff, its event kinds, its group chat and the bound channel."""
+    store = await open_store(url, clock)
+    try:
+        [handoff] = await store.for_case(CASE)
+        kinds = [e.kind for e in await store.history(handoff.id)]
+        return (
+            handoff,
+            kinds,
+            await store.group_chat(CASE),
+            await store.get_setting(CASE_TRANSFER_CHANNEL),
+        )
+    finally:
+        await store.close()
+
+
+async def told(bot: RunningBot, connector: FakeConnector, activity: dict[str, Any]) -> str:
+    """What the bot answered this message with (its text, or its card's text)."""
+    conversation = activity["conversation"]["id"]
+    before = len(connector.activities(conversation))
+    await post(bot, activity)
+    replies = await connector.wait_for_activities(before + 1, conversation_id=conversation)
+    reply = replies[-1]
+    if reply.get("attachments"):
+        return all_text(reply["attachments"][0]["content"])
+    return str(reply.get("text") or "")
+
+
+def as_user(user: TeamsUser) -> dict[str, Any]:
+    return {"user_id": user.id, "user_name": user.name, "aad_object_id": user.aad_object_id}
+
+
+def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
+    return [
+        str(getattr(r, "reason", None))
+        for r in caplog.records
+        if r.getMessage() == message and r.levelno == logging.WARNING
+    ]
+
+
+def owners_form(**changes: str) -> dict[str, Any]:
+    """The regional owners card as submitted: forged by whoever sends it."""
+    return {
+        "command": CHAT_OWNERS,
+        "case": CASE,
+        "preference": "global",
+        owner_field("EMEA"): str(DEFAULT_USER.aad_object_id),
+        owner_field("US"): str(RECEIVER.aad_object_id),
+        **changes,
+    }
+
+
+async def test_a_forged_owners_form_makes_no_group_chat(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    await seed(sqlite_url, clock, accepted=True, flagged=True)
+    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(OUTSIDER))
+    assert messages.NOT_IN_TEAM in await told(bot, fake_connector, form)
+    *_, chat, _ = await stored(sqlite_url, clock)
+    assert chat is None, "no chat planned and no create_group_chat queued"
+    assert refusals(caplog, "card action refused") == ["not in the team"]
+
+    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(RECEIVER))
+    said = await told(bot, fake_connector, form)
+    assert said.startswith(f"Making the group chat of case {CASE}"), said
+    *_, chat, _ = await stored(sqlite_url, clock)
+    assert chat is not None, "the case's owner may ask for the chat"
+
+
+async def test_a_case_not_flagged_long_running_gets_no_group_chat(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    await seed(sqlite_url, clock, accepted=True, flagged=False)
+    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(RECEIVER))
+    assert await told(bot, fake_connector, form) == messages.not_long_running(CASE)
+    *_, chat, _ = await stored(sqlite_url, clock)
+    assert chat is None
+    assert refusals(caplog, "chat owners refused") == ["not long-running"]
+
+
+async def test_an_old_card_cannot_flag_a_cancelled_handoff(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    first = await seed(sqlite_url, clock, accepted=False, flagged=False)
+    store = await open_store(sqlite_url, clock)
+    try:
+        await HandoffService(store, clock).act(first.id, Cancel(actor=person(DEFAULT_USER)))
+    finally:
+        await store.close()
+    data = {"handoff_id": first.id, "version": first.version, "why": "two time zones"}
+    press = activities.card_action_invoke("long_running", data, fake_connector.url, "old-card")
+    _, body = await post(bot, press)
+    assert messages.CHANGED_MEANWHILE in all_text(body["value"])
+    handoff, kinds, _, _ = await stored(sqlite_url, clock)
+    assert (handoff.state, handoff.long_running) == (HandoffState.CANCELLED, None)
+    assert "long_running" not in kinds
+
+
+async def test_a_handoff_sent_back_to_the_queue_or_flagged_is_not_flagged_again(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """The service's own guard, whoever calls it (the card's current version included)."""
+    flagged = await seed(sqlite_url, clock, accepted=True, flagged=True)
+    store = await open_store(sqlite_url, clock)
+    try:
+        service = HandoffService(store, clock)
+        with pytest.raises(IllegalTransition, match="already marked long-running"):
+            await service.flag_long_running(flagged.id, person(RECEIVER), "again")
+        back = await service.request(
+            records.answers("2311230040005555", "EMEA", "US"),
+            records.PLACEHOLDER_OUTPUTS,
+            person(DEFAULT_USER),
+        )
+        command = SendBackToQueue(actor=person(DEFAULT_USER), reason="wrong region")
+        back = (await service.act(back.id, command, back.version)).handoff
+        assert back.state is HandoffState.BACK_TO_QUEUE
+        with pytest.raises(IllegalTransition, match="back to queue: it can no longer be flagged"):
+            await service.flag_long_running(back.id, person(DEFAULT_USER), "zones")
+    finally:
+        await store.close()
+
+
+async def test_longrunning_with_a_reason_follows_the_card_rules(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    await seed(sqlite_url, clock, accepted=False, flagged=False)
+    text = f"longrunning {CASE} customer works in two time zones"
+    message = activities.personal_message(text, fake_connector.url, **as_user(OUTSIDER))
+    assert await told(bot, fake_connector, message) == messages.NOT_IN_TEAM
+    handoff, kinds, _, _ = await stored(sqlite_url, clock)
+    assert handoff.long_running is None and "long_running" not in kinds
+    assert refusals(caplog, "card action refused") == ["not in the team"]
+
+    message = activities.personal_message(text, fake_connector.url, **as_user(RECEIVER))
+    assert "long-running" in await told(bot, fake_connector, message)
+    handoff, kinds, _, _ = await stored(sqlite_url, clock)
+    assert handoff.long_running is not None and "long_running" in kinds
+
+
+async def test_escalate_technical_follows_the_card_rules(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    await seed(sqlite_url, clock, accepted=True, flagged=False)
+    text = f"escalate {CASE} technical"
+    message = activities.personal_message(text, fake_connector.url, **as_user(OUTSIDER))
+    assert await told(bot, fake_connector, message) == messages.NOT_IN_TEAM
+    _, kinds, _, _ = await stored(sqlite_url, clock)
+    assert "technical_escalation" not in kinds
+    assert refusals(caplog, "card action refused") == ["not in the team"]
+
+    message = activities.personal_message(text, fake_connector.url, **as_user(RECEIVER))
+    assert f"Case {CASE} goes up" in await told(bot, fake_connector, message)
+    _, kinds, _, _ = await stored(sqlite_url, clock)
+    assert kinds.count("technical_escalation") == 1
+
+
+async def test_with_no_leads_only_the_bound_team_moves_the_channel(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await bound_bot(start_bot, fake_connector, clock)
+    await seed(sqlite_url, clock, accepted=False, flagged=False)
+    *_, bound = await stored(sqlite_url, clock)
+    elsewhere = channel_id_for("Hijacked")
+    where = {"team_id": OTHER_TEAM, "team_name": "Escalation Engineers", "channel_id": elsewhere}
+    setup = activities.channel_message("setup", fake_connector.url, **where, **as_user(OUTSIDER))
+    said = await told(bot, fake_connector, setup)
+    *_, still = await stored(sqlite_url, clock)
+    assert still == bound, "someone outside the bound team cannot move the channel"
+    assert said == messages.SETUP_BOUND_TEAM_ONLY
+    assert refusals(caplog, "setup refused") == ["not in the bound team"]
+
+    setup = activities.channel_message("setup", fake_connector.url, **where, **as_user(RECEIVER))
+    assert "now the Case Transfer channel" in await told(bot, fake_connector, setup)
+    *_, moved = await stored(sqlite_url, clock)
+    assert moved == elsewhere, "a member of the bound team may move it"

@@ -253,15 +253,27 @@ async def test_with_no_leads_only_the_bound_team_moves_the_channel(
     await seed(sqlite_url, clock, accepted=False, flagged=False)
     *_, bound = await stored(sqlite_url, clock)
     elsewhere = channel_id_for("Hijacked")
-    where = {"team_id": OTHER_TEAM, "team_name": "Escalation Engineers", "channel_id": elsewhere}
-    setup = activities.channel_message("setup", fake_connector.url, **where, **as_user(OUTSIDER))
+
+    def setup_by(user: TeamsUser) -> dict[str, Any]:
+        return activities.channel_message(
+            "setup",
+            fake_connector.url,
+            team_id=OTHER_TEAM,
+            team_name="Escalation Engineers",
+            channel_id=elsewhere,
+            user_id=user.id,
+            user_name=user.name,
+            aad_object_id=user.aad_object_id,
+        )
+
+    setup = setup_by(OUTSIDER)
     said = await told(bot, fake_connector, setup)
     *_, still = await stored(sqlite_url, clock)
     assert still == bound, "someone outside the bound team cannot move the channel"
     assert said == messages.SETUP_BOUND_TEAM_ONLY
     assert refusals(caplog, "setup refused") == ["not in the bound team"]
 
-    setup = activities.channel_message("setup", fake_connector.url, **where, **as_user(RECEIVER))
+    setup = setup_by(RECEIVER)
     assert "now the Case Transfer channel" in await told(bot, fake_connector, setup)
     *_, moved = await stored(sqlite_url, clock)
     assert moved == elsewhere, "a member of the bound team may move it"

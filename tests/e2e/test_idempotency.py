@@ -214,3 +214,24 @@ async def test_a_delivery_whose_turn_failed_is_handled_when_teams_redelivers_it(
     await post(bot, message)
     [_, answer] = await fake_connector.wait_for_activities(2)
     assert "What I can do" in answer["text"]
+
+
+async def test_a_turn_cut_short_by_the_deadline_is_handled_when_teams_redelivers_it(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock, REQUEST_DEADLINE_SECONDS="0.5")
+    fake_connector.delay_next(2.0, method="POST", path_contains=PERSONAL_CHAT)
+    message = activities.personal_message("help", fake_connector.url)
+    status, _ = await post(bot, message)
+    assert status == 503, "the slow reply ran past the deadline"
+
+    status, _ = await post(bot, copy.deepcopy(message))  # Teams' retry, with the same id
+    assert status == 201
+    # The first turn's reply reaches Teams late (its thread still runs), the retry's too.
+    helped = await fake_connector.wait_for_activities(
+        2,
+        conversation_id=PERSONAL_CHAT,
+        predicate=lambda a: "What I can do" in (a.get("text") or ""),
+        timeout=10,
+    )
+    assert len(helped) == 2

@@ -22,8 +22,7 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities, records
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
-from harness.ids import DEFAULT_TEAM_ID, DEFAULT_TENANT_ID, DEFAULT_USER, channel_id_for, fake_user
-from harness.transfer_flow import (
+from harness.handoff_flow import (
     CASE,
     RECEIVER,
     TUESDAY,
@@ -33,6 +32,7 @@ from harness.transfer_flow import (
     request_handoff,
     set_up_channel,
 )
+from harness.ids import DEFAULT_TEAM_ID, DEFAULT_TENANT_ID, DEFAULT_USER, channel_id_for, fake_user
 
 OUTSIDER = fake_user("Olga Outsider")
 READY = HandoffNotes(
@@ -110,11 +110,12 @@ async def press(
         user_name=user.get("name"),
         aad_object_id=user.get("aadObjectId"),
     )
-    conversation = submit["conversation"]["id"]
-    before = len(connector.activities(conversation))
     await post(bot, submit)
-    replies = await connector.wait_for_activities(before + 1, conversation_id=conversation)
-    return str(replies[-1].get("text") or "")
+    [reply] = await connector.wait_for_activities(
+        conversation_id=submit["conversation"]["id"],
+        predicate=lambda a: a.get("replyToId") == submit["id"],
+    )
+    return str(reply.get("text") or "")
 
 
 async def transfer_card(

@@ -17,8 +17,7 @@ from harness import activities
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
-from harness.ids import DEFAULT_USER, fake_user
-from harness.transfer_flow import (
+from harness.handoff_flow import (
     CASE,
     CASE_FORM,
     NOTES_FORM,
@@ -31,6 +30,7 @@ from harness.transfer_flow import (
     request_handoff,
     set_up_channel,
 )
+from harness.ids import DEFAULT_USER, fake_user
 
 
 @pytest.fixture
@@ -386,7 +386,7 @@ async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_s
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
     await install_for_sme(bot, fake_connector)
     await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector, CRITICAL_FORM, CRITICAL_NOTES)
+    await request_handoff(bot, fake_connector, case_form=CRITICAL_FORM, notes=CRITICAL_NOTES)
     await posted_card(fake_connector)
 
     def reminders() -> list[dict[str, Any]]:

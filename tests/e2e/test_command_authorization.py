@@ -22,8 +22,8 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities, records
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
+from harness.handoff_flow import CASE, RECEIVER, TUESDAY, post, set_up_channel
 from harness.ids import DEFAULT_TEAM_ID, DEFAULT_USER, TeamsUser, channel_id_for, fake_user
-from harness.transfer_flow import CASE, RECEIVER, TUESDAY, post, set_up_channel
 
 OUTSIDER = fake_user("Olga Outsider")
 OTHER_TEAM = channel_id_for("Escalation Engineers")
@@ -83,11 +83,12 @@ async def stored(url: str, clock: FakeClock) -> tuple[Handoff, list[str], Any, s
 
 async def told(bot: RunningBot, connector: FakeConnector, activity: dict[str, Any]) -> str:
     """What the bot answered this message with (its text, or its card's text)."""
-    conversation = activity["conversation"]["id"]
-    before = len(connector.activities(conversation))
     await post(bot, activity)
-    replies = await connector.wait_for_activities(before + 1, conversation_id=conversation)
-    reply = replies[-1]
+    # The reply, not a notice the outbox sends to the same chat meanwhile.
+    [reply] = await connector.wait_for_activities(
+        conversation_id=activity["conversation"]["id"],
+        predicate=lambda a: a.get("replyToId") == activity["id"],
+    )
     if reply.get("attachments"):
         return all_text(reply["attachments"][0]["content"])
     return str(reply.get("text") or "")

@@ -8,21 +8,9 @@ from conftest import StartBot
 from harness import activities
 from harness.card_schema import assert_valid_card
 from harness.fake_connector import FakeConnector
+from harness.handoff_flow import CASE, CASE_FORM, TRANSFER_FORM
 
-CASE = "2311230040001234"
-CASE_FORM = {
-    "form": "case",
-    "action": "next",
-    "title": "Cluster fails to scale out",
-    "severity": "B",
-    "is_24x7": "false",
-    "plan": "Professional",
-    "product_skill": "HDInsight",
-    "customer_region": "US",
-    "customer_timezone": "America/Chicago",
-    "status": "in progress",
-    "owner_region": "EMEA",
-}
+CASE_ANSWERS = {"form": "case", "action": "next", **CASE_FORM}
 
 
 def last_form(connector: FakeConnector) -> str:
@@ -46,19 +34,12 @@ async def test_a_restart_mid_dialog_continues_where_it_stopped(
     await first.post_activity(activities.personal_message(f"handoff {CASE}", fake_connector.url))
     await fake_connector.wait_for_activities(1)
     assert last_form(fake_connector) == "case"
-    await answer(first, fake_connector, CASE_FORM)
+    await answer(first, fake_connector, CASE_ANSWERS)
     assert last_form(fake_connector) == "transfer"
     await first.stop()
 
     second = await start_bot(DATABASE_URL=database_url)
-    transfer = {
-        "form": "transfer",
-        "action": "next",
-        "kind": "between",
-        "target_region": "US",
-        "reason": "customer-time-zone",
-        "customer_asked": "true",
-    }
+    transfer = {"form": "transfer", "action": "next", **TRANSFER_FORM}
     await answer(second, fake_connector, transfer)
     assert last_form(fake_connector) == "notes"
     await second.post_activity(activities.personal_message("back", fake_connector.url))

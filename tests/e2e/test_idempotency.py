@@ -20,8 +20,7 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
-from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER, personal_conversation_id
-from harness.transfer_flow import (
+from harness.handoff_flow import (
     CASE,
     CASE_FORM,
     RECEIVER,
@@ -32,6 +31,7 @@ from harness.transfer_flow import (
     request_handoff,
     set_up_channel,
 )
+from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER, personal_conversation_id
 
 PERSONAL_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 

@@ -1,17 +1,23 @@
-"""A whole handoff over HTTP against any bot address (one bot, or a round robin of several):
-bind the Case Transfer channel, request a handoff through the dialog's cards, click Accept.
-Shared by the replica and outage tests and scripts/chaos.py."""
+"""A whole handoff over real HTTP against any bot address (one bot, or a round robin of
+several): bind the Case Transfer channel, request a handoff through the dialog's cards, find
+its card in the channel, press its buttons. Shared by the end-to-end tests and scripts/chaos.py.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 
 import aiohttp
 
 from . import activities
 from .fake_connector import FakeConnector
-from .ids import DEFAULT_CHANNEL_ID, TeamsUser
+from .ids import DEFAULT_CHANNEL_ID, TeamsUser, fake_user
+
+CASE = "2311230040001234"
+RECEIVER = fake_user("Bo Receiver")
+TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 CASE_FORM = {
     "title": "Cluster fails to scale out",
@@ -32,17 +38,36 @@ TRANSFER_FORM = {
 }
 
 
-def notes_form() -> dict[str, str]:
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+def notes_form(next_contact: date | None = None) -> dict[str, str]:
+    """The notes form; the next contact is tomorrow unless given."""
+    day = next_contact or (datetime.now(UTC) + timedelta(days=1)).date()
     return {
         "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
         "steps_tried": "Raised the core quota -> Outcome: same failure",
         "next_steps_customer": "Upload the autoscaler logs",
         "next_steps_us": "US SE: review the autoscaler logs",
-        "next_contact_date": tomorrow,
+        "next_contact_date": day.isoformat(),
         "next_contact_time": "09:00",
         "who_waits": "Customer waits for us",
     }
+
+
+# The day after TUESDAY, for tests on the fake clock.
+NOTES_FORM = notes_form(date(2026, 11, 25))
+
+
+class BotAddress(Protocol):
+    """Where activities go: a BotClient, or the test's RunningBot."""
+
+    url: str
+    session: aiohttp.ClientSession
+
+
+async def post(bot: BotAddress, activity: Mapping[str, Any]) -> tuple[int, Any]:
+    """POSTs the activity; the status and the JSON body (None when there is none)."""
+    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
+        body = await response.json() if response.content_type == "application/json" else None
+        return response.status, body
 
 
 class BotClient:
@@ -53,18 +78,16 @@ class BotClient:
         self.session = session
 
     async def post(self, activity: dict[str, Any]) -> tuple[int, Any]:
-        async with self.session.post(f"{self.url}/api/messages", json=activity) as response:
-            body = await response.json() if response.content_type == "application/json" else None
-            return response.status, body
+        return await post(self, activity)
 
     async def ready(self) -> int:
         async with self.session.get(f"{self.url}/readyz") as response:
             return response.status
 
 
-async def set_up_channel(bot: BotClient, connector: FakeConnector) -> None:
-    await bot.post(activities.bot_added_to_team(connector.url))
-    await bot.post(activities.channel_message("setup", connector.url))
+async def set_up_channel(bot: BotAddress, connector: FakeConnector) -> None:
+    await post(bot, activities.bot_added_to_team(connector.url))
+    await post(bot, activities.channel_message("setup", connector.url))
     await connector.wait_for_activities(
         predicate=lambda a: "now the Case Transfer channel" in (a.get("text") or ""), timeout=15
     )
@@ -77,16 +100,16 @@ def _user_fields(user: TeamsUser | None) -> dict[str, Any]:
 
 
 async def _submit(
-    bot: BotClient,
+    bot: BotAddress,
     connector: FakeConnector,
     form: str,
-    values: dict[str, Any],
+    values: Mapping[str, Any],
     user: TeamsUser | None,
 ) -> None:
     before = len(connector.activities())
     value = {"form": form, "action": "next", **values}
-    status, _ = await bot.post(
-        activities.submit_message(value, connector.url, **_user_fields(user))
+    status, _ = await post(
+        bot, activities.submit_message(value, connector.url, **_user_fields(user))
     )
     if status >= 400:
         raise AssertionError(f"the {form} form was answered {status}")
@@ -99,23 +122,40 @@ def _last_form(connector: FakeConnector) -> str:
 
 
 async def request_handoff(
-    bot: BotClient, connector: FakeConnector, case: str, user: TeamsUser | None = None
+    bot: BotAddress,
+    connector: FakeConnector,
+    case: str = CASE,
+    user: TeamsUser | None = None,
+    *,
+    case_form: Mapping[str, str] = CASE_FORM,
+    notes: Mapping[str, str] | None = None,
+    confirm: bool = True,
 ) -> None:
-    """The whole dialog, one card per request (through a round robin, on alternate bots)."""
+    """The whole dialog, one card per request (through a round robin, on alternate bots);
+    without `confirm`, it stops at the review. The notes default to notes_form()."""
     before = len(connector.activities())
-    await bot.post(
-        activities.personal_message(f"handoff {case}", connector.url, **_user_fields(user))
+    await post(
+        bot, activities.personal_message(f"handoff {case}", connector.url, **_user_fields(user))
     )
     await connector.wait_for_activities(before + 1, timeout=15)
-    await _submit(bot, connector, "case", CASE_FORM, user)
+    await _submit(bot, connector, "case", case_form, user)
     await _submit(bot, connector, "transfer", TRANSFER_FORM, user)
-    await _submit(bot, connector, "notes", notes_form(), user)
+    await _submit(bot, connector, "notes", notes_form() if notes is None else notes, user)
     if _last_form(connector) == "meeting":
         await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user)
-    await _submit(bot, connector, "review", {}, user)
+    if confirm:
+        await _submit(bot, connector, "review", {}, user)
 
 
-async def posted_card(connector: FakeConnector, case: str) -> tuple[dict[str, Any], str]:
+def channel_cards(connector: FakeConnector) -> list[dict[str, Any]]:
+    return [
+        a["attachments"][0]["content"]
+        for a in connector.activities(DEFAULT_CHANNEL_ID)
+        if a.get("attachments")
+    ]
+
+
+async def posted_card(connector: FakeConnector, case: str = CASE) -> tuple[dict[str, Any], str]:
     """The case's card in the Case Transfer channel and the message id it got."""
 
     def is_card(record: Any) -> bool:
@@ -131,17 +171,34 @@ async def posted_card(connector: FakeConnector, case: str) -> tuple[dict[str, An
     return record.body["attachments"][0]["content"], str(record.response["id"])
 
 
+def invoke_for(
+    connector: FakeConnector,
+    card: dict[str, Any],
+    message_id: str,
+    verb: str,
+    user: TeamsUser,
+    **inputs: str,
+) -> dict[str, Any]:
+    """Presses a button; a button behind Action.ShowCard sends its text box's value too."""
+    for action in card["actions"]:
+        execute = action if action.get("verb") == verb else None
+        if action["type"] == "Action.ShowCard":
+            execute = next((a for a in action["card"]["actions"] if a.get("verb") == verb), None)
+        if execute is not None:
+            return activities.card_action_invoke(
+                verb,
+                {**execute["data"], **inputs},
+                connector.url,
+                message_id,
+                scope="channel",
+                user_id=user.id,
+                user_name=user.name,
+                aad_object_id=user.aad_object_id,
+            )
+    raise AssertionError(f"no {verb} button on the card")
+
+
 def accept_invoke(
     connector: FakeConnector, card: dict[str, Any], message_id: str, user: TeamsUser
 ) -> dict[str, Any]:
-    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
-    return activities.card_action_invoke(
-        "accept",
-        accept["data"],
-        connector.url,
-        message_id,
-        scope="channel",
-        user_id=user.id,
-        user_name=user.name,
-        aad_object_id=user.aad_object_id,
-    )
+    return invoke_for(connector, card, message_id, "accept", user)

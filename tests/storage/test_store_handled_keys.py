@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from handoff.errors import ConcurrencyConflict
-from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
+from handoff.escalation import request_escalation
+from handoff.models import Case, Handoff, HandoffKind, HandoffNotes, Person, Severity, SupportPlan
 from handoff.ports import AlreadyHandled, CardRef, OutboxMessage
 from handoff.state_machine import Accept, apply, request_event
 from storage.sql_store import SqlStore, open_store
@@ -124,3 +125,20 @@ async def test_the_handoff_of_a_posted_card_is_found_by_its_message(
     await store.set_card(handoff.id, CardRef(conversation_id="19:ct", activity_id="1700"))
     assert await store.handoff_of_card("1700") == handoff.id
     assert await store.handoff_of_card("1701") is None
+
+
+async def test_the_escalation_of_an_approval_card_is_found_by_its_message(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    escalation = request_escalation(
+        HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
+        "310000004",
+        ANA,
+        clock.now(),
+    )
+    await store.add_escalation(escalation)
+    await store.add_escalation_card(
+        escalation.id, CardRef(conversation_id="a:lead", activity_id="1800")
+    )
+    assert await store.escalation_of_card("1800") == escalation.id
+    assert await store.escalation_of_card("1801") is None

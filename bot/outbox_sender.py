@@ -1,6 +1,7 @@
 """TeamsSender as the outbox worker uses it: each conversation paced to the Bot Connector's
 limits, and each send stamped with a stable client activity id and journaled on its outbox
-item, so a retried item does not send again what it sent before (see bot.outbox_worker)."""
+item before and after it goes out, so a retried item does not send again what it sent before
+and a crash leaves at most the one send in flight in doubt (see bot.outbox_worker)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from botbuilder.schema import Activity
 
 from .outbox_worker import CURRENT_JOURNAL
 from .pacing import ConversationPacer, Paced
-from .sending import TeamsSender
+from .sending import SendFailed, TeamsSender
 
 CLIENT_ACTIVITY_ID = "clientActivityId"
 
@@ -56,7 +57,13 @@ class OutboxSender(TeamsSender):
             return done  # sent by an earlier attempt of this item
         stamp(activity, client_activity_id)
         await self._pace(reference)
-        sent = await super().send(reference, activity)
+        await journal.begin(client_activity_id)
+        try:
+            sent = await super().send(reference, activity)
+        except SendFailed as error:
+            if error.status is not None:
+                await journal.refused()  # answered: it did not arrive, nothing in doubt
+            raise
         await journal.record(sent)
         return sent
 

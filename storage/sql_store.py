@@ -39,7 +39,8 @@ _IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
 _MAX_ERROR_LENGTH = 4000
 
 _OUTBOX_COLUMNS = (
-    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps"
+    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps, "
+    "sending"
 )
 
 # An item is due when its time has come, nobody holds its lease, and nothing earlier in its
@@ -638,9 +639,19 @@ class SqlStore:
         )
         return [_outbox_item(row) for row in rows]
 
+    async def begin_send(self, item_id: int, sending: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sending = ?, updated_at = ? WHERE id = ? AND state = ?",
+            sending,
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
     async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
         await self._db.execute(
-            "UPDATE outbox SET sent_steps = ?, updated_at = ? WHERE id = ? AND state = ?",
+            "UPDATE outbox SET sent_steps = ?, sending = NULL, updated_at = ? "
+            "WHERE id = ? AND state = ?",
             json.dumps(list(steps)),
             self._clock.now(),
             item_id,
@@ -751,6 +762,7 @@ def _outbox_item(row: Row) -> OutboxItem:
         last_error=row["last_error"],
         lane=row["lane"],
         sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
+        sending=row["sending"],
     )
 
 

@@ -1,16 +1,17 @@
 """Drains the durable outbox in the background: each item is claimed with a lease, run by the
 handler of its kind, and completed, retried later with backoff, or moved to the dead letters.
 
-Delivery is at least once; a message can be shown twice only after a crash (or a lost
-answer) in one narrow window, and only the one send that was in flight then. Each send of an
-item is journaled on the item's row twice: "about to send step n (attempt a)" just before the
-request goes out (Outbox.begin_send), and its result just after (Outbox.record_steps). A
-retry after a failure or a crash skips the steps with a result. A step begun and never
-recorded is in doubt: the Bot Connector may have accepted it before the process died, or
-its answer may have been lost. Such a step is sent again (logged as a warning), because
-marking it sent before sending would lose the message instead, which is worse for a
-handoff. The worker runs one item at a time, so a crash leaves at most one send in doubt
-per process.
+Delivery is at least once; a message can be shown twice only after a crash (or an answer
+lost on the network) in one narrow window, and only the one send that was in flight then.
+Each send of an item is journaled on the item's row twice: "about to send step n (attempt
+a)" just before the request goes out (Outbox.begin_send), and its result just after
+(Outbox.record_steps). A retry after a failure or a crash skips the steps with a result. A
+step begun and never recorded is in doubt: the Bot Connector may have accepted it before
+the process died, or its answer may have been lost. Such a step is sent again (logged as a
+warning), because marking it sent before sending would lose the message instead, which is
+worse for a handoff. The worker runs one item at a time, so a crash leaves at most one send
+in doubt per process. (A database that is away just when a result is to be written loses
+nothing: the worker keeps the result and writes it first thing when the database is back.)
 
 Exactly once is not possible from our side: the Bot Connector offers no idempotency key
 and documents no de-duplication, so nothing the bot writes before or after a send can tell
@@ -72,6 +73,8 @@ class SendJournal:
         self._outbox = outbox
         self._results = list(item.sent_steps)
         self._next = 0
+        self.unwritten = False
+        """A send succeeded but the database did not take its result (see `write`)."""
 
     def next_step(self) -> tuple[str, str | None]:
         """The next send's stable client activity id, and its result if an earlier attempt
@@ -88,6 +91,15 @@ class SendJournal:
 
     async def record(self, result: str) -> None:
         self._results.append(result)
+        try:
+            await self._outbox.record_steps(self._item.id, self._results)
+        except Exception:
+            self.unwritten = True
+            raise
+
+    async def write(self) -> None:
+        """Writes the results again; the worker does this once the database is back, before
+        it claims anything, so a send made while the database was away is not repeated."""
         await self._outbox.record_steps(self._item.id, self._results)
 
     async def refused(self) -> None:
@@ -157,7 +169,8 @@ class OutboxWorker:
                 "so it may be shown twice",
                 extra={**context, "sending": item.sending},
             )
-        token = CURRENT_JOURNAL.set(SendJournal(item, self._outbox))
+        journal = SendJournal(item, self._outbox)
+        token = CURRENT_JOURNAL.set(journal)
         try:
             await handler(item)
         except Paced as error:
@@ -170,6 +183,8 @@ class OutboxWorker:
             log.warning("outbox item given up", extra={**context, "error": str(error)})
             return
         except Exception as error:
+            if journal.unwritten:
+                self._unsettled.append(journal.write)
             retry_after = error.retry_after if isinstance(error, SendFailed) else None
             # A bad payload or a vanished record fails the same way every time.
             permanent = (isinstance(error, SendFailed) and not error.retryable) or isinstance(

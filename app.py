@@ -377,7 +377,7 @@ def main() -> int:
         configure_logging(settings.log_level)
         app = create_app(settings)
     except (SettingsError, ConfigError, ValueError) as error:
-        log.error("cannot start: %s", error)
+        log.error("cannot start: see error", extra={"error": str(error)})
         return 2
     started = False
 
@@ -395,14 +395,14 @@ def main() -> int:
     try:
         web.run_app(app, host=settings.listen_host, port=settings.port, print=None)
     except StorageUnavailable as error:
-        log.error("cannot start: %s", error)
+        log.error("cannot start: see error", extra={"error": str(error)})
         return 1
     except ValueError as error:
         # E.g. storage refusing DATABASE_URL as it opens the database. Once running, a
         # ValueError is a bug and keeps its traceback.
         if started:
             raise
-        log.error("cannot start: %s", error)
+        log.error("cannot start: see error", extra={"error": str(error)})
         return 2
     return 0
 

@@ -585,7 +585,8 @@ class SqlStore:
         )
         if not inserted:
             logger.debug(
-                "outbox item %s was enqueued before; not adding it again", message.dedupe_key
+                "outbox item was enqueued before; not adding it again",
+                extra={"dedupe_key": message.dedupe_key},
             )
         return inserted > 0
 
@@ -624,11 +625,15 @@ class SqlStore:
             OutboxState.PENDING.value,
         )
         if not changed:
-            logger.warning("outbox item %s is not pending; not rescheduling it", item_id)
+            logger.warning(
+                "outbox item is not pending; not rescheduling it", extra={"outbox_id": item_id}
+            )
 
     async def give_up(self, item_id: int, error: str) -> None:
         await self._finish(item_id, OutboxState.DEAD, error)
-        logger.warning("outbox item %s moved to the dead letters: %s", item_id, error)
+        logger.warning(
+            "outbox item moved to the dead letters", extra={"outbox_id": item_id, "error": error}
+        )
 
     async def dead_letters(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self._db.fetch_all(
@@ -684,7 +689,10 @@ class SqlStore:
             OutboxState.DEAD.value,
         )
         if changed:
-            logger.warning("outbox item %s taken out of the dead letters to try again", item_id)
+            logger.warning(
+                "outbox item taken out of the dead letters to try again",
+                extra={"outbox_id": item_id},
+            )
         return changed > 0
 
     async def outbox_counts(self) -> dict[str, int]:
@@ -708,7 +716,10 @@ class SqlStore:
             OutboxState.PENDING.value,
         )
         if not changed:
-            logger.warning("outbox item %s is not pending; not marking it %s", item_id, state)
+            logger.warning(
+                "outbox item is not pending; not marking it",
+                extra={"outbox_id": item_id, "state": state.value},
+            )
 
 
 def _check_events(handoff: Handoff, events: Sequence[AuditEvent]) -> None:

@@ -115,7 +115,8 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert named in str(error["message"])
+    assert error["message"].startswith("cannot start")
+    assert named in str(error["error"])
     assert b"Traceback" not in stderr
 
 
@@ -160,4 +161,4 @@ def test_an_unusable_database_stops_start_up_with_the_path(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert str(blocked) in str(error["message"])
+    assert str(blocked) in str(error["error"])

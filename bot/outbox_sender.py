@@ -13,6 +13,7 @@ from botbuilder.schema import Activity
 
 from .outbox_worker import CURRENT_JOURNAL
 from .pacing import ConversationPacer, Paced
+from .reply_pacing import already_paced
 from .sending import SendFailed, TeamsSender
 
 CLIENT_ACTIVITY_ID = "clientActivityId"
@@ -39,19 +40,19 @@ class OutboxSender(TeamsSender):
 
     async def _pace(self, reference: dict[str, Any]) -> None:
         conversation_id = conversation_of(reference)
-        delay = self._pacer.delay(conversation_id)
+        # The place is taken before sending: a refused send counts against the limit too.
+        delay = self._pacer.reserve(conversation_id, MAX_INLINE_WAIT_SECONDS)
         if delay > MAX_INLINE_WAIT_SECONDS:
             raise Paced(conversation_id, delay)
         if delay > 0:
             await asyncio.sleep(delay)
-        # Counted before sending: a refused send counts against the limit too.
-        self._pacer.record(conversation_id)
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:
         journal = CURRENT_JOURNAL.get()
         if journal is None:
             await self._pace(reference)
-            return await super().send(reference, activity)
+            with already_paced():
+                return await super().send(reference, activity)
         client_activity_id, done = journal.next_step()
         if done is not None:
             return done  # sent by an earlier attempt of this item
@@ -59,7 +60,8 @@ class OutboxSender(TeamsSender):
         await self._pace(reference)
         await journal.begin(client_activity_id)
         try:
-            sent = await super().send(reference, activity)
+            with already_paced():
+                sent = await super().send(reference, activity)
         except SendFailed as error:
             if error.status is not None:
                 await journal.refused()  # answered: it did not arrive, nothing in doubt
@@ -71,4 +73,5 @@ class OutboxSender(TeamsSender):
         # Not journaled: replacing a card with its current state again is harmless and
         # brings it up to date.
         await self._pace(reference)
-        await super().update(reference, activity_id, activity)
+        with already_paced():
+            await super().update(reference, activity_id, activity)

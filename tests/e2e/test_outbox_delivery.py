@@ -5,6 +5,7 @@ and retries."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,38 @@ async def test_a_bot_killed_mid_burst_loses_nothing_and_repeats_only_the_send_in
     twice = shown_twice(fake_connector, crash.expected, "crash")
     assert set(twice) <= set(crash.in_doubt)
     assert delivery.duplicated == delivery.resent == len(twice)
+
+
+async def test_a_chat_gets_at_most_7_sends_a_second_while_its_person_talks_during_a_burst(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    bot = await start_bot(**FAST_RETRIES)
+    [person] = recipients(1, "paced")
+    chat = person.conversation_id
+    await introduce(bot.post_activity, fake_connector, [person])
+    expected = await enqueue_burst(sqlite_url, [person], 20, "paced")
+    # They keep typing while the burst goes out; every message of theirs gets a reply there.
+    said = [
+        activities.personal_message(
+            f"hello {n}",
+            fake_connector.url,
+            user_id=person.user.id,
+            user_name=person.user.name,
+            aad_object_id=person.user.aad_object_id,
+            conversation_id=chat,
+        )
+        for n in range(8)
+    ]
+    await asyncio.gather(*(bot.post_activity(activity) for activity in said))
+    await wait_until_delivered(fake_connector, expected, "paced", timeout=30)
+    await fake_connector.wait_for_activities(1 + 20 + 8, conversation_id=chat, timeout=15)
+
+    # When each send arrived at the connector; the limit is per conversation and second.
+    arrivals = sorted(
+        r.at for r in fake_connector.requests if r.method == "POST" and r.conversation_id == chat
+    )
+    busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
+    assert busiest <= 7, f"{busiest} sends to one chat within a second"
 
 
 async def _row(store: SqlStore, key_start: str) -> dict[str, Any]:

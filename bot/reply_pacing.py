@@ -41,7 +41,7 @@ def already_paced() -> Iterator[None]:
         _ALREADY_PACED.reset(token)
 
 
-class ReplyPacing(Middleware):
+class ReplyPacing(Middleware):  # type: ignore[misc]
     def __init__(self, pacer: ConversationPacer) -> None:
         self._pacer = pacer
 

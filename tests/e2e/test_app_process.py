@@ -115,7 +115,7 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert error["message"].startswith("cannot start")
+    assert str(error["message"]).startswith("cannot start")
     assert named in str(error["error"])
     assert b"Traceback" not in stderr
 
@@ -144,7 +144,7 @@ def test_a_value_error_while_starting_ends_in_one_line_and_exit_code_2(
     assert process.returncode == 2
     assert b"Traceback" not in stderr
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert error["message"].startswith("cannot start")
+    assert str(error["message"]).startswith("cannot start")
     assert error["error"] == "DATABASE_URL is not usable: refused for the test"
 
 

@@ -48,11 +48,9 @@ from harness.handoff_flow import (  # noqa: E402
 from harness.ids import DEFAULT_CHANNEL_ID, fake_user  # noqa: E402
 from harness.outbox_burst import (  # noqa: E402
     check_delivery,
-    enqueue_burst,
-    introduce,
+    flaky_burst,
     kill_mid_burst,
     recipients,
-    wait_until_delivered,
 )
 from harness.round_robin import RoundRobinProxy  # noqa: E402
 from harness.tcp_proxy import TcpProxy  # noqa: E402
@@ -111,10 +109,8 @@ async def flaky_connector(work: Path) -> Row:
         try:
             await bot.start_ready()
             async with aiohttp.ClientSession() as session:
-                await introduce(BotClient(bot.url, session).post, connector, people)
-            connector.fail_randomly(0.3, (429, 503), retry_after="0")
-            expected = await enqueue_burst(url, people, 20, "flaky")
-            await wait_until_delivered(connector, expected, "flaky", timeout=120)
+                post = BotClient(bot.url, session).post
+                expected = await flaky_burst(post, connector, url, people, 20, "flaky", timeout=120)
         finally:
             bot.stop()
         d = check_delivery(connector, expected, "flaky")

@@ -21,6 +21,7 @@ from harness.ids import TeamsUser, fake_user
 from harness.outbox_burst import (
     check_delivery,
     enqueue_burst,
+    flaky_burst,
     introduce,
     kill_mid_burst,
     recipients,
@@ -44,11 +45,9 @@ async def test_with_30_percent_of_sends_refused_each_message_arrives_once_and_in
 ) -> None:
     bot = await start_bot(**FAST_RETRIES)
     people = recipients(3, "flaky")
-    await introduce(bot.post_activity, fake_connector, people)
-    fake_connector.fail_randomly(0.3, (429, 503), retry_after="0", seed=30)
-
-    expected = await enqueue_burst(sqlite_url, people, 12, "flaky")
-    await wait_until_delivered(fake_connector, expected, "flaky", timeout=40)
+    expected = await flaky_burst(
+        bot.post_activity, fake_connector, sqlite_url, people, 12, "flaky", seed=30
+    )
 
     delivery = check_delivery(fake_connector, expected, "flaky")
     assert (delivery.lost, delivery.duplicated, delivery.out_of_order) == (0, 0, 0)

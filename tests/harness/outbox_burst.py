@@ -160,6 +160,26 @@ async def wait_until_delivered(
     )
 
 
+async def flaky_burst(
+    post: Post,
+    connector: FakeConnector,
+    database_url: str,
+    people: Sequence[Recipient],
+    per_person: int,
+    tag: str,
+    *,
+    seed: int | None = None,
+    timeout: float = 40.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+) -> dict[str, list[str]]:
+    """The people chat with the bot, then the connector refuses 30% of sends (429/503) while
+    a burst goes out; returns once every message arrived, with what each chat expects."""
+    await introduce(post, connector, people)
+    connector.fail_randomly(0.3, (429, 503), retry_after="0", seed=seed)
+    expected = await enqueue_burst(database_url, people, per_person, tag)
+    await wait_until_delivered(connector, expected, tag, timeout=timeout)
+    return expected
+
+
 async def sends_in_doubt(database_url: str, tag: str) -> list[str]:
     """The burst texts whose send the bot had begun and not recorded as done (the outbox
     row's `sending`): after a crash, the only ones that may arrive twice."""

@@ -40,6 +40,7 @@ from bot.outbox_sender import OutboxSender
 from bot.outbox_worker import OutboxWorker, RetryPolicy
 from bot.pacing import ConversationPacer
 from bot.reminders import ReminderHandlers
+from bot.reply_pacing import ReplyPacing
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
@@ -257,8 +258,9 @@ def build_worker(
     adapter: CloudAdapter,
     settings: Settings,
     graph: GraphClient | None = None,
+    pacer: ConversationPacer | None = None,
 ) -> OutboxWorker:
-    sender = OutboxSender(adapter, settings.app_id, ConversationPacer())
+    sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
     teams_app_id = settings.teams_app_id
     chats = GroupChatHandlers(
         store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()
@@ -306,6 +308,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     app[PROCESS] = process
     adapter = create_adapter(settings)
+    # One pacer for the outbox's sends and the turns' replies: both count against the same
+    # per-conversation limits.
+    pacer = ConversationPacer()
+    adapter.use(ReplyPacing(pacer))
     app[ADAPTER] = adapter
     app[REQUEST_DEADLINE] = settings.request_deadline_seconds
 
@@ -315,7 +321,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         )
         graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         graph = build_graph(settings, graph_session)
-        worker = build_worker(store, process, clock, adapter, settings, graph)
+        worker = build_worker(store, process, clock, adapter, settings, graph, pacer)
         app[STORE] = store
         app[WORKER] = worker
         app[BOT] = build_bot(
@@ -377,7 +383,7 @@ def main() -> int:
         configure_logging(settings.log_level)
         app = create_app(settings)
     except (SettingsError, ConfigError, ValueError) as error:
-        log.error("cannot start: %s", error)
+        log.error("cannot start: %s", error, extra={"error": str(error)})
         return 2
     started = False
 
@@ -395,14 +401,14 @@ def main() -> int:
     try:
         web.run_app(app, host=settings.listen_host, port=settings.port, print=None)
     except StorageUnavailable as error:
-        log.error("cannot start: %s", error)
+        log.error("cannot start: %s", error, extra={"error": str(error)})
         return 1
     except ValueError as error:
         # E.g. storage refusing DATABASE_URL as it opens the database. Once running, a
         # ValueError is a bug and keeps its traceback.
         if started:
             raise
-        log.error("cannot start: %s", error)
+        log.error("cannot start: %s", error, extra={"error": str(error)})
         return 2
     return 0
 

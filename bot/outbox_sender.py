@@ -1,6 +1,7 @@
 """TeamsSender as the outbox worker uses it: each conversation paced to the Bot Connector's
 limits, and each send stamped with a stable client activity id and journaled on its outbox
-item, so a retried item does not send again what it sent before (see bot.outbox_worker)."""
+item before and after it goes out, so a retried item does not send again what it sent before
+and a crash leaves at most the one send in flight in doubt (see bot.outbox_worker)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from botbuilder.schema import Activity
 
 from .outbox_worker import CURRENT_JOURNAL
 from .pacing import ConversationPacer, Paced
-from .sending import TeamsSender
+from .reply_pacing import already_paced
+from .sending import SendFailed, TeamsSender
 
 CLIENT_ACTIVITY_ID = "clientActivityId"
 
@@ -38,25 +40,32 @@ class OutboxSender(TeamsSender):
 
     async def _pace(self, reference: dict[str, Any]) -> None:
         conversation_id = conversation_of(reference)
-        delay = self._pacer.delay(conversation_id)
+        # The place is taken before sending: a refused send counts against the limit too.
+        delay = self._pacer.reserve(conversation_id, MAX_INLINE_WAIT_SECONDS)
         if delay > MAX_INLINE_WAIT_SECONDS:
             raise Paced(conversation_id, delay)
         if delay > 0:
             await asyncio.sleep(delay)
-        # Counted before sending: a refused send counts against the limit too.
-        self._pacer.record(conversation_id)
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:
         journal = CURRENT_JOURNAL.get()
         if journal is None:
             await self._pace(reference)
-            return await super().send(reference, activity)
+            with already_paced():
+                return await super().send(reference, activity)
         client_activity_id, done = journal.next_step()
         if done is not None:
             return done  # sent by an earlier attempt of this item
         stamp(activity, client_activity_id)
         await self._pace(reference)
-        sent = await super().send(reference, activity)
+        await journal.begin(client_activity_id)
+        try:
+            with already_paced():
+                sent = await super().send(reference, activity)
+        except SendFailed as error:
+            if error.status is not None:
+                await journal.refused()  # answered: it did not arrive, nothing in doubt
+            raise
         await journal.record(sent)
         return sent
 
@@ -64,4 +73,5 @@ class OutboxSender(TeamsSender):
         # Not journaled: replacing a card with its current state again is harmless and
         # brings it up to date.
         await self._pace(reference)
-        await super().update(reference, activity_id, activity)
+        with already_paced():
+            await super().update(reference, activity_id, activity)

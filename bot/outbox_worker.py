@@ -1,15 +1,23 @@
 """Drains the durable outbox in the background: each item is claimed with a lease, run by the
 handler of its kind, and completed, retried later with backoff, or moved to the dead letters.
 
-Delivery is at least once, made as close to exactly once as an API without idempotency keys
-allows. The sends an item makes are journaled on the item (SendJournal) the moment each one
-succeeds, so a retry after a failure or a crash skips those and sends only the rest. What is
-left is the window between the Bot Connector accepting a send and the journal's write (a
-crash or a lost database right then, a few milliseconds): the retry sends that one activity
-again. Marking it sent *before* sending would close that window by losing the message
-instead, which is worse for a handoff. So every send carries a stable client activity id
-(the item's key and the step's number, in channelData.clientActivityId) with which a
-receiver, and our tests' fake connector, recognises the repeat.
+Delivery is at least once; a message can be shown twice only after a crash (or an answer
+lost on the network) in one narrow window, and only the one send that was in flight then.
+Each send of an item is journaled on the item's row twice: "about to send step n (attempt
+a)" just before the request goes out (Outbox.begin_send), and its result just after
+(Outbox.record_steps). A retry after a failure or a crash skips the steps with a result. A
+step begun and never recorded is in doubt: the Bot Connector may have accepted it before
+the process died, or its answer may have been lost. Such a step is sent again (logged as a
+warning), because marking it sent before sending would lose the message instead, which is
+worse for a handoff. The worker runs one item at a time, so a crash leaves at most one send
+in doubt per process. (A database that is away just when a result is to be written loses
+nothing: the worker keeps the result and writes it first thing when the database is back.)
+
+Exactly once is not possible from our side: the Bot Connector offers no idempotency key
+and documents no de-duplication, so nothing the bot writes before or after a send can tell
+whether a request cut off mid-flight arrived. Each send still carries a stable client
+activity id (the item's key and the step's number, in channelData.clientActivityId), which
+makes a repeat recognisable in the logs and to our tests' fake connector, which counts it.
 """
 
 from __future__ import annotations
@@ -65,6 +73,8 @@ class SendJournal:
         self._outbox = outbox
         self._results = list(item.sent_steps)
         self._next = 0
+        self.unwritten = False
+        """A send succeeded but the database did not take its result (see `write`)."""
 
     def next_step(self) -> tuple[str, str | None]:
         """The next send's stable client activity id, and its result if an earlier attempt
@@ -74,8 +84,26 @@ class SendJournal:
         done = self._results[step] if step < len(self._results) else None
         return f"{self._item.dedupe_key}#{step}", done
 
+    async def begin(self, client_activity_id: str) -> None:
+        """Before the send goes out: from now until `record`, it is in doubt."""
+        marker = f"{client_activity_id}@{self._item.attempts}"
+        await self._outbox.begin_send(self._item.id, marker)
+
     async def record(self, result: str) -> None:
         self._results.append(result)
+        try:
+            await self._outbox.record_steps(self._item.id, self._results)
+        except Exception:
+            self.unwritten = True
+            raise
+
+    async def write(self) -> None:
+        """Writes the results again; the worker does this once the database is back, before
+        it claims anything, so a send made while the database was away is not repeated."""
+        await self._outbox.record_steps(self._item.id, self._results)
+
+    async def refused(self) -> None:
+        """The service answered with an error: the begun send did not arrive."""
         await self._outbox.record_steps(self._item.id, self._results)
 
 
@@ -135,7 +163,14 @@ class OutboxWorker:
             await self._outbox.give_up(item.id, f"no handler for {item.kind!r}")
             log.error("outbox item has no handler", extra=context)
             return
-        token = CURRENT_JOURNAL.set(SendJournal(item, self._outbox))
+        if item.sending is not None:
+            log.warning(
+                "an outbox send was cut off before its result was written; sending it again, "
+                "so it may be shown twice",
+                extra={**context, "sending": item.sending},
+            )
+        journal = SendJournal(item, self._outbox)
+        token = CURRENT_JOURNAL.set(journal)
         try:
             await handler(item)
         except Paced as error:
@@ -148,6 +183,8 @@ class OutboxWorker:
             log.warning("outbox item given up", extra={**context, "error": str(error)})
             return
         except Exception as error:
+            if journal.unwritten:
+                self._unsettled.append(journal.write)
             retry_after = error.retry_after if isinstance(error, SendFailed) else None
             # A bad payload or a vanished record fails the same way every time.
             permanent = (isinstance(error, SendFailed) and not error.retryable) or isinstance(

@@ -153,7 +153,7 @@ class GraphClient:
         chat_id = chat.get("id") if isinstance(chat, dict) else None
         if not isinstance(chat_id, str) or not chat_id:
             raise GraphError(201, "MissingChatId", "Graph created a chat but returned no id.")
-        _log.info("Created group chat %s with %d members", chat_id, len(members))
+        _log.info("created a group chat", extra={"chat_id": chat_id, "members": len(members)})
         return chat_id
 
     async def install_app(self, chat_id: str, teams_app_id: str) -> None:
@@ -168,9 +168,15 @@ class GraphClient:
         )
         if status == 409:
             # A retry after a lost response, or a restart after a crash: the goal is met.
-            _log.info("App %s was already installed in chat %s", teams_app_id, chat_id)
+            _log.info(
+                "the app was already installed in the chat",
+                extra={"teams_app_id": teams_app_id, "chat_id": chat_id},
+            )
         else:
-            _log.info("Installed app %s in chat %s", teams_app_id, chat_id)
+            _log.info(
+                "installed the app in the chat",
+                extra={"teams_app_id": teams_app_id, "chat_id": chat_id},
+            )
 
     async def get_chat(self, chat_id: str) -> dict[str, Any]:
         """The chat resource (id, topic, chatType, webUrl, ...)."""

@@ -111,11 +111,19 @@ class TokenProvider:
             description = str(result.get("error_description") or "msal returned no token.")
             hint = _hint(error, _error_codes(result))
             _log.warning(
-                "%s token refused: %s (%s) %s", self._purpose, error, _error_codes(result), hint
+                "token refused",
+                extra={
+                    "purpose": self._purpose,
+                    "error": error,
+                    "error_codes": _error_codes(result),
+                    "hint": hint,
+                },
             )
             raise GraphAuthError(error, description, hint)
         if result.get("token_source") == "identity_provider":
-            _log.info("Got a new %s token for app %s", self._purpose, self._client_id)
+            _log.info(
+                "got a new token", extra={"purpose": self._purpose, "client_id": self._client_id}
+            )
         return str(result["access_token"])
 
     def _application(self) -> msal.ConfidentialClientApplication:

@@ -26,13 +26,20 @@ MEETING_AGENDA = "meeting_agenda"
 # How often the reminders are planned ahead; any process may plan, the keys make it once.
 PLANNING_INTERVAL = timedelta(minutes=10)
 
-# Outbox lanes: what goes to one conversation goes out in the order it was decided.
+# Outbox lanes are keyed by the conversation a message goes to, whatever feature decided
+# it: what goes to one conversation goes out in the order it was decided.
 CASE_TRANSFER_LANE = "case-transfer"
 
 
 def chat_lane(person: Person) -> str:
     """The lane of a person's personal chat with the bot."""
     return f"chat:{person.id}"
+
+
+def group_chat_lane(case_number: str) -> str:
+    """The lane of a long-running case's group chat: the steps that make it (Graph calls)
+    come before anything posted in it."""
+    return f"groupchat:{case_number}"
 
 
 def _notify(
@@ -158,6 +165,7 @@ def group_chat_step(kind: str, case_number: str, at: datetime) -> OutboxMessage:
         payload={"case_number": case_number},
         dedupe_key=f"{kind}:{case_number}",
         not_before=at,
+        lane=group_chat_lane(case_number),
     )
 
 
@@ -168,6 +176,7 @@ def chat_shift_reminder(case_number: str, region: str, at: datetime) -> OutboxMe
         payload={"case_number": case_number, "region": region},
         dedupe_key=f"{CHAT_SHIFT_REMINDER}:{case_number}:{region}:{at.isoformat()}",
         not_before=at,
+        lane=group_chat_lane(case_number),
     )
 
 
@@ -202,7 +211,11 @@ def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> Outb
 def approval_cards(
     escalation_id: str, version: int, at: datetime, *, update: bool
 ) -> OutboxMessage:
-    """R-ESC: the Team Leaders' approval cards, sent once or updated after a decision."""
+    """R-ESC: the Team Leaders' approval cards, sent once or updated after a decision.
+
+    One item reaches every lead, so it cannot sit in each lead's chat lane; its own lane
+    keeps a send before its updates. (Known gap: it is not ordered against other messages
+    to a lead; that needs one item per lead, made in bot/escalations.py.)"""
     kind = UPDATE_APPROVAL_CARDS if update else SEND_APPROVAL_CARDS
     return OutboxMessage(
         kind=kind,

@@ -234,6 +234,9 @@ class OutboxItem(Frozen):
     lane: str | None = None
     sent_steps: tuple[str, ...] = ()
     """What the item's sends returned so far (across attempts), so a retry skips them."""
+    sending: str | None = None
+    """The send begun and not recorded as done ("client activity id@attempt"): set when a
+    crash came between the two, and then that send may have reached Teams already."""
 
 
 class Outbox(Protocol):
@@ -260,8 +263,12 @@ class Outbox(Protocol):
 
     async def dead_letters(self, limit: int = 100) -> list[OutboxItem]: ...
 
+    async def begin_send(self, item_id: int, sending: str) -> None:
+        """Notes, before it goes out, the send a claimed item is making (see
+        OutboxItem.sending)."""
+
     async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
-        """Remembers the sends a claimed item has made so far."""
+        """Remembers the sends a claimed item has made so far; the begun one is done."""
 
     async def defer(self, item_id: int, at: datetime) -> None:
         """Puts a claimed item back until `at` without counting the attempt (rate limits)."""

@@ -47,12 +47,10 @@ from harness.handoff_flow import (  # noqa: E402
 )
 from harness.ids import DEFAULT_CHANNEL_ID, fake_user  # noqa: E402
 from harness.outbox_burst import (  # noqa: E402
-    Post,
     check_delivery,
-    enqueue_burst,
-    introduce,
+    flaky_burst,
+    kill_mid_burst,
     recipients,
-    wait_until_delivered,
 )
 from harness.round_robin import RoundRobinProxy  # noqa: E402
 from harness.tcp_proxy import TcpProxy  # noqa: E402
@@ -80,6 +78,9 @@ class Row:
     lost: int
     duplicated: int
     note: str = ""
+    tolerated: int = 0
+    """Duplicates within the documented at-least-once window (the sends in flight at a
+    crash): shown in the table, not failing the run."""
 
 
 @asynccontextmanager
@@ -100,22 +101,16 @@ async def postgres_database() -> AsyncIterator[str]:
             await admin.close()
 
 
-def poster(url: str, session: aiohttp.ClientSession) -> Post:
-    return BotClient(url, session).post
-
-
 async def flaky_connector(work: Path) -> Row:
     with FakeConnector() as connector:
         url = f"sqlite:///{work / 'flaky.db'}"
         bot = BotProcess(bot_environment(url, **FAST_RETRIES), work / "flaky.log")
+        people = recipients(5, "flaky")
         try:
             await bot.start_ready()
             async with aiohttp.ClientSession() as session:
-                people = recipients(5, "flaky")
-                await introduce(poster(bot.url, session), connector, people)
-                connector.fail_randomly(0.3, (429, 503), retry_after="0")
-                expected = await enqueue_burst(url, people, 20, "flaky")
-                await wait_until_delivered(connector, expected, "flaky", timeout=120)
+                post = BotClient(bot.url, session).post
+                expected = await flaky_burst(post, connector, url, people, 20, "flaky", timeout=120)
         finally:
             bot.stop()
         d = check_delivery(connector, expected, "flaky")
@@ -124,8 +119,9 @@ async def flaky_connector(work: Path) -> Row:
             d.expected + d.failures,
             d.failures,
             d.lost,
-            d.duplicated + d.out_of_order,
-            f"{d.expected} messages to 5 chats, in order; resent {d.resent}",
+            d.duplicated,
+            f"{d.delivered} shown of {d.expected} messages to {len(people)} chats; "
+            f"out of order {d.out_of_order}; resends {d.resent}",
         )
 
 
@@ -135,30 +131,21 @@ async def killed_mid_burst(work: Path) -> Row:
         env = bot_environment(url, OUTBOX_LEASE_SECONDS="1", **FAST_RETRIES)
         bot = BotProcess(env, work / "crash.log")
         try:
-            await bot.start_ready()
-            async with aiohttp.ClientSession() as session:
-                people = recipients(3, "crash")
-                await introduce(poster(bot.url, session), connector, people)
-            expected = await enqueue_burst(url, people, 30, "crash")
-            await connector.wait_for(
-                lambda r: "crash message" in str((r.body or {}).get("text", "")),
-                30,
-                count=30,
+            crash = await kill_mid_burst(
+                bot, connector, url, recipients(3, "crash"), 30, "crash", kill_after=30
             )
-            bot.kill()
-            at_kill = check_delivery(connector, expected, "crash").delivered
-            await bot.start_ready()
-            await wait_until_delivered(connector, expected, "crash", timeout=120)
         finally:
             bot.stop()
-        d = check_delivery(connector, expected, "crash")
+        d = check_delivery(connector, crash.expected, "crash")
         return Row(
             "SIGKILL mid-burst, restart",
-            d.expected,
-            0,
+            d.expected + d.failures,
+            d.failures,
             d.lost,
-            d.duplicated + d.out_of_order,
-            f"killed after {at_kill}/{d.expected} sent; resent (same client id) {d.resent}",
+            d.duplicated,
+            f"killed after {crash.sent_at_kill}/{d.expected} shown; sends in flight at the "
+            f"kill {len(crash.in_doubt)}; out of order {d.out_of_order}; resends {d.resent}",
+            tolerated=len(crash.in_doubt),
         )
 
 
@@ -218,17 +205,19 @@ async def two_replicas(work: Path) -> Row:
                 await store.close()
     failures = sum(1 for status, _ in answers if status != 200)
     twice = sum(1 for r in rows if r["state"] == "done" and r["attempts"] != 1)
-    lost = (0 if handoff and handoff.owner else 1) + sum(
-        1 for r in rows if r["state"] != "done" and r["due"]
-    )
+    unfinished = sum(1 for r in rows if r["state"] != "done" and r["due"])
+    lost = (0 if handoff and handoff.owner else 1) + unfinished
+    resends = sum(connector.resent.values())
     served = "/".join(str(n) for n in proxy.served.values())
     return Row(
         "2 replicas, 50 Accepts at once",
-        len(proxy.served) and sum(proxy.served.values()),
+        sum(proxy.served.values()),
         failures,
         lost,
-        max(accepts - 1, 0) + twice + sum(connector.resent.values()),
-        f"requests per replica {served}; owners 1; outbox jobs {len(rows)}, none claimed twice",
+        # What people would see twice: a second owner, a message sent again.
+        max(accepts - 1, 0) + resends,
+        f"requests per replica {served}; accepts recorded {accepts}; outbox jobs {len(rows)}, "
+        f"claimed more than once {twice}, unfinished {unfinished}; resends {resends}",
     )
 
 
@@ -246,7 +235,7 @@ async def postgres_outage(work: Path) -> Row:
                 **FAST_RETRIES,
             )
             bot = BotProcess(env, work / "outage.log")
-            requests = failures = 0
+            requests = failures = told_try_again = outage_requests = 0
             slowest = 0.0
             not_ready = False
             try:
@@ -272,6 +261,7 @@ async def postgres_outage(work: Path) -> Row:
                     told = await connector.wait_for_activities(before + requests, timeout=30)
                     clear = sum(1 for a in told[before:] if a.get("text") == messages.DATABASE_DOWN)
                     failures += requests - clear
+                    told_try_again, outage_requests = clear, requests
                     tcp.restore()
                     for _ in range(100):
                         if await client.ready() == 200:
@@ -293,22 +283,25 @@ async def postgres_outage(work: Path) -> Row:
             finally:
                 await store.close()
     lost = (0 if first and first.owner else 1) + (0 if second else 1)
+    extra_cards = sum(max(len(shown_cards(connector, c)) - 1, 0) for c in (case, later))
+    resends = sum(connector.resent.values())
     return Row(
         f"PostgreSQL cut {OUTAGE_SECONDS:g} s under traffic",
         requests,
         failures,
         lost,
-        sum(max(len(shown_cards(connector, c)) - 1, 0) for c in (case, later)),
-        f"all told 'try again'; slowest {slowest:.2f} s (deadline {DEADLINE_SECONDS:g}); "
-        f"readyz 503: {not_ready}; resent (same client id) {sum(connector.resent.values())}",
+        # A card shown twice is a resend too, so count whichever is larger, not both.
+        max(extra_cards, resends),
+        f"told 'try again' {told_try_again}/{outage_requests}; slowest {slowest:.2f} s "
+        f"(deadline {DEADLINE_SECONDS:g}); readyz 503: {not_ready}; resends {resends}",
     )
 
 
 def shown_cards(connector: FakeConnector, case: str) -> list[dict[str, object]]:
-    """The case's cards posted to the channel, as people see them (repeats recognised)."""
+    """The case's cards posted to the channel, every post the connector accepted."""
     return [
         a
-        for a in connector.delivered(DEFAULT_CHANNEL_ID)
+        for a in connector.activities(DEFAULT_CHANNEL_ID)
         if not a.get("id") and case in str(a.get("attachments"))
     ]
 
@@ -340,7 +333,7 @@ async def main() -> int:
                 log.exception("scenario %s failed", scenario.__name__)
                 rows.append(Row(scenario.__name__, 0, 1, -1, -1, f"FAILED: {error}"[:200]))
     print(table(rows))  # the script's output is this table
-    bad = [r for r in rows if r.lost != 0 or r.duplicated != 0]
+    bad = [r for r in rows if r.lost != 0 or not 0 <= r.duplicated <= r.tolerated]
     return 1 if bad else 0
 
 

@@ -103,6 +103,9 @@ async def migrate(db: Database, clock: Clock) -> list[int]:
                 migration.name,
                 clock.now(),
             )
-        logger.info("applied %s migration %04d_%s", db.dialect, migration.version, migration.name)
+        logger.info(
+            "applied a migration",
+            extra={"dialect": db.dialect, "migration": f"{migration.version:04d}_{migration.name}"},
+        )
         applied.append(migration.version)
     return applied

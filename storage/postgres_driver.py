@@ -185,7 +185,7 @@ class PostgresDatabase:
         if self._pool.is_closing():
             return
         await self._pool.close()
-        logger.info("closed the PostgreSQL pool for %s", self._server)
+        logger.info("closed the PostgreSQL pool", extra={"server": self._server})
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[_PostgresSession]:
@@ -221,7 +221,9 @@ class PostgresDatabase:
         try:
             await transaction.rollback()
         except _CONNECTION_ERRORS:
-            logger.warning("rolling back on %s failed; the connection is dropped", self._server)
+            logger.warning(
+                "rolling back failed; the connection is dropped", extra={"server": self._server}
+            )
 
 
 async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase:
@@ -256,5 +258,5 @@ async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase
             f"PostgreSQL at {server} refused the login ({error}); check the user and password "
             "in DATABASE_URL."
         ) from error
-    logger.info("connected to PostgreSQL at %s", server)
+    logger.info("connected to PostgreSQL", extra={"server": server})
     return PostgresDatabase(pool, server, timeout_seconds)

@@ -39,7 +39,8 @@ _IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
 _MAX_ERROR_LENGTH = 4000
 
 _OUTBOX_COLUMNS = (
-    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps"
+    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps, "
+    "sending"
 )
 
 # An item is due when its time has come, nobody holds its lease, and nothing earlier in its
@@ -590,7 +591,8 @@ class SqlStore:
         )
         if not inserted:
             logger.debug(
-                "outbox item %s was enqueued before; not adding it again", message.dedupe_key
+                "outbox item was enqueued before; not adding it again",
+                extra={"dedupe_key": message.dedupe_key},
             )
         return inserted > 0
 
@@ -629,11 +631,15 @@ class SqlStore:
             OutboxState.PENDING.value,
         )
         if not changed:
-            logger.warning("outbox item %s is not pending; not rescheduling it", item_id)
+            logger.warning(
+                "outbox item is not pending; not rescheduling it", extra={"outbox_id": item_id}
+            )
 
     async def give_up(self, item_id: int, error: str) -> None:
         await self._finish(item_id, OutboxState.DEAD, error)
-        logger.warning("outbox item %s moved to the dead letters: %s", item_id, error)
+        logger.warning(
+            "outbox item moved to the dead letters", extra={"outbox_id": item_id, "error": error}
+        )
 
     async def dead_letters(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self._db.fetch_all(
@@ -644,9 +650,19 @@ class SqlStore:
         )
         return [_outbox_item(row) for row in rows]
 
+    async def begin_send(self, item_id: int, sending: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sending = ?, updated_at = ? WHERE id = ? AND state = ?",
+            sending,
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
     async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
         await self._db.execute(
-            "UPDATE outbox SET sent_steps = ?, updated_at = ? WHERE id = ? AND state = ?",
+            "UPDATE outbox SET sent_steps = ?, sending = NULL, updated_at = ? "
+            "WHERE id = ? AND state = ?",
             json.dumps(list(steps)),
             self._clock.now(),
             item_id,
@@ -679,7 +695,10 @@ class SqlStore:
             OutboxState.DEAD.value,
         )
         if changed:
-            logger.warning("outbox item %s taken out of the dead letters to try again", item_id)
+            logger.warning(
+                "outbox item taken out of the dead letters to try again",
+                extra={"outbox_id": item_id},
+            )
         return changed > 0
 
     async def outbox_counts(self) -> dict[str, int]:
@@ -703,7 +722,10 @@ class SqlStore:
             OutboxState.PENDING.value,
         )
         if not changed:
-            logger.warning("outbox item %s is not pending; not marking it %s", item_id, state)
+            logger.warning(
+                "outbox item is not pending; not marking it",
+                extra={"outbox_id": item_id, "state": state.value},
+            )
 
 
 def _check_events(handoff: Handoff, events: Sequence[AuditEvent]) -> None:
@@ -757,6 +779,7 @@ def _outbox_item(row: Row) -> OutboxItem:
         last_error=row["last_error"],
         lane=row["lane"],
         sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
+        sending=row["sending"],
     )
 
 

@@ -221,7 +221,7 @@ class SqliteDatabase:
         # Waits for a transaction in flight rather than cutting it off.
         async with self._lock:
             await self._conn.close()
-        logger.info("closed SQLite database %s", self.path)
+        logger.info("closed the SQLite database", extra={"path": str(self.path)})
 
     async def configure(self) -> None:
         """Sets the connection up and proves the file is writable, so a read-only or locked
@@ -274,7 +274,7 @@ class SqliteDatabase:
         try:
             await self._conn.rollback()
         except sqlite3.Error:
-            logger.exception("rolling back a transaction on %s failed", self.path)
+            logger.exception("rolling back a transaction failed", extra={"path": str(self.path)})
 
 
 def _prepare_directory(path: Path) -> Path:
@@ -311,5 +311,5 @@ async def open_sqlite(path: Path, *, timeout_seconds: float) -> SqliteDatabase:
     except BaseException:
         await conn.close()
         raise
-    logger.info("opened SQLite database %s", path)
+    logger.info("opened the SQLite database", extra={"path": str(path)})
     return database

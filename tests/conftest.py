@@ -21,6 +21,7 @@ from app import create_app
 from config.settings import Settings
 
 from harness.fake_connector import FakeConnector
+from harness.handoff_flow import BotClient
 
 
 @dataclass
@@ -39,6 +40,11 @@ class RunningBot:
         ) as response:
             await response.read()
             return response
+
+    @property
+    def client(self) -> BotClient:
+        """Posts activities and answers (status, JSON body): see BotClient."""
+        return BotClient(self.url, self.session)
 
     async def get(self, path: str) -> tuple[int, Any]:
         async with self.session.get(f"{self.url}{path}") as response:

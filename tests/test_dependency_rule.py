@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUR_PACKAGES = {"app", "bot", "cards", "config", "dialogs", "graph", "handoff", "storage"}
-BOT_FRAMEWORK = {"botbuilder", "botframework"}
+BOT_FRAMEWORK = {"botbuilder", "botframework", "msrest"}
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "asyncpg", "msal", "requests", "yaml", "sqlite3"}
 
 # package -> top-level modules it must not import

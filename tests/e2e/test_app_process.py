@@ -115,7 +115,9 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert named in str(error["message"])
+    assert str(error["message"]).startswith("cannot start")
+    assert named in str(error["message"]), "a person reading the log sees what to fix"
+    assert named in str(error["error"])
     assert b"Traceback" not in stderr
 
 
@@ -143,7 +145,8 @@ def test_a_value_error_while_starting_ends_in_one_line_and_exit_code_2(
     assert process.returncode == 2
     assert b"Traceback" not in stderr
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert error["message"] == ("cannot start: DATABASE_URL is not usable: refused for the test")
+    assert str(error["message"]).startswith("cannot start")
+    assert error["error"] == "DATABASE_URL is not usable: refused for the test"
 
 
 def test_an_unusable_database_stops_start_up_with_the_path(
@@ -159,4 +162,4 @@ def test_an_unusable_database_stops_start_up_with_the_path(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert str(blocked) in str(error["message"])
+    assert str(blocked) in str(error["error"])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -111,6 +112,9 @@ async def test_postgresql_gone_for_a_while_is_reported_and_nothing_is_lost(
         assert handoff.owner.name == "After Outage"
     finally:
         await store.close()
+    # A send whose result could not be written while the database was away is not sent
+    # again once it is back (the worker kept the result).
+    assert sum(fake_connector.resent.values()) == 0
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:
@@ -136,27 +140,13 @@ async def test_a_locked_sqlite_file_is_a_clear_reply_while_running(
     assert after.get("text") != messages.DATABASE_DOWN
 
 
-async def test_a_locked_sqlite_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    env = bot_environment(f"sqlite:///{path}", DATABASE_TIMEOUT_SECONDS="0.5")
-    first = BotProcess(env, tmp_path / "first.log")
-    try:
-        await first.start_ready()  # creates and migrates the file
-    finally:
-        first.stop()
+@asynccontextmanager
+async def _write_locked(path: Path) -> AsyncIterator[None]:
     holder = await asyncio.to_thread(_hold_write_lock, path)
-    bot = BotProcess(env, tmp_path / "bot.log")
     try:
-        bot.start()
-        assert bot.process is not None
-        code = await asyncio.to_thread(bot.process.wait, 30)
+        yield
     finally:
-        bot.stop()
         await asyncio.to_thread(holder.close)
-    assert code == 1
-    log = (tmp_path / "bot.log").read_text()
-    assert "cannot start" in log and str(path) in log and "locked" in log
-    assert "Traceback" not in log
 
 
 def _set_immutable(path: Path, immutable: bool) -> None:
@@ -164,25 +154,47 @@ def _set_immutable(path: Path, immutable: bool) -> None:
     subprocess.run(["chattr", "+i" if immutable else "-i", str(path)], check=True)
 
 
-async def test_a_read_only_sqlite_file_stops_start_up_saying_what_to_fix(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    env = bot_environment(f"sqlite:///{path}")
+@asynccontextmanager
+async def _immutable(path: Path) -> AsyncIterator[None]:
+    await asyncio.to_thread(_set_immutable, path, True)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(_set_immutable, path, False)
+
+
+async def _failed_start_up_log(
+    tmp_path: Path, path: Path, trouble: Callable[[Path], AbstractAsyncContextManager[None]]
+) -> str:
+    """Starts the bot once to create and migrate the SQLite file at `path`, then again while
+    `trouble` holds the file; the second start must stop with exit code 1 and no traceback.
+    Returns its log."""
+    env = bot_environment(f"sqlite:///{path}", DATABASE_TIMEOUT_SECONDS="0.5")
     first = BotProcess(env, tmp_path / "first.log")
     try:
-        await first.start_ready()  # creates and migrates the file
+        await first.start_ready()
     finally:
         first.stop()
-    await asyncio.to_thread(_set_immutable, path, True)
     bot = BotProcess(env, tmp_path / "bot.log")
-    try:
-        bot.start()
-        assert bot.process is not None
-        code = await asyncio.to_thread(bot.process.wait, 30)
-    finally:
-        bot.stop()
-        await asyncio.to_thread(_set_immutable, path, False)
+    async with trouble(path):
+        try:
+            bot.start()
+            assert bot.process is not None
+            code = await asyncio.to_thread(bot.process.wait, 30)
+        finally:
+            bot.stop()
     assert code == 1
     log = (tmp_path / "bot.log").read_text()
-    assert "cannot start" in log and str(path) in log and "readonly database" in log
-    assert "must exist and be writable" in log
+    assert "cannot start" in log and str(path) in log
     assert "Traceback" not in log
+    return log
+
+
+async def test_a_locked_sqlite_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    log = await _failed_start_up_log(tmp_path, tmp_path / "bot.db", _write_locked)
+    assert "locked" in log
+
+
+async def test_a_read_only_sqlite_file_stops_start_up_saying_what_to_fix(tmp_path: Path) -> None:
+    log = await _failed_start_up_log(tmp_path, tmp_path / "bot.db", _immutable)
+    assert "readonly database" in log and "must exist and be writable" in log

@@ -58,12 +58,6 @@ def config_with_leads(tmp_path: Path) -> str:
     return str(path)
 
 
-async def post(bot: RunningBot, activity: dict[str, Any]) -> tuple[int, Any]:
-    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
-        body = await response.json() if response.content_type == "application/json" else None
-        return response.status, body
-
-
 async def a_case(url: str, clock: FakeClock, notes: HandoffNotes) -> None:
     store = await open_store(url, clock)
     try:
@@ -92,7 +86,7 @@ async def a_case(url: str, clock: FakeClock, notes: HandoffNotes) -> None:
 async def approval_card_for_lead(
     bot: RunningBot, connector: FakeConnector
 ) -> tuple[dict[str, Any], str]:
-    await post(bot, activities.personal_message(f"escalate {CASE}", connector.url))
+    await bot.client.post(activities.personal_message(f"escalate {CASE}", connector.url))
     [record] = await connector.wait_for(
         lambda r: (
             r.method == "POST"
@@ -130,8 +124,7 @@ async def started(
     await a_case(sqlite_url, clock, READY)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config)
     for user in (LEAD, DEFAULT_USER):
-        await post(
-            bot,
+        await bot.client.post(
             activities.bot_added_personal(
                 connector.url, user_id=user.id, aad_object_id=user.aad_object_id
             ),
@@ -150,7 +143,9 @@ async def test_an_approved_escalation_is_recorded_shown_and_told(
     card, message_id = await approval_card_for_lead(bot, fake_connector)
     assert_valid_card(card)
     assert "Raised the core quota -> same failure" in all_text(card)
-    status, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
+    status, body = await bot.client.post(
+        press(fake_connector, card, message_id, "esc_approve", LEAD)
+    )
     assert status == 200
     decided = body["value"]
     assert_valid_card(decided)
@@ -174,11 +169,11 @@ async def test_a_rejection_needs_a_comment_and_is_told_with_it(
 ) -> None:
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, body = await post(bot, press(fake_connector, card, message_id, "esc_reject", LEAD))
+    _, body = await bot.client.post(press(fake_connector, card, message_id, "esc_reject", LEAD))
     assert "Say what to do instead in the comment box" in all_text(body["value"])
     comment = "Collect a network trace first."
-    _, body = await post(
-        bot, press(fake_connector, card, message_id, "esc_reject", LEAD, comment=comment)
+    _, body = await bot.client.post(
+        press(fake_connector, card, message_id, "esc_reject", LEAD, comment=comment)
     )
     assert "Rejected by Tara Lead" in all_text(body["value"])
     [told] = await fake_connector.wait_for_activities(
@@ -196,12 +191,16 @@ async def test_the_requester_cannot_approve_their_own_escalation(
 ) -> None:
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
+    _, body = await bot.client.post(
+        press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER)
+    )
     shown = all_text(body["value"])
     assert "You asked for this escalation, so a Team Leader has to decide it." in shown
     # Someone who is not a lead cannot either.
     stranger = fake_user("Sam Stranger")
-    _, body = await post(bot, press(fake_connector, card, message_id, "esc_approve", stranger))
+    _, body = await bot.client.post(
+        press(fake_connector, card, message_id, "esc_approve", stranger)
+    )
     assert "Only the Team Leaders in the bot's configuration decide escalations." in all_text(
         body["value"]
     )
@@ -216,7 +215,7 @@ async def test_escalation_without_captured_troubleshooting_says_what_is_missing(
 ) -> None:
     await a_case(sqlite_url, clock, HandoffNotes(summary="Autoscale stops at 20 nodes."))
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
-    await post(bot, activities.personal_message(f"escalate {CASE}", fake_connector.url))
+    await bot.client.post(activities.personal_message(f"escalate {CASE}", fake_connector.url))
     [reply] = await fake_connector.wait_for_activities(
         predicate=lambda a: "not ready for the vendor" in (a.get("text") or "")
     )
@@ -235,8 +234,8 @@ async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
     said = []
     for _ in range(6):
         before = len(fake_connector.activities())
-        await post(
-            bot, activities.personal_message(f"escalate {CASE} technical", fake_connector.url)
+        await bot.client.post(
+            activities.personal_message(f"escalate {CASE} technical", fake_connector.url)
         )
         [*_, reply] = await fake_connector.wait_for_activities(before + 1)
         said.append(reply["text"])
@@ -270,7 +269,7 @@ async def test_a_second_escalation_waits_for_the_first_decision(
 ) -> None:
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     await approval_card_for_lead(bot, fake_connector)
-    await post(bot, activities.personal_message(f"escalate {CASE}", fake_connector.url))
+    await bot.client.post(activities.personal_message(f"escalate {CASE}", fake_connector.url))
     await fake_connector.wait_for_activities(
         predicate=lambda a: (
             a.get("text")
@@ -288,8 +287,8 @@ async def test_a_decision_pressed_twice_is_recorded_and_told_once(
 ) -> None:
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, first = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
-    _, second = await post(bot, press(fake_connector, card, message_id, "esc_approve", LEAD))
+    _, first = await bot.client.post(press(fake_connector, card, message_id, "esc_approve", LEAD))
+    _, second = await bot.client.post(press(fake_connector, card, message_id, "esc_approve", LEAD))
     assert second["value"] == first["value"], "the repeat gets the same card, no notice"
     await fake_connector.wait_for_activities(
         predicate=lambda a: "decided the escalation" in (a.get("text") or "")
@@ -317,11 +316,11 @@ async def test_refused_decisions_change_nothing_and_are_logged(
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     card, message_id = await approval_card_for_lead(bot, fake_connector)
     stranger = fake_user("Sam Stranger")
-    await post(bot, press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
-    await post(bot, press(fake_connector, card, message_id, "esc_approve", stranger))
+    await bot.client.post(press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
+    await bot.client.post(press(fake_connector, card, message_id, "esc_approve", stranger))
     forged = press(fake_connector, card, message_id, "esc_approve", LEAD)
     forged["value"]["action"]["data"]["version"] = 7
-    _, body = await post(bot, forged)
+    _, body = await bot.client.post(forged)
     assert body["value"] == "That card is damaged. Use the buttons of the latest card."
     store = await open_store(sqlite_url, clock)
     try:

@@ -76,13 +76,8 @@ async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
         await store.close()
 
 
-async def post(bot: RunningBot, activity: dict[str, Any]) -> None:
-    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
-        assert response.status in (200, 201)
-
-
 async def owners_card(bot: RunningBot, connector: FakeConnector) -> dict[str, Any]:
-    await post(bot, activities.personal_message(f"longrunning {CASE} chat", connector.url))
+    await bot.client.post(activities.personal_message(f"longrunning {CASE} chat", connector.url))
     await connector.wait_for_activities(
         predicate=lambda a: (
             bool(a.get("attachments"))
@@ -103,15 +98,14 @@ async def confirm_owners(
     # anyone the card rules would refuse (bot/authorization.py).
     owner = OWNERS["EMEA"]
     form = {**button["data"], **values}
-    await post(
-        bot,
+    await bot.client.post(
         activities.submit_message(
             form,
             connector.url,
             user_id=owner.id,
             user_name=owner.name,
             aad_object_id=owner.aad_object_id,
-        ),
+        )
     )
 
 
@@ -328,8 +322,7 @@ async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
         lambda r: r.path.endswith("/chats") and r.status == 201, timeout=10, description="chat"
     )
     chat_id = created.response["id"]
-    await post(
-        bot,
+    await bot.client.post(
         activities.installation_update(
             fake_connector.url, scope="groupChat", conversation_id=chat_id
         ),
@@ -349,12 +342,12 @@ async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
             overrides=in_chat,
         )
 
-    await post(bot, said("shiftend"))
+    await bot.client.post(said("shiftend"))
     await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("Add a short summary")
     )
     summary = "Customer applied the autoscale fix; waiting for the overnight job to confirm."
-    await post(bot, said(f"shiftend {summary}"))
+    await bot.client.post(said(f"shiftend {summary}"))
     [ending] = await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("**Shift ending**")
     )
@@ -378,7 +371,9 @@ async def test_shift_end_outside_a_case_chat_says_where_it_works(
     start_bot: StartBot, fake_connector: FakeConnector
 ) -> None:
     bot = await start_bot()
-    await post(bot, activities.personal_message("shiftend all done for today", fake_connector.url))
+    await bot.client.post(
+        activities.personal_message("shiftend all done for today", fake_connector.url)
+    )
     await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("**shiftend** works in the group chat")
     )

@@ -16,7 +16,7 @@ from handoff.service import HandoffService
 from handoff.state_machine import Accept
 from storage.sql_store import open_store
 
-from conftest import FakeClock, RunningBot, StartBot
+from conftest import FakeClock, StartBot
 from harness import activities
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text, teams_values
@@ -41,11 +41,6 @@ def config_with_lead(tmp_path: Path) -> str:
     path = tmp_path / "handoff.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return str(path)
-
-
-async def post(bot: RunningBot, activity: dict[str, Any]) -> None:
-    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
-        assert response.status in (200, 201)
 
 
 async def cases_i_own(url: str, clock: FakeClock) -> None:
@@ -97,13 +92,12 @@ async def test_each_kind_of_absence(
 ) -> None:
     await cases_i_own(sqlite_url, clock)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_lead)
-    await post(
-        bot,
+    await bot.client.post(
         activities.bot_added_personal(
             fake_connector.url, user_id=LEAD.id, aad_object_id=LEAD.aad_object_id
         ),
     )
-    await post(bot, activities.personal_message("oof", fake_connector.url))
+    await bot.client.post(activities.personal_message("oof", fake_connector.url))
     await fake_connector.wait_for_activities(
         predicate=lambda a: (
             bool(a.get("attachments"))
@@ -114,7 +108,9 @@ async def test_each_kind_of_absence(
     assert_valid_card(form)
     [button] = form["actions"]
     values = teams_values(form, kind=kind, first_day="2026-11-25", back_on="2026-11-30")
-    await post(bot, activities.submit_message({**button["data"], **values}, fake_connector.url))
+    await bot.client.post(
+        activities.submit_message({**button["data"], **values}, fake_connector.url)
+    )
     [again] = [
         c
         for c in await _cards_after(fake_connector)
@@ -122,7 +118,9 @@ async def test_each_kind_of_absence(
     ]
     assert again
     values["teammate"] = "kim@example.invalid"
-    await post(bot, activities.submit_message({**button["data"], **values}, fake_connector.url))
+    await bot.client.post(
+        activities.submit_message({**button["data"], **values}, fake_connector.url)
+    )
     [summary] = await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("**Out of office")
     )

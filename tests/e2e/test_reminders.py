@@ -13,7 +13,7 @@ from handoff.state_machine import Accept
 from handoff.user_settings import UserSettings
 from storage.sql_store import open_store
 
-from conftest import CreateDatabase, FakeClock, RunningBot, StartBot
+from conftest import CreateDatabase, FakeClock, StartBot
 from harness import activities
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
@@ -22,11 +22,6 @@ from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
 ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
-
-
-async def post(bot: RunningBot, activity: dict[str, Any]) -> None:
-    async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
-        assert response.status in (200, 201)
 
 
 async def a_critical_case_i_own(url: str, clock: FakeClock) -> None:
@@ -69,9 +64,9 @@ async def test_two_processes_send_each_reminder_once(
     await a_critical_case_i_own(url, clock)
     first = await start_bot(clock=clock, DATABASE_URL=url)
     second = await start_bot(clock=clock, DATABASE_URL=url)
-    await post(first, activities.bot_added_personal(fake_connector.url))
-    await post(first, activities.bot_added_to_team(fake_connector.url))
-    await post(second, activities.channel_message("setup", fake_connector.url))
+    await first.client.post(activities.bot_added_personal(fake_connector.url))
+    await first.client.post(activities.bot_added_to_team(fake_connector.url))
+    await second.client.post(activities.channel_message("setup", fake_connector.url))
     await fake_connector.wait_for_activities(
         predicate=lambda a: "now the Case Transfer channel" in (a.get("text") or "")
     )

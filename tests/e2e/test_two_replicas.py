@@ -111,6 +111,6 @@ async def test_two_replicas_share_dialogs_clicks_and_the_outbox(
     assert len([r for r in rows if r["kind"] == "plan_reminders" and r["due"]]) == 1
     # ... and the connector saw every send once.
     assert sum(fake_connector.resent.values()) == 0
-    told = fake_connector.delivered()
+    told = fake_connector.activities()
     accepted = [a for a in told if "accepted your handoff" in str(a.get("text"))]
     assert len(accepted) == 1

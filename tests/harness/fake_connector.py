@@ -72,10 +72,11 @@ class FakeConnector(FakeServer):
         self._next_id = itertools.count(int(time.time() * 1000))
         self._members: dict[str, tuple[dict[str, Any], str | None]] = {}
         self._teams: dict[str, _Team] = {}
-        # Sends the bot stamped with channelData.clientActivityId, and the id each got: a
-        # repeat is answered with the first id and not delivered again (an idempotent
-        # receiver), and counted in `resent`.
-        self._by_client_id: dict[str, str] = {}
+        # Like the real service (which documents no de-duplication), every send accepted is
+        # a new message people see, repeats included. `resent` only *measures* them: the
+        # accepted sends that carry a channelData.clientActivityId accepted before, each a
+        # message shown twice.
+        self._accepted_client_ids: set[str] = set()
         self.resent: Counter[str] = Counter()
         self._chaos: tuple[float, tuple[int, ...], str | None, random.Random] | None = None
         self._rosters: dict[str, frozenset[str]] = {}
@@ -194,21 +195,6 @@ class FakeConnector(FakeServer):
 
     # -- reading what was sent -----------------------------------------------------------
 
-    def delivered(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
-        """:meth:`activities` without the repeats of a send recognised by its client
-        activity id: what the people in the conversation see."""
-        seen: set[str] = set()
-        shown: list[dict[str, Any]] = []
-        for record in self.activity_records(conversation_id):
-            body = self._activity_body(record)
-            client_id = client_activity_id(body) if record.method == "POST" else None
-            if client_id is not None:
-                if client_id in seen:
-                    continue
-                seen.add(client_id)
-            shown.append(body)
-        return shown
-
     def activity_records(self, conversation_id: str | None = None) -> list[RecordedRequest]:
         """Successful requests that carried an activity (sends, replies, updates, and
         create-conversation calls with an activity), optionally for one conversation.
@@ -218,7 +204,8 @@ class FakeConnector(FakeServer):
         return [r for r in self.requests if self._is_activity(r, conversation_id)]
 
     def activities(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
-        """The activity JSON the bot sent (POST) or updated (PUT), in order; see
+        """The activity JSON the bot sent (POST) or updated (PUT), in order, repeats included
+        (what people see); see
         :meth:`activity_records` for which requests count."""
         return [self._activity_body(r) for r in self.activity_records(conversation_id)]
 
@@ -302,13 +289,11 @@ class FakeConnector(FakeServer):
         if fault is not None:
             return fault
         client_id = client_activity_id(incoming.body)
-        if client_id is not None and client_id in self._by_client_id:
-            self.resent[client_id] += 1
-            first = self._by_client_id[client_id]
-            return Answer(200, {"id": first}, activity_id=first)
-        activity_id = self._new_activity_id()
         if client_id is not None:
-            self._by_client_id[client_id] = activity_id
+            if client_id in self._accepted_client_ids:
+                self.resent[client_id] += 1
+            self._accepted_client_ids.add(client_id)
+        activity_id = self._new_activity_id()
         return Answer(200, {"id": activity_id}, activity_id=activity_id)
 
     def _update(self, incoming: Incoming) -> Answer:

@@ -8,9 +8,12 @@ sends them to the fake connector.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import aiohttp
 
 from handoff import effects
 from handoff.models import Person
@@ -18,7 +21,9 @@ from handoff.ports import SystemClock
 from storage.sql_store import open_store
 
 from . import activities
+from .bot_process import BotProcess
 from .fake_connector import FakeConnector, client_activity_id
+from .handoff_flow import BotClient
 from .ids import TeamsUser, fake_user
 
 Post = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -42,10 +47,11 @@ class Delivery:
     delivered: int
     lost: int
     duplicated: int
-    """Messages shown more than once in a chat (after the receiver's dedupe by client id)."""
+    """Messages shown more than once in a chat: every send the connector accepted counts."""
     out_of_order: int
     resent: int
-    """Sends the connector recognised as repeats by their client activity id."""
+    """Of the duplicates, the outbox's resends of a send already accepted (same client
+    activity id): a measurement of the crash window, included in `duplicated`."""
     failures: int
     """Sends and updates the connector refused (the injected faults)."""
 
@@ -101,7 +107,7 @@ def burst_shown(connector: FakeConnector, conversation_id: str, tag: str) -> lis
     marker = f"{tag} message "
     return [
         str(a.get("text"))
-        for a in connector.delivered(conversation_id)
+        for a in connector.activities(conversation_id)
         if str(a.get("text") or "").startswith(marker)
     ]
 
@@ -152,3 +158,86 @@ async def wait_until_delivered(
         timeout,
         description=f"all {tag} messages delivered",
     )
+
+
+async def flaky_burst(
+    post: Post,
+    connector: FakeConnector,
+    database_url: str,
+    people: Sequence[Recipient],
+    per_person: int,
+    tag: str,
+    *,
+    seed: int | None = None,
+    timeout: float = 40.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+) -> dict[str, list[str]]:
+    """The people chat with the bot, then the connector refuses 30% of sends (429/503) while
+    a burst goes out; returns once every message arrived, with what each chat expects."""
+    await introduce(post, connector, people)
+    connector.fail_randomly(0.3, (429, 503), retry_after="0", seed=seed)
+    expected = await enqueue_burst(database_url, people, per_person, tag)
+    await wait_until_delivered(connector, expected, tag, timeout=timeout)
+    return expected
+
+
+async def sends_in_doubt(database_url: str, tag: str) -> list[str]:
+    """The burst texts whose send the bot had begun and not recorded as done (the outbox
+    row's `sending`): after a crash, the only ones that may arrive twice."""
+    store = await open_store(database_url, SystemClock())
+    try:
+        rows = await store.database.fetch_all(
+            "SELECT payload FROM outbox WHERE state = 'pending' AND sending IS NOT NULL"
+        )
+    finally:
+        await store.close()
+    texts = [str(json.loads(row["payload"]).get("text", "")) for row in rows]
+    return [t for t in texts if t.startswith(f"{tag} message ")]
+
+
+@dataclass(frozen=True)
+class Crash:
+    expected: dict[str, list[str]]
+    sent_at_kill: int
+    in_doubt: list[str]
+    """The texts whose send was in flight when the bot was killed."""
+
+
+async def kill_mid_burst(
+    bot: BotProcess,
+    connector: FakeConnector,
+    database_url: str,
+    people: Sequence[Recipient],
+    per_person: int,
+    tag: str,
+    *,
+    kill_after: int,
+    timeout: float = 40.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+) -> Crash:
+    """Starts `bot`, sends a burst through its outbox, SIGKILLs it once `kill_after` burst
+    messages have arrived, notes the sends in doubt, restarts it and waits until every
+    message arrived. The caller stops the bot."""
+    await bot.start_ready()
+    async with aiohttp.ClientSession() as session:
+        await introduce(BotClient(bot.url, session).post, connector, people)
+    expected = await enqueue_burst(database_url, people, per_person, tag)
+    await connector.wait_for(
+        lambda r: f"{tag} message" in str((r.body or {}).get("text", "")),
+        timeout,
+        count=kill_after,
+        description=f"{kill_after} {tag} messages sent",
+    )
+    bot.kill()
+    sent_at_kill = check_delivery(connector, expected, tag).delivered
+    in_doubt = await sends_in_doubt(database_url, tag)
+    await bot.start_ready()
+    await wait_until_delivered(connector, expected, tag, timeout=timeout)
+    return Crash(expected, sent_at_kill, in_doubt)
+
+
+def shown_twice(connector: FakeConnector, expected: dict[str, list[str]], tag: str) -> list[str]:
+    """The burst texts some chat shows more than once."""
+    twice: list[str] = []
+    for conversation in expected:
+        shown = burst_shown(connector, conversation, tag)
+        twice += sorted({t for t in shown if shown.count(t) > 1})
+    return twice

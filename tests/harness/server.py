@@ -60,7 +60,7 @@ class RecordedRequest:
     response: Any = None
     """The JSON the fake answered with, or None for an empty body."""
     at: float = 0.0
-    """time.monotonic() when it was answered (to check rates)."""
+    """time.monotonic() when the request arrived (to check rates)."""
 
 
 @dataclass(frozen=True)
@@ -308,6 +308,7 @@ class FakeServer:
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             raw = await request.read()
+            arrived = time.monotonic()
             incoming = Incoming(
                 method=request.method,
                 path=request.path,
@@ -323,7 +324,7 @@ class FakeServer:
             with self._lock:
                 answer = self._answer(handler, incoming)
                 response = self._response(answer)
-                self._record(incoming, answer, response)
+                self._record(incoming, answer, response, arrived)
             return response
 
         return handle
@@ -373,7 +374,9 @@ class FakeServer:
             return web.Response(status=answer.status, headers=dict(answer.headers))
         return web.json_response(answer.payload, status=answer.status, headers=dict(answer.headers))
 
-    def _record(self, incoming: Incoming, answer: Answer, response: web.Response) -> None:
+    def _record(
+        self, incoming: Incoming, answer: Answer, response: web.Response, arrived: float
+    ) -> None:
         record = RecordedRequest(
             method=incoming.method,
             path=incoming.path,
@@ -388,7 +391,7 @@ class FakeServer:
             query=incoming.query,
             status=answer.status,
             response=_response_payload(response),
-            at=time.monotonic(),
+            at=arrived,
         )
         self._requests.append(record)
         self._changed.notify_all()

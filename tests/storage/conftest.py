@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
 from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
@@ -18,3 +19,42 @@ async def store(database_url: str, clock: FakeClock) -> AsyncIterator[SqlStore]:
     opened = await open_store(database_url, clock)
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+def ana() -> Person:
+    return Person(id="29:ana", name="Ana")
+
+
+@pytest.fixture
+def bo() -> Person:
+    return Person(id="29:bo", name="Bo")
+
+
+@pytest.fixture
+def a_handoff(clock: FakeClock, ana: Person) -> Callable[..., Handoff]:
+    """Makes a requested, non-24x7 handoff of case `number` (by `requester`, Ana unless
+    given), created now."""
+
+    def make(number: str, requester: Person | None = None) -> Handoff:
+        now = clock.now()
+        return Handoff(
+            case=Case(
+                number=number,
+                severity=Severity.B,
+                is_24x7=False,
+                plan=SupportPlan.PROFESSIONAL,
+                product_skill="Kafka",
+                customer_region="US",
+                customer_timezone="America/Chicago",
+            ),
+            kind=HandoffKind.NON_24X7,
+            requester=requester or ana,
+            from_region="EMEA",
+            target_region="US",
+            reason="Customer needs US hours",
+            created_at=now,
+            updated_at=now,
+        )
+
+    return make

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handoff import effects
+from handoff.models import Person
 from handoff.ports import OutboxMessage, OutboxState
 from storage.sql_store import SqlStore
 
@@ -78,3 +80,49 @@ async def test_a_revived_dead_letter_is_due_again_with_fresh_attempts(
     [back] = await store.claim(clock.now(), 1, LEASE)
     assert (back.dedupe_key, back.attempts, back.state) == ("doomed", 1, OutboxState.PENDING)
     assert back.last_error == "403 Forbidden"
+
+
+async def _drain_in_claim_order(store: SqlStore, clock: FakeClock) -> list[list[str]]:
+    """Claims and completes until nothing is due; the keys handed out by each claim."""
+    rounds: list[list[str]] = []
+    while items := await store.claim(clock.now(), 10, LEASE):
+        rounds.append(sorted(i.dedupe_key for i in items))
+        for item in items:
+            await store.complete(item.id)
+    return rounds
+
+
+async def test_a_case_chat_gets_its_steps_and_reminders_one_at_a_time_in_order(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    # The chat's summary (group chats) and a shift reminder (R-LONG) both due now: the
+    # reminder must not overtake the summary, nor a step that makes the chat.
+    now = clock.now()
+    for message in (
+        effects.group_chat_step(effects.POST_CHAT_SUMMARY, "2311230040001111", now),
+        effects.chat_shift_reminder("2311230040001111", "EMEA", now),
+        effects.group_chat_step(effects.CREATE_GROUP_CHAT, "2311230040002222", now),
+    ):
+        await store.enqueue_message(message)
+
+    assert await _drain_in_claim_order(store, clock) == [
+        ["create_group_chat:2311230040002222", "post_chat_summary:2311230040001111"],
+        ["chat_shift_reminder:2311230040001111:EMEA:" + now.isoformat()],
+    ]
+
+
+async def test_messages_to_one_person_from_different_features_go_out_in_order(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    ana = Person(id="29:ana", name="Ana")
+    now = clock.now()
+    for message in (
+        effects.shift_end_reminder(ana, now + timedelta(minutes=30), now),
+        effects.tell(ana, "Your escalation was approved.", "escalation:e1:v2", now),
+        effects.tell(ana, "Out of office noted.", "oof:1", now),
+    ):
+        await store.enqueue_message(message)
+
+    rounds = await _drain_in_claim_order(store, clock)
+    assert [len(r) for r in rounds] == [1, 1, 1]
+    assert rounds[0][0].startswith("shift_end_reminder:")

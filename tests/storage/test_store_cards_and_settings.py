@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from handoff.errors import ConcurrencyConflict
-from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
+from handoff.models import Handoff, Person
 from handoff.ports import CardRef, OutboxMessage
 from handoff.state_machine import Accept, Cancel, apply, request_event
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
 
-ANA = Person(id="29:ana", name="Ana")
-BO = Person(id="29:bo", name="Bo")
-
-
-def a_handoff(clock: FakeClock, number: str, requester: Person = ANA) -> Handoff:
-    now = clock.now()
-    return Handoff(
-        case=Case(
-            number=number,
-            severity=Severity.B,
-            is_24x7=False,
-            plan=SupportPlan.PROFESSIONAL,
-            product_skill="Kafka",
-            customer_region="US",
-            customer_timezone="America/Chicago",
-        ),
-        kind=HandoffKind.NON_24X7,
-        requester=requester,
-        from_region="EMEA",
-        target_region="US",
-        reason="Customer needs US hours",
-        created_at=now,
-        updated_at=now,
-    )
-
 
 def message(key: str, clock: FakeClock) -> OutboxMessage:
     return OutboxMessage(kind="notify", payload={"k": key}, dedupe_key=key, not_before=clock.now())
 
 
-async def test_card_reference_is_stored_and_replaced(store: SqlStore, clock: FakeClock) -> None:
-    handoff = a_handoff(clock, "300000001")
+async def test_card_reference_is_stored_and_replaced(
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff]
+) -> None:
+    handoff = a_handoff("300000001")
     await store.add(handoff, [request_event(handoff)])
     assert await store.card_of(handoff.id) is None
     await store.set_card(handoff.id, CardRef(conversation_id="19:ct", activity_id="1"))
@@ -59,13 +37,13 @@ async def test_settings_round_trip(store: SqlStore) -> None:
 
 
 async def test_outbox_messages_are_written_with_the_change_or_not_at_all(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], ana: Person, bo: Person
 ) -> None:
-    handoff = a_handoff(clock, "300000002")
+    handoff = a_handoff("300000002")
     await store.add(handoff, [request_event(handoff)], [message("post-1", clock)])
-    moved = apply(handoff, Accept(actor=BO), clock.now())
+    moved = apply(handoff, Accept(actor=bo), clock.now())
     await store.save(moved.handoff, handoff.version, moved.events, [message("card-2", clock)])
-    stale = apply(handoff, Cancel(actor=ANA), clock.now())
+    stale = apply(handoff, Cancel(actor=ana), clock.now())
     try:
         await store.save(stale.handoff, handoff.version, stale.events, [message("card-x", clock)])
     except ConcurrencyConflict:
@@ -76,13 +54,15 @@ async def test_outbox_messages_are_written_with_the_change_or_not_at_all(
     assert sorted(item.dedupe_key for item in claimed) == ["card-2", "post-1"]
 
 
-async def test_latest_for_case_prefers_the_open_handoff(store: SqlStore, clock: FakeClock) -> None:
-    first = a_handoff(clock, "300000003")
+async def test_latest_for_case_prefers_the_open_handoff(
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], bo: Person
+) -> None:
+    first = a_handoff("300000003")
     await store.add(first, [request_event(first)])
-    done = apply(first, Accept(actor=BO), clock.now())
+    done = apply(first, Accept(actor=bo), clock.now())
     await store.save(done.handoff, first.version, done.events)
     clock.advance(timedelta(hours=1))
-    second = a_handoff(clock, "300000003")
+    second = a_handoff("300000003")
     await store.add(second, [request_event(second)])
     latest = await store.latest_for_case("300000003")
     assert latest is not None and latest.id == second.id
@@ -90,14 +70,14 @@ async def test_latest_for_case_prefers_the_open_handoff(store: SqlStore, clock: 
 
 
 async def test_involving_lists_what_someone_requested_or_took(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], ana: Person, bo: Person
 ) -> None:
-    mine = a_handoff(clock, "300000004", requester=ANA)
-    theirs = a_handoff(clock, "300000005", requester=BO)
+    mine = a_handoff("300000004", requester=ana)
+    theirs = a_handoff("300000005", requester=bo)
     for handoff in (mine, theirs):
         await store.add(handoff, [request_event(handoff)])
     clock.advance(timedelta(minutes=5))
-    taken = apply(theirs, Accept(actor=ANA), clock.now())
+    taken = apply(theirs, Accept(actor=ana), clock.now())
     await store.save(taken.handoff, theirs.version, taken.events)
-    assert [h.case.number for h in await store.involving(ANA.id)] == ["300000005", "300000004"]
-    assert [h.case.number for h in await store.involving(BO.id)] == ["300000005"]
+    assert [h.case.number for h in await store.involving(ana.id)] == ["300000005", "300000004"]
+    assert [h.case.number for h in await store.involving(bo.id)] == ["300000005"]

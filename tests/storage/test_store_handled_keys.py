@@ -5,44 +5,19 @@ is recorded with it or not at all."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
 
 from handoff.errors import ConcurrencyConflict
 from handoff.escalation import request_escalation
-from handoff.models import Case, Handoff, HandoffKind, HandoffNotes, Person, Severity, SupportPlan
+from handoff.models import Handoff, HandoffNotes, Person
 from handoff.ports import AlreadyHandled, CardRef, OutboxMessage
 from handoff.state_machine import Accept, apply, request_event
 from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
-
-ANA = Person(id="29:ana", name="Ana")
-BO = Person(id="29:bo", name="Bo")
-
-
-def a_handoff(clock: FakeClock, number: str) -> Handoff:
-    now = clock.now()
-    return Handoff(
-        case=Case(
-            number=number,
-            severity=Severity.B,
-            is_24x7=False,
-            plan=SupportPlan.PROFESSIONAL,
-            product_skill="Kafka",
-            customer_region="US",
-            customer_timezone="America/Chicago",
-        ),
-        kind=HandoffKind.NON_24X7,
-        requester=ANA,
-        from_region="EMEA",
-        target_region="US",
-        reason="Customer needs US hours",
-        created_at=now,
-        updated_at=now,
-    )
 
 
 @pytest.fixture
@@ -80,12 +55,12 @@ async def test_old_keys_are_forgotten(store: SqlStore, clock: FakeClock) -> None
 
 
 async def test_a_change_with_a_key_handled_before_writes_nothing(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], bo: Person
 ) -> None:
-    handoff = a_handoff(clock, "310000001")
+    handoff = a_handoff("310000001")
     await store.add(handoff, [request_event(handoff)])
     await store.claim_key("card:1:bo:accept:1")
-    accepted = apply(handoff, Accept(actor=BO), clock.now())
+    accepted = apply(handoff, Accept(actor=bo), clock.now())
     with pytest.raises(AlreadyHandled):
         await store.save(
             accepted.handoff,
@@ -104,23 +79,23 @@ async def test_a_change_with_a_key_handled_before_writes_nothing(
 
 
 async def test_a_key_is_recorded_only_with_the_change_it_came_with(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], bo: Person
 ) -> None:
-    handoff = a_handoff(clock, "310000002")
+    handoff = a_handoff("310000002")
     await store.add(handoff, [request_event(handoff)])
-    accepted = apply(handoff, Accept(actor=BO), clock.now())
+    accepted = apply(handoff, Accept(actor=bo), clock.now())
     await store.save(accepted.handoff, handoff.version, accepted.events, claim="first")
     assert await store.key_claimed("first")
-    again = apply(handoff, Accept(actor=BO), clock.now())
+    again = apply(handoff, Accept(actor=bo), clock.now())
     with pytest.raises(ConcurrencyConflict):
         await store.save(again.handoff, handoff.version, again.events, claim="stale")
     assert not await store.key_claimed("stale"), "a refused change leaves no key behind"
 
 
 async def test_the_handoff_of_a_posted_card_is_found_by_its_message(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff]
 ) -> None:
-    handoff = a_handoff(clock, "310000003")
+    handoff = a_handoff("310000003")
     await store.add(handoff, [request_event(handoff)])
     await store.set_card(handoff.id, CardRef(conversation_id="19:ct", activity_id="1700"))
     assert await store.handoff_of_card("1700") == handoff.id
@@ -128,12 +103,12 @@ async def test_the_handoff_of_a_posted_card_is_found_by_its_message(
 
 
 async def test_the_escalation_of_an_approval_card_is_found_by_its_message(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, ana: Person
 ) -> None:
     escalation = request_escalation(
         HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
         "310000004",
-        ANA,
+        ana,
         clock.now(),
     )
     await store.add_escalation(escalation)

@@ -67,8 +67,10 @@ class GroupChatHandlers:
             raise PermanentFailure(f"no group chat planned for case {item.payload['case_number']}")
         return chat
 
-    async def _next(self, kind: str, case_number: str) -> None:
-        step = effects.group_chat_step(kind, case_number, self._clock.now())
+    async def _next(self, kind: str, item: OutboxItem) -> None:
+        attempt = str(item.payload.get("attempt") or "")
+        case_number = item.payload["case_number"]
+        step = effects.group_chat_step(kind, case_number, self._clock.now(), attempt)
         await self._store.enqueue_message(step)
 
     async def _fail(self, chat: GroupChat, error: GraphError | GraphAuthError) -> NoReturn:
@@ -80,7 +82,8 @@ class GroupChatHandlers:
         if handoff is not None:
             text = (
                 f"I could not make the group chat of case {chat.case_number}: {error} "
-                "The case itself is unchanged."
+                "The case itself is unchanged. Once that is fixed, type "
+                f"**longrunning {chat.case_number} chat** to try again."
             )
             for person in {p.id: p for p in (handoff.owner, handoff.requester) if p}.values():
                 try:
@@ -119,7 +122,7 @@ class GroupChatHandlers:
                 chat.case_number, GroupChatState.CREATED, chat_id=chat_id
             )
             log.info("group chat created", extra={"case": chat.case_number, "chat_id": chat_id})
-        await self._next(effects.INSTALL_CHAT_APP, chat.case_number)
+        await self._next(effects.INSTALL_CHAT_APP, item)
 
     async def install(self, item: OutboxItem) -> None:
         chat = await self._chat(item)

@@ -147,6 +147,13 @@ def chat_exists(number: str, state: str) -> str:
     return f"Case {number} already has its group chat ({state})."
 
 
+def chat_retried(number: str, names: str) -> str:
+    return (
+        f"Trying the group chat of case {number} again with {safe(names)}, from where it "
+        "stopped. I tell you if it fails again."
+    )
+
+
 def chat_needs_owners(number: str) -> str:
     return (
         f"Case {number} needs owners in at least two regions, known to Teams, before I can make "

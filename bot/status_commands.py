@@ -21,6 +21,7 @@ from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
     ChatMember,
     GroupChat,
+    GroupChatState,
     chat_members,
     chat_topic,
     next_owner,
@@ -196,11 +197,41 @@ class StatusCommands:
         """Shows the regional owners card; the chat is made when it comes back."""
         number = latest.case.number
         existing = await self._store.group_chat(number)
+        if existing is not None and existing.state is GroupChatState.FAILED:
+            await self._retry_chat(turn_context, latest)
+            return
         if existing is not None:
             await turn_context.send_activity(messages.chat_exists(number, existing.state.value))
             return
         card = owners_card(number, self._schedule.travel_order, chat_members(handoffs), {}, [])
         await turn_context.send_activity(card_activity(card))
+
+    async def _retry_chat(self, turn_context: TurnContext, latest: Handoff) -> None:
+        """A chat whose Graph steps failed for good (say, a permission an admin has since
+        granted) starts again where it stopped: a chat Graph already made is not made again."""
+        number = latest.case.number
+        refusal = await self._authorize.refusal(turn_context, "long_running", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        chat = await self._store.retry_group_chat(number)
+        if chat is None:  # someone else's retry won, or the chat moved on meanwhile
+            current = await self._store.group_chat(number)
+            state = current.state.value if current else GroupChatState.REQUESTED.value
+            await turn_context.send_activity(messages.chat_exists(number, state))
+            return
+        kind = effects.INSTALL_CHAT_APP if chat.chat_id else effects.CREATE_GROUP_CHAT
+        now = self._clock.now()
+        await self._store.enqueue_message(
+            effects.group_chat_step(kind, number, now, attempt=now.isoformat())
+        )
+        self._wake_outbox()
+        log.info(
+            "group chat retried",
+            extra={"case": number, "step": kind, "chat_id": chat.chat_id},
+        )
+        names = ", ".join(f"{m.name} ({m.region})" for m in chat.members)
+        await turn_context.send_activity(messages.chat_retried(number, names))
 
     async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         actor = actor_of(turn_context.activity)

@@ -158,12 +158,14 @@ def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
     ]
 
 
-def group_chat_step(kind: str, case_number: str, at: datetime) -> OutboxMessage:
-    """One step of making a long-running case's group chat; each runs once per case."""
+def group_chat_step(kind: str, case_number: str, at: datetime, attempt: str = "") -> OutboxMessage:
+    """One step of making a long-running case's group chat; each runs once per case and
+    attempt (the first has none; a retry after a permanent failure names its own)."""
+    retry = f":retry:{attempt}" if attempt else ""
     return OutboxMessage(
         kind=kind,
-        payload={"case_number": case_number},
-        dedupe_key=f"{kind}:{case_number}",
+        payload={"case_number": case_number, "attempt": attempt},
+        dedupe_key=f"{kind}:{case_number}{retry}",
         not_before=at,
         lane=group_chat_lane(case_number),
     )

@@ -115,6 +115,10 @@ class GroupChatStore(Protocol):
 
     async def group_chat_by_id(self, chat_id: str) -> GroupChat | None: ...
 
+    async def retry_group_chat(self, case_number: str) -> GroupChat | None:
+        """Puts a failed chat back where it stopped (created if Graph gave it an id, else
+        requested); None unless it was failed, so only one of two retries at once wins."""
+
     async def update_group_chat(
         self,
         case_number: str,

@@ -341,6 +341,21 @@ class SqlStore:
         row = await self._db.fetch_one("SELECT * FROM group_chats WHERE chat_id = ?", chat_id)
         return _group_chat(row)
 
+    async def retry_group_chat(self, case_number: str) -> GroupChat | None:
+        retried = await self._db.execute(
+            """
+            UPDATE group_chats
+               SET state = CASE WHEN chat_id IS NULL THEN ? ELSE ? END, last_error = NULL,
+                   updated_at = ?
+             WHERE case_number = ? AND state = ?""",
+            GroupChatState.REQUESTED.value,
+            GroupChatState.CREATED.value,
+            self._clock.now(),
+            case_number,
+            GroupChatState.FAILED.value,
+        )
+        return await self.group_chat(case_number) if retried else None
+
     async def update_group_chat(
         self,
         case_number: str,

@@ -377,3 +377,62 @@ async def test_shift_end_outside_a_case_chat_says_where_it_works(
     await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("**shiftend** works in the group chat")
     )
+
+
+async def test_a_chat_that_failed_for_good_is_tried_again_from_where_it_stopped(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    graph_settings: dict[str, str],
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    apac = OWNERS["APAC"]
+    await _install_personal(start_bot, fake_connector, clock, graph_settings, apac)
+    # The chat is made, but installing the bot in it lacks a permission not yet granted.
+    fake_graph.fail_next(403, code="Forbidden", message="Missing role", path_contains="installed")
+    bot = await start_bot(clock=clock, **graph_settings)
+    await ask_for_chat(bot, fake_connector)
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
+    )
+    assert f"type **longrunning {CASE} chat** to try again" in told["text"]
+
+    # An admin grants it; the current owner asks again and the job goes on from the install.
+    owner = OWNERS["EMEA"]
+    await bot.client.post(
+        activities.personal_message(
+            f"longrunning {CASE} chat",
+            fake_connector.url,
+            user_id=owner.id,
+            user_name=owner.name,
+            aad_object_id=owner.aad_object_id,
+        )
+    )
+    [retried] = await fake_connector.wait_for_activities(
+        predicate=lambda a: (a.get("text") or "").startswith(
+            ("Trying the", f"Case {CASE} already")
+        ),
+        timeout=10,
+    )
+    assert retried["text"].startswith(f"Trying the group chat of case {CASE} again"), retried
+    await fake_graph.wait_for(
+        lambda r: r.path.endswith("/installedApps") and r.status == 201,
+        timeout=10,
+        description="the install finished on the retry",
+    )
+    creates = [r for r in fake_graph.requests if r.method == "POST" and r.path.endswith("/chats")]
+    assert [r.status for r in creates] == [201], "the chat made before is not made again"
+    [chat_id] = fake_graph.chats
+    assert fake_graph.installed_apps(chat_id)
+
+    # Once under way, asking again does not start a second attempt.
+    await bot.client.post(
+        activities.personal_message(f"longrunning {CASE} chat", fake_connector.url)
+    )
+    [again] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "already has its group chat" in (a.get("text") or ""), timeout=10
+    )
+    assert "(failed)" not in again["text"]
+    assert len(fake_graph.chats) == 1

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import pytest
 
 from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.long_running import ChatMember, GroupChat, GroupChatState
 from handoff.models import (
     Case,
     Checklist,
@@ -642,3 +643,20 @@ async def test_a_cancelled_transaction_leaves_nothing_and_the_database_usable(
 
     assert await store.enqueue("send", {}, "after", clock.now()) is True
     assert await store.database.fetch_all("SELECT key FROM bot_state") == []
+
+
+async def test_a_failed_group_chat_is_retried_once_from_where_it_stopped(store: SqlStore) -> None:
+    member = ChatMember(aad_object_id="aad-1", name="Ana", region="EMEA")
+    for case, chat_id, resumes_at in (
+        ("1", None, GroupChatState.REQUESTED),
+        ("2", "chat-2", GroupChatState.CREATED),
+    ):
+        await store.plan_group_chat(GroupChat(case_number=case, topic="t", members=(member,)))
+        if chat_id:
+            await store.update_group_chat(case, GroupChatState.CREATED, chat_id=chat_id)
+        assert await store.retry_group_chat(case) is None, "only a failed chat is retried"
+        await store.update_group_chat(case, GroupChatState.FAILED, error="403")
+        retried = await store.retry_group_chat(case)
+        assert retried is not None
+        assert (retried.state, retried.chat_id, retried.last_error) == (resumes_at, chat_id, None)
+        assert await store.retry_group_chat(case) is None, "a second retry at once loses"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from botbuilder.core import TurnContext
+from botbuilder.core import MessageFactory, TurnContext
 
 from cards.elements import Json
 from cards.escalation_card import approval_card
@@ -15,6 +15,7 @@ from handoff import effects
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
 from handoff.escalation import (
     LEVEL_NAMES,
+    Escalation,
     decide,
     missing_troubleshooting,
     next_level,
@@ -78,9 +79,19 @@ class Escalations:
         if await self._store.pending_escalation(number) is not None:
             await turn_context.send_activity(messages.escalation_pending(number))
             return
-        escalation = request_escalation(
-            handoff.notes, number, actor_of(turn_context.activity), self._clock.now()
-        )
+        requester = actor_of(turn_context.activity)
+        if not await reachable_leads(self._store, self._leads, requester):
+            # An approval card nobody can receive would wait forever: say so now and record
+            # nothing, so the engineer asks again once a lead can be reached.
+            log.warning(
+                "escalation not sent: no Team Leader can be messaged",
+                extra={"case": number, "leads": [lead.name for lead in self._leads]},
+            )
+            mine = {requester.id, requester.aad_object_id}
+            names = [lead.name or lead.id for lead in self._leads if lead.id not in mine]
+            await turn_context.send_activity(messages.no_lead_reachable(number, names))
+            return
+        escalation = request_escalation(handoff.notes, number, requester, self._clock.now())
         send = effects.approval_cards(
             escalation.id, escalation.version, escalation.created_at, update=False
         )
@@ -189,6 +200,17 @@ class Escalations:
         return approval_card(decided), f"Recorded: {state}."
 
 
+async def reachable_leads(store: Store, leads: Sequence[Person], requester: Person) -> list[Person]:
+    """The leads, besides the requester (who may not decide their own escalation), that have
+    a personal chat with the bot, i.e. that an approval card can reach."""
+    mine = {requester.id, requester.aad_object_id}
+    return [
+        lead
+        for lead in leads
+        if lead.id not in mine and await store.personal_conversation(lead.id) is not None
+    ]
+
+
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
     log_refusal("escalation decision refused", reason, verb, actor, escalation_id=escalation_id)
 
@@ -229,7 +251,20 @@ class EscalationHandlers:
                 CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
             )
         if not reached:
+            await self._tell_requester(escalation)
             raise PermanentFailure("no Team Leader has a personal chat with the bot")
+
+    async def _tell_requester(self, escalation: Escalation) -> None:
+        """The approval card reached nobody: the engineer must not wait for a decision."""
+        address = await self._store.personal_conversation(escalation.requester.id)
+        if address is None:
+            return
+        names = [lead.name or lead.id for lead in self._leads]
+        text = messages.approval_reached_nobody(escalation.case_number, names)
+        try:
+            await self._sender.send(address.reference, MessageFactory.text(text))
+        except Exception:
+            log.exception("could not tell the requester that no lead was reached")
 
     async def update(self, item: OutboxItem) -> None:
         escalation = await self._store.get_escalation(item.payload["escalation_id"])

@@ -235,8 +235,32 @@ ESCALATE_USAGE = "Tell me the case: **escalate 2311230040001234**."
 
 NO_LEADS = (
     "No Team Leaders are configured (leads in the bot's configuration, with their teams_id), "
-    "so nobody can approve an escalation."
+    "so nobody can approve an escalation. Ask an admin to list the Team Leaders under "
+    "**leads** in the process file (config/handoff.yaml), each with their **teams_id**; nothing "
+    "was sent."
 )
+
+
+def no_lead_reachable(number: str, leads: list[str]) -> str:
+    named = f" ({safe(', '.join(leads))})" if leads else ""
+    return (
+        f"I did not ask for the escalation of case {number}: no Team Leader{named} can get its "
+        "approval card, because none of them has installed the bot (a personal chat with me). "
+        "Ask a Team Leader to install the bot, or an admin to set **leads** with their "
+        "**teams_id** in the process file (config/handoff.yaml); then type "
+        f"**escalate {number}** again. Nothing is waiting for a decision."
+    )
+
+
+def approval_reached_nobody(number: str, leads: list[str]) -> str:
+    named = f" ({safe(', '.join(leads))})" if leads else ""
+    return (
+        f"The approval card for escalating case {number} reached no Team Leader{named}: none "
+        "has a personal chat with me any more. It waits in my dead letters; once a Team Leader "
+        "has installed the bot, ask them or an admin to type **outbox** and send it again "
+        "with **outbox retry**."
+    )
+
 
 ONLY_LEADS_DECIDE = "Only the Team Leaders in the bot's configuration decide escalations."
 

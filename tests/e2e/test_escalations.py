@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from harness.chat import all_text
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_USER, fake_user
 from harness.records import PLACEHOLDER_OUTPUTS
+from harness.sqlite_rows import rows_written
 
 CASE = "2311230040001234"
 LEAD = fake_user("Tara Lead")
@@ -334,3 +336,37 @@ async def test_refused_decisions_change_nothing_and_are_logged(
         if r.getMessage() == "escalation decision refused"
     ]
     assert reasons == ["NotAllowed", "not a lead", "forged version"]
+
+
+async def test_with_no_lead_to_reach_the_requester_is_told_at_once_and_can_ask_again(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_leads: str,
+    sqlite_url: str,
+) -> None:
+    await a_case(sqlite_url, clock, READY)
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
+    # Only the requester (a lead, who may not decide their own) has installed the bot.
+    await bot.client.post(activities.bot_added_personal(fake_connector.url))
+    status, _ = await bot.client.post(
+        activities.personal_message(f"escalate {CASE}", fake_connector.url)
+    )
+    assert status in (200, 201)
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "escalat" in (a.get("text") or "")
+    )
+    assert told["text"].startswith(f"I did not ask for the escalation of case {CASE}")
+    assert "Tara Lead" in told["text"] and "teams_id" in told["text"]
+    assert "installed the bot" in told["text"]
+    rows = await asyncio.to_thread(rows_written, sqlite_url)
+    assert "escalations" not in rows, "no escalation waits silently for a decision"
+
+    # Once the lead has installed the bot, asking again sends the card: nothing was pending.
+    await bot.client.post(
+        activities.bot_added_personal(
+            fake_connector.url, user_id=LEAD.id, aad_object_id=LEAD.aad_object_id
+        )
+    )
+    card, _ = await approval_card_for_lead(bot, fake_connector)
+    assert "Raised the core quota -> same failure" in all_text(card)

@@ -296,13 +296,29 @@ def take_back(numbers: str) -> str:
     return f"Welcome back. Take your cases back from whoever held them: {numbers}."
 
 
-def oof_summary(kind: str, handed: list[str], listed: int, leads: bool, auto_reply: str) -> str:
+def oof_summary(
+    kind: str,
+    teammate: str,
+    handed: list[str],
+    failed: list[tuple[str, str]],
+    listed: int,
+    leads: bool,
+    auto_reply: str,
+) -> str:
     parts = [f"**Out of office — {kind.lower()}**"]
     if handed:
         parts.append(
-            "Warm handoff requested for your critical cases: "
+            f"Warm handoff to {safe(teammate)} requested for your critical cases: "
             + ", ".join(handed)
             + ". Talk to your teammate before you go."
+        )
+    if failed:
+        lines = "\n".join(f"- {number}: {safe(why)}" for number, why in failed)
+        parts.append(
+            f"**Not handed off** — these critical cases are still yours:\n{lines}\n\n"
+            "Fix what is said above, then type **oof** again: it hands off only the cases still "
+            "yours, so those handed off above are not handed off twice. If it still fails, hand "
+            "the case over yourself with **handoff <case>**."
         )
     if listed:
         where = "sent to your Team Leader" if leads else "ready, but no Team Leader is configured"

@@ -4,6 +4,7 @@ automatic-reply text comes back, and a reminder to take the cases back waits for
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
@@ -15,17 +16,21 @@ from botbuilder.core import TurnContext
 from cards.oof_card import oof_card, ta_list_card
 from dialogs.form_flow import client_timezone
 from handoff import effects
+from handoff.errors import ConcurrencyConflict, DomainError
 from handoff.flowchart import within_region_step
 from handoff.models import Handoff, Person
 from handoff.oof import OofKind, plan
 from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.service import HandoffService
+from storage.errors import StorageUnavailable
 
 from . import messages
 from .commands import ParsedCommand
 from .conversations import actor_of
 from .effects import Store, card_activity, owned_open_cases
+
+log = logging.getLogger(__name__)
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # When the "take your cases back" reminder arrives on the day of return, in the reader's zone.
@@ -83,7 +88,21 @@ class OofFlow:
             await turn_context.send_activity(card_activity(oof_card(value, problems)))
             return
         outcome = plan(kind, owned, first_day, back_on, self._phones)
-        handed = [await self._hand_off(h, kind, teammate, actor) for h in outcome.hand_off]
+        # Each case on its own: one that cannot be handed off must not cost the others, nor
+        # the Team Leader's list and the take-back reminder below.
+        handed: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for handoff in outcome.hand_off:
+            problem = await self._hand_off(handoff, kind, teammate, actor)
+            if problem is None:
+                handed.append(handoff.case.number)
+            else:
+                failed.append((handoff.case.number, problem))
+        if failed:
+            log.warning(
+                "oof: some cases not handed off",
+                extra={"user": actor.id, "handed": handed, "failed": dict(failed)},
+            )
         at = self._clock.now()
         outbox = []
         if outcome.ta_list:
@@ -113,12 +132,28 @@ class OofFlow:
             await self._store.enqueue_message(message)
         await turn_context.send_activity(
             messages.oof_summary(
-                kind.label, handed, len(outcome.ta_list), bool(self._leads), outcome.auto_reply
+                kind.label,
+                teammate,
+                handed,
+                failed,
+                len(outcome.ta_list),
+                bool(self._leads),
+                outcome.auto_reply,
             )
         )
 
-    async def _hand_off(self, handoff: Handoff, kind: OofKind, teammate: str, actor: Person) -> str:
-        """A warm handoff request to the teammate, pre-filled from the case's latest one."""
+    async def _hand_off(
+        self, handoff: Handoff, kind: OofKind, teammate: str, actor: Person
+    ) -> str | None:
+        """A warm handoff request to the teammate, pre-filled from the case's latest one; why
+        it could not be made, or None once it is."""
+        number = handoff.case.number
+        latest = await self._store.latest_for_case(number)
+        if latest is None or (latest.id, latest.version) != (handoff.id, handoff.version):
+            # Someone acted on the case since the list was read: handing it off now could
+            # undo what they did.
+            state = latest.state.value if latest else "gone"
+            return f"its handoff changed meanwhile (now {state}); see **status {number}**"
         region = handoff.target_region
         answers = HandoffAnswers(
             case=handoff.case,
@@ -134,5 +169,17 @@ class OofFlow:
         try:
             await self._service.request(answers, outputs, actor)
         except DuplicateOpenHandoff:
-            return f"{handoff.case.number} (already has an open handoff)"
-        return handoff.case.number
+            return f"it already has an open handoff; see **status {number}**"
+        except ConcurrencyConflict:
+            return f"its handoff changed meanwhile; see **status {number}**"
+        except DomainError as refused:
+            return str(refused)
+        except StorageUnavailable:
+            log.warning("oof handoff not stored", extra={"case": number}, exc_info=True)
+            return "my database could not store it just now"
+        except Exception:
+            # Whatever else the store refuses stays with this case: the report still tells
+            # the person which cases are handed off and which are not.
+            log.exception("oof handoff failed", extra={"case": number})
+            return "I could not store it (the error is in my log for the admins)"
+        return None

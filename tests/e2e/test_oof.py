@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,17 @@ def config_with_lead(tmp_path: Path) -> str:
     return str(path)
 
 
-async def cases_i_own(url: str, clock: FakeClock) -> None:
+MINE = ((CRITICAL, Severity.A, True), (SLOW, Severity.C, False))
+
+
+async def cases_i_own(
+    url: str, clock: FakeClock, cases: tuple[tuple[str, Severity, bool], ...] = MINE
+) -> None:
     store = await open_store(url, clock)
     service = HandoffService(store, clock)
     outputs = PLACEHOLDER_OUTPUTS
     try:
-        for number, severity, is_24x7 in ((CRITICAL, Severity.A, True), (SLOW, Severity.C, False)):
+        for number, severity, is_24x7 in cases:
             answers = HandoffAnswers(
                 case=Case(
                     number=number,
@@ -124,7 +131,11 @@ async def test_each_kind_of_absence(
     [summary] = await fake_connector.wait_for_activities(
         predicate=lambda a: (a.get("text") or "").startswith("**Out of office")
     )
-    assert f"Warm handoff requested for your critical cases: {CRITICAL}." in summary["text"]
+    assert (
+        f"Warm handoff to kim@example.invalid requested for your critical cases: {CRITICAL}."
+        in summary["text"]
+    )
+    assert "Not handed off" not in summary["text"]
     assert "Your automatic reply:" in summary["text"] and "+00" in summary["text"]
 
     store = await open_store(sqlite_url, clock)
@@ -160,3 +171,76 @@ async def _cards_after(connector: FakeConnector) -> list[dict[str, Any]]:
         )
     )
     return connector.adaptive_cards()
+
+
+HELD = "2311230040009999"
+
+
+def _hold(sqlite_url: str, held: bool) -> None:
+    """The database refuses any new handoff of case HELD while the trigger is there."""
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=10) as db:
+        if held:
+            db.execute(
+                "CREATE TRIGGER hold BEFORE INSERT ON handoffs "
+                f"WHEN NEW.case_number = '{HELD}' BEGIN SELECT RAISE(ABORT, 'on hold'); END"
+            )
+        else:
+            db.execute("DROP TRIGGER hold")
+
+
+async def test_an_oof_that_fails_for_one_case_reports_each_case_and_loses_nothing(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    config_with_lead: str,
+    sqlite_url: str,
+) -> None:
+    await cases_i_own(sqlite_url, clock, (*MINE, (HELD, Severity.A, True)))
+    await asyncio.to_thread(_hold, sqlite_url, True)
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_lead)
+
+    async def away() -> str:
+        await bot.client.post(activities.personal_message("oof", fake_connector.url))
+        form = (
+            await fake_connector.wait_for_activities(
+                predicate=lambda a: (
+                    bool(a.get("attachments"))
+                    and all_text(a["attachments"][0]["content"]).startswith("Out of office")
+                )
+            )
+        )[0]["attachments"][0]["content"]
+        [button] = form["actions"]
+        values = teams_values(
+            form,
+            kind="planned-long",
+            first_day="2026-11-25",
+            back_on="2026-11-30",
+            teammate="kim@example.invalid",
+        )
+        fake_connector.clear()
+        await bot.client.post(
+            activities.submit_message({**button["data"], **values}, fake_connector.url)
+        )
+        [summary] = await fake_connector.wait_for_activities(
+            predicate=lambda a: (a.get("text") or "").startswith("**Out of office")
+        )
+        return str(summary["text"])
+
+    first = await away()
+    assert f"requested for your critical cases: {CRITICAL}." in first
+    assert f"**Not handed off** — these critical cases are still yours:\n- {HELD}: " in first
+    assert "type **oof** again" in first and "Your automatic reply:" in first
+
+    await asyncio.to_thread(_hold, sqlite_url, False)
+    second = await away()
+    assert f"requested for your critical cases: {HELD}." in second, "only what is left"
+    assert "Not handed off" not in second
+
+    store = await open_store(sqlite_url, clock)
+    try:
+        for number in (CRITICAL, HELD):
+            handoffs = await store.for_case(number)
+            oof = [h for h in handoffs if h.reason.startswith("Out of office")]
+            assert len(oof) == 1, f"{number} handed off exactly once"
+    finally:
+        await store.close()

@@ -3,7 +3,6 @@ told to the clicker, changes nothing in the store and is logged."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,12 @@ from harness.handoff_flow import (
     CASE,
     RECEIVER,
     TUESDAY,
+    handoff_card,
     invoke_for,
     post,
-    posted_card,
+    refusals,
     request_handoff,
-    set_up_channel,
+    user_fields,
 )
 from harness.ids import DEFAULT_TEAM_ID, DEFAULT_TENANT_ID, DEFAULT_USER, channel_id_for, fake_user
 
@@ -69,15 +69,6 @@ async def stored_state(url: str) -> list[tuple[str, int, list[str]]]:
         return sorted(state)
     finally:
         await store.close()
-
-
-def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
-    """The `reason` (or `forged`) of each refusal logged with this message."""
-    return [
-        str(getattr(r, "reason", None) or getattr(r, "forged", None))
-        for r in caplog.records
-        if r.getMessage() == message and r.levelno == logging.WARNING
-    ]
 
 
 @pytest.fixture(params=["invoke", "submit"])
@@ -122,10 +113,19 @@ async def transfer_card(
     start_bot: StartBot, connector: FakeConnector, clock: FakeClock, **settings: Any
 ) -> tuple[RunningBot, dict[str, Any], str]:
     bot = await start_bot(clock=clock, **settings)
-    await set_up_channel(bot, connector)
-    await request_handoff(bot, connector)
-    card, message_id = await posted_card(connector)
+    card, message_id = await handoff_card(bot, connector)
     return bot, card, message_id
+
+
+async def refused_press(
+    bot: RunningBot, connector: FakeConnector, how: str, click: dict[str, Any], url: str
+) -> str:
+    """Presses a button that must be refused: what the clicker is told. The refusal must
+    leave every handoff as it was."""
+    before = await stored_state(url)
+    shown = await press(bot, connector, how, click)
+    assert await stored_state(url) == before, "a refused press changed the store"
+    return shown
 
 
 async def test_only_members_of_the_case_transfer_team_accept(
@@ -138,16 +138,14 @@ async def test_only_members_of_the_case_transfer_team_accept(
 ) -> None:
     fake_connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER, RECEIVER])
     bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
-    before = await stored_state(sqlite_url)
 
     for _ in range(2):
         click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
-        shown = await press(bot, fake_connector, how, click)
+        shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
         assert messages.NOT_IN_TEAM in shown
         if how == "invoke":
             assert "Requested" in shown, "the clicker sees the card as it is"
 
-    assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action refused") == ["not in the team"] * 2
     lookups = [r for r in fake_connector.requests if r.method == "GET" and OUTSIDER.id in r.path]
     assert len(lookups) == 1, "a membership answer is remembered"
@@ -177,11 +175,10 @@ async def test_a_membership_that_cannot_be_checked_is_refused_until_it_can(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
-    before = await stored_state(sqlite_url)
     fake_connector.fail_next(400, method="GET", path_contains="/members/")
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
-    assert messages.MEMBERSHIP_UNKNOWN in await press(bot, fake_connector, how, click)
-    assert await stored_state(sqlite_url) == before
+    shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert messages.MEMBERSHIP_UNKNOWN in shown
     assert refusals(caplog, "card action refused") == ["membership unknown"]
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
@@ -200,7 +197,6 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
         bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question="Why?")
     )
     asked = body["value"]
-    before = await stored_state(sqlite_url)
     [answer] = [  # the requester's answer button, pressed by someone else
         {**a["data"], "answer": "Because."}
         for a in (
@@ -225,12 +221,11 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
             user_name=RECEIVER.name,
         ),
     ]
-    said = [await press(bot, fake_connector, how, click) for click in presses]
+    said = [await refused_press(bot, fake_connector, how, c, sqlite_url) for c in presses]
 
     assert messages.only_the_requester("Test User") in said[0]
     assert messages.ONLY_REQUESTER_OR_LEAD in said[1]
     assert messages.only_the_requester("Test User") in said[2]
-    assert await stored_state(sqlite_url) == before
     assert refusals(caplog, "card action refused") == [
         "not the requester",
         "neither requester nor lead",
@@ -254,10 +249,9 @@ async def test_before_the_channel_is_set_up_only_the_requester_acts(
         description="the status card",
     )
     card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
-    before = await stored_state(sqlite_url)
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
-    assert messages.NO_TRANSFER_TEAM in await press(bot, fake_connector, how, click)
-    assert await stored_state(sqlite_url) == before
+    shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert messages.NO_TRANSFER_TEAM in shown
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
 
 
@@ -303,7 +297,6 @@ async def test_forged_card_data_is_refused_and_logged(
 ) -> None:
     bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
     other = await another_handoff(sqlite_url, clock)
-    before = await stored_state(sqlite_url)
     [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
     data = {**accept["data"], **forge}
     if data["handoff_id"] == "other":
@@ -314,12 +307,9 @@ async def test_forged_card_data_is_refused_and_logged(
         fake_connector.url,
         message_id,
         scope="channel",
-        user_id=RECEIVER.id,
-        user_name=RECEIVER.name,
-        aad_object_id=RECEIVER.aad_object_id,
+        **user_fields(RECEIVER),
     )
-    assert await press(bot, fake_connector, how, click) == answer
-    assert await stored_state(sqlite_url) == before
+    assert await refused_press(bot, fake_connector, how, click, sqlite_url) == answer
     assert refusals(caplog, "card action with forged data refused") == [logged]
 
 
@@ -403,9 +393,7 @@ async def test_an_escalation_is_decided_only_on_its_own_approval_card(
             {"escalation_id": second.id, "version": 1},
             fake_connector.url,
             message_id,
-            user_id=lead.id,
-            user_name=lead.name,
-            aad_object_id=lead.aad_object_id,
+            **user_fields(lead),
         )
 
     _, body = await post(bot, decide("card-of-first"))

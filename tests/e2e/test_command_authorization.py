@@ -4,7 +4,6 @@ HTTP: a group chat's owners form, `longrunning <case> <why>`, `escalate <case> t
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from bot import messages
 from bot.effects import CASE_TRANSFER_CHANNEL
 from cards.long_running_card import CHAT_OWNERS, owner_field
 from handoff.errors import IllegalTransition
-from handoff.models import Handoff, HandoffState, Person
+from handoff.models import Handoff, HandoffState
 from handoff.service import HandoffService
 from handoff.state_machine import Accept, Cancel, SendBackToQueue
 from storage.sql_store import open_store
@@ -22,7 +21,16 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities, records
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
-from harness.handoff_flow import CASE, RECEIVER, TUESDAY, post, set_up_channel
+from harness.handoff_flow import (
+    CASE,
+    RECEIVER,
+    TUESDAY,
+    person,
+    post,
+    refusals,
+    set_up_channel,
+    user_fields,
+)
 from harness.ids import DEFAULT_TEAM_ID, DEFAULT_USER, TeamsUser, channel_id_for, fake_user
 
 OUTSIDER = fake_user("Olga Outsider")
@@ -32,10 +40,6 @@ OTHER_TEAM = channel_id_for("Escalation Engineers")
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(TUESDAY)
-
-
-def person(user: TeamsUser) -> Person:
-    return Person(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
 
 
 async def bound_bot(start_bot: StartBot, connector: FakeConnector, clock: FakeClock) -> RunningBot:
@@ -94,16 +98,16 @@ async def told(bot: RunningBot, connector: FakeConnector, activity: dict[str, An
     return str(reply.get("text") or "")
 
 
-def as_user(user: TeamsUser) -> dict[str, Any]:
-    return {"user_id": user.id, "user_name": user.name, "aad_object_id": user.aad_object_id}
+async def command_by(bot: RunningBot, connector: FakeConnector, text: str, user: TeamsUser) -> str:
+    """What the bot answers `user` typing `text` in their personal chat."""
+    message = activities.personal_message(text, connector.url, **user_fields(user))
+    return await told(bot, connector, message)
 
 
-def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
-    return [
-        str(getattr(r, "reason", None))
-        for r in caplog.records
-        if r.getMessage() == message and r.levelno == logging.WARNING
-    ]
+async def owners_form_by(bot: RunningBot, connector: FakeConnector, user: TeamsUser) -> str:
+    """What the bot answers `user` submitting the regional owners card."""
+    form = activities.submit_message(owners_form(), connector.url, **user_fields(user))
+    return await told(bot, connector, form)
 
 
 def owners_form(**changes: str) -> dict[str, Any]:
@@ -127,14 +131,12 @@ async def test_a_forged_owners_form_makes_no_group_chat(
 ) -> None:
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=True)
-    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(OUTSIDER))
-    assert messages.NOT_IN_TEAM in await told(bot, fake_connector, form)
+    assert messages.NOT_IN_TEAM in await owners_form_by(bot, fake_connector, OUTSIDER)
     *_, chat, _ = await stored(sqlite_url, clock)
     assert chat is None, "no chat planned and no create_group_chat queued"
     assert refusals(caplog, "card action refused") == ["not in the team"]
 
-    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(RECEIVER))
-    said = await told(bot, fake_connector, form)
+    said = await owners_form_by(bot, fake_connector, RECEIVER)
     assert said.startswith(f"Making the group chat of case {CASE}"), said
     *_, chat, _ = await stored(sqlite_url, clock)
     assert chat is not None, "the case's owner may ask for the chat"
@@ -149,8 +151,8 @@ async def test_a_case_not_flagged_long_running_gets_no_group_chat(
 ) -> None:
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=False)
-    form = activities.submit_message(owners_form(), fake_connector.url, **as_user(RECEIVER))
-    assert await told(bot, fake_connector, form) == messages.not_long_running(CASE)
+    said = await owners_form_by(bot, fake_connector, RECEIVER)
+    assert said == messages.not_long_running(CASE)
     *_, chat, _ = await stored(sqlite_url, clock)
     assert chat is None
     assert refusals(caplog, "chat owners refused") == ["not long-running"]
@@ -209,14 +211,12 @@ async def test_longrunning_with_a_reason_follows_the_card_rules(
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=False, flagged=False)
     text = f"longrunning {CASE} customer works in two time zones"
-    message = activities.personal_message(text, fake_connector.url, **as_user(OUTSIDER))
-    assert await told(bot, fake_connector, message) == messages.NOT_IN_TEAM
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
     assert handoff.long_running is None and "long_running" not in kinds
     assert refusals(caplog, "card action refused") == ["not in the team"]
 
-    message = activities.personal_message(text, fake_connector.url, **as_user(RECEIVER))
-    assert "long-running" in await told(bot, fake_connector, message)
+    assert "long-running" in await command_by(bot, fake_connector, text, RECEIVER)
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
     assert handoff.long_running is not None and "long_running" in kinds
 
@@ -231,14 +231,12 @@ async def test_escalate_technical_follows_the_card_rules(
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=False)
     text = f"escalate {CASE} technical"
-    message = activities.personal_message(text, fake_connector.url, **as_user(OUTSIDER))
-    assert await told(bot, fake_connector, message) == messages.NOT_IN_TEAM
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
     _, kinds, _, _ = await stored(sqlite_url, clock)
     assert "technical_escalation" not in kinds
     assert refusals(caplog, "card action refused") == ["not in the team"]
 
-    message = activities.personal_message(text, fake_connector.url, **as_user(RECEIVER))
-    assert f"Case {CASE} goes up" in await told(bot, fake_connector, message)
+    assert f"Case {CASE} goes up" in await command_by(bot, fake_connector, text, RECEIVER)
     _, kinds, _, _ = await stored(sqlite_url, clock)
     assert kinds.count("technical_escalation") == 1
 
@@ -262,9 +260,7 @@ async def test_with_no_leads_only_the_bound_team_moves_the_channel(
             team_id=OTHER_TEAM,
             team_name="Escalation Engineers",
             channel_id=elsewhere,
-            user_id=user.id,
-            user_name=user.name,
-            aad_object_id=user.aad_object_id,
+            **user_fields(user),
         )
 
     setup = setup_by(OUTSIDER)

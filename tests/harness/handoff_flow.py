@@ -5,15 +5,21 @@ its card in the channel, press its buttons. Shared by the end-to-end tests and s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
+
+from handoff.models import Person
 
 from . import activities
 from .fake_connector import FakeConnector
 from .ids import DEFAULT_CHANNEL_ID, TeamsUser, fake_user
+
+if TYPE_CHECKING:  # scripts/chaos.py uses this module without pytest
+    import pytest
 
 CASE = "2311230040001234"
 RECEIVER = fake_user("Bo Receiver")
@@ -93,7 +99,8 @@ async def set_up_channel(bot: BotAddress, connector: FakeConnector) -> None:
     )
 
 
-def _user_fields(user: TeamsUser | None) -> dict[str, Any]:
+def user_fields(user: TeamsUser | None) -> dict[str, Any]:
+    """The sender's fields of the activities' builders: who sends it (None: the default user)."""
     if user is None:
         return {}
     return {"user_id": user.id, "user_name": user.name, "aad_object_id": user.aad_object_id}
@@ -109,7 +116,7 @@ async def _submit(
     before = len(connector.activities())
     value = {"form": form, "action": "next", **values}
     status, _ = await post(
-        bot, activities.submit_message(value, connector.url, **_user_fields(user))
+        bot, activities.submit_message(value, connector.url, **user_fields(user))
     )
     if status >= 400:
         raise AssertionError(f"the {form} form was answered {status}")
@@ -135,7 +142,7 @@ async def request_handoff(
     without `confirm`, it stops at the review. The notes default to notes_form()."""
     before = len(connector.activities())
     await post(
-        bot, activities.personal_message(f"handoff {case}", connector.url, **_user_fields(user))
+        bot, activities.personal_message(f"handoff {case}", connector.url, **user_fields(user))
     )
     await connector.wait_for_activities(before + 1, timeout=15)
     await _submit(bot, connector, "case", case_form, user)
@@ -145,6 +152,16 @@ async def request_handoff(
         await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user)
     if confirm:
         await _submit(bot, connector, "review", {}, user)
+
+
+async def handoff_card(
+    bot: BotAddress, connector: FakeConnector, case: str = CASE
+) -> tuple[dict[str, Any], str]:
+    """Binds the Case Transfer channel, requests a handoff of `case` and returns its card in
+    the channel and the message id it got."""
+    await set_up_channel(bot, connector)
+    await request_handoff(bot, connector, case)
+    return await posted_card(connector, case)
 
 
 def channel_cards(connector: FakeConnector) -> list[dict[str, Any]]:
@@ -202,3 +219,16 @@ def accept_invoke(
     connector: FakeConnector, card: dict[str, Any], message_id: str, user: TeamsUser
 ) -> dict[str, Any]:
     return invoke_for(connector, card, message_id, "accept", user)
+
+
+def person(user: TeamsUser) -> Person:
+    return Person(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
+
+
+def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
+    """The `reason` (or `forged`) of each refusal logged as a warning with this message."""
+    return [
+        str(getattr(r, "reason", None) or getattr(r, "forged", None))
+        for r in caplog.records
+        if r.getMessage() == message and r.levelno == logging.WARNING
+    ]

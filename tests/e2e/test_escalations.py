@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from harness import activities
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
+from harness.handoff_flow import user_fields
 from harness.ids import DEFAULT_USER, fake_user
 from harness.records import PLACEHOLDER_OUTPUTS
 from harness.sqlite_rows import rows_written
@@ -114,9 +116,7 @@ def press(
         {**button["data"], **inputs},
         connector.url,
         message_id,
-        user_id=user.id,
-        user_name=user.name,
-        aad_object_id=user.aad_object_id,
+        **user_fields(user),
     )
 
 
@@ -134,75 +134,80 @@ async def started(
     return bot
 
 
-async def test_an_approved_escalation_is_recorded_shown_and_told(
+@dataclass
+class Asked:
+    """An escalation of CASE asked for by DEFAULT_USER: its card on the lead's screen."""
+
+    bot: RunningBot
+    connector: FakeConnector
+    card: dict[str, Any]
+    message_id: str
+
+    def button(self, verb: str, user: Any, **inputs: str) -> dict[str, Any]:
+        return press(self.connector, self.card, self.message_id, verb, user, **inputs)
+
+    async def press(self, verb: str, user: Any, **inputs: str) -> tuple[int, Any]:
+        """Presses the button as `user`: the status and the body the bot answers with."""
+        return await self.bot.client.post(self.button(verb, user, **inputs))
+
+
+@pytest.fixture
+async def asked(
     start_bot: StartBot,
     fake_connector: FakeConnector,
     clock: FakeClock,
     config_with_leads: str,
     sqlite_url: str,
-) -> None:
+) -> Asked:
     bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
     card, message_id = await approval_card_for_lead(bot, fake_connector)
-    assert_valid_card(card)
-    assert "Raised the core quota -> same failure" in all_text(card)
-    status, body = await bot.client.post(
-        press(fake_connector, card, message_id, "esc_approve", LEAD)
+    return Asked(bot, fake_connector, card, message_id)
+
+
+async def requester_told_of_decision(connector: FakeConnector) -> dict[str, Any]:
+    [told] = await connector.wait_for_activities(
+        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
     )
+    return told
+
+
+async def test_an_approved_escalation_is_recorded_shown_and_told(
+    asked: Asked, fake_connector: FakeConnector
+) -> None:
+    assert_valid_card(asked.card)
+    assert "Raised the core quota -> same failure" in all_text(asked.card)
+    status, body = await asked.press("esc_approve", LEAD)
     assert status == 200
     decided = body["value"]
     assert_valid_card(decided)
     assert "Approved by Tara Lead" in all_text(decided)
     assert "actions" not in decided
     await fake_connector.wait_for(
-        lambda r: r.method == "PUT" and r.activity_id == message_id, description="lead card updated"
+        lambda r: r.method == "PUT" and r.activity_id == asked.message_id,
+        description="lead card updated",
     )
-    [told] = await fake_connector.wait_for_activities(
-        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
-    )
+    told = await requester_told_of_decision(fake_connector)
     assert told["text"] == f"Tara Lead decided the escalation of case {CASE}: approved."
 
 
 async def test_a_rejection_needs_a_comment_and_is_told_with_it(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    clock: FakeClock,
-    config_with_leads: str,
-    sqlite_url: str,
+    asked: Asked, fake_connector: FakeConnector
 ) -> None:
-    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
-    card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, body = await bot.client.post(press(fake_connector, card, message_id, "esc_reject", LEAD))
+    _, body = await asked.press("esc_reject", LEAD)
     assert "Say what to do instead in the comment box" in all_text(body["value"])
     comment = "Collect a network trace first."
-    _, body = await bot.client.post(
-        press(fake_connector, card, message_id, "esc_reject", LEAD, comment=comment)
-    )
+    _, body = await asked.press("esc_reject", LEAD, comment=comment)
     assert "Rejected by Tara Lead" in all_text(body["value"])
-    [told] = await fake_connector.wait_for_activities(
-        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
-    )
+    told = await requester_told_of_decision(fake_connector)
     assert told["text"].endswith(f"rejected. “{comment}”")
 
 
-async def test_the_requester_cannot_approve_their_own_escalation(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    clock: FakeClock,
-    config_with_leads: str,
-    sqlite_url: str,
-) -> None:
-    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
-    card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, body = await bot.client.post(
-        press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER)
-    )
+async def test_the_requester_cannot_approve_their_own_escalation(asked: Asked) -> None:
+    _, body = await asked.press("esc_approve", DEFAULT_USER)
     shown = all_text(body["value"])
     assert "You asked for this escalation, so a Team Leader has to decide it." in shown
     # Someone who is not a lead cannot either.
-    stranger = fake_user("Sam Stranger")
-    _, body = await bot.client.post(
-        press(fake_connector, card, message_id, "esc_approve", stranger)
-    )
+    _, body = await asked.press("esc_approve", fake_user("Sam Stranger"))
     assert "Only the Team Leaders in the bot's configuration decide escalations." in all_text(
         body["value"]
     )
@@ -263,15 +268,9 @@ async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
 
 
 async def test_a_second_escalation_waits_for_the_first_decision(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    clock: FakeClock,
-    config_with_leads: str,
-    sqlite_url: str,
+    asked: Asked, fake_connector: FakeConnector
 ) -> None:
-    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
-    await approval_card_for_lead(bot, fake_connector)
-    await bot.client.post(activities.personal_message(f"escalate {CASE}", fake_connector.url))
+    await asked.bot.client.post(activities.personal_message(f"escalate {CASE}", fake_connector.url))
     await fake_connector.wait_for_activities(
         predicate=lambda a: (
             a.get("text")
@@ -281,20 +280,12 @@ async def test_a_second_escalation_waits_for_the_first_decision(
 
 
 async def test_a_decision_pressed_twice_is_recorded_and_told_once(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    clock: FakeClock,
-    config_with_leads: str,
-    sqlite_url: str,
+    asked: Asked, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
-    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
-    card, message_id = await approval_card_for_lead(bot, fake_connector)
-    _, first = await bot.client.post(press(fake_connector, card, message_id, "esc_approve", LEAD))
-    _, second = await bot.client.post(press(fake_connector, card, message_id, "esc_approve", LEAD))
+    _, first = await asked.press("esc_approve", LEAD)
+    _, second = await asked.press("esc_approve", LEAD)
     assert second["value"] == first["value"], "the repeat gets the same card, no notice"
-    await fake_connector.wait_for_activities(
-        predicate=lambda a: "decided the escalation" in (a.get("text") or "")
-    )
+    await requester_told_of_decision(fake_connector)
     store = await open_store(sqlite_url, clock)
     try:
         [row] = await store.database.fetch_all("SELECT version FROM escalations")
@@ -308,21 +299,13 @@ async def test_a_decision_pressed_twice_is_recorded_and_told_once(
 
 
 async def test_refused_decisions_change_nothing_and_are_logged(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    clock: FakeClock,
-    config_with_leads: str,
-    sqlite_url: str,
-    caplog: pytest.LogCaptureFixture,
+    asked: Asked, clock: FakeClock, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = await started(start_bot, fake_connector, clock, config_with_leads, sqlite_url)
-    card, message_id = await approval_card_for_lead(bot, fake_connector)
-    stranger = fake_user("Sam Stranger")
-    await bot.client.post(press(fake_connector, card, message_id, "esc_approve", DEFAULT_USER))
-    await bot.client.post(press(fake_connector, card, message_id, "esc_approve", stranger))
-    forged = press(fake_connector, card, message_id, "esc_approve", LEAD)
+    await asked.press("esc_approve", DEFAULT_USER)
+    await asked.press("esc_approve", fake_user("Sam Stranger"))
+    forged = asked.button("esc_approve", LEAD)
     forged["value"]["action"]["data"]["version"] = 7
-    _, body = await bot.client.post(forged)
+    _, body = await asked.bot.client.post(forged)
     assert body["value"] == "That card is damaged. Use the buttons of the latest card."
     store = await open_store(sqlite_url, clock)
     try:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from handoff.long_running import CHAT_RULES
-from handoff.models import Person
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
 from storage.sql_store import open_store
@@ -23,6 +22,7 @@ from harness.chat import all_text, teams_values
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import FakeGraph
 from harness.fake_token_service import FakeTokenService
+from harness.handoff_flow import person, user_fields
 from harness.ids import fake_user
 from harness.records import PLACEHOLDER_OUTPUTS
 
@@ -55,10 +55,6 @@ def graph_settings(
         "GRAPH_BASE_URL": fake_graph.base_url,
         "TEAMS_APP_ID": TEAMS_APP,
     }
-
-
-def person(user: Any) -> Person:
-    return Person(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
 
 
 async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
@@ -98,15 +94,7 @@ async def confirm_owners(
     # anyone the card rules would refuse (bot/authorization.py).
     owner = OWNERS["EMEA"]
     form = {**button["data"], **values}
-    await bot.client.post(
-        activities.submit_message(
-            form,
-            connector.url,
-            user_id=owner.id,
-            user_name=owner.name,
-            aad_object_id=owner.aad_object_id,
-        )
-    )
+    await bot.client.post(activities.submit_message(form, connector.url, **user_fields(owner)))
 
 
 async def ask_for_chat(bot: RunningBot, connector: FakeConnector) -> None:
@@ -221,33 +209,30 @@ async def test_a_missing_permission_is_reported_and_the_case_stays_usable(
     graph_settings: dict[str, str],
 ) -> None:
     await travel_round_the_globe(sqlite_url, clock)
-    # The requester of the last leg (APAC owner) chats with the bot, so they can be told.
-    apac = OWNERS["APAC"]
-    await _install_personal(start_bot, fake_connector, clock, graph_settings, apac)
-    fake_graph.fail_next(403, code="Forbidden", message="Missing role", path_contains="/chats")
     bot = await start_bot(clock=clock, **graph_settings)
-    await ask_for_chat(bot, fake_connector)
-    [told] = await fake_connector.wait_for_activities(
-        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
-    )
+    told = await chat_refused(bot, fake_connector, fake_graph, path_contains="/chats")
     assert "Chat.Create" in told["text"]
     assert "The case itself is unchanged." in told["text"]
 
 
-async def _install_personal(
-    start_bot: StartBot,
-    connector: FakeConnector,
-    clock: FakeClock,
-    settings: dict[str, str],
-    user: Any,
-) -> None:
-    bot = await start_bot(clock=clock, **settings)
+async def chat_refused(
+    bot: RunningBot, connector: FakeConnector, graph: FakeGraph, *, path_contains: str
+) -> dict[str, Any]:
+    """Asks for the chat while Graph refuses a permission on the path: what the requester of
+    the last leg (the APAC owner) is told."""
+    # They chat with the bot, so they can be told.
+    apac = OWNERS["APAC"]
     added = activities.bot_added_personal(
-        connector.url, user_id=user.id, aad_object_id=user.aad_object_id
+        connector.url, user_id=apac.id, aad_object_id=apac.aad_object_id
     )
     async with bot.session.post(f"{bot.url}/api/messages", json=added) as response:
         assert response.status in (200, 201)
-    await bot.stop()
+    graph.fail_next(403, code="Forbidden", message="Missing role", path_contains=path_contains)
+    await ask_for_chat(bot, connector)
+    [told] = await connector.wait_for_activities(
+        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
+    )
+    return told
 
 
 async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preference(
@@ -336,9 +321,7 @@ async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
         return activities.personal_message(
             text,
             fake_connector.url,
-            user_id=emea.id,
-            user_name=emea.name,
-            aad_object_id=emea.aad_object_id,
+            **user_fields(emea),
             overrides=in_chat,
         )
 
@@ -388,26 +371,16 @@ async def test_a_chat_that_failed_for_good_is_tried_again_from_where_it_stopped(
     graph_settings: dict[str, str],
 ) -> None:
     await travel_round_the_globe(sqlite_url, clock)
-    apac = OWNERS["APAC"]
-    await _install_personal(start_bot, fake_connector, clock, graph_settings, apac)
-    # The chat is made, but installing the bot in it lacks a permission not yet granted.
-    fake_graph.fail_next(403, code="Forbidden", message="Missing role", path_contains="installed")
     bot = await start_bot(clock=clock, **graph_settings)
-    await ask_for_chat(bot, fake_connector)
-    [told] = await fake_connector.wait_for_activities(
-        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
-    )
+    # The chat is made, but installing the bot in it lacks a permission not yet granted.
+    told = await chat_refused(bot, fake_connector, fake_graph, path_contains="installed")
     assert f"type **longrunning {CASE} chat** to try again" in told["text"]
 
     # An admin grants it; the current owner asks again and the job goes on from the install.
     owner = OWNERS["EMEA"]
     await bot.client.post(
         activities.personal_message(
-            f"longrunning {CASE} chat",
-            fake_connector.url,
-            user_id=owner.id,
-            user_name=owner.name,
-            aad_object_id=owner.aad_object_id,
+            f"longrunning {CASE} chat", fake_connector.url, **user_fields(owner)
         )
     )
     [retried] = await fake_connector.wait_for_activities(

@@ -41,9 +41,9 @@ from harness.fake_connector import FakeConnector  # noqa: E402
 from harness.handoff_flow import (  # noqa: E402
     BotClient,
     accept_invoke,
+    handoff_card,
     posted_card,
     request_handoff,
-    set_up_channel,
 )
 from harness.ids import DEFAULT_CHANNEL_ID, fake_user  # noqa: E402
 from harness.outbox_burst import (  # noqa: E402
@@ -128,14 +128,17 @@ async def flaky_connector(work: Path) -> Row:
 async def killed_mid_burst(work: Path) -> Row:
     with FakeConnector() as connector:
         url = f"sqlite:///{work / 'crash.db'}"
-        env = bot_environment(url, OUTBOX_LEASE_SECONDS="1", **FAST_RETRIES)
-        bot = BotProcess(env, work / "crash.log")
-        try:
-            crash = await kill_mid_burst(
-                bot, connector, url, recipients(3, "crash"), 30, "crash", kill_after=30
-            )
-        finally:
-            bot.stop()
+        people = recipients(3, "crash")
+        crash = await kill_mid_burst(
+            connector,
+            url,
+            work / "crash.log",
+            people,
+            30,
+            "crash",
+            kill_after=30,
+            settings=FAST_RETRIES,
+        )
         d = check_delivery(connector, crash.expected, "crash")
         return Row(
             "SIGKILL mid-burst, restart",
@@ -178,9 +181,7 @@ async def two_replicas(work: Path) -> Row:
                 await proxy.start()
                 async with aiohttp.ClientSession() as session:
                     client = BotClient(proxy.url, session)
-                    await set_up_channel(client, connector)
-                    await request_handoff(client, connector, case)
-                    card, message_id = await posted_card(connector, case)
+                    card, message_id = await handoff_card(client, connector, case)
                     people = [fake_user(f"Chaos Clicker {n:02d}") for n in range(50)]
                     answers = await asyncio.gather(
                         *(
@@ -242,9 +243,7 @@ async def postgres_outage(work: Path) -> Row:
                 await bot.start_ready()
                 async with aiohttp.ClientSession() as session:
                     client = BotClient(bot.url, session)
-                    await set_up_channel(client, connector)
-                    await request_handoff(client, connector, case)
-                    card, message_id = await posted_card(connector, case)
+                    card, message_id = await handoff_card(client, connector, case)
                     tcp.cut()
                     loop = asyncio.get_running_loop()
                     ends = loop.time() + OUTAGE_SECONDS

@@ -24,6 +24,7 @@ from harness.handoff_flow import (
     RECEIVER,
     TUESDAY,
     accept_invoke,
+    handoff_card,
     invoke_for,
     post,
     posted_card,
@@ -42,10 +43,7 @@ async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_
     start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock, DATABASE_URL=database_url)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     assert_valid_card(card)
     shown = all_text(card)
     assert f"Case {CASE} · Sev B" in shown
@@ -93,9 +91,7 @@ async def test_twenty_people_accept_at_once_and_exactly_one_owns_it(
     start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock, DATABASE_URL=database_url)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
 
     people = [fake_user(f"Clicker {n:02d}") for n in range(20)]
     answers = await asyncio.gather(
@@ -164,9 +160,7 @@ async def test_more_info_asks_the_requester_and_the_answer_joins_the_notes(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
 
     status, body = await post(
         bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER)
@@ -212,9 +206,7 @@ async def test_a_click_on_an_old_card_gets_the_current_card_and_a_notice(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     await post(bot, invoke_for(fake_connector, card, message_id, "escalate", RECEIVER))
     # The same old card (version 1) clicked again by someone else.
     status, body = await post(
@@ -230,9 +222,7 @@ async def test_only_the_requester_cancels_and_queue_needs_a_reason(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     _, body = await post(bot, invoke_for(fake_connector, card, message_id, "cancel", RECEIVER))
     assert "Only Test User, who requested this handoff, can do that." in all_text(body["value"])
     _, body = await post(
@@ -288,9 +278,7 @@ async def test_the_submit_fallback_works_like_the_button(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
     fallback = accept["fallback"]["data"]
     submit = activities.submit_message(
@@ -418,9 +406,7 @@ async def test_escalating_tells_the_requester_and_the_regional_sme(
 ) -> None:
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_sme)
     await install_for_sme(bot, fake_connector)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     await post(bot, invoke_for(fake_connector, card, message_id, "escalate", RECEIVER))
     await fake_connector.wait_for_activities(
         predicate=lambda a: (
@@ -437,9 +423,7 @@ async def test_the_card_flags_a_case_long_running(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     _, body = await post(
         bot, invoke_for(fake_connector, card, message_id, "long_running", RECEIVER)
     )

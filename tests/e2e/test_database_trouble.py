@@ -25,9 +25,7 @@ from harness.fake_connector import FakeConnector
 from harness.handoff_flow import (
     BotClient,
     accept_invoke,
-    posted_card,
-    request_handoff,
-    set_up_channel,
+    handoff_card,
 )
 from harness.ids import fake_user
 from harness.tcp_proxy import TcpProxy
@@ -66,9 +64,7 @@ async def test_postgresql_gone_for_a_while_is_reported_and_nothing_is_lost(
         OUTBOX_BACKOFF_CAP_SECONDS="0.5",
     )
     client = BotClient(bot.url, bot.session)
-    await set_up_channel(client, fake_connector)
-    await request_handoff(client, fake_connector, CASE)
-    card, message_id = await posted_card(fake_connector, CASE)
+    card, message_id = await handoff_card(client, fake_connector, CASE)
     assert await client.ready() == 200
 
     pg_proxy.cut()

@@ -26,6 +26,7 @@ from harness.handoff_flow import (
     RECEIVER,
     TUESDAY,
     accept_invoke,
+    handoff_card,
     post,
     posted_card,
     request_handoff,
@@ -95,9 +96,7 @@ async def test_an_accept_delivered_three_times_has_one_owner_one_update_one_dm(
     start_bot: StartBot, fake_connector: FakeConnector, database_url: str, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock, DATABASE_URL=database_url)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     accept = accept_invoke(fake_connector, card, message_id, RECEIVER)
 
     answers = await asyncio.gather(*(post(bot, a) for a in three_deliveries(accept)))
@@ -128,9 +127,7 @@ async def test_a_second_click_of_the_same_button_returns_the_same_card_and_does_
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
     bot = await start_bot(clock=clock)
-    await set_up_channel(bot, fake_connector)
-    await request_handoff(bot, fake_connector)
-    card, message_id = await posted_card(fake_connector)
+    card, message_id = await handoff_card(bot, fake_connector)
     _, first = await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))
     # A new click on the same card: a new activity id and a new client time.
     _, second = await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))

@@ -15,7 +15,6 @@ from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
-from harness.bot_process import BotProcess, bot_environment
 from harness.fake_connector import FakeConnector
 from harness.ids import TeamsUser, fake_user
 from harness.outbox_burst import (
@@ -59,15 +58,17 @@ async def test_a_bot_killed_mid_burst_loses_nothing_and_repeats_only_the_send_in
     tmp_path: Path, fake_connector: FakeConnector
 ) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    # A short lease: the items the dead process held come back a second after the restart.
-    env = bot_environment(url, OUTBOX_LEASE_SECONDS="1", **FAST_RETRIES)
-    bot = BotProcess(env, tmp_path / "bot.log")
-    try:
-        crash = await kill_mid_burst(
-            bot, fake_connector, url, recipients(3, "crash"), 20, "crash", kill_after=15
-        )
-    finally:
-        bot.stop()
+    people = recipients(3, "crash")
+    crash = await kill_mid_burst(
+        fake_connector,
+        url,
+        tmp_path / "bot.log",
+        people,
+        20,
+        "crash",
+        kill_after=15,
+        settings=FAST_RETRIES,
+    )
     assert crash.sent_at_kill < 60, "killed in the middle of the burst"
     delivery = check_delivery(fake_connector, crash.expected, "crash")
     assert (delivery.lost, delivery.out_of_order) == (0, 0)

@@ -20,9 +20,7 @@ from harness.fake_connector import FakeConnector
 from harness.handoff_flow import (
     BotClient,
     accept_invoke,
-    posted_card,
-    request_handoff,
-    set_up_channel,
+    handoff_card,
 )
 from harness.ids import fake_user
 from harness.round_robin import RoundRobinProxy
@@ -76,10 +74,8 @@ async def test_two_replicas_share_dialogs_clicks_and_the_outbox(
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             client = BotClient(proxy.url, session)
-            await set_up_channel(client, fake_connector)
             # Each card of the dialog is answered by the other process than the one before.
-            await request_handoff(client, fake_connector, CASE)
-            card, message_id = await posted_card(fake_connector, CASE)
+            card, message_id = await handoff_card(client, fake_connector, CASE)
 
             people = [fake_user(f"Replica Clicker {n:02d}") for n in range(50)]
             answers = await asyncio.gather(

@@ -9,8 +9,9 @@ sends them to the fake connector.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,7 +22,7 @@ from handoff.ports import SystemClock
 from storage.sql_store import open_store
 
 from . import activities
-from .bot_process import BotProcess
+from .bot_process import BotProcess, bot_environment
 from .fake_connector import FakeConnector, client_activity_id
 from .handoff_flow import BotClient
 from .ids import TeamsUser, fake_user
@@ -203,19 +204,41 @@ class Crash:
 
 
 async def kill_mid_burst(
-    bot: BotProcess,
     connector: FakeConnector,
     database_url: str,
+    log: Path,
     people: Sequence[Recipient],
     per_person: int,
     tag: str,
     *,
     kill_after: int,
     timeout: float = 40.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+    settings: Mapping[str, str],
 ) -> Crash:
-    """Starts `bot`, sends a burst through its outbox, SIGKILLs it once `kill_after` burst
-    messages have arrived, notes the sends in doubt, restarts it and waits until every
-    message arrived. The caller stops the bot."""
+    """Starts a bot process (logging to `log`, with these settings), sends a burst through
+    its outbox, SIGKILLs it once `kill_after` burst messages have arrived, notes the sends in
+    doubt, restarts it, waits until every message arrived and stops it."""
+    # A short lease: the items the dead process held come back a second after the restart.
+    env = bot_environment(database_url, OUTBOX_LEASE_SECONDS="1", **settings)
+    bot = BotProcess(env, log)
+    try:
+        return await _kill_mid_burst(
+            bot, connector, database_url, people, per_person, tag, kill_after, timeout
+        )
+    finally:
+        bot.stop()
+
+
+async def _kill_mid_burst(
+    bot: BotProcess,
+    connector: FakeConnector,
+    database_url: str,
+    people: Sequence[Recipient],
+    per_person: int,
+    tag: str,
+    kill_after: int,
+    timeout: float,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+) -> Crash:
     await bot.start_ready()
     async with aiohttp.ClientSession() as session:
         await introduce(BotClient(bot.url, session).post, connector, people)

@@ -72,6 +72,15 @@ async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:
         await store.close()
 
 
+@pytest.fixture
+async def bot(
+    start_bot: StartBot, clock: FakeClock, sqlite_url: str, graph_settings: dict[str, str]
+) -> RunningBot:
+    """The bot, Graph configured, once CASE has gone round the globe (so is long-running)."""
+    await travel_round_the_globe(sqlite_url, clock)
+    return await start_bot(clock=clock, **graph_settings)
+
+
 async def owners_card(bot: RunningBot, connector: FakeConnector) -> dict[str, Any]:
     await bot.client.post(activities.personal_message(f"longrunning {CASE} chat", connector.url))
     await connector.wait_for_activities(
@@ -108,15 +117,8 @@ async def ask_for_chat(bot: RunningBot, connector: FakeConnector) -> None:
 
 
 async def test_a_long_running_case_gets_one_group_chat_with_its_owners_and_a_summary(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    fake_graph: FakeGraph,
-    clock: FakeClock,
-    sqlite_url: str,
-    graph_settings: dict[str, str],
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph, clock: FakeClock
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     fake_graph.fail_next(429, count=2, retry_after=1, path_contains="/chats", method="POST")
     await ask_for_chat(bot, fake_connector)
 
@@ -201,15 +203,8 @@ async def test_a_crash_after_the_chat_was_made_does_not_make_a_second(
 
 
 async def test_a_missing_permission_is_reported_and_the_case_stays_usable(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    fake_graph: FakeGraph,
-    clock: FakeClock,
-    sqlite_url: str,
-    graph_settings: dict[str, str],
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     told = await chat_refused(bot, fake_connector, fake_graph, path_contains="/chats")
     assert "Chat.Create" in told["text"]
     assert "The case itself is unchanged." in told["text"]
@@ -236,15 +231,8 @@ async def chat_refused(
 
 
 async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preference(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    fake_graph: FakeGraph,
-    clock: FakeClock,
-    sqlite_url: str,
-    graph_settings: dict[str, str],
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     card = await owners_card(bot, fake_connector)
     shown = all_text(card)
     assert "EMEA owner (EMEA Owner)" in str(card) and "US owner (US Owner)" in str(card)
@@ -275,15 +263,8 @@ async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preferen
 
 
 async def test_a_customer_who_prefers_one_engineer_gets_no_chat(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    fake_graph: FakeGraph,
-    clock: FakeClock,
-    sqlite_url: str,
-    graph_settings: dict[str, str],
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     card = await owners_card(bot, fake_connector)
     await confirm_owners(bot, fake_connector, card, preference="regional")
     await fake_connector.wait_for_activities(
@@ -293,15 +274,12 @@ async def test_a_customer_who_prefers_one_engineer_gets_no_chat(
 
 
 async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
-    start_bot: StartBot,
+    bot: RunningBot,
     fake_connector: FakeConnector,
     fake_graph: FakeGraph,
     clock: FakeClock,
     sqlite_url: str,
-    graph_settings: dict[str, str],
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     await ask_for_chat(bot, fake_connector)
     [created] = await fake_graph.wait_for(
         lambda r: r.path.endswith("/chats") and r.status == 201, timeout=10, description="chat"
@@ -363,15 +341,8 @@ async def test_shift_end_outside_a_case_chat_says_where_it_works(
 
 
 async def test_a_chat_that_failed_for_good_is_tried_again_from_where_it_stopped(
-    start_bot: StartBot,
-    fake_connector: FakeConnector,
-    fake_graph: FakeGraph,
-    clock: FakeClock,
-    sqlite_url: str,
-    graph_settings: dict[str, str],
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph
 ) -> None:
-    await travel_round_the_globe(sqlite_url, clock)
-    bot = await start_bot(clock=clock, **graph_settings)
     # The chat is made, but installing the bot in it lacks a permission not yet granted.
     told = await chat_refused(bot, fake_connector, fake_graph, path_contains="installed")
     assert f"type **longrunning {CASE} chat** to try again" in told["text"]

@@ -250,8 +250,8 @@ async def test_before_the_channel_is_set_up_only_the_requester_acts(
     )
     card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
-    shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-    assert messages.NO_TRANSFER_TEAM in shown
+    said = await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert messages.NO_TRANSFER_TEAM in said
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
 
 

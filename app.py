@@ -20,6 +20,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from bot.authorization import TeamMembership, TransferAuthorization, TurnAuthorization
 from bot.card_actions import CardActions, leads_checker
+from bot.connector_auth import PooledBotFrameworkAuthentication
+from bot.connector_client import ConnectorHttp
 from bot.credentials import CachedCredentialFactory
 from bot.deliveries import Deliveries
 from bot.effects import EffectHandlers, StayPolicy
@@ -44,7 +46,7 @@ from bot.reply_pacing import ReplyPacing
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
-from config.settings import AppType, Settings, SettingsError, load_settings
+from config.settings import MICROSOFT_LOGIN_HOST, AppType, Settings, SettingsError, load_settings
 from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
@@ -88,9 +90,33 @@ SETTINGS = web.AppKey("settings", Settings)
 PROCESS = web.AppKey("process", ProcessConfig)
 STORE = web.AppKey("store", SqlStore)
 WORKER = web.AppKey("worker", OutboxWorker)
+CONNECTOR_HTTP = web.AppKey("connector_http", ConnectorHttp)
+
+BOT_CONNECTOR_SCOPE = "https://api.botframework.com/.default"
 
 
-def create_adapter(settings: Settings) -> CloudAdapter:
+def build_connector_http(settings: Settings) -> ConnectorHttp | None:
+    """The pooled Bot Connector client, or None where the SDK's own must stay: a managed
+    identity gets its token from the Azure host, which only the SDK's credentials know."""
+    if settings.app_type is AppType.USER_ASSIGNED_MSI:
+        return None
+    if settings.local_mode:
+        return ConnectorHttp(None)
+    authority = settings.channel_login_url
+    tokens = TokenProvider(
+        settings.app_id,
+        settings.app_password,
+        authority,
+        scopes=(BOT_CONNECTOR_SCOPE,),
+        # Instance discovery asks Microsoft's cloud about the authority; a private one
+        # (tests, sovereign clouds) answers for itself.
+        instance_discovery=authority.startswith(MICROSOFT_LOGIN_HOST + "/"),
+        purpose="Bot Connector",
+    )
+    return ConnectorHttp(tokens)
+
+
+def create_adapter(settings: Settings, connector_http: ConnectorHttp | None = None) -> CloudAdapter:
     config = BotFrameworkConfig(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password,
@@ -115,6 +141,9 @@ def create_adapter(settings: Settings) -> CloudAdapter:
         # is refused even when the activity claims to come from another channel.
         auth_configuration=AuthenticationConfiguration(required_endorsements=[TEAMS_CHANNEL]),
     )
+    if connector_http is not None:
+        # Outbound calls over one pooled session; inbound authentication stays the SDK's.
+        auth = PooledBotFrameworkAuthentication(auth, connector_http)
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = on_turn_error
     return adapter
@@ -307,7 +336,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[PROCESS] = process
-    adapter = create_adapter(settings)
+    connector_http = build_connector_http(settings)
+    adapter = create_adapter(settings, connector_http)
     # One pacer for the outbox's sends and the turns' replies: both count against the same
     # per-conversation limits.
     pacer = ConversationPacer()
@@ -319,6 +349,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         store = await open_store(
             settings.database_url, clock, timeout_seconds=settings.database_timeout_seconds
         )
+        if connector_http is not None:
+            await connector_http.start()
         graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         graph = build_graph(settings, graph_session)
         worker = build_worker(store, process, clock, adapter, settings, graph, pacer)
@@ -346,6 +378,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             log.warning("outbox worker stopped mid-send; its item is retried after restart")
         await graph_session.close()
         await store.close()
+        if connector_http is not None:
+            await connector_http.close()
 
     app.cleanup_ctx.append(storage_lifecycle)
     app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))

@@ -28,6 +28,8 @@ class SendFailed(Exception):
 
 
 def _failure(error: Exception) -> SendFailed:
+    if isinstance(error, SendFailed):
+        return error  # the pooled connector client classified it already
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     headers = getattr(response, "headers", None) or {}

@@ -48,6 +48,10 @@ class TeamsSender:
         self._adapter = adapter
         self._bot_app_id = bot_app_id
 
+    @property
+    def adapter(self) -> CloudAdapter:
+        return self._adapter
+
     async def _run(self, reference: dict[str, Any], work: Any) -> Any:
         result: dict[str, Any] = {}
 

@@ -61,6 +61,9 @@ class RecordedRequest:
     """The JSON the fake answered with, or None for an empty body."""
     at: float = 0.0
     """time.monotonic() when the request arrived (to check rates)."""
+    peer: str = ""
+    """The client's address and port: one value per TCP connection, so keep-alive reuse
+    shows as several requests sharing a peer."""
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,8 @@ class FakeServer:
                 body=_parse_body(raw, request.content_type),
                 headers=CIMultiDictProxy(CIMultiDict(request.headers)),
             )
+            peername = request.transport.get_extra_info("peername") if request.transport else None
+            peer = f"{peername[0]}:{peername[1]}" if peername else ""
             with self._lock:
                 delay = self._take_delay(incoming)
             if delay:
@@ -324,7 +329,7 @@ class FakeServer:
             with self._lock:
                 answer = self._answer(handler, incoming)
                 response = self._response(answer)
-                self._record(incoming, answer, response, arrived)
+                self._record(incoming, answer, response, arrived, peer)
             return response
 
         return handle
@@ -375,7 +380,12 @@ class FakeServer:
         return web.json_response(answer.payload, status=answer.status, headers=dict(answer.headers))
 
     def _record(
-        self, incoming: Incoming, answer: Answer, response: web.Response, arrived: float
+        self,
+        incoming: Incoming,
+        answer: Answer,
+        response: web.Response,
+        arrived: float,
+        peer: str = "",
     ) -> None:
         record = RecordedRequest(
             method=incoming.method,
@@ -392,6 +402,7 @@ class FakeServer:
             status=answer.status,
             response=_response_payload(response),
             at=arrived,
+            peer=peer,
         )
         self._requests.append(record)
         self._changed.notify_all()
@@ -407,6 +418,12 @@ class FakeServer:
         """A snapshot of every request received so far, in order."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def connections_seen(self) -> int:
+        """How many TCP connections the recorded requests came over."""
+        with self._lock:
+            return len({r.peer for r in self._requests})
 
     def fail_next(
         self,

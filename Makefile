@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos
+.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,19 @@ test: $(STAMP) $(NODE_STAMP) postgres lint typecheck
 ## package: build build/appPackage.zip for Teams (needs TEAMS_APP_ID, MicrosoftAppId, DEVELOPER_*, PRIVACY_URL, TERMS_URL)
 package: $(STAMP)
 	$(PY) -m manifest.package
+
+REF_VENV := bench/.venv-ref
+REF_STAMP := $(REF_VENV)/.installed
+
+# The reference bots' own virtualenv: their SDKs never touch the product's pinned deps.
+$(REF_STAMP): bench/requirements-ref.txt
+	test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-ref.txt
+	touch $(REF_STAMP)
+
+## bench: the bot beside the botbuilder and Agents SDK echo bots on loopback; prints a table (not part of test)
+bench: $(STAMP) $(REF_STAMP) postgres
+	$(PY) bench/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,233 @@
+"""Fills a bot database with many handoffs, fast, for the bench.
+
+The rows are the bot's own: a scratch SQLite store makes one handoff of each kind through the
+real service (an open one to EMEA, an open one to US with its posted card, an accepted one),
+and those rows are copied N times with their ids, case numbers and requesters replaced. So
+the documents always match the current models, and nothing here knows their JSON shape.
+
+SQLite: ``executemany`` in one transaction. PostgreSQL: ``COPY`` (asyncpg).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from handoff.models import Person
+from handoff.ports import CardRef, SystemClock
+from handoff.service import HandoffService
+from handoff.state_machine import Accept
+from storage.sql_store import open_store
+
+from harness.records import PLACEHOLDER_OUTPUTS, answers
+
+TABLES = ("handoffs", "handoff_events", "handoff_cards")
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "at"})
+_CASE_EMEA, _CASE_US, _CASE_DONE = "9000000000000001", "9000000000000002", "9000000000000003"
+_REQUESTER = "29:bench-requester-template"
+_OWNER = Person(id="29:bench-owner", name="Bench Owner")
+_CARD_ACTIVITY = "1799999999999"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which seeded rows are what: ``open_emea`` open to EMEA (the `list` scenario), then
+    ``accept_pool`` open to US with a posted card (the `Accept` scenario), then accepted."""
+
+    total: int
+    open_emea: int
+    accept_pool: int
+    requesters: int
+    channel_id: str
+
+    def handoff_id(self, i: int) -> str:
+        return f"bench{i:027d}"
+
+    def case_number(self, i: int) -> str:
+        return f"1{i:015d}"
+
+    def requester(self, i: int) -> str:
+        return f"29:bench-requester-{i % self.requesters}"
+
+    def card_activity(self, i: int) -> str:
+        return str(1700000000000 + i)
+
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+async def _templates(layout: Layout) -> dict[str, Rows]:
+    """One handoff of each kind, as the real store wrote it (SQLite's raw column values)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "templates.db"
+        store = await open_store(f"sqlite:///{path}", SystemClock())
+        try:
+            service = HandoffService(store, SystemClock())
+            requester = Person(id=_REQUESTER, name="Bench Requester")
+            ids = {}
+            for kind, case, origin, target in (
+                ("open_emea", _CASE_EMEA, "US", "EMEA"),
+                ("open_us", _CASE_US, "EMEA", "US"),
+                ("accepted", _CASE_DONE, "EMEA", "US"),
+            ):
+                handoff = await service.request(
+                    answers(case, origin, target), PLACEHOLDER_OUTPUTS, requester
+                )
+                ids[kind] = handoff.id
+            await store.set_card(
+                ids["open_us"],
+                CardRef(conversation_id=layout.channel_id, activity_id=_CARD_ACTIVITY),
+            )
+            done = await store.get(ids["accepted"])
+            await service.act(done.id, Accept(actor=_OWNER), done.version)
+        finally:
+            await store.close()
+        connection = sqlite3.connect(path)
+        connection.row_factory = sqlite3.Row
+        try:
+            templates: dict[str, Rows] = {}
+            for kind, handoff_id in ids.items():
+                templates[kind] = {
+                    table: [
+                        dict(row)
+                        for row in connection.execute(
+                            f"SELECT * FROM {table} WHERE "
+                            + ("id" if table == "handoffs" else "handoff_id")
+                            + " = ?",
+                            (handoff_id,),
+                        )
+                    ]
+                    for table in TABLES
+                }
+                for row in templates[kind]["handoff_events"]:
+                    row.pop("seq", None)  # the database numbers events itself
+            return templates
+        finally:
+            connection.close()
+
+
+def _kind(layout: Layout, i: int) -> str:
+    if i < layout.open_emea:
+        return "open_emea"
+    if i < layout.open_emea + layout.accept_pool:
+        return "open_us"
+    return "accepted"
+
+
+def _template_ids(templates: dict[str, Rows]) -> dict[str, dict[str, str]]:
+    return {
+        kind: {
+            "handoff": rows["handoffs"][0]["id"],
+            "events": [e["id"] for e in rows["handoff_events"]],  # type: ignore[dict-item]
+        }
+        for kind, rows in templates.items()
+    }
+
+
+def generate(
+    layout: Layout, templates: dict[str, Rows], tables: tuple[str, ...] = TABLES
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, row) for every seeded row of ``tables``, a handoff before its events."""
+    known = _template_ids(templates)
+    cases = {"open_emea": _CASE_EMEA, "open_us": _CASE_US, "accepted": _CASE_DONE}
+    for i in range(layout.total):
+        kind = _kind(layout, i)
+        handoff_id = layout.handoff_id(i)
+        swaps = [
+            (str(known[kind]["handoff"]), handoff_id),
+            (cases[kind], layout.case_number(i)),
+            (_REQUESTER, layout.requester(i)),
+            (_CARD_ACTIVITY, layout.card_activity(i)),
+        ]
+        swaps += [(old, f"ev{n}{handoff_id}") for n, old in enumerate(known[kind]["events"])]
+        for table in tables:
+            for template in templates[kind][table]:
+                row = {}
+                for column, value in template.items():
+                    if isinstance(value, str):
+                        for old, new in swaps:
+                            if old in value:
+                                value = value.replace(old, new)
+                    row[column] = value
+                yield table, row
+
+
+def seed_sqlite(path: Path, layout: Layout, templates: dict[str, Rows]) -> None:
+    """Rows into an already migrated SQLite file, in one transaction."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("BEGIN")
+        batches: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
+        statements = {
+            table: _insert_sql(table, list(templates["open_us"][table][0])) for table in TABLES
+        }
+        for table, row in generate(layout, templates):
+            batches[table].append(tuple(row.values()))
+            if len(batches[table]) >= 20_000:
+                _flush(connection, statements, batches)
+        _flush(connection, statements, batches)
+        connection.execute("COMMIT")
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
+
+
+def _insert_sql(table: str, columns: list[str]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _flush(
+    connection: sqlite3.Connection,
+    statements: dict[str, str],
+    batches: dict[str, list[tuple[Any, ...]]],
+) -> None:
+    for table in TABLES:  # parents first: events and cards reference handoffs
+        if batches[table]:
+            connection.executemany(statements[table], batches[table])
+            batches[table].clear()
+
+
+async def seed_postgres(url: str, layout: Layout, templates: dict[str, Rows]) -> None:
+    """Rows into an already migrated PostgreSQL database with COPY, parents first."""
+    connection = await asyncpg.connect(url)
+    try:
+        for table in TABLES:
+            columns = list(templates["open_us"][table][0])
+            records = (
+                tuple(_pg_value(column, row[column]) for column in columns)
+                for _, row in generate(layout, templates, (table,))
+            )
+            await connection.copy_records_to_table(table, records=records, columns=columns)
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+def _pg_value(column: str, value: Any) -> Any:
+    if column in TIMESTAMP_COLUMNS and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+async def seed(database_url: str, layout: Layout) -> None:
+    """Migrates the database (through the bot's own store) and fills it."""
+    store = await open_store(database_url, SystemClock())
+    await store.close()
+    templates = await _templates(layout)
+    if database_url.startswith("sqlite:///"):
+        await asyncio.to_thread(
+            seed_sqlite, Path(database_url.removeprefix("sqlite:///")), layout, templates
+        )
+    else:
+        await seed_postgres(database_url, layout, templates)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -76,3 +76,27 @@ def actor_of(activity: Activity) -> Person:
     """Who sent the activity."""
     sender = activity.from_property
     return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
+
+
+class StoredAddresses:
+    """The addresses this process stored lately, so a turn writes its conversation's address
+    only when it is new or changed (or an hour old: ``updated_at`` says which of a person's
+    chats is the newest), not on every turn. Lost on restart, which costs one write."""
+
+    REFRESH_AFTER = timedelta(hours=1)
+    # A bound on memory; past it the cache starts over (one write per conversation again).
+    MAX_ENTRIES = 20_000
+
+    def __init__(self) -> None:
+        self._stored: dict[str, ConversationAddress] = {}
+
+    def is_news(self, address: ConversationAddress) -> bool:
+        known = self._stored.get(address.conversation_id)
+        if known is None or address.updated_at - known.updated_at >= self.REFRESH_AFTER:
+            return True
+        return address.model_copy(update={"updated_at": known.updated_at}) != known
+
+    def stored(self, address: ConversationAddress) -> None:
+        if len(self._stored) >= self.MAX_ENTRIES:
+            self._stored.clear()
+        self._stored[address.conversation_id] = address

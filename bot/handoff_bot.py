@@ -39,7 +39,7 @@ from .card_actions import (
     read_submit,
 )
 from .commands import ParsedCommand, parse_command
-from .conversations import actor_of, address_of, conversation_kind, tenant_of
+from .conversations import StoredAddresses, actor_of, address_of, conversation_kind, tenant_of
 from .deliveries import Deliveries
 from .escalations import Escalations
 from .oof import OofFlow
@@ -87,6 +87,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._group_chat_joined = group_chat_joined
         self._card_forms = dict(card_forms or {})
         self._escalations = escalations
+        self._stored = StoredAddresses()
         if escalations is not None:
             self._commands["escalate"] = escalations.command
         if oof is not None:
@@ -219,13 +220,15 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
         address = address_of(turn_context.activity, self._clock.now())
-        await self._conversations.save_conversation(address)
+        if self._stored.is_news(address):
+            await self._conversations.save_conversation(address)
+            self._stored.stored(address)
+            log.info(
+                "conversation stored",
+                extra={"conversation_id": address.conversation_id, "kind": address.kind.value},
+            )
         if address.kind is ConversationKind.GROUP_CHAT and self._group_chat_joined is not None:
             await self._group_chat_joined(address.conversation_id)
-        log.info(
-            "conversation stored",
-            extra={"conversation_id": address.conversation_id, "kind": address.kind.value},
-        )
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)

@@ -164,7 +164,9 @@ def seed_sqlite(path: Path, layout: Layout, templates: dict[str, Rows]) -> None:
     """Rows into an already migrated SQLite file, in one transaction."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        # A fresh file that is thrown away if seeding fails: no journal, no fsync (a WAL would
+        # take the whole gigabytes once more before its checkpoint). The bot turns WAL on.
+        connection.execute("PRAGMA journal_mode=OFF")
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("BEGIN")
         batches: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}

@@ -746,7 +746,7 @@ def print_targets(
             if row.scenario.startswith("status"):
                 print(
                     check(
-                        f"{name} {row.scenario.split(',')[1].strip()} status p99 ms",
+                        f"{name} {row.scenario.removesuffix(', c=1')} p99 ms",
                         run.p99,
                         TARGETS["status_p99_ms"],
                     )

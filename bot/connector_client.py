@@ -39,6 +39,7 @@ from botbuilder.schema import (
 
 from graph.errors import GraphAuthError
 
+from .activity_codec import to_json
 from .sending import SendFailed
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class PooledConversations:
         self, conversation_id: str, activity: Activity, **_: Any
     ) -> ResourceResponse:
         payload = await self._http.call(
-            "POST", self._activities(conversation_id), activity.serialize()
+            "POST", self._activities(conversation_id), to_json(activity)
         )
         return self._resource(payload)
 
@@ -217,13 +218,13 @@ class PooledConversations:
         self, conversation_id: str, activity_id: str, activity: Activity, **_: Any
     ) -> ResourceResponse:
         url = self._activities(conversation_id, activity_id)
-        return self._resource(await self._http.call("POST", url, activity.serialize()))
+        return self._resource(await self._http.call("POST", url, to_json(activity)))
 
     async def update_activity(
         self, conversation_id: str, activity_id: str, activity: Activity, **_: Any
     ) -> ResourceResponse:
         url = self._activities(conversation_id, activity_id)
-        return self._resource(await self._http.call("PUT", url, activity.serialize()))
+        return self._resource(await self._http.call("PUT", url, to_json(activity)))
 
     async def delete_activity(self, conversation_id: str, activity_id: str, **_: Any) -> None:
         await self._http.call("DELETE", self._activities(conversation_id, activity_id))
@@ -231,7 +232,7 @@ class PooledConversations:
     async def create_conversation(
         self, parameters: ConversationParameters, **_: Any
     ) -> ConversationResourceResponse:
-        payload = await self._http.call("POST", self._base, parameters.serialize())
+        payload = await self._http.call("POST", self._base, to_json(parameters))
         payload = payload if isinstance(payload, dict) else {}
         return ConversationResourceResponse(
             id=payload.get("id"),

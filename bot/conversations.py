@@ -11,6 +11,8 @@ from botbuilder.schema import Activity
 from handoff.models import Person
 from handoff.ports import ConversationAddress, ConversationKind
 
+from .activity_codec import to_json
+
 
 def _channel_data(activity: Activity) -> dict[str, Any]:
     data = activity.channel_data
@@ -49,7 +51,7 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
             name=activity.from_property.name or "",
             aad_object_id=activity.from_property.aad_object_id,
         )
-    reference = TurnContext.get_conversation_reference(activity).serialize()
+    reference = to_json(TurnContext.get_conversation_reference(activity))
     # Later posts start afresh (a new thread in a channel), not as replies to this activity.
     reference.pop("activityId", None)
     conversation_id = activity.conversation.id
@@ -78,6 +80,32 @@ def actor_of(activity: Activity) -> Person:
     return Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id)
 
 
+def address_key(activity: Activity) -> tuple[Any, ...]:
+    """What an activity's stored address is made of, read without building it (which takes
+    msrest a serialization): equal keys give equal addresses but for ``updated_at``."""
+    conversation, sender, bot = activity.conversation, activity.from_property, activity.recipient
+    data = _channel_data(activity)
+    return (
+        activity.channel_id,
+        activity.service_url,
+        activity.locale,
+        conversation.id if conversation else None,
+        conversation.name if conversation else None,
+        conversation.conversation_type if conversation else None,
+        conversation.is_group if conversation else None,
+        conversation.tenant_id if conversation else None,
+        sender.id if sender else None,
+        sender.name if sender else None,
+        sender.aad_object_id if sender else None,
+        sender.role if sender else None,
+        bot.id if bot else None,
+        bot.name if bot else None,
+        repr(data.get("team")),
+        repr(data.get("channel")),
+        repr(data.get("tenant")),
+    )
+
+
 class StoredAddresses:
     """The addresses this process stored lately, so a turn writes its conversation's address
     only when it is new or changed (or an hour old: ``updated_at`` says which of a person's
@@ -88,15 +116,13 @@ class StoredAddresses:
     MAX_ENTRIES = 20_000
 
     def __init__(self) -> None:
-        self._stored: dict[str, ConversationAddress] = {}
+        self._stored: dict[tuple[Any, ...], datetime] = {}
 
-    def is_news(self, address: ConversationAddress) -> bool:
-        known = self._stored.get(address.conversation_id)
-        if known is None or address.updated_at - known.updated_at >= self.REFRESH_AFTER:
-            return True
-        return address.model_copy(update={"updated_at": known.updated_at}) != known
+    def is_news(self, key: tuple[Any, ...], now: datetime) -> bool:
+        stored_at = self._stored.get(key)
+        return stored_at is None or now - stored_at >= self.REFRESH_AFTER
 
-    def stored(self, address: ConversationAddress) -> None:
+    def stored(self, key: tuple[Any, ...], now: datetime) -> None:
         if len(self._stored) >= self.MAX_ENTRIES:
             self._stored.clear()
-        self._stored[address.conversation_id] = address
+        self._stored[key] = now

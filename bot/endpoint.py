@@ -14,6 +14,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
+from .activity_codec import read_activity
+
 log = logging.getLogger(__name__)
 
 # A Teams activity is a few KB; the largest (a card submit with long notes) stays far below.
@@ -138,7 +140,7 @@ class MessagesEndpoint:
         if not isinstance(body, dict):
             return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
         try:
-            activity: Activity = Activity().deserialize(body)
+            activity: Activity = read_activity(body)
         except Exception as error:
             # msrest raises whatever a field's type makes it raise; all mean "not an activity".
             return _refuse(400, "The body is not a Bot Framework activity.", type(error).__name__)

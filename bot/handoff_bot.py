@@ -39,7 +39,14 @@ from .card_actions import (
     read_submit,
 )
 from .commands import ParsedCommand, parse_command
-from .conversations import StoredAddresses, actor_of, address_of, conversation_kind, tenant_of
+from .conversations import (
+    StoredAddresses,
+    actor_of,
+    address_key,
+    address_of,
+    conversation_kind,
+    tenant_of,
+)
 from .deliveries import Deliveries
 from .escalations import Escalations
 from .oof import OofFlow
@@ -219,16 +226,19 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(result.message)
 
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
-        address = address_of(turn_context.activity, self._clock.now())
-        if self._stored.is_news(address):
+        activity, now = turn_context.activity, self._clock.now()
+        key = address_key(activity)
+        if self._stored.is_news(key, now):
+            address = address_of(activity, now)
             await self._conversations.save_conversation(address)
-            self._stored.stored(address)
+            self._stored.stored(key, now)
             log.info(
                 "conversation stored",
                 extra={"conversation_id": address.conversation_id, "kind": address.kind.value},
             )
-        if address.kind is ConversationKind.GROUP_CHAT and self._group_chat_joined is not None:
-            await self._group_chat_joined(address.conversation_id)
+        kind = conversation_kind(activity)
+        if kind is ConversationKind.GROUP_CHAT and self._group_chat_joined is not None:
+            await self._group_chat_joined(activity.conversation.id)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)

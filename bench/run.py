@@ -162,7 +162,7 @@ class Connector:
         last: list[dict[str, Any]] = get_json(f"http://127.0.0.1:{self.http_port}/_last")
         return last
 
-    def settle(self, quiet: float = 0.6, limit: float = 20.0) -> None:
+    def settle(self, quiet: float = 0.6, limit: float = 8.0) -> None:
         """Waits until the bot's background sends (the outbox) stop arriving."""
         started = time.perf_counter()
         seen = self.stats()["requests"]
@@ -507,6 +507,38 @@ def run_ours(
             warmup=help_sessions(https, 100),
         )
     )
+    # The database scenarios first: the submissions and accepts leave the outbox a backlog
+    # (the Case Transfer channel is paced to Teams' 7 sends/s) that would run beside them.
+    rng = random.Random(7)
+
+    def status_sessions(count: int) -> list[Session]:
+        picks = (rng.randrange(layout.total) for _ in range(count))
+        return [
+            [activities.personal_message(f"status {layout.case_number(i)}", https)] for i in picks
+        ]
+
+    rows.append(
+        measure(
+            Row(f"status, {layout.total:,} handoffs, c=1", name),
+            bot,
+            connector,
+            lambda: status_sessions(3000),
+            concurrency=1,
+            seconds=seconds,
+            warmup=status_sessions(50),
+        )
+    )
+    rows.append(
+        measure(
+            Row(f"list EMEA ({layout.open_emea} open), c=1", name),
+            bot,
+            connector,
+            lambda: [[activities.personal_message("list EMEA", https)] for _ in range(3000)],
+            concurrency=1,
+            seconds=seconds,
+            warmup=[[activities.personal_message("list EMEA", https)] for _ in range(20)],
+        )
+    )
     bind_channel_and_requesters(bot, connector, https, layout)
     if full:
         cases = Cases()
@@ -543,37 +575,8 @@ def run_ours(
             background=True,
         )
     )
-    rows[-1].note = "refreshed card + PUT + DM"
-    rng = random.Random(7)
-
-    def status_sessions(count: int) -> list[Session]:
-        picks = (rng.randrange(layout.total) for _ in range(count))
-        return [
-            [activities.personal_message(f"status {layout.case_number(i)}", https)] for i in picks
-        ]
-
-    rows.append(
-        measure(
-            Row(f"status, {layout.total:,} handoffs, c=1", name),
-            bot,
-            connector,
-            lambda: status_sessions(3000),
-            concurrency=1,
-            seconds=seconds,
-            warmup=status_sessions(50),
-        )
-    )
-    rows.append(
-        measure(
-            Row(f"list EMEA ({layout.open_emea} open), c=1", name),
-            bot,
-            connector,
-            lambda: [[activities.personal_message("list EMEA", https)] for _ in range(3000)],
-            concurrency=1,
-            seconds=seconds,
-            warmup=[[activities.personal_message("list EMEA", https)] for _ in range(20)],
-        )
-    )
+    # The channel card PUTs go out at Teams' 7 sends/s per conversation, after the run.
+    rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, partly counted"
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
     return bot, rows

@@ -23,6 +23,7 @@ import logging
 import os
 import ssl
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -36,6 +37,8 @@ from botbuilder.schema import (
     PagedMembersResult,
     ResourceResponse,
 )
+from botframework.connector.models import ErrorResponseException
+from msrest.exceptions import ClientRequestError
 
 from graph.errors import GraphAuthError
 
@@ -56,6 +59,43 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 # Shorter than the idle timeout of the connector's load balancers, so a pooled connection is
 # dropped by us before the server closes it under a request.
 KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class ConnectorAnswer:
+    """What the SDK's exceptions carry as ``response``: code written against the SDK's client
+    reads ``error.response.status_code`` (bot/authorization.py does)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    text: str
+
+
+class ConnectorHttpError(SendFailed, ErrorResponseException):  # type: ignore[misc]
+    """The Bot Connector answered with an error: a :class:`SendFailed` for the outbox, and the
+    SDK's ``ErrorResponseException`` for code that catches what the SDK's client raises."""
+
+    def __init__(self, message: str, answer: ConnectorAnswer, retry_after: float | None) -> None:
+        # Neither base's __init__: msrest's wants a raw response to deserialize.
+        Exception.__init__(self, message)
+        self.status = answer.status_code
+        self.retry_after = retry_after
+        self.response = answer
+        self.message = message
+        self.error = None
+        self.inner_exception = None
+
+
+class ConnectorRequestError(SendFailed, ClientRequestError):
+    """No answer (connection refused or reset, timeout): retryable, and the SDK's
+    ``ClientRequestError``."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.status = None
+        self.retry_after = None
+        self.message = message
+        self.inner_exception = None
 
 
 class TokenSource(Protocol):
@@ -170,19 +210,21 @@ class ConnectorHttp:
         try:
             async with self._session.request(method, url, data=data, headers=headers) as answer:
                 raw = await answer.read()
-                payload = json.loads(raw) if raw else None
+                try:
+                    payload = json.loads(raw) if raw else None
+                except ValueError:
+                    if answer.status < 400:
+                        return ConnectorRequestError("the Bot Connector's answer is not JSON")
+                    payload = None  # an error page from a proxy: the status says enough
                 if answer.status < 400:
                     return payload
-                return SendFailed(
+                return ConnectorHttpError(
                     _error_text(answer.status, payload),
-                    status=answer.status,
-                    retry_after=_retry_after(answer.headers),
+                    ConnectorAnswer(answer.status, answer.headers, raw.decode(errors="replace")),
+                    _retry_after(answer.headers),
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
-            return SendFailed(f"{type(error).__name__}: {error}", status=None, retry_after=None)
-        except ValueError:
-            problem = "the Bot Connector's answer is not JSON"
-            return SendFailed(problem, status=None, retry_after=None)
+            return ConnectorRequestError(f"{type(error).__name__}: {error}")
 
 
 def _segment(value: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ConversationReference
+from botframework.connector.models import ErrorResponseException
 
 from app import build_connector_http, create_adapter
 from bot.connector_client import ConnectorHttp
@@ -180,6 +181,9 @@ async def test_a_refusal_is_not_retried_and_is_permanent(
     with pytest.raises(SendFailed) as failure:
         await sender.update(reference(fake_connector.url), "1", MessageFactory.text("v2"))
     assert failure.value.status == status and not failure.value.retryable
+    # Code written against the SDK's client catches its exception and reads the status there.
+    assert isinstance(failure.value, ErrorResponseException)
+    assert failure.value.response.status_code == status
     assert "the bot is not in this team" in str(failure.value)
     assert len(fake_connector.requests) == 1
 

@@ -1,4 +1,4 @@
--- Keep in step with storage/migrations/postgresql/0008_hot_path_indexes.sql.
+-- Keep in step with storage/migrations/postgresql/0009_hot_path_indexes.sql.
 -- Indexes for the queries the bot makes on every turn and every outbox round, sized for a
 -- database that keeps years of handoffs (the bench seeds 1,000,000). Each names its query.
 

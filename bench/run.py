@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -332,6 +333,11 @@ def start_reference(processes: Processes, name: str, script: str, connector: Con
 # -- scenarios ---------------------------------------------------------------------------
 
 
+def people() -> Iterator[str]:
+    """The bench's engineers, round and round (the help warm-up met them all)."""
+    return (f"29:bench-user-{n % 64}" for n in itertools.count())
+
+
 def help_sessions(service_url: str, count: int, text: str = "help") -> list[Session]:
     return [
         # A steady state: the same people come back (each one's first turn writes its
@@ -513,8 +519,11 @@ def run_ours(
 
     def status_sessions(count: int) -> list[Session]:
         picks = (rng.randrange(layout.total) for _ in range(count))
+        # Many people asking, as at a shift change: one person's chat is paced to Teams'
+        # 7 messages/s, which would measure the pacing instead.
         return [
-            [activities.personal_message(f"status {layout.case_number(i)}", https)] for i in picks
+            [activities.personal_message(f"status {layout.case_number(i)}", https, user_id=user)]
+            for i, user in zip(picks, people(), strict=False)
         ]
 
     rows.append(
@@ -533,10 +542,16 @@ def run_ours(
             Row(f"list EMEA ({layout.open_emea} open), c=1", name),
             bot,
             connector,
-            lambda: [[activities.personal_message("list EMEA", https)] for _ in range(3000)],
+            lambda: [
+                [activities.personal_message("list EMEA", https, user_id=user)]
+                for _, user in zip(range(3000), people(), strict=False)
+            ],
             concurrency=1,
             seconds=seconds,
-            warmup=[[activities.personal_message("list EMEA", https)] for _ in range(20)],
+            warmup=[
+                [activities.personal_message("list EMEA", https, user_id=user)]
+                for _, user in zip(range(64), people(), strict=False)
+            ],
         )
     )
     bind_channel_and_requesters(bot, connector, https, layout)

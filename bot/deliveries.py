@@ -88,21 +88,21 @@ class Deliveries:
         handled by this or another replica)."""
         if self._unreleased or self._releasing.locked():
             await self._release_waiting()
-        claimed: list[str] = []
-        for key in delivery_keys(activity):
-            if not await self._keys.claim_key(key):
-                log.info(
-                    "repeated delivery ignored",
-                    extra={
-                        "activity_id": activity.id,
-                        "activity_type": activity.type,
-                        "by": key.split(":", 1)[0],
-                    },
-                )
-                return None
-            claimed.append(key)
+        keys = delivery_keys(activity)
+        # All in one transaction: one commit per turn, not one per key.
+        repeated = await self._keys.claim_keys(keys)
+        if repeated is not None:
+            log.info(
+                "repeated delivery ignored",
+                extra={
+                    "activity_id": activity.id,
+                    "activity_type": activity.type,
+                    "by": repeated.split(":", 1)[0],
+                },
+            )
+            return None
         await self._prune_now_and_then()
-        return claimed
+        return keys
 
     async def release(self, keys: Sequence[str]) -> None:
         """The turn failed: a redelivery is handled again. When the database is what failed,

@@ -162,6 +162,11 @@ class HandledKeys(Protocol):
     async def claim_key(self, key: str) -> bool:
         """Records the key; False (and nothing changed) when it was recorded before."""
 
+    async def claim_keys(self, keys: Sequence[str]) -> str | None:
+        """Records all the keys together, in one transaction that need not wait for the disk
+        (a key lost to a power cut only lets a redelivery be handled again); or, when one of
+        them was recorded before, none: that key is returned."""
+
     async def key_claimed(self, key: str) -> bool: ...
 
     async def release_key(self, key: str) -> None:

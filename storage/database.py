@@ -46,10 +46,16 @@ class Database(Session, Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Session]:
+    def transaction(self, *, durable: bool = True) -> AbstractAsyncContextManager[Session]:
         """A transaction: statements run on the yielded session are committed together when
         the block ends, or rolled back if it raises. Do not use the Database itself inside
-        the block (it would not see the transaction; the SQLite driver refuses it)."""
+        the block (it would not see the transaction; the SQLite driver refuses it).
+
+        ``durable=False`` commits without waiting for the disk (no fsync): the commit is as
+        atomic and as visible to every other connection as any, and survives the bot process
+        dying, but an operating-system crash or power loss right after it may undo it —
+        unless a durable commit followed, which flushes the log up to and including it.
+        Only for rows whose loss costs nothing worse than doing the work again."""
 
     async def close(self) -> None: ...
 

@@ -167,13 +167,18 @@ class PostgresDatabase:
             await tx.execute_script(script)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Session]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Session]:
         async with self._acquire() as conn:
             transaction = conn.transaction()
             await self._run(transaction.start)
             token = self._in_transaction.set(True)
             try:
-                yield _PostgresSession(conn, self._run)
+                session = _PostgresSession(conn, self._run)
+                if not durable:
+                    # Only this transaction's commit skips the WAL flush; a later synchronous
+                    # commit flushes the WAL up to and including it.
+                    await session.execute("SET LOCAL synchronous_commit = off")
+                yield session
             except BaseException:
                 self._in_transaction.reset(token)
                 await self._rollback(transaction)

@@ -286,6 +286,22 @@ class SqlStore:
     async def claim_key(self, key: str) -> bool:
         return await self._insert_key(self._db, key)
 
+    async def claim_keys(self, keys: Sequence[str]) -> str | None:
+        if not keys:
+            return None
+        try:
+            # Not durable: a delivery's keys are claimed on every turn, and an fsync each time
+            # would double the turn's disk waits. Whatever the turn then stores durably
+            # flushes the claim with it; a turn that stores nothing (help, status) only gets
+            # answered twice if the machine loses power before its redelivery comes.
+            async with self._db.transaction(durable=False) as tx:
+                for key in keys:
+                    if not await self._insert_key(tx, key):
+                        raise AlreadyHandled(key)
+        except AlreadyHandled as repeated:
+            return str(repeated.args[0])
+        return None
+
     async def key_claimed(self, key: str) -> bool:
         row = await self._db.fetch_one("SELECT 1 AS seen FROM handled_keys WHERE key = ?", key)
         return row is not None

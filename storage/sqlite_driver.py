@@ -172,6 +172,8 @@ class SqliteDatabase:
             f"storage.sqlite.holding_lock.{id(self)}", default=False
         )
         self._closed = False
+        # Whether the connection runs with synchronous = NORMAL (see transaction()).
+        self._relaxed = False
 
     @property
     def dialect(self) -> Dialect:
@@ -204,8 +206,18 @@ class SqliteDatabase:
             await tx.execute_script(script)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Session]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Session]:
         async with self._exclusive():
+            if durable == self._relaxed:
+                # In WAL mode NORMAL skips the WAL's fsync at commit; the next FULL commit's
+                # fsync covers those frames too (the WAL is appended in order). Set again
+                # before each transaction that needs it, so a reset that a cancellation cut
+                # short never leaves later commits without their fsync.
+                # The flag errs towards "relaxed" while a switch may be under way.
+                self._relaxed = True
+                level = "FULL" if durable else "NORMAL"
+                await self._session.execute(f"PRAGMA synchronous = {level}")
+                self._relaxed = not durable
             try:
                 await self._session.execute("BEGIN IMMEDIATE")
                 yield self._session

@@ -239,6 +239,26 @@ async def test_a_failed_sqlite_transaction_leaves_nothing_behind(tmp_path: Path)
         await db.close()
 
 
+async def test_a_transaction_after_a_not_durable_one_waits_for_the_disk_again(
+    tmp_path: Path,
+) -> None:
+    """Delivery claims skip the fsync; the handoffs written after them must not."""
+    db = await open_database(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        await db.execute("CREATE TABLE t (v INTEGER)")
+        async with db.transaction(durable=False) as tx:
+            await tx.execute("INSERT INTO t (v) VALUES (?)", 1)
+            relaxed = await tx.fetch_one("PRAGMA synchronous")
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (v) VALUES (?)", 2)
+            durable = await tx.fetch_one("PRAGMA synchronous")
+        assert relaxed == {"synchronous": 1}  # NORMAL
+        assert durable == {"synchronous": 2}  # FULL
+        assert await db.fetch_all("SELECT v FROM t ORDER BY v") == [{"v": 1}, {"v": 2}]
+    finally:
+        await db.close()
+
+
 # -- PostgreSQL that does not answer --------------------------------------------------------
 
 

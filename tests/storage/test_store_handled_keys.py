@@ -38,6 +38,17 @@ async def test_a_key_is_claimed_once_across_replicas(
     assert not await store.key_claimed("delivery:other")
 
 
+async def test_a_deliverys_keys_are_claimed_together_or_not_at_all(
+    store: SqlStore, second_store: SqlStore
+) -> None:
+    assert await store.claim_keys(["delivery:1", "content:1"]) is None
+    assert await second_store.key_claimed("delivery:1")
+    assert await second_store.key_claimed("content:1")
+    # A redelivery with a new id but the same content: the repeat is named, nothing recorded.
+    assert await second_store.claim_keys(["delivery:2", "content:1"]) == "content:1"
+    assert not await store.key_claimed("delivery:2")
+
+
 async def test_a_released_key_can_be_claimed_again(store: SqlStore) -> None:
     assert await store.claim_key("k")
     await store.release_key("k")

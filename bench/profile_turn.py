@@ -23,11 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.run import (
     DATA,
+    PEOPLE,
     REQUESTERS,
     Bot,
     Processes,
     Row,
     free_port,
+    load,
     measure,
     people,
     sqlite_database,
@@ -94,7 +96,7 @@ def main() -> int:
         def chat(text: str) -> list[list[dict[str, object]]]:
             return [
                 [activities.personal_message(text, https, user_id=user)]
-                for _, user in zip(range(args.turns), people(), strict=False)
+                for _, user in zip(range(max(args.turns, PEOPLE)), people(), strict=False)
             ]
 
         def status() -> list[list[dict[str, object]]]:
@@ -104,6 +106,8 @@ def main() -> int:
                 for i, u in zip(picks, people(), strict=False)
             ]
 
+        # Everyone once first (a person's first turn also stores their chat's address).
+        load(bot.messages_url, chat("help")[:PEOPLE], 8, 60)
         for name, make in (
             ("help, c=1", lambda: chat("help")),
             (f"status, {layout.total:,} handoffs, c=1", status),

@@ -295,9 +295,18 @@ class SqlStore:
             # flushes the claim with it; a turn that stores nothing (help, status) only gets
             # answered twice if the machine loses power before its redelivery comes.
             async with self._db.transaction(durable=False) as tx:
+                # One statement for all the keys; RETURNING names the rows it added.
+                values = ", ".join("(?, ?)" for _ in keys)
+                now = self._clock.now()
+                rows = await tx.fetch_all(
+                    f"""INSERT INTO handled_keys (key, claimed_at) VALUES {values}
+                        ON CONFLICT DO NOTHING RETURNING key""",
+                    *(value for key in keys for value in (key, now)),
+                )
+                added = {row["key"] for row in rows}
                 for key in keys:
-                    if not await self._insert_key(tx, key):
-                        raise AlreadyHandled(key)
+                    if key not in added:
+                        raise AlreadyHandled(key)  # rolls the others back
         except AlreadyHandled as repeated:
             return str(repeated.args[0])
         return None

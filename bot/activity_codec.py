@@ -10,7 +10,7 @@ an Adaptive Card included) was the largest cost of a `help` turn. ``to_json`` fi
 model itself with msrest's rules for the plain shapes replies have (models, str/int/bool/float,
 lists, dicts, enums in string fields, ISO-8601 times) and hands anything else (a float field
 holding an int, an enum inside a card, a key with a dot) to msrest whole, so the output is
-always msrest's.
+always msrest's. ``read_activity`` does the same for the activity each request brings.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def _fields_of(cls: type) -> tuple[tuple[str, str, str], ...] | None:
         and "." not in desc["key"]
         and "\\" not in desc["key"]
         and not validation.get(attr, {}).get("readonly", False)
+        and not validation.get(attr, {}).get("constant", False)
         for attr, desc in attribute_map.items()
     )
     fields = (
@@ -125,8 +126,88 @@ def _object(value: Any) -> Any:
     raise _Unusual
 
 
+def _read_model(cls: type, data: Any) -> Any:
+    fields = _fields_of(cls)
+    if fields is None or type(data) is not dict or getattr(cls, "_subtype_map", None):
+        raise _Unusual
+    # msrest passes every attribute (None when absent) and keeps unknown keys aside.
+    attrs = {attr: _read(data.get(key), data_type) for attr, key, data_type in fields}
+    model = cls(**attrs)
+    known = _KEYS[cls]
+    extra = {key: value for key, value in data.items() if key not in known}
+    if extra:
+        model.additional_properties = extra
+    return model
+
+
+def _read(value: Any, data_type: str) -> Any:
+    if value is None:
+        return None
+    plain = _PLAIN.get(data_type)
+    if plain is not None:
+        if type(value) is plain:
+            return value
+        raise _Unusual
+    if data_type == "object":
+        return _read_object(value)
+    if data_type == "iso-8601":
+        if type(value) is not str:
+            raise _Unusual
+        try:
+            return Deserializer.deserialize_iso(value)  # type: ignore[no-untyped-call]
+        except Exception as error:
+            raise _Unusual from error
+    if data_type[0] == "[" and data_type[-1] == "]":
+        if type(value) is not list:
+            raise _Unusual
+        inner = data_type[1:-1]
+        return [_read(item, inner) for item in value]
+    if data_type[0] == "{" and data_type[-1] == "}":
+        if type(value) is not dict:
+            raise _Unusual
+        inner = data_type[1:-1]
+        return {key: _read(item, inner) for key, item in value.items()}
+    cls = _MODELS.get(data_type)
+    if cls is None or (isinstance(cls, type) and issubclass(cls, Enum)):
+        raise _Unusual
+    return _read_model(cls, value)
+
+
+def _read_object(value: Any) -> Any:
+    """msrest's deserialize_object for JSON: a copy of the dicts and lists."""
+    kind = type(value)
+    if value is None or kind in _OBJECT_PLAIN:
+        return value
+    if kind is dict:
+        return {key: _read_object(item) for key, item in value.items()}
+    if kind is list:
+        return [_read_object(item) for item in value]
+    raise _Unusual
+
+
+class _Keys(dict[type, frozenset[str]]):
+    def __missing__(self, cls: type) -> frozenset[str]:
+        keys = frozenset(key for _, key, _ in _fields_of(cls) or ())
+        self[cls] = keys
+        return keys
+
+
+_KEYS = _Keys()
+
+
 def read_activity(body: dict[str, Any]) -> Activity:
-    """``Activity().deserialize(body)``."""
+    """``Activity().deserialize(body)``: read directly for the usual shapes, by msrest for the
+    rest (it also raises msrest's errors for what is not an activity)."""
+    try:
+        activity: Activity = _read_model(Activity, body)
+        return activity
+    except _Unusual:
+        pass
+    return msrest_read(body)  # outside the except: its errors are not chained to _Unusual
+
+
+def msrest_read(body: dict[str, Any]) -> Activity:
+    """``Activity().deserialize(body)`` by msrest itself (what ``read_activity`` equals)."""
     activity: Activity = _DESERIALIZER("Activity", body)
     return activity
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import random
 import shutil
@@ -685,8 +686,12 @@ async def drop_postgres_database(name: str) -> None:
 # -- the table ---------------------------------------------------------------------------
 
 
+_progress = logging.getLogger("bench")
+
+
 def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+    """Progress on standard error; standard output carries only the table."""
+    _progress.info(message)
 
 
 def fmt_runs(row: Row) -> str:
@@ -782,6 +787,7 @@ def print_targets(
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="[bench] %(message)s", stream=sys.stderr)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--handoffs", type=int, default=1_000_000)
     # COPY of a million handoffs (3.5 GB with their events) takes minutes on this machine

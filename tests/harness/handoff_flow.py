@@ -5,9 +5,11 @@ its card in the channel, press its buttons. Shared by the end-to-end tests and s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
@@ -25,37 +27,18 @@ CASE = "2311230040001234"
 RECEIVER = fake_user("Bo Receiver")
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
-CASE_FORM = {
-    "title": "Cluster fails to scale out",
-    "severity": "B",
-    "is_24x7": "false",
-    "plan": "Professional",
-    "product_skill": "HDInsight",
-    "customer_region": "US",
-    "customer_timezone": "America/Chicago",
-    "status": "in progress",
-    "owner_region": "EMEA",
-}
-TRANSFER_FORM = {
-    "kind": "between",
-    "target_region": "US",
-    "reason": "customer-time-zone",
-    "customer_asked": "true",
-}
+# The forms of the one example handoff every harness shares (playground/scenario.json).
+_FORMS: dict[str, dict[str, str]] = json.loads(
+    (Path(__file__).resolve().parents[2] / "playground" / "scenario.json").read_text("utf-8")
+)["forms"]
+CASE_FORM = dict(_FORMS["case"])
+TRANSFER_FORM = dict(_FORMS["transfer"])
 
 
 def notes_form(next_contact: date | None = None) -> dict[str, str]:
     """The notes form; the next contact is tomorrow unless given."""
     day = next_contact or (datetime.now(UTC) + timedelta(days=1)).date()
-    return {
-        "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
-        "steps_tried": "Raised the core quota -> Outcome: same failure",
-        "next_steps_customer": "Upload the autoscaler logs",
-        "next_steps_us": "US SE: review the autoscaler logs",
-        "next_contact_date": day.isoformat(),
-        "next_contact_time": "09:00",
-        "who_waits": "Customer waits for us",
-    }
+    return {**_FORMS["notes"], "next_contact_date": day.isoformat()}
 
 
 # The day after TUESDAY, for tests on the fake clock.

@@ -18,7 +18,14 @@ from handoff.models import Person
 
 from . import activities
 from .fake_connector import FakeConnector
-from .ids import DEFAULT_CHANNEL_ID, TeamsUser, fake_user
+from .ids import (
+    DEFAULT_BOT_ID,
+    DEFAULT_CHANNEL_ID,
+    DEFAULT_USER,
+    TeamsUser,
+    fake_user,
+    personal_conversation_id,
+)
 
 if TYPE_CHECKING:  # scripts/chaos.py uses this module without pytest
     import pytest
@@ -106,8 +113,11 @@ async def _submit(
     await connector.wait_for_activities(before + 1, timeout=15)
 
 
-def _last_form(connector: FakeConnector) -> str:
-    card = connector.adaptive_cards()[-1]
+def _last_form(connector: FakeConnector, user: TeamsUser | None) -> str:
+    """The form the bot last asked `user` in their personal chat (other people's dialogs and
+    the channel's cards may be arriving at the same time)."""
+    chat = personal_conversation_id((user or DEFAULT_USER).id, DEFAULT_BOT_ID)
+    card = connector.adaptive_cards(chat)[-1]
     return str(next(a["data"]["form"] for a in card["actions"] if "form" in a.get("data", {})))
 
 
@@ -131,7 +141,7 @@ async def request_handoff(
     await _submit(bot, connector, "case", case_form, user)
     await _submit(bot, connector, "transfer", TRANSFER_FORM, user)
     await _submit(bot, connector, "notes", notes_form() if notes is None else notes, user)
-    if _last_form(connector) == "meeting":
+    if _last_form(connector, user) == "meeting":
         await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user)
     if confirm:
         await _submit(bot, connector, "review", {}, user)

@@ -769,7 +769,9 @@ def print_targets(
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="[bench] %(message)s", stream=sys.stderr)
+    # The bench's own progress; the bot's modules it imports (seeding) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="[bench] %(message)s", stream=sys.stderr)
+    _progress.setLevel(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--handoffs", type=int, default=1_000_000)
     # COPY of a million handoffs (3.5 GB with their events) takes minutes on this machine

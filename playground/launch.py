@@ -220,6 +220,8 @@ def main() -> int:
     except LaunchError as error:
         log.error("cannot start the playground: %s", error)
         return 2
+    # A plain `kill` must stop both children too, as Ctrl-C does: SystemExit runs `finally`.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     log.info(
         "The playground is at %s (the bot at %s/api/messages). Ctrl-C stops both.",
         stack.playground_url,

@@ -11,7 +11,6 @@ prints CPU ms/turn and p50/p99 per scenario. With ``--py-spy FILE`` the bot runs
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import signal
@@ -28,6 +27,7 @@ from bench.run import (
     Bot,
     Processes,
     Row,
+    bot_environment,
     free_port,
     load,
     measure,
@@ -44,16 +44,7 @@ from harness.ids import DEFAULT_CHANNEL_ID
 
 def start_bot(processes: Processes, database_url: str, ca_file: Path, spy: str | None) -> Bot:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update(
-        {
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "DATABASE_URL": database_url,
-            "LOG_LEVEL": "INFO",
-            "REQUESTS_CA_BUNDLE": str(ca_file),
-        }
-    )
+    env = bot_environment(port, database_url, ca_file)
     command = [sys.executable, "app.py"]
     if spy:  # the CPU column then counts py-spy's own process, not the bot's
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")

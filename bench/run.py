@@ -301,8 +301,9 @@ class Bot:
         return f"{self.url}/api/messages"
 
 
-def start_ours(processes: Processes, name: str, database_url: str, connector: Connector) -> Bot:
-    port = free_port()
+def bot_environment(port: int, database_url: str, ca_file: Path) -> dict[str, str]:
+    """The handoff bot's settings for a bench run: local mode, the given database, and trust
+    in the fake connector's CA (the bot's connector client reads it as the SDK's requests did)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
     env.update(
         {
@@ -310,10 +311,15 @@ def start_ours(processes: Processes, name: str, database_url: str, connector: Co
             "HOST": "127.0.0.1",
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",
-            # The bot's connector client trusts the fake's CA as the SDK's requests did.
-            "REQUESTS_CA_BUNDLE": str(connector.ca_file),
+            "REQUESTS_CA_BUNDLE": str(ca_file),
         }
     )
+    return env
+
+
+def start_ours(processes: Processes, name: str, database_url: str, connector: Connector) -> Bot:
+    port = free_port()
+    env = bot_environment(port, database_url, connector.ca_file)
     started = time.perf_counter()
     process = processes.start(name, [sys.executable, "app.py"], env)
     url = f"http://127.0.0.1:{port}"

@@ -36,6 +36,7 @@ from bot.endpoint import (
 from bot.escalations import EscalationHandlers, Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
+from bot.landed_sends import LandedSends
 from bot.oof import OofFlow
 from bot.outbox_admin import OutboxAdmin
 from bot.outbox_sender import OutboxSender
@@ -290,6 +291,16 @@ def build_worker(
     pacer: ConversationPacer | None = None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
+    if graph is not None:
+        sender.look_for_landed_sends(
+            LandedSends(
+                graph,
+                store,
+                sender.team_group_id,
+                bot_app_id=settings.app_id,
+                teams_app_id=settings.teams_app_id,
+            )
+        )
     teams_app_id = settings.teams_app_id
     chats = GroupChatHandlers(
         store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()

@@ -37,6 +37,7 @@ from botbuilder.schema import (
     PagedMembersResult,
     ResourceResponse,
 )
+from botbuilder.schema.teams import TeamDetails
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
@@ -314,12 +315,25 @@ class PooledConversations:
     get_teams_conversation_paged_members = get_conversation_paged_members
 
 
+class PooledTeams:
+    """The ``TeamsOperations`` call the bot makes: a team's details (its Azure AD group)."""
+
+    def __init__(self, http: ConnectorHttp, service_url: str) -> None:
+        self._http = http
+        self._base = service_url.rstrip("/") + "/v3/teams"
+
+    async def get_team_details(self, team_id: str, **_: Any) -> TeamDetails:
+        payload = await self._http.call("GET", f"{self._base}/{_segment(team_id)}")
+        return TeamDetails.deserialize(payload)
+
+
 class PooledConnectorClient:
     """Stands where the SDK puts its ``ConnectorClient`` in the turn state."""
 
     def __init__(self, http: ConnectorHttp, service_url: str) -> None:
         self.base_url = service_url
         self.conversations = PooledConversations(http, service_url)
+        self.teams = PooledTeams(http, service_url)
 
     async def close(self) -> None:
         """The session is the application's, closed at shutdown, not per turn."""

@@ -4,20 +4,23 @@ handler of its kind, and completed, retried later with backoff, or moved to the 
 Delivery is at least once; a message can be shown twice only after a crash (or an answer
 lost on the network) in one narrow window, and only the one send that was in flight then.
 Each send of an item is journaled on the item's row twice: "about to send step n (attempt
-a)" just before the request goes out (Outbox.begin_send), and its result just after
-(Outbox.record_steps). A retry after a failure or a crash skips the steps with a result. A
-step begun and never recorded is in doubt: the Bot Connector may have accepted it before
-the process died, or its answer may have been lost. Such a step is sent again (logged as a
-warning), because marking it sent before sending would lose the message instead, which is
-worse for a handoff. The worker runs one item at a time, so a crash leaves at most one send
-in doubt per process. (A database that is away just when a result is to be written loses
-nothing: the worker keeps the result and writes it first thing when the database is back.)
+a, at time t)" just before the request goes out (Outbox.begin_send), and its result just
+after (Outbox.record_steps). A retry after a failure or a crash skips the steps with a
+result. A step begun and never recorded is in doubt: the Bot Connector may have accepted it
+before the process died, or its answer may have been lost. The Bot Connector offers no
+idempotency key and documents no de-duplication, so before such a step is sent again,
+Microsoft Graph is asked whether the bot's message reached the conversation since time t
+(bot/landed_sends.py); if it did, its id is recorded as the step's result and nothing is
+sent. Without Graph read access (or when Graph cannot tell) the step is sent again, logged
+as a warning, because marking it sent unseen would risk losing the message instead, which
+is worse for a handoff. The worker runs one item at a time, so a crash leaves at most one
+send in doubt per process. (A database that is away just when a result is to be written
+loses nothing: the worker keeps the result and writes it first thing when the database is
+back.)
 
-Exactly once is not possible from our side: the Bot Connector offers no idempotency key
-and documents no de-duplication, so nothing the bot writes before or after a send can tell
-whether a request cut off mid-flight arrived. Each send still carries a stable client
-activity id (the item's key and the step's number, in channelData.clientActivityId), which
-makes a repeat recognisable in the logs and to our tests' fake connector, which counts it.
+Each send also carries a stable client activity id (the item's key and the step's number,
+in channelData.clientActivityId), which makes a repeat recognisable in the logs and to our
+tests' fake connector, which counts it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handoff.errors import DomainError
 from handoff.ports import Clock, Outbox, OutboxItem
@@ -68,9 +71,10 @@ class SendJournal:
     """The sends of the outbox item being run, numbered in the order the handler makes them;
     a retry of the item replays the ones already done from the item's record."""
 
-    def __init__(self, item: OutboxItem, outbox: Outbox) -> None:
+    def __init__(self, item: OutboxItem, outbox: Outbox, clock: Clock) -> None:
         self._item = item
         self._outbox = outbox
+        self._clock = clock
         self._results = list(item.sent_steps)
         self._next = 0
         self.unwritten = False
@@ -84,9 +88,33 @@ class SendJournal:
         done = self._results[step] if step < len(self._results) else None
         return f"{self._item.dedupe_key}#{step}", done
 
+    @property
+    def results(self) -> tuple[str, ...]:
+        """The activity ids of this item's sends so far."""
+        return tuple(self._results)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def in_doubt_since(self, client_activity_id: str) -> datetime | None:
+        """When an earlier attempt began this send without recording its result (it may
+        have arrived); None when no attempt left it in doubt."""
+        marker = self._item.sending or ""
+        step, _, rest = marker.partition("@")
+        if step != client_activity_id:
+            return None
+        _, _, began = rest.partition("@")
+        try:
+            return datetime.fromisoformat(began)
+        except ValueError:
+            # Journaled before the time was part of the marker: no later than it was due.
+            return self._item.not_before
+
     async def begin(self, client_activity_id: str) -> None:
         """Before the send goes out: from now until `record`, it is in doubt."""
-        marker = f"{client_activity_id}@{self._item.attempts}"
+        began = self._clock.now().isoformat()
+        marker = f"{client_activity_id}@{self._item.attempts}@{began}"
         await self._outbox.begin_send(self._item.id, marker)
 
     async def record(self, result: str) -> None:
@@ -165,11 +193,11 @@ class OutboxWorker:
             return
         if item.sending is not None:
             log.warning(
-                "an outbox send was cut off before its result was written; sending it again, "
-                "so it may be shown twice",
+                "an outbox send was cut off before its result was written; checking whether "
+                "it arrived before sending it again",
                 extra={**context, "sending": item.sending},
             )
-        journal = SendJournal(item, self._outbox)
+        journal = SendJournal(item, self._outbox, self._clock)
         token = CURRENT_JOURNAL.set(journal)
         try:
             await handler(item)

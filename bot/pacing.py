@@ -24,12 +24,13 @@ MARGIN_SECONDS = 0.05
 
 
 class Paced(Exception):
-    """The conversation has used up its sends for a while; come back after `retry_after`."""
+    """Not a failure: the send waits `retry_after` (the conversation has used up its sends
+    for a while, or, as `why` says, something else must happen first)."""
 
-    def __init__(self, conversation_id: str, retry_after: float) -> None:
-        super().__init__(
-            f"conversation {conversation_id} is at its send limit; next send in {retry_after:.1f} s"
-        )
+    def __init__(
+        self, conversation_id: str, retry_after: float, why: str = "is at its send limit"
+    ) -> None:
+        super().__init__(f"conversation {conversation_id} {why}; next send in {retry_after:.1f} s")
         self.retry_after = retry_after
 
 

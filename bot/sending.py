@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationReference
 
@@ -92,3 +93,18 @@ class TeamsSender:
             await turn_context.update_activity(activity)
 
         await self._run(reference, work)
+
+    async def team_group_id(self, reference: dict[str, Any], team_id: str) -> str | None:
+        """The Azure AD group id of a team the bot is in (what Graph names the team by)."""
+
+        async def work(turn_context: TurnContext) -> str | None:
+            connector = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+            teams = getattr(connector, "teams", None)
+            if teams is not None:  # the pooled client (bot/connector_client.py)
+                details = await teams.get_team_details(team_id)
+            else:
+                details = await TeamsInfo.get_team_details(turn_context, team_id)
+            return details.aad_group_id if details is not None else None
+
+        group: str | None = await self._run(reference, work)
+        return group

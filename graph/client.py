@@ -27,6 +27,7 @@ __all__ = [
     "CHAT_CREATE_PERMISSION",
     "CHAT_READ_PERMISSIONS",
     "INSTALL_APP_PERMISSION",
+    "MESSAGES_PAGE",
     "GraphClient",
     "TokenSource",
 ]
@@ -37,6 +38,12 @@ CHAT_CREATE_PERMISSION = "Chat.Create"
 INSTALL_APP_PERMISSION = "TeamsAppInstallation.ReadWriteSelfForChat.All"
 CHAT_READ_PERMISSIONS = ("Chat.ReadBasic.All", "Chat.Read.All")
 USER_READ_PERMISSIONS = ("User.Read.All",)
+APP_CHAT_PERMISSIONS = ("TeamsAppInstallation.ReadForUser.All",)
+CHANNEL_MESSAGE_PERMISSIONS = ("ChannelMessage.Read.All",)
+CHAT_MESSAGE_PERMISSIONS = ("Chat.Read.All",)
+
+# Graph's largest page of chat and channel messages.
+MESSAGES_PAGE = 50
 
 # @odata.bind values name Graph resources, not the server we talk to: they stay on the public
 # Graph root even when base_url points at a local fake.
@@ -77,6 +84,18 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _created(message: Any) -> datetime | None:
+    """A chat message's createdDateTime, aware UTC; None when missing or malformed."""
+    raw = message.get("createdDateTime") if isinstance(message, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        created = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 def _backoff(attempt: int) -> float:
@@ -204,6 +223,79 @@ class GraphClient:
         if not isinstance(user, dict) or not user.get("id"):
             raise GraphError(200, "UnexpectedBody", "Graph returned no user object.")
         return str(user["id"]), str(user.get("displayName") or id_or_upn)
+
+    async def app_chat_with(self, user_aad_id: str, teams_app_id: str) -> str | None:
+        """The id of the personal chat between a user and the Teams app (catalog id), or
+        None when the user has not installed the app."""
+        user = quote(user_aad_id, safe="")
+        query = f"$expand=teamsApp&$filter=teamsApp/id eq '{teams_app_id}'"
+        _, listing = await self._request(
+            "GET",
+            f"/users/{user}/teamwork/installedApps?{query}",
+            None,
+            permissions=APP_CHAT_PERMISSIONS,
+        )
+        installs = listing.get("value") if isinstance(listing, dict) else None
+        if not installs:
+            return None
+        installation = quote(str(installs[0].get("id") or ""), safe="")
+        _, chat = await self._request(
+            "GET",
+            f"/users/{user}/teamwork/installedApps/{installation}/chat",
+            None,
+            permissions=APP_CHAT_PERMISSIONS,
+        )
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        return chat_id if isinstance(chat_id, str) and chat_id else None
+
+    async def chat_messages_since(self, chat_id: str, since: datetime) -> list[dict[str, Any]]:
+        """The chat's messages created at or after ``since``, newest first."""
+        path = (
+            f"/chats/{quote(chat_id, safe='')}/messages"
+            f"?$top={MESSAGES_PAGE}&$orderby=createdDateTime desc"
+        )
+        return await self._messages_since(path, since, CHAT_MESSAGE_PERMISSIONS, newest_first=True)
+
+    async def channel_messages_since(
+        self, team_group_id: str, channel_id: str, since: datetime
+    ) -> list[dict[str, Any]]:
+        """The channel's root messages (new threads) created at or after ``since``."""
+        path = (
+            f"/teams/{quote(team_group_id, safe='')}/channels/{quote(channel_id, safe='')}"
+            f"/messages?$top={MESSAGES_PAGE}"
+        )
+        # Graph does not promise an order for channel messages: every page is read.
+        return await self._messages_since(path, since, CHANNEL_MESSAGE_PERMISSIONS)
+
+    async def _messages_since(
+        self,
+        path: str,
+        since: datetime,
+        permissions: tuple[str, ...],
+        *,
+        newest_first: bool = False,
+        max_pages: int = 4,
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            _, page = await self._request("GET", path, None, permissions=permissions)
+            messages = page.get("value") if isinstance(page, dict) else None
+            if not isinstance(messages, list):
+                raise GraphError(200, "UnexpectedBody", "Graph returned no list of messages.")
+            older = False
+            for message in messages:
+                created = _created(message)
+                if created is None or created < since:
+                    older = True
+                    continue
+                found.append(message)
+            link = page.get("@odata.nextLink")
+            # Newest first, a page that reaches back before `since` is the last one needed.
+            last = (older and newest_first) or not isinstance(link, str)
+            if last or not str(link).startswith(self._base_url):
+                return found
+            path = link[len(self._base_url) :]
+        return found
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -244,8 +244,8 @@ class OutboxItem(Frozen):
     sent_steps: tuple[str, ...] = ()
     """What the item's sends returned so far (across attempts), so a retry skips them."""
     sending: str | None = None
-    """The send begun and not recorded as done ("client activity id@attempt"): set when a
-    crash came between the two, and then that send may have reached Teams already."""
+    """The send begun and not recorded as done ("client activity id@attempt@began at"): set
+    when a crash came between the two, and then that send may have reached Teams already."""
 
 
 class Outbox(Protocol):

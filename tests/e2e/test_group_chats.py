@@ -16,19 +16,19 @@ from handoff.state_machine import Accept
 from storage.sql_store import open_store
 
 from conftest import FakeClock, RunningBot, StartBot
-from harness import activities, records
+from harness import activities, graph_access, records
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text, teams_values
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import FakeGraph
 from harness.fake_token_service import FakeTokenService
+from harness.graph_access import TEAMS_APP_ID
 from harness.handoff_flow import person, user_fields
 from harness.ids import fake_user
 from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
-CLIENT_ID, SECRET, TOKEN = "graph-app-id", "graph-secret", "graph-token-1"
-TEAMS_APP = "teams-catalog-app-id"
+TEAMS_APP = TEAMS_APP_ID
 OUTPUTS = PLACEHOLDER_OUTPUTS
 OWNERS = {region: fake_user(f"{region} Owner") for region in ("EMEA", "US", "APAC")}
 
@@ -42,19 +42,9 @@ def clock() -> FakeClock:
 def graph_settings(
     fake_graph: FakeGraph, fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    fake_token_service.add_client(CLIENT_ID, SECRET, access_token=TOKEN)
-    fake_graph.expected_token = TOKEN
     # msal's own requests session trusts the test CA this way (the harness's notes).
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
-    authority = fake_token_service.authority()
-    return {
-        "GRAPH_CLIENT_ID": CLIENT_ID,
-        "GRAPH_CLIENT_SECRET": SECRET,
-        "MicrosoftAppTenantId": authority.rsplit("/", 1)[1],
-        "GRAPH_AUTHORITY_HOST": authority.rsplit("/", 1)[0],
-        "GRAPH_BASE_URL": fake_graph.base_url,
-        "TEAMS_APP_ID": TEAMS_APP,
-    }
+    return graph_access.graph_settings(fake_graph, fake_token_service)
 
 
 async def travel_round_the_globe(database_url: str, clock: FakeClock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -15,8 +16,10 @@ from graph.client import GraphClient, _retry_after
 from graph.errors import GraphError, GraphPermissionError, GraphTransientError
 from graph.token_provider import TokenProvider
 
+from harness.fake_connector import FakeConnector
 from harness.fake_graph import DEFAULT_GRAPH_TOKEN, FakeGraph, RecordedRequest
 from harness.fake_token_service import FakeTokenService
+from harness.graph_messages import post_as_bot
 
 ALICE = "aaaaaaaa-0000-0000-0000-000000000001"
 BOB = "bbbbbbbb-0000-0000-0000-000000000002"
@@ -397,3 +400,66 @@ async def test_find_user_by_upn_and_unknown_user(
     client = GraphClient(fake_graph.base_url, FakeTokens(), session)
     assert await client.find_user("kim@example.invalid") == ("aad-kim", "Kim Sme")
     assert await client.find_user("nobody@example.invalid") is None
+
+
+# -- reading back what the bot sent (bot/landed_sends.py) --------------------------------
+
+
+def sent_to(connector: FakeConnector, conversation_id: str, texts: list[str]) -> None:
+    """The bot's messages, as the fake connector receives them."""
+    for text in texts:
+        post_as_bot(connector, conversation_id, text)
+
+
+async def test_app_chat_with_finds_the_personal_chat_of_a_user_who_installed_the_app(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    chat = fake_graph.add_app_chat(ALICE, TEAMS_APP_ID, "a:alice-chat")
+
+    assert await client.app_chat_with(ALICE, TEAMS_APP_ID) == chat.chat_id
+    assert await client.app_chat_with(BOB, TEAMS_APP_ID) is None, "Bob never installed it"
+    assert await client.app_chat_with(ALICE, "another-app") is None
+
+
+async def test_chat_messages_since_reads_every_page_back_to_since_and_no_further(
+    client: GraphClient, fake_graph: FakeGraph, fake_connector: FakeConnector
+) -> None:
+    fake_graph.show_messages_of(fake_connector)
+    chat = fake_graph.add_app_chat(ALICE, TEAMS_APP_ID, "a:alice-chat")
+    sent_to(fake_connector, "a:alice-chat", [f"old {n}" for n in range(60)])
+    since = datetime.now(UTC)
+    await asyncio.sleep(0.002)  # Graph's times are to the millisecond
+    sent_to(fake_connector, "a:alice-chat", [f"new {n}" for n in range(70)])
+
+    messages = await client.chat_messages_since(chat.chat_id, since)
+
+    bodies = [m["body"]["content"] for m in messages]
+    assert bodies == [f"<p>new {n}</p>" for n in reversed(range(70))], "newest first, all"
+    pages = [r for r in fake_graph.requests if r.path.endswith("/messages")]
+    assert len(pages) == 2, "50 a page; the second reaches back before `since`: no third"
+
+
+async def test_channel_messages_since_lists_the_new_threads_in_the_channel(
+    client: GraphClient, fake_graph: FakeGraph, fake_connector: FakeConnector
+) -> None:
+    fake_graph.show_messages_of(fake_connector)
+    channel = "19:case-transfer@thread.tacv2"
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    sent_to(fake_connector, channel, ["a card"])
+    sent_to(fake_connector, f"{channel};messageid=1", ["a reply in a thread"])
+
+    messages = await client.channel_messages_since("group-id", channel, since)
+
+    assert [m["body"]["content"] for m in messages] == ["<p>a card</p>"]
+    assert messages[0]["from"]["application"]["id"] == "bot-app"
+
+
+async def test_reading_messages_without_the_permission_names_the_one_to_grant(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    fake_graph.fail_next(403, code="Forbidden", message="Missing role permissions.")
+
+    with pytest.raises(GraphPermissionError) as raised:
+        await client.chat_messages_since("19:chat@thread.v2", datetime.now(UTC))
+    assert raised.value.permissions == ("Chat.Read.All",)
+    assert "application permission Chat.Read.All and give admin consent" in str(raised.value)

@@ -1,6 +1,8 @@
 """A local fake of the parts of Microsoft Graph v1.0 the bot uses for 24x7 group chats.
 
-Create a chat, install the app in it, read it back, look users up. Requests must carry
+Create a chat, install the app in it, read it back, look users up; and, once linked to the
+fake Bot Connector (:meth:`FakeGraph.show_messages_of`), list the messages the bot sent to a
+chat or channel, and find the personal chat between a user and the app. Requests must carry
 ``Authorization: Bearer <expected_token>``; faults (429 + Retry-After, 503, 403, ...) come
 from the shared fault queue and use Graph's error shape.
 """
@@ -15,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from .fake_connector import FakeConnector
+from .graph_messages import AppChat, ConnectorMessages
 from .ids import DEFAULT_TENANT_ID, TeamsUser
 from .server import Answer, FakeServer, Incoming, RecordedRequest, Route
 
@@ -78,6 +82,8 @@ class FakeGraph(FakeServer):
         self._chats: dict[str, dict[str, Any]] = {}
         self._installed_apps: dict[str, list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._messages: ConnectorMessages | None = None
+        self._app_chats: dict[tuple[str, str], AppChat] = {}
 
     @property
     def base_url(self) -> str:
@@ -141,6 +147,24 @@ class FakeGraph(FakeServer):
         with self._lock:
             return [app["teamsAppId"] for app in self._installed_apps.get(chat_id, [])]
 
+    def show_messages_of(self, connector: FakeConnector) -> None:
+        """From now on chats' and channels' messages are what the bot sent through
+        ``connector`` (as in Teams, where both APIs see the same conversations)."""
+        with self._lock:
+            self._messages = ConnectorMessages(connector)
+
+    def add_app_chat(self, user_aad_id: str, teams_app_id: str, conversation_id: str) -> AppChat:
+        """The user has the app installed personally; ``conversation_id`` is the Bot
+        Connector's id of that chat."""
+        chat = AppChat(
+            installation_id=secrets.token_urlsafe(24),
+            chat_id=f"19:{user_aad_id}_{secrets.token_hex(8)}@unq.gbl.spaces",
+            conversation_id=conversation_id,
+        )
+        with self._lock:
+            self._app_chats[(user_aad_id.lower(), teams_app_id)] = chat
+        return chat
+
     # -- hooks ---------------------------------------------------------------------------
 
     def _error_payload(self, status: int, code: str | None, message: str | None) -> Any:
@@ -165,12 +189,21 @@ class FakeGraph(FakeServer):
 
     def _routes(self) -> Iterable[Route]:
         chat = "/v1.0/chats/{chatId}"
+        channel = "/v1.0/teams/{teamId}/channels/{channelId}"
         return [
             Route("POST", "/v1.0/chats", self._create_chat),
             Route("GET", chat, self._get_chat),
             Route("POST", chat + "/installedApps", self._install_app),
             Route("GET", chat + "/installedApps", self._list_installed_apps),
             Route("GET", "/v1.0/users/{userKey}", self._get_user),
+            Route("GET", "/v1.0/users/{userKey}/teamwork/installedApps", self._user_apps),
+            Route(
+                "GET",
+                "/v1.0/users/{userKey}/teamwork/installedApps/{installationId}/chat",
+                self._user_app_chat,
+            ),
+            Route("GET", chat + "/messages", self._chat_messages),
+            Route("GET", channel + "/messages", self._channel_messages),
         ]
 
     def _create_chat(self, incoming: Incoming) -> Answer:
@@ -250,3 +283,52 @@ class FakeGraph(FakeServer):
             "reference-property objects are not present."
         )
         return Answer(404, graph_error(404, "Request_ResourceNotFound", message))
+
+    # -- messages (bot/landed_sends.py reads them) -----------------------------------------
+
+    def _apps_of(self, user_key: str) -> list[tuple[str, AppChat]]:
+        return [
+            (app_id, chat)
+            for (user, app_id), chat in self._app_chats.items()
+            if user == user_key.lower()
+        ]
+
+    def _user_apps(self, incoming: Incoming) -> Answer:
+        wanted = incoming.query.get("$filter", "")
+        value = [
+            {"id": chat.installation_id, "teamsApp": {"id": app_id}}
+            for app_id, chat in self._apps_of(incoming.match["userKey"])
+            if not wanted or f"teamsApp/id eq '{app_id}'" in wanted
+        ]
+        return Answer(200, {"value": value})
+
+    def _user_app_chat(self, incoming: Incoming) -> Answer:
+        for _, chat in self._apps_of(incoming.match["userKey"]):
+            if chat.installation_id == incoming.match["installationId"]:
+                return Answer(200, {"id": chat.chat_id, "chatType": "oneOnOne"})
+        return Answer(404, graph_error(404, "NotFound", "No such app installation."))
+
+    def _page(self, incoming: Incoming, messages: list[dict[str, Any]]) -> Answer:
+        top = min(int(incoming.query.get("$top", "20")), 50)
+        start = int(incoming.query.get("$skiptoken", "0"))
+        payload: dict[str, Any] = {"value": messages[start : start + top]}
+        if start + top < len(messages):
+            payload["@odata.nextLink"] = (
+                f"{self.base_url}{incoming.path.removeprefix('/v1.0')}"
+                f"?$top={top}&$skiptoken={start + top}"
+            )
+        return Answer(200, payload)
+
+    def _chat_messages(self, incoming: Incoming) -> Answer:
+        chat_id = incoming.match["chatId"]
+        if self._messages is None:
+            return self._chat_not_found(chat_id)
+        personal = [c for c in self._app_chats.values() if c.chat_id == chat_id]
+        conversation = personal[0].conversation_id if personal else chat_id
+        return self._page(incoming, self._messages.chat(conversation, chat_id))
+
+    def _channel_messages(self, incoming: Incoming) -> Answer:
+        if self._messages is None:
+            return Answer(404, graph_error(404, "NotFound", "No such channel."))
+        messages = self._messages.channel(incoming.match["teamId"], incoming.match["channelId"])
+        return self._page(incoming, messages)

@@ -24,6 +24,8 @@ from storage.sql_store import open_store
 from . import activities
 from .bot_process import BotProcess, bot_environment
 from .fake_connector import FakeConnector, client_activity_id
+from .fake_graph import FakeGraph
+from .graph_access import TEAMS_APP_ID
 from .handoff_flow import BotClient
 from .ids import TeamsUser, fake_user
 
@@ -61,6 +63,12 @@ def recipients(count: int, tag: str = "burst") -> list[Recipient]:
     return [
         Recipient(fake_user(f"{tag.title()} Person {n}"), f"a:{tag}-chat-{n}") for n in range(count)
     ]
+
+
+def install_app_for(graph: FakeGraph, people: Sequence[Recipient]) -> None:
+    """The people have the app installed: Graph knows their personal chats with it."""
+    for person in people:
+        graph.add_app_chat(person.user.aad_object_id, TEAMS_APP_ID, person.conversation_id)
 
 
 async def introduce(post: Post, connector: FakeConnector, people: Sequence[Recipient]) -> None:

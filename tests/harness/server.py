@@ -156,6 +156,9 @@ class FakeServer:
         self._faults: list[_Fault] = []
         # (seconds, remaining, method, path_contains): slow answers, taken like faults.
         self._delays: list[list[Any]] = []
+        # (unused, remaining, method, path_contains): requests handled and then left
+        # unanswered, taken like delays.
+        self._lost_answers: list[list[Any]] = []
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -323,13 +326,17 @@ class FakeServer:
             peername = request.transport.get_extra_info("peername") if request.transport else None
             peer = f"{peername[0]}:{peername[1]}" if peername else ""
             with self._lock:
-                delay = self._take_delay(incoming)
+                delay = self._take(self._delays, incoming)
             if delay:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(float(delay))
             with self._lock:
                 answer = self._answer(handler, incoming)
                 response = self._response(answer)
                 self._record(incoming, answer, response, arrived, peer)
+                lost = self._take(self._lost_answers, incoming) is not None
+            if lost and request.transport is not None:
+                # Done and recorded, but the client never hears: a network cut mid-answer.
+                request.transport.abort()
             return response
 
         return handle
@@ -349,18 +356,20 @@ class FakeServer:
             _log.exception("fake route failed: %s %s", incoming.method, incoming.path)
             return Answer(500, self._error_payload(500, "FakeServerError", repr(exc)))
 
-    def _take_delay(self, incoming: Incoming) -> float:
-        for delay in self._delays:
-            seconds, _, method, path_contains = delay
+    @staticmethod
+    def _take(entries: list[list[Any]], incoming: Incoming) -> Any:
+        """The first entry's value that applies to the request (counting it down), or None."""
+        for entry in entries:
+            value, _, method, path_contains = entry
             if method is not None and incoming.method.upper() != method.upper():
                 continue
             if path_contains is not None and path_contains not in incoming.path:
                 continue
-            delay[1] -= 1
-            if delay[1] <= 0:
-                self._delays.remove(delay)
-            return float(seconds)
-        return 0.0
+            entry[1] -= 1
+            if entry[1] <= 0:
+                entries.remove(entry)
+            return value
+        return None
 
     def _take_fault(self, incoming: Incoming) -> Answer | None:
         for fault in self._faults:
@@ -469,6 +478,16 @@ class FakeServer:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._delays.append([seconds, count, method, path_contains])
+
+    def lose_answers(
+        self, count: int = 1, *, method: str | None = None, path_contains: str | None = None
+    ) -> None:
+        """Handle the next ``count`` matching requests, then cut the connection before the
+        answer goes out: the client cannot tell whether they were done."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._lost_answers.append([True, count, method, path_contains])
 
     @property
     def pending_faults(self) -> int:

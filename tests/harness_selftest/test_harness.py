@@ -229,6 +229,21 @@ async def test_fault_queue_can_target_a_method(fake_connector: FakeConnector) ->
             assert put_again.status == 200
 
 
+async def test_a_lost_answer_is_done_and_recorded_but_the_client_hears_nothing(
+    fake_connector: FakeConnector,
+) -> None:
+    fake_connector.lose_answers(1, method="POST")
+    url = f"{fake_connector.url}v3/conversations/a:chat/activities"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with session.post(url, json={"type": "message", "text": "one"}):
+                pass
+        async with session.post(url, json={"type": "message", "text": "two"}) as answer:
+            assert answer.status == 200, "only the next one is lost"
+
+    assert [a["text"] for a in fake_connector.activities("a:chat")] == ["one", "two"]
+
+
 async def test_wait_for_wakes_on_a_request_and_times_out_with_a_report(
     fake_connector: FakeConnector,
 ) -> None:

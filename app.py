@@ -18,6 +18,7 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.approval_cards import ApprovalCardHandlers
 from bot.authorization import TeamMembership, TransferAuthorization, TurnAuthorization
 from bot.card_actions import CardActions, leads_checker
 from bot.connector_auth import PooledBotFrameworkAuthentication
@@ -33,7 +34,7 @@ from bot.endpoint import (
     TEAMS_CHANNEL,
     MessagesEndpoint,
 )
-from bot.escalations import EscalationHandlers, Escalations
+from bot.escalations import Escalations
 from bot.group_chats import GroupChatHandlers
 from bot.handoff_bot import HandoffBot
 from bot.landed_sends import LandedSends
@@ -323,13 +324,14 @@ def build_worker(
         process.schedule(),
         configured_channel=process.case_transfer.channel_id,
     )
-    escalations = EscalationHandlers(store, sender, process.lead_people())
-    tables = {**handlers.table(), **chats.table(), **reminders.table(), **escalations.table()}
+    approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
+    tables = {**handlers.table(), **chats.table(), **reminders.table(), **approval_cards.table()}
     return OutboxWorker(
         store,
         tables,
         clock,
         on_start=reminders.start,
+        on_dead=approval_cards.on_dead(),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         idle_seconds=settings.outbox_poll_seconds,
         retry=RetryPolicy(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 
 from cards.elements import Json
 from cards.escalation_card import approval_card
@@ -15,25 +15,23 @@ from handoff import effects
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
 from handoff.escalation import (
     LEVEL_NAMES,
-    Escalation,
     decide,
     missing_troubleshooting,
     next_level,
     request_escalation,
 )
 from handoff.models import Person
-from handoff.ports import AlreadyHandled, CardRef, Clock, OutboxItem
+from handoff.ports import AlreadyHandled, Clock
 from handoff.service import HandoffService
 
 from . import messages
+from .approval_cards import approvers, reachable_leads
 from .authorization import TurnAuthorization
 from .clicks import click_key, pressed_before
 from .commands import ParsedCommand
 from .conversations import actor_of
-from .effects import Store, card_activity
-from .outbox_worker import Handler, PermanentFailure
+from .effects import Store
 from .refusals import log_refusal
-from .sending import TeamsSender
 
 log = logging.getLogger(__name__)
 
@@ -80,22 +78,22 @@ class Escalations:
             await turn_context.send_activity(messages.escalation_pending(number))
             return
         requester = actor_of(turn_context.activity)
-        if not await reachable_leads(self._store, self._leads, requester):
+        reachable = await reachable_leads(self._store, self._leads, requester)
+        if not reachable:
             # An approval card nobody can receive would wait forever: say so now and record
             # nothing, so the engineer asks again once a lead can be reached.
             log.warning(
                 "escalation not sent: no Team Leader can be messaged",
                 extra={"case": number, "leads": [lead.name for lead in self._leads]},
             )
-            mine = {requester.id, requester.aad_object_id}
-            names = [lead.name or lead.id for lead in self._leads if lead.id not in mine]
+            names = [lead.name or lead.id for lead in approvers(self._leads, requester)]
             await turn_context.send_activity(messages.no_lead_reachable(number, names))
             return
         escalation = request_escalation(handoff.notes, number, requester, self._clock.now())
-        send = effects.approval_cards(
-            escalation.id, escalation.version, escalation.created_at, update=False
+        cards = effects.approval_cards(
+            escalation.id, escalation.version, reachable, escalation.created_at, update=False
         )
-        await self._store.add_escalation(escalation, [send])
+        await self._store.add_escalation(escalation, cards)
         self._wake_outbox()
         await turn_context.send_activity(messages.escalation_sent(number))
 
@@ -177,8 +175,16 @@ class Escalations:
             _refused(type(refusal).__name__, verb, escalation_id, actor)
             return approval_card(escalation, notice=str(refusal)), str(refusal)
         at = self._clock.now()
+        # Every approver's card, whether or not it was sent yet: an update waits behind its
+        # lead's send in that lead's lane, and one for a card never sent does nothing.
         outbox = [
-            effects.approval_cards(decided.id, decided.version, at, update=True),
+            *effects.approval_cards(
+                decided.id,
+                decided.version,
+                approvers(self._leads, decided.requester),
+                at,
+                update=True,
+            ),
             effects.tell(
                 decided.requester,
                 messages.escalation_decided(decided),
@@ -200,77 +206,5 @@ class Escalations:
         return approval_card(decided), f"Recorded: {state}."
 
 
-async def reachable_leads(store: Store, leads: Sequence[Person], requester: Person) -> list[Person]:
-    """The leads, besides the requester (who may not decide their own escalation), that have
-    a personal chat with the bot, i.e. that an approval card can reach."""
-    mine = {requester.id, requester.aad_object_id}
-    return [
-        lead
-        for lead in leads
-        if lead.id not in mine and await store.personal_conversation(lead.id) is not None
-    ]
-
-
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
     log_refusal("escalation decision refused", reason, verb, actor, escalation_id=escalation_id)
-
-
-class EscalationHandlers:
-    def __init__(self, store: Store, sender: TeamsSender, leads: Sequence[Person]) -> None:
-        self._store = store
-        self._sender = sender
-        self._leads = tuple(leads)
-
-    def table(self) -> dict[str, Handler]:
-        return {
-            effects.SEND_APPROVAL_CARDS: self.send,
-            effects.UPDATE_APPROVAL_CARDS: self.update,
-        }
-
-    async def send(self, item: OutboxItem) -> None:
-        escalation = await self._store.get_escalation(item.payload["escalation_id"])
-        already = {
-            card.conversation_id for card in await self._store.escalation_cards(escalation.id)
-        }
-        reached = 0
-        for lead in self._leads:
-            address = await self._store.personal_conversation(lead.id)
-            if address is None:
-                log.warning(
-                    "a Team Leader has no personal chat with the bot", extra={"lead": lead.name}
-                )
-                continue
-            reached += 1
-            if address.conversation_id in already:
-                continue  # sent before a retry
-            activity_id = await self._sender.send(
-                address.reference, card_activity(approval_card(escalation))
-            )
-            await self._store.add_escalation_card(
-                escalation.id,
-                CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
-            )
-        if not reached:
-            await self._tell_requester(escalation)
-            raise PermanentFailure("no Team Leader has a personal chat with the bot")
-
-    async def _tell_requester(self, escalation: Escalation) -> None:
-        """The approval card reached nobody: the engineer must not wait for a decision."""
-        address = await self._store.personal_conversation(escalation.requester.id)
-        if address is None:
-            return
-        names = [lead.name or lead.id for lead in self._leads]
-        text = messages.approval_reached_nobody(escalation.case_number, names)
-        try:
-            await self._sender.send(address.reference, MessageFactory.text(text))
-        except Exception:
-            log.exception("could not tell the requester that no lead was reached")
-
-    async def update(self, item: OutboxItem) -> None:
-        escalation = await self._store.get_escalation(item.payload["escalation_id"])
-        for card in await self._store.escalation_cards(escalation.id):
-            address = await self._store.get_conversation(card.conversation_id)
-            if address is not None:
-                await self._sender.update(
-                    address.reference, card.activity_id, card_activity(approval_card(escalation))
-                )

@@ -255,9 +255,9 @@ def no_lead_reachable(number: str, leads: list[str]) -> str:
 def approval_reached_nobody(number: str, leads: list[str]) -> str:
     named = f" ({safe(', '.join(leads))})" if leads else ""
     return (
-        f"The approval card for escalating case {number} reached no Team Leader{named}: none "
-        "has a personal chat with me any more. It waits in my dead letters; once a Team Leader "
-        "has installed the bot, ask them or an admin to type **outbox** and send it again "
+        f"The approval card for escalating case {number} reached no Team Leader{named}: "
+        "sending it failed for each of them, so nobody can decide it yet. It waits in my dead "
+        "letters: a Team Leader or an admin can type **outbox** to see why and send it again "
         "with **outbox retry**."
     )
 

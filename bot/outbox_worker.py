@@ -153,9 +153,13 @@ class OutboxWorker:
         idle_seconds: float = 0.5,
         on_start: Callable[[], Awaitable[None]] | None = None,
         retry: RetryPolicy | None = None,
+        on_dead: Mapping[str, Handler] | None = None,
     ) -> None:
         self._outbox = outbox
         self._handlers = dict(handlers)
+        # Per kind, what to do once an item of that kind is a dead letter (after it is
+        # written so, so that the last of several items to die sees the others dead too).
+        self._on_dead = dict(on_dead or {})
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self._unsettled: list[Callable[[], Awaitable[None]]] = []
@@ -188,7 +192,7 @@ class OutboxWorker:
         handler = self._handlers.get(item.kind)
         context = {"outbox_id": item.id, "kind": item.kind, "attempts": item.attempts}
         if handler is None:
-            await self._outbox.give_up(item.id, f"no handler for {item.kind!r}")
+            await self._give_up(item, f"no handler for {item.kind!r}")
             log.error("outbox item has no handler", extra=context)
             return
         if item.sending is not None:
@@ -207,7 +211,7 @@ class OutboxWorker:
             await self._settle(lambda: self._outbox.defer(item.id, at))
             return
         except PermanentFailure as error:
-            await self._outbox.give_up(item.id, str(error))
+            await self._give_up(item, str(error))
             log.warning("outbox item given up", extra={**context, "error": str(error)})
             return
         except Exception as error:
@@ -219,7 +223,7 @@ class OutboxWorker:
                 error, KeyError | ValueError | DomainError
             )
             if permanent or item.attempts >= self._retry.max_attempts:
-                await self._outbox.give_up(item.id, str(error))
+                await self._give_up(item, str(error))
                 log.error("outbox item failed for good", extra={**context, "error": str(error)})
                 return
             delay = self._retry.delay(item.attempts, retry_after)
@@ -231,6 +235,18 @@ class OutboxWorker:
         finally:
             CURRENT_JOURNAL.reset(token)
         await self._settle(lambda: self._outbox.complete(item.id))
+
+    async def _give_up(self, item: OutboxItem, error: str) -> None:
+        await self._outbox.give_up(item.id, error)
+        follow_up = self._on_dead.get(item.kind)
+        if follow_up is None:
+            return
+        try:
+            await follow_up(item)
+        except Exception:
+            # The item is dead either way; an admin's `outbox retry` runs this again when it
+            # dies again.
+            log.exception("follow-up of a dead outbox item failed", extra={"outbox_id": item.id})
 
     async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
         """Writes an item's outcome. When the database is away right then, the outcome is

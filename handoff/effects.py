@@ -3,6 +3,7 @@ the Case Transfer card posted or updated, people told (R-CARD, R-STAY)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,10 @@ INSTALL_CHAT_APP = "install_chat_app"
 POST_CHAT_SUMMARY = "post_chat_summary"
 CHAT_SHIFT_REMINDER = "chat_shift_reminder"
 PLAN_REMINDERS = "plan_reminders"
+SEND_APPROVAL_CARD = "send_approval_card"
+UPDATE_APPROVAL_CARD = "update_approval_card"
+# One item for every lead, as enqueued before each lead's card became its own item: an item
+# of these kinds still waiting after an upgrade is turned into the per-lead ones.
 SEND_APPROVAL_CARDS = "send_approval_cards"
 UPDATE_APPROVAL_CARDS = "update_approval_cards"
 SHIFT_END_REMINDER = "shift_end_reminder"
@@ -210,22 +215,30 @@ def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> Outb
     )
 
 
-def approval_cards(
-    escalation_id: str, version: int, at: datetime, *, update: bool
-) -> OutboxMessage:
-    """R-ESC: the Team Leaders' approval cards, sent once or updated after a decision.
+def approval_card_key(kind: str, escalation_id: str, version: int, lead_id: str) -> str:
+    return f"{kind}:{escalation_id}:v{version}:{lead_id}"
 
-    One item reaches every lead, so it cannot sit in each lead's chat lane; its own lane
-    keeps a send before its updates. (Known gap: it is not ordered against other messages
-    to a lead; that needs one item per lead, made in bot/escalations.py.)"""
-    kind = UPDATE_APPROVAL_CARDS if update else SEND_APPROVAL_CARDS
-    return OutboxMessage(
-        kind=kind,
-        payload={"escalation_id": escalation_id},
-        dedupe_key=f"{kind}:{escalation_id}:v{version}",
-        not_before=at,
-        lane=f"escalation:{escalation_id}",
-    )
+
+def approval_cards(
+    escalation_id: str, version: int, leads: Sequence[Person], at: datetime, *, update: bool
+) -> list[OutboxMessage]:
+    """R-ESC: each Team Leader's approval card, sent once or brought up to date after a
+    decision, as an item of its own in that lead's chat lane: it goes out in order with
+    everything else to that lead, and a lead whose chat is throttled or failing holds up
+    no other lead. Each item names all the leads asked together (`asked`), so that the last
+    one to fail for good can tell that the card reached nobody."""
+    kind = UPDATE_APPROVAL_CARD if update else SEND_APPROVAL_CARD
+    asked = [lead.model_dump() for lead in leads]
+    return [
+        OutboxMessage(
+            kind=kind,
+            payload={"escalation_id": escalation_id, "lead": lead.model_dump(), "asked": asked},
+            dedupe_key=approval_card_key(kind, escalation_id, version, lead.id),
+            not_before=at,
+            lane=chat_lane(lead),
+        )
+        for lead in leads
+    ]
 
 
 def tell(

@@ -289,6 +289,9 @@ class Outbox(Protocol):
     async def outbox_counts(self) -> dict[str, int]:
         """How many items are in each state."""
 
+    async def outbox_states(self, dedupe_keys: Sequence[str]) -> dict[str, OutboxState]:
+        """The state of each of these items that was ever enqueued, by key."""
+
 
 class Notifier(Protocol):
     """Tells a person something in their personal chat."""

@@ -747,6 +747,15 @@ class SqlStore:
         counts.update({str(row["state"]): int(row["n"]) for row in rows})
         return counts
 
+    async def outbox_states(self, dedupe_keys: Sequence[str]) -> dict[str, OutboxState]:
+        if not dedupe_keys:
+            return {}
+        marks = ", ".join("?" for _ in dedupe_keys)
+        rows = await self._db.fetch_all(
+            f"SELECT dedupe_key, state FROM outbox WHERE dedupe_key IN ({marks})", *dedupe_keys
+        )
+        return {str(row["dedupe_key"]): OutboxState(row["state"]) for row in rows}
+
     async def _finish(self, item_id: int, state: OutboxState, error: str | None) -> None:
         # Only a pending item moves on: a worker whose lease ran out must not undo the result
         # of the worker that re-claimed the item.

@@ -126,3 +126,39 @@ async def test_messages_to_one_person_from_different_features_go_out_in_order(
     rounds = await _drain_in_claim_order(store, clock)
     assert [len(r) for r in rounds] == [1, 1, 1]
     assert rounds[0][0].startswith("shift_end_reminder:")
+
+
+async def test_each_leads_approval_card_waits_its_turn_in_that_leads_chat_only(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    tara, uma = Person(id="aad-tara", name="Tara"), Person(id="aad-uma", name="Uma")
+    now = clock.now()
+    for message in (
+        effects.tell(tara, "Your OOF list.", "oof:1", now),
+        *effects.approval_cards("e1", 1, [tara, uma], now, update=False),
+        *effects.approval_cards("e1", 2, [tara, uma], now, update=True),
+    ):
+        await store.enqueue_message(message)
+
+    assert await _drain_in_claim_order(store, clock) == [
+        ["send_approval_card:e1:v1:aad-uma", "tell:oof:1:aad-tara"],
+        ["send_approval_card:e1:v1:aad-tara", "update_approval_card:e1:v2:aad-uma"],
+        ["update_approval_card:e1:v2:aad-tara"],
+    ]
+
+
+async def test_outbox_states_names_the_state_of_each_item_ever_enqueued(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    for key in ("sent", "failed", "waiting"):
+        await store.enqueue_message(message(key, clock, None))
+    items = {item.dedupe_key: item for item in await store.claim(clock.now(), 10, LEASE)}
+    await store.complete(items["sent"].id)
+    await store.give_up(items["failed"].id, "403 Forbidden")
+
+    assert await store.outbox_states(["sent", "failed", "waiting", "never"]) == {
+        "sent": OutboxState.DONE,
+        "failed": OutboxState.DEAD,
+        "waiting": OutboxState.PENDING,
+    }
+    assert await store.outbox_states([]) == {}

@@ -191,6 +191,8 @@ def build_bot(
     graph: GraphClient | None = None,
     admin_ids: Sequence[str] = (),
     tenant_id: str = "",
+    *,
+    delivery_abandoned_after: timedelta,
 ) -> HandoffBot:
     """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
@@ -260,7 +262,7 @@ def build_bot(
             leads=process.lead_people(),
             phone_numbers=process.phone_numbers,
         ),
-        deliveries=Deliveries(store, clock),
+        deliveries=Deliveries(store, clock, delivery_abandoned_after),
         membership=membership,
         tenant_id=tenant_id,
     )
@@ -377,6 +379,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             graph,
             settings.admin_ids,
             tenant_id=settings.allowed_tenant,
+            delivery_abandoned_after=settings.delivery_abandoned_after,
         )
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()

@@ -1,17 +1,27 @@
-"""Teams redelivers an activity when the bot answers slowly — with the same id, and
-sometimes with a new id but the same content. A delivery is handled once: its keys are
-claimed in the shared database before the turn runs, and a repeat finds them claimed.
+"""Teams redelivers an activity when the bot answers slowly or not at all — with the same id,
+and sometimes with a new id but the same content. A delivery is handled once: its keys are
+claimed in the shared database before the turn runs (one statement), and marked done when the
+turn finishes (one more); a repeat finds them claimed.
 
 Keys: the activity id (in its conversation), and for messages a digest of who wrote what
 where with the client's own send time (`localTimestamp`), which a redelivery keeps and a
 person typing the same words again does not. Invokes (card buttons) are not claimed here:
 they always need an answer, and the card's own key (bot/clicks.py) gives it.
 
-A turn that does not finish gives its keys back, so that Teams' redelivery is handled: on an
-error, at once; when the request deadline cancels it, or when the database that failed cannot
-take the release either, the keys wait in this process and are released in the background
-and, at the latest, before the next delivery's claim (which is how a redelivery to this
-replica always finds them free).
+Until the turn finishes, the claim is provisional: it carries when and by whom it was made.
+A process that dies mid-turn (SIGKILL, OOM, power cut) cannot give its keys back, so a claim
+still pending `abandoned_after` after it was made — the request deadline, which no turn
+outlives, plus a margin for the clocks of replicas — counts as abandoned, and the next
+redelivery takes it over (atomically: of several replicas receiving it at once, one does).
+Before that bound a redelivery is a repeat, as the first turn may still be running.
+
+A turn that does not finish gives its keys back, so that Teams' redelivery is handled at once:
+on an error, at once; when the request deadline cancels it, or when the database that failed
+cannot take the release either, the keys wait in this process and are released in the
+background and, at the latest, before the next delivery's claim (which is how a redelivery to
+this replica always finds them free; one to another replica finds them abandoned after the
+bound). A finish the database cannot take leaves the claim pending: the person was answered,
+and only a redelivery after the bound, which Teams sends when it got no answer, runs it again.
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import os
+import secrets
+import socket
+from dataclasses import dataclass
 from datetime import timedelta
 
 from botbuilder.schema import Activity, ActivityTypes
@@ -71,52 +84,109 @@ def delivery_keys(activity: Activity) -> list[str]:
     return keys
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A delivery's keys, claimed by one turn; `claimant` tells this claim from any other."""
+
+    keys: tuple[str, ...]
+    claimant: str
+
+
+# What a turn holds when there is nothing to claim (an invoke, or no Deliveries at all).
+NO_CLAIM = Claim(keys=(), claimant="")
+
+
+def process_name() -> str:
+    """This process among the replicas and their restarts: host, pid, and a random part (a
+    restarted container has the same host and pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 class Deliveries:
-    def __init__(self, keys: HandledKeys, clock: Clock, prune_every: int = PRUNE_EVERY) -> None:
+    def __init__(
+        self,
+        keys: HandledKeys,
+        clock: Clock,
+        abandoned_after: timedelta,
+        prune_every: int = PRUNE_EVERY,
+        process: str | None = None,
+    ) -> None:
         self._keys = keys
         self._clock = clock
+        self._abandoned_after = abandoned_after
         self._prune_every = prune_every
+        self._process = process or process_name()
         self._claims = 0
-        # Keys of unfinished turns not released yet; the lock keeps a release in flight from
-        # deleting a key that a redelivery has claimed again meanwhile.
-        self._unreleased: set[str] = set()
+        self._seen = 0  # deliveries, for pruning now and then
+        # Claims of unfinished turns not released yet; the lock keeps the releases in order.
+        self._unreleased: set[Claim] = set()
         self._releasing = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
 
-    async def claim(self, activity: Activity) -> list[str] | None:
-        """The keys claimed for this delivery, or None when it is a repeat (handled or being
-        handled by this or another replica)."""
+    async def claim(self, activity: Activity) -> Claim | None:
+        """The claim of this delivery's keys, or None when it is a repeat (handled, or being
+        handled by this or another replica and not yet abandoned)."""
         if self._unreleased or self._releasing.locked():
             await self._release_waiting()
-        keys = delivery_keys(activity)
-        # All in one transaction: one commit per turn, not one per key.
-        repeated = await self._keys.claim_keys(keys)
-        if repeated is not None:
+        keys = tuple(delivery_keys(activity))
+        if not keys:
+            await self._prune_now_and_then()
+            return NO_CLAIM
+        self._claims += 1
+        claim = Claim(keys, f"{self._process}#{self._claims}")
+        # All in one statement and one transaction: one commit per turn, not one per key.
+        claimed = await self._keys.claim_keys(keys, claim.claimant, self._abandoned_after)
+        if claimed.repeated is not None:
             log.info(
                 "repeated delivery ignored",
                 extra={
                     "activity_id": activity.id,
                     "activity_type": activity.type,
-                    "by": repeated.split(":", 1)[0],
+                    "by": claimed.repeated.split(":", 1)[0],
                 },
             )
             return None
+        if claimed.taken_over:
+            log.warning(
+                "delivery handled again: the turn that claimed it did not finish in time "
+                "(its process may have died)",
+                extra={
+                    "activity_id": activity.id,
+                    "activity_type": activity.type,
+                    "by": sorted(key.split(":", 1)[0] for key in claimed.taken_over),
+                },
+            )
         await self._prune_now_and_then()
-        return keys
+        return claim
 
-    async def release(self, keys: Sequence[str]) -> None:
+    async def finish(self, claim: Claim) -> None:
+        """The turn finished: its keys block repeats for good. When the database cannot take
+        that, the person has their answer all the same (see the module's notes)."""
+        if not claim.keys:
+            return
+        try:
+            await self._keys.finish_keys(claim.keys, claim.claimant)
+        except StorageUnavailable:
+            log.warning(
+                "delivery keys left pending: the database is unavailable",
+                extra={"claimant": claim.claimant},
+            )
+
+    async def release(self, claim: Claim) -> None:
         """The turn failed: a redelivery is handled again. When the database is what failed,
         the keys wait for it (see the module's notes); the turn's own error is the one to
         report."""
-        self._unreleased.update(keys)
+        if not claim.keys:
+            return
+        self._unreleased.add(claim)
         await self._release_waiting()
 
-    def abandon(self, keys: Sequence[str]) -> None:
+    def abandon(self, claim: Claim) -> None:
         """The turn was cancelled (its request ran past the deadline): nothing may be awaited
         now, so the keys are released in the background."""
-        if not keys:
+        if not claim.keys:
             return
-        self._unreleased.update(keys)
+        self._unreleased.add(claim)
         task = asyncio.get_running_loop().create_task(self._release_in_background())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -130,16 +200,16 @@ class Deliveries:
 
     async def _release_waiting(self) -> None:
         async with self._releasing:
-            for key in sorted(self._unreleased):
+            for claim in sorted(self._unreleased, key=lambda c: c.claimant):
                 try:
-                    await self._keys.release_key(key)
+                    await self._keys.release_keys(claim.keys, claim.claimant)
                 except StorageUnavailable:
                     log.warning("delivery keys not released yet: the database is unavailable")
                     return
-                self._unreleased.discard(key)
+                self._unreleased.discard(claim)
 
     async def _prune_now_and_then(self) -> None:
-        self._claims += 1
-        if self._claims % self._prune_every == 0:
+        self._seen += 1
+        if self._seen % self._prune_every == 0:
             dropped = await self._keys.forget_keys_before(self._clock.now() - KEEP_KEYS)
             log.info("old delivery keys pruned", extra={"count": dropped})

@@ -47,7 +47,7 @@ from .conversations import (
     conversation_kind,
     tenant_of,
 )
-from .deliveries import Deliveries
+from .deliveries import NO_CLAIM, Deliveries
 from .escalations import Escalations
 from .oof import OofFlow
 
@@ -106,8 +106,9 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if self._tenant_id and tenant_of(activity) != self._tenant_id:
             await self._refuse_other_tenant(turn_context)
             return
-        claimed = await self._deliveries.claim(activity) if self._deliveries else []
-        if claimed is None:
+        deliveries = self._deliveries
+        claim = await deliveries.claim(activity) if deliveries else NO_CLAIM
+        if claim is None:
             return  # a repeat of a delivery already handled (or being handled)
         try:
             await super().on_turn(turn_context)
@@ -116,14 +117,18 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         except asyncio.CancelledError:
             # The request deadline (bot/endpoint.py) cut the turn short and answered 503: the
             # redelivery Teams sends then must be handled, not taken for a repeat.
-            if self._deliveries is not None:
-                self._deliveries.abandon(claimed)
+            if deliveries is not None:
+                deliveries.abandon(claim)
             raise
         except Exception:
             # The work did not finish: Teams' redelivery (or the person's retry) may do it.
-            if self._deliveries is not None:
-                await self._deliveries.release(claimed)
+            if deliveries is not None:
+                await deliveries.release(claim)
             raise
+        # Outside the try: the work is done, so a finish the deadline cuts short leaves the
+        # claim pending (a repeat until the bound) rather than released (done twice).
+        if deliveries is not None:
+            await deliveries.finish(claim)
         # A turn may have stored work for the outbox (a card to post, a person to tell).
         self._wake_outbox()
 

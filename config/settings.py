@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(5.0, alias="DATABASE_TIMEOUT_SECONDS", gt=0, le=120)
     # Teams gives up on a turn after ~15 s and sends it again; answer well before.
     request_deadline_seconds: float = Field(10.0, alias="REQUEST_DEADLINE_SECONDS", gt=0, le=60)
+    # A delivery's keys left pending this long after the deadline were abandoned by a process
+    # that died mid-turn; the margin covers clocks of replicas that disagree.
+    delivery_takeover_margin_seconds: float = Field(
+        5.0, alias="DELIVERY_TAKEOVER_MARGIN_SECONDS", gt=0, le=300
+    )
     # The SDK's own configuration names for the same two endpoints.
     openid_metadata_url: str = Field(
         BOT_FRAMEWORK_OPENID_METADATA_URL, alias="TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
@@ -103,6 +109,14 @@ class Settings(BaseSettings):
             return None
         authority = f"{self.graph_authority_host.rstrip('/')}/{self.app_tenant_id}"
         return client_id, secret, authority
+
+    @property
+    def delivery_abandoned_after(self) -> timedelta:
+        """How long a delivery's turn may hold its keys unfinished: no turn outlives the
+        request deadline, so a claim older than that (and the margin) lost its process."""
+        return timedelta(
+            seconds=self.request_deadline_seconds + self.delivery_takeover_margin_seconds
+        )
 
     @property
     def admin_ids(self) -> tuple[str, ...]:

@@ -155,22 +155,45 @@ class EscalationStore(Protocol):
         """The escalation whose approval card is the message `activity_id`, if any."""
 
 
+class KeysClaimed(Frozen):
+    """What HandledKeys.claim_keys did. With `repeated` set, nothing was claimed: that key is
+    handled, or being handled, by another turn. Otherwise every key is now this claim's;
+    `taken_over` names those a turn had claimed before without finishing in time."""
+
+    repeated: str | None = None
+    taken_over: frozenset[str] = frozenset()
+
+
 class HandledKeys(Protocol):
     """Idempotency keys of the deliveries and card clicks already handled, shared by every
-    replica: whoever records a key first does the work, a repeat finds it recorded."""
+    replica: whoever records a key first does the work, a repeat finds it recorded.
+
+    A card click's key is done when written (it is written with its change). A delivery's keys
+    are claimed before its turn runs and stay pending until the turn finishes them: a pending
+    claim older than the turn's bound was abandoned (its process died mid-turn), and the next
+    claim of those keys takes it over, so that Teams' redelivery is not lost."""
 
     async def claim_key(self, key: str) -> bool:
-        """Records the key; False (and nothing changed) when it was recorded before."""
+        """Records the key, done; False (and nothing changed) when it was recorded before."""
 
-    async def claim_keys(self, keys: Sequence[str]) -> str | None:
-        """Records all the keys together, in one transaction that need not wait for the disk
-        (a key lost to a power cut only lets a redelivery be handled again); or, when one of
-        them was recorded before, none: that key is returned."""
+    async def claim_keys(
+        self, keys: Sequence[str], claimant: str, abandoned_after: timedelta
+    ) -> KeysClaimed:
+        """Claims all the keys for `claimant` (one value per claim), pending, together in one
+        statement and one transaction that need not wait for the disk (a claim lost to a power
+        cut only lets a redelivery be handled again). A key that is done, or pending for less
+        than `abandoned_after`, is a repeat: then nothing is claimed. Of claims racing for the
+        same keys on any replicas, at most one wins, takeovers included."""
+
+    async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
+        """Marks the claim's keys done, so that they block repeats for good; one statement that
+        need not wait for the disk either. A key another claimant took over is left alone."""
 
     async def key_claimed(self, key: str) -> bool: ...
 
-    async def release_key(self, key: str) -> None:
-        """Forgets a claim whose work failed, so that a redelivery is handled again."""
+    async def release_keys(self, keys: Sequence[str], claimant: str) -> None:
+        """Forgets a pending claim whose work failed, so that a redelivery is handled again; a
+        key another claimant took over meanwhile is left alone."""
 
     async def forget_keys_before(self, cutoff: datetime) -> int:
         """Drops keys claimed before the cutoff (redeliveries come within minutes)."""

@@ -20,6 +20,7 @@ from handoff.ports import (
     ConversationAddress,
     ConversationKind,
     DuplicateOpenHandoff,
+    KeysClaimed,
     OutboxItem,
     OutboxMessage,
     OutboxState,
@@ -286,37 +287,69 @@ class SqlStore:
     async def claim_key(self, key: str) -> bool:
         return await self._insert_key(self._db, key)
 
-    async def claim_keys(self, keys: Sequence[str]) -> str | None:
+    async def claim_keys(
+        self, keys: Sequence[str], claimant: str, abandoned_after: timedelta
+    ) -> KeysClaimed:
+        keys = list(dict.fromkeys(keys))  # one row may not be upserted twice in a statement
         if not keys:
-            return None
+            return KeysClaimed()
+        now = self._clock.now()
         try:
             # Not durable: a delivery's keys are claimed on every turn, and an fsync each time
             # would double the turn's disk waits. Whatever the turn then stores durably
             # flushes the claim with it; a turn that stores nothing (help, status) only gets
             # answered twice if the machine loses power before its redelivery comes.
             async with self._db.transaction(durable=False) as tx:
-                # One statement for all the keys; RETURNING names the rows it added.
-                values = ", ".join("(?, ?)" for _ in keys)
-                now = self._clock.now()
+                # One statement for all the keys. A key seen before is taken over only when its
+                # claim is pending and older than the bound; the row lock that ON CONFLICT DO
+                # UPDATE takes makes a racing takeover see the winner's fresh claimed_at and
+                # update nothing. RETURNING names the rows added or taken over.
+                values = ", ".join("(?, ?, ?, 1, 1)" for _ in keys)
                 rows = await tx.fetch_all(
-                    f"""INSERT INTO handled_keys (key, claimed_at) VALUES {values}
-                        ON CONFLICT DO NOTHING RETURNING key""",
-                    *(value for key in keys for value in (key, now)),
+                    f"""INSERT INTO handled_keys (key, claimed_at, claimed_by, pending, attempts)
+                        VALUES {values}
+                        ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at,
+                            claimed_by = excluded.claimed_by,
+                            attempts = handled_keys.attempts + 1
+                        WHERE handled_keys.pending = 1 AND handled_keys.claimed_at < ?
+                        RETURNING key, attempts""",
+                    *(value for key in keys for value in (key, now, claimant)),
+                    now - abandoned_after,
                 )
-                added = {row["key"] for row in rows}
+                attempts = {row["key"]: row["attempts"] for row in rows}
                 for key in keys:
-                    if key not in added:
+                    if key not in attempts:
                         raise AlreadyHandled(key)  # rolls the others back
         except AlreadyHandled as repeated:
-            return str(repeated.args[0])
-        return None
+            return KeysClaimed(repeated=str(repeated.args[0]))
+        return KeysClaimed(taken_over=frozenset(k for k, n in attempts.items() if n > 1))
+
+    async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
+        if not keys:
+            return
+        # Not durable, like the claim: losing it to a power cut leaves the claim pending, and
+        # only a redelivery after the bound (Teams had no answer) would do the turn again.
+        async with self._db.transaction(durable=False) as tx:
+            await tx.execute(
+                f"""UPDATE handled_keys SET pending = 0
+                    WHERE key IN ({", ".join("?" for _ in keys)}) AND claimed_by = ?""",
+                *keys,
+                claimant,
+            )
 
     async def key_claimed(self, key: str) -> bool:
         row = await self._db.fetch_one("SELECT 1 AS seen FROM handled_keys WHERE key = ?", key)
         return row is not None
 
-    async def release_key(self, key: str) -> None:
-        await self._db.execute("DELETE FROM handled_keys WHERE key = ?", key)
+    async def release_keys(self, keys: Sequence[str], claimant: str) -> None:
+        if not keys:
+            return
+        await self._db.execute(
+            f"""DELETE FROM handled_keys
+                WHERE key IN ({", ".join("?" for _ in keys)}) AND claimed_by = ? AND pending = 1""",
+            *keys,
+            claimant,
+        )
 
     async def forget_keys_before(self, cutoff: datetime) -> int:
         return await self._db.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -10,13 +11,15 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity
 
-from bot.deliveries import KEEP_KEYS, Deliveries, delivery_keys
+from bot.deliveries import KEEP_KEYS, NO_CLAIM, Deliveries, delivery_keys
 from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
 from harness import activities
 
 SERVICE_URL = "http://127.0.0.1:1/"
+# How long a turn may hold a delivery's keys unfinished (Settings.delivery_abandoned_after).
+BOUND = timedelta(seconds=15)
 
 
 def activity(body: dict[str, Any]) -> Activity:
@@ -53,21 +56,75 @@ def test_invokes_are_left_to_the_card_keys() -> None:
 async def test_a_repeat_is_refused_and_a_released_delivery_is_handled_again(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    deliveries = Deliveries(store, clock)
+    deliveries = Deliveries(store, clock, BOUND)
     message = activity(activities.personal_message("list", SERVICE_URL))
-    claimed = await deliveries.claim(message)
-    assert claimed is not None and len(claimed) == 2
+    claim = await deliveries.claim(message)
+    assert claim is not None and len(claim.keys) == 2
     assert await deliveries.claim(message) is None
-    await deliveries.release(claimed)
+    await deliveries.release(claim)
     assert await deliveries.claim(message) is not None
+
+
+async def test_an_invoke_claims_nothing(store: SqlStore, clock: FakeClock) -> None:
+    deliveries = Deliveries(store, clock, BOUND)
+    invoke = activities.card_action_invoke("accept", {"handoff_id": "h"}, SERVICE_URL, "1")
+    assert await deliveries.claim(activity(invoke)) == NO_CLAIM
+    assert await deliveries.claim(activity(invoke)) == NO_CLAIM, "every click is answered"
+
+
+async def test_a_delivery_whose_process_died_mid_turn_is_handled_after_the_bound(
+    store: SqlStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    died = Deliveries(store, clock, BOUND, process="died")
+    restarted = Deliveries(store, clock, BOUND, process="restarted")
+    message = activity(activities.personal_message("list", SERVICE_URL))
+    assert await died.claim(message) is not None  # ...and the process is killed mid-turn
+
+    clock.advance(BOUND)
+    assert await restarted.claim(message) is None, "the first turn may still be running"
+    clock.advance(timedelta(milliseconds=1))
+    with caplog.at_level(logging.WARNING, logger="bot.deliveries"):
+        claim = await restarted.claim(message)
+    assert claim is not None and claim.claimant.startswith("restarted#")
+    assert "delivery handled again" in caplog.text
+    await restarted.finish(claim)
+    clock.advance(BOUND * 10)
+    assert await restarted.claim(message) is None, "a finished delivery is a repeat for good"
+
+
+async def test_a_finish_the_database_cannot_take_leaves_the_claim_to_be_taken_over(
+    sqlite_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The person was answered; the turn does not fail for the bookkeeping. Only a redelivery
+    after the bound (Teams had no answer) runs it again."""
+    first = await open_store(sqlite_url, clock)
+    deliveries = Deliveries(first, clock, BOUND)
+    message = activity(activities.personal_message("list", SERVICE_URL))
+    claim = await deliveries.claim(message)
+    assert claim is not None
+    await first.close()
+    with caplog.at_level(logging.WARNING, logger="bot.deliveries"):
+        await deliveries.finish(claim)
+    assert "delivery keys left pending" in caplog.text
+
+    second = await open_store(sqlite_url, clock)
+    try:
+        other = Deliveries(second, clock, BOUND)
+        assert await other.claim(message) is None
+        clock.advance(BOUND + timedelta(milliseconds=1))
+        assert await other.claim(message) is not None
+    finally:
+        await second.close()
 
 
 async def test_keys_older_than_a_day_are_pruned_as_deliveries_come(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    deliveries = Deliveries(store, clock, prune_every=2)
+    deliveries = Deliveries(store, clock, BOUND, prune_every=2)
     old = activity(activities.personal_message("old", SERVICE_URL))
-    await deliveries.claim(old)
+    claim = await deliveries.claim(old)
+    assert claim is not None
+    await deliveries.finish(claim)
     clock.advance(KEEP_KEYS + timedelta(minutes=1))
     await deliveries.claim(activity(activities.personal_message("new", SERVICE_URL)))
     assert await deliveries.claim(old) is not None, "its keys were forgotten"

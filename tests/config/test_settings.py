@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 
 from config.settings import DEFAULT_DATABASE_URL, AppType, SettingsError, load_settings
@@ -16,6 +18,8 @@ SETTING_NAMES = [
     "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
     "TO_CHANNEL_FROM_BOT_LOGIN_URL",
     "TENANT_ID",
+    "REQUEST_DEADLINE_SECONDS",
+    "DELIVERY_TAKEOVER_MARGIN_SECONDS",
 ]
 
 
@@ -54,6 +58,11 @@ def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://db/handoff", "DATABASE_URL: a mysql:// URL is not supported"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be DEBUG, INFO"),
         ("MicrosoftAppType", "Everyone", "MicrosoftAppType: Input should be 'MultiTenant'"),
+        (
+            "DELIVERY_TAKEOVER_MARGIN_SECONDS",
+            "0",
+            "DELIVERY_TAKEOVER_MARGIN_SECONDS: Input should be greater than 0",
+        ),
     ],
 )
 def test_a_bad_setting_is_named(
@@ -63,6 +72,15 @@ def test_a_bad_setting_is_named(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert message in str(caught.value)
+
+
+def test_a_turns_keys_count_as_abandoned_after_the_deadline_and_the_margin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().delivery_abandoned_after == timedelta(seconds=15)
+    monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "4")
+    monkeypatch.setenv("DELIVERY_TAKEOVER_MARGIN_SECONDS", "1.5")
+    assert load_settings().delivery_abandoned_after == timedelta(seconds=5.5)
 
 
 def test_an_app_id_without_a_password_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

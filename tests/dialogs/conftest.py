@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqlStore]:
 
 @pytest.fixture
 def adapter(store: SqlStore, process: ProcessConfig, clock: FakeClock) -> TestAdapter:
-    bot = build_bot(store, process, clock)
+    bot = build_bot(store, process, clock, delivery_abandoned_after=timedelta(seconds=15))
     return TestAdapter(bot.on_turn, template())
 
 

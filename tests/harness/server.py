@@ -159,6 +159,8 @@ class FakeServer:
         # (unused, remaining, method, path_contains): requests handled and then left
         # unanswered, taken like delays.
         self._lost_answers: list[list[Any]] = []
+        # Requests a delay held back, as they arrived (before they are answered and recorded).
+        self._held: list[Incoming] = []
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -327,6 +329,9 @@ class FakeServer:
             peer = f"{peername[0]}:{peername[1]}" if peername else ""
             with self._lock:
                 delay = self._take(self._delays, incoming)
+                if delay:
+                    self._held.append(incoming)
+                    self._notify()
             if delay:
                 await asyncio.sleep(float(delay))
             with self._lock:
@@ -414,6 +419,10 @@ class FakeServer:
             peer=peer,
         )
         self._requests.append(record)
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wakes every waiter (called under the lock)."""
         self._changed.notify_all()
         for loop, event in self._async_waiters:
             # The waiter's loop may have closed since it registered; it is gone then.
@@ -473,7 +482,8 @@ class FakeServer:
         method: str | None = None,
         path_contains: str | None = None,
     ) -> None:
-        """Answer the next ``count`` matching requests only after ``seconds`` (a slow cloud)."""
+        """Answer the next ``count`` matching requests only after ``seconds`` (a slow cloud).
+        Such a request is in :attr:`held` from its arrival, and recorded once answered."""
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
@@ -490,6 +500,29 @@ class FakeServer:
             self._lost_answers.append([True, count, method, path_contains])
 
     @property
+    def held(self) -> list[Incoming]:
+        """Every request a delay held back, in arrival order, answered yet or not."""
+        with self._lock:
+            return list(self._held)
+
+    async def wait_for_held(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+    ) -> list[Incoming]:
+        """Wait until ``count`` requests have arrived and been held back by a delay: their
+        client is then waiting for the answer (a turn in progress, say)."""
+        await self._wait_until(
+            lambda: len(self.held) >= count,
+            timeout,
+            lambda: (
+                f"timed out after {timeout}s waiting for {count} held request(s); "
+                f"{len(self.held)} held, {len(self.requests)} recorded"
+            ),
+        )
+        return self.held
+
+    @property
     def pending_faults(self) -> int:
         with self._lock:
             return sum(fault.remaining for fault in self._faults)
@@ -499,6 +532,7 @@ class FakeServer:
         with self._lock:
             self._requests.clear()
             self._faults.clear()
+            self._held.clear()
 
     def _matching(
         self, predicate: Callable[[RecordedRequest], bool]
@@ -520,6 +554,27 @@ class FakeServer:
         Returns all matching requests. Wakes on every new request rather than polling on a
         timer; raises AssertionError listing what was recorded if ``timeout`` passes.
         """
+        found: list[RecordedRequest] = []
+        snapshot: list[RecordedRequest] = []
+
+        def enough() -> bool:
+            nonlocal found, snapshot
+            found, snapshot = self._matching(predicate)
+            return len(found) >= count
+
+        await self._wait_until(
+            enough, timeout, lambda: self._timeout_report(timeout, count, description, snapshot)
+        )
+        return found
+
+    async def _wait_until(
+        self,
+        ready: Callable[[], bool],
+        timeout: float,  # noqa: ASYNC109 -- a bounded wait is this helper's contract
+        report: Callable[[], str],
+    ) -> None:
+        """Waits until `ready()`, looking again whenever a request arrives or is recorded;
+        AssertionError with `report()` when `timeout` passes first."""
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         waiter = (loop, event)
@@ -530,14 +585,11 @@ class FakeServer:
             while True:
                 # Cleared before looking, so a request recorded after the look still wakes us.
                 event.clear()
-                matches, snapshot = self._matching(predicate)
-                if len(matches) >= count:
-                    return matches
+                if ready():
+                    return
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise AssertionError(
-                        self._timeout_report(timeout, count, description, snapshot)
-                    )
+                    raise AssertionError(report())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), remaining)
         finally:

@@ -261,6 +261,26 @@ async def test_wait_for_wakes_on_a_request_and_times_out_with_a_report(
         await fake_connector.wait_for(lambda r: r.method == "DELETE", timeout=0.2)
 
 
+async def test_a_delayed_request_is_held_from_its_arrival_and_recorded_once_answered(
+    fake_connector: FakeConnector,
+) -> None:
+    fake_connector.delay_next(0.5, method="POST", path_contains="a:slow")
+    url = f"{fake_connector.url}v3/conversations/a:slow/activities"
+
+    async def post() -> int:
+        async with aiohttp.ClientSession() as session, session.post(url, json={"text": "x"}) as r:
+            return r.status
+
+    posting = asyncio.create_task(post())
+    [held] = await fake_connector.wait_for_held()
+    assert (held.method, held.path) == ("POST", "/v3/conversations/a:slow/activities")
+    assert fake_connector.requests == [], "not answered yet"
+    assert await posting == 200
+    assert fake_connector.activities("a:slow") == [{"text": "x"}]
+    with pytest.raises(AssertionError, match="1 held"):
+        await fake_connector.wait_for_held(2, timeout=0.1)
+
+
 def test_wait_for_sync_and_clear(fake_connector: FakeConnector) -> None:
     with pytest.raises(AssertionError, match="0 request"):
         fake_connector.wait_for_sync(lambda r: True, timeout=0.1)

@@ -19,10 +19,12 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +153,70 @@ async def killed_mid_burst(work: Path) -> Row:
             f"kill {len(crash.in_doubt)}, looked for through Graph {looked_up}; "
             f"out of order {d.out_of_order}; resends {d.resent}",
         )
+
+
+async def redelivered_thrice(work: Path) -> Row:
+    """Teams resends a message it got no quick answer to, with its id and sometimes with a
+    new id: every message arrives three times at once, and must be answered once."""
+    with FakeConnector() as connector:
+        bot = BotProcess(bot_environment(f"sqlite:///{work / 'redelivered.db'}"), work / "r.log")
+        people = recipients(10, "redelivered")
+        start = datetime.now(UTC)
+        messages = [
+            activities.personal_message(
+                "help",
+                connector.url,
+                user_id=p.user.id,
+                user_name=p.user.name,
+                aad_object_id=p.user.aad_object_id,
+                conversation_id=p.conversation_id,
+                # A person's own messages differ by the client's send time.
+                overrides={"localTimestamp": (start + timedelta(seconds=n)).isoformat()},
+            )
+            for p in people
+            for n in range(3)
+        ]
+        try:
+            await bot.start_ready()
+            async with aiohttp.ClientSession() as session:
+                post = BotClient(bot.url, session).post
+                baseline = await answers_to(post, connector, [messages[0]])
+                redelivered = [
+                    [m, dict(m), {**m, "id": f"f:{secrets.token_hex(8)}"}] for m in messages[1:]
+                ]
+                counts = await asyncio.gather(
+                    *(answers_to(post, connector, d) for d in redelivered)
+                )
+        finally:
+            bot.stop()
+    lost = sum(1 for n in counts if n == 0)
+    duplicated = sum(max(0, n - baseline) for n in counts)
+    return Row(
+        "Teams delivers each message 3x",
+        1 + 3 * len(redelivered),
+        0,
+        lost,
+        duplicated,
+        f"{len(redelivered)} messages, each sent with its id twice and a new id once, at "
+        f"once; answers per message {baseline} (measured on one delivered once)",
+    )
+
+
+async def answers_to(
+    post: Callable[[dict[str, Any]], Awaitable[Any]],
+    connector: FakeConnector,
+    deliveries: list[dict[str, Any]],
+) -> int:
+    """Delivers a message as `deliveries` (at once) and counts the bot's answers to them."""
+    await asyncio.gather(*(post(d) for d in deliveries))
+    ids = {d["id"] for d in deliveries}
+    conversation = deliveries[0]["conversation"]["id"]
+    await asyncio.sleep(0.5)  # answers come within the turn; a late second one is a repeat
+    return sum(
+        1
+        for r in connector.activity_records(conversation)
+        if r.method == "POST" and r.path.rsplit("/", 1)[-1] in ids
+    )
 
 
 async def outbox_rows(url: str) -> list[dict[str, object]]:
@@ -326,7 +392,14 @@ async def main() -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="handoff-chaos-") as folder:
         work = Path(folder)
-        for scenario in (flaky_connector, killed_mid_burst, two_replicas, postgres_outage):
+        scenarios = (
+            flaky_connector,
+            killed_mid_burst,
+            redelivered_thrice,
+            two_replicas,
+            postgres_outage,
+        )
+        for scenario in scenarios:
             try:
                 rows.append(await scenario(work))
             except Exception as error:

@@ -162,19 +162,11 @@ async def redelivered_thrice(work: Path) -> Row:
         bot = BotProcess(bot_environment(f"sqlite:///{work / 'redelivered.db'}"), work / "r.log")
         people = recipients(10, "redelivered")
         start = datetime.now(UTC)
+        # A person's own messages differ by the client's send time.
         messages = [
-            activities.personal_message(
-                "help",
-                connector.url,
-                user_id=p.user.id,
-                user_name=p.user.name,
-                aad_object_id=p.user.aad_object_id,
-                conversation_id=p.conversation_id,
-                # A person's own messages differ by the client's send time.
-                overrides={"localTimestamp": (start + timedelta(seconds=n)).isoformat()},
-            )
+            p.says("help", connector.url, overrides={"localTimestamp": at.isoformat()})
             for p in people
-            for n in range(3)
+            for at in (start + timedelta(seconds=n) for n in range(3))
         ]
         try:
             await bot.start_ready()

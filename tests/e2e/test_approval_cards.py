@@ -14,30 +14,22 @@ import yaml
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff import effects
 from handoff.escalation import decide, request_escalation
-from handoff.models import Case, HandoffNotes, Person, Severity, StepTried, SupportPlan
+from handoff.models import Person, Severity
 from handoff.ports import CardRef, OutboxMessage, SystemClock
-from handoff.request import HandoffAnswers
-from handoff.service import HandoffService
 from storage.sql_store import open_store
 
 from conftest import RunningBot, StartBot
 from harness import activities
 from harness.chat import all_text
+from harness.escalation_case import REQUESTER, requested_case
 from harness.fake_connector import FakeConnector, RecordedRequest
 from harness.handoff_flow import user_fields
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, TeamsUser, fake_user, personal_conversation_id
-from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040005678"
 TARA = fake_user("Tara Lead")
 UMA = fake_user("Uma Lead")
 VIC = fake_user("Vic Lead")
-ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
-READY = HandoffNotes(
-    summary="Autoscale stops at 20 nodes since the upgrade; PG suspects the quota service.",
-    steps_tried=(StepTried(step="Raised the core quota", outcome="same failure"),),
-    research=("https://example.invalid/logs/autoscaler-2311",),
-)
 # Retries in milliseconds instead of minutes.
 FAST_RETRIES = {
     "OUTBOX_BACKOFF_SECONDS": "0.01",
@@ -100,30 +92,6 @@ def config(tmp_path: Path, leads: Sequence[TeamsUser]) -> str:
     return str(path)
 
 
-async def a_case(url: str) -> None:
-    store = await open_store(url, SystemClock())
-    try:
-        answers = HandoffAnswers(
-            case=Case(
-                number=CASE,
-                severity=Severity.B,
-                is_24x7=False,
-                plan=SupportPlan.PREMIER,
-                product_skill="HDInsight",
-                customer_region="US",
-                customer_timezone="America/Chicago",
-            ),
-            owner_region="EMEA",
-            target_region="US",
-            kind_choice="between",
-            reason="continual support",
-            notes=READY,
-        )
-        await HandoffService(store, SystemClock()).request(answers, PLACEHOLDER_OUTPUTS, ME)
-    finally:
-        await store.close()
-
-
 async def started(
     start_bot: StartBot,
     connector: FakeConnector,
@@ -135,7 +103,7 @@ async def started(
 ) -> RunningBot:
     """The bot with `leads` (and the requester) as Team Leaders; `installed` and the
     requester have a personal chat with it."""
-    await a_case(url)
+    await requested_case(url, SystemClock(), CASE, severity=Severity.B)
     bot = await start_bot(
         DATABASE_URL=url, HANDOFF_CONFIG=config(tmp_path, leads), **{**FAST_RETRIES, **settings}
     )
@@ -336,7 +304,9 @@ async def test_when_every_leads_card_fails_for_good_the_requester_is_told_once(
     await card_of(fake_connector, UMA)
     assert len(told(fake_connector, REACHED_NOBODY)) == 1
     told_rows = await outbox_rows(database_url, "tell:escalation:")
-    assert [row["dedupe_key"].endswith(":reached-nobody:" + ME.id) for row in told_rows] == [True]
+    assert [row["dedupe_key"].endswith(":reached-nobody:" + REQUESTER.id) for row in told_rows] == [
+        True
+    ]
 
 
 async def test_an_old_item_for_leads_without_a_personal_chat_tells_the_requester(
@@ -350,7 +320,7 @@ async def test_an_old_item_for_leads_without_a_personal_chat_tells_the_requester
     try:
         handoff = await store.latest_for_case(CASE)
         assert handoff is not None
-        escalation = request_escalation(handoff.notes, CASE, ME, SystemClock().now())
+        escalation = request_escalation(handoff.notes, CASE, REQUESTER, SystemClock().now())
         await store.add_escalation(escalation, [old_item(escalation.id, 1, update=False)])
     finally:
         await store.close()
@@ -382,7 +352,7 @@ async def test_an_item_for_every_lead_left_from_before_the_upgrade_is_split_per_
     try:
         handoff = await store.latest_for_case(CASE)
         assert handoff is not None
-        escalation = request_escalation(handoff.notes, CASE, ME, SystemClock().now())
+        escalation = request_escalation(handoff.notes, CASE, REQUESTER, SystemClock().now())
         await store.add_escalation(escalation)
         # The old item had reached Tara before the upgrade.
         await store.add_escalation_card(

@@ -13,35 +13,22 @@ import yaml
 
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff.models import (
-    Case,
     HandoffNotes,
-    Person,
-    Severity,
-    StepTried,
-    SupportPlan,
 )
-from handoff.request import HandoffAnswers
-from handoff.service import HandoffService
 from storage.sql_store import open_store
 
 from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text
+from harness.escalation_case import requested_case
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import user_fields
 from harness.ids import DEFAULT_USER, fake_user
-from harness.records import PLACEHOLDER_OUTPUTS
 from harness.sqlite_rows import rows_written
 
 CASE = "2311230040001234"
 LEAD = fake_user("Tara Lead")
-ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
-READY = HandoffNotes(
-    summary="Autoscale stops at 20 nodes since the upgrade; PG suspects the quota service.",
-    steps_tried=(StepTried(step="Raised the core quota", outcome="same failure"),),
-    research=("https://example.invalid/logs/autoscaler-2311",),
-)
 
 
 @pytest.fixture
@@ -60,31 +47,6 @@ def config_with_leads(tmp_path: Path) -> str:
     path = tmp_path / "handoff.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return str(path)
-
-
-async def a_case(url: str, clock: FakeClock, notes: HandoffNotes) -> None:
-    store = await open_store(url, clock)
-    try:
-        answers = HandoffAnswers(
-            case=Case(
-                number=CASE,
-                severity=Severity.A,
-                is_24x7=True,
-                plan=SupportPlan.PREMIER,
-                product_skill="HDInsight",
-                customer_region="US",
-                customer_timezone="America/Chicago",
-            ),
-            owner_region="EMEA",
-            target_region="US",
-            kind_choice="between",
-            reason="continual support",
-            notes=notes,
-        )
-        outputs = PLACEHOLDER_OUTPUTS
-        await HandoffService(store, clock).request(answers, outputs, ME)
-    finally:
-        await store.close()
 
 
 async def approval_card_for_lead(
@@ -123,7 +85,7 @@ def press(
 async def started(
     start_bot: StartBot, connector: FakeConnector, clock: FakeClock, config: str, sqlite_url: str
 ) -> RunningBot:
-    await a_case(sqlite_url, clock, READY)
+    await requested_case(sqlite_url, clock, CASE)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config)
     for user in (LEAD, DEFAULT_USER):
         await bot.client.post(
@@ -220,7 +182,8 @@ async def test_escalation_without_captured_troubleshooting_says_what_is_missing(
     config_with_leads: str,
     sqlite_url: str,
 ) -> None:
-    await a_case(sqlite_url, clock, HandoffNotes(summary="Autoscale stops at 20 nodes."))
+    notes = HandoffNotes(summary="Autoscale stops at 20 nodes.")
+    await requested_case(sqlite_url, clock, CASE, notes=notes)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
     await bot.client.post(activities.personal_message(f"escalate {CASE}", fake_connector.url))
     [reply] = await fake_connector.wait_for_activities(
@@ -236,7 +199,7 @@ async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
     config_with_leads: str,
     sqlite_url: str,
 ) -> None:
-    await a_case(sqlite_url, clock, READY)
+    await requested_case(sqlite_url, clock, CASE)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
     said = []
     for _ in range(6):
@@ -328,7 +291,7 @@ async def test_with_no_lead_to_reach_the_requester_is_told_at_once_and_can_ask_a
     config_with_leads: str,
     sqlite_url: str,
 ) -> None:
-    await a_case(sqlite_url, clock, READY)
+    await requested_case(sqlite_url, clock, CASE)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
     # Only the requester (a lead, who may not decide their own) has installed the bot.
     await bot.client.post(activities.bot_added_personal(fake_connector.url))

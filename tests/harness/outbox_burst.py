@@ -41,6 +41,18 @@ class Recipient:
     def person(self) -> Person:
         return Person(id=self.user.id, name=self.user.name, aad_object_id=self.user.aad_object_id)
 
+    def says(self, text: str, service_url: str, **fields: Any) -> dict[str, Any]:
+        """`text` as this person sends it in their personal chat with the bot."""
+        return activities.personal_message(
+            text,
+            service_url,
+            user_id=self.user.id,
+            user_name=self.user.name,
+            aad_object_id=self.user.aad_object_id,
+            conversation_id=self.conversation_id,
+            **fields,
+        )
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -75,16 +87,7 @@ async def introduce(post: Post, connector: FakeConnector, people: Sequence[Recip
     """Each person says hello in their personal chat; the bot remembers the chat."""
     before = len(connector.activities())
     for person in people:
-        await post(
-            activities.personal_message(
-                "help",
-                connector.url,
-                user_id=person.user.id,
-                user_name=person.user.name,
-                aad_object_id=person.user.aad_object_id,
-                conversation_id=person.conversation_id,
-            )
-        )
+        await post(person.says("help", connector.url))
     await connector.wait_for_activities(before + len(people), timeout=15)
 
 

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 # Room for the clocks of this machine and Microsoft's to disagree.
-CLOCK_SKEW = timedelta(minutes=1)
+CLOCK_SKEW = timedelta(seconds=30)
 
 TeamGroupOf = Callable[[dict[str, Any], str], Awaitable[str | None]]
 """(a channel's conversation reference, its team's id) -> the team's Azure AD group id."""
@@ -139,8 +139,9 @@ class LandedSends:
         known: Collection[str] = (),
     ) -> str | None:
         """The id of a message the bot wrote to the reference's conversation at or after
-        `since` with the activity's content (ids in `known` are other sends, not this one);
-        None if there is none. Raises CannotTell when Graph cannot say."""
+        `since` with the activity's content; None if there is none. Ids in `known` are other
+        sends (the same words sent twice on purpose, a minute apart, are two messages).
+        Raises CannotTell when Graph cannot say."""
         wanted = activity_fingerprint(activity)
         try:
             messages = await self._messages(reference, since - CLOCK_SKEW)

@@ -14,7 +14,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
 from .activity_codec import to_json
-from .landed_sends import CannotTell, LandedSends
+from .landed_sends import CLOCK_SKEW, CannotTell, LandedSends
 from .outbox_worker import CURRENT_JOURNAL, SendJournal
 from .pacing import ConversationPacer, Paced
 from .reply_pacing import already_paced
@@ -114,8 +114,9 @@ class OutboxSender(TeamsSender):
                 SETTLE_SECONDS - waited,
                 "has a send in doubt that Graph cannot list yet",
             )
+        known = await journal.sent_nearby(since - CLOCK_SKEW)
         try:
-            found = await self._landed.find(reference, to_json(activity), since, journal.results)
+            found = await self._landed.find(reference, to_json(activity), since, known)
         except CannotTell as error:
             log.warning(
                 "could not tell whether a send in doubt arrived; sending it again",

@@ -88,10 +88,13 @@ class SendJournal:
         done = self._results[step] if step < len(self._results) else None
         return f"{self._item.dedupe_key}#{step}", done
 
-    @property
-    def results(self) -> tuple[str, ...]:
-        """The activity ids of this item's sends so far."""
-        return tuple(self._results)
+    async def sent_nearby(self, since: datetime) -> set[str]:
+        """The activity ids this item, and the other items of its lane, sent since `since`:
+        whatever the send in doubt turns out to be, it is none of these."""
+        sent = {result for result in self._results if result}
+        if self._item.lane:
+            sent |= await self._outbox.sent_in_lane(self._item.lane, since)
+        return sent
 
     @property
     def clock(self) -> Clock:

@@ -302,6 +302,9 @@ class Outbox(Protocol):
     async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
         """Remembers the sends a claimed item has made so far; the begun one is done."""
 
+    async def sent_in_lane(self, lane: str, since: datetime) -> set[str]:
+        """The activity ids that the lane's items recorded as sent since `since`."""
+
     async def defer(self, item_id: int, at: datetime) -> None:
         """Puts a claimed item back until `at` without counting the attempt (rate limits)."""
 

@@ -742,6 +742,12 @@ class SqlStore:
             OutboxState.PENDING.value,
         )
 
+    async def sent_in_lane(self, lane: str, since: datetime) -> set[str]:
+        rows = await self._db.fetch_all(
+            "SELECT sent_steps FROM outbox WHERE lane = ? AND updated_at >= ?", lane, as_utc(since)
+        )
+        return {step for row in rows for step in json.loads(row["sent_steps"] or "[]") if step}
+
     async def defer(self, item_id: int, at: datetime) -> None:
         await self._db.execute(
             """

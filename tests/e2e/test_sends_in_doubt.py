@@ -31,6 +31,9 @@ from harness.handoff_flow import (
 )
 from harness.ids import DEFAULT_CHANNEL_ID
 from harness.outbox_burst import (
+    Recipient,
+    burst_shown,
+    burst_text,
     check_delivery,
     enqueue_burst,
     install_app_for,
@@ -163,6 +166,22 @@ async def test_when_graph_refuses_the_look_up_the_send_goes_again_and_the_operat
     assert "Chat.Read.All" in reason, "the warning names the permission to grant"
 
 
+async def in_doubt_unsent(database_url: str, person: Recipient, text: str, key: str) -> None:
+    """A message for `person` whose send was journaled half a minute ago and never made: a
+    crash between the two."""
+    store = await open_store(database_url, SystemClock())
+    try:
+        now = SystemClock().now()
+        await store.enqueue_message(effects.tell(person.person, text, key, now))
+        [row] = await store.database.fetch_all(
+            "SELECT id, dedupe_key FROM outbox WHERE dedupe_key LIKE ?", f"tell:{key}:%"
+        )
+        began = (now - timedelta(seconds=30)).isoformat()
+        await store.begin_send(row["id"], f"{row['dedupe_key']}#0@1@{began}")
+    finally:
+        await store.close()
+
+
 async def test_a_send_begun_but_never_made_is_looked_for_and_then_sent_once(
     start_bot: StartBot,
     fake_connector: FakeConnector,
@@ -170,28 +189,43 @@ async def test_a_send_begun_but_never_made_is_looked_for_and_then_sent_once(
     with_graph: dict[str, str],
     sqlite_url: str,
 ) -> None:
-    """A crash between journaling a send and making it: nothing arrived, so it is sent."""
     bot = await start_bot(**FAST_RETRIES, **with_graph)
     [person] = recipients(1, "unsent")
     install_app_for(fake_graph, [person])
     await introduce(bot.post_activity, fake_connector, [person])
     await bot.stop()
-    expected = await enqueue_burst(sqlite_url, [person], 1, "unsent")
-    store = await open_store(sqlite_url, SystemClock())
-    try:
-        [row] = await store.database.fetch_all(
-            "SELECT id, dedupe_key FROM outbox WHERE kind = ?", effects.NOTIFY
-        )
-        began = (SystemClock().now() - timedelta(seconds=30)).isoformat()
-        await store.begin_send(row["id"], f"{row['dedupe_key']}#0@1@{began}")
-    finally:
-        await store.close()
+    await in_doubt_unsent(sqlite_url, person, "unsent message 000", "unsent:0")
 
     await start_bot(**FAST_RETRIES, **with_graph)
     await outbox_settled(sqlite_url)
 
-    delivery = check_delivery(fake_connector, expected, "unsent")
-    assert (delivery.delivered, delivery.lost, delivery.duplicated) == (1, 0, 0)
+    assert burst_shown(fake_connector, person.conversation_id, "unsent") == ["unsent message 000"]
+    assert len(graph_reads(fake_graph)) == 1
+
+
+async def test_the_same_words_sent_on_purpose_just_before_are_not_taken_for_the_send_in_doubt(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    with_graph: dict[str, str],
+    sqlite_url: str,
+) -> None:
+    """Two notices with the same words: the first went out; the second was cut off before
+    it was made. Graph lists the first, which is not the second: the second is sent."""
+    bot = await start_bot(**FAST_RETRIES, **with_graph)
+    [person] = recipients(1, "twice")
+    install_app_for(fake_graph, [person])
+    await introduce(bot.post_activity, fake_connector, [person])
+    await enqueue_burst(sqlite_url, [person], 1, "twice")
+    await outbox_settled(sqlite_url)
+    await bot.stop()
+    await in_doubt_unsent(sqlite_url, person, burst_text("twice", 0), "twice:again")
+
+    await start_bot(**FAST_RETRIES, **with_graph)
+    await outbox_settled(sqlite_url)
+
+    shown = burst_shown(fake_connector, person.conversation_id, "twice")
+    assert shown == [burst_text("twice", 0)] * 2, "both notices, neither lost"
     assert len(graph_reads(fake_graph)) == 1
 
 

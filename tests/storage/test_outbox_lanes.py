@@ -162,3 +162,25 @@ async def test_outbox_states_names_the_state_of_each_item_ever_enqueued(
         "waiting": OutboxState.PENDING,
     }
     assert await store.outbox_states([]) == {}
+
+
+async def test_sent_in_lane_gives_the_ids_a_lanes_items_recorded_lately(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.enqueue_message(message("old", clock, "chat:a"))
+    [old] = await store.claim(clock.now(), 1, LEASE)
+    await store.record_steps(old.id, ["activity-old"])
+    await store.complete(old.id)
+    clock.advance(timedelta(minutes=5))
+    since = clock.now()
+    for key, lane in [("a1", "chat:a"), ("b1", "chat:b")]:
+        await store.enqueue_message(message(key, clock, lane))
+    for item in await store.claim(clock.now(), 10, LEASE):
+        await store.record_steps(item.id, [f"activity-{item.dedupe_key}", ""])
+
+    assert await store.sent_in_lane("chat:a", since) == {"activity-a1"}
+    assert await store.sent_in_lane("chat:a", since - timedelta(minutes=10)) == {
+        "activity-a1",
+        "activity-old",
+    }
+    assert await store.sent_in_lane("chat:c", since) == set()

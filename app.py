@@ -36,6 +36,7 @@ from bot.endpoint import (
 )
 from bot.escalations import Escalations
 from bot.group_chats import GroupChatHandlers
+from bot.group_membership import GroupMembership
 from bot.handoff_bot import HandoffBot
 from bot.landed_sends import LandedSends
 from bot.oof import OofFlow
@@ -207,6 +208,7 @@ def build_bot(
     is_lead = leads_checker(process.lead_ids())
     queue = Queue(process.queue.address, process.queue.subject_prefix)
     membership = TeamMembership(clock)
+    groups = process.case_transfer.allowed_groups
     authorization = TransferAuthorization(
         store,
         is_lead,
@@ -214,6 +216,10 @@ def build_bot(
         configured_team=process.case_transfer.team_id,
         configured_channel=process.case_transfer.channel_id,
         allowed_teams=process.case_transfer.allowed_teams,
+        # create_app refuses to start with groups but no Graph (check_groups_have_graph).
+        in_allowed_groups=(
+            GroupMembership(graph, groups, clock).in_any if groups and graph is not None else None
+        ),
     )
     authorize = TurnAuthorization(authorization, membership)
     status = StatusCommands(
@@ -344,9 +350,24 @@ def build_worker(
     )
 
 
+def check_groups_have_graph(settings: Settings, process: ProcessConfig) -> None:
+    """Group membership is asked of Microsoft Graph: listing groups without giving the bot
+    Graph would refuse every group member's click, which an admin would only hear of from
+    the engineers; so it stops start-up instead, naming what to set."""
+    if process.case_transfer.allowed_groups and settings.graph_credentials is None:
+        raise ConfigError(
+            f"{settings.handoff_config}: case_transfer.allowed_groups lists Microsoft Entra "
+            "groups, whose membership the bot asks of Microsoft Graph, but Graph is not "
+            "configured: set MicrosoftAppTenantId and MicrosoftAppId/MicrosoftAppPassword "
+            "(or GRAPH_CLIENT_ID/GRAPH_CLIENT_SECRET) and grant the app User.Read.All and "
+            "GroupMember.Read.All, or empty allowed_groups"
+        )
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The aiohttp application; storage opens when it starts and closes when it stops."""
     process = load_process_config(settings.handoff_config)
+    check_groups_have_graph(settings, process)
     clock = clock or SystemClock()
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings

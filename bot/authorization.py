@@ -1,15 +1,17 @@
 """Who may act on a handoff card, decided on the server whatever the card's data says.
 
 Transfer cards are acted on by members of the Case Transfer team (and of the configured
-`case_transfer.allowed_teams`), by each handoff's requester and owner and by the leads; the
-commands that change a handoff (`longrunning <case> <why>`, `escalate <case> technical`, the
-group chat's owners form) follow the same rules as the card buttons. Who may bind the Case
-Transfer channel with `setup` is decided here too. Membership is
-asked of the Bot Connector (GET /v3/conversations/{team id}/members/{user id}, 404 for a
-stranger) and remembered for a while, so a click costs one look-up per person and team now
-and then; when the Connector cannot answer, the click is refused and can be retried.
-The team roster that conversationUpdate events carry was not used: Teams only sends changes,
-so a bot installed in an existing team never hears of the people already in it.
+`case_transfer.allowed_teams`, or of the Entra groups in `case_transfer.allowed_groups`),
+by each handoff's requester and owner and by the leads; the commands that change a handoff
+(`longrunning <case> <why>`, `escalate <case> technical`, the group chat's owners form)
+follow the same rules as the card buttons. Who may bind the Case Transfer channel with
+`setup` is decided here too (by team only). Team membership is asked of the Bot Connector
+(GET /v3/conversations/{team id}/members/{user id}, 404 for a stranger), group membership of
+Microsoft Graph (bot/group_membership.py); both are remembered for a while, so a click costs
+one look-up per person and team now and then; when either cannot answer, the click is
+refused and can be retried. The team roster that conversationUpdate events carry was not
+used: Teams only sends changes, so a bot installed in an existing team never hears of the
+people already in it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -32,30 +34,27 @@ from . import messages
 from .conversations import actor_of
 from .effects import case_transfer_channel
 from .refusals import log_refusal
+from .remembered import MEMBER_TTL, STRANGER_TTL, RememberedAnswers
 
 log = logging.getLogger(__name__)
 
 MemberOf = Callable[[str], Awaitable[bool | None]]
 """Whether the clicker is in the team with this id; None when that cannot be told now."""
 
+InAllowedGroups = Callable[[Person], Awaitable[bool | None]]
+"""Whether a person is in one of the configured Entra groups; None when that cannot be told
+now (see bot/group_membership.py)."""
+
 REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
 REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
 
 _LOOKUP_TIMEOUT_SECONDS = 3.0
-# Past this many remembered answers, expired ones are dropped (an org's people, not more).
-_MAX_REMEMBERED = 10_000
 # The Connector answers 404 (MemberNotFoundInConversation) for someone not in the team.
 _NOT_A_MEMBER = frozenset({403, 404})
 
 
 class Store(SettingsStore, ConversationStore, Protocol):
     pass
-
-
-@dataclass(frozen=True)
-class _Known:
-    member: bool
-    until: datetime
 
 
 class TeamMembership:
@@ -65,13 +64,12 @@ class TeamMembership:
     def __init__(
         self,
         clock: Clock,
-        member_ttl: timedelta = timedelta(minutes=10),
-        stranger_ttl: timedelta = timedelta(minutes=1),
+        member_ttl: timedelta = MEMBER_TTL,
+        stranger_ttl: timedelta = STRANGER_TTL,
     ) -> None:
-        self._clock = clock
-        self._member_ttl = member_ttl
-        self._stranger_ttl = stranger_ttl
-        self._known: dict[tuple[str, str], _Known] = {}
+        self._known: RememberedAnswers[tuple[str, str]] = RememberedAnswers(
+            clock, member_ttl, stranger_ttl
+        )
 
     def checker(self, turn_context: TurnContext, person: Person) -> MemberOf:
         async def member_of(team_id: str) -> bool | None:
@@ -82,16 +80,12 @@ class TeamMembership:
     async def is_member(
         self, turn_context: TurnContext, team_id: str, person: Person
     ) -> bool | None:
-        now = self._clock.now()
         known = self._known.get((team_id, person.id))
-        if known is not None and known.until > now:
-            return known.member
+        if known is not None:
+            return known
         member = await self._ask(turn_context, team_id, person)
         if member is not None:
-            if len(self._known) >= _MAX_REMEMBERED:
-                self._known = {k: v for k, v in self._known.items() if v.until > now}
-            ttl = self._member_ttl if member else self._stranger_ttl
-            self._known[(team_id, person.id)] = _Known(member, now + ttl)
+            self._known.put((team_id, person.id), member)
         return member
 
     async def _ask(self, turn_context: TurnContext, team_id: str, person: Person) -> bool | None:
@@ -126,6 +120,7 @@ class TransferAuthorization:
         configured_team: str = "",
         configured_channel: str = "",
         allowed_teams: Sequence[str] = (),
+        in_allowed_groups: InAllowedGroups | None = None,
     ) -> None:
         self._store = store
         self._is_lead = is_lead
@@ -133,6 +128,7 @@ class TransferAuthorization:
         self._configured_team = configured_team
         self._configured_channel = configured_channel
         self._allowed_teams = tuple(allowed_teams)
+        self._in_allowed_groups = in_allowed_groups
 
     async def teams(self) -> list[str]:
         """The Case Transfer team (configured, else the team of the bound channel) and the
@@ -193,7 +189,8 @@ class TransferAuthorization:
         if is_requester or is_owner or is_lead:
             return None
         teams = await self.teams()
-        if not teams:
+        groups = self._in_allowed_groups
+        if not teams and groups is None:
             return self._refused(
                 "no Case Transfer team known", verb, actor, handoff, messages.NO_TRANSFER_TEAM
             )
@@ -203,9 +200,18 @@ class TransferAuthorization:
             if member:
                 return None
             unknown = unknown or member is None
+        if groups is not None:
+            member = await groups(actor)
+            if member:
+                return None
+            unknown = unknown or member is None
         if unknown:
             return self._refused(
                 "membership unknown", verb, actor, handoff, messages.MEMBERSHIP_UNKNOWN
+            )
+        if not teams:
+            return self._refused(
+                "no Case Transfer team known", verb, actor, handoff, messages.NO_TRANSFER_TEAM
             )
         return self._refused("not in the team", verb, actor, handoff, messages.NOT_IN_TEAM)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from handoff.models import Person, RegionCode
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone)]
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -108,12 +110,28 @@ class Reminders(_Strict):
     tell_smes_after_minutes: int = Field(240, ge=5, le=7 * 24 * 60)
 
 
+def _group_object_id(value: str) -> str:
+    if not _GUID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an Entra group's object id; give the group's Object ID "
+            "(a GUID such as 0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9, shown on the group's "
+            "Overview in the Microsoft Entra admin center), not its name or e-mail"
+        )
+    # Graph answers ids in lower case; one spelling keeps comparisons and the cache simple.
+    return value.lower()
+
+
+GroupObjectId = Annotated[str, AfterValidator(_group_object_id)]
+
+
 class CaseTransferChannel(_Strict):
     team_id: str = ""
     channel_id: str = ""
     # Who may act on transfer cards: members of the Case Transfer team (team_id, else the team
-    # of the bound channel) and of these teams, by Teams team id (19:...@thread.tacv2).
+    # of the bound channel), of these teams, by Teams team id (19:...@thread.tacv2), and of
+    # these Microsoft Entra groups (nested membership counts), asked of Microsoft Graph.
     allowed_teams: tuple[str, ...] = ()
+    allowed_groups: tuple[GroupObjectId, ...] = ()
 
     @field_validator("allowed_teams")
     @classmethod

@@ -26,6 +26,7 @@ from .errors import GraphError, GraphPermissionError, GraphTransientError
 __all__ = [
     "CHAT_CREATE_PERMISSION",
     "CHAT_READ_PERMISSIONS",
+    "GROUP_MEMBER_PERMISSIONS",
     "INSTALL_APP_PERMISSION",
     "MESSAGES_PAGE",
     "GraphClient",
@@ -41,6 +42,11 @@ USER_READ_PERMISSIONS = ("User.Read.All",)
 APP_CHAT_PERMISSIONS = ("TeamsAppInstallation.ReadForUser.All",)
 CHANNEL_MESSAGE_PERMISSIONS = ("ChannelMessage.Read.All",)
 CHAT_MESSAGE_PERMISSIONS = ("Chat.Read.All",)
+# Reading another user's (transitive) groups, least privileged first, as Graph documents it.
+GROUP_MEMBER_PERMISSIONS = ("User.Read.All and GroupMember.Read.All", "Directory.Read.All")
+
+# checkMemberGroups takes at most this many group ids per request.
+MEMBER_GROUPS_PER_CHECK = 20
 
 # Graph's largest page of chat and channel messages.
 MESSAGES_PAGE = 50
@@ -223,6 +229,28 @@ class GraphClient:
         if not isinstance(user, dict) or not user.get("id"):
             raise GraphError(200, "UnexpectedBody", "Graph returned no user object.")
         return str(user["id"]), str(user.get("displayName") or id_or_upn)
+
+    async def member_groups(self, user_aad_id: str, group_ids: Sequence[str]) -> set[str]:
+        """Which of ``group_ids`` the user is a member of, directly or through nested groups
+        (``checkMemberGroups``), lower-cased; a user Graph does not know is in none."""
+        wanted = list(dict.fromkeys(group.lower() for group in group_ids))
+        path = f"/users/{quote(user_aad_id, safe='')}/checkMemberGroups"
+        found: set[str] = set()
+        for start in range(0, len(wanted), MEMBER_GROUPS_PER_CHECK):
+            body = {"groupIds": wanted[start : start + MEMBER_GROUPS_PER_CHECK]}
+            try:
+                _, answer = await self._request(
+                    "POST", path, body, permissions=GROUP_MEMBER_PERMISSIONS
+                )
+            except GraphError as error:
+                if error.status == 404:
+                    return set()
+                raise
+            value = answer.get("value") if isinstance(answer, dict) else None
+            if not isinstance(value, list):
+                raise GraphError(200, "UnexpectedBody", "Graph returned no list of group ids.")
+            found.update(str(group).lower() for group in value)
+        return found & set(wanted)
 
     async def app_chat_with(self, user_aad_id: str, teams_app_id: str) -> str | None:
         """The id of the personal chat between a user and the Teams app (catalog id), or

@@ -122,3 +122,24 @@ def test_allowed_teams_take_teams_team_ids(tmp_path: Path) -> None:
     transfer["allowed_teams"] = ["Escalation Engineers"]
     with pytest.raises(ConfigError, match=r"case_transfer\.allowed_teams: 'Escalation Engineers'"):
         load_process_config(write_config(tmp_path, {"case_transfer": transfer}))
+
+
+def test_allowed_groups_take_entra_group_object_ids(tmp_path: Path) -> None:
+    group = "5B0C7A1E-2F3D-4C5B-9A8E-1D2C3B4A5F60"
+    transfer: dict[str, object] = {"allowed_groups": [group]}
+    config = load_process_config(write_config(tmp_path, {"case_transfer": transfer}))
+    assert config.case_transfer.allowed_groups == (group.lower(),), "Graph's spelling"
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    ["Support Engineers", "support@contoso.example", "5b0c7a1e-2f3d-4c5b-9a8e", "{5b0c7a1e}"],
+)
+def test_an_allowed_group_that_is_not_an_object_id_is_named(tmp_path: Path, wrong: str) -> None:
+    good = "5b0c7a1e-2f3d-4c5b-9a8e-1d2c3b4a5f60"
+    transfer: dict[str, object] = {"allowed_groups": [good, wrong]}
+    with pytest.raises(ConfigError) as raised:
+        load_process_config(write_config(tmp_path, {"case_transfer": transfer}))
+    assert f"case_transfer.allowed_groups[1]: {wrong!r} is not an Entra group's object id" in str(
+        raised.value
+    )

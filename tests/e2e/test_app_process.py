@@ -13,6 +13,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
+
+from config.settings import DEFAULT_CONFIG_PATH
 
 from conftest import free_port
 from harness import activities
@@ -119,6 +122,24 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     assert named in str(error["message"]), "a person reading the log sees what to fix"
     assert named in str(error["error"])
     assert b"Traceback" not in stderr
+
+
+def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["case_transfer"]["allowed_groups"] = ["5b0c7a1e-2f3d-4c5b-9a8e-1d2c3b4a5f60"]
+    config = tmp_path / "groups.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    env = bot_environment(tmp_path, PORT=str(free_port()), HANDOFF_CONFIG=str(config))
+    process = start(launch, env)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert b"Traceback" not in stderr
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert str(error["message"]).startswith("cannot start")
+    for named in ("case_transfer.allowed_groups", "MicrosoftAppTenantId", "GRAPH_CLIENT_ID"):
+        assert named in str(error["error"]), f"the admin is told about {named}"
 
 
 # Settings now refuse every DATABASE_URL that storage refuses, so to see what main() does when

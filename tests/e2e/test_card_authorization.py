@@ -1,8 +1,10 @@
 """Who may act on a Case Transfer card, checked on the server over real HTTP: each refusal is
-told to the clicker, changes nothing in the store and is logged."""
+told to the clicker, changes nothing in the store and is logged. Members of the configured
+Entra groups are asked of the fake Graph, with a token from the HTTPS token fake."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities, records
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
+from harness.fake_graph import FakeGraph, RecordedRequest
+from harness.fake_token_service import FakeTokenService
+from harness.graph_access import graph_settings
 from harness.handoff_flow import (
     CASE,
     RECEIVER,
@@ -41,6 +46,8 @@ READY = HandoffNotes(
 )
 OTHER_TEAM = channel_id_for("Escalation Engineers")
 OTHER_TENANT = "99999999-0000-4000-8000-000000000bad"
+SUPPORT_GROUP = "5b0c7a1e-2f3d-4c5b-9a8e-1d2c3b4a5f60"
+ON_CALL_GROUP = "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b"  # nested in SUPPORT_GROUP
 
 
 @pytest.fixture
@@ -406,3 +413,213 @@ async def test_an_escalation_is_decided_only_on_its_own_approval_card(
         await store.close()
     _, body = await post(bot, decide("card-of-second"))
     assert "approved" in all_text(body["value"]).lower(), "its own card decides it"
+
+
+# -- Entra groups (case_transfer.allowed_groups), asked of Graph ---------------------------
+
+
+@pytest.fixture
+def graph_env(
+    fake_graph: FakeGraph, fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    # msal's own requests session trusts the test CA this way (the harness's notes).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    return graph_settings(fake_graph, fake_token_service)
+
+
+async def group_card(
+    start_bot: StartBot,
+    connector: FakeConnector,
+    clock: FakeClock,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+) -> tuple[RunningBot, dict[str, Any], str]:
+    """A transfer card in a team of the requester alone; SUPPORT_GROUP may act on it too."""
+    connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER])
+    config = config_file(tmp_path, allowed_groups=[SUPPORT_GROUP])
+    return await transfer_card(start_bot, connector, clock, HANDOFF_CONFIG=config, **graph_env)
+
+
+def group_checks(graph: FakeGraph) -> list[RecordedRequest]:
+    return [r for r in graph.requests if r.path.endswith("/checkMemberGroups")]
+
+
+async def owner_of_case(url: str) -> str | None:
+    store = await open_store(url, SystemClock())
+    try:
+        [handoff] = await store.for_case(CASE)
+        return handoff.owner.id if handoff.owner else None
+    finally:
+        await store.close()
+
+
+async def test_a_member_of_an_allowed_group_accepts_though_not_in_the_team(
+    how: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+) -> None:
+    fake_graph.add_group_member(SUPPORT_GROUP, ON_CALL_GROUP)
+    fake_graph.add_group_member(ON_CALL_GROUP, str(RECEIVER.aad_object_id))
+    bot, card, message_id = await group_card(start_bot, fake_connector, clock, tmp_path, graph_env)
+
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
+    assert await owner_of_case(sqlite_url) == RECEIVER.id
+    [check] = group_checks(fake_graph)
+    assert check.method == "POST"
+    assert check.path == f"/v1.0/users/{RECEIVER.aad_object_id}/checkMemberGroups"
+    assert check.body == {"groupIds": [SUPPORT_GROUP]}
+
+
+async def test_a_group_members_yes_is_remembered(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+) -> None:
+    fake_graph.add_group_member(SUPPORT_GROUP, str(RECEIVER.aad_object_id))
+    bot, card, message_id = await group_card(start_bot, fake_connector, clock, tmp_path, graph_env)
+    click = invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question="Logs?")
+    _, body = await post(bot, click)
+    asked = body["value"]
+    assert "Logs?" in all_text(asked)
+    clock.advance(timedelta(minutes=9))
+    _, body = await post(bot, invoke_for(fake_connector, asked, message_id, "accept", RECEIVER))
+    assert "Accepted by Bo Receiver" in all_text(body["value"])
+    assert len(group_checks(fake_graph)) == 1, "two clicks, one question to Graph"
+
+
+async def test_outside_the_team_and_the_groups_is_refused_and_a_no_is_kept_a_minute(
+    how: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_graph.add_teams_user(OUTSIDER)
+    fake_graph.add_group_member(ON_CALL_GROUP, str(OUTSIDER.aad_object_id))  # not allowed
+    bot, card, message_id = await group_card(start_bot, fake_connector, clock, tmp_path, graph_env)
+
+    for _ in range(2):
+        click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
+        shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
+        assert messages.NOT_IN_TEAM in shown
+    assert refusals(caplog, "card action refused") == ["not in the team"] * 2
+    assert len(group_checks(fake_graph)) == 1, "a no is remembered"
+
+    # Added to the group just now: still refused for up to a minute, then let in.
+    fake_graph.add_group_member(SUPPORT_GROUP, str(OUTSIDER.aad_object_id))
+    click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
+    assert messages.NOT_IN_TEAM in await refused_press(bot, fake_connector, how, click, sqlite_url)
+    clock.advance(timedelta(seconds=61))
+    assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
+    assert len(group_checks(fake_graph)) == 2
+    assert await owner_of_case(sqlite_url) == OUTSIDER.id
+
+
+@pytest.mark.parametrize(
+    ("status", "logged", "named"),
+    [
+        (403, "group membership look-up refused by Graph", "GroupMember.Read.All"),
+        (503, "group membership look-up failed", "ServiceNotAvailable"),
+    ],
+)
+async def test_when_graph_cannot_answer_the_click_is_refused_until_it_can(
+    how: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    logged: str,
+    named: str,
+) -> None:
+    fake_graph.add_group_member(SUPPORT_GROUP, str(RECEIVER.aad_object_id))
+    bot, card, message_id = await group_card(start_bot, fake_connector, clock, tmp_path, graph_env)
+    # 503 outlasts the client's retries (Retry-After: 0 keeps the test fast).
+    count = 1 if status == 403 else 5
+    fake_graph.fail_next(status, count, retry_after=0, method="POST", path_contains="MemberGroups")
+
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert messages.MEMBERSHIP_UNKNOWN in shown, "the clicker is told to try again"
+    assert refusals(caplog, "card action refused") == ["membership unknown"]
+    [record] = [r for r in caplog.records if r.getMessage() == logged]
+    assert named in str(getattr(record, "error", "")), "the admin reads what to fix"
+
+    # Nothing was remembered from the failure: the next press asks again and goes through.
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
+    assert await owner_of_case(sqlite_url) == RECEIVER.id
+
+
+async def test_without_an_aad_object_id_groups_cannot_be_asked_and_the_click_is_refused(
+    how: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_graph.add_group_member(SUPPORT_GROUP, str(RECEIVER.aad_object_id))
+    bot, card, message_id = await group_card(start_bot, fake_connector, clock, tmp_path, graph_env)
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    del click["from"]["aadObjectId"]
+
+    shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert messages.NOT_IN_TEAM in shown
+    assert refusals(caplog, "card action refused") == ["not in the team"]
+    [warned] = [
+        r for r in caplog.records if r.getMessage() == "no AAD object id to check group membership"
+    ]
+    assert getattr(warned, "user_id", None) == RECEIVER.id
+    assert group_checks(fake_graph) == []
+
+
+async def test_before_the_channel_is_set_up_group_members_act_and_others_are_told_to_wait(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    graph_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_graph.add_group_member(SUPPORT_GROUP, str(RECEIVER.aad_object_id))
+    fake_graph.add_teams_user(OUTSIDER)
+    config = config_file(tmp_path, allowed_groups=[SUPPORT_GROUP])
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config, **graph_env)
+    await request_handoff(bot, fake_connector)
+    await post(bot, activities.personal_message(f"status {CASE}", fake_connector.url))
+    [shown] = await fake_connector.wait_for(
+        lambda r: r.method == "POST" and "History" in str(r.body),
+        description="the status card",
+    )
+    card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
+
+    click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
+    said = await refused_press(bot, fake_connector, "invoke", click, sqlite_url)
+    assert messages.NO_TRANSFER_TEAM in said
+    assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
+    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    assert "accepted" in (await press(bot, fake_connector, "invoke", click)).lower()
+    assert await owner_of_case(sqlite_url) == RECEIVER.id

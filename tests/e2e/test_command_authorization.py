@@ -4,13 +4,16 @@ HTTP: a group chat's owners form, `longrunning <case> <why>`, `escalate <case> t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot import messages
 from bot.effects import CASE_TRANSFER_CHANNEL
 from cards.long_running_card import CHAT_OWNERS, owner_field
+from config.settings import DEFAULT_CONFIG_PATH
 from handoff.errors import IllegalTransition
 from handoff.models import Handoff, HandoffState
 from handoff.service import HandoffService
@@ -21,6 +24,9 @@ from conftest import FakeClock, RunningBot, StartBot
 from harness import activities, records
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
+from harness.fake_graph import FakeGraph
+from harness.fake_token_service import FakeTokenService
+from harness.graph_access import graph_settings
 from harness.handoff_flow import (
     CASE,
     RECEIVER,
@@ -239,6 +245,46 @@ async def test_escalate_technical_follows_the_card_rules(
     assert f"Case {CASE} goes up" in await command_by(bot, fake_connector, text, RECEIVER)
     _, kinds, _, _ = await stored(sqlite_url, clock)
     assert kinds.count("technical_escalation") == 1
+
+
+async def test_a_member_of_an_allowed_group_may_use_the_commands_too(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    fake_token_service: FakeTokenService,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    group = "5b0c7a1e-2f3d-4c5b-9a8e-1d2c3b4a5f60"
+    member = fake_user("Gil Groupmember")
+    fake_graph.add_group_member(group, str(member.aad_object_id))
+    fake_graph.add_teams_user(OUTSIDER)
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["case_transfer"]["allowed_groups"] = [group]
+    config = tmp_path / "groups.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    fake_connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER])
+    bot = await start_bot(
+        clock=clock,
+        HANDOFF_CONFIG=str(config),
+        **graph_settings(fake_graph, fake_token_service),
+    )
+    await set_up_channel(bot, fake_connector)
+    await seed(sqlite_url, clock, accepted=False, flagged=False)
+    text = f"longrunning {CASE} customer works in two time zones"
+
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
+    handoff, kinds, _, _ = await stored(sqlite_url, clock)
+    assert handoff.long_running is None and "long_running" not in kinds
+    assert refusals(caplog, "card action refused") == ["not in the team"]
+
+    assert "long-running" in await command_by(bot, fake_connector, text, member)
+    handoff, kinds, _, _ = await stored(sqlite_url, clock)
+    assert handoff.long_running is not None and "long_running" in kinds
 
 
 async def test_with_no_leads_only_the_bound_team_moves_the_channel(

@@ -402,6 +402,67 @@ async def test_find_user_by_upn_and_unknown_user(
     assert await client.find_user("nobody@example.invalid") is None
 
 
+# -- member_groups (bot/group_membership.py) ----------------------------------------------
+
+
+def group_id(n: int) -> str:
+    return f"{n:08x}-0000-4000-8000-00000000000{n % 10}"
+
+
+async def test_member_groups_answers_the_groups_a_user_is_in_nested_ones_too(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    fake_graph.add_group_member(group_id(1), ALICE)
+    fake_graph.add_group_member(group_id(2), group_id(3))
+    fake_graph.add_group_member(group_id(3), ALICE)
+    fake_graph.add_group_member(group_id(4), BOB)
+
+    found = await client.member_groups(ALICE, [group_id(1), group_id(2).upper(), group_id(4)])
+
+    assert found == {group_id(1), group_id(2)}
+    [request] = fake_graph.requests
+    assert (request.method, request.path) == ("POST", f"/v1.0/users/{ALICE}/checkMemberGroups")
+    assert request.body == {"groupIds": [group_id(1), group_id(2), group_id(4)]}
+
+
+async def test_member_groups_asks_twenty_groups_at_a_time(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    groups = [group_id(n) for n in range(1, 46)]
+    fake_graph.add_group_member(groups[44], ALICE)
+
+    assert await client.member_groups(ALICE, groups) == {groups[44]}
+    sizes = [len(r.body["groupIds"]) for r in fake_graph.requests]
+    assert sizes == [20, 20, 5]
+
+
+async def test_member_groups_of_a_user_graph_does_not_know_is_none(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    fake_graph.add_group_member(group_id(1), ALICE)
+    assert await client.member_groups(CAROL, [group_id(1)]) == set()
+    assert fake_graph.requests[0].status == 404
+
+
+async def test_member_groups_without_the_permission_names_group_member_read_all(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    fake_graph.fail_next(403, code="Authorization_RequestDenied", message="Insufficient privileges")
+    with pytest.raises(GraphPermissionError) as caught:
+        await client.member_groups(ALICE, [group_id(1)])
+    assert "GroupMember.Read.All" in str(caught.value)
+    assert "admin consent" in str(caught.value)
+
+
+async def test_member_groups_with_a_malformed_group_id_is_graphs_400(
+    client: GraphClient, fake_graph: FakeGraph
+) -> None:
+    fake_graph.add_user(ALICE, "Alice Example")
+    with pytest.raises(GraphError) as caught:
+        await client.member_groups(ALICE, [group_id(1), "Support Engineers"])
+    assert (caught.value.status, caught.value.code) == (400, "Request_BadRequest")
+
+
 # -- reading back what the bot sent (bot/landed_sends.py) --------------------------------
 
 

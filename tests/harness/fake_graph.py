@@ -1,6 +1,8 @@
 """A local fake of the parts of Microsoft Graph v1.0 the bot uses for 24x7 group chats.
 
-Create a chat, install the app in it, read it back, look users up; and, once linked to the
+Create a chat, install the app in it, read it back, look users up, check a user's
+(transitive) group memberships (``checkMemberGroups``, fed by :meth:`FakeGraph.add_group_member`);
+and, once linked to the
 fake Bot Connector (:meth:`FakeGraph.show_messages_of`), list the messages the bot sent to a
 chat or channel, and find the personal chat between a user and the app. Requests must carry
 ``Authorization: Bearer <expected_token>``; faults (429 + Retry-After, 503, 403, ...) come
@@ -9,6 +11,7 @@ from the shared fault queue and use Graph's error shape.
 
 from __future__ import annotations
 
+import re
 import secrets
 import ssl
 import uuid
@@ -27,6 +30,8 @@ __all__ = ["DEFAULT_GRAPH_TOKEN", "FakeGraph", "RecordedRequest"]
 DEFAULT_GRAPH_TOKEN = "fake-graph-access-token"
 _GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
 _CHAT_TYPES = frozenset({"oneOnOne", "group", "meeting"})
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_MAX_GROUPS_PER_CHECK = 20  # Graph's documented limit for checkMemberGroups
 
 # Codes Graph uses for these statuses, so injected faults read like real ones.
 _CODES = {
@@ -84,6 +89,7 @@ class FakeGraph(FakeServer):
         self._users: dict[str, dict[str, Any]] = {}
         self._messages: ConnectorMessages | None = None
         self._app_chats: dict[tuple[str, str], AppChat] = {}
+        self._group_members: dict[str, set[str]] = {}
 
     @property
     def base_url(self) -> str:
@@ -135,6 +141,20 @@ class FakeGraph(FakeServer):
     def add_teams_user(self, user: TeamsUser) -> dict[str, Any]:
         """:meth:`add_user` for a :class:`~harness.ids.TeamsUser` (Graph id = aadObjectId)."""
         return self.add_user(user.aad_object_id, user.name, user_principal_name=user.email)
+
+    def add_group_member(self, group_id: str, member_id: str) -> None:
+        """Put a user (by AAD object id) or another group (by id) in a group. Membership is
+        transitive, as ``checkMemberGroups`` counts it: a member of a nested group is in
+        the groups that contain it. A user added here is known to Graph."""
+        with self._lock:
+            self._group_members.setdefault(group_id.lower(), set()).add(member_id.lower())
+
+    def _member_of(self, group_id: str, member_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        members = self._group_members.get(group_id, set())
+        if member_id in members:
+            return True
+        nested = (m for m in members if m in self._group_members and m not in seen)
+        return any(self._member_of(g, member_id, seen | {group_id}) for g in nested)
 
     @property
     def chats(self) -> dict[str, dict[str, Any]]:
@@ -196,6 +216,7 @@ class FakeGraph(FakeServer):
             Route("POST", chat + "/installedApps", self._install_app),
             Route("GET", chat + "/installedApps", self._list_installed_apps),
             Route("GET", "/v1.0/users/{userKey}", self._get_user),
+            Route("POST", "/v1.0/users/{userKey}/checkMemberGroups", self._check_member_groups),
             Route("GET", "/v1.0/users/{userKey}/teamwork/installedApps", self._user_apps),
             Route(
                 "GET",
@@ -283,6 +304,36 @@ class FakeGraph(FakeServer):
             "reference-property objects are not present."
         )
         return Answer(404, graph_error(404, "Request_ResourceNotFound", message))
+
+    def _check_member_groups(self, incoming: Incoming) -> Answer:
+        key = incoming.match["userKey"].lower()
+        known = any(key == user["id"].lower() for user in self._users.values()) or any(
+            key in members for members in self._group_members.values()
+        )
+        if not known:
+            message = (
+                f"Resource '{incoming.match['userKey']}' does not exist or one of its queried "
+                "reference-property objects are not present."
+            )
+            return Answer(404, graph_error(404, "Request_ResourceNotFound", message))
+        body = incoming.body if isinstance(incoming.body, dict) else {}
+        group_ids = body.get("groupIds")
+        if not isinstance(group_ids, list) or not group_ids:
+            return Answer(400, graph_error(400, "Request_BadRequest", "groupIds is required."))
+        if len(group_ids) > _MAX_GROUPS_PER_CHECK:
+            message = f"At most {_MAX_GROUPS_PER_CHECK} group ids may be checked at once."
+            return Answer(400, graph_error(400, "Request_BadRequest", message))
+        # One malformed id fails the whole request, as in Graph.
+        for group_id in group_ids:
+            if not isinstance(group_id, str) or not _GUID.fullmatch(group_id):
+                message = f"Invalid GUID:{group_id}"
+                return Answer(400, graph_error(400, "Request_BadRequest", message))
+        value = [g for g in group_ids if self._member_of(g.lower(), key)]
+        payload = {
+            "@odata.context": f"{_GRAPH_ROOT}/$metadata#Collection(Edm.String)",
+            "value": value,
+        }
+        return Answer(200, payload)
 
     # -- messages (bot/landed_sends.py reads them) -----------------------------------------
 

@@ -16,15 +16,17 @@ from botbuilder.schema import Activity
 from .activity_codec import to_json
 from .landed_sends import CLOCK_SKEW, CannotTell, LandedSends
 from .outbox_worker import CURRENT_JOURNAL, SendJournal
-from .pacing import ConversationPacer, Paced
+from .pacing import BOT_CONNECTOR_LIMITS, MARGIN_SECONDS, ConversationPacer, Paced
 from .reply_pacing import already_paced
 from .sending import SendFailed, TeamsSender
 
 CLIENT_ACTIVITY_ID = "clientActivityId"
 
 # Waits up to this long are slept through; longer ones put the item back (Paced), so one busy
-# conversation does not hold up the others.
-MAX_INLINE_WAIT_SECONDS = 1.0
+# conversation does not hold up the others. Any wait for the per-second window (up to its
+# second plus the margin) is slept through: only the 30-second and hourly windows put an
+# item back, for longer than a moment.
+MAX_INLINE_WAIT_SECONDS = BOT_CONNECTOR_LIMITS[0][1] + MARGIN_SECONDS
 # Graph lists a message a moment after Teams takes it: a send in doubt is looked for once
 # it is at least this old.
 SETTLE_SECONDS = 3.0

@@ -113,7 +113,7 @@ class TokenProvider:
         return None
 
     def token_blocking(self, force_refresh: bool = False) -> str:
-        """The same, for callers that must stay synchronous (the SDK's ``signed_session``)."""
+        """The same, blocking: only for worker threads, never the event loop."""
         with self._lock:
             app = self._application()
             if force_refresh:

@@ -46,6 +46,7 @@ from bot.outbox_worker import OutboxWorker, RetryPolicy
 from bot.pacing import ConversationPacer
 from bot.reminders import ReminderHandlers
 from bot.reply_pacing import ReplyPacing
+from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
@@ -380,6 +381,21 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     adapter.use(ReplyPacing(pacer))
     app[ADAPTER] = adapter
     app[REQUEST_DEADLINE] = settings.request_deadline_seconds
+
+    if not settings.local_mode:
+        signing_keys = SigningKeys(
+            settings.openid_metadata_url,
+            refresh_seconds=settings.signing_keys_refresh_seconds,
+            refetch_seconds=settings.signing_keys_refetch_seconds,
+        )
+
+        async def signing_keys_lifecycle(_app: web.Application) -> AsyncIterator[None]:
+            # First, so that the keys are on their way while the database opens.
+            await signing_keys.start()
+            yield
+            await signing_keys.close()
+
+        app.cleanup_ctx.append(signing_keys_lifecycle)
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(

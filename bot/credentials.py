@@ -5,10 +5,17 @@ application and an empty token cache) for every turn and every proactive send, s
 costs a round trip to the identity platform. This factory hands out one credentials object
 per authority and scope, backed by :class:`graph.token_provider.TokenProvider`, whose msal
 cache serves the token until shortly before it expires.
+
+msal is synchronous, and the SDK asks for the token synchronously too (msrest's
+``signed_session``, on the event loop, just before each call). So the token is fetched in a
+worker thread when the SDK asks for the credentials (``create_credentials`` is awaited right
+before the client is built), and ``get_access_token`` then only reads the cache: the process
+keeps serving other requests while the identity platform answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from urllib.parse import urlsplit
 
@@ -31,8 +38,34 @@ class MsalAppCredentials(AppCredentials):  # type: ignore[misc]
         super().__init__(app_id=app_id, oauth_scope=scope)
         self._tokens = tokens
 
+    @property
+    def tokens(self) -> TokenProvider:
+        return self._tokens
+
     def get_access_token(self, force_refresh: bool = False) -> str:
+        cached = None if force_refresh else self._tokens.cached_token()
+        if cached is not None:
+            return cached
+        if _on_event_loop():
+            # A round trip to the identity platform here would stall every request the
+            # process serves; create_credentials fetches the token first, so this is a bug.
+            raise TokenNotReady(
+                "The Bot Connector token was not fetched before the SDK asked for it on the "
+                "event loop; get the credentials through create_credentials."
+            )
         return self._tokens.token_blocking(force_refresh)
+
+
+class TokenNotReady(RuntimeError):
+    """The SDK asked on the event loop for a token nobody fetched in the background first."""
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class CachedCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
@@ -73,6 +106,9 @@ class CachedCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[
                 )
                 credentials = MsalAppCredentials(self._app_id, scope, tokens)
                 self._credentials[(authority, scope)] = credentials
+        # In a worker thread (on a cache miss only): the SDK's get_access_token that follows
+        # then reads the cache instead of calling msal on the event loop.
+        await credentials.tokens.token()
         return credentials
 
 

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         BOT_FRAMEWORK_OPENID_METADATA_URL, alias="TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
     )
     bot_login_url: str = Field("", alias="TO_CHANNEL_FROM_BOT_LOGIN_URL")
+    # How often the keys that sign Teams' requests are fetched again in the background, and
+    # how often at most a token naming a key they do not list may make the bot fetch them.
+    signing_keys_refresh_seconds: float = Field(
+        43200.0, alias="SIGNING_KEYS_REFRESH_SECONDS", gt=0, le=86400
+    )
+    signing_keys_refetch_seconds: float = Field(
+        300.0, alias="SIGNING_KEYS_REFETCH_SECONDS", gt=0, le=86400
+    )
     # The organization's Azure AD tenant: activities from any other tenant are refused.
     tenant_id: str = Field("", alias="TENANT_ID")
 

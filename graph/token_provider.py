@@ -99,14 +99,21 @@ class TokenProvider:
         ``force_refresh`` drops the cached token first (the service answered 401 to it).
         Raises :class:`GraphAuthError` when the identity platform refuses the app.
         """
-        cached = self._cached
-        if cached is not None and not force_refresh and time.monotonic() < cached[1]:
-            return cached[0]
+        cached = None if force_refresh else self.cached_token()
+        if cached is not None:
+            return cached
         # msal is synchronous (requests); keep it off the event loop.
         return await asyncio.to_thread(self.token_blocking, force_refresh)
 
+    def cached_token(self) -> str | None:
+        """The last token while it is not due for renewal, without any I/O; None otherwise."""
+        cached = self._cached
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        return None
+
     def token_blocking(self, force_refresh: bool = False) -> str:
-        """The same, for callers that must stay synchronous (the SDK's ``signed_session``)."""
+        """The same, blocking: only for worker threads, never the event loop."""
         with self._lock:
             app = self._application()
             if force_refresh:

@@ -20,6 +20,8 @@ SETTING_NAMES = [
     "TENANT_ID",
     "REQUEST_DEADLINE_SECONDS",
     "DELIVERY_TAKEOVER_MARGIN_SECONDS",
+    "SIGNING_KEYS_REFRESH_SECONDS",
+    "SIGNING_KEYS_REFETCH_SECONDS",
 ]
 
 
@@ -62,6 +64,16 @@ def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
             "DELIVERY_TAKEOVER_MARGIN_SECONDS",
             "0",
             "DELIVERY_TAKEOVER_MARGIN_SECONDS: Input should be greater than 0",
+        ),
+        (
+            "SIGNING_KEYS_REFRESH_SECONDS",
+            "172800",
+            "SIGNING_KEYS_REFRESH_SECONDS: Input should be less than or equal to 86400",
+        ),
+        (
+            "SIGNING_KEYS_REFETCH_SECONDS",
+            "0",
+            "SIGNING_KEYS_REFETCH_SECONDS: Input should be greater than 0",
         ),
     ],
 )

@@ -31,7 +31,7 @@ MSAL_EXPIRY_MARGIN_SECONDS = 300
 def trust_fakes(
     fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
 ) -> FakeTokenService:
-    # The SDK fetches the keys with a bare requests.get and msal uses its own session: both
+    # The bot fetches the keys over aiohttp and msal uses its own requests session: both
     # trust the test CA through the environment. Every test starts with no cached keys.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     monkeypatch.setattr(JwtTokenExtractor, "metadataCache", {})

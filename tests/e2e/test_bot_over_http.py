@@ -17,6 +17,7 @@ from storage.sql_store import open_store
 from conftest import CreateDatabase, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
+from harness.fake_token_service import FakeTokenService
 
 
 async def test_help_in_a_personal_chat_is_answered(
@@ -182,9 +183,20 @@ async def test_malformed_requests_are_refused_with_a_reason(
     [None, "Basic dXNlcjpwdw==", "Bearer not-a-token", "Bearer a.b.c"],
 )
 async def test_with_an_app_id_unauthenticated_requests_get_401(
-    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str, authorization: str | None
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    fake_token_service: FakeTokenService,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    authorization: str | None,
 ) -> None:
-    bot = await start_bot(MicrosoftAppId="app-id", MicrosoftAppPassword="secret")
+    # The bot fetches the signing keys as it starts: from the fake, not from the internet.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    bot = await start_bot(
+        MicrosoftAppId="app-id",
+        MicrosoftAppPassword="secret",
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
+    )
     incoming = activities.personal_message("help", service_url=fake_connector.url)
     headers = {"Authorization": authorization} if authorization else {}
     response = await bot.post_activity(incoming, headers=headers)

@@ -17,9 +17,11 @@ openid-configuration``, then to the ``token_endpoint`` listed there.
 
 Inbound (Teams calling the bot): ``/v1/.well-known/openidconfiguration`` and
 ``/v1/.well-known/keys`` stand in for login.botframework.com, and :meth:`issue_token` signs
-tokens with the listed keys. botframework-connector fetches them with a bare
-``requests.get``, so tests set ``REQUESTS_CA_BUNDLE`` to :attr:`FakeTokenService.ca_file`
-and point ``ChannelValidation.open_id_metadata_endpoint`` at :attr:`openid_metadata_url`.
+tokens with the listed keys (:meth:`publish_key` and :meth:`retire_key` rotate them). The bot
+fetches them over aiohttp (bot/signing_keys.py) and botframework-connector's own code with a
+bare ``requests.get``; both trust ``REQUESTS_CA_BUNDLE``, so tests set it to
+:attr:`FakeTokenService.ca_file` and point ``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL`` (or the
+SDK's ``ChannelValidation.open_id_metadata_endpoint``) at :attr:`openid_metadata_url`.
 """
 
 from __future__ import annotations
@@ -163,6 +165,16 @@ class FakeTokenService(FakeServer):
         with self._lock:
             self._clients[client_id] = (client_secret, access_token)
 
+    def publish_key(self, kid: str, endorsements: Iterable[str] = ("msteams",)) -> None:
+        """List one more signing key in the JWKS (Microsoft rotating a key in)."""
+        with self._lock:
+            self._keys[kid] = _SigningKey(kid, tuple(endorsements))
+
+    def retire_key(self, kid: str) -> None:
+        """Stop listing a signing key (Microsoft rotating it out, or revoking it)."""
+        with self._lock:
+            del self._keys[kid]
+
     @property
     def ca_file(self) -> Path:
         """PEM of the CA, for ``requests`` (``verify=`` or ``REQUESTS_CA_BUNDLE``)."""
@@ -195,6 +207,11 @@ class FakeTokenService(FakeServer):
         return sum(1 for r in self.requests if r.path.endswith(_TOKEN_PATH_SUFFIX))
 
     @property
+    def jwks_request_count(self) -> int:
+        """Requests for the Bot Framework signing keys (the JWKS) so far."""
+        return sum(1 for r in self.requests if r.path == "/v1/.well-known/keys")
+
+    @property
     def issued_tokens(self) -> list[str]:
         """Access tokens handed out, oldest first."""
         with self._lock:
@@ -209,7 +226,8 @@ class FakeTokenService(FakeServer):
         *,
         expires_in: int = 3600,
     ) -> str:
-        """An RS256 JWT signed with the key ``kid`` listed at :attr:`jwks_url`.
+        """An RS256 JWT signed with the key ``kid``, as listed at :attr:`jwks_url`; a ``kid``
+        not (or no longer) published there signs all the same, with that kid's own key.
 
         ``iss`` defaults to https://api.botframework.com and ``iat``/``nbf``/``exp`` to now and
         now + ``expires_in``; ``claims`` override them. Bot Framework channel auth also wants
@@ -223,7 +241,8 @@ class FakeTokenService(FakeServer):
             "exp": now + expires_in,
             **claims,
         }
-        key = self._keys[kid]
+        with self._lock:
+            key = self._keys.get(kid) or _SigningKey(kid, ())
         return jwt.encode(payload, key.private_key, algorithm="RS256", headers={"kid": kid})
 
     # -- routes (server thread, under the lock) -----------------------------------------

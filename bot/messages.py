@@ -360,8 +360,8 @@ def only_the_requester(who: str) -> str:
 ONLY_REQUESTER_OR_LEAD = "Only the requester or a team lead can send this case back to the queue."
 
 NOT_IN_TEAM = (
-    "Only members of the Case Transfer team can act on handoff cards. Ask a team lead to add "
-    "you to the team if you should."
+    "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
+    "act on handoff cards. Ask a team lead to add you if you should."
 )
 
 NO_TRANSFER_TEAM = (

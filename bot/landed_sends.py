@@ -28,6 +28,8 @@ from graph.client import GraphClient
 from graph.errors import GraphError
 from handoff.ports import ConversationStore
 
+from .sending import SendFailed
+
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -140,7 +142,7 @@ class LandedSends:
     ) -> str | None:
         """The id of a message the bot wrote to the reference's conversation at or after
         `since` with the activity's content; None if there is none. Ids in `known` are other
-        sends (the same words sent twice on purpose, a minute apart, are two messages).
+        sends (the same words sent twice on purpose are two messages).
         Raises CannotTell when Graph cannot say."""
         wanted = activity_fingerprint(activity)
         try:
@@ -195,7 +197,10 @@ class LandedSends:
         team_id = address.team_id if address is not None else None
         if not team_id:
             raise CannotTell("the channel's team is not known")
-        group = await self._team_group_of(reference, team_id)
+        try:
+            group = await self._team_group_of(reference, team_id)
+        except SendFailed as error:
+            raise CannotTell(f"the Bot Connector did not give the team's group: {error}") from error
         if not group:
             raise CannotTell("the Bot Connector gave no Azure AD group for the channel's team")
         self._team_groups[channel_id] = group

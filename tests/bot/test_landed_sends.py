@@ -17,9 +17,10 @@ from bot.landed_sends import (
     activity_fingerprint,
     message_fingerprint,
 )
+from bot.sending import SendFailed
 from cards.elements import card, text
 from graph.client import GraphClient
-from handoff.ports import SystemClock
+from handoff.ports import ConversationAddress, ConversationKind, SystemClock
 from storage.sql_store import open_store
 
 from harness.fake_connector import FakeConnector
@@ -30,6 +31,7 @@ APP = "bot-app-id"
 TEAMS_APP = "teams-catalog-id"
 USER_AAD = "aaaaaaaa-0000-4000-8000-000000000001"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+REMOVED_TEAM = "19:removed@thread.tacv2"
 
 
 def graph_message(content: str, attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -91,12 +93,25 @@ async def landed(
             return DEFAULT_GRAPH_TOKEN
 
     async def no_team(reference: dict[str, Any], team_id: str) -> str | None:
+        if team_id == REMOVED_TEAM:
+            raise SendFailed("HTTP 404: the bot is not in the team", status=404, retry_after=None)
         return None
 
     async def no_wait(_: float) -> None:
         pass
 
     store = await open_store(sqlite_url, SystemClock())
+    for team in ("19:team@thread.tacv2", REMOVED_TEAM):
+        await store.save_conversation(
+            ConversationAddress(
+                conversation_id=f"{team}-channel",
+                kind=ConversationKind.CHANNEL,
+                service_url=fake_connector.url,
+                team_id=team,
+                reference={},
+                updated_at=SystemClock().now(),
+            )
+        )
     async with aiohttp.ClientSession() as session:
         graph = GraphClient(fake_graph.base_url, Tokens(), session, sleep=no_wait)
         yield LandedSends(graph, store, no_team, bot_app_id=APP, teams_app_id=TEAMS_APP)
@@ -144,9 +159,16 @@ async def test_without_a_way_to_the_chat_it_cannot_tell(
     no_aad = {"conversation": {"id": "a:chat", "conversationType": "personal"}, "user": {}}
     with pytest.raises(CannotTell, match="no Azure AD object id"):
         await landed.find(no_aad, wanted, since)
-    channel = {"conversation": {"id": "19:c@thread.tacv2", "conversationType": "channel"}}
+
+    def channel(channel_id: str) -> dict[str, Any]:
+        return {"conversation": {"id": channel_id, "conversationType": "channel"}}
+
     with pytest.raises(CannotTell, match="team is not known"):
-        await landed.find(channel, wanted, since)
+        await landed.find(channel("19:c@thread.tacv2"), wanted, since)
+    with pytest.raises(CannotTell, match="no Azure AD group"):
+        await landed.find(channel("19:team@thread.tacv2-channel"), wanted, since)
+    with pytest.raises(CannotTell, match="did not give the team's group: HTTP 404"):
+        await landed.find(channel(f"{REMOVED_TEAM}-channel"), wanted, since)
     fake_graph.fail_next(503, count=5)
     group = {"conversation": {"id": "19:g@thread.v2", "conversationType": "groupChat"}}
     with pytest.raises(CannotTell, match="503"):

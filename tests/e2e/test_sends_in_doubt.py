@@ -15,7 +15,7 @@ from handoff import effects
 from handoff.ports import SystemClock
 from storage.sql_store import open_store
 
-from conftest import FakeClock, StartBot
+from conftest import FakeClock, RunningBot, StartBot
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import FakeGraph
 from harness.fake_token_service import FakeTokenService
@@ -93,6 +93,22 @@ def graph_reads(graph: FakeGraph) -> list[str]:
     return [r.path for r in graph.requests if r.method == "GET" and r.path.endswith("/messages")]
 
 
+async def introduced(
+    start_bot: StartBot,
+    connector: FakeConnector,
+    graph: FakeGraph,
+    settings: dict[str, str],
+    count: int,
+    tag: str,
+) -> tuple[RunningBot, list[Recipient]]:
+    """The bot, and `count` people who chat with it (Graph knows their chats)."""
+    bot = await start_bot(**FAST_RETRIES, **settings)
+    people = recipients(count, tag)
+    install_app_for(graph, people)
+    await introduce(bot.post_activity, connector, people)
+    return bot, people
+
+
 async def lost_answers_burst(
     start_bot: StartBot,
     connector: FakeConnector,
@@ -102,10 +118,7 @@ async def lost_answers_burst(
     tag: str,
 ) -> dict[str, list[str]]:
     """Two people, three messages each; the answers to the first two sends are lost."""
-    bot = await start_bot(**FAST_RETRIES, **settings)
-    people = recipients(2, tag)
-    install_app_for(graph, people)
-    await introduce(bot.post_activity, connector, people)
+    _, people = await introduced(start_bot, connector, graph, settings, 2, tag)
     connector.lose_answers(2, method="POST", path_contains=SENDS)
     expected = await enqueue_burst(database_url, people, 3, tag)
     await outbox_settled(database_url)
@@ -189,10 +202,7 @@ async def test_a_send_begun_but_never_made_is_looked_for_and_then_sent_once(
     with_graph: dict[str, str],
     sqlite_url: str,
 ) -> None:
-    bot = await start_bot(**FAST_RETRIES, **with_graph)
-    [person] = recipients(1, "unsent")
-    install_app_for(fake_graph, [person])
-    await introduce(bot.post_activity, fake_connector, [person])
+    bot, [person] = await introduced(start_bot, fake_connector, fake_graph, with_graph, 1, "unsent")
     await bot.stop()
     await in_doubt_unsent(sqlite_url, person, "unsent message 000", "unsent:0")
 
@@ -212,10 +222,7 @@ async def test_the_same_words_sent_on_purpose_just_before_are_not_taken_for_the_
 ) -> None:
     """Two notices with the same words: the first went out; the second was cut off before
     it was made. Graph lists the first, which is not the second: the second is sent."""
-    bot = await start_bot(**FAST_RETRIES, **with_graph)
-    [person] = recipients(1, "twice")
-    install_app_for(fake_graph, [person])
-    await introduce(bot.post_activity, fake_connector, [person])
+    bot, [person] = await introduced(start_bot, fake_connector, fake_graph, with_graph, 1, "twice")
     await enqueue_burst(sqlite_url, [person], 1, "twice")
     await outbox_settled(sqlite_url)
     await bot.stop()

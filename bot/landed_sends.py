@@ -16,6 +16,7 @@ version), so two cards of the same handoff at different versions differ.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -24,8 +25,11 @@ from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
+import requests
+
 from graph.client import GraphClient
-from graph.errors import GraphError
+from graph.errors import GraphAuthError, GraphError
 from handoff.ports import ConversationStore
 
 from .sending import SendFailed
@@ -35,6 +39,20 @@ log = logging.getLogger(__name__)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 # Room for the clocks of this machine and Microsoft's to disagree.
 CLOCK_SKEW = timedelta(seconds=30)
+# A look-up that takes longer (Graph throttling, many pages) gives up: the item's lease must
+# not run out while it waits, or another replica would take the item up too.
+LOOKUP_SECONDS = 20.0
+# Whatever keeps Graph (or the Bot Connector, for a channel's team) from answering: the
+# token (an expired secret), the network, a body not as documented, the time limit.
+_LOOKUP_FAILURES = (
+    GraphError,
+    GraphAuthError,
+    SendFailed,
+    aiohttp.ClientError,
+    requests.RequestException,
+    ValueError,
+    TimeoutError,
+)
 
 TeamGroupOf = Callable[[dict[str, Any], str], Awaitable[str | None]]
 """(a channel's conversation reference, its team's id) -> the team's Azure AD group id."""
@@ -146,9 +164,10 @@ class LandedSends:
         Raises CannotTell when Graph cannot say."""
         wanted = activity_fingerprint(activity)
         try:
-            messages = await self._messages(reference, since - CLOCK_SKEW)
-        except GraphError as error:
-            raise CannotTell(str(error)) from error
+            async with asyncio.timeout(LOOKUP_SECONDS):
+                messages = await self._messages(reference, since - CLOCK_SKEW)
+        except _LOOKUP_FAILURES as error:
+            raise CannotTell(f"{type(error).__name__}: {error}") from error
         for message in messages:
             message_id = str(message.get("id") or "")
             if (
@@ -180,10 +199,7 @@ class LandedSends:
             raise CannotTell("the personal chat's user has no Azure AD object id")
         chat_id = self._personal_chats.get(aad_id)
         if chat_id is None:
-            try:
-                chat_id = await self._graph.app_chat_with(aad_id, self._teams_app_id)
-            except GraphError as error:
-                raise CannotTell(str(error)) from error
+            chat_id = await self._graph.app_chat_with(aad_id, self._teams_app_id)
             if chat_id is None:
                 raise CannotTell("Graph knows no chat between that user and the app")
             self._personal_chats[aad_id] = chat_id
@@ -197,10 +213,7 @@ class LandedSends:
         team_id = address.team_id if address is not None else None
         if not team_id:
             raise CannotTell("the channel's team is not known")
-        try:
-            group = await self._team_group_of(reference, team_id)
-        except SendFailed as error:
-            raise CannotTell(f"the Bot Connector did not give the team's group: {error}") from error
+        group = await self._team_group_of(reference, team_id)
         if not group:
             raise CannotTell("the Bot Connector gave no Azure AD group for the channel's team")
         self._team_groups[channel_id] = group

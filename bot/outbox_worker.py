@@ -104,10 +104,12 @@ class SendJournal:
         """When an earlier attempt began this send without recording its result (it may
         have arrived); None when no attempt left it in doubt."""
         marker = self._item.sending or ""
-        step, _, rest = marker.partition("@")
-        if step != client_activity_id:
+        # Keys may hold "@" themselves (a channel's id does): the step is matched whole.
+        if not marker.startswith(client_activity_id + "@"):
             return None
-        _, _, began = rest.partition("@")
+        attempt, _, began = marker[len(client_activity_id) + 1 :].partition("@")
+        if not attempt.isdigit():
+            return None  # a longer client activity id that starts like this one
         try:
             return datetime.fromisoformat(began)
         except ValueError:

@@ -264,9 +264,11 @@ class GraphClient:
             permissions=APP_CHAT_PERMISSIONS,
         )
         installs = listing.get("value") if isinstance(listing, dict) else None
-        if not installs:
+        if not isinstance(installs, list) or not installs:
             return None
-        installation = quote(str(installs[0].get("id") or ""), safe="")
+        if not isinstance(installs[0], dict) or not installs[0].get("id"):
+            raise GraphError(200, "UnexpectedBody", "Graph listed an installation without an id.")
+        installation = quote(str(installs[0]["id"]), safe="")
         _, chat = await self._request(
             "GET",
             f"/users/{user}/teamwork/installedApps/{installation}/chat",

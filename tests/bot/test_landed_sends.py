@@ -20,6 +20,7 @@ from bot.landed_sends import (
 from bot.sending import SendFailed
 from cards.elements import card, text
 from graph.client import GraphClient
+from graph.errors import GraphAuthError
 from handoff.ports import ConversationAddress, ConversationKind, SystemClock
 from storage.sql_store import open_store
 
@@ -81,6 +82,13 @@ def test_a_card_matches_its_json_string_and_not_the_same_card_at_another_version
     assert activity_fingerprint(sent) != message_fingerprint(stored(2))
 
 
+async def no_team(reference: dict[str, Any], team_id: str) -> str | None:
+    """The Bot Connector's answer for a channel's team: none, or for REMOVED_TEAM a 404."""
+    if team_id == REMOVED_TEAM:
+        raise SendFailed("HTTP 404: the bot is not in the team", status=404, retry_after=None)
+    return None
+
+
 @pytest.fixture
 async def landed(
     fake_graph: FakeGraph, fake_connector: FakeConnector, sqlite_url: str
@@ -91,11 +99,6 @@ async def landed(
     class Tokens:
         async def token(self, *, force_refresh: bool = False) -> str:
             return DEFAULT_GRAPH_TOKEN
-
-    async def no_team(reference: dict[str, Any], team_id: str) -> str | None:
-        if team_id == REMOVED_TEAM:
-            raise SendFailed("HTTP 404: the bot is not in the team", status=404, retry_after=None)
-        return None
 
     async def no_wait(_: float) -> None:
         pass
@@ -167,9 +170,28 @@ async def test_without_a_way_to_the_chat_it_cannot_tell(
         await landed.find(channel("19:c@thread.tacv2"), wanted, since)
     with pytest.raises(CannotTell, match="no Azure AD group"):
         await landed.find(channel("19:team@thread.tacv2-channel"), wanted, since)
-    with pytest.raises(CannotTell, match="did not give the team's group: HTTP 404"):
+    with pytest.raises(CannotTell, match="SendFailed: HTTP 404"):
         await landed.find(channel(f"{REMOVED_TEAM}-channel"), wanted, since)
     fake_graph.fail_next(503, count=5)
     group = {"conversation": {"id": "19:g@thread.v2", "conversationType": "groupChat"}}
     with pytest.raises(CannotTell, match="503"):
         await landed.find(group, wanted, since)
+
+
+async def test_a_graph_secret_that_expired_means_it_cannot_tell(
+    fake_graph: FakeGraph, sqlite_url: str
+) -> None:
+    class ExpiredSecret:
+        async def token(self, *, force_refresh: bool = False) -> str:
+            raise GraphAuthError("invalid_client", "AADSTS7000222: the secret expired.", "")
+
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        async with aiohttp.ClientSession() as session:
+            graph = GraphClient(fake_graph.base_url, ExpiredSecret(), session)
+            landed = LandedSends(graph, store, no_team, bot_app_id=APP, teams_app_id=TEAMS_APP)
+            group = {"conversation": {"id": "19:g@thread.v2", "conversationType": "groupChat"}}
+            with pytest.raises(CannotTell, match=r"GraphAuthError: .*secret expired"):
+                await landed.find(group, {"text": "hello"}, datetime.now(UTC))
+    finally:
+        await store.close()

@@ -289,13 +289,15 @@ class GraphClient:
     async def channel_messages_since(
         self, team_group_id: str, channel_id: str, since: datetime
     ) -> list[dict[str, Any]]:
-        """The channel's root messages (new threads) created at or after ``since``."""
+        """The channel's root messages (new threads) created at or after ``since``. Listing a
+        channel's messages has no order nor date filter; its delta query filters on the last
+        change, which comes at or after the creation."""
+        stamp = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         path = (
             f"/teams/{quote(team_group_id, safe='')}/channels/{quote(channel_id, safe='')}"
-            f"/messages?$top={MESSAGES_PAGE}"
+            f"/messages/delta?$top={MESSAGES_PAGE}&$filter=lastModifiedDateTime gt {stamp}"
         )
-        # Graph does not promise an order for channel messages: every page is read.
-        return await self._messages_since(path, since, CHANNEL_MESSAGE_PERMISSIONS)
+        return await self._messages_since(path, since, CHANNEL_MESSAGE_PERMISSIONS, max_pages=10)
 
     async def _messages_since(
         self,

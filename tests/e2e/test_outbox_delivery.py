@@ -76,7 +76,7 @@ async def test_a_bot_killed_mid_burst_loses_nothing_and_sends_nothing_twice(
             kill_after=15,
             settings={**FAST_RETRIES, **graph_settings},
         )
-        looked_up = [r for r in graph.requests if r.path.endswith("/messages")]
+        looked_up = [r for r in graph.requests if "/messages" in r.path]
     assert crash.sent_at_kill < 60, "killed in the middle of the burst"
     delivery = check_delivery(fake_connector, crash.expected, "crash")
     assert (delivery.lost, delivery.out_of_order) == (0, 0)

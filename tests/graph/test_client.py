@@ -505,14 +505,20 @@ async def test_channel_messages_since_lists_the_new_threads_in_the_channel(
 ) -> None:
     fake_graph.show_messages_of(fake_connector)
     channel = "19:case-transfer@thread.tacv2"
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    sent_to(fake_connector, channel, ["a card"])
+    sent_to(fake_connector, channel, [f"old card {n}" for n in range(30)])
+    since = datetime.now(UTC)
+    await asyncio.sleep(0.002)  # Graph's times are to the millisecond
+    sent_to(fake_connector, channel, [f"card {n}" for n in range(60)])
     sent_to(fake_connector, f"{channel};messageid=1", ["a reply in a thread"])
 
     messages = await client.channel_messages_since("group-id", channel, since)
 
-    assert [m["body"]["content"] for m in messages] == ["<p>a card</p>"]
+    shown = sorted(m["body"]["content"] for m in messages)
+    assert shown == sorted(f"<p>card {n}</p>" for n in range(60)), "new threads only, all"
     assert messages[0]["from"]["application"]["id"] == "bot-app"
+    pages = [r for r in fake_graph.requests if r.path.endswith("/messages/delta")]
+    assert len(pages) == 2, "Graph filters by time: 60 new posts are two pages, not three"
+    assert all(r.query["$filter"].startswith("lastModifiedDateTime gt ") for r in pages)
 
 
 async def test_reading_messages_without_the_permission_names_the_one_to_grant(

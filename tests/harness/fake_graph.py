@@ -224,7 +224,7 @@ class FakeGraph(FakeServer):
                 self._user_app_chat,
             ),
             Route("GET", chat + "/messages", self._chat_messages),
-            Route("GET", channel + "/messages", self._channel_messages),
+            Route("GET", channel + "/messages/delta", self._channel_messages_delta),
         ]
 
     def _create_chat(self, incoming: Incoming) -> Answer:
@@ -359,15 +359,20 @@ class FakeGraph(FakeServer):
                 return Answer(200, {"id": chat.chat_id, "chatType": "oneOnOne"})
         return Answer(404, graph_error(404, "NotFound", "No such app installation."))
 
-    def _page(self, incoming: Incoming, messages: list[dict[str, Any]]) -> Answer:
+    def _page(
+        self, incoming: Incoming, messages: list[dict[str, Any]], *, delta: bool = False
+    ) -> Answer:
         top = min(int(incoming.query.get("$top", "20")), 50)
         start = int(incoming.query.get("$skiptoken", "0"))
         payload: dict[str, Any] = {"value": messages[start : start + top]}
+        path = f"{self.base_url}{incoming.path.removeprefix('/v1.0')}"
+        kept = "".join(
+            f"&{name}={value}" for name, value in incoming.query.items() if name != "$skiptoken"
+        )
         if start + top < len(messages):
-            payload["@odata.nextLink"] = (
-                f"{self.base_url}{incoming.path.removeprefix('/v1.0')}"
-                f"?$top={top}&$skiptoken={start + top}"
-            )
+            payload["@odata.nextLink"] = f"{path}?$skiptoken={start + top}{kept}"
+        elif delta:
+            payload["@odata.deltaLink"] = f"{path}?$deltatoken={secrets.token_hex(8)}"
         return Answer(200, payload)
 
     def _chat_messages(self, incoming: Incoming) -> Answer:
@@ -378,8 +383,21 @@ class FakeGraph(FakeServer):
         conversation = personal[0].conversation_id if personal else chat_id
         return self._page(incoming, self._messages.chat(conversation, chat_id))
 
-    def _channel_messages(self, incoming: Incoming) -> Answer:
+    def _channel_messages_delta(self, incoming: Incoming) -> Answer:
+        """The delta query of a channel's root messages; of its filters, Graph takes only
+        ``lastModifiedDateTime gt <time>``."""
         if self._messages is None:
             return Answer(404, graph_error(404, "NotFound", "No such channel."))
         messages = self._messages.channel(incoming.match["teamId"], incoming.match["channelId"])
-        return self._page(incoming, messages)
+        wanted = incoming.query.get("$filter", "")
+        if wanted:
+            field, _, rest = wanted.partition(" gt ")
+            if field != "lastModifiedDateTime" or not rest:
+                return Answer(400, graph_error(400, message=f"Unsupported filter {wanted!r}."))
+            after = datetime.fromisoformat(rest.replace("Z", "+00:00"))
+            messages = [
+                m
+                for m in messages
+                if datetime.fromisoformat(m["lastModifiedDateTime"].replace("Z", "+00:00")) > after
+            ]
+        return self._page(incoming, messages, delta=True)

@@ -13,7 +13,10 @@ A process that dies mid-turn (SIGKILL, OOM, power cut) cannot give its keys back
 still pending `abandoned_after` after it was made — the request deadline, which no turn
 outlives, plus a margin for the clocks of replicas — counts as abandoned, and the next
 redelivery takes it over (atomically: of several replicas receiving it at once, one does).
-Before that bound a redelivery is a repeat, as the first turn may still be running.
+Before that bound a redelivery is a repeat, as the first turn may still be running; it is
+answered 503 with a Retry-After of the bound (DeliveryInProgress), not 200, so that Teams
+tries again rather than take it for handled: if the first turn's process died, the try after
+the bound is handled, and if the turn finished, that try is ignored as done.
 
 A turn that does not finish gives its keys back, so that Teams' redelivery is handled at once:
 on an error, at once; when the request deadline cancels it, or when the database that failed
@@ -52,6 +55,14 @@ _RELEASE_TIMEOUT_SECONDS = 5.0
 _CLAIMED_TYPES = frozenset(
     {ActivityTypes.message, ActivityTypes.conversation_update, ActivityTypes.installation_update}
 )
+
+
+class DeliveryInProgress(Exception):
+    """A repeat of a delivery whose turn has not finished: answer 503, Retry-After."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"this delivery is still being handled; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def _digest(*parts: object) -> str:
@@ -124,8 +135,9 @@ class Deliveries:
         self._background: set[asyncio.Task[None]] = set()
 
     async def claim(self, activity: Activity) -> Claim | None:
-        """The claim of this delivery's keys, or None when it is a repeat (handled, or being
-        handled by this or another replica and not yet abandoned)."""
+        """The claim of this delivery's keys, or None when it is a repeat of one handled.
+        Raises DeliveryInProgress for a repeat of one being handled (by this or another
+        replica, and not yet abandoned)."""
         if self._unreleased or self._releasing.locked():
             await self._release_waiting()
         keys = tuple(delivery_keys(activity))
@@ -143,8 +155,11 @@ class Deliveries:
                     "activity_id": activity.id,
                     "activity_type": activity.type,
                     "by": claimed.repeated.split(":", 1)[0],
+                    "in_progress": claimed.in_progress,
                 },
             )
+            if claimed.in_progress:
+                raise DeliveryInProgress(self._abandoned_after.total_seconds())
             return None
         if claimed.taken_over:
             log.warning(

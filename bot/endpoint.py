@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any
 
 import jwt
@@ -15,6 +16,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
 from .activity_codec import read_activity
+from .deliveries import DeliveryInProgress
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,12 @@ class MessagesEndpoint:
         try:
             async with asyncio.timeout(deadline):
                 response = await adapter.process_activity(authentication, activity, bot.on_turn)
+        except DeliveryInProgress as repeat:
+            return web.json_response(
+                {"error": str(repeat)},
+                status=503,
+                headers={"Retry-After": str(math.ceil(repeat.retry_after))},
+            )
         except TimeoutError:
             # The database or the connector is too slow; whatever the turn wrote was in a
             # transaction that is rolled back, so trying again is safe.

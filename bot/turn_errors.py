@@ -11,11 +11,14 @@ from storage.errors import StorageUnavailable
 
 from . import messages
 from .card_actions import invoke_body_text
+from .deliveries import DeliveryInProgress
 
 log = logging.getLogger(__name__)
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    if isinstance(error, DeliveryInProgress):
+        raise error  # not a failure: the endpoint answers 503 so that Teams tries again later
     activity = turn_context.activity
     log.error(
         "turn failed",

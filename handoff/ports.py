@@ -161,6 +161,9 @@ class KeysClaimed(Frozen):
     `taken_over` names those a turn had claimed before without finishing in time."""
 
     repeated: str | None = None
+    in_progress: bool = False
+    """With `repeated`: that key's claim is still pending (its turn may be running, or its
+    process died less than the bound ago), not done."""
     taken_over: frozenset[str] = frozenset()
 
 

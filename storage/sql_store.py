@@ -321,7 +321,10 @@ class SqlStore:
                     if key not in attempts:
                         raise AlreadyHandled(key)  # rolls the others back
         except AlreadyHandled as repeated:
-            return KeysClaimed(repeated=str(repeated.args[0]))
+            key = str(repeated.args[0])
+            row = await self._db.fetch_one("SELECT pending FROM handled_keys WHERE key = ?", key)
+            in_progress = row is not None and bool(row["pending"])
+            return KeysClaimed(repeated=key, in_progress=in_progress)
         return KeysClaimed(taken_over=frozenset(k for k, n in attempts.items() if n > 1))
 
     async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity
 
-from bot.deliveries import KEEP_KEYS, NO_CLAIM, Deliveries, delivery_keys
+from bot.deliveries import KEEP_KEYS, NO_CLAIM, Deliveries, DeliveryInProgress, delivery_keys
 from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
@@ -60,9 +60,14 @@ async def test_a_repeat_is_refused_and_a_released_delivery_is_handled_again(
     message = activity(activities.personal_message("list", SERVICE_URL))
     claim = await deliveries.claim(message)
     assert claim is not None and len(claim.keys) == 2
-    assert await deliveries.claim(message) is None
+    with pytest.raises(DeliveryInProgress) as in_progress:
+        await deliveries.claim(message)
+    assert in_progress.value.retry_after == BOUND.total_seconds(), "come back after the bound"
     await deliveries.release(claim)
-    assert await deliveries.claim(message) is not None
+    claim = await deliveries.claim(message)
+    assert claim is not None
+    await deliveries.finish(claim)
+    assert await deliveries.claim(message) is None, "done: a repeat for good"
 
 
 async def test_an_invoke_claims_nothing(store: SqlStore, clock: FakeClock) -> None:
@@ -81,7 +86,8 @@ async def test_a_delivery_whose_process_died_mid_turn_is_handled_after_the_bound
     assert await died.claim(message) is not None  # ...and the process is killed mid-turn
 
     clock.advance(BOUND)
-    assert await restarted.claim(message) is None, "the first turn may still be running"
+    with pytest.raises(DeliveryInProgress):  # the first turn may still be running
+        await restarted.claim(message)
     clock.advance(timedelta(milliseconds=1))
     with caplog.at_level(logging.WARNING, logger="bot.deliveries"):
         claim = await restarted.claim(message)
@@ -110,7 +116,8 @@ async def test_a_finish_the_database_cannot_take_leaves_the_claim_to_be_taken_ov
     second = await open_store(sqlite_url, clock)
     try:
         other = Deliveries(second, clock, BOUND)
-        assert await other.claim(message) is None
+        with pytest.raises(DeliveryInProgress):
+            await other.claim(message)
         clock.advance(BOUND + timedelta(milliseconds=1))
         assert await other.claim(message) is not None
     finally:

@@ -95,11 +95,13 @@ async def _crash_and_redeliver(
     await connector.wait_for_held(timeout=DEADLINE_SECONDS)
     held_at = asyncio.get_running_loop().time()  # the keys were claimed before this
 
-    # Teams resends while the first turn still runs: with its id, and with a new id.
+    # Teams resends while the first turn still runs: with its id, and with a new id. Each is
+    # told to come back later (not "done"), so that Teams tries again.
     new_id = {**copy.deepcopy(confirm), "id": f"f:{uuid.uuid4()}"}
     for repeat in (copy.deepcopy(confirm), new_id):
-        status, _ = await client.post(repeat)
-        assert status == 201
+        status, body = await client.post(repeat)
+        assert status == 503
+        assert "still being handled" in body["error"]
     assert len(connector.held) == 1, "a repeat before the bound does nothing"
     assert texts_since(connector, before) == []
 

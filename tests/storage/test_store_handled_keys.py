@@ -80,6 +80,7 @@ async def test_a_pending_claim_is_a_repeat_until_the_bound_and_taken_over_after_
     clock.advance(BOUND)
     repeat = await second_store.claim_keys(keys, "alive#1", BOUND)
     assert repeat.repeated is not None, "at the bound the first turn may still be running"
+    assert repeat.in_progress, "pending, not done"
 
     clock.advance(timedelta(milliseconds=1))
     taken = await second_store.claim_keys(keys, "alive#1", BOUND)
@@ -103,6 +104,7 @@ async def test_a_finished_claim_blocks_repeats_for_good(
     clock.advance(timedelta(hours=12))
     repeat = await second_store.claim_keys(["delivery:2", "content:1"], "b#1", BOUND)
     assert repeat.repeated == "content:1"
+    assert not repeat.in_progress, "done"
     # A finished claim is not released either: the work it stood for was done.
     await store.release_keys(keys, "a#1")
     assert await second_store.key_claimed("delivery:1")

@@ -192,6 +192,10 @@ class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
                 delay = self._refresh_seconds
             except KeysNotFetched:
                 delay = min(RETRY_SECONDS, self._refresh_seconds)
+            except Exception:
+                # A bug in a fetch must not end the refreshing for the life of the process.
+                log.exception("signing keys refresh failed", extra={"url": self.url})
+                delay = min(RETRY_SECONDS, self._refresh_seconds)
             await asyncio.sleep(delay)
 
     async def _fetch(self) -> None:

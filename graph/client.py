@@ -244,7 +244,11 @@ class GraphClient:
                 )
             except GraphError as error:
                 if error.status == 404:
-                    return set()
+                    _log.warning(
+                        "Graph does not know the user whose groups were asked",
+                        extra={"user": user_aad_id, "code": error.code},
+                    )
+                    return found & set(wanted)  # what earlier batches found stands
                 raise
             value = answer.get("value") if isinstance(answer, dict) else None
             if not isinstance(value, list):

@@ -40,7 +40,9 @@ def chat_lane(person: Person) -> str:
     """The lane of a person's personal chat with the bot. Named by the Azure AD object id
     where known: a person met in Teams (id "29:...") and the same person listed as a lead in
     the config (id = object id) have one chat, so one lane."""
-    return f"chat:{person.aad_object_id or person.id}"
+    if person.aad_object_id:
+        return f"chat:{person.aad_object_id.lower()}"  # a GUID, whatever case it was typed in
+    return f"chat:{person.id}"
 
 
 def group_chat_lane(case_number: str) -> str:

@@ -13,7 +13,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def test_a_person_met_in_teams_and_listed_as_a_lead_has_one_chat_lane() -> None:
     in_teams = Person(id="29:teams-id", name="Tara Lead", aad_object_id=AAD)
-    from_config = Person(id=AAD, name="Tara Lead", aad_object_id=AAD)
+    from_config = Person(id=AAD.upper(), name="Tara Lead", aad_object_id=AAD.upper())
 
     as_requester = effects.tell(in_teams, "Your escalation is decided.", "decided", NOW)
     as_lead = effects.tell(from_config, "An escalation waits for you.", "waiting", NOW)

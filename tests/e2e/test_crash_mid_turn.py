@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from handoff.ports import SystemClock
-from storage.sql_store import SqlStore, open_store
+from storage.sql_store import open_store
 
 from harness import activities
 from harness.bot_process import BotProcess, bot_environment
@@ -29,6 +29,7 @@ from harness.handoff_flow import (
     set_up_channel,
 )
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, personal_conversation_id
+from harness.outbox_burst import outbox_settled
 
 PERSONAL_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 DEADLINE_SECONDS = 3.0
@@ -38,16 +39,6 @@ BOUND_SECONDS = DEADLINE_SECONDS + MARGIN_SECONDS
 HELD_SECONDS = 4.0
 REQUESTED = f"Handoff of case {CASE} requested"
 ALREADY_REQUESTED = f"The handoff of case {CASE} is already requested."
-
-
-async def outbox_settled(store: SqlStore) -> None:
-    """Waits (bounded) until no outbox item is due: everything the bot meant to send is sent."""
-    due = "SELECT id FROM outbox WHERE state = 'pending' AND not_before <= ?"
-    for _ in range(500):
-        if await store.database.fetch_one(due, SystemClock().now()) is None:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox still has due items after 10 s")
 
 
 def texts_since(connector: FakeConnector, before: int) -> list[str]:
@@ -71,7 +62,7 @@ async def test_a_delivery_whose_bot_was_killed_mid_turn_is_handled_once_after_th
             await _crash_and_redeliver(bot, BotClient(bot.url, session), fake_connector)
         store = await open_store(database_url, SystemClock())
         try:
-            await outbox_settled(store)
+            await outbox_settled(store, SystemClock())
             [handoff] = await store.for_case(CASE)
             assert [e.kind for e in await store.history(handoff.id)] == ["requested"]
         finally:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from handoff.ports import SystemClock
-from storage.sql_store import SqlStore, open_store
+from storage.sql_store import open_store
 
 from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
@@ -33,6 +33,7 @@ from harness.handoff_flow import (
     set_up_channel,
 )
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER, personal_conversation_id
+from harness.outbox_burst import outbox_settled
 
 PERSONAL_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 
@@ -47,16 +48,6 @@ def three_deliveries(activity: dict[str, Any]) -> list[dict[str, Any]]:
     redelivered = copy.deepcopy(activity)
     redelivered["id"] = f"f:{uuid.uuid4()}"
     return [activity, copy.deepcopy(activity), redelivered]
-
-
-async def outbox_settled(store: SqlStore, clock: FakeClock) -> None:
-    """Waits (bounded) until no outbox item is due: everything the bot meant to send is sent."""
-    due = "SELECT id FROM outbox WHERE state = 'pending' AND not_before <= ?"
-    for _ in range(500):
-        if await store.database.fetch_one(due, clock.now()) is None:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox still has due items after 10 s")
 
 
 def sent_texts(connector: FakeConnector, conversation_id: str) -> list[str]:

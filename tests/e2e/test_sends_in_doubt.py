@@ -66,8 +66,9 @@ def with_graph(
 SENT_NOW = (effects.NOTIFY, effects.POST_CARD, effects.UPDATE_CARD)
 
 
-async def outbox_settled(database_url: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
-    """Waits until the messages and cards in the outbox are all sent."""
+async def sends_done(database_url: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    """Waits until the messages and cards in the outbox are all sent, due yet or not (a send
+    in doubt waits a few seconds before it is looked for)."""
     query = "SELECT id FROM outbox WHERE state = 'pending' AND kind IN (?, ?, ?)"
     await _wait_for_no_rows(database_url, query, SENT_NOW, timeout)
 
@@ -121,7 +122,7 @@ async def lost_answers_burst(
     _, people = await introduced(start_bot, connector, graph, settings, 2, tag)
     connector.lose_answers(2, method="POST", path_contains=SENDS)
     expected = await enqueue_burst(database_url, people, 3, tag)
-    await outbox_settled(database_url)
+    await sends_done(database_url)
     return expected
 
 
@@ -207,7 +208,7 @@ async def test_a_send_begun_but_never_made_is_looked_for_and_then_sent_once(
     await in_doubt_unsent(sqlite_url, person, "unsent message 000", "unsent:0")
 
     await start_bot(**FAST_RETRIES, **with_graph)
-    await outbox_settled(sqlite_url)
+    await sends_done(sqlite_url)
 
     assert burst_shown(fake_connector, person.conversation_id, "unsent") == ["unsent message 000"]
     assert len(graph_reads(fake_graph)) == 1
@@ -224,12 +225,12 @@ async def test_the_same_words_sent_on_purpose_just_before_are_not_taken_for_the_
     it was made. Graph lists the first, which is not the second: the second is sent."""
     bot, [person] = await introduced(start_bot, fake_connector, fake_graph, with_graph, 1, "twice")
     await enqueue_burst(sqlite_url, [person], 1, "twice")
-    await outbox_settled(sqlite_url)
+    await sends_done(sqlite_url)
     await bot.stop()
     await in_doubt_unsent(sqlite_url, person, burst_text("twice", 0), "twice:again")
 
     await start_bot(**FAST_RETRIES, **with_graph)
-    await outbox_settled(sqlite_url)
+    await sends_done(sqlite_url)
 
     shown = burst_shown(fake_connector, person.conversation_id, "twice")
     assert shown == [burst_text("twice", 0)] * 2, "both notices, neither lost"
@@ -251,7 +252,7 @@ async def test_a_channel_card_whose_answer_was_lost_is_posted_once_and_updated_i
     await in_doubt(sqlite_url)
     # The look-up waits until Graph would list the message; the bot's clock stands still.
     clock.advance(timedelta(seconds=5))
-    await outbox_settled(sqlite_url)
+    await sends_done(sqlite_url)
 
     [card] = channel_cards(fake_connector)
     [posted] = [

@@ -8,6 +8,7 @@ sends them to the fake connector.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ import aiohttp
 
 from handoff import effects
 from handoff.models import Person
-from handoff.ports import SystemClock
-from storage.sql_store import open_store
+from handoff.ports import Clock, SystemClock
+from storage.sql_store import SqlStore, open_store
 
 from . import activities
 from .bot_process import BotProcess, bot_environment
@@ -190,6 +191,17 @@ async def flaky_burst(
     expected = await enqueue_burst(database_url, people, per_person, tag)
     await wait_until_delivered(connector, expected, tag, timeout=timeout)
     return expected
+
+
+async def outbox_settled(store: SqlStore, clock: Clock) -> None:
+    """Waits (bounded) until no outbox item is due by `clock`: everything the bot meant to
+    send by then is sent."""
+    due = "SELECT id FROM outbox WHERE state = 'pending' AND not_before <= ?"
+    for _ in range(500):
+        if await store.database.fetch_one(due, clock.now()) is None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox still has due items after 10 s")
 
 
 async def sends_in_doubt(database_url: str, tag: str) -> list[str]:

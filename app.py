@@ -19,7 +19,8 @@ from botframework.connector.auth import AuthenticationConfiguration, Authenticat
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.approval_cards import ApprovalCardHandlers
-from bot.authorization import TeamMembership, TransferAuthorization, TurnAuthorization
+from bot.audit_trail import AuditTrail
+from bot.authorization import TeamMembership, TurnAccess, case_transfer_team
 from bot.card_actions import CardActions, leads_checker
 from bot.connector_auth import PooledBotFrameworkAuthentication
 from bot.connector_client import ConnectorHttp
@@ -50,11 +51,19 @@ from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
 from bot.turn_errors import on_turn_error
 from config.process import ConfigError, ProcessConfig, load_process_config
-from config.settings import MICROSOFT_LOGIN_HOST, AppType, Settings, SettingsError, load_settings
+from config.settings import (
+    ANY_TENANT,
+    MICROSOFT_LOGIN_HOST,
+    AppType,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects
+from handoff.access import AccessPolicy
 from handoff.ports import Clock, SystemClock
 from handoff.request import Queue
 from handoff.service import HandoffService
@@ -207,22 +216,20 @@ def build_bot(
     )
     dialogs.add(handoff_dialog(deps))
     is_lead = leads_checker(process.lead_ids())
+    is_admin = leads_checker([*process.lead_ids(), *admin_ids])
     queue = Queue(process.queue.address, process.queue.subject_prefix)
-    membership = TeamMembership(clock)
     groups = process.case_transfer.allowed_groups
-    authorization = TransferAuthorization(
-        store,
+    policy = AccessPolicy(
         is_lead,
+        case_transfer_team(store, process.case_transfer.team_id, process.case_transfer.channel_id),
         leads_configured=bool(process.lead_ids()),
-        configured_team=process.case_transfer.team_id,
-        configured_channel=process.case_transfer.channel_id,
         allowed_teams=process.case_transfer.allowed_teams,
         # create_app refuses to start with groups but no Graph (check_groups_have_graph).
         in_allowed_groups=(
             GroupMembership(graph, groups, clock).in_any if groups and graph is not None else None
         ),
     )
-    authorize = TurnAuthorization(authorization, membership)
+    access = TurnAccess(policy, TeamMembership(clock), store)
     status = StatusCommands(
         store,
         schedule,
@@ -230,7 +237,7 @@ def build_bot(
         service=service,
         queue=queue,
         graph=graph,
-        authorize=authorize,
+        access=access,
         wake_outbox=wake_outbox,
     )
 
@@ -248,18 +255,17 @@ def build_bot(
         user_state=UserState(bot_storage),
         dialogs=dialogs,
         clock=clock,
-        card_actions=CardActions(service, store, is_lead, authorization),
+        card_actions=CardActions(service, store, policy),
         commands={
             **status.table(),
-            "outbox": OutboxAdmin(
-                store, leads_checker([*process.lead_ids(), *admin_ids]), wake_outbox
-            ).command,
+            "outbox": OutboxAdmin(store, is_admin, wake_outbox).command,
+            "audit": AuditTrail(store, is_admin).command,
         },
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
         card_forms=status.card_forms(),
         escalations=Escalations(
-            store, clock, process.lead_people(), is_lead, wake_outbox, service, authorize
+            store, clock, process.lead_people(), is_lead, wake_outbox, service, access
         ),
         oof=OofFlow(
             store,
@@ -268,9 +274,10 @@ def build_bot(
             queue=queue,
             leads=process.lead_people(),
             phone_numbers=process.phone_numbers,
+            access=access,
         ),
+        access=access,
         deliveries=Deliveries(store, clock, delivery_abandoned_after),
-        membership=membership,
         tenant_id=tenant_id,
     )
 
@@ -438,7 +445,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    if not settings.allowed_tenant:
+    if settings.tenant_id == ANY_TENANT:
+        log.warning(
+            "TENANT_ID=*: activities from every Azure AD tenant are served. Set TENANT_ID to "
+            "your organization's tenant unless other organizations use this bot on purpose."
+        )
+    elif not settings.allowed_tenant:
         log.warning(
             "TENANT_ID and MicrosoftAppTenantId are not set: activities from any Azure AD "
             "tenant are served. Set TENANT_ID to your organization's tenant."

@@ -1,24 +1,18 @@
-"""Who may act on a handoff card, decided on the server whatever the card's data says.
+"""The access policy (handoff/access.py) asked for a Teams turn: who is asking, whether they
+are in a team, and who else sees the answer.
 
-Transfer cards are acted on by members of the Case Transfer team (and of the configured
-`case_transfer.allowed_teams`, or of the Entra groups in `case_transfer.allowed_groups`),
-by each handoff's requester and owner and by the leads; the commands that change a handoff
-(`longrunning <case> <why>`, `escalate <case> technical`, the group chat's owners form)
-follow the same rules as the card buttons. Who may bind the Case Transfer channel with
-`setup` is decided here too (by team only). Team membership is asked of the Bot Connector
-(GET /v3/conversations/{team id}/members/{user id}, 404 for a stranger), group membership of
-Microsoft Graph (bot/group_membership.py); both are remembered for a while, so a click costs
-one look-up per person and team now and then; when either cannot answer, the click is
-refused and can be retried. The team roster that conversationUpdate events carry was not
-used: Teams only sends changes, so a bot installed in an existing team never hears of the
-people already in it.
+Team membership is asked of the Bot Connector (GET /v3/conversations/{team id}/members/{user
+id}, 404 for a stranger), group membership of Microsoft Graph (bot/group_membership.py); both
+are remembered for a while, so a click costs one look-up per person and team now and then;
+when either cannot answer, the person is refused and can try again. The team roster that
+conversationUpdate events carry was not used: Teams only sends changes, so a bot installed in
+an existing team never hears of the people already in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -27,34 +21,38 @@ from botbuilder.core import BotAdapter, TurnContext
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
+from handoff.access import AccessPolicy, Audience, CaseTransferTeam, MemberOf, Refusal
 from handoff.models import Handoff, Person
-from handoff.ports import Clock, ConversationStore, SettingsStore
+from handoff.ports import Clock, ConversationKind, ConversationStore, GroupChatStore, SettingsStore
 
-from . import messages
-from .conversations import actor_of
+from .conversations import actor_of, conversation_kind, team_of
 from .effects import case_transfer_channel
-from .refusals import log_refusal
 from .remembered import MEMBER_TTL, STRANGER_TTL, RememberedAnswers
 
 log = logging.getLogger(__name__)
-
-MemberOf = Callable[[str], Awaitable[bool | None]]
-"""Whether the clicker is in the team with this id; None when that cannot be told now."""
-
-InAllowedGroups = Callable[[Person], Awaitable[bool | None]]
-"""Whether a person is in one of the configured Entra groups; None when that cannot be told
-now (see bot/group_membership.py)."""
-
-REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
-REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
 
 _LOOKUP_TIMEOUT_SECONDS = 3.0
 # The Connector answers 404 (MemberNotFoundInConversation) for someone not in the team.
 _NOT_A_MEMBER = frozenset({403, 404})
 
 
-class Store(SettingsStore, ConversationStore, Protocol):
+class Store(SettingsStore, ConversationStore, GroupChatStore, Protocol):
     pass
+
+
+def case_transfer_team(
+    store: Store, configured_team: str, configured_channel: str
+) -> CaseTransferTeam:
+    """The configured Case Transfer team, else the team of the bound channel."""
+
+    async def team() -> str:
+        if configured_team:
+            return configured_team
+        channel = await case_transfer_channel(store, configured_channel)
+        address = await store.channel_conversation(channel) if channel else None
+        return (address.team_id if address else None) or ""
+
+    return team
 
 
 class TeamMembership:
@@ -110,131 +108,74 @@ class TeamMembership:
         return True
 
 
-class TransferAuthorization:
-    def __init__(
-        self,
-        store: Store,
-        is_lead: Callable[[Person], bool],
-        *,
-        leads_configured: bool = True,
-        configured_team: str = "",
-        configured_channel: str = "",
-        allowed_teams: Sequence[str] = (),
-        in_allowed_groups: InAllowedGroups | None = None,
-    ) -> None:
-        self._store = store
-        self._is_lead = is_lead
-        self._leads_configured = leads_configured
-        self._configured_team = configured_team
-        self._configured_channel = configured_channel
-        self._allowed_teams = tuple(allowed_teams)
-        self._in_allowed_groups = in_allowed_groups
-
-    async def teams(self) -> list[str]:
-        """The Case Transfer team (configured, else the team of the bound channel) and the
-        allowed teams; empty while none is known."""
-        team = await self._case_transfer_team()
-        return list(dict.fromkeys(t for t in (team, *self._allowed_teams) if t))
-
-    async def _case_transfer_team(self) -> str:
-        if self._configured_team:
-            return self._configured_team
-        channel = await case_transfer_channel(self._store, self._configured_channel)
-        address = await self._store.channel_conversation(channel) if channel else None
-        return (address.team_id if address else None) or ""
-
-    async def setup_refusal(self, actor: Person, member_of: MemberOf) -> str | None:
-        """Why the actor may not bind the Case Transfer channel (which also names the team
-        whose members act on cards); None if they may. Leads may; with no leads configured,
-        anyone may bind the first channel, and then only members of the bound team rebind."""
-        if self._is_lead(actor):
-            return None
-        if self._leads_configured:
-            return self._refused_setup("not a lead", actor, messages.SETUP_NOT_ALLOWED)
-        team = await self._case_transfer_team()
-        if not team:
-            return None
-        member = await member_of(team)
-        if member:
-            return None
-        if member is None:
-            return self._refused_setup("membership unknown", actor, messages.MEMBERSHIP_UNKNOWN)
-        return self._refused_setup("not in the bound team", actor, messages.SETUP_BOUND_TEAM_ONLY)
-
-    @staticmethod
-    def _refused_setup(reason: str, actor: Person, said: str) -> str:
-        log_refusal("setup refused", reason, "setup", actor)
-        return said
-
-    async def refusal(
-        self, verb: str, actor: Person, handoff: Handoff, member_of: MemberOf
-    ) -> str | None:
-        """Why the actor may not press this button on this handoff's card; None if they may."""
-        is_requester = actor.id == handoff.requester.id
-        if verb in REQUESTER_ONLY:
-            if is_requester:
-                return None
-            who = handoff.requester.name or "the requester"
-            return self._refused(
-                "not the requester", verb, actor, handoff, messages.only_the_requester(who)
-            )
-        is_lead = self._is_lead(actor)
-        if verb in REQUESTER_OR_LEAD:
-            if is_requester or is_lead:
-                return None
-            return self._refused(
-                "neither requester nor lead", verb, actor, handoff, messages.ONLY_REQUESTER_OR_LEAD
-            )
-        is_owner = handoff.owner is not None and actor.id == handoff.owner.id
-        if is_requester or is_owner or is_lead:
-            return None
-        teams = await self.teams()
-        groups = self._in_allowed_groups
-        if not teams and groups is None:
-            return self._refused(
-                "no Case Transfer team known", verb, actor, handoff, messages.NO_TRANSFER_TEAM
-            )
-        unknown = False
-        for team in teams:
-            member = await member_of(team)
-            if member:
-                return None
-            unknown = unknown or member is None
-        if groups is not None:
-            member = await groups(actor)
-            if member:
-                return None
-            unknown = unknown or member is None
-        if unknown:
-            return self._refused(
-                "membership unknown", verb, actor, handoff, messages.MEMBERSHIP_UNKNOWN
-            )
-        if not teams:
-            return self._refused(
-                "no Case Transfer team known", verb, actor, handoff, messages.NO_TRANSFER_TEAM
-            )
-        return self._refused("not in the team", verb, actor, handoff, messages.NOT_IN_TEAM)
-
-    @staticmethod
-    def _refused(reason: str, verb: str, actor: Person, handoff: Handoff, said: str) -> str:
-        log_refusal("card action refused", reason, verb, actor, handoff_id=handoff.id)
-        return said
-
-
 @dataclass(frozen=True)
-class TurnAuthorization:
-    """The card rules applied to whoever sent this turn: for the commands that change a
-    handoff (the same verbs as its card buttons) and for `setup`."""
+class TurnAccess:
+    """The access policy asked for whoever sent this turn, in the conversation it came from;
+    each method answers what to tell the person when refused, or None when allowed."""
 
-    authorization: TransferAuthorization
+    policy: AccessPolicy
     membership: TeamMembership
+    store: Store
 
-    async def refusal(self, turn_context: TurnContext, verb: str, handoff: Handoff) -> str | None:
-        actor = actor_of(turn_context.activity)
-        member_of = self.membership.checker(turn_context, actor)
-        return await self.authorization.refusal(verb, actor, handoff, member_of)
+    def member_of(self, turn_context: TurnContext) -> MemberOf:
+        return self.membership.checker(turn_context, actor_of(turn_context.activity))
 
-    async def setup_refusal(self, turn_context: TurnContext) -> str | None:
-        actor = actor_of(turn_context.activity)
-        member_of = self.membership.checker(turn_context, actor)
-        return await self.authorization.setup_refusal(actor, member_of)
+    async def audience(self, turn_context: TurnContext) -> Audience:
+        activity = turn_context.activity
+        kind = conversation_kind(activity)
+        if kind is ConversationKind.CHANNEL:
+            return Audience(kind, team_id=team_of(activity))
+        if kind is ConversationKind.GROUP_CHAT:
+            chat = await self.store.group_chat_by_id(activity.conversation.id)
+            return Audience(kind, chat_case=chat.case_number if chat else None)
+        return Audience(kind)
+
+    async def read(
+        self, turn_context: TurnContext, handoff: Handoff | None, case: str | None = None
+    ) -> str | None:
+        """May this handoff (or, with None, the news that case `case` has none) be shown?"""
+        refusal = await self.policy.may_read(
+            actor_of(turn_context.activity),
+            handoff,
+            self.member_of(turn_context),
+            await self.audience(turn_context),
+            case=case,
+        )
+        return _said(refusal)
+
+    async def see_open(self, turn_context: TurnContext) -> str | None:
+        refusal = await self.policy.may_see_open_handoffs(
+            actor_of(turn_context.activity),
+            self.member_of(turn_context),
+            await self.audience(turn_context),
+        )
+        return _said(refusal)
+
+    async def show_own(self, turn_context: TurnContext) -> str | None:
+        refusal = await self.policy.may_show_own(
+            actor_of(turn_context.activity), await self.audience(turn_context)
+        )
+        return _said(refusal)
+
+    async def request(self, turn_context: TurnContext) -> str | None:
+        refusal = await self.policy.may_request(
+            actor_of(turn_context.activity), self.member_of(turn_context)
+        )
+        return _said(refusal)
+
+    async def act(self, turn_context: TurnContext, verb: str, handoff: Handoff) -> str | None:
+        """The card buttons' rules, for the commands that change a handoff the same way."""
+        refusal = await self.policy.may_act(
+            verb, actor_of(turn_context.activity), handoff, self.member_of(turn_context)
+        )
+        return _said(refusal)
+
+    async def bind_channel(self, turn_context: TurnContext) -> str | None:
+        refusal = await self.policy.may_bind_channel(
+            actor_of(turn_context.activity), self.member_of(turn_context)
+        )
+        return _said(refusal)
+
+
+def _said(refusal: Refusal | None) -> str | None:
+    return refusal.said if refusal is not None else None

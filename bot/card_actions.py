@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from cards.elements import CARD_CONTENT_TYPE, Json
 from cards.transfer_card import handoff_card, offered_verbs
+from handoff.access import AccessPolicy, MemberOf, log_refusal
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.models import Handoff, Person
 from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository
@@ -27,9 +28,7 @@ from handoff.state_machine import (
 )
 
 from . import messages
-from .authorization import MemberOf, TransferAuthorization
 from .clicks import click_key, pressed_before
-from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +136,11 @@ class CardActions:
         self,
         service: HandoffService,
         store: Store,
-        is_lead: Callable[[Person], bool],
-        authorization: TransferAuthorization,
+        policy: AccessPolicy,
     ) -> None:
         self._service = service
         self._store = store
-        self._is_lead = is_lead
-        self._authorization = authorization
+        self._policy = policy
 
     async def run(self, action: CardAction, actor: Person, click: Click) -> ActionResult:
         try:
@@ -160,12 +157,13 @@ class CardActions:
         if await pressed_before(self._store, key):
             # Read again: the first click may have committed after `handoff` was read.
             return _repeat(await self._store.get(handoff.id))
-        refusal = await self._authorization.refusal(action.verb, actor, handoff, click.member_of)
+        refusal = await self._policy.may_act(action.verb, actor, handoff, click.member_of)
         if refusal is not None:
-            return ActionResult(card=handoff_card(handoff, notice=refusal), message=refusal)
+            notice = refusal.said
+            return ActionResult(card=handoff_card(handoff, notice=notice), message=notice)
         if action.verb == "long_running":
             return await self._flag_long_running(action, actor, click, key)
-        command = command_for(action, actor, self._is_lead(actor))
+        command = command_for(action, actor, self._policy.is_lead(actor))
         if isinstance(command, str):
             return ActionResult(card=None, message=command)
         try:

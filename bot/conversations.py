@@ -8,8 +8,9 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from dialogs.form_flow import client_timezone
 from handoff.models import Person
-from handoff.ports import ConversationAddress, ConversationKind
+from handoff.ports import ConversationAddress, ConversationKind, UserSettingsStore
 
 from .activity_codec import to_json
 
@@ -28,21 +29,42 @@ def conversation_kind(activity: Activity) -> ConversationKind:
     return ConversationKind.PERSONAL
 
 
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def team_of(activity: Activity) -> str | None:
+    """The team a channel conversation is in, as Teams gives it."""
+    team_id = _object(_channel_data(activity), "team").get("id")
+    return team_id if isinstance(team_id, str) and team_id else None
+
+
+def channel_names(activity: Activity) -> dict[str, str]:
+    """The team's and the channel's names as Teams gives them, for people to read."""
+    data = _channel_data(activity)
+    names = {
+        "team_name": _object(data, "team").get("name"),
+        "channel_name": _object(data, "channel").get("name"),
+    }
+    return {key: value[:120] for key, value in names.items() if isinstance(value, str) and value}
+
+
 def tenant_of(activity: Activity) -> str | None:
     """The Azure AD tenant the activity comes from, as Teams gives it."""
-    tenant = _channel_data(activity).get("tenant") or {}
-    tenant_id = tenant.get("id") if isinstance(tenant, dict) else None
-    return tenant_id or (activity.conversation.tenant_id if activity.conversation else None)
+    tenant_id = _object(_channel_data(activity), "tenant").get("id")
+    if isinstance(tenant_id, str) and tenant_id:
+        return tenant_id
+    return activity.conversation.tenant_id if activity.conversation else None
 
 
 def address_of(activity: Activity, at: datetime) -> ConversationAddress:
     """The address to store for later proactive messages to this conversation."""
     data = _channel_data(activity)
     kind = conversation_kind(activity)
-    team = data.get("team") or {}
     # The channel this conversation is in; not settings.selectedChannel, which is only where
     # Teams showed the install and need not be the conversation the reference points at.
-    channel = data.get("channel") or {}
+    channel_id = _object(data, "channel").get("id")
     tenant = tenant_of(activity)
     user = None
     if kind is ConversationKind.PERSONAL and activity.from_property is not None:
@@ -66,12 +88,19 @@ def address_of(activity: Activity, at: datetime) -> ConversationAddress:
         service_url=activity.service_url,
         tenant_id=tenant,
         user=user,
-        team_id=team.get("id"),
-        channel_id=channel.get("id")
+        team_id=team_of(activity),
+        channel_id=(channel_id if isinstance(channel_id, str) else None)
         or (conversation_id if kind is ConversationKind.CHANNEL else None),
         reference=reference,
         updated_at=at,
     )
+
+
+async def reader_zone(settings: UserSettingsStore, activity: Activity) -> str:
+    """The IANA zone to show the sender times in: the one they saved with `settings`, else
+    their Teams client's, else UTC."""
+    saved = await settings.user_settings(activity.from_property.id)
+    return (saved.timezone if saved else None) or client_timezone(activity) or "Etc/UTC"
 
 
 def actor_of(activity: Activity) -> Person:

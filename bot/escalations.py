@@ -12,26 +12,27 @@ from cards.elements import Json
 from cards.escalation_card import approval_card
 from dialogs.handoff_dialog import case_number_from
 from handoff import effects
+from handoff.access import log_refusal
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
 from handoff.escalation import (
     LEVEL_NAMES,
+    Escalation,
     decide,
     missing_troubleshooting,
     next_level,
     request_escalation,
 )
-from handoff.models import Person
+from handoff.models import AuditEvent, Handoff, Person
 from handoff.ports import AlreadyHandled, Clock
 from handoff.service import HandoffService
 
 from . import messages
 from .approval_cards import approvers, reachable_leads
-from .authorization import TurnAuthorization
+from .authorization import TurnAccess
 from .clicks import click_key, pressed_before
 from .commands import ParsedCommand
 from .conversations import actor_of
 from .effects import Store
-from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,10 @@ class Escalations:
         is_lead: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
         service: HandoffService,
-        authorize: TurnAuthorization,
+        access: TurnAccess,
     ) -> None:
         self._service = service
-        self._authorize = authorize
+        self._access = access
         self._store = store
         self._clock = clock
         self._leads = tuple(leads)
@@ -63,9 +64,8 @@ class Escalations:
         if number is None:
             await turn_context.send_activity(messages.ESCALATE_USAGE)
             return
-        handoff = await self._store.latest_for_case(number)
+        handoff = await self._case_to_escalate(turn_context, number)
         if handoff is None:
-            await turn_context.send_activity(messages.no_handoff_for(number))
             return
         missing = missing_troubleshooting(handoff.notes)
         if missing:
@@ -93,16 +93,32 @@ class Escalations:
         cards = effects.approval_cards(
             escalation.id, escalation.version, reachable, escalation.created_at, update=False
         )
-        await self._store.add_escalation(escalation, cards)
+        asked = escalation_event(handoff, escalation, requester, "escalation_requested")
+        await self._store.add_escalation(escalation, cards, [asked])
         self._wake_outbox()
         await turn_context.send_activity(messages.escalation_sent(number))
+
+    async def _case_to_escalate(self, turn_context: TurnContext, number: str) -> Handoff | None:
+        """The case's latest handoff, if the sender may escalate it; else None, once they are
+        told why. Asked before anything about the case is said, so a stranger learns nothing,
+        not even whether it exists; then the card's Escalate button's rules."""
+        handoff = await self._store.latest_for_case(number)
+        refusal = await self._access.read(turn_context, handoff, case=number)
+        if refusal is None and handoff is not None:
+            refusal = await self._access.act(turn_context, "escalate", handoff)
+            if refusal is None:
+                return handoff
+        await turn_context.send_activity(refusal or messages.no_handoff_for(number))
+        return None
 
     async def technical(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         """`escalate <case> technical`: one level up, L1 → L2 → SME → TL → TM → leadership."""
         number = case_number_from(command.args[0])
-        handoff = await self._store.latest_for_case(number) if number else None
-        if number is None or handoff is None:
+        if number is None:
             await turn_context.send_activity(messages.ESCALATE_USAGE)
+            return
+        handoff = await self._case_to_escalate(turn_context, number)
+        if handoff is None:
             return
         # The case's level survives new handoffs (shiftend, OOF): read all of them.
         reached = [
@@ -114,11 +130,6 @@ class Escalations:
         level = next_level(reached)
         if level is None:
             await turn_context.send_activity(messages.escalation_at_top(number))
-            return
-        # The same people as the card's Escalate button: the case's team, requester, owner, leads.
-        refusal = await self._authorize.refusal(turn_context, "escalate", handoff)
-        if refusal is not None:
-            await turn_context.send_activity(refusal)
             return
         try:
             await self._service.record_technical_escalation(
@@ -192,8 +203,12 @@ class Escalations:
                 at,
             ),
         ]
+        # The decision goes into the case's history, beside its handoffs' steps.
+        handoff = await self._store.latest_for_case(decided.case_number)
+        kind = f"escalation_{decided.state.value.replace('-', '_')}"
+        events = [escalation_event(handoff, decided, actor, kind)] if handoff else []
         try:
-            await self._store.save_escalation(decided, escalation.version, outbox, key)
+            await self._store.save_escalation(decided, escalation.version, outbox, key, events)
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get_escalation(escalation_id)
             if await pressed_before(self._store, key):
@@ -208,3 +223,20 @@ class Escalations:
 
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
     log_refusal("escalation decision refused", reason, verb, actor, escalation_id=escalation_id)
+
+
+def escalation_event(
+    handoff: Handoff, escalation: Escalation, actor: Person, kind: str
+) -> AuditEvent:
+    """A step of an escalation in the history of the case's latest handoff."""
+    comment = {"comment": escalation.comment} if escalation.comment else {}
+    return AuditEvent(
+        handoff_id=handoff.id,
+        case_number=handoff.case.number,
+        kind=kind,
+        actor=actor,
+        at=escalation.decided_at or escalation.created_at,
+        from_state=handoff.state,
+        to_state=handoff.state,
+        data={**comment, "escalation_id": escalation.id},
+    )

@@ -28,7 +28,7 @@ from handoff.models import Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
 
 from . import messages
-from .authorization import TeamMembership
+from .authorization import TurnAccess
 from .card_actions import (
     ActionResult,
     CardActions,
@@ -69,18 +69,18 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         card_actions: CardActions,
         commands: Mapping[str, CommandHandler],
         wake_outbox: Callable[[], None],
+        access: TurnAccess,
         group_chat_joined: Callable[[str], Awaitable[None]] | None = None,
         card_forms: Mapping[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]
         | None = None,
         escalations: Escalations | None = None,
         oof: OofFlow | None = None,
         deliveries: Deliveries | None = None,
-        membership: TeamMembership | None = None,
         tenant_id: str = "",
     ) -> None:
         super().__init__()
         self._deliveries = deliveries
-        self._membership = membership or TeamMembership(clock)
+        self._access = access
         self._tenant_id = tenant_id
         self._conversations = conversations
         self._repository = repository
@@ -158,7 +158,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         return Click(
             conversation_id=activity.conversation.id,
             message_id=activity.reply_to_id,
-            member_of=self._membership.checker(turn_context, self._actor(turn_context)),
+            member_of=self._access.member_of(turn_context),
         )
 
     def _actor(self, turn_context: TurnContext) -> Person:
@@ -298,6 +298,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         activity = dc.context.activity
         if conversation_kind(activity) is not ConversationKind.PERSONAL:
             await dc.context.send_activity(messages.HANDOFF_IN_PERSONAL_CHAT)
+            return
+        # Asked before the case is looked up: its open handoff is shown to whoever may update it.
+        refusal = await self._access.request(dc.context)
+        if refusal is not None:
+            await dc.context.send_activity(refusal)
             return
         options: dict[str, object] = {"reader_zone": client_timezone(activity)}
         if command.args:

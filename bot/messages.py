@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 # User-written text (and display names) echoed here goes through safe(): a message that says
 # back "[our wiki](https://elsewhere)" or "<at>Boss</at>" must not turn it into a link or a
 # mention.
 from cards.elements import safe
+from handoff.models import AuditEntry, AuditKind
+from handoff.notes_template import format_in_zone
 
 WELCOME = (
     "Hi, I'm the handoff bot. I carry support cases from one engineer to the next — "
@@ -51,16 +54,6 @@ HELP = (
 STATUS_USAGE = "Tell me the case: **status 2311230040001234**."
 
 SETUP_IN_CHANNEL = "Run **setup** as an @mention in the channel where handoff cards should go."
-
-SETUP_NOT_ALLOWED = (
-    "Only the team leads in the bot's configuration can choose the Case Transfer channel."
-)
-
-
-SETUP_BOUND_TEAM_ONLY = (
-    "The Case Transfer channel is bound already: only members of its team (or a team lead in "
-    "the bot's configuration) can move it."
-)
 
 
 def setup_done(posted: int) -> str:
@@ -353,27 +346,6 @@ def escalation_pending(number: str) -> str:
 # -- Who may act on a card (bot/authorization.py) and from where ---------------------------
 
 
-def only_the_requester(who: str) -> str:
-    return f"Only {who}, who requested this handoff, can do that."
-
-
-ONLY_REQUESTER_OR_LEAD = "Only the requester or a team lead can send this case back to the queue."
-
-NOT_IN_TEAM = (
-    "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
-    "act on handoff cards. Ask a team lead to add you if you should."
-)
-
-NO_TRANSFER_TEAM = (
-    "Handoffs can be taken once the Case Transfer channel is set up: ask a team lead to "
-    "@mention me with **setup** there."
-)
-
-MEMBERSHIP_UNKNOWN = (
-    "I could not check that you are in the Case Transfer team just now; press the button "
-    "again in a moment."
-)
-
 FORGED_CARD = "That card is damaged. Use the buttons of the latest card."
 
 BUTTON_NOT_ON_CARD = (
@@ -384,3 +356,37 @@ OTHER_TENANT = (
     "This bot serves only its own organization, and your message came from another one. "
     "Nothing was done."
 )
+
+
+AUDIT_NOT_ALLOWED = "Only the bot's admins (the leads, and BOT_ADMINS) may read the audit log."
+AUDIT_IN_PERSONAL_CHAT = "Ask me for the audit log in our personal chat."
+
+
+def audit_trail(entries: Sequence[AuditEntry], zone: str) -> str:
+    if not entries:
+        return "**Audit log**: nothing yet (the channel binding and settings changes show here)."
+    lines = [f"**Audit log**, newest first (times in {zone})", ""]
+    for entry in entries:
+        who = safe(entry.actor.name or entry.actor.id)
+        lines.append(f"- {format_in_zone(entry.at, zone)} · {who} · {_audited(entry)}")
+    lines += ["", "A case's own steps, its escalations included, are in **status** <case>."]
+    return "\n".join(lines)
+
+
+_SETTING_LABELS = {"timezone": "time zone", "start": "hours from", "end": "hours until"}
+
+
+def _audited(entry: AuditEntry) -> str:
+    if entry.kind is AuditKind.CHANNEL_BOUND:
+        channel = entry.data.get("channel_name")
+        team = entry.data.get("team_name") or entry.data.get("team_id") or "its team"
+        where = f": {safe(str(channel))} in" if channel else " in"
+        before = " (it was another channel)" if entry.data.get("previous_channel") else ""
+        return f"bound the Case Transfer channel{where} {safe(str(team))}{before}"
+    changed = ", ".join(
+        f"{_SETTING_LABELS.get(field, field)} {change.get('from') or 'not set'} → "
+        f"{change.get('to') or 'not set'}"
+        for field, change in entry.data.items()
+        if isinstance(change, dict)
+    )
+    return f"changed their settings: {changed}"

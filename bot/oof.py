@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from botbuilder.core import TurnContext
 
 from cards.oof_card import oof_card, ta_list_card
-from dialogs.form_flow import client_timezone
 from handoff import effects
 from handoff.errors import ConcurrencyConflict, DomainError
 from handoff.flowchart import within_region_step
@@ -26,8 +25,9 @@ from handoff.service import HandoffService
 from storage.errors import StorageUnavailable
 
 from . import messages
+from .authorization import TurnAccess
 from .commands import ParsedCommand
-from .conversations import actor_of
+from .conversations import actor_of, reader_zone
 from .effects import Store, card_activity, owned_open_cases
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,9 @@ class OofFlow:
         queue: Queue,
         leads: Sequence[Person],
         phone_numbers: Mapping[str, str],
+        access: TurnAccess,
     ) -> None:
+        self._access = access
         self._store = store
         self._service = service
         self._clock = clock
@@ -93,7 +95,9 @@ class OofFlow:
         handed: list[str] = []
         failed: list[tuple[str, str]] = []
         for handoff in outcome.hand_off:
-            problem = await self._hand_off(handoff, kind, teammate, actor)
+            problem = await self._access.act(turn_context, "oof", handoff) or await self._hand_off(
+                handoff, kind, teammate, actor
+            )
             if problem is None:
                 handed.append(handoff.case.number)
             else:
@@ -118,9 +122,7 @@ class OofFlow:
                     )
                 )
         if outcome.take_back:
-            saved = await self._store.user_settings(actor.id)
-            chosen = saved.timezone if saved is not None else None
-            zone = ZoneInfo(chosen or client_timezone(turn_context.activity) or "Etc/UTC")
+            zone = ZoneInfo(await reader_zone(self._store, turn_context.activity))
             when = datetime.combine(back_on, TAKE_BACK_AT, zone)
             numbers = ", ".join(h.case.number for h in owned)
             outbox.append(

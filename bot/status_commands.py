@@ -16,6 +16,7 @@ from dialogs.handoff_dialog import case_number_from
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff import effects
+from handoff.access import log_refusal
 from handoff.errors import ConcurrencyConflict, IllegalTransition
 from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
@@ -27,21 +28,26 @@ from handoff.long_running import (
     next_owner,
     regional_owners,
 )
-from handoff.models import Handoff
+from handoff.models import AuditEntry, AuditKind, Handoff
 from handoff.notes_template import format_in_zone
 from handoff.ports import Clock, ConversationKind, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule, check_zone
 from handoff.service import HandoffService
 from handoff.shifts import agenda, overview
-from handoff.user_settings import UserSettings, parse_hours
+from handoff.user_settings import UserSettings, changes, parse_hours
 
 from . import messages
-from .authorization import TurnAuthorization
+from .authorization import TurnAccess
 from .commands import ParsedCommand
-from .conversations import actor_of, address_of, conversation_kind
+from .conversations import (
+    actor_of,
+    address_of,
+    channel_names,
+    conversation_kind,
+    reader_zone,
+)
 from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
-from .refusals import log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +64,13 @@ class StatusCommands:
         service: HandoffService,
         queue: Queue,
         graph: GraphClient | None = None,
-        authorize: TurnAuthorization,
+        access: TurnAccess,
         wake_outbox: Callable[[], None],
     ) -> None:
         self._store = store
         self._schedule = schedule
         self._clock = clock
-        self._authorize = authorize
+        self._access = access
         self._service = service
         self._graph = graph
         self._queue = queue
@@ -107,6 +113,10 @@ class StatusCommands:
             await turn_context.send_activity(messages.STATUS_USAGE)
             return
         handoff = await self._store.latest_for_case(number)
+        refusal = await self._access.read(turn_context, handoff, case=number)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         if handoff is None:
             await turn_context.send_activity(messages.no_handoff_for(number))
             return
@@ -117,12 +127,21 @@ class StatusCommands:
         known, region = await self._region(turn_context, command)
         if not known:
             return
+        refusal = await self._access.see_open(turn_context)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         handoffs = await self._store.list_open(region, limit=LIST_LIMIT)
         title = f"Open handoffs to {region}" if region else "Open handoffs"
         card = handoff_list_card(title, handoffs, "None: every handoff has an owner.")
         await turn_context.send_activity(card_activity(card))
 
     async def mine(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
+        refusal = await self._access.show_own(turn_context)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        # Only the person's own: each is theirs to see (the read policy's people of a handoff).
         handoffs = await self._store.involving(actor_of(turn_context.activity).id, limit=LIST_LIMIT)
         card = handoff_list_card(
             "Handoffs you requested or took", handoffs, "None yet: type **handoff** to start one."
@@ -132,6 +151,10 @@ class StatusCommands:
     async def agenda(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         known, region = await self._region(turn_context, command)
         if not known:
+            return
+        refusal = await self._access.see_open(turn_context)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
             return
         now = self._clock.now()
         if region is None:
@@ -151,10 +174,14 @@ class StatusCommands:
             await turn_context.send_activity(messages.LONG_RUNNING_USAGE)
             return
         handoffs = await self._store.for_case(number)
-        if not handoffs:
+        latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
+        refusal = await self._access.read(turn_context, latest, case=number)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        if latest is None:
             await turn_context.send_activity(messages.no_handoff_for(number))
             return
-        latest = max(handoffs, key=lambda h: h.updated_at)
         # A shiftend or OOF handoff starts without the mark: the case is long-running if any
         # of its handoffs is.
         marked = next((h.long_running for h in reversed(handoffs) if h.long_running), None)
@@ -166,7 +193,7 @@ class StatusCommands:
             await self._plan_chat(turn_context, latest, handoffs)
             return
         if rest and marked is None:
-            refusal = await self._authorize.refusal(turn_context, "long_running", latest)
+            refusal = await self._access.act(turn_context, "long_running", latest)
             if refusal is not None:
                 await turn_context.send_activity(refusal)
                 return
@@ -196,6 +223,10 @@ class StatusCommands:
     ) -> None:
         """Shows the regional owners card; the chat is made when it comes back."""
         number = latest.case.number
+        refusal = await self._access.act(turn_context, "long_running", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         existing = await self._store.group_chat(number)
         if existing is not None and existing.state is GroupChatState.FAILED:
             await self._retry_chat(turn_context, latest)
@@ -210,10 +241,6 @@ class StatusCommands:
         """A chat whose Graph steps failed for good (say, a permission an admin has since
         granted) starts again where it stopped: a chat Graph already made is not made again."""
         number = latest.case.number
-        refusal = await self._authorize.refusal(turn_context, "long_running", latest)
-        if refusal is not None:
-            await turn_context.send_activity(refusal)
-            return
         chat = await self._store.retry_group_chat(number)
         if chat is None:  # someone else's retry won, or the chat moved on meanwhile
             current = await self._store.group_chat(number)
@@ -243,13 +270,13 @@ class StatusCommands:
         latest = max(handoffs, key=lambda h: h.updated_at)
         # The form is only card data: whoever sends it must be allowed to act on the case,
         # and only a case flagged long-running gets a chat.
+        refusal = await self._access.act(turn_context, "long_running", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         if not any(h.long_running for h in handoffs):
             log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)
             await turn_context.send_activity(messages.not_long_running(number))
-            return
-        refusal = await self._authorize.refusal(turn_context, "long_running", latest)
-        if refusal is not None:
-            await turn_context.send_activity(refusal)
             return
         if value.get("preference") == "regional":
             await turn_context.send_activity(messages.one_regional_engineer(number))
@@ -325,6 +352,10 @@ class StatusCommands:
             owner = current.name if current else f"the {region} owner"
             await turn_context.send_activity(messages.not_your_shift(chat.case_number, owner))
             return
+        refusal = await self._access.act(turn_context, "shift_end", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
         successor = next_owner(chat, region, self._schedule.travel_order)
         if successor is None:
             await turn_context.send_activity(messages.no_next_owner(chat.case_number))
@@ -365,9 +396,7 @@ class StatusCommands:
 
     async def shifts(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         """Who is on now, and each region's next shift and meeting, in the reader's zone."""
-        settings = await self._store.user_settings(actor_of(turn_context.activity).id)
-        chosen = settings.timezone if settings is not None else None
-        zone = chosen or client_timezone(turn_context.activity) or "Etc/UTC"
+        zone = await reader_zone(self._store, turn_context.activity)
         now = self._clock.now()
         lines = [f"**Shifts and handoff meetings** (times in {zone})", ""]
         for row in overview(self._schedule, now):
@@ -390,7 +419,8 @@ class StatusCommands:
     async def settings(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         """`settings [region R | zone Z | hours HH:MM-HH:MM | mute | unmute]`."""
         actor = actor_of(turn_context.activity)
-        current = await self._store.user_settings(actor.id) or UserSettings(person=actor)
+        stored = await self._store.user_settings(actor.id)
+        current = stored or UserSettings(person=actor)
         if current.timezone is None and client_timezone(turn_context.activity):
             current = current.model_copy(
                 update={"timezone": client_timezone(turn_context.activity)}
@@ -421,8 +451,16 @@ class StatusCommands:
             await turn_context.send_activity(messages.settings_problem(str(problem)))
             return
         updated = current.model_copy(update={**change, "person": actor})
-        if change or updated != current:
-            await self._store.save_user_settings(updated)
+        changed = changes(stored, updated)
+        if changed:
+            audit = AuditEntry(
+                kind=AuditKind.SETTINGS_CHANGED,
+                actor=actor,
+                at=self._clock.now(),
+                subject=actor.id,
+                data=changed,
+            )
+            await self._store.save_user_settings(updated, audit)
         await turn_context.send_activity(messages.settings_shown(updated))
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
@@ -430,14 +468,26 @@ class StatusCommands:
         if conversation_kind(activity) is not ConversationKind.CHANNEL:
             await turn_context.send_activity(messages.SETUP_IN_CHANNEL)
             return
-        refusal = await self._authorize.setup_refusal(turn_context)
+        refusal = await self._access.bind_channel(turn_context)
         if refusal is not None:
             await turn_context.send_activity(refusal)
             return
         # The bot stored this channel's address when the message came in (HandoffBot).
         address = address_of(activity, self._clock.now())
         channel = address.channel_id or address.conversation_id
-        await self._store.set_setting(CASE_TRANSFER_CHANNEL, channel)
+        previous = await self._store.get_setting(CASE_TRANSFER_CHANNEL)
+        audit = AuditEntry(
+            kind=AuditKind.CHANNEL_BOUND,
+            actor=actor_of(activity),
+            at=address.updated_at,
+            subject=channel,
+            data={
+                **channel_names(activity),
+                "team_id": address.team_id or "",
+                "previous_channel": previous or "",
+            },
+        )
+        await self._store.set_setting(CASE_TRANSFER_CHANNEL, channel, audit)
         posted = await self._post_waiting_cards(channel)
         await turn_context.send_activity(MessageFactory.text(messages.setup_done(posted)))
 

@@ -189,8 +189,14 @@ def timeline(history: Sequence[AuditEvent]) -> str:
     for event in history:
         who = safe(event.actor.name or event.actor.id)
         what = event.kind.replace("_", " ")
+        # The first words worth reading: not the flowchart path, not an id.
         detail = next(
-            iter(v for k, v in event.data.items() if k != "path" and isinstance(v, str)), ""
+            iter(
+                v
+                for k, v in event.data.items()
+                if k != "path" and not k.endswith("_id") and isinstance(v, str)
+            ),
+            "",
         )
         suffix = f": {safe(detail)}" if detail else ""
         lines.append(f"- {local_time(event.at)} · {who} · {what}{suffix}")

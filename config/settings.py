@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/handoff.db"
+ANY_TENANT = "*"
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("handoff.yaml")
 # Where the public Azure cloud publishes the keys that sign what Teams sends the bot, and
 # where the bot gets its own tokens (Bot Framework's constants; settings so that tests and
@@ -91,7 +92,8 @@ class Settings(BaseSettings):
     signing_keys_refetch_seconds: float = Field(
         300.0, alias="SIGNING_KEYS_REFETCH_SECONDS", gt=0, le=86400
     )
-    # The organization's Azure AD tenant: activities from any other tenant are refused.
+    # The organization's Azure AD tenant: activities from any other tenant are refused. With an
+    # app id, one must be known (this, or MicrosoftAppTenantId); "*" serves every tenant.
     tenant_id: str = Field("", alias="TENANT_ID")
 
     @property
@@ -132,7 +134,10 @@ class Settings(BaseSettings):
 
     @property
     def allowed_tenant(self) -> str:
-        """The only tenant whose activities are served; empty: any tenant."""
+        """The only tenant whose activities are served; empty: any tenant (local mode, or
+        TENANT_ID=* said on purpose)."""
+        if self.tenant_id == ANY_TENANT:
+            return ""
         return self.tenant_id or self.app_tenant_id
 
     @property
@@ -174,6 +179,13 @@ class Settings(BaseSettings):
             )
         if self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
             raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant")
+        if self.app_id and not (self.tenant_id or self.app_tenant_id):
+            # Case notes are the organization's: another tenant's users must not be served by
+            # an oversight, only by TENANT_ID=* said on purpose.
+            raise ValueError(
+                "TENANT_ID is required when MicrosoftAppId is set: your organization's Azure "
+                "AD tenant id (or MicrosoftAppTenantId); TENANT_ID=* serves every tenant"
+            )
         return self
 
 

@@ -209,3 +209,21 @@ class AuditEvent(Frozen):
     to_state: HandoffState | None = None
     conversation_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditKind(StrEnum):
+    CHANNEL_BOUND = "channel_bound"
+    SETTINGS_CHANGED = "settings_changed"
+
+
+class AuditEntry(Frozen):
+    """An audited change that belongs to no handoff, kept append-only like AuditEvent: the
+    Case Transfer channel bound (`subject`: the channel), a person's settings changed
+    (`subject`: the person's id)."""
+
+    id: str = Field(default_factory=lambda: uuid4().hex)
+    kind: AuditKind
+    actor: Person
+    at: UtcDatetime
+    subject: Annotated[str, Field(min_length=1)]
+    data: dict[str, Any] = Field(default_factory=dict)

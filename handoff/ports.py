@@ -12,7 +12,7 @@ from pydantic import Field
 from .errors import DomainError
 from .escalation import Escalation
 from .long_running import GroupChat, GroupChatState
-from .models import AuditEvent, Frozen, Handoff, Person, UtcDatetime
+from .models import AuditEntry, AuditEvent, Frozen, Handoff, Person, UtcDatetime
 from .user_settings import UserSettings
 
 
@@ -131,8 +131,13 @@ class GroupChatStore(Protocol):
 
 class EscalationStore(Protocol):
     async def add_escalation(
-        self, escalation: Escalation, outbox: Sequence[OutboxMessage] = ()
-    ) -> None: ...
+        self,
+        escalation: Escalation,
+        outbox: Sequence[OutboxMessage] = (),
+        events: Sequence[AuditEvent] = (),
+    ) -> None:
+        """Stores a new escalation with its outbox messages and its events in the case's
+        history, in one transaction."""
 
     async def get_escalation(self, escalation_id: str) -> Escalation: ...
 
@@ -144,8 +149,10 @@ class EscalationStore(Protocol):
         expected_version: int,
         outbox: Sequence[OutboxMessage] = (),
         claim: str | None = None,
+        events: Sequence[AuditEvent] = (),
     ) -> None:
-        """ConcurrencyConflict when decided meanwhile; `claim` as in HandoffRepository.save."""
+        """ConcurrencyConflict when decided meanwhile; `claim` as in HandoffRepository.save;
+        `events` go into the case's history in the same transaction."""
 
     async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None: ...
 
@@ -205,7 +212,8 @@ class HandledKeys(Protocol):
 class UserSettingsStore(Protocol):
     async def user_settings(self, user_id: str) -> UserSettings | None: ...
 
-    async def save_user_settings(self, settings: UserSettings) -> None: ...
+    async def save_user_settings(self, settings: UserSettings, audit: AuditEntry) -> None:
+        """Saves a person's settings and the audit entry of the change, in one transaction."""
 
     async def reminded_users(self) -> list[UserSettings]: ...
 
@@ -215,7 +223,13 @@ class SettingsStore(Protocol):
 
     async def get_setting(self, key: str) -> str | None: ...
 
-    async def set_setting(self, key: str, value: str) -> None: ...
+    async def set_setting(self, key: str, value: str, audit: AuditEntry) -> None:
+        """Saves a setting and the audit entry of the change, in one transaction."""
+
+
+class AuditLog(Protocol):
+    async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
+        """The latest audited changes outside the handoffs, newest first."""
 
 
 class ConversationKind(StrEnum):

@@ -27,6 +27,29 @@ class UserSettings(BaseModel):
     muted: bool = False
 
 
+_AUDITED = ("region", "timezone", "start", "end", "muted")
+
+
+def changes(before: UserSettings | None, after: UserSettings) -> dict[str, dict[str, str]]:
+    """What a change of settings changed, for its audit entry: {field: {from, to}} as text
+    (a person with no settings yet had the defaults)."""
+    base = before or UserSettings(person=after.person)
+    changed = {}
+    for field in _AUDITED:
+        old, new = getattr(base, field), getattr(after, field)
+        if old != new:
+            changed[field] = {"from": _as_text(old), "to": _as_text(new)}
+    return changed
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, dt.time):
+        return f"{value:%H:%M}"
+    if isinstance(value, bool):
+        return "muted" if value else "on"
+    return "" if value is None else str(value)
+
+
 def parse_hours(text: str) -> tuple[dt.time, dt.time]:
     """`09:00-17:30` as two times; ValueError saying how to write it otherwise."""
     match = _HOURS.match(text.replace(" ", ""))

@@ -12,7 +12,7 @@ from typing import Any
 from handoff.errors import ConcurrencyConflict, NotFound
 from handoff.escalation import Escalation
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
-from handoff.models import AuditEvent, Handoff, as_utc
+from handoff.models import AuditEntry, AuditEvent, Handoff, as_utc
 from handoff.ports import (
     AlreadyHandled,
     CardRef,
@@ -27,6 +27,7 @@ from handoff.ports import (
 )
 from handoff.user_settings import UserSettings
 
+from .audit_log import insert_audit_entry, latest_audit_entries
 from .database import DEFAULT_TIMEOUT_SECONDS, Database, Dialect, Row, Session, open_database
 from .errors import UniqueViolation
 from .migrate import migrate
@@ -440,7 +441,10 @@ class SqlStore:
     # -- Escalations (R-ESC) ----------------------------------------------------------------
 
     async def add_escalation(
-        self, escalation: Escalation, outbox: Sequence[OutboxMessage] = ()
+        self,
+        escalation: Escalation,
+        outbox: Sequence[OutboxMessage] = (),
+        events: Sequence[AuditEvent] = (),
     ) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -456,6 +460,7 @@ class SqlStore:
                 escalation.created_at,
                 escalation.created_at,
             )
+            await _insert_events(tx, events)
             await self._enqueue_all(tx, outbox)
 
     async def pending_escalation(self, case_number: str) -> Escalation | None:
@@ -477,6 +482,7 @@ class SqlStore:
         expected_version: int,
         outbox: Sequence[OutboxMessage] = (),
         claim: str | None = None,
+        events: Sequence[AuditEvent] = (),
     ) -> None:
         async with self._db.transaction() as tx:
             updated = await tx.execute(
@@ -496,6 +502,7 @@ class SqlStore:
                 )
             if claim is not None:
                 await self._claim_in(tx, claim)
+            await _insert_events(tx, events)
             await self._enqueue_all(tx, outbox)
 
     async def add_escalation_card(self, escalation_id: str, card: CardRef) -> None:
@@ -529,17 +536,19 @@ class SqlStore:
         row = await self._db.fetch_one("SELECT doc FROM user_settings WHERE user_id = ?", user_id)
         return UserSettings.model_validate_json(row["doc"]) if row else None
 
-    async def save_user_settings(self, settings: UserSettings) -> None:
-        await self._db.execute(
-            """
-            INSERT INTO user_settings (user_id, doc, muted, updated_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, muted = excluded.muted,
-                updated_at = excluded.updated_at""",
-            settings.person.id,
-            settings.model_dump_json(),
-            int(settings.muted),
-            self._clock.now(),
-        )
+    async def save_user_settings(self, settings: UserSettings, audit: AuditEntry) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """
+                INSERT INTO user_settings (user_id, doc, muted, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, muted = excluded.muted,
+                    updated_at = excluded.updated_at""",
+                settings.person.id,
+                settings.model_dump_json(),
+                int(settings.muted),
+                self._clock.now(),
+            )
+            await insert_audit_entry(tx, audit)
 
     async def reminded_users(self) -> list[UserSettings]:
         """Everyone who has not muted reminders."""
@@ -554,16 +563,21 @@ class SqlStore:
         row = await self._db.fetch_one("SELECT value FROM bot_settings WHERE key = ?", key)
         return str(row["value"]) if row else None
 
-    async def set_setting(self, key: str, value: str) -> None:
-        await self._db.execute(
-            """
-            INSERT INTO bot_settings (key, value, updated_at) VALUES (?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                updated_at = excluded.updated_at""",
-            key,
-            value,
-            self._clock.now(),
-        )
+    async def set_setting(self, key: str, value: str, audit: AuditEntry) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """
+                INSERT INTO bot_settings (key, value, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                    updated_at = excluded.updated_at""",
+                key,
+                value,
+                self._clock.now(),
+            )
+            await insert_audit_entry(tx, audit)
+
+    async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
+        return await latest_audit_entries(self._db, limit)
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         rows = await self._db.fetch_all(

@@ -17,6 +17,7 @@ from config.settings import Settings
 
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService
+from harness.ids import DEFAULT_TENANT_ID
 
 APP_ID = "00000000-0000-0000-0000-0000000000b0"
 SECRET = "bot-secret"
@@ -70,6 +71,7 @@ async def authenticated_sender(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     settings = Settings(
         MicrosoftAppId=APP_ID,
+        TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority("botframework.com"),
     )
@@ -134,6 +136,7 @@ async def test_a_refused_app_secret_is_a_permanent_failure_naming_the_setting(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     settings = Settings(
         MicrosoftAppId=APP_ID,
+        TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority("botframework.com"),
     )

@@ -20,6 +20,7 @@ from conftest import RunningBot, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import ENDORSED_KID, FakeTokenService
+from harness.ids import DEFAULT_TENANT_ID
 
 APP_ID, SECRET = "bot-app-id", "bot-secret"
 TOKEN_PATH = "/oauth2/v2.0/token"
@@ -39,6 +40,7 @@ def tokens(fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
 async def start(start_bot: StartBot, tokens: FakeTokenService) -> RunningBot:
     return await start_bot(
         MicrosoftAppId=APP_ID,
+        TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=tokens.openid_metadata_url,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=tokens.authority(),

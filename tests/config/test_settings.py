@@ -173,6 +173,7 @@ def test_the_bot_gets_its_tokens_from_its_own_tenant_when_single_tenant(
 ) -> None:
     monkeypatch.setenv("MicrosoftAppId", "app-id")
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("TENANT_ID", "org-tenant")
     assert load_settings().channel_login_url == "https://login.microsoftonline.com/botframework.com"
     monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
     monkeypatch.setenv("MicrosoftAppTenantId", "tenant-id")
@@ -193,8 +194,21 @@ def test_signing_keys_and_tokens_come_over_https_only(
 def test_the_served_tenant_is_tenant_id_else_the_app_tenant_else_any(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert load_settings().allowed_tenant == ""
+    assert load_settings().allowed_tenant == "", "local mode serves any tenant, as before"
     monkeypatch.setenv("MicrosoftAppTenantId", "app-tenant")
     assert load_settings().allowed_tenant == "app-tenant"
     monkeypatch.setenv("TENANT_ID", "org-tenant")
     assert load_settings().allowed_tenant == "org-tenant"
+    monkeypatch.setenv("TENANT_ID", "*")
+    assert load_settings().allowed_tenant == "", "every tenant, said on purpose"
+
+
+def test_an_app_id_without_a_tenant_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another organization's users would read the cases: TENANT_ID is named, and * is the
+    only way to serve every tenant."""
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    with pytest.raises(SettingsError, match="TENANT_ID is required when MicrosoftAppId is set"):
+        load_settings()
+    monkeypatch.setenv("TENANT_ID", "*")
+    assert load_settings().allowed_tenant == ""

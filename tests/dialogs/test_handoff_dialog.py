@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 
 from bot import messages
+from handoff import access
 from handoff.models import Handoff, HandoffState, Person
 from storage.sql_store import SqlStore
 
@@ -928,7 +929,8 @@ async def test_the_teammate_who_holds_the_case_is_named(
 async def test_longrunning_flags_a_case_and_proposes_regional_owners(
     user: Recorder, store: SqlStore, clock: FakeClock
 ) -> None:
-    assert texts(await user.say(f"longrunning {CASE}")) == [messages.no_handoff_for(CASE)]
+    # Before the Case Transfer channel is set up, only a handoff's own people see it.
+    assert texts(await user.say(f"longrunning {CASE}")) == [access.NO_TEAM_TO_SHOW]
     clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
     await user.say(f"handoff {CASE}")
     await user.submit("case", **CRITICAL_CASE)

@@ -124,6 +124,20 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     assert b"Traceback" not in stderr
 
 
+def test_an_app_id_without_a_tenant_stops_start_up_naming_tenant_id(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    env = bot_environment(
+        tmp_path, PORT=str(free_port()), MicrosoftAppId="app-id", MicrosoftAppPassword="secret"
+    )
+    process = start(launch, env)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert "TENANT_ID is required when MicrosoftAppId is set" in str(error["message"])
+    assert b"Traceback" not in stderr
+
+
 def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(
     tmp_path: Path, launch: list[subprocess.Popen[bytes]]
 ) -> None:

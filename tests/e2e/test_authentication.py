@@ -18,6 +18,7 @@ from conftest import RunningBot, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import ENDORSED_KID, UNENDORSED_KID, FakeTokenService
+from harness.ids import DEFAULT_TENANT_ID
 from harness.sqlite_rows import rows_written
 
 APP_ID, SECRET = "bot-app-id", "bot-secret"
@@ -42,6 +43,7 @@ def trust_fakes(
 async def start_authenticated(start_bot: StartBot, tokens: FakeTokenService) -> RunningBot:
     return await start_bot(
         MicrosoftAppId=APP_ID,
+        TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=tokens.openid_metadata_url,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=tokens.authority(),

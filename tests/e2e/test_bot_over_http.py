@@ -18,6 +18,7 @@ from conftest import CreateDatabase, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService
+from harness.ids import DEFAULT_TENANT_ID
 
 
 async def test_help_in_a_personal_chat_is_answered(
@@ -194,6 +195,7 @@ async def test_with_an_app_id_unauthenticated_requests_get_401(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     bot = await start_bot(
         MicrosoftAppId="app-id",
+        TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword="secret",
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
     )

@@ -13,6 +13,7 @@ import yaml
 
 from bot import messages
 from config.settings import DEFAULT_CONFIG_PATH
+from handoff import access
 from handoff.escalation import request_escalation
 from handoff.models import HandoffNotes, Person, StepTried
 from handoff.ports import CardRef, SystemClock
@@ -149,7 +150,7 @@ async def test_only_members_of_the_case_transfer_team_accept(
     for _ in range(2):
         click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
         shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-        assert messages.NOT_IN_TEAM in shown
+        assert access.NOT_IN_TEAM in shown
         if how == "invoke":
             assert "Requested" in shown, "the clicker sees the card as it is"
 
@@ -185,7 +186,7 @@ async def test_a_membership_that_cannot_be_checked_is_refused_until_it_can(
     fake_connector.fail_next(400, method="GET", path_contains="/members/")
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-    assert messages.MEMBERSHIP_UNKNOWN in shown
+    assert access.MEMBERSHIP_UNKNOWN in shown
     assert refusals(caplog, "card action refused") == ["membership unknown"]
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
@@ -230,9 +231,9 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
     ]
     said = [await refused_press(bot, fake_connector, how, c, sqlite_url) for c in presses]
 
-    assert messages.only_the_requester("Test User") in said[0]
-    assert messages.ONLY_REQUESTER_OR_LEAD in said[1]
-    assert messages.only_the_requester("Test User") in said[2]
+    assert access.only_the_requester("Test User") in said[0]
+    assert access.ONLY_REQUESTER_OR_LEAD in said[1]
+    assert access.only_the_requester("Test User") in said[2]
     assert refusals(caplog, "card action refused") == [
         "not the requester",
         "neither requester nor lead",
@@ -258,7 +259,7 @@ async def test_before_the_channel_is_set_up_only_the_requester_acts(
     card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     said = await refused_press(bot, fake_connector, how, click, sqlite_url)
-    assert messages.NO_TRANSFER_TEAM in said
+    assert access.NO_TRANSFER_TEAM in said
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
 
 
@@ -514,14 +515,14 @@ async def test_outside_the_team_and_the_groups_is_refused_and_a_no_is_kept_a_min
     for _ in range(2):
         click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
         shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-        assert messages.NOT_IN_TEAM in shown
+        assert access.NOT_IN_TEAM in shown
     assert refusals(caplog, "card action refused") == ["not in the team"] * 2
     assert len(group_checks(fake_graph)) == 1, "a no is remembered"
 
     # Added to the group just now: still refused for up to a minute, then let in.
     fake_graph.add_group_member(SUPPORT_GROUP, str(OUTSIDER.aad_object_id))
     click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
-    assert messages.NOT_IN_TEAM in await refused_press(bot, fake_connector, how, click, sqlite_url)
+    assert access.NOT_IN_TEAM in await refused_press(bot, fake_connector, how, click, sqlite_url)
     clock.advance(timedelta(seconds=61))
     assert "accepted" in (await press(bot, fake_connector, how, click)).lower()
     assert len(group_checks(fake_graph)) == 2
@@ -557,7 +558,7 @@ async def test_when_graph_cannot_answer_the_click_is_refused_until_it_can(
 
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-    assert messages.MEMBERSHIP_UNKNOWN in shown, "the clicker is told to try again"
+    assert access.MEMBERSHIP_UNKNOWN in shown, "the clicker is told to try again"
     assert refusals(caplog, "card action refused") == ["membership unknown"]
     [record] = [r for r in caplog.records if r.getMessage() == logged]
     assert named in str(getattr(record, "error", "")), "the admin reads what to fix"
@@ -585,7 +586,7 @@ async def test_without_an_aad_object_id_groups_cannot_be_asked_and_the_click_is_
     del click["from"]["aadObjectId"]
 
     shown = await refused_press(bot, fake_connector, how, click, sqlite_url)
-    assert messages.NOT_IN_TEAM in shown
+    assert access.NOT_IN_TEAM in shown
     assert refusals(caplog, "card action refused") == ["not in the team"]
     [warned] = [
         r for r in caplog.records if r.getMessage() == "no AAD object id to check group membership"
@@ -618,7 +619,7 @@ async def test_before_the_channel_is_set_up_group_members_act_and_others_are_tol
 
     click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
     said = await refused_press(bot, fake_connector, "invoke", click, sqlite_url)
-    assert messages.NO_TRANSFER_TEAM in said
+    assert access.NO_TRANSFER_TEAM in said
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     assert "accepted" in (await press(bot, fake_connector, "invoke", click)).lower()

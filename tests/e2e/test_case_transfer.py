@@ -303,6 +303,7 @@ async def test_list_mine_and_agenda(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
+    await set_up_channel(bot, fake_connector)
     await request_handoff(bot, fake_connector)
 
     async def card_for(text: str, scope: str = "personal") -> str:

@@ -14,6 +14,7 @@ from bot import messages
 from bot.effects import CASE_TRANSFER_CHANNEL
 from cards.long_running_card import CHAT_OWNERS, owner_field
 from config.settings import DEFAULT_CONFIG_PATH
+from handoff import access
 from handoff.errors import IllegalTransition
 from handoff.models import Handoff, HandoffState
 from handoff.service import HandoffService
@@ -31,10 +32,12 @@ from harness.handoff_flow import (
     CASE,
     RECEIVER,
     TUESDAY,
+    command_by,
     person,
     post,
     refusals,
     set_up_channel,
+    told,
     user_fields,
 )
 from harness.ids import DEFAULT_TEAM_ID, DEFAULT_USER, TeamsUser, channel_id_for, fake_user
@@ -91,25 +94,6 @@ async def stored(url: str, clock: FakeClock) -> tuple[Handoff, list[str], Any, s
         await store.close()
 
 
-async def told(bot: RunningBot, connector: FakeConnector, activity: dict[str, Any]) -> str:
-    """What the bot answered this message with (its text, or its card's text)."""
-    await post(bot, activity)
-    # The reply, not a notice the outbox sends to the same chat meanwhile.
-    [reply] = await connector.wait_for_activities(
-        conversation_id=activity["conversation"]["id"],
-        predicate=lambda a: a.get("replyToId") == activity["id"],
-    )
-    if reply.get("attachments"):
-        return all_text(reply["attachments"][0]["content"])
-    return str(reply.get("text") or "")
-
-
-async def command_by(bot: RunningBot, connector: FakeConnector, text: str, user: TeamsUser) -> str:
-    """What the bot answers `user` typing `text` in their personal chat."""
-    message = activities.personal_message(text, connector.url, **user_fields(user))
-    return await told(bot, connector, message)
-
-
 async def owners_form_by(bot: RunningBot, connector: FakeConnector, user: TeamsUser) -> str:
     """What the bot answers `user` submitting the regional owners card."""
     form = activities.submit_message(owners_form(), connector.url, **user_fields(user))
@@ -137,7 +121,7 @@ async def test_a_forged_owners_form_makes_no_group_chat(
 ) -> None:
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=True)
-    assert messages.NOT_IN_TEAM in await owners_form_by(bot, fake_connector, OUTSIDER)
+    assert access.NOT_IN_TEAM in await owners_form_by(bot, fake_connector, OUTSIDER)
     *_, chat, _ = await stored(sqlite_url, clock)
     assert chat is None, "no chat planned and no create_group_chat queued"
     assert refusals(caplog, "card action refused") == ["not in the team"]
@@ -217,10 +201,11 @@ async def test_longrunning_with_a_reason_follows_the_card_rules(
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=False, flagged=False)
     text = f"longrunning {CASE} customer works in two time zones"
-    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
+    # Refused before anything about the case is said (the read policy), then changes nothing.
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == access.NOT_YOURS_TO_SEE
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
     assert handoff.long_running is None and "long_running" not in kinds
-    assert refusals(caplog, "card action refused") == ["not in the team"]
+    assert refusals(caplog, "read refused") == ["not in the team"]
 
     assert "long-running" in await command_by(bot, fake_connector, text, RECEIVER)
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
@@ -237,10 +222,10 @@ async def test_escalate_technical_follows_the_card_rules(
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=False)
     text = f"escalate {CASE} technical"
-    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == access.NOT_YOURS_TO_SEE
     _, kinds, _, _ = await stored(sqlite_url, clock)
     assert "technical_escalation" not in kinds
-    assert refusals(caplog, "card action refused") == ["not in the team"]
+    assert refusals(caplog, "read refused") == ["not in the team"]
 
     assert f"Case {CASE} goes up" in await command_by(bot, fake_connector, text, RECEIVER)
     _, kinds, _, _ = await stored(sqlite_url, clock)
@@ -277,10 +262,11 @@ async def test_a_member_of_an_allowed_group_may_use_the_commands_too(
     await seed(sqlite_url, clock, accepted=False, flagged=False)
     text = f"longrunning {CASE} customer works in two time zones"
 
-    assert await command_by(bot, fake_connector, text, OUTSIDER) == messages.NOT_IN_TEAM
+    # Refused before anything about the case is said (the read policy), then changes nothing.
+    assert await command_by(bot, fake_connector, text, OUTSIDER) == access.NOT_YOURS_TO_SEE
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
     assert handoff.long_running is None and "long_running" not in kinds
-    assert refusals(caplog, "card action refused") == ["not in the team"]
+    assert refusals(caplog, "read refused") == ["not in the team"]
 
     assert "long-running" in await command_by(bot, fake_connector, text, member)
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
@@ -313,7 +299,7 @@ async def test_with_no_leads_only_the_bound_team_moves_the_channel(
     said = await told(bot, fake_connector, setup)
     *_, still = await stored(sqlite_url, clock)
     assert still == bound, "someone outside the bound team cannot move the channel"
-    assert said == messages.SETUP_BOUND_TEAM_ONLY
+    assert said == access.SETUP_BOUND_TEAM_ONLY
     assert refusals(caplog, "setup refused") == ["not in the bound team"]
 
     setup = setup_by(RECEIVER)

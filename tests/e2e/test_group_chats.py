@@ -72,7 +72,11 @@ async def bot(
 
 
 async def owners_card(bot: RunningBot, connector: FakeConnector) -> dict[str, Any]:
-    await bot.client.post(activities.personal_message(f"longrunning {CASE} chat", connector.url))
+    # Asked by the case's current owner (EMEA took the last leg), as the form below is sent.
+    ask = activities.personal_message(
+        f"longrunning {CASE} chat", connector.url, **user_fields(OWNERS["EMEA"])
+    )
+    await bot.client.post(ask)
     await connector.wait_for_activities(
         predicate=lambda a: (
             bool(a.get("attachments"))
@@ -363,7 +367,9 @@ async def test_a_chat_that_failed_for_good_is_tried_again_from_where_it_stopped(
 
     # Once under way, asking again does not start a second attempt.
     await bot.client.post(
-        activities.personal_message(f"longrunning {CASE} chat", fake_connector.url)
+        activities.personal_message(
+            f"longrunning {CASE} chat", fake_connector.url, **user_fields(owner)
+        )
     )
     [again] = await fake_connector.wait_for_activities(
         predicate=lambda a: "already has its group chat" in (a.get("text") or ""), timeout=10

@@ -18,7 +18,7 @@ from harness import activities
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_CHANNEL_ID, DEFAULT_USER, fake_user
-from harness.records import PLACEHOLDER_OUTPUTS
+from harness.records import PLACEHOLDER_OUTPUTS, said_by
 
 CASE = "2311230040001234"
 ME = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name, aad_object_id=DEFAULT_USER.aad_object_id)
@@ -50,7 +50,8 @@ async def a_critical_case_i_own(url: str, clock: FakeClock) -> None:
             answers, outputs, Person(id=apac.id, name=apac.name, aad_object_id=apac.aad_object_id)
         )
         await service.act(handoff.id, Accept(actor=ME), handoff.version)
-        await store.save_user_settings(UserSettings(person=ME, region="EMEA"))
+        settings = UserSettings(person=ME, region="EMEA")
+        await store.save_user_settings(settings, said_by(ME, settings, clock))
     finally:
         await store.close()
 

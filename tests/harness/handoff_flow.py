@@ -17,6 +17,7 @@ import aiohttp
 from handoff.models import Person
 
 from . import activities
+from .chat import all_text
 from .fake_connector import FakeConnector
 from .ids import (
     DEFAULT_BOT_ID,
@@ -225,3 +226,22 @@ def refusals(caplog: pytest.LogCaptureFixture, message: str) -> list[str]:
         for r in caplog.records
         if r.getMessage() == message and r.levelno == logging.WARNING
     ]
+
+
+async def told(bot: BotAddress, connector: FakeConnector, activity: dict[str, Any]) -> str:
+    """What the bot answered this message with (its text, or its card's text)."""
+    await post(bot, activity)
+    # The reply, not a notice the outbox sends to the same chat meanwhile.
+    [reply] = await connector.wait_for_activities(
+        conversation_id=activity["conversation"]["id"],
+        predicate=lambda a: a.get("replyToId") == activity["id"],
+    )
+    if reply.get("attachments"):
+        return all_text(reply["attachments"][0]["content"])
+    return str(reply.get("text") or "")
+
+
+async def command_by(bot: BotAddress, connector: FakeConnector, text: str, user: TeamsUser) -> str:
+    """What the bot answers `user` typing `text` in their personal chat."""
+    message = activities.personal_message(text, connector.url, **user_fields(user))
+    return await told(bot, connector, message)

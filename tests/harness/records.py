@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from handoff.models import Case, HandoffNotes, HandoffOutputs, Severity, SupportPlan
+from handoff.models import (
+    AuditEntry,
+    AuditKind,
+    Case,
+    HandoffNotes,
+    HandoffOutputs,
+    Person,
+    Severity,
+    SupportPlan,
+)
+from handoff.ports import Clock
 from handoff.request import HandoffAnswers
+from handoff.user_settings import UserSettings, changes
 
 # What the dialog would have produced; these tests look at other things.
 PLACEHOLDER_OUTPUTS = HandoffOutputs(
@@ -45,4 +56,15 @@ def answers(
         kind_choice="between",
         reason="continual support",
         notes=notes or HandoffNotes(summary="Autoscale stops at 20 nodes since the upgrade."),
+    )
+
+
+def said_by(person: Person, settings: UserSettings, clock: Clock) -> AuditEntry:
+    """The audit entry of `person` setting these settings (as `settings` in a chat would)."""
+    return AuditEntry(
+        kind=AuditKind.SETTINGS_CHANGED,
+        actor=person,
+        at=clock.now(),
+        subject=person.id,
+        data=changes(None, settings),
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from handoff.errors import ConcurrencyConflict
-from handoff.models import Handoff, Person
+from handoff.models import AuditEntry, AuditKind, Handoff, Person
 from handoff.ports import CardRef, OutboxMessage
 from handoff.state_machine import Accept, Cancel, apply, request_event
+from handoff.user_settings import UserSettings, changes
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
@@ -29,11 +32,46 @@ async def test_card_reference_is_stored_and_replaced(
     assert await store.card_of(handoff.id) == CardRef(conversation_id="19:ct", activity_id="2")
 
 
-async def test_settings_round_trip(store: SqlStore) -> None:
+def bound(channel: str, by: Person, clock: FakeClock) -> AuditEntry:
+    return AuditEntry(kind=AuditKind.CHANNEL_BOUND, actor=by, at=clock.now(), subject=channel)
+
+
+async def test_settings_round_trip_with_who_changed_them(
+    store: SqlStore, clock: FakeClock, ana: Person, bo: Person
+) -> None:
     assert await store.get_setting("case_transfer_channel_id") is None
-    await store.set_setting("case_transfer_channel_id", "19:a")
-    await store.set_setting("case_transfer_channel_id", "19:b")
+    await store.set_setting("case_transfer_channel_id", "19:a", bound("19:a", ana, clock))
+    clock.advance(timedelta(minutes=5))
+    await store.set_setting("case_transfer_channel_id", "19:b", bound("19:b", bo, clock))
     assert await store.get_setting("case_transfer_channel_id") == "19:b"
+    entries = await store.audit_entries()
+    assert [(e.subject, e.actor, e.at) for e in entries] == [
+        ("19:b", bo, clock.now()),
+        ("19:a", ana, clock.now() - timedelta(minutes=5)),
+    ], "newest first, with who and when"
+    assert await store.audit_entries(limit=1) == entries[:1]
+
+
+async def test_user_settings_are_saved_with_their_audit_entry(
+    store: SqlStore, clock: FakeClock, ana: Person
+) -> None:
+    settings = UserSettings(person=ana, region="EMEA")
+    changed = changes(None, settings)
+    assert changed == {"region": {"from": "", "to": "EMEA"}}
+    entry = AuditEntry(
+        kind=AuditKind.SETTINGS_CHANGED, actor=ana, at=clock.now(), subject=ana.id, data=changed
+    )
+    await store.save_user_settings(settings, entry)
+    assert await store.user_settings(ana.id) == settings
+    assert await store.audit_entries() == [entry]
+
+
+async def test_the_audit_log_is_append_only(store: SqlStore, clock: FakeClock, ana: Person) -> None:
+    await store.set_setting("case_transfer_channel_id", "19:a", bound("19:a", ana, clock))
+    for statement in ("UPDATE audit_log SET actor_id = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            await store.database.execute(statement)
+    assert len(await store.audit_entries()) == 1
 
 
 async def test_outbox_messages_are_written_with_the_change_or_not_at_all(

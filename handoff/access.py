@@ -1,0 +1,337 @@
+"""Who may see a handoff and who may act on it: one policy for every way in (a card button, a
+command, a form, a view), so that no way in can forget a rule.
+
+- **Reading** a handoff (its card, its history, its notes): the people of that handoff (its
+  requester, its owner, the engineer it names), the leads, and the members of the Case Transfer
+  team, of the teams it is opened to (`case_transfer.allowed_teams`) and of the allowed Entra
+  groups (`case_transfer.allowed_groups`). The lists of the team's open handoffs (`list`,
+  `agenda`) are for the leads and members only. What is shown in a channel or a group chat is
+  seen by everyone there, so such a conversation must be one the case may be shown in too: a
+  channel of the Case Transfer team or of an allowed team, or the case's own group chat.
+- **Acting** on a handoff (the card buttons, and the commands that do the same): the leads,
+  the handoff's requester and owner, and the members; Cancel and answering a question are
+  the requester's alone, Back to queue the requester's or a lead's.
+- **Requesting** a handoff (or updating the open one) and **binding** the Case Transfer
+  channel: the leads and the members (before the channel is set up, anyone requests; with no
+  leads configured, anyone binds the first channel).
+
+Membership is asked lazily, only when the person's role does not decide already, and "cannot
+tell now" is never taken for a yes: the person is told to try again. Every refusal is logged
+the same way, so an attack or a confused user shows in one search.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from .models import Handoff, Person
+from .ports import ConversationKind
+
+log = logging.getLogger(__name__)
+
+MemberOf = Callable[[str], Awaitable[bool | None]]
+"""Whether the person asking is in the team with this id; None when that cannot be told now."""
+
+InAllowedGroups = Callable[[Person], Awaitable[bool | None]]
+"""Whether a person is in one of the allowed Entra groups; None when that cannot be told now."""
+
+CaseTransferTeam = Callable[[], Awaitable[str]]
+"""The Case Transfer team's id: the configured one, else the team of the bound channel; empty
+while none is known."""
+
+REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
+REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
+
+_MAX_LOGGED_ID = 64  # ids may come from untrusted card data: logged, but cut short
+
+NOT_YOURS_TO_SEE = (
+    "That case is not yours to see: handoffs are shown to the Case Transfer team (and the teams "
+    "and groups it is opened to), the leads, and the engineers of each handoff."
+)
+NOT_SHOWN_HERE = (
+    "I don't show cases in this conversation, since everyone in it would see them: ask me in "
+    "our personal chat or in a channel of the Case Transfer team."
+)
+NO_TEAM_TO_SHOW = (
+    "I show cases to the Case Transfer team once its channel is set up: ask a team lead to "
+    "@mention me with **setup** there."
+)
+NOT_IN_TEAM = (
+    "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
+    "act on handoff cards. Ask a team lead to add you if you should."
+)
+NO_TRANSFER_TEAM = (
+    "Handoffs can be taken once the Case Transfer channel is set up: ask a team lead to "
+    "@mention me with **setup** there."
+)
+NOT_IN_TEAM_TO_REQUEST = (
+    "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
+    "request handoffs. Ask a team lead to add you if you should."
+)
+MEMBERSHIP_UNKNOWN = (
+    "I could not check that you are in the Case Transfer team just now; try again in a moment."
+)
+ONLY_REQUESTER_OR_LEAD = "Only the requester or a team lead can send this case back to the queue."
+SETUP_NOT_ALLOWED = (
+    "Only the team leads in the bot's configuration can choose the Case Transfer channel."
+)
+SETUP_BOUND_TEAM_ONLY = (
+    "The Case Transfer channel is bound already: only members of its team (or a team lead in "
+    "the bot's configuration) can move it."
+)
+
+
+def only_the_requester(who: str) -> str:
+    return f"Only {who}, who requested this handoff, can do that."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why something is refused: `reason` for the log, `said` for the person."""
+
+    reason: str
+    said: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who sees what the bot answers: the person alone in a personal chat; everyone in a
+    channel (of `team_id`) or a group chat (the long-running chat of `chat_case`, if any)."""
+
+    kind: ConversationKind
+    team_id: str | None = None
+    chat_case: str | None = None
+
+
+PERSONAL = Audience(ConversationKind.PERSONAL)
+
+
+class _Standing(Enum):
+    MEMBER = "member"
+    STRANGER = "not in the team"
+    UNKNOWN = "membership unknown"
+    NO_TEAM = "no Case Transfer team known"
+
+
+def log_refusal(message: str, reason: str, verb: str, actor: Person, **subject: str | None) -> None:
+    """`message` says what was refused, `reason` why; `subject` names what it was done to
+    (handoff_id=..., escalation_id=..., case=...)."""
+    log.warning(
+        message,
+        extra={
+            "reason": reason,
+            "verb": verb,
+            "user_id": actor.id,
+            **{name: (value or "")[:_MAX_LOGGED_ID] for name, value in subject.items()},
+        },
+    )
+
+
+def _same(person: Person | None, actor: Person) -> bool:
+    """Whether `person` is the actor: by Teams id, or by AAD object id (a person named by their
+    directory id, as a long-running chat's owners are)."""
+    if person is None:
+        return False
+    if person.id == actor.id:
+        return True
+    aad_id = (actor.aad_object_id or "").lower()
+    return bool(aad_id) and aad_id in {person.id.lower(), (person.aad_object_id or "").lower()}
+
+
+def is_person_of(handoff: Handoff, actor: Person) -> bool:
+    """The requester, the owner or the named engineer of the handoff."""
+    return any(
+        _same(person, actor)
+        for person in (handoff.requester, handoff.owner, handoff.target_engineer)
+    )
+
+
+class AccessPolicy:
+    def __init__(
+        self,
+        is_lead: Callable[[Person], bool],
+        case_transfer_team: CaseTransferTeam,
+        *,
+        leads_configured: bool = True,
+        allowed_teams: Sequence[str] = (),
+        in_allowed_groups: InAllowedGroups | None = None,
+    ) -> None:
+        self._is_lead = is_lead
+        self._case_transfer_team = case_transfer_team
+        self._leads_configured = leads_configured
+        self._allowed_teams = tuple(allowed_teams)
+        self._in_allowed_groups = in_allowed_groups
+
+    def is_lead(self, person: Person) -> bool:
+        return self._is_lead(person)
+
+    async def teams(self) -> list[str]:
+        """The Case Transfer team and the allowed teams; empty while none is known."""
+        team = await self._case_transfer_team()
+        return list(dict.fromkeys(t for t in (team, *self._allowed_teams) if t))
+
+    async def _standing(self, actor: Person, member_of: MemberOf) -> _Standing:
+        teams = await self.teams()
+        groups = self._in_allowed_groups
+        if not teams and groups is None:
+            return _Standing.NO_TEAM
+        unknown = False
+        for team in teams:
+            member = await member_of(team)
+            if member:
+                return _Standing.MEMBER
+            unknown = unknown or member is None
+        if groups is not None:
+            member = await groups(actor)
+            if member:
+                return _Standing.MEMBER
+            unknown = unknown or member is None
+        if unknown:
+            return _Standing.UNKNOWN
+        return _Standing.STRANGER if teams else _Standing.NO_TEAM
+
+    async def _shown_here(self, audience: Audience, case: str | None) -> bool:
+        if audience.kind is ConversationKind.PERSONAL:
+            return True
+        if audience.kind is ConversationKind.GROUP_CHAT:
+            return case is not None and audience.chat_case == case
+        return bool(audience.team_id) and audience.team_id in await self.teams()
+
+    async def may_read(
+        self,
+        actor: Person,
+        handoff: Handoff | None,
+        member_of: MemberOf,
+        audience: Audience = PERSONAL,
+        *,
+        case: str | None = None,
+    ) -> Refusal | None:
+        """Whether the actor may see this handoff (or learn that case `case` has none: a
+        stranger is told the same either way, so case numbers cannot be probed) here."""
+        number = handoff.case.number if handoff is not None else case
+        if not await self._shown_here(audience, number):
+            return _refused("read refused", "not shown here", "read", actor, NOT_SHOWN_HERE, number)
+        if handoff is not None and is_person_of(handoff, actor):
+            return None
+        return await self._member_or_lead("read refused", "read", actor, member_of, number)
+
+    async def may_see_open_handoffs(
+        self, actor: Person, member_of: MemberOf, audience: Audience = PERSONAL
+    ) -> Refusal | None:
+        """`list`, `agenda`: the team's open handoffs, for the leads and members, shown in a
+        personal chat or a channel of the team."""
+        if audience.kind is ConversationKind.GROUP_CHAT or not await self._shown_here(
+            audience, None
+        ):
+            return _refused("read refused", "not shown here", "list", actor, NOT_SHOWN_HERE)
+        return await self._member_or_lead("read refused", "list", actor, member_of)
+
+    async def may_show_own(self, actor: Person, audience: Audience = PERSONAL) -> Refusal | None:
+        """`mine`: a person's own handoffs, shown to them or in a channel of the team."""
+        if audience.kind is ConversationKind.GROUP_CHAT or not await self._shown_here(
+            audience, None
+        ):
+            return _refused("read refused", "not shown here", "mine", actor, NOT_SHOWN_HERE)
+        return None
+
+    async def _member_or_lead(
+        self, message: str, verb: str, actor: Person, member_of: MemberOf, case: str | None = None
+    ) -> Refusal | None:
+        if self._is_lead(actor):
+            return None
+        standing = await self._standing(actor, member_of)
+        if standing is _Standing.MEMBER:
+            return None
+        said = {
+            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
+            _Standing.NO_TEAM: NO_TEAM_TO_SHOW,
+            _Standing.STRANGER: NOT_YOURS_TO_SEE,
+        }[standing]
+        return _refused(message, standing.value, verb, actor, said, case)
+
+    async def may_request(self, actor: Person, member_of: MemberOf) -> Refusal | None:
+        """A new handoff (or an update of a case's open one): leads and members. Before any
+        team is known (the channel not set up yet) nobody can be told from a stranger, and the
+        card only waits for the channel, where the members see it once it is bound."""
+        if self._is_lead(actor):
+            return None
+        standing = await self._standing(actor, member_of)
+        said = {
+            _Standing.MEMBER: None,
+            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
+            _Standing.NO_TEAM: None,
+            _Standing.STRANGER: NOT_IN_TEAM_TO_REQUEST,
+        }[standing]
+        if said is None:
+            return None
+        return _refused("handoff request refused", standing.value, "handoff", actor, said)
+
+    async def may_act(
+        self, verb: str, actor: Person, handoff: Handoff, member_of: MemberOf
+    ) -> Refusal | None:
+        """Whether the actor may press this button on this handoff's card (or run the command
+        that does the same)."""
+        is_requester = actor.id == handoff.requester.id
+        if verb in REQUESTER_ONLY:
+            if is_requester:
+                return None
+            who = handoff.requester.name or "the requester"
+            return _act_refused("not the requester", verb, actor, handoff, only_the_requester(who))
+        is_lead = self._is_lead(actor)
+        if verb in REQUESTER_OR_LEAD:
+            if is_requester or is_lead:
+                return None
+            return _act_refused(
+                "neither requester nor lead", verb, actor, handoff, ONLY_REQUESTER_OR_LEAD
+            )
+        is_owner = handoff.owner is not None and actor.id == handoff.owner.id
+        if is_requester or is_owner or is_lead:
+            return None
+        standing = await self._standing(actor, member_of)
+        said = {
+            _Standing.MEMBER: None,
+            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
+            _Standing.NO_TEAM: NO_TRANSFER_TEAM,
+            _Standing.STRANGER: NOT_IN_TEAM,
+        }[standing]
+        if said is None:
+            return None
+        return _act_refused(standing.value, verb, actor, handoff, said)
+
+    async def may_bind_channel(self, actor: Person, member_of: MemberOf) -> Refusal | None:
+        """Binding the Case Transfer channel (which also names the team whose members act on
+        cards): leads; with no leads configured, anyone binds the first channel, and then
+        only members of the bound team rebind it."""
+        if self._is_lead(actor):
+            return None
+        if self._leads_configured:
+            return _refused("setup refused", "not a lead", "setup", actor, SETUP_NOT_ALLOWED)
+        team = await self._case_transfer_team()
+        if not team:
+            return None
+        member = await member_of(team)
+        if member:
+            return None
+        if member is None:
+            return _refused(
+                "setup refused", "membership unknown", "setup", actor, MEMBERSHIP_UNKNOWN
+            )
+        return _refused(
+            "setup refused", "not in the bound team", "setup", actor, SETUP_BOUND_TEAM_ONLY
+        )
+
+
+def _refused(
+    message: str, reason: str, verb: str, actor: Person, said: str, case: str | None = None
+) -> Refusal:
+    subject = {"case": case} if case else {}
+    log_refusal(message, reason, verb, actor, **subject)
+    return Refusal(reason, said)
+
+
+def _act_refused(reason: str, verb: str, actor: Person, handoff: Handoff, said: str) -> Refusal:
+    log_refusal("card action refused", reason, verb, actor, handoff_id=handoff.id)
+    return Refusal(reason, said)

@@ -1,0 +1,284 @@
+"""A stranger learns nothing and changes nothing, over real HTTP: every command that shows or
+changes a case asks the one access policy (handoff/access.py) before it says anything about
+the case. Someone outside the Case Transfer team is told one sentence, and nothing is stored,
+sent or queued; the people of a handoff, the members and the leads are served as before; and
+a case is only shown where everyone who sees the answer may see it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import messages
+from cards.oof_card import OOF_FORM
+from handoff import access
+from handoff.models import Person
+from handoff.ports import SystemClock
+from handoff.service import HandoffService
+from handoff.state_machine import Accept
+from storage.sql_store import open_store
+
+from conftest import FakeClock, StartBot
+from harness import activities
+from harness.escalation_case import READY
+from harness.fake_connector import FakeConnector
+from harness.handoff_flow import (
+    CASE,
+    RECEIVER,
+    TUESDAY,
+    command_by,
+    person,
+    refusals,
+    told,
+    user_fields,
+)
+from harness.ids import (
+    DEFAULT_CHANNEL_ID,
+    DEFAULT_TEAM_ID,
+    DEFAULT_USER,
+    TeamsUser,
+    channel_id_for,
+    fake_user,
+)
+from harness.sqlite_rows import rows_written
+from harness.team import LEAD, settled, team_bot
+
+STRANGER = fake_user("Olga Outsider")
+NAMED = fake_user("Nia Named")
+UNKNOWN_CASE = "2311230049999999"
+OTHER_TEAM = channel_id_for("Finance")
+# What a turn writes for itself whoever sends it: the sender's conversation address and the
+# delivery's key. Everything else is the cases, and a stranger must leave it alone.
+_TURN_BOOKKEEPING = frozenset({"conversations", "handled_keys", "bot_state"})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(TUESDAY)
+
+
+async def case_rows(url: str) -> dict[str, int]:
+    rows = await asyncio.to_thread(rows_written, url)
+    return {table: count for table, count in rows.items() if table not in _TURN_BOOKKEEPING}
+
+
+def sent_elsewhere(connector: FakeConnector, since: int, user: TeamsUser) -> list[str]:
+    """Where the bot sent something after request `since`, but to `user`'s own chat."""
+    return [
+        str(r.conversation_id)
+        for r in connector.requests[since:]
+        if r.method in ("POST", "PUT")
+        and "/activities" in r.path
+        and user.id not in str(r.body.get("recipient", {}).get("id", "") if r.body else "")
+    ]
+
+
+STRANGER_COMMANDS = [
+    (f"status {CASE}", access.NOT_YOURS_TO_SEE),
+    # The same sentence for a case with no handoff: case numbers cannot be probed.
+    (f"status {UNKNOWN_CASE}", access.NOT_YOURS_TO_SEE),
+    ("list", access.NOT_YOURS_TO_SEE),
+    ("list US", access.NOT_YOURS_TO_SEE),
+    ("agenda EMEA", access.NOT_YOURS_TO_SEE),
+    (f"longrunning {CASE}", access.NOT_YOURS_TO_SEE),
+    (f"longrunning {CASE} the customer works in two time zones", access.NOT_YOURS_TO_SEE),
+    (f"longrunning {CASE} chat", access.NOT_YOURS_TO_SEE),
+    (f"escalate {CASE}", access.NOT_YOURS_TO_SEE),
+    (f"escalate {UNKNOWN_CASE}", access.NOT_YOURS_TO_SEE),
+    (f"escalate {CASE} technical", access.NOT_YOURS_TO_SEE),
+    (f"handoff {CASE}", access.NOT_IN_TEAM_TO_REQUEST),
+    ("handoff", access.NOT_IN_TEAM_TO_REQUEST),
+]
+
+
+@pytest.mark.parametrize(("text", "refusal"), STRANGER_COMMANDS)
+async def test_a_stranger_is_told_one_sentence_and_nothing_changes(
+    text: str,
+    refusal: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    before, since = await case_rows(sqlite_url), len(fake_connector.requests)
+
+    said = await command_by(bot, fake_connector, text, STRANGER)
+
+    assert said == refusal
+    assert await case_rows(sqlite_url) == before, "nothing stored or queued"
+    assert sent_elsewhere(fake_connector, since, STRANGER) == [], "nobody else told anything"
+    refused = refusals(caplog, "read refused") + refusals(caplog, "handoff request refused")
+    assert refused == ["not in the team"], "the refusal is logged like the card refusals"
+
+
+async def test_a_strangers_escalation_reaches_no_lead_and_the_requesters_goes_through(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    assert await command_by(bot, fake_connector, f"escalate {CASE}", STRANGER) == (
+        access.NOT_YOURS_TO_SEE
+    )
+    said = await command_by(bot, fake_connector, f"escalate {CASE}", DEFAULT_USER)
+    assert said == messages.escalation_sent(CASE), "not 'already waits for a decision'"
+    [card] = await fake_connector.wait_for(
+        lambda r: r.method == "POST" and "Escalate case" in str(r.body),
+        description="the approval card sent to the lead",
+    )
+    assert STRANGER.name not in str(card.body), "the card names the real requester"
+    assert DEFAULT_USER.name in str(card.body)
+
+
+async def test_the_people_of_a_handoff_its_team_and_the_leads_read_it(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    # Neither the requester, nor the lead, nor the named engineer is in the team: each reads
+    # the handoff for another reason. RECEIVER is a member.
+    bot = await team_bot(
+        start_bot, fake_connector, clock, sqlite_url, tmp_path, members=(RECEIVER,)
+    )
+    await name_engineer(sqlite_url, clock, NAMED)
+    for reader in (DEFAULT_USER, RECEIVER, LEAD, NAMED):
+        card = await command_by(bot, fake_connector, f"status {CASE}", reader)
+        assert READY.summary in card, f"{reader.name} reads the case"
+    for reader in (RECEIVER, LEAD):
+        assert CASE in await command_by(bot, fake_connector, "list", reader)
+    assert await command_by(bot, fake_connector, "list", DEFAULT_USER) == access.NOT_YOURS_TO_SEE
+    assert CASE in await command_by(bot, fake_connector, "mine", DEFAULT_USER)
+
+
+async def name_engineer(url: str, clock: FakeClock, engineer: TeamsUser) -> None:
+    """The open handoff of CASE names `engineer` (by their directory id) as its receiver."""
+    store = await open_store(url, clock)
+    try:
+        handoff = await store.open_for_case(CASE)
+        assert handoff is not None
+        named = Person(id=str(engineer.aad_object_id), name=engineer.name)
+        await store.save(
+            handoff.model_copy(update={"target_engineer": named, "version": handoff.version + 1}),
+            handoff.version,
+            [],
+            [],
+        )
+    finally:
+        await store.close()
+
+
+async def test_a_case_is_shown_only_where_everyone_may_see_it(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+
+    def in_channel(text: str, team_id: str, channel: str) -> dict[str, Any]:
+        return activities.channel_message(
+            text, fake_connector.url, team_id=team_id, channel_id=channel, **user_fields(RECEIVER)
+        )
+
+    shown = await told(
+        bot, fake_connector, in_channel(f"status {CASE}", DEFAULT_TEAM_ID, DEFAULT_CHANNEL_ID)
+    )
+    assert READY.summary in shown, "the Case Transfer team's channel shows it"
+    elsewhere = channel_id_for("Finance general")
+    for text in (f"status {CASE}", "list", "mine"):
+        said = await told(bot, fake_connector, in_channel(text, OTHER_TEAM, elsewhere))
+        assert said == access.NOT_SHOWN_HERE, f"{text} in another team's channel"
+    group_chat = activities.personal_message(
+        f"status {CASE}",
+        fake_connector.url,
+        **user_fields(RECEIVER),
+        overrides={"conversation": {"conversationType": "groupChat", "isGroup": True}},
+    )
+    assert await told(bot, fake_connector, group_chat) == access.NOT_SHOWN_HERE
+    assert set(refusals(caplog, "read refused")) == {"not shown here"}
+
+
+async def test_a_membership_that_cannot_be_checked_shows_nothing_until_it_can(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    fake_connector.fail_next(400, method="GET", path_contains="/members/")
+    said = await command_by(bot, fake_connector, f"status {CASE}", RECEIVER)
+    assert said == access.MEMBERSHIP_UNKNOWN
+    assert refusals(caplog, "read refused") == ["membership unknown"]
+    assert READY.summary in await command_by(bot, fake_connector, f"status {CASE}", RECEIVER)
+
+
+async def test_a_strangers_time_away_hands_off_nothing_and_tells_no_lead(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    """`oof` hands off only the sender's own cases: a stranger owns none, so nothing is
+    stored and no Team Leader gets a list, whatever the form says."""
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        handoff = await store.open_for_case(CASE)
+        assert handoff is not None
+        await HandoffService(store, clock).act(handoff.id, Accept(actor=person(RECEIVER)))
+    finally:
+        await store.close()
+    await settled(sqlite_url, clock)  # the card updated, the requester told
+    before, since = await case_rows(sqlite_url), len(fake_connector.requests)
+    form = {
+        "command": OOF_FORM,
+        "kind": "planned-short",
+        "first_day": "2026-11-25",
+        "back_on": "2026-11-27",
+        "teammate": "someone@example.invalid",
+    }
+    said = await told(
+        bot,
+        fake_connector,
+        activities.submit_message(form, fake_connector.url, **user_fields(STRANGER)),
+    )
+    assert CASE not in said, said
+    assert await case_rows(sqlite_url) == before
+    assert sent_elsewhere(fake_connector, since, STRANGER) == []
+
+
+async def test_settings_change_only_the_senders_own(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    await command_by(bot, fake_connector, "settings region APAC", DEFAULT_USER)
+    said = await command_by(bot, fake_connector, f"settings region US {DEFAULT_USER.id}", STRANGER)
+    assert said.startswith("I know settings region"), said
+    await command_by(bot, fake_connector, "settings region US", STRANGER)
+    store = await open_store(sqlite_url, clock)
+    try:
+        mine = await store.user_settings(DEFAULT_USER.id)
+        theirs = await store.user_settings(STRANGER.id)
+    finally:
+        await store.close()
+    assert mine is not None and mine.region == "APAC"
+    assert theirs is not None and theirs.region == "US"

@@ -36,6 +36,7 @@ from bot.endpoint import (
     MessagesEndpoint,
 )
 from bot.escalations import Escalations
+from bot.fault_log import FaultLog
 from bot.group_chats import GroupChatHandlers
 from bot.group_membership import GroupMembership
 from bot.handoff_bot import HandoffBot
@@ -49,7 +50,7 @@ from bot.reminders import ReminderHandlers
 from bot.reply_pacing import ReplyPacing
 from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
-from bot.turn_errors import on_turn_error
+from bot.turn_errors import TurnErrors, TurnSucceeded
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -129,7 +130,11 @@ def build_connector_http(settings: Settings) -> ConnectorHttp | None:
     return ConnectorHttp(tokens)
 
 
-def create_adapter(settings: Settings, connector_http: ConnectorHttp | None = None) -> CloudAdapter:
+def create_adapter(
+    settings: Settings,
+    connector_http: ConnectorHttp | None = None,
+    faults: FaultLog | None = None,
+) -> CloudAdapter:
     config = BotFrameworkConfig(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password,
@@ -158,7 +163,9 @@ def create_adapter(settings: Settings, connector_http: ConnectorHttp | None = No
         # Outbound calls over one pooled session; inbound authentication stays the SDK's.
         auth = PooledBotFrameworkAuthentication(auth, connector_http)
     adapter = CloudAdapter(auth)
-    adapter.on_turn_error = on_turn_error
+    faults = faults or FaultLog(SystemClock())
+    adapter.on_turn_error = TurnErrors(faults)
+    adapter.use(TurnSucceeded(faults))
     return adapter
 
 
@@ -306,6 +313,7 @@ def build_worker(
     settings: Settings,
     graph: GraphClient | None = None,
     pacer: ConversationPacer | None = None,
+    faults: FaultLog | None = None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
     if graph is not None:
@@ -355,6 +363,7 @@ def build_worker(
             base_seconds=settings.outbox_backoff_seconds,
             cap_seconds=settings.outbox_backoff_cap_seconds,
         ),
+        faults=faults,
     )
 
 
@@ -381,7 +390,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     app[PROCESS] = process
     connector_http = build_connector_http(settings)
-    adapter = create_adapter(settings, connector_http)
+    # One per process, for the turns and the outbox: both fail on the same outage.
+    faults = FaultLog(clock)
+    adapter = create_adapter(settings, connector_http, faults)
     # One pacer for the outbox's sends and the turns' replies: both count against the same
     # per-conversation limits.
     pacer = ConversationPacer()
@@ -412,7 +423,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             await connector_http.start()
         graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         graph = build_graph(settings, graph_session)
-        worker = build_worker(store, process, clock, adapter, settings, graph, pacer)
+        worker = build_worker(store, process, clock, adapter, settings, graph, pacer, faults)
         app[STORE] = store
         app[WORKER] = worker
         app[BOT] = build_bot(

@@ -36,13 +36,18 @@ from datetime import datetime, timedelta
 
 from handoff.errors import DomainError
 from handoff.ports import Clock, Outbox, OutboxItem
+from storage.errors import StorageUnavailable
 
+from .fault_log import DATABASE_UNAVAILABLE, FaultLog
 from .pacing import Paced
 from .sending import SendFailed
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxItem], Awaitable[None]]
+
+# What fails, in the FaultLog's lines.
+_ROUNDS = "outbox rounds"
 
 
 class PermanentFailure(Exception):
@@ -159,6 +164,7 @@ class OutboxWorker:
         on_start: Callable[[], Awaitable[None]] | None = None,
         retry: RetryPolicy | None = None,
         on_dead: Mapping[str, Handler] | None = None,
+        faults: FaultLog | None = None,
     ) -> None:
         self._outbox = outbox
         self._handlers = dict(handlers)
@@ -173,6 +179,7 @@ class OutboxWorker:
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._on_start = on_start
+        self._faults = faults or FaultLog(clock)
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -268,6 +275,27 @@ class OutboxWorker:
             await self._unsettled[0]()
             self._unsettled.pop(0)
 
+    async def run_round(self, stop: asyncio.Event | None = None) -> int:
+        """One round as `run` makes it: `run_once`, a failure logged rather than raised. The
+        database being away is logged once with its traceback and then counted (FaultLog),
+        not once per poll, until a round gets through again."""
+        try:
+            busy = await self.run_once(stop)
+        except StorageUnavailable as error:
+            self._faults.failed(
+                log,
+                DATABASE_UNAVAILABLE,
+                _ROUNDS,
+                "outbox round failed; trying again shortly",
+                error,
+            )
+            return 0
+        except Exception:
+            log.exception("outbox round failed; trying again shortly")
+            return 0
+        self._faults.recovered(DATABASE_UNAVAILABLE, _ROUNDS)
+        return busy
+
     async def run(self, stop: asyncio.Event) -> None:
         if self._on_start is not None:
             try:
@@ -275,11 +303,7 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox start-up work failed; the worker runs on")
         while not stop.is_set():
-            try:
-                busy = await self.run_once(stop)
-            except Exception:
-                log.exception("outbox round failed; trying again shortly")
-                busy = 0
+            busy = await self.run_round(stop)
             if busy:
                 continue
             self._wake.clear()

@@ -3,32 +3,71 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.core import InvokeResponse, Middleware, TurnContext
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
 
 from storage.errors import StorageUnavailable
 
 from . import messages
 from .card_actions import invoke_body_text
 from .deliveries import DeliveryInProgress
+from .fault_log import DATABASE_UNAVAILABLE, FaultLog
 
 log = logging.getLogger(__name__)
 
 
-async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    if isinstance(error, DeliveryInProgress):
-        raise error  # not a failure: the endpoint answers 503 so that Teams tries again later
-    activity = turn_context.activity
-    log.error(
-        "turn failed",
-        exc_info=error,
-        extra={
+# What fails, in the FaultLog's lines.
+_TURNS = "turns"
+
+
+class TurnErrors:
+    """The adapter's on_turn_error. A turn that fails on a database that is away is logged
+    through the process's FaultLog: its traceback once, then a count every 30 s, not one per
+    request, until a turn succeeds again (`TurnSucceeded`); the person is told to try again
+    every time all the same."""
+
+    def __init__(self, faults: FaultLog) -> None:
+        self._faults = faults
+
+    async def __call__(self, turn_context: TurnContext, error: Exception) -> None:
+        if isinstance(error, DeliveryInProgress):
+            raise error  # not a failure: the endpoint answers 503 so that Teams tries again later
+        activity = turn_context.activity
+        context = {
             "activity_id": activity.id,
             "activity_type": activity.type,
             "conversation_id": activity.conversation.id if activity.conversation else None,
-        },
-    )
+        }
+        if isinstance(error, StorageUnavailable):
+            self._faults.failed(log, DATABASE_UNAVAILABLE, _TURNS, "turn failed", error, context)
+        else:
+            log.error("turn failed", exc_info=error, extra=context)
+        await _apologise(turn_context, error)
+
+
+class TurnSucceeded(Middleware):  # type: ignore[misc]
+    """Tells the FaultLog of each turn that ran to its end, which ends an outage's count of
+    failed turns. A failed turn's error passes through here on its way to TurnErrors. The
+    outbox's sends run as turns of the adapter too (continue_conversation) and do not count:
+    they are not what failed."""
+
+    def __init__(self, faults: FaultLog) -> None:
+        self._faults = faults
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        await logic()
+        activity = context.activity
+        if not (
+            activity.type == ActivityTypes.event
+            and activity.name == ActivityEventNames.continue_conversation
+        ):
+            self._faults.recovered(DATABASE_UNAVAILABLE, _TURNS)
+
+
+async def _apologise(turn_context: TurnContext, error: Exception) -> None:
+    activity = turn_context.activity
     apology = messages.DATABASE_DOWN if isinstance(error, StorageUnavailable) else messages.SORRY
     try:
         if activity.type == ActivityTypes.invoke:

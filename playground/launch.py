@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from storage.private_files import create_private_folders, tighten
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +96,15 @@ def write_process_config(workdir: Path) -> Path:
     return path
 
 
+def make_workdir_private(workdir: Path) -> None:
+    """The playground's folder holds its database (case notes), its logs and the process file
+    with people's names: created 0700 with its missing parents, or made private if it is
+    there already (it is the playground's own), by the code that does the same for the bot's
+    database folder. The bot, started on it, makes the database file private itself."""
+    if not create_private_folders(workdir):
+        tighten(workdir)
+
+
 def _wait_for(description: str, ready: Any, processes: list[subprocess.Popen[bytes]]) -> Any:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -139,7 +150,7 @@ def start(
             f"{PLAYGROUND_CLI.relative_to(ROOT)} is missing; run `npm ci` in {ROOT} first "
             "(`make playground` does)"
         )
-    workdir.mkdir(parents=True, exist_ok=True)
+    make_workdir_private(workdir)
     bot_env = {
         **os.environ,
         "PORT": str(bot_port),

@@ -1,24 +1,27 @@
 """Chaos and load against the running bot: starts `python app.py` processes (and the local
 fakes of Microsoft's cloud), breaks things, and prints what was lost or doubled.
 
-    make chaos        # or: .venv/bin/python scripts/chaos.py
+    make chaos        # or: .venv/bin/python scripts/chaos.py [scenario ...]
 
 Scenarios: the Bot Connector refusing 30% of sends (429/503); the bot SIGKILLed in the
 middle of a burst and restarted; two replicas on one PostgreSQL behind a round robin with
 fifty simultaneous Accept clicks; PostgreSQL cut off for 10 s under traffic (through a TCP
 proxy: the shared server is never stopped). Needs the local PostgreSQL (`make postgres`);
 HANDOFF_TEST_POSTGRES_URL points elsewhere. Every process it starts is stopped by its PID,
-and the databases it creates are dropped.
+and the databases it creates are dropped. Name scenarios (their function names, e.g.
+`postgres_outage`) to run only those.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -341,6 +344,7 @@ async def postgres_outage(work: Path) -> Row:
             finally:
                 await store.close()
     lost = (0 if first and first.owner else 1) + (0 if second else 1)
+    errors = log_errors(work / "outage.log")
     extra_cards = sum(max(len(shown_cards(connector, c)) - 1, 0) for c in (case, later))
     resends = sum(connector.resent.values())
     return Row(
@@ -351,8 +355,49 @@ async def postgres_outage(work: Path) -> Row:
         # A card shown twice is a resend too, so count whichever is larger, not both.
         max(extra_cards, resends),
         f"told 'try again' {told_try_again}/{outage_requests}; slowest {slowest:.2f} s "
-        f"(deadline {DEADLINE_SECONDS:g}); readyz 503: {not_ready}; resends {resends}",
+        f"(deadline {DEADLINE_SECONDS:g}); readyz 503: {not_ready}; resends {resends}; "
+        f"log: {errors}",
     )
+
+
+@dataclass(frozen=True)
+class LogErrors:
+    """What a bot's log holds: ERROR (and CRITICAL) lines per logger, and the lines that carry
+    a traceback per logger, whatever their level."""
+
+    errors: Counter[str]
+    tracebacks: Counter[str]
+
+    def __str__(self) -> str:
+        def counts(counter: Counter[str]) -> str:
+            each = ", ".join(f"{name} {n}" for name, n in counter.most_common())
+            return f"{counter.total()} ({each})"
+
+        errors, tracebacks = counts(self.errors), counts(self.tracebacks)
+        return f"ERROR lines {errors}, lines with a traceback {tracebacks}"
+
+
+def log_errors(path: Path) -> LogErrors:
+    """Reads a bot's log (JSON lines; anything else, such as a crash's plain traceback, counts
+    under "(not JSON)")."""
+    errors: Counter[str] = Counter()
+    tracebacks: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if line.startswith("Traceback"):
+                errors["(not JSON)"] += 1
+                tracebacks["(not JSON)"] += 1
+            continue
+        if not isinstance(record, dict):
+            continue
+        name = str(record.get("name"))
+        if record.get("level") in ("ERROR", "CRITICAL"):
+            errors[name] += 1
+        if record.get("exc_info"):
+            tracebacks[name] += 1
+    return LogErrors(errors, tracebacks)
 
 
 def shown_cards(connector: FakeConnector, case: str) -> list[dict[str, object]]:
@@ -379,18 +424,26 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def main() -> int:
+SCENARIOS: tuple[Callable[[Path], Awaitable[Row]], ...] = (
+    flaky_connector,
+    killed_mid_burst,
+    redelivered_thrice,
+    two_replicas,
+    postgres_outage,
+)
+
+
+async def main(names: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    known = {scenario.__name__: scenario for scenario in SCENARIOS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        log.error("unknown scenario %s; the scenarios are %s", unknown, ", ".join(known))
+        return 2
+    scenarios = [known[name] for name in names] if names else list(SCENARIOS)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="handoff-chaos-") as folder:
         work = Path(folder)
-        scenarios = (
-            flaky_connector,
-            killed_mid_burst,
-            redelivered_thrice,
-            two_replicas,
-            postgres_outage,
-        )
         for scenario in scenarios:
             try:
                 rows.append(await scenario(work))
@@ -403,4 +456,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(sys.argv[1:])))

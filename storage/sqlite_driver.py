@@ -24,6 +24,7 @@ import aiosqlite
 
 from .database import Dialect, Row, Session, SqlValue
 from .errors import StorageUnavailable, UniqueViolation
+from .private_files import make_database_file_private, make_database_folder_private
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +118,7 @@ class _SqliteErrors:
                 "other program using this file; for more than one bot process use PostgreSQL."
             )
         if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
-            return (
-                f"the file and its directory {self.path.parent} must exist and be writable by "
-                f"the user the bot runs as (uid {os.geteuid()}); fix the permissions or point "
-                "DATABASE_URL at a writable location."
-            )
+            return self.unwritable()
         if name.startswith("SQLITE_FULL"):
             return f"the disk holding {self.path.parent} is full; free some space."
         if name.startswith("SQLITE_IOERR"):
@@ -132,6 +129,13 @@ class _SqliteErrors:
                 "DATABASE_URL at another file."
             )
         return None
+
+    def unwritable(self) -> str:
+        return (
+            f"the file and its directory {self.path.parent} must exist and be writable by "
+            f"the user the bot runs as (uid {os.geteuid()}); fix the permissions or point "
+            "DATABASE_URL at a writable location."
+        )
 
 
 class _SqliteSession:
@@ -289,16 +293,24 @@ class SqliteDatabase:
             logger.exception("rolling back a transaction failed", extra={"path": str(self.path)})
 
 
-def _prepare_directory(path: Path) -> Path:
-    """The absolute path, its directory created. Blocking, but once at start-up."""
+def _prepare_path(path: Path) -> Path:
+    """The absolute path, its directory created, the file and its directory private (see
+    storage.private_files). Blocking, but once at start-up."""
     path = path.absolute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_database_folder_private(path)
     except OSError as error:
         raise StorageUnavailable(
             f"Cannot create the directory {path.parent} for the SQLite database {path} "
             f"({error.strerror}): create it, writable by the user the bot runs as "
             f"(uid {os.geteuid()}), or point DATABASE_URL at a writable location."
+        ) from error
+    try:
+        make_database_file_private(path)
+    except OSError as error:
+        raise StorageUnavailable(
+            f"The SQLite database {path} cannot be created ({error.strerror}): "
+            f"{_SqliteErrors(path, 0).unwritable()}"
         ) from error
     return path
 
@@ -306,7 +318,7 @@ def _prepare_directory(path: Path) -> Path:
 async def open_sqlite(path: Path, *, timeout_seconds: float) -> SqliteDatabase:
     """Opens (creating if needed) the SQLite file at `path`; StorageUnavailable saying the path
     and what to fix if it cannot be opened for writing."""
-    path = _prepare_directory(path)
+    path = _prepare_path(path)
     errors = _SqliteErrors(path, timeout_seconds)
     with errors.translated():
         conn = await aiosqlite.connect(

@@ -4,10 +4,12 @@ server itself is never touched), and an SQLite file another program keeps locked
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +19,7 @@ from bot import messages
 from handoff.ports import SystemClock
 from storage.sql_store import open_store
 
-from conftest import CreateDatabase, StartBot
+from conftest import CreateDatabase, FakeClock, StartBot
 from harness import activities
 from harness.bot_process import BotProcess, bot_environment
 from harness.chat import all_text
@@ -111,6 +113,95 @@ async def test_postgresql_gone_for_a_while_is_reported_and_nothing_is_lost(
     # A send whose result could not be written while the database was away is not sent
     # again once it is back (the worker kept the result).
     assert sum(fake_connector.resent.values()) == 0
+
+
+def _errors(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger and r.levelno >= logging.ERROR]
+
+
+async def _until(condition: Callable[[], object], what: str) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited 20 s in vain for {what}")
+
+
+async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its_end(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    create_postgres_database: CreateDatabase,
+    pg_proxy: TcpProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A traceback per failed request (and per outbox poll) buried the log in an outage:
+    now each of them logs its first failure in full, then a count at most every 30 s."""
+    clock = FakeClock()
+    url = await create_postgres_database()
+    bot = await start_bot(
+        clock,
+        DATABASE_URL=through(pg_proxy, url),
+        DATABASE_TIMEOUT_SECONDS="2",
+        OUTBOX_POLL_SECONDS="0.05",
+    )
+    # A handoff whose card the outbox posts: its start-up work is done before the cut.
+    await handoff_card(bot.client, fake_connector, CASE)
+    caplog.set_level(logging.WARNING)
+    before = len(fake_connector.activities())
+
+    def message(n: int) -> dict[str, object]:
+        # A chat each, so that the replies do not wait for the per-chat send limit.
+        return activities.personal_message(
+            "help", fake_connector.url, conversation_id=f"a:outage-{n}"
+        )
+
+    pg_proxy.cut()
+    for n in range(50):
+        status, _ = await bot.client.post(message(n))
+        assert status < 500
+    told = await fake_connector.wait_for_activities(before + 50)
+    assert [a.get("text") for a in told[before:]] == [messages.DATABASE_DOWN] * 50
+    await _until(lambda: _errors(caplog, "bot.outbox_worker"), "the outbox's first failure")
+
+    [turns] = _errors(caplog, "bot.turn_errors")
+    assert turns.getMessage() == "turn failed" and turns.exc_info is not None
+    [rounds] = _errors(caplog, "bot.outbox_worker")
+    assert rounds.exc_info is not None
+
+    clock.advance(timedelta(seconds=30))
+    status, _ = await bot.client.post(message(50))
+    assert status < 500
+    [_, summary] = _errors(caplog, "bot.turn_errors")
+    assert summary.getMessage() == "database unavailable: 50 more turns failed in the last 30 s"
+    assert summary.exc_info is None
+    await _until(lambda: len(_errors(caplog, "bot.outbox_worker")) == 2, "the outbox's count")
+    assert _errors(caplog, "bot.outbox_worker")[1].exc_info is None
+
+    pg_proxy.restore()
+    for _ in range(100):  # the pool reconnects on its own
+        if await bot.client.ready() == 200:
+            break
+        await asyncio.sleep(0.1)
+    status, _ = await bot.client.post(message(51))
+    assert status < 500
+    told = await fake_connector.wait_for_activities(before + 52)
+    assert told[before + 50].get("text") == messages.DATABASE_DOWN, "told to try again each time"
+    assert told[before + 51].get("text") != messages.DATABASE_DOWN
+    await _until(lambda: len(_ends(caplog)) == 2, "the outbox's rounds working again")
+
+    assert sorted(r.getMessage().split(" after ")[0] for r in _ends(caplog)) == [
+        "database unavailable: outbox rounds work again",
+        "database unavailable: turns work again",
+    ]
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in _ends(caplog))
+    # asyncpg's pool warns with a traceback when it cannot reconnect, backing off to once a
+    # minute: not one per request, and not the bot's.
+    ours = [r for r in caplog.records if r.exc_info is not None and r.name != "asyncpg.pool"]
+    assert sorted(ours, key=lambda r: r.name) == [rounds, turns]
+
+
+def _ends(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.fault_log"]
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

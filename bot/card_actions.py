@@ -159,8 +159,13 @@ class CardActions:
             return _repeat(await self._store.get(handoff.id))
         refusal = await self._policy.may_act(action.verb, actor, handoff, click.member_of)
         if refusal is not None:
-            notice = refusal.said
-            return ActionResult(card=handoff_card(handoff, notice=notice), message=notice)
+            # The card as it is, for a click on the card itself: whoever clicked sees it there
+            # anyway. A click made up elsewhere (a forged invoke with a known id) gets words.
+            on_the_card = bool(click.message_id) and (
+                await self._store.handoff_of_card(str(click.message_id)) == handoff.id
+            )
+            card = handoff_card(handoff, notice=refusal.said) if on_the_card else None
+            return ActionResult(card=card, message=refusal.said)
         if action.verb == "long_running":
             return await self._flag_long_running(action, actor, click, key)
         command = command_for(action, actor, self._policy.is_lead(actor))

@@ -173,10 +173,9 @@ class Escalations:
         if await pressed_before(self._store, key):
             return approval_card(await self._store.get_escalation(escalation_id)), ""
         if not self._is_lead(actor):
+            # Words only: an approval card is a lead's, and its content is not the clicker's.
             _refused("not a lead", verb, escalation_id, actor)
-            return approval_card(
-                escalation, notice=messages.ONLY_LEADS_DECIDE
-            ), messages.ONLY_LEADS_DECIDE
+            return None, messages.ONLY_LEADS_DECIDE
         if version != escalation.version:
             notice = messages.ESCALATION_DECIDED
             return approval_card(escalation, notice=notice), notice

@@ -31,6 +31,7 @@ from harness.handoff_flow import (
     TUESDAY,
     command_by,
     person,
+    post,
     refusals,
     told,
     user_fields,
@@ -282,3 +283,34 @@ async def test_settings_change_only_the_senders_own(
         await store.close()
     assert mine is not None and mine.region == "APAC"
     assert theirs is not None and theirs.region == "US"
+
+
+async def test_a_button_pressed_outside_its_card_shows_a_stranger_no_card(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    """A made-up invoke naming a real handoff (its id seen once on a card) from a personal
+    chat is refused in words: the refusal does not hand the stranger the card."""
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    store = await open_store(sqlite_url, clock)
+    try:
+        handoff = await store.open_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None
+    before = await case_rows(sqlite_url)
+    forged = activities.card_action_invoke(
+        "accept",
+        {"handoff_id": handoff.id, "version": handoff.version},
+        fake_connector.url,
+        "1796280000000",
+        **user_fields(STRANGER),
+    )
+    _, body = await post(bot, forged)
+    assert body["type"] == "application/vnd.microsoft.activity.message", "words, not the card"
+    assert body["value"] == access.NOT_IN_TEAM
+    assert READY.summary not in str(body)
+    assert await case_rows(sqlite_url) == before

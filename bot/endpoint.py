@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from typing import Any
@@ -17,6 +16,7 @@ from botframework.connector.auth import AuthenticationConstants
 
 from .activity_codec import read_activity
 from .deliveries import DeliveryInProgress
+from .json_body import JsonRefused, decode_json_text, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +136,9 @@ class MessagesEndpoint:
         except web.HTTPRequestEntityTooLarge:
             return await _refuse_too_large(request)
         try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "The body is not valid JSON.", "not JSON")
+            body = parse_json(decode_json_text(raw))
+        except JsonRefused as refused:
+            return _refuse(400, refused.message, refused.reason)
         if not isinstance(body, dict):
             return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from bot.card_actions import VERBS
 from bot.endpoint import MAX_BODY_BYTES
+from bot.json_body import MAX_DEPTH
 from handoff.models import Handoff, Person
 from handoff.ports import SystemClock
 from handoff.service import HandoffService
@@ -29,6 +31,7 @@ from storage.sql_store import open_store
 from conftest import RunningBot, StartBot
 from harness import activities, records
 from harness.fake_connector import FakeConnector
+from harness.sqlite_rows import rows_written
 
 T = TypeVar("T")
 
@@ -410,3 +413,87 @@ async def test_an_echoed_word_is_never_a_mention_or_a_link(
     assert reply["text"].startswith("I don't know")
     assert not LINK_OR_MENTION.search(reply["text"])
     assert not reply.get("entities")
+
+
+async def post_raw(bot: RunningBot, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    async with bot.session.post(
+        f"{bot.url}/api/messages",
+        data=body,
+        headers={"Content-Type": "application/json", **headers},
+    ) as response:
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, await response.text()
+
+
+def assert_refused_quietly(caplog: pytest.LogCaptureFixture, reason: str) -> None:
+    """One warning line saying why, and no error or traceback in the log."""
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refusals] == [reason]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+async def test_deeply_nested_json_is_refused_not_a_server_error(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot()
+    # Two kilobytes, and any token at all: the parser must not recurse a thousand levels.
+    nested = b"[" * 1000 + b"]" * 1000
+    for _ in range(2):
+        status, body = await post_raw(bot, nested, {"Authorization": "Bearer anything"})
+        assert status == 400, (status, body)
+        assert f"{MAX_DEPTH} levels" in body["error"]
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refusals] == ["too deep", "too deep"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert fake_connector.requests == []
+
+
+async def test_a_deeply_nested_value_in_an_activity_is_refused_before_the_turn(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept"}, fake_connector.url)
+    submit["value"] = "NESTED"
+    depth = 300
+    body = json.dumps(submit).replace('"NESTED"', '{"a":' * depth + "1" + "}" * depth)
+    status, answer = await post_raw(bot, body.encode(), {})
+    assert status == 400, (status, answer)
+    assert f"more than {MAX_DEPTH} levels deep" in answer["error"]
+    assert_refused_quietly(caplog, "too deep")
+    assert fake_connector.requests == []
+    assert await asyncio.to_thread(rows_written, sqlite_url) == {}
+
+
+async def test_a_value_nested_as_deep_as_the_limit_is_answered(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept"}, fake_connector.url)
+    submit["value"] = "NESTED"
+    # The activity is one level, its value the second: 62 more reach the limit exactly.
+    depth = MAX_DEPTH - 2
+    body = json.dumps(submit).replace('"NESTED"', '{"a":' * depth + "1" + "}" * depth)
+    status, answer = await post_raw(bot, body.encode(), {})
+    assert status in (200, 201), (status, answer)
+    await fake_connector.wait_for_activities(1)
+    assert_no_turn_failed(caplog)
+
+
+async def test_a_number_too_long_to_read_is_refused_not_a_server_error(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept", "version": 7}, fake_connector.url)
+    body = json.dumps(submit).replace('"version": 7', '"version": ' + "9" * 5000)
+    status, answer = await post_raw(bot, body.encode(), {"Authorization": "Bearer anything"})
+    assert status == 400, (status, answer)
+    assert "number longer than" in answer["error"]
+    assert_refused_quietly(caplog, "number too long")
+    assert fake_connector.requests == []

@@ -14,6 +14,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
+from .activity_checks import activity_problem
 from .activity_codec import read_activity
 from .deliveries import DeliveryInProgress
 from .json_body import JsonRefused, decode_json_text, parse_json
@@ -69,40 +70,6 @@ def token_problem(auth_header: str) -> str | None:
     return None
 
 
-# Activity fields that are text in every activity Teams sends. msrest turns whatever JSON it
-# finds there into a string, so a dict given as an id would end up in a reply's URL: they are
-# checked on the JSON, before msrest reads it.
-_TEXT_FIELDS = (
-    "type",
-    "id",
-    "channelId",
-    "serviceUrl",
-    "replyToId",
-    "text",
-    "textFormat",
-    "name",
-    "locale",
-)
-_REQUIRED_TEXT = ("type", "serviceUrl", "channelId")
-_ACCOUNTS = ("conversation", "from", "recipient")
-
-
-def activity_problem(body: dict[str, Any]) -> str | None:
-    """What keeps the JSON from being an activity the SDK can run a turn on, or None."""
-    wrong = [name for name in _TEXT_FIELDS if not isinstance(body.get(name), str | None)]
-    if wrong:
-        return f"These fields must be text: {', '.join(wrong)}."
-    missing = [name for name in _REQUIRED_TEXT if not body.get(name)]
-    for name in _ACCOUNTS:
-        account = body.get(name)
-        account_id = account.get("id") if isinstance(account, dict) else None
-        if not isinstance(account_id, str) or not account_id:
-            missing.append(f"{name}.id")
-    if missing:
-        return f"The activity needs {', '.join(missing)}."
-    return None
-
-
 BOT = web.AppKey("bot", Bot)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 # Seconds a turn may take before the request is answered 503 (Teams resends after ~15 s).
@@ -136,7 +103,8 @@ class MessagesEndpoint:
         except web.HTTPRequestEntityTooLarge:
             return await _refuse_too_large(request)
         try:
-            body = parse_json(decode_json_text(raw))
+            text = decode_json_text(raw)
+            body = parse_json(text)
         except JsonRefused as refused:
             return _refuse(400, refused.message, refused.reason)
         if not isinstance(body, dict):
@@ -165,7 +133,7 @@ class MessagesEndpoint:
             )
 
         # After authentication: whoever sends no valid token learns nothing about the rest.
-        if problem := activity_problem(body):
+        if problem := activity_problem(body, text):
             return _refuse(400, problem, "malformed activity", activity_id=activity.id)
         deadline = request.app.get(REQUEST_DEADLINE, DEFAULT_DEADLINE_SECONDS)
         try:

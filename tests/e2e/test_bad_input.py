@@ -32,6 +32,7 @@ from conftest import RunningBot, StartBot
 from harness import activities, records
 from harness.fake_connector import FakeConnector
 from harness.sqlite_rows import rows_written
+from harness.stored_rows import rows_written_to
 
 T = TypeVar("T")
 
@@ -140,6 +141,22 @@ def assert_refusal_says_why(status: int, body: Any) -> None:
         assert isinstance(body, dict) and body.get("error"), body
 
 
+def holds_unstorable_text(value: Any) -> bool:
+    """NUL or half a surrogate pair anywhere, keys included: text the bot refuses to store."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(holds_unstorable_text(k) or holds_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_unstorable_text(item) for item in value)
+    return False
+
+
+def assert_refused_as_unstorable(status: int, body: Any) -> None:
+    assert status == 400, (status, body)
+    assert "NUL" in body["error"] or "surrogate" in body["error"], body
+
+
 def assert_no_turn_failed(caplog: pytest.LogCaptureFixture) -> None:
     """Refused at the door or answered: no turn fell over on the way (a user would have got
     "sorry, something went wrong" instead of what to fix)."""
@@ -238,6 +255,9 @@ async def test_any_text_gets_an_answer_that_links_and_mentions_nothing_it_did_no
                 text, service_url=fake_connector.url, conversation_id=conversation
             )
         status, body = sender.post(activity)
+        if holds_unstorable_text(text):
+            assert_refused_as_unstorable(status, body)
+            return
         assert status in (200, 201), (status, body)
         replies = sender.run(fake_connector.wait_for_activities(1, conversation_id=conversation))
         for reply in replies:
@@ -285,12 +305,16 @@ async def test_card_actions_with_any_data_answer_and_leave_the_record_whole(
     @given(verb=verbs, data=card_data, as_invoke=st.booleans())
     def properties(sender: Sender, verb: Any, data: dict[str, Any], as_invoke: bool) -> None:
         conversation = f"a:card-{next(counter)}"
+        unstorable = holds_unstorable_text([verb, data])
         if as_invoke:
             invoke = activities.card_action_invoke(
                 "accept", {}, fake_connector.url, "1", conversation_id=conversation
             )
             invoke["value"]["action"].update({"verb": verb, "data": filled(data)})
             status, body = sender.post(invoke)
+            if unstorable:
+                assert_refused_as_unstorable(status, body)
+                return
             assert status == 200, (status, body)
             # Universal Actions answer: a refreshed card, or a message saying what to do.
             assert body["statusCode"] == 200 and body["value"], body
@@ -299,6 +323,9 @@ async def test_card_actions_with_any_data_answer_and_leave_the_record_whole(
             {"verb": verb, **filled(data)}, fake_connector.url, conversation_id=conversation
         )
         status, body = sender.post(submit)
+        if unstorable:
+            assert_refused_as_unstorable(status, body)
+            return
         assert status in (200, 201), (status, body)
         [reply] = sender.run(fake_connector.wait_for_activities(1, conversation_id=conversation))
         assert reply.get("text") or reply.get("attachments"), reply
@@ -345,7 +372,10 @@ async def test_unknown_invoke_names_are_answered_not_failed(
         invoke = activities.card_action_invoke("accept", {}, fake_connector.url, "1")
         invoke["name"], invoke["value"] = name, value
         status, body = sender.post(invoke)
-        if name == "adaptiveCard/action":
+        if holds_unstorable_text([name, value]):
+            assert_refusal_says_why(status, body)
+            assert status == 400, (status, body)
+        elif name == "adaptiveCard/action":
             assert status == 200 and body["value"], (status, body)
         elif isinstance(name, str) or name is None:
             # Not Implemented, on purpose, and said so; never a server error.
@@ -497,3 +527,56 @@ async def test_a_number_too_long_to_read_is_refused_not_a_server_error(
     assert "number longer than" in answer["error"]
     assert_refused_quietly(caplog, "number too long")
     assert fake_connector.requests == []
+
+
+def unstorable_activities(url: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Per field: an activity holding text no database column takes there, and what the
+    refusal names."""
+    card = {"verb": "accept", "handoff_id": "h\x00", "version": 1}
+    return {
+        "text": (activities.personal_message("help\x00", url), "NUL"),
+        "from.id": (
+            activities.personal_message("help", url, user_id="29:a\x00b", conversation_id="a:1"),
+            "NUL",
+        ),
+        "from.aadObjectId": (
+            activities.personal_message("help", url, aad_object_id="a\x00"),
+            "NUL",
+        ),
+        "conversation.id": (
+            activities.personal_message("help", url, conversation_id="a:x\x00y"),
+            "NUL",
+        ),
+        "value.handoff_id": (activities.submit_message(card, url), "NUL"),
+        "value.action.data.handoff_id": (
+            activities.card_action_invoke("accept", card, url, "1"),
+            "NUL",
+        ),
+        # Half a surrogate pair is no character: neither backend can encode it.
+        "recipient.name": (
+            activities.personal_message("help", url, bot_name="Bot \ud800"),
+            "surrogate",
+        ),
+    }
+
+
+async def test_text_no_database_can_hold_is_refused_on_both_backends_and_nothing_is_stored(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot(DATABASE_URL=database_url)
+    for field, (activity, named) in unstorable_activities(fake_connector.url).items():
+        status, body = await bot.client.post(activity)
+        assert status == 400, (field, status, body)
+        assert body["error"].startswith(f"{field} holds") and named in body["error"], body
+    assert fake_connector.requests == []
+    assert await rows_written_to(database_url) == {}
+    assert_no_turn_failed(caplog)
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert {getattr(r, "reason", None) for r in refusals} == {"malformed activity"}
+    # The same activities without those characters are answered and stored.
+    await bot.client.post(activities.personal_message("help", fake_connector.url))
+    await fake_connector.wait_for_activities(1)
+    assert "conversations" in await rows_written_to(database_url)

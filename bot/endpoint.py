@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from typing import Any
 
 import jwt
@@ -26,6 +27,9 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 TEAMS_CHANNEL = "msteams"
+# How far a token's times may be off the bot's clock: what the SDK allows (its VerifyOptions
+# for channel tokens), so that the checks here refuse nothing the SDK would accept for time.
+CLOCK_SKEW_SECONDS = 5 * 60
 _TOO_LARGE = f"The activity is larger than {MAX_BODY_BYTES} bytes."
 _UNAUTHORIZED = "Unauthorized: a valid Bot Framework token is required."
 
@@ -67,6 +71,27 @@ def token_problem(auth_header: str) -> str | None:
         return "not a JWT"
     if claims.get("iss") != AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER:
         return "not issued by the Bot Framework channel service"
+    return token_times_problem(claims, time.time())
+
+
+def _is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def token_times_problem(claims: dict[str, Any], now: float) -> str | None:
+    """What is wrong with the token's times, or None. The SDK has PyJWT check exp only when the
+    token has one (a token without would never expire), and PyJWT reads each time with int(),
+    which takes "1700000000" or true as well; RFC 7519 wants numbers."""
+    if not _is_numeric_date(claims.get("exp")):
+        return "no numeric expiry (exp) claim"
+    for claim in ("nbf", "iat"):
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if not _is_numeric_date(value):
+            return f"the {claim} claim is not a number"
+        if value > now + CLOCK_SKEW_SECONDS:
+            return f"the {claim} claim is in the future"
     return None
 
 

@@ -127,6 +127,10 @@ class MessagesEndpoint:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return await _refuse_too_large(request)
+        except ConnectionResetError:
+            # The sender hung up before its body was in: nobody hears this answer, and it is
+            # no error of the bot's (aiohttp would log a traceback, anyone could flood the log).
+            return _refuse(400, "The body did not arrive whole.", "connection lost")
         try:
             text = decode_json_text(raw)
             body = parse_json(text)

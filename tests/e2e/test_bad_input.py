@@ -580,3 +580,71 @@ async def test_text_no_database_can_hold_is_refused_on_both_backends_and_nothing
     await bot.client.post(activities.personal_message("help", fake_connector.url))
     await fake_connector.wait_for_activities(1)
     assert "conversations" in await rows_written_to(database_url)
+
+
+TOKEN_START = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldC1zdGFydCJ9"
+
+
+def oversized_token() -> str:
+    """A bearer token past aiohttp's 8 KB limit on a header line."""
+    return f"Bearer {TOKEN_START}.{'A' * 9000}"
+
+
+async def test_an_oversized_authorization_header_is_refused_with_one_warning_quoting_none_of_it(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    help_message = activities.personal_message("help", fake_connector.url)
+    for _ in range(2):
+        response = await bot.post_activity(
+            help_message, headers={"Authorization": oversized_token()}
+        )
+        assert 400 <= response.status < 500
+    server = [r for r in caplog.records if r.name.startswith("aiohttp")]
+    assert [(r.levelname, r.getMessage()) for r in server] == [
+        ("WARNING", "malformed HTTP request refused")
+    ] * 2
+    assert [getattr(r, "reason", None) for r in server] == ["LineTooLong"] * 2
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    # Nothing of the header, in the message, its arguments or its extra fields.
+    assert not [r for r in caplog.records if TOKEN_START in str(vars(r))]
+    assert fake_connector.requests == []
+    # The bot still answers.
+    await bot.post_activity(help_message)
+    await fake_connector.wait_for_activities(1)
+
+
+class Refusals(logging.Handler):
+    """Lets a test wait until the endpoint has refused a request, rather than for a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "request refused":
+            self.seen.set()
+
+
+async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    refusals = Refusals()
+    logging.getLogger("bot.endpoint").addHandler(refusals)
+    try:
+        port = int(bot.url.rsplit(":", 1)[1])
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /api/messages HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer anything\r\nContent-Length: 1000\r\n\r\n" + b'{"type": "mess'
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.wait_for(refusals.seen.wait(), REQUEST_TIMEOUT_SECONDS)
+    finally:
+        logging.getLogger("bot.endpoint").removeHandler(refusals)
+    refused = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refused] == ["connection lost"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.activity_checks import activity_problem
+from bot.activity_checks import activity_problem, schema_problem
 from bot.json_body import parse_json
 
 from harness import activities
@@ -81,3 +81,141 @@ def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
     literal = activities.personal_message("write \\u0000 for NUL", SERVICE)
     assert "\\\\u0000" in json.dumps(literal)
     assert problem_of(literal) is None
+
+
+def channel_post(**channel_data: Any) -> dict[str, Any]:
+    activity = activities.channel_message("help", SERVICE)
+    activity["channelData"].update(channel_data)
+    return activity
+
+
+def added(**fields: Any) -> dict[str, Any]:
+    return {**activities.bot_added_to_team(SERVICE), **fields}
+
+
+def message(**fields: Any) -> dict[str, Any]:
+    return {**activities.channel_message("help", SERVICE), **fields}
+
+
+MENTION = {"type": "mention", "text": "<at>Bot</at>", "mentioned": {"id": "28:b", "name": "Bot"}}
+
+
+@pytest.mark.parametrize(
+    ("activity", "problem"),
+    [
+        (added(channelData=None), "A Teams conversationUpdate needs channelData (an object)."),
+        (added(channelData="x"), "channelData must be an object."),
+        (added(channelData=[]), "channelData must be an object."),
+        (channel_post(team=[]), "channelData.team must be an object."),
+        (channel_post(team={"id": 42}), "channelData.team.id must be text."),
+        (channel_post(team={"name": "Support"}), "channelData.team needs an id."),
+        (channel_post(self={}), "channelData may not hold a field named self."),
+        (
+            channel_post(team={"id": "19:t", "aadGroupId": ["g"]}),
+            "channelData.team.aadGroupId must be text.",
+        ),
+        (channel_post(channel="19:c"), "channelData.channel must be an object."),
+        (channel_post(channel={"id": True}), "channelData.channel.id must be text."),
+        (channel_post(tenant=5), "channelData.tenant must be an object."),
+        (channel_post(tenant={"id": 5}), "channelData.tenant.id must be text."),
+        (channel_post(eventType={}), "channelData.eventType must be text."),
+        (
+            channel_post(settings={"selectedChannel": "19:c"}),
+            "channelData.settings.selectedChannel must be an object.",
+        ),
+        (
+            channel_post(notification={"alert": "yes"}),
+            "channelData.notification.alert must be true or false.",
+        ),
+        (channel_post(meeting=[]), "channelData.meeting must be an object."),
+        (channel_post(onBehalfOf={"mri": "x"}), "channelData.onBehalfOf must be a list."),
+        (channel_post(onBehalfOf=[None]), "channelData.onBehalfOf[0] must be an object."),
+        (
+            channel_post(onBehalfOf=[{"itemid": True}]),
+            "channelData.onBehalfOf[0].itemid must be a whole number.",
+        ),
+        (message(entities={"type": "mention"}), "entities must be a list."),
+        (message(entities=[None]), "entities[0] must be an object."),
+        (message(entities=["mention"]), "entities[0] must be an object."),
+        (message(entities=[{"text": "x"}]), "entities[0].type must be text."),
+        (
+            message(entities=[MENTION, {**MENTION, "mentioned": "Bot"}]),
+            "entities[1].mentioned must be an object with an id (text).",
+        ),
+        (
+            message(entities=[{**MENTION, "mentioned": {"name": "Bot"}}]),
+            "entities[0].mentioned must be an object with an id (text).",
+        ),
+        (message(entities=[{**MENTION, "text": 5}]), "entities[0].text must be text."),
+        (
+            message(entities=[{**MENTION, "mentioned": {"id": "28:b", "name": 5}}]),
+            "entities[0].mentioned.name must be text.",
+        ),
+        (
+            message(entities=[{"type": "Mention", "mentioned": {"id": "28:b"}}]),
+            "entities[0] needs a text or a mentioned.name.",
+        ),
+        (added(membersAdded={"id": "28:b"}), "membersAdded must be a list."),
+        (added(membersAdded=[None]), "membersAdded[0] must be an account with an id (text)."),
+        (
+            added(membersAdded=[{"id": "28:b"}, {"id": ""}]),
+            "membersAdded[1] must be an account with an id (text).",
+        ),
+        (
+            added(membersRemoved=[{"id": 7}]),
+            "membersRemoved[0] must be an account with an id (text).",
+        ),
+    ],
+)
+def test_a_malformed_shape_is_named_by_its_field(activity: dict[str, Any], problem: str) -> None:
+    assert problem_of(activity) == problem
+
+
+@pytest.mark.parametrize(
+    "activity",
+    [
+        # null is msrest's "absent", and fields the SDK does not declare are not its to read.
+        channel_post(team=None, channel=None, meeting=None, eventType=None),
+        channel_post(team={"id": "19:t", "type": "standard", "extra": {"a": [1]}}),
+        channel_post(notification={"alert": True}, onBehalfOf=[{"itemId": 0, "mri": "8:orgid:x"}]),
+        channel_post(settings={"selectedChannel": {"id": "19:c"}}),
+        message(entities=[{"type": "clientInfo", "locale": "en-US"}, MENTION]),
+        message(entities=[{**MENTION, "text": None}]),  # the name stands in for it
+        message(entities=None, channelData=None),  # a message needs neither
+        added(membersAdded=[{"id": "28:b"}, {"id": "29:u", "aadObjectId": "a"}], membersRemoved=[]),
+    ],
+)
+def test_what_the_sdk_reads_well_is_let_through(activity: dict[str, Any]) -> None:
+    assert problem_of(activity) is None
+
+
+@pytest.mark.parametrize(
+    ("activity", "problem"),
+    [
+        (message(attachments={"contentType": "text/html"}), "attachments must be a list."),
+        (message(attachments=[None]), "attachments[0] must be an object."),
+        (message(attachments=["<p>hi</p>"]), "attachments[0] must be an object."),
+        (message(timestamp="yesterday"), "timestamp must be a date and time (ISO 8601)."),
+        (
+            message(conversation={"id": "19:c", "isGroup": "yes"}),
+            "conversation.isGroup must be true or false.",
+        ),
+        (message(entities={"type": "mention"}), "entities must be a list."),
+        (message(membersAdded=[5]), "membersAdded[0] must be an object."),
+    ],
+)
+def test_what_msrest_cannot_read_is_named_by_its_field(
+    activity: dict[str, Any], problem: str
+) -> None:
+    assert schema_problem(json.loads(json.dumps(activity))) == problem
+
+
+def test_teams_activities_are_of_the_declared_schema() -> None:
+    for activity in [
+        activities.channel_message("help", SERVICE),
+        activities.card_action_invoke("accept", {"handoff_id": "h"}, SERVICE, "1", scope="channel"),
+        activities.bot_added_to_team(SERVICE),
+        activities.load_template("invoke_adaptivecard_action.json"),
+        activities.load_template("message_personal.json"),
+    ]:
+        assert schema_problem(activity) is None

@@ -196,6 +196,31 @@ async def test_token_times_within_the_clock_skew_are_accepted(
     await fake_connector.wait_for_activities(1)
 
 
+async def test_a_malformed_activity_is_described_only_to_a_caller_with_a_valid_token(
+    start_bot: StartBot,
+    trust_fakes: FakeTokenService,
+    fake_connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_authenticated(start_bot, trust_fakes)
+    valid = _issued()(trust_fakes, fake_connector.url) or ""
+    # Entities msrest cannot read, and channel data it would read into a failed turn.
+    unreadable = activities.channel_message("help", service_url=fake_connector.url)
+    unreadable["entities"] = {"type": "mention"}
+    misshapen = activities.channel_message("help", service_url=fake_connector.url)
+    misshapen["channelData"]["tenant"] = {"id": 42}
+    for activity, named in [(unreadable, "entities"), (misshapen, "channelData.tenant.id")]:
+        # A token of sorts, so that the body is read: the answer says nothing of it.
+        forged = await bot.post_activity(activity, headers={"Authorization": "Bearer a.b.c"})
+        assert forged.status == 401
+        assert (await forged.json())["error"].startswith("Unauthorized")
+        response = await bot.post_activity(activity, headers={"Authorization": valid})
+        assert response.status == 400
+        assert (await response.json())["error"].startswith(named)
+    assert fake_connector.requests == []
+    assert not [r for r in caplog.records if r.getMessage() == "turn failed"]
+
+
 @pytest.fixture
 def short_lived_tokens(tls_ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A token service whose tokens msal serves from its cache for three seconds only."""

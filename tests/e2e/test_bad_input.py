@@ -648,3 +648,84 @@ async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
     refused = [r for r in caplog.records if r.getMessage() == "request refused"]
     assert [getattr(r, "reason", None) for r in refused] == ["connection lost"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def _channel_post(url: str, **changes: Any) -> dict[str, Any]:
+    activity = activities.channel_message("help", url)
+    activity["channelData"].update(changes)
+    return activity
+
+
+def _with(activity: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**activity, **fields}
+
+
+def malformed_activities(url: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Per case: an activity Teams would never send, and the start of the refusal that names
+    its field. Each of these failed the turn ("Sorry") or was refused without the field."""
+    mention = {"type": "mention", "text": "<at>Bot</at>", "mentioned": "bot"}
+    added = activities.bot_added_personal(url)
+    return {
+        "team a list": (_channel_post(url, team=[{"id": "19:t"}]), "channelData.team must be"),
+        "team without id": (_with(added, channelData={"team": {"name": "T"}}), "channelData.team"),
+        "tenant id a number": (_channel_post(url, tenant={"id": 42}), "channelData.tenant.id"),
+        "tenant a string": (_with(added, channelData={"tenant": "t"}), "channelData.tenant must"),
+        "channel a string": (_channel_post(url, channel="19:c"), "channelData.channel must"),
+        "channelData a list": (_with(added, channelData=[{"tenant": {}}]), "channelData must"),
+        "no channelData on an update": (
+            _with(added, channelData=None),
+            "A Teams conversationUpdate",
+        ),
+        "notification flag": (_channel_post(url, notification={"alert": "yes"}), "channelData.no"),
+        "mentioned a string": (
+            _with(activities.channel_message("help", url), entities=[mention]),
+            "entities[0].mentioned",
+        ),
+        "entities an object": (
+            _with(activities.channel_message("help", url), entities={"a": 1}),
+            "entities must be a list",
+        ),
+        "entity null": (
+            _with(activities.personal_message("help", url), entities=[None]),
+            "entities[0] must",
+        ),
+        "entity without type": (
+            _with(activities.personal_message("help", url), entities=[{}]),
+            "entities[0].type",
+        ),
+        "member null": (_with(added, membersAdded=[None]), "membersAdded[0]"),
+        "member without id": (_with(added, membersAdded=[{"name": "x"}]), "membersAdded[0]"),
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed_activities("http://unused")))
+async def test_a_malformed_activity_is_refused_naming_the_field_never_a_failed_turn(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+) -> None:
+    bot = await start_bot()
+    activity, named = malformed_activities(fake_connector.url)[case]
+    status, body = await bot.client.post(activity)
+    assert status == 400, (status, body)
+    assert body["error"].startswith(named), body
+    assert_no_turn_failed(caplog)
+    assert fake_connector.requests == []
+    assert await asyncio.to_thread(rows_written, sqlite_url) == {}
+
+
+async def test_a_message_without_text_that_mentions_the_bot_is_answered(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    # An @mention with nothing else said (an attachment only, say): the SDK's mention
+    # removal would run re.sub on None.
+    message = activities.channel_message("", fake_connector.url)
+    message.pop("text")
+    status, body = await bot.client.post(message)
+    assert status in (200, 201), (status, body)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply.get("text")
+    assert_no_turn_failed(caplog)

@@ -48,6 +48,7 @@ from bot.outbox_worker import OutboxWorker, RetryPolicy
 from bot.pacing import ConversationPacer
 from bot.reminders import ReminderHandlers
 from bot.reply_pacing import ReplyPacing
+from bot.server_log import ParseErrorsAsWarnings
 from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
 from bot.turn_errors import TurnErrors, TurnSucceeded
@@ -386,7 +387,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     process = load_process_config(settings.handoff_config)
     check_groups_have_graph(settings, process)
     clock = clock or SystemClock()
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback.
+        handler_args={"logger": ParseErrorsAsWarnings()},
+    )
     app[SETTINGS] = settings
     app[PROCESS] = process
     connector_http = build_connector_http(settings)

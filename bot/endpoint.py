@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
+import time
 from typing import Any
 
 import jwt
 from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
 
+from .activity_checks import activity_problem, schema_problem
 from .activity_codec import read_activity
 from .deliveries import DeliveryInProgress
+from .json_body import JsonRefused, decode_json_text, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,9 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 TEAMS_CHANNEL = "msteams"
+# How far a token's times may be off the bot's clock: what the SDK allows (its VerifyOptions
+# for channel tokens), so that the checks here refuse nothing the SDK would accept for time.
+CLOCK_SKEW_SECONDS = 5 * 60
 _TOO_LARGE = f"The activity is larger than {MAX_BODY_BYTES} bytes."
 _UNAUTHORIZED = "Unauthorized: a valid Bot Framework token is required."
 
@@ -46,10 +51,50 @@ async def _refuse_too_large(request: web.Request, **context: object) -> web.Stre
     return response
 
 
+async def _read_json_object(
+    request: web.Request,
+) -> tuple[str, dict[str, Any]] | web.StreamResponse:
+    """The body as JSON text and the object parsed from it, or the refusal to answer with."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return await _refuse_too_large(request, length=request.content_length)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return await _refuse_too_large(request)
+    except ConnectionResetError:
+        # The sender hung up before its body was in: nobody hears this answer, and it is no
+        # error of the bot's (aiohttp would log a traceback; anyone could flood the log).
+        return _refuse(400, "The body did not arrive whole.", "connection lost")
+    try:
+        text = decode_json_text(raw)
+        body = parse_json(text)
+    except JsonRefused as refused:
+        return _refuse(400, refused.message, refused.reason)
+    if not isinstance(body, dict):
+        return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
+    return text, body
+
+
 def _invoke_body(response: InvokeResponse) -> Any:
     body = response.body
     # The SDK serializes msrest models itself but chokes on plain dicts (design.md's invoke 500).
     return body if isinstance(body, dict | list | str | None) else serializer_helper(body)
+
+
+def _stand_in(body: dict[str, Any]) -> Activity:
+    """What authentication reads of an activity msrest cannot read: the channel, the service
+    URL (which the token's serviceurl claim must name) and the recipient's role."""
+
+    def text(name: str) -> str | None:
+        value = body.get(name)
+        return value if isinstance(value, str) else None
+
+    return Activity(
+        id=text("id"),
+        channel_id=text("channelId"),
+        service_url=text("serviceUrl"),
+        recipient=ChannelAccount(),
+    )
 
 
 def token_problem(auth_header: str) -> str | None:
@@ -66,40 +111,27 @@ def token_problem(auth_header: str) -> str | None:
         return "not a JWT"
     if claims.get("iss") != AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER:
         return "not issued by the Bot Framework channel service"
-    return None
+    return token_times_problem(claims, time.time())
 
 
-# Activity fields that are text in every activity Teams sends. msrest turns whatever JSON it
-# finds there into a string, so a dict given as an id would end up in a reply's URL: they are
-# checked on the JSON, before msrest reads it.
-_TEXT_FIELDS = (
-    "type",
-    "id",
-    "channelId",
-    "serviceUrl",
-    "replyToId",
-    "text",
-    "textFormat",
-    "name",
-    "locale",
-)
-_REQUIRED_TEXT = ("type", "serviceUrl", "channelId")
-_ACCOUNTS = ("conversation", "from", "recipient")
+def _is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def activity_problem(body: dict[str, Any]) -> str | None:
-    """What keeps the JSON from being an activity the SDK can run a turn on, or None."""
-    wrong = [name for name in _TEXT_FIELDS if not isinstance(body.get(name), str | None)]
-    if wrong:
-        return f"These fields must be text: {', '.join(wrong)}."
-    missing = [name for name in _REQUIRED_TEXT if not body.get(name)]
-    for name in _ACCOUNTS:
-        account = body.get(name)
-        account_id = account.get("id") if isinstance(account, dict) else None
-        if not isinstance(account_id, str) or not account_id:
-            missing.append(f"{name}.id")
-    if missing:
-        return f"The activity needs {', '.join(missing)}."
+def token_times_problem(claims: dict[str, Any], now: float) -> str | None:
+    """What is wrong with the token's times, or None. The SDK has PyJWT check exp only when the
+    token has one (a token without would never expire), and PyJWT reads each time with int(),
+    which takes "1700000000" or true as well; RFC 7519 wants numbers."""
+    if not _is_numeric_date(claims.get("exp")):
+        return "no numeric expiry (exp) claim"
+    for claim in ("nbf", "iat"):
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if not _is_numeric_date(value):
+            return f"the {claim} claim is not a number"
+        if value > now + CLOCK_SKEW_SECONDS:
+            return f"the {claim} claim is in the future"
     return None
 
 
@@ -129,23 +161,17 @@ class MessagesEndpoint:
             return _refuse(401, _UNAUTHORIZED, "no Authorization header")
         if request.content_type != "application/json":
             return _refuse(415, "Send the activity as application/json.", "content type")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return await _refuse_too_large(request, length=request.content_length)
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return await _refuse_too_large(request)
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "The body is not valid JSON.", "not JSON")
-        if not isinstance(body, dict):
-            return _refuse(400, "The body must be a JSON object (an activity).", "not an object")
+        read = await _read_json_object(request)
+        if isinstance(read, web.StreamResponse):
+            return read
+        text, body = read
+        unreadable: str | None = None
         try:
             activity: Activity = read_activity(body)
         except Exception as error:
-            # msrest raises whatever a field's type makes it raise; all mean "not an activity".
-            return _refuse(400, "The body is not a Bot Framework activity.", type(error).__name__)
+            # msrest raises whatever a field's type makes it raise; all mean "not an activity",
+            # which is said (naming the field where the checks can) after authentication.
+            activity, unreadable = _stand_in(body), type(error).__name__
         if not self._authenticated:
             auth_header = None  # local mode: the SDK's anonymous identity
         elif problem := token_problem(auth_header or ""):
@@ -165,8 +191,11 @@ class MessagesEndpoint:
             )
 
         # After authentication: whoever sends no valid token learns nothing about the rest.
-        if problem := activity_problem(body):
+        if problem := activity_problem(body, text):
             return _refuse(400, problem, "malformed activity", activity_id=activity.id)
+        if unreadable:
+            message = schema_problem(body) or "The body is not a Bot Framework activity."
+            return _refuse(400, message, unreadable, activity_id=activity.id)
         deadline = request.app.get(REQUEST_DEADLINE, DEFAULT_DEADLINE_SECONDS)
         try:
             async with asyncio.timeout(deadline):

@@ -261,7 +261,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if form is not None and isinstance(value, dict):
             await form(turn_context, value)
             return
-        TurnContext.remove_recipient_mention(turn_context.activity)
+        if turn_context.activity.text:
+            # The SDK runs re.sub on the text: a mention with no text (an attachment only)
+            # would fail the turn.
+            TurnContext.remove_recipient_mention(turn_context.activity)
         command = parse_command(turn_context.activity.text)
         dc = await self._dialogs.create_context(turn_context)
         # Mid-handoff, only the bare command restarts: "Handoff notes for US: …" is a paste.

@@ -101,6 +101,35 @@ async def test_app_py_serves_help_then_stops_cleanly(
     assert all("Traceback" not in str(line) for line in lines)
 
 
+async def test_app_py_logs_an_oversized_header_as_one_warning_quoting_none_of_it(
+    tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    token_start = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldC1zdGFydCJ9"
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    activity = activities.personal_message("help", service_url=fake_connector.url)
+    async with aiohttp.ClientSession() as session:
+        oversized = {"Authorization": f"Bearer {token_start}.{'A' * 9000}"}
+        async with session.post(
+            f"{url}/api/messages", json=activity, headers=oversized
+        ) as response:
+            assert 400 <= response.status < 500
+        async with session.post(f"{url}/api/messages", json=activity) as response:
+            assert response.status in (200, 201)
+    await fake_connector.wait_for_activities(1)
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    assert token_start.encode() not in stderr
+    assert b"Traceback" not in stderr
+    server = [line for line in log_lines(stderr) if line["name"] == "aiohttp.server"]
+    assert [(line["level"], line["message"], line["reason"]) for line in server] == [
+        ("WARNING", "malformed HTTP request refused", "LineTooLong")
+    ]
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "named"),
     [

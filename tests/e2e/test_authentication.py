@@ -73,8 +73,10 @@ HeaderFor = Callable[[FakeTokenService, str], str | None]
 LATE = 10 * 60
 
 
-def _issued(kid: str = ENDORSED_KID, **overrides: Any) -> HeaderFor:
-    return lambda tokens, url: "Bearer " + tokens.issue_token(_claims(url, **overrides), kid)
+def _issued(kid: str = ENDORSED_KID, without: tuple[str, ...] = (), **overrides: Any) -> HeaderFor:
+    return lambda tokens, url: (
+        "Bearer " + tokens.issue_token(_claims(url, **overrides), kid, without=without)
+    )
 
 
 def _signed(key: Any, algorithm: str, kid: str | None = ENDORSED_KID) -> HeaderFor:
@@ -101,6 +103,15 @@ REFUSED: dict[str, tuple[HeaderFor, dict[str, Any]]] = {
         {},
     ),
     "not yet valid": (_issued(nbf=int(time.time()) + LATE), {}),
+    # PyJWT checks exp only when the token has one: without it, a token would never expire.
+    "no expiry": (_issued(without=("exp",)), {}),
+    # PyJWT reads the times with int(), which takes text (and True) as well as numbers.
+    "expiry as text": (_issued(exp=str(int(time.time()) + 3600)), {}),
+    "expiry as true": (_issued(exp=True), {}),
+    "expiry null": (_issued(exp=None), {}),
+    "not-before as text": (_issued(nbf=str(int(time.time()))), {}),
+    "issued-at as text": (_issued(iat=str(int(time.time()))), {}),
+    "issued in the future": (_issued(iat=int(time.time()) + LATE), {}),
     "wrong signing key": (_signed(_stranger_key(), "RS256"), {}),
     "unknown key id": (_signed(_stranger_key(), "RS256", kid="no-such-key"), {}),
     "no key id": (_signed(_stranger_key(), "RS256", kid=None), {}),
@@ -154,6 +165,62 @@ async def test_a_valid_token_is_accepted_and_the_reply_carries_the_bots_own_toke
     [token] = trust_fakes.issued_tokens
     [record] = fake_connector.activity_records()
     assert record.headers["Authorization"] == f"Bearer {token}"
+
+
+async def test_a_token_without_expiry_is_refused_and_the_log_says_why(
+    start_bot: StartBot,
+    trust_fakes: FakeTokenService,
+    fake_connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_authenticated(start_bot, trust_fakes)
+    incoming = activities.personal_message("help", service_url=fake_connector.url)
+    header = _issued(without=("exp",))(trust_fakes, fake_connector.url) or ""
+    response = await bot.post_activity(incoming, headers={"Authorization": header})
+    assert response.status == 401
+    [refusal] = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert "expiry (exp)" in str(getattr(refusal, "reason", ""))
+    assert fake_connector.requests == []
+
+
+async def test_token_times_within_the_clock_skew_are_accepted(
+    start_bot: StartBot, trust_fakes: FakeTokenService, fake_connector: FakeConnector
+) -> None:
+    bot = await start_authenticated(start_bot, trust_fakes)
+    now = time.time()
+    # A minute ahead (the SDK allows five) and a NumericDate with a fraction, as RFC 7519 may.
+    header = _issued(iat=int(now) + 60, nbf=int(now) + 60, exp=now + 3600.5)
+    incoming = activities.personal_message("help", service_url=fake_connector.url)
+    response = await bot.post_activity(
+        incoming, headers={"Authorization": header(trust_fakes, fake_connector.url) or ""}
+    )
+    assert response.status in (200, 201)
+    await fake_connector.wait_for_activities(1)
+
+
+async def test_a_malformed_activity_is_described_only_to_a_caller_with_a_valid_token(
+    start_bot: StartBot,
+    trust_fakes: FakeTokenService,
+    fake_connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_authenticated(start_bot, trust_fakes)
+    valid = _issued()(trust_fakes, fake_connector.url) or ""
+    # Entities msrest cannot read, and channel data it would read into a failed turn.
+    unreadable = activities.channel_message("help", service_url=fake_connector.url)
+    unreadable["entities"] = {"type": "mention"}
+    misshapen = activities.channel_message("help", service_url=fake_connector.url)
+    misshapen["channelData"]["tenant"] = {"id": 42}
+    for activity, named in [(unreadable, "entities"), (misshapen, "channelData.tenant.id")]:
+        # A token of sorts, so that the body is read: the answer says nothing of it.
+        forged = await bot.post_activity(activity, headers={"Authorization": "Bearer a.b.c"})
+        assert forged.status == 401
+        assert (await forged.json())["error"].startswith("Unauthorized")
+        response = await bot.post_activity(activity, headers={"Authorization": valid})
+        assert response.status == 400
+        assert (await response.json())["error"].startswith(named)
+    assert fake_connector.requests == []
+    assert not [r for r in caplog.records if r.getMessage() == "turn failed"]
 
 
 @pytest.fixture

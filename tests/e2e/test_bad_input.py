@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from bot.card_actions import VERBS
 from bot.endpoint import MAX_BODY_BYTES
+from bot.json_body import MAX_DEPTH
 from handoff.models import Handoff, Person
 from handoff.ports import SystemClock
 from handoff.service import HandoffService
@@ -29,6 +31,8 @@ from storage.sql_store import open_store
 from conftest import RunningBot, StartBot
 from harness import activities, records
 from harness.fake_connector import FakeConnector
+from harness.sqlite_rows import rows_written
+from harness.stored_rows import rows_written_to
 
 T = TypeVar("T")
 
@@ -137,6 +141,22 @@ def assert_refusal_says_why(status: int, body: Any) -> None:
         assert isinstance(body, dict) and body.get("error"), body
 
 
+def holds_unstorable_text(value: Any) -> bool:
+    """NUL or half a surrogate pair anywhere, keys included: text the bot refuses to store."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(holds_unstorable_text(k) or holds_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_unstorable_text(item) for item in value)
+    return False
+
+
+def assert_refused_as_unstorable(status: int, body: Any) -> None:
+    assert status == 400, (status, body)
+    assert "NUL" in body["error"] or "surrogate" in body["error"], body
+
+
 def assert_no_turn_failed(caplog: pytest.LogCaptureFixture) -> None:
     """Refused at the door or answered: no turn fell over on the way (a user would have got
     "sorry, something went wrong" instead of what to fix)."""
@@ -235,6 +255,9 @@ async def test_any_text_gets_an_answer_that_links_and_mentions_nothing_it_did_no
                 text, service_url=fake_connector.url, conversation_id=conversation
             )
         status, body = sender.post(activity)
+        if holds_unstorable_text(text):
+            assert_refused_as_unstorable(status, body)
+            return
         assert status in (200, 201), (status, body)
         replies = sender.run(fake_connector.wait_for_activities(1, conversation_id=conversation))
         for reply in replies:
@@ -282,12 +305,16 @@ async def test_card_actions_with_any_data_answer_and_leave_the_record_whole(
     @given(verb=verbs, data=card_data, as_invoke=st.booleans())
     def properties(sender: Sender, verb: Any, data: dict[str, Any], as_invoke: bool) -> None:
         conversation = f"a:card-{next(counter)}"
+        unstorable = holds_unstorable_text([verb, data])
         if as_invoke:
             invoke = activities.card_action_invoke(
                 "accept", {}, fake_connector.url, "1", conversation_id=conversation
             )
             invoke["value"]["action"].update({"verb": verb, "data": filled(data)})
             status, body = sender.post(invoke)
+            if unstorable:
+                assert_refused_as_unstorable(status, body)
+                return
             assert status == 200, (status, body)
             # Universal Actions answer: a refreshed card, or a message saying what to do.
             assert body["statusCode"] == 200 and body["value"], body
@@ -296,6 +323,9 @@ async def test_card_actions_with_any_data_answer_and_leave_the_record_whole(
             {"verb": verb, **filled(data)}, fake_connector.url, conversation_id=conversation
         )
         status, body = sender.post(submit)
+        if unstorable:
+            assert_refused_as_unstorable(status, body)
+            return
         assert status in (200, 201), (status, body)
         [reply] = sender.run(fake_connector.wait_for_activities(1, conversation_id=conversation))
         assert reply.get("text") or reply.get("attachments"), reply
@@ -342,7 +372,10 @@ async def test_unknown_invoke_names_are_answered_not_failed(
         invoke = activities.card_action_invoke("accept", {}, fake_connector.url, "1")
         invoke["name"], invoke["value"] = name, value
         status, body = sender.post(invoke)
-        if name == "adaptiveCard/action":
+        if holds_unstorable_text([name, value]):
+            assert_refusal_says_why(status, body)
+            assert status == 400, (status, body)
+        elif name == "adaptiveCard/action":
             assert status == 200 and body["value"], (status, body)
         elif isinstance(name, str) or name is None:
             # Not Implemented, on purpose, and said so; never a server error.
@@ -410,3 +443,289 @@ async def test_an_echoed_word_is_never_a_mention_or_a_link(
     assert reply["text"].startswith("I don't know")
     assert not LINK_OR_MENTION.search(reply["text"])
     assert not reply.get("entities")
+
+
+async def post_raw(bot: RunningBot, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    async with bot.session.post(
+        f"{bot.url}/api/messages",
+        data=body,
+        headers={"Content-Type": "application/json", **headers},
+    ) as response:
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, await response.text()
+
+
+def assert_refused_quietly(caplog: pytest.LogCaptureFixture, reason: str) -> None:
+    """One warning line saying why, and no error or traceback in the log."""
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refusals] == [reason]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+async def test_deeply_nested_json_is_refused_not_a_server_error(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot()
+    # Two kilobytes, and any token at all: the parser must not recurse a thousand levels.
+    nested = b"[" * 1000 + b"]" * 1000
+    for _ in range(2):
+        status, body = await post_raw(bot, nested, {"Authorization": "Bearer anything"})
+        assert status == 400, (status, body)
+        assert f"{MAX_DEPTH} levels" in body["error"]
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refusals] == ["too deep", "too deep"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert fake_connector.requests == []
+
+
+async def test_a_deeply_nested_value_in_an_activity_is_refused_before_the_turn(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept"}, fake_connector.url)
+    submit["value"] = "NESTED"
+    depth = 300
+    body = json.dumps(submit).replace('"NESTED"', '{"a":' * depth + "1" + "}" * depth)
+    status, answer = await post_raw(bot, body.encode(), {})
+    assert status == 400, (status, answer)
+    assert f"more than {MAX_DEPTH} levels deep" in answer["error"]
+    assert_refused_quietly(caplog, "too deep")
+    assert fake_connector.requests == []
+    assert await asyncio.to_thread(rows_written, sqlite_url) == {}
+
+
+async def test_a_value_nested_as_deep_as_the_limit_is_answered(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept"}, fake_connector.url)
+    submit["value"] = "NESTED"
+    # The activity is one level, its value the second: 62 more reach the limit exactly.
+    depth = MAX_DEPTH - 2
+    body = json.dumps(submit).replace('"NESTED"', '{"a":' * depth + "1" + "}" * depth)
+    status, answer = await post_raw(bot, body.encode(), {})
+    assert status in (200, 201), (status, answer)
+    await fake_connector.wait_for_activities(1)
+    assert_no_turn_failed(caplog)
+
+
+async def test_a_number_too_long_to_read_is_refused_not_a_server_error(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    submit = activities.submit_message({"verb": "accept", "version": 7}, fake_connector.url)
+    body = json.dumps(submit).replace('"version": 7', '"version": ' + "9" * 5000)
+    status, answer = await post_raw(bot, body.encode(), {"Authorization": "Bearer anything"})
+    assert status == 400, (status, answer)
+    assert "number longer than" in answer["error"]
+    assert_refused_quietly(caplog, "number too long")
+    assert fake_connector.requests == []
+
+
+def unstorable_activities(url: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Per field: an activity holding text no database column takes there, and what the
+    refusal names."""
+    card = {"verb": "accept", "handoff_id": "h\x00", "version": 1}
+    return {
+        "text": (activities.personal_message("help\x00", url), "NUL"),
+        "from.id": (
+            activities.personal_message("help", url, user_id="29:a\x00b", conversation_id="a:1"),
+            "NUL",
+        ),
+        "from.aadObjectId": (
+            activities.personal_message("help", url, aad_object_id="a\x00"),
+            "NUL",
+        ),
+        "conversation.id": (
+            activities.personal_message("help", url, conversation_id="a:x\x00y"),
+            "NUL",
+        ),
+        "value.handoff_id": (activities.submit_message(card, url), "NUL"),
+        "value.action.data.handoff_id": (
+            activities.card_action_invoke("accept", card, url, "1"),
+            "NUL",
+        ),
+        # Half a surrogate pair is no character: neither backend can encode it.
+        "recipient.name": (
+            activities.personal_message("help", url, bot_name="Bot \ud800"),
+            "surrogate",
+        ),
+    }
+
+
+async def test_text_no_database_can_hold_is_refused_on_both_backends_and_nothing_is_stored(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = await start_bot(DATABASE_URL=database_url)
+    for field, (activity, named) in unstorable_activities(fake_connector.url).items():
+        status, body = await bot.client.post(activity)
+        assert status == 400, (field, status, body)
+        assert body["error"].startswith(f"{field} holds") and named in body["error"], body
+    assert fake_connector.requests == []
+    assert await rows_written_to(database_url) == {}
+    assert_no_turn_failed(caplog)
+    refusals = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert {getattr(r, "reason", None) for r in refusals} == {"malformed activity"}
+    # The same activities without those characters are answered and stored.
+    await bot.client.post(activities.personal_message("help", fake_connector.url))
+    await fake_connector.wait_for_activities(1)
+    assert "conversations" in await rows_written_to(database_url)
+
+
+TOKEN_START = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldC1zdGFydCJ9"
+
+
+def oversized_token() -> str:
+    """A bearer token past aiohttp's 8 KB limit on a header line."""
+    return f"Bearer {TOKEN_START}.{'A' * 9000}"
+
+
+async def test_an_oversized_authorization_header_is_refused_with_one_warning_quoting_none_of_it(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    help_message = activities.personal_message("help", fake_connector.url)
+    for _ in range(2):
+        response = await bot.post_activity(
+            help_message, headers={"Authorization": oversized_token()}
+        )
+        assert 400 <= response.status < 500
+    server = [r for r in caplog.records if r.name.startswith("aiohttp")]
+    assert [(r.levelname, r.getMessage()) for r in server] == [
+        ("WARNING", "malformed HTTP request refused")
+    ] * 2
+    assert [getattr(r, "reason", None) for r in server] == ["LineTooLong"] * 2
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    # Nothing of the header, in the message, its arguments or its extra fields.
+    assert not [r for r in caplog.records if TOKEN_START in str(vars(r))]
+    assert fake_connector.requests == []
+    # The bot still answers.
+    await bot.post_activity(help_message)
+    await fake_connector.wait_for_activities(1)
+
+
+class Refusals(logging.Handler):
+    """Lets a test wait until the endpoint has refused a request, rather than for a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "request refused":
+            self.seen.set()
+
+
+async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    refusals = Refusals()
+    logging.getLogger("bot.endpoint").addHandler(refusals)
+    try:
+        port = int(bot.url.rsplit(":", 1)[1])
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /api/messages HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer anything\r\nContent-Length: 1000\r\n\r\n" + b'{"type": "mess'
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.wait_for(refusals.seen.wait(), REQUEST_TIMEOUT_SECONDS)
+    finally:
+        logging.getLogger("bot.endpoint").removeHandler(refusals)
+    refused = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert [getattr(r, "reason", None) for r in refused] == ["connection lost"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def _channel_post(url: str, **changes: Any) -> dict[str, Any]:
+    activity = activities.channel_message("help", url)
+    activity["channelData"].update(changes)
+    return activity
+
+
+def _with(activity: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**activity, **fields}
+
+
+def malformed_activities(url: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Per case: an activity Teams would never send, and the start of the refusal that names
+    its field. Each of these failed the turn ("Sorry") or was refused without the field."""
+    mention = {"type": "mention", "text": "<at>Bot</at>", "mentioned": "bot"}
+    added = activities.bot_added_personal(url)
+    return {
+        "team a list": (_channel_post(url, team=[{"id": "19:t"}]), "channelData.team must be"),
+        "team without id": (_with(added, channelData={"team": {"name": "T"}}), "channelData.team"),
+        "tenant id a number": (_channel_post(url, tenant={"id": 42}), "channelData.tenant.id"),
+        "tenant a string": (_with(added, channelData={"tenant": "t"}), "channelData.tenant must"),
+        "channel a string": (_channel_post(url, channel="19:c"), "channelData.channel must"),
+        "channelData a list": (_with(added, channelData=[{"tenant": {}}]), "channelData must"),
+        "no channelData on an update": (
+            _with(added, channelData=None),
+            "A Teams conversationUpdate",
+        ),
+        "notification flag": (_channel_post(url, notification={"alert": "yes"}), "channelData.no"),
+        "mentioned a string": (
+            _with(activities.channel_message("help", url), entities=[mention]),
+            "entities[0].mentioned",
+        ),
+        "entities an object": (
+            _with(activities.channel_message("help", url), entities={"a": 1}),
+            "entities must be a list",
+        ),
+        "entity null": (
+            _with(activities.personal_message("help", url), entities=[None]),
+            "entities[0] must",
+        ),
+        "entity without type": (
+            _with(activities.personal_message("help", url), entities=[{}]),
+            "entities[0].type",
+        ),
+        "member null": (_with(added, membersAdded=[None]), "membersAdded[0]"),
+        "member without id": (_with(added, membersAdded=[{"name": "x"}]), "membersAdded[0]"),
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed_activities("http://unused")))
+async def test_a_malformed_activity_is_refused_naming_the_field_never_a_failed_turn(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+) -> None:
+    bot = await start_bot()
+    activity, named = malformed_activities(fake_connector.url)[case]
+    status, body = await bot.client.post(activity)
+    assert status == 400, (status, body)
+    assert body["error"].startswith(named), body
+    assert_no_turn_failed(caplog)
+    assert fake_connector.requests == []
+    assert await asyncio.to_thread(rows_written, sqlite_url) == {}
+
+
+async def test_a_message_without_text_that_mentions_the_bot_is_answered(
+    start_bot: StartBot, fake_connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    # An @mention with nothing else said (an attachment only, say): the SDK's mention
+    # removal would run re.sub on None.
+    message = activities.channel_message("", fake_connector.url)
+    message.pop("text")
+    status, body = await bot.client.post(message)
+    assert status in (200, 201), (status, body)
+    [reply] = await fake_connector.wait_for_activities(1)
+    assert reply.get("text")
+    assert_no_turn_failed(caplog)

@@ -31,7 +31,7 @@ import functools
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,13 +225,15 @@ class FakeTokenService(FakeServer):
         kid: str = ENDORSED_KID,
         *,
         expires_in: int = 3600,
+        without: Collection[str] = (),
     ) -> str:
         """An RS256 JWT signed with the key ``kid``, as listed at :attr:`jwks_url`; a ``kid``
         not (or no longer) published there signs all the same, with that kid's own key.
 
         ``iss`` defaults to https://api.botframework.com and ``iat``/``nbf``/``exp`` to now and
-        now + ``expires_in``; ``claims`` override them. Bot Framework channel auth also wants
-        ``aud`` = the bot's app id and ``serviceurl`` = the activity's serviceUrl.
+        now + ``expires_in``; ``claims`` override them, and the claims named in ``without``
+        are left out. Bot Framework channel auth also wants ``aud`` = the bot's app id and
+        ``serviceurl`` = the activity's serviceUrl.
         """
         now = int(time.time())
         payload: dict[str, Any] = {
@@ -241,6 +243,8 @@ class FakeTokenService(FakeServer):
             "exp": now + expires_in,
             **claims,
         }
+        for name in without:
+            payload.pop(name, None)
         with self._lock:
             key = self._keys.get(kid) or _SigningKey(kid, ())
         return jwt.encode(payload, key.private_key, algorithm="RS256", headers={"kid": kid})

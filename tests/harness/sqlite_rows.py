@@ -8,7 +8,7 @@ from pathlib import Path
 from handoff.effects import MEETING_AGENDA, PLAN_REMINDERS
 
 # Written by the bot for itself from start-up on, on its own schedule, whatever anyone sends.
-_BOOKKEEPING = {
+BOOKKEEPING = {
     "schema_migrations": "1 = 1",
     "outbox": f"kind IN ('{PLAN_REMINDERS}', '{MEETING_AGENDA}')",
 }
@@ -27,7 +27,7 @@ def rows_written(sqlite_url: str) -> dict[str, int]:
             if not name.startswith("sqlite_")
         ]
         for table in tables:
-            skip = _BOOKKEEPING.get(table, "1 = 0")
+            skip = BOOKKEEPING.get(table, "1 = 0")
             (count,) = connection.execute(
                 f'SELECT COUNT(*) FROM "{table}" WHERE NOT ({skip})'
             ).fetchone()

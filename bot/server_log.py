@@ -1,0 +1,39 @@
+"""What aiohttp's own request handler logs of requests it cannot parse: one warning line.
+
+aiohttp answers a request it cannot parse itself, with 400 (a header line longer than its
+8 KB ``max_field_size``, a broken chunk, a bad request line), before any route sees it, and
+logs it with ``logger.exception``: an ERROR with a traceback, whose message quotes the start
+of the offending line, which for an oversized Authorization header is the start of the
+token. Anyone can send such requests, so anyone could flood the log with errors and write
+their tokens into it. They are the sender's fault, not the bot's: given to aiohttp as its
+``logger`` (the application's ``handler_args``, so the tests' AppRunner and ``run_app`` in
+app.py both use it), this logs each as one WARNING naming the kind of error and the peer,
+quoting nothing of the request. Every other error keeps its ERROR and traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
+
+REFUSED = "malformed HTTP request refused"
+
+
+class ParseErrorsAsWarnings(logging.LoggerAdapter[logging.Logger]):
+    def __init__(self, logger: logging.Logger = server_logger) -> None:
+        super().__init__(logger, {})
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            # aiohttp's message is "Error handling request from %s", with the peer's address.
+            remote = str(args[0]) if args else None
+            self.logger.warning(
+                REFUSED,
+                extra={"status": error.code, "reason": type(error).__name__, "remote": remote},
+            )
+            return
+        super().exception(msg, *args, **kwargs)

@@ -165,3 +165,14 @@ async def test_a_handoff_runs_end_to_end_through_the_playground(
         after,
     )
     assert f"Accepted by {RECEIVER['name']}" in all_text(status.card or {})
+
+    # Reading the team's open handoffs asks the playground's connector whether the reader is
+    # in the Case Transfer team, as Teams would be asked.
+    after = len(playground.events)
+    await playground.say(PERSONAL_CHAT, REQUESTER["id"], "list")
+    listed = await playground.wait_for(
+        lambda e: from_bot(e) and e.card is not None and "Open handoffs" in all_text(e.card),
+        "the list of open handoffs",
+        after,
+    )
+    assert "every handoff has an owner" in all_text(listed.card or {})

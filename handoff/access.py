@@ -116,6 +116,26 @@ class _Standing(Enum):
     NO_TEAM = "no Case Transfer team known"
 
 
+# What each way in tells someone whose role does not decide it (not a lead, not one of the
+# handoff's people), by their standing in the team; None lets them in.
+_TO_READ: dict[_Standing, str | None] = {
+    _Standing.MEMBER: None,
+    _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
+    _Standing.NO_TEAM: NO_TEAM_TO_SHOW,
+    _Standing.STRANGER: NOT_YOURS_TO_SEE,
+}
+_TO_REQUEST: dict[_Standing, str | None] = {
+    **_TO_READ,
+    _Standing.NO_TEAM: None,
+    _Standing.STRANGER: NOT_IN_TEAM_TO_REQUEST,
+}
+_TO_ACT: dict[_Standing, str | None] = {
+    **_TO_READ,
+    _Standing.NO_TEAM: NO_TRANSFER_TEAM,
+    _Standing.STRANGER: NOT_IN_TEAM,
+}
+
+
 def log_refusal(message: str, reason: str, verb: str, actor: Person, **subject: str | None) -> None:
     """`message` says what was refused, `reason` why; `subject` names what it was done to
     (handoff_id=..., escalation_id=..., case=...)."""
@@ -223,19 +243,21 @@ class AccessPolicy:
     ) -> Refusal | None:
         """`list`, `agenda`: the team's open handoffs, for the leads and members, shown in a
         personal chat or a channel of the team."""
-        if audience.kind is ConversationKind.GROUP_CHAT or not await self._shown_here(
-            audience, None
-        ):
+        if not await self._lists_shown_to(audience):
             return _refused("read refused", "not shown here", "list", actor, NOT_SHOWN_HERE)
         return await self._member_or_lead("read refused", "list", actor, member_of)
 
     async def may_show_own(self, actor: Person, audience: Audience = PERSONAL) -> Refusal | None:
         """`mine`: a person's own handoffs, shown to them or in a channel of the team."""
-        if audience.kind is ConversationKind.GROUP_CHAT or not await self._shown_here(
-            audience, None
-        ):
+        if not await self._lists_shown_to(audience):
             return _refused("read refused", "not shown here", "mine", actor, NOT_SHOWN_HERE)
         return None
+
+    async def _lists_shown_to(self, audience: Audience) -> bool:
+        """Lists of several cases: never to a group chat, which is one case's at most."""
+        return audience.kind is not ConversationKind.GROUP_CHAT and await self._shown_here(
+            audience, None
+        )
 
     async def _member_or_lead(
         self, message: str, verb: str, actor: Person, member_of: MemberOf, case: str | None = None
@@ -243,14 +265,8 @@ class AccessPolicy:
         if self._is_lead(actor):
             return None
         standing = await self._standing(actor, member_of)
-        if standing is _Standing.MEMBER:
-            return None
-        said = {
-            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
-            _Standing.NO_TEAM: NO_TEAM_TO_SHOW,
-            _Standing.STRANGER: NOT_YOURS_TO_SEE,
-        }[standing]
-        return _refused(message, standing.value, verb, actor, said, case)
+        said = _TO_READ[standing]
+        return None if said is None else _refused(message, standing.value, verb, actor, said, case)
 
     async def may_request(self, actor: Person, member_of: MemberOf) -> Refusal | None:
         """A new handoff (or an update of a case's open one): leads and members. Before any
@@ -259,12 +275,7 @@ class AccessPolicy:
         if self._is_lead(actor):
             return None
         standing = await self._standing(actor, member_of)
-        said = {
-            _Standing.MEMBER: None,
-            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
-            _Standing.NO_TEAM: None,
-            _Standing.STRANGER: NOT_IN_TEAM_TO_REQUEST,
-        }[standing]
+        said = _TO_REQUEST[standing]
         if said is None:
             return None
         return _refused("handoff request refused", standing.value, "handoff", actor, said)
@@ -291,15 +302,8 @@ class AccessPolicy:
         if is_requester or is_owner or is_lead:
             return None
         standing = await self._standing(actor, member_of)
-        said = {
-            _Standing.MEMBER: None,
-            _Standing.UNKNOWN: MEMBERSHIP_UNKNOWN,
-            _Standing.NO_TEAM: NO_TRANSFER_TEAM,
-            _Standing.STRANGER: NOT_IN_TEAM,
-        }[standing]
-        if said is None:
-            return None
-        return _act_refused(standing.value, verb, actor, handoff, said)
+        said = _TO_ACT[standing]
+        return None if said is None else _act_refused(standing.value, verb, actor, handoff, said)
 
     async def may_bind_channel(self, actor: Person, member_of: MemberOf) -> Refusal | None:
         """Binding the Case Transfer channel (which also names the team whose members act on

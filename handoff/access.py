@@ -188,13 +188,13 @@ class AccessPolicy:
     def is_lead(self, person: Person) -> bool:
         return self._is_lead(person)
 
-    async def teams(self) -> list[str]:
+    async def _teams(self) -> list[str]:
         """The Case Transfer team and the allowed teams; empty while none is known."""
         team = await self._case_transfer_team()
         return list(dict.fromkeys(t for t in (team, *self._allowed_teams) if t))
 
     async def _standing(self, actor: Person, member_of: MemberOf) -> _Standing:
-        teams = await self.teams()
+        teams = await self._teams()
         groups = self._in_allowed_groups
         if not teams and groups is None:
             return _Standing.NO_TEAM
@@ -218,7 +218,7 @@ class AccessPolicy:
             return True
         if audience.kind is ConversationKind.GROUP_CHAT:
             return case is not None and audience.chat_case == case
-        return bool(audience.team_id) and audience.team_id in await self.teams()
+        return bool(audience.team_id) and audience.team_id in await self._teams()
 
     async def may_read(
         self,

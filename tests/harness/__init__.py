@@ -9,7 +9,7 @@ Modules:
 - ``fake_graph``: Microsoft Graph (chats, installed apps, users) on loopback.
 - ``fake_token_service``: the Microsoft identity platform over HTTPS for the real msal,
   plus Bot Framework OpenID metadata/JWKS and a signer for inbound tokens.
-- ``activities``: builders of Teams activities shaped like /work/shared/teams-activities.
+- ``activities``: builders of Teams activities shaped like tests/fixtures/teams-activities.
 - ``tls``: trustme CA helpers.
 - ``server``: the recording/fault-injection base the fakes share.
 

@@ -1,6 +1,6 @@
 """Builders of inbound Teams activities, shaped like the captured payloads.
 
-The real payloads in ``/work/shared/teams-activities/`` (beside the checkout; override with
+The real payloads in ``tests/fixtures/teams-activities/`` (override with
 ``HARNESS_TEAMS_ACTIVITIES_DIR``) are read at runtime and used as templates: the builders
 keep their shape and replace every identity with the synthetic ones of :mod:`harness.ids`
 (or the caller's). Each call returns a fresh dict with a unique ``id``, the current
@@ -72,7 +72,7 @@ def activities_dir() -> Path:
     override = os.environ.get(_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "teams-activities"
+    return Path(__file__).resolve().parents[1] / "fixtures" / "teams-activities"
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Adaptive Card 1.5 validation with the official schema from shared/schemas/."""
+"""Adaptive Card 1.5 validation with the official schema from tests/fixtures/schemas/."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Any
 import jsonschema
 
 SCHEMA_PATH = (
-    Path(__file__).resolve().parents[3] / "shared" / "schemas" / "adaptive-card.v1.5.0.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "schemas" / "adaptive-card.v1.5.0.json"
 )
 
 
 @cache
 def _validator() -> Any:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    # Teams' card-level extension (mention entities, full width): see shared/schemas/README.md.
+    # Teams' card-level extension (mention entities, full width): see the schemas' README.
     schema["definitions"]["AdaptiveCard"]["properties"]["msteams"] = {"type": "object"}
     return jsonschema.validators.validator_for(schema)(schema)
 

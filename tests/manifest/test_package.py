@@ -15,9 +15,8 @@ from PIL import Image
 
 from manifest import package
 
-SCHEMA = (
-    Path(__file__).resolve().parents[3] / "shared" / "schemas" / "MicrosoftTeams.schema.v1.25.json"
-)
+SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "schemas"
+SCHEMA = SCHEMAS / "MicrosoftTeams.schema.v1.25.json"
 APP_ID = "11111111-2222-4333-8444-555555555555"
 BOT_ID = "66666666-7777-4888-8999-000000000000"
 ENV = {
@@ -33,7 +32,7 @@ ENV = {
 
 def manifest_validator() -> Any:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    # shared/schemas/README.md: Python's re has no \p{L}.
+    # tests/fixtures/schemas/README.md: Python's re has no \p{L}.
     name = schema["definitions"]["extensionFunction"]["properties"]["name"]
     name["pattern"] = name["pattern"].replace("\\p{L}", "[^\\W\\d_]")
     return jsonschema.validators.validator_for(schema)(schema)

@@ -21,7 +21,7 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.approval_cards import ApprovalCardHandlers
 from bot.audit_trail import AuditTrail
 from bot.authorization import TeamMembership, TurnAccess, case_transfer_team
-from bot.card_actions import CardActions, leads_checker
+from bot.card_actions import CardActions
 from bot.connector_auth import PooledBotFrameworkAuthentication
 from bot.connector_client import ConnectorHttp
 from bot.credentials import CachedCredentialFactory
@@ -65,7 +65,7 @@ from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects
-from handoff.access import AccessPolicy
+from handoff.access import AccessPolicy, listed
 from handoff.ports import Clock, SystemClock
 from handoff.request import Queue
 from handoff.service import HandoffService
@@ -223,14 +223,15 @@ def build_bot(
         repository=store, service=service, process=process, schedule=schedule, clock=clock
     )
     dialogs.add(handoff_dialog(deps))
-    is_lead = leads_checker(process.lead_ids())
-    is_admin = leads_checker([*process.lead_ids(), *admin_ids])
+    is_lead = listed(process.lead_ids())
+    is_admin = listed([*process.lead_ids(), *admin_ids])
     queue = Queue(process.queue.address, process.queue.subject_prefix)
     groups = process.case_transfer.allowed_groups
     policy = AccessPolicy(
         is_lead,
         case_transfer_team(store, process.case_transfer.team_id, process.case_transfer.channel_id),
-        leads_configured=bool(process.lead_ids()),
+        # Leads listed without a teams_id still mean "leads decide", though none can act yet.
+        leads_configured=bool(process.leads),
         allowed_teams=process.case_transfer.allowed_teams,
         # create_app refuses to start with groups but no Graph (check_groups_have_graph).
         in_allowed_groups=(

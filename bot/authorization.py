@@ -163,12 +163,28 @@ class TurnAccess:
         )
         return _said(refusal)
 
+    async def sees_every_case(self, turn_context: TurnContext) -> bool:
+        return await self.policy.sees_every_case(
+            actor_of(turn_context.activity), self.member_of(turn_context)
+        )
+
     async def act(self, turn_context: TurnContext, verb: str, handoff: Handoff) -> str | None:
         """The card buttons' rules, for the commands that change a handoff the same way."""
         refusal = await self.policy.may_act(
             verb, actor_of(turn_context.activity), handoff, self.member_of(turn_context)
         )
         return _said(refusal)
+
+    async def read_and_act(
+        self, turn_context: TurnContext, verb: str, handoff: Handoff | None, case: str
+    ) -> str | None:
+        """For a command or form that changes case `case`'s `handoff` (None: it has none): the
+        read policy first, so a stranger learns nothing of the case, not even whether it
+        exists; then the card buttons' rules for `verb`."""
+        refusal = await self.read(turn_context, handoff, case=case)
+        if refusal is None and handoff is not None:
+            refusal = await self.act(turn_context, verb, handoff)
+        return refusal
 
     async def bind_channel(self, turn_context: TurnContext) -> str | None:
         refusal = await self.policy.may_bind_channel(

@@ -4,7 +4,6 @@ answer from their personal chat. Card data is untrusted and checked before anyth
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -272,12 +271,3 @@ def invoke_body_text(message: str) -> dict[str, Any]:
         "type": "application/vnd.microsoft.activity.message",
         "value": message,
     }
-
-
-def leads_checker(lead_ids: Sequence[str]) -> Callable[[Person], bool]:
-    ids = {lead for lead in lead_ids if lead}
-
-    def is_lead(person: Person) -> bool:
-        return person.id in ids or (person.aad_object_id or "") in ids
-
-    return is_lead

@@ -40,15 +40,22 @@ def _refuse(status: int, message: str, reason: str, **context: object) -> web.Re
     return web.json_response({"error": message}, status=status)
 
 
-async def _refuse_too_large(request: web.Request, **context: object) -> web.StreamResponse:
-    """413, then the connection closes: otherwise aiohttp waits up to ten seconds for the rest
-    of a body it will not read, holding the connection."""
-    response = _refuse(413, _TOO_LARGE, "too large", **context)
+async def _refuse_unread(
+    request: web.Request, status: int, message: str, reason: str, **context: object
+) -> web.StreamResponse:
+    """A refusal of a body the bot will not read, then the connection closes: otherwise
+    aiohttp reads the rest itself (up to ten seconds for a large one, holding the connection;
+    failing with a traceback on a compressed one that does not inflate)."""
+    response = _refuse(status, message, reason, **context)
     response.force_close()  # "Connection: close", so that the client does not reuse it
     await response.prepare(request)
     await response.write_eof()
     request.protocol.force_close()
     return response
+
+
+async def _refuse_too_large(request: web.Request, **context: object) -> web.StreamResponse:
+    return await _refuse_unread(request, 413, _TOO_LARGE, "too large", **context)
 
 
 async def _read_json_object(
@@ -161,6 +168,12 @@ class MessagesEndpoint:
             return _refuse(401, _UNAUTHORIZED, "no Authorization header")
         if request.content_type != "application/json":
             return _refuse(415, "Send the activity as application/json.", "content type")
+        if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            # Teams sends activities uncompressed; a compressed body that does not inflate
+            # makes aiohttp raise while reading it, before the token is checked.
+            return await _refuse_unread(
+                request, 415, "Send the activity uncompressed.", "content encoding"
+            )
         read = await _read_json_object(request)
         if isinstance(read, web.StreamResponse):
             return read

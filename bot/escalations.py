@@ -99,15 +99,12 @@ class Escalations:
         await turn_context.send_activity(messages.escalation_sent(number))
 
     async def _case_to_escalate(self, turn_context: TurnContext, number: str) -> Handoff | None:
-        """The case's latest handoff, if the sender may escalate it; else None, once they are
-        told why. Asked before anything about the case is said, so a stranger learns nothing,
-        not even whether it exists; then the card's Escalate button's rules."""
+        """The case's latest handoff, if the sender may escalate it (the card's Escalate
+        button's rules); else None, once they are told why."""
         handoff = await self._store.latest_for_case(number)
-        refusal = await self._access.read(turn_context, handoff, case=number)
+        refusal = await self._access.read_and_act(turn_context, "escalate", handoff, number)
         if refusal is None and handoff is not None:
-            refusal = await self._access.act(turn_context, "escalate", handoff)
-            if refusal is None:
-                return handoff
+            return handoff
         await turn_context.send_activity(refusal or messages.no_handoff_for(number))
         return None
 
@@ -155,6 +152,11 @@ class Escalations:
     ) -> tuple[Json | None, str]:
         """The refreshed card for the clicker and what to say (nothing for a repeated click:
         it gets the current card and changes nothing); never raises for a refusal."""
+        if not self._is_lead(actor):
+            # Words only, before anything is looked up: an approval card is a lead's, and
+            # whether an escalation exists is not the clicker's to learn.
+            _refused("not a lead", verb, escalation_id, actor)
+            return None, messages.ONLY_LEADS_DECIDE
         try:
             escalation = await self._store.get_escalation(escalation_id)
         except NotFound:
@@ -172,10 +174,6 @@ class Escalations:
         key = click_key("decision", message_id, actor, verb, version)
         if await pressed_before(self._store, key):
             return approval_card(await self._store.get_escalation(escalation_id)), ""
-        if not self._is_lead(actor):
-            # Words only: an approval card is a lead's, and its content is not the clicker's.
-            _refused("not a lead", verb, escalation_id, actor)
-            return None, messages.ONLY_LEADS_DECIDE
         if version != escalation.version:
             notice = messages.ESCALATION_DECIDED
             return approval_card(escalation, notice=notice), notice

@@ -21,8 +21,13 @@ from botbuilder.schema.teams import TeamInfo
 
 from cards.elements import Json
 from cards.oof_card import OOF_FORM
-from dialogs.form_flow import client_timezone
-from dialogs.handoff_dialog import HANDOFF_DIALOG, case_number_from, lookup_case
+from dialogs.form_flow import Answers, client_timezone
+from dialogs.handoff_dialog import (
+    HANDOFF_DIALOG,
+    SEES_EVERY_CASE,
+    case_number_from,
+    lookup_case,
+)
 from handoff.escalation import DECISIONS
 from handoff.models import Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
@@ -307,13 +312,20 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if refusal is not None:
             await dc.context.send_activity(refusal)
             return
-        options: dict[str, object] = {"reader_zone": client_timezone(activity)}
+        options: Answers = {
+            "reader_zone": client_timezone(activity),
+            SEES_EVERY_CASE: await self._access.sees_every_case(dc.context),
+        }
         if command.args:
             number = case_number_from("".join(command.args))
             if number is None:
                 await dc.context.send_activity(messages.not_a_case_number(" ".join(command.args)))
                 return
-            options.update(await lookup_case(self._repository, number))
+            found = await lookup_case(self._repository, number, options, self._actor(dc.context))
+            if isinstance(found, str):
+                await dc.context.send_activity(found)
+                return
+            options.update(found)
         if dc.active_dialog is not None:
             await dc.cancel_all_dialogs()
             await dc.context.send_activity(messages.HANDOFF_RESTARTED)

@@ -263,16 +263,16 @@ class StatusCommands:
     async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         actor = actor_of(turn_context.activity)
         number = case_number_from(str(value.get("case") or ""))
-        handoffs = await self._store.for_case(number) if number else []
-        if number is None or not handoffs:
+        if number is None:
             await turn_context.send_activity(messages.STALE_FORM)
             return
-        latest = max(handoffs, key=lambda h: h.updated_at)
+        handoffs = await self._store.for_case(number)
+        latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
         # The form is only card data: whoever sends it must be allowed to act on the case,
-        # and only a case flagged long-running gets a chat.
-        refusal = await self._access.act(turn_context, "long_running", latest)
-        if refusal is not None:
-            await turn_context.send_activity(refusal)
+        # where the answer is shown, and only a case flagged long-running gets a chat.
+        refusal = await self._access.read_and_act(turn_context, "long_running", latest, number)
+        if refusal is not None or latest is None:
+            await turn_context.send_activity(refusal or messages.STALE_FORM)
             return
         if not any(h.long_running for h in handoffs):
             log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)

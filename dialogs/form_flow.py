@@ -107,8 +107,10 @@ class FormDialog(Dialog):  # type: ignore[misc]
         cancelled_text: str,
         stale_text: str,
         outdated_text: str,
+        carried: Sequence[str] = ("reader_zone",),
     ) -> None:
         super().__init__(dialog_id)
+        self._carried = frozenset(carried)
         self._steps = list(steps)
         self._by_name = {step.name: step for step in steps}
         self._cancelled_text = cancelled_text
@@ -172,7 +174,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
             await dc.context.send_activities([_as_activity(m) for m in outcome.messages])
             return await dc.end_dialog(state["answers"])
         if isinstance(outcome, Advance) and outcome.restart:
-            kept = {k: v for k, v in state["answers"].items() if k == "reader_zone"}
+            kept = {k: v for k, v in state["answers"].items() if k in self._carried}
             state["answers"] = {**kept, **outcome.updates}
             state["history"] = []
         else:

@@ -19,9 +19,10 @@ from cards import handoff_forms as forms
 from cards.elements import attachment
 from config.process import ProcessConfig
 from handoff import policy
+from handoff.access import may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
-from handoff.models import CASE_NUMBER_PATTERN, Handoff
+from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
 from handoff.notes_template import format_in_zone, parse_notes
 from handoff.policy import TransferReason, dont_warnings, downgrade_hint
 from handoff.ports import Clock, DuplicateOpenHandoff, HandoffRepository
@@ -82,9 +83,21 @@ def case_number_from(text: str) -> str | None:
     return candidate if re.fullmatch(CASE_NUMBER_PATTERN, candidate) else None
 
 
-async def lookup_case(repository: HandoffRepository, number: str) -> Answers:
-    """The answers that a case number brings: the open handoff to update, if there is one."""
+# Set when the dialog starts: whether the person may read any case's handoff (a lead, a member
+# of the Case Transfer team), or only their own (handoff/access.py).
+SEES_EVERY_CASE = "sees_every_case"
+# Answers that stay when the dialog starts over with another case.
+CARRIED = ("reader_zone", SEES_EVERY_CASE)
+
+
+async def lookup_case(
+    repository: HandoffRepository, number: str, answers: Answers, user: Person
+) -> Answers | str:
+    """The answers that a case number brings: the open handoff to update, if there is one and
+    the person may see it; else why the case cannot be handed off by them."""
     existing = await repository.open_for_case(number)
+    if existing is not None and not may_update(existing, user, bool(answers.get(SEES_EVERY_CASE))):
+        return not_yours_to_update(number)
     return {"case_number": number, "existing_id": existing.id if existing else None}
 
 
@@ -201,7 +214,10 @@ class CaseNumberStep(_Step):
         if number is None:
             return Retry((f"“{reply.text[:40]}” is not a case number: use its 6 to 20 digits.",))
         # Another case (after going back): nothing said about the first one carries over.
-        return Advance(await lookup_case(self.deps.repository, number), restart=True)
+        found = await lookup_case(self.deps.repository, number, answers, reply.user)
+        if isinstance(found, str):
+            return Retry((found,))
+        return Advance(found, restart=True)
 
 
 class ExistingStep(_Step):
@@ -496,6 +512,10 @@ class ReviewStep(_Step):
             if existing is not None and existing.requester.id == reply.user.id:
                 # A second press of the button (or Teams redelivering it): already done.
                 return Finish((f"The handoff of case {number} is already requested.",))
+            if existing is not None and not may_update(
+                existing, reply.user, bool(answers.get(SEES_EVERY_CASE))
+            ):
+                return Finish((not_yours_to_update(number),))
             # Someone else opened one meanwhile: offer to update theirs, answers kept.
             who = existing.requester.name if existing else "someone"
             return Retry(
@@ -534,6 +554,7 @@ def handoff_dialog(deps: HandoffDeps) -> FormDialog:
     return FormDialog(
         HANDOFF_DIALOG,
         steps,
+        carried=CARRIED,
         cancelled_text="Handoff cancelled. Nothing was saved.",
         stale_text="That card belongs to an earlier step; here is the current one.",
         outdated_text=(

@@ -150,15 +150,32 @@ def log_refusal(message: str, reason: str, verb: str, actor: Person, **subject: 
     )
 
 
+def _ids(person: Person) -> set[str]:
+    """What a person is known by: their Teams user id as Teams gives it, and their AAD object
+    id, a GUID, in lower case (configuration and Graph write it either way)."""
+    return {person.id, person.id.lower(), (person.aad_object_id or "").lower()} - {""}
+
+
 def _same(person: Person | None, actor: Person) -> bool:
     """Whether `person` is the actor: by Teams id, or by AAD object id (a person named by their
-    directory id, as a long-running chat's owners are)."""
+    directory id, as leads and a long-running chat's owners are)."""
     if person is None:
         return False
     if person.id == actor.id:
         return True
     aad_id = (actor.aad_object_id or "").lower()
-    return bool(aad_id) and aad_id in {person.id.lower(), (person.aad_object_id or "").lower()}
+    return bool(aad_id) and aad_id in _ids(person)
+
+
+def listed(ids: Sequence[str]) -> Callable[[Person], bool]:
+    """Whether a person is one of `ids` (Teams user ids, or AAD object ids in any letter
+    case): the leads of the process file, the bot's admins."""
+    known = {i for i in ids if i} | {i.lower() for i in ids if i}
+
+    def is_listed(person: Person) -> bool:
+        return person.id in known or (person.aad_object_id or "").lower() in known
+
+    return is_listed
 
 
 def is_person_of(handoff: Handoff, actor: Person) -> bool:
@@ -166,6 +183,19 @@ def is_person_of(handoff: Handoff, actor: Person) -> bool:
     return any(
         _same(person, actor)
         for person in (handoff.requester, handoff.owner, handoff.target_engineer)
+    )
+
+
+def may_update(handoff: Handoff, actor: Person, sees_every_case: bool) -> bool:
+    """Whether a handoff dialog may show the actor this open handoff of the case and offer to
+    update it: whoever may read it (`sees_every_case` from AccessPolicy.sees_every_case)."""
+    return sees_every_case or is_person_of(handoff, actor)
+
+
+def not_yours_to_update(case: str) -> str:
+    return (
+        f"Case {case} has an open handoff that is not yours to see, so I cannot start another "
+        "or update it: ask its requester or a team lead."
     )
 
 
@@ -268,6 +298,11 @@ class AccessPolicy:
         said = _TO_READ[standing]
         return None if said is None else _refused(message, standing.value, verb, actor, said, case)
 
+    async def sees_every_case(self, actor: Person, member_of: MemberOf) -> bool:
+        """Whether the actor may read any handoff, not only their own: a lead or a member.
+        Asked once when a handoff dialog starts, for the case's open handoff it may meet."""
+        return self._is_lead(actor) or await self._standing(actor, member_of) is _Standing.MEMBER
+
     async def may_request(self, actor: Person, member_of: MemberOf) -> Refusal | None:
         """A new handoff (or an update of a case's open one): leads and members. Before any
         team is known (the channel not set up yet) nobody can be told from a stranger, and the
@@ -285,7 +320,7 @@ class AccessPolicy:
     ) -> Refusal | None:
         """Whether the actor may press this button on this handoff's card (or run the command
         that does the same)."""
-        is_requester = actor.id == handoff.requester.id
+        is_requester = _same(handoff.requester, actor)
         if verb in REQUESTER_ONLY:
             if is_requester:
                 return None
@@ -298,8 +333,7 @@ class AccessPolicy:
             return _act_refused(
                 "neither requester nor lead", verb, actor, handoff, ONLY_REQUESTER_OR_LEAD
             )
-        is_owner = handoff.owner is not None and actor.id == handoff.owner.id
-        if is_requester or is_owner or is_lead:
+        if is_requester or _same(handoff.owner, actor) or is_lead:
             return None
         standing = await self._standing(actor, member_of)
         said = _TO_ACT[standing]

@@ -9,6 +9,7 @@ the test's event loop, where the bot and the HTTP session live.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 import json
 import logging
@@ -648,6 +649,28 @@ async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
     refused = [r for r in caplog.records if r.getMessage() == "request refused"]
     assert [getattr(r, "reason", None) for r in refused] == ["connection lost"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+@pytest.mark.parametrize("body", [b"hello", gzip.compress(b'{"type": "message"}')])
+async def test_a_compressed_body_is_refused_before_it_is_read(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+) -> None:
+    """A body that does not inflate made aiohttp raise while reading it: a 500 and two
+    tracebacks for anyone, token or not. Teams never compresses what it sends."""
+    bot = await start_bot()
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+        "Authorization": "Bearer anything",
+    }
+    async with bot.session.post(f"{bot.url}/api/messages", data=body, headers=headers) as answer:
+        assert answer.status == 415
+        assert (await answer.json()) == {"error": "Send the activity uncompressed."}
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert fake_connector.requests == []
 
 
 def _channel_post(url: str, **changes: Any) -> dict[str, Any]:

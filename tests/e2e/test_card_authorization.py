@@ -227,6 +227,7 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
             scope="channel",
             user_id=RECEIVER.id,
             user_name=RECEIVER.name,
+            aad_object_id=RECEIVER.aad_object_id,
         ),
     ]
     said = [await refused_press(bot, fake_connector, how, c, sqlite_url) for c in presses]

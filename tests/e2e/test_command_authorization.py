@@ -121,10 +121,10 @@ async def test_a_forged_owners_form_makes_no_group_chat(
 ) -> None:
     bot = await bound_bot(start_bot, fake_connector, clock)
     await seed(sqlite_url, clock, accepted=True, flagged=True)
-    assert access.NOT_IN_TEAM in await owners_form_by(bot, fake_connector, OUTSIDER)
+    assert await owners_form_by(bot, fake_connector, OUTSIDER) == access.NOT_YOURS_TO_SEE
     *_, chat, _ = await stored(sqlite_url, clock)
     assert chat is None, "no chat planned and no create_group_chat queued"
-    assert refusals(caplog, "card action refused") == ["not in the team"]
+    assert refusals(caplog, "read refused") == ["not in the team"]
 
     said = await owners_form_by(bot, fake_connector, RECEIVER)
     assert said.startswith(f"Making the group chat of case {CASE}"), said

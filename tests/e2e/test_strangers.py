@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot import messages
 from cards.oof_card import OOF_FORM
+from config.settings import DEFAULT_CONFIG_PATH
 from handoff import access
 from handoff.models import Person
 from handoff.ports import SystemClock
@@ -23,7 +25,8 @@ from storage.sql_store import open_store
 
 from conftest import FakeClock, StartBot
 from harness import activities
-from harness.escalation_case import READY
+from harness.chat import all_text
+from harness.escalation_case import READY, requested_case
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import (
     CASE,
@@ -314,3 +317,61 @@ async def test_a_button_pressed_outside_its_card_shows_a_stranger_no_card(
     assert body["value"] == access.NOT_IN_TEAM
     assert READY.summary not in str(body)
     assert await case_rows(sqlite_url) == before
+
+
+async def test_before_the_channel_is_bound_only_a_handoffs_people_meet_it_in_the_dialog(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+) -> None:
+    """Before setup anyone may request a handoff (nobody can be told from a stranger yet), but
+    a case's open handoff is shown, and offered for update, only to its own people: by the
+    case number with the command, or typed into the dialog."""
+    await requested_case(sqlite_url, clock, CASE)
+    bot = await start_bot(clock=clock)
+    refusal = access.not_yours_to_update(CASE)
+    assert await command_by(bot, fake_connector, f"handoff {CASE}", STRANGER) == refusal
+    assert "Which case" in await command_by(bot, fake_connector, "handoff", STRANGER)
+    typed = activities.personal_message(CASE, fake_connector.url, **user_fields(STRANGER))
+    await post(bot, typed)
+    said, asked_again = await fake_connector.wait_for_activities(
+        2, predicate=lambda a: a.get("replyToId") == typed["id"]
+    )
+    assert (said["text"], asked_again["text"]) == (
+        refusal,
+        "Which case do you want to hand off? Type its case number.",
+    )
+    own = activities.personal_message(f"handoff {CASE}", fake_connector.url)
+    await post(bot, own)
+    [offer] = await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("replyToId") == own["id"] and bool(a.get("attachments"))
+    )
+    shown = all_text(offer["attachments"][0]["content"])
+    assert f"Case {CASE} already has an open handoff" in shown, "its requester may update it"
+
+
+async def test_leads_listed_without_their_ids_still_keep_strangers_from_binding_the_channel(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["leads"] = [{"name": "Tara Lead"}]  # no teams_id yet
+    config = tmp_path / "handoff.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    await requested_case(sqlite_url, clock, CASE)
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=str(config))
+    setup = activities.channel_message(
+        "setup",
+        fake_connector.url,
+        team_id=OTHER_TEAM,
+        channel_id=channel_id_for("Finance general"),
+        **user_fields(STRANGER),
+    )
+    assert await told(bot, fake_connector, setup) == access.SETUP_NOT_ALLOWED
+    assert await command_by(bot, fake_connector, f"status {CASE}", STRANGER) == (
+        access.NO_TEAM_TO_SHOW
+    )

@@ -283,7 +283,6 @@ def build_bot(
             queue=queue,
             leads=process.lead_people(),
             phone_numbers=process.phone_numbers,
-            access=access,
         ),
         access=access,
         deliveries=Deliveries(store, clock, delivery_abandoned_after),

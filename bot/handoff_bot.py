@@ -108,7 +108,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        if self._tenant_id and tenant_of(activity) != self._tenant_id:
+        # Tenant ids are GUIDs: compared without regard to letter case (settings lower it).
+        if self._tenant_id and (tenant_of(activity) or "").lower() != self._tenant_id:
             await self._refuse_other_tenant(turn_context)
             return
         deliveries = self._deliveries
@@ -345,5 +346,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         await self._remember_conversation(turn_context)
         kind = conversation_kind(turn_context.activity)
-        welcome = messages.WELCOME if kind is ConversationKind.PERSONAL else messages.TEAM_WELCOME
+        welcome = {
+            ConversationKind.PERSONAL: messages.WELCOME,
+            ConversationKind.GROUP_CHAT: messages.GROUP_CHAT_WELCOME,
+        }.get(kind, messages.TEAM_WELCOME)
         await turn_context.send_activity(MessageFactory.text(welcome))

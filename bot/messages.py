@@ -18,6 +18,13 @@ WELCOME = (
     "Type **help** to see what I can do."
 )
 
+GROUP_CHAT_WELCOME = (
+    "Hi, I'm the handoff bot. In a long-running case's own chat I post the case's summary, "
+    "remind each regional owner near the end of their shift, and **shiftend** <summary> hands "
+    "the case to the next region's owner; @mention me with **status** <case> for where it "
+    "stands, or **help**."
+)
+
 TEAM_WELCOME = (
     "Hi team, I'm the handoff bot. I post handoff cards here so the receiving region can "
     "take cases over, and answer questions about where a case stands. "
@@ -210,7 +217,10 @@ def settings_problem(problem: str) -> str:
     )
 
 
-def settings_shown(settings: Any) -> str:
+def settings_shown(settings: Any, client_zone: str | None = None) -> str:
+    zone = settings.timezone or (
+        f"{client_zone}, from your Teams client" if client_zone else "from your Teams client"
+    )
     hours = (
         f"{settings.start:%H:%M}-{settings.end:%H:%M}"
         if settings.start and settings.end
@@ -219,7 +229,7 @@ def settings_shown(settings: Any) -> str:
     reminders = "muted" if settings.muted else "on"
     return (
         f"**Your settings** — region: {settings.region or 'not set'}; time zone: "
-        f"{settings.timezone or 'from your Teams client'}; working hours: {hours}; "
+        f"{zone}; working hours: {hours}; "
         f"reminders: {reminders}."
     )
 
@@ -358,7 +368,7 @@ OTHER_TENANT = (
 )
 
 
-AUDIT_NOT_ALLOWED = "Only the bot's admins (the leads, and BOT_ADMINS) may read the audit log."
+AUDIT_NOT_ALLOWED = "Only the team leads and the bot's admins may read the audit log."
 AUDIT_IN_PERSONAL_CHAT = "Ask me for the audit log in our personal chat."
 
 

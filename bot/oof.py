@@ -25,7 +25,6 @@ from handoff.service import HandoffService
 from storage.errors import StorageUnavailable
 
 from . import messages
-from .authorization import TurnAccess
 from .commands import ParsedCommand
 from .conversations import actor_of, reader_zone
 from .effects import Store, card_activity, owned_open_cases
@@ -47,9 +46,7 @@ class OofFlow:
         queue: Queue,
         leads: Sequence[Person],
         phone_numbers: Mapping[str, str],
-        access: TurnAccess,
     ) -> None:
-        self._access = access
         self._store = store
         self._service = service
         self._clock = clock
@@ -79,6 +76,8 @@ class OofFlow:
             first_day = back_on = date.min
         teammate = str(value.get("teammate") or "").strip()
         actor = actor_of(turn_context.activity)
+        # Only the sender's own cases, whatever the form says: a stranger owns none, so their
+        # time away hands off nothing and sends no Team Leader a list.
         owned = await owned_open_cases(self._store, actor.id)
         needs_teammate = any(h.case.is_critical for h in owned)
         if needs_teammate and not _EMAIL.fullmatch(teammate):
@@ -95,9 +94,7 @@ class OofFlow:
         handed: list[str] = []
         failed: list[tuple[str, str]] = []
         for handoff in outcome.hand_off:
-            problem = await self._access.act(turn_context, "oof", handoff) or await self._hand_off(
-                handoff, kind, teammate, actor
-            )
+            problem = await self._hand_off(handoff, kind, teammate, actor)
             if problem is None:
                 handed.append(handoff.case.number)
             else:

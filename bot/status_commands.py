@@ -421,10 +421,7 @@ class StatusCommands:
         actor = actor_of(turn_context.activity)
         stored = await self._store.user_settings(actor.id)
         current = stored or UserSettings(person=actor)
-        if current.timezone is None and client_timezone(turn_context.activity):
-            current = current.model_copy(
-                update={"timezone": client_timezone(turn_context.activity)}
-            )
+        client_zone = client_timezone(turn_context.activity)
         words = [w.lower() for w in command.args]
         change: dict[str, object] = {}
         try:
@@ -444,14 +441,15 @@ class StatusCommands:
                 change = {"timezone": check_zone(command.args[1])}
             elif words[:1] == ["hours"] and len(command.args) >= 2:
                 start, end = parse_hours("".join(command.args[1:]))
-                change = {"start": start, "end": end}
+                # Hours mean nothing without a zone: the client's, unless one was saved.
+                change = {"start": start, "end": end, "timezone": current.timezone or client_zone}
             elif words:
                 raise ValueError("I know settings region, zone, hours, mute and unmute")
         except ValueError as problem:
             await turn_context.send_activity(messages.settings_problem(str(problem)))
             return
         updated = current.model_copy(update={**change, "person": actor})
-        changed = changes(stored, updated)
+        changed = changes(stored, updated) if change else {}
         if changed:
             audit = AuditEntry(
                 kind=AuditKind.SETTINGS_CHANGED,
@@ -461,7 +459,7 @@ class StatusCommands:
                 data=changed,
             )
             await self._store.save_user_settings(updated, audit)
-        await turn_context.send_activity(messages.settings_shown(updated))
+        await turn_context.send_activity(messages.settings_shown(updated, client_zone))
 
     async def setup(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         activity = turn_context.activity
@@ -484,7 +482,7 @@ class StatusCommands:
             data={
                 **channel_names(activity),
                 "team_id": address.team_id or "",
-                "previous_channel": previous or "",
+                "previous_channel": previous if previous and previous != channel else "",
             },
         )
         await self._store.set_setting(CASE_TRANSFER_CHANNEL, channel, audit)

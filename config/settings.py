@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/handoff.db"
 ANY_TENANT = "*"
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("handoff.yaml")
 # Where the public Azure cloud publishes the keys that sign what Teams sends the bot, and
 # where the bot gets its own tokens (Bot Framework's constants; settings so that tests and
@@ -138,7 +140,7 @@ class Settings(BaseSettings):
         TENANT_ID=* said on purpose)."""
         if self.tenant_id == ANY_TENANT:
             return ""
-        return self.tenant_id or self.app_tenant_id
+        return self.tenant_id or self.app_tenant_id.strip().lower()
 
     @property
     def listen_host(self) -> str:
@@ -161,6 +163,16 @@ class Settings(BaseSettings):
         if value and not value.startswith("https://"):
             raise ValueError("must be an https:// URL")
         return value
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_or_any(cls, value: str) -> str:
+        tenant = value.strip().lower()
+        if tenant and tenant != ANY_TENANT and not _GUID.fullmatch(tenant):
+            raise ValueError(
+                "must be your Azure AD tenant id (a GUID, as Azure shows it), or * for every tenant"
+            )
+        return tenant
 
     @field_validator("log_level")
     @classmethod

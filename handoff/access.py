@@ -51,6 +51,10 @@ NOT_YOURS_TO_SEE = (
     "That case is not yours to see: handoffs are shown to the Case Transfer team (and the teams "
     "and groups it is opened to), the leads, and the engineers of each handoff."
 )
+NOT_YOURS_TO_LIST = (
+    "The open handoffs are shown to the Case Transfer team (and the teams and groups it is "
+    "opened to) and the leads; **mine** lists the handoffs you requested or took."
+)
 NOT_SHOWN_HERE = (
     "I don't show cases in this conversation, since everyone in it would see them: ask me in "
     "our personal chat or in a channel of the Case Transfer team."
@@ -124,6 +128,7 @@ _TO_READ: dict[_Standing, str | None] = {
     _Standing.NO_TEAM: NO_TEAM_TO_SHOW,
     _Standing.STRANGER: NOT_YOURS_TO_SEE,
 }
+_TO_LIST: dict[_Standing, str | None] = {**_TO_READ, _Standing.STRANGER: NOT_YOURS_TO_LIST}
 _TO_REQUEST: dict[_Standing, str | None] = {
     **_TO_READ,
     _Standing.NO_TEAM: None,
@@ -239,9 +244,7 @@ class AccessPolicy:
             if member:
                 return _Standing.MEMBER
             unknown = unknown or member is None
-        if unknown:
-            return _Standing.UNKNOWN
-        return _Standing.STRANGER if teams else _Standing.NO_TEAM
+        return _Standing.UNKNOWN if unknown else _Standing.STRANGER
 
     async def _shown_here(self, audience: Audience, case: str | None) -> bool:
         if audience.kind is ConversationKind.PERSONAL:
@@ -266,7 +269,9 @@ class AccessPolicy:
             return _refused("read refused", "not shown here", "read", actor, NOT_SHOWN_HERE, number)
         if handoff is not None and is_person_of(handoff, actor):
             return None
-        return await self._member_or_lead("read refused", "read", actor, member_of, number)
+        return await self._member_or_lead(
+            "read refused", "read", actor, member_of, _TO_READ, number
+        )
 
     async def may_see_open_handoffs(
         self, actor: Person, member_of: MemberOf, audience: Audience = PERSONAL
@@ -275,7 +280,7 @@ class AccessPolicy:
         personal chat or a channel of the team."""
         if not await self._lists_shown_to(audience):
             return _refused("read refused", "not shown here", "list", actor, NOT_SHOWN_HERE)
-        return await self._member_or_lead("read refused", "list", actor, member_of)
+        return await self._member_or_lead("read refused", "list", actor, member_of, _TO_LIST)
 
     async def may_show_own(self, actor: Person, audience: Audience = PERSONAL) -> Refusal | None:
         """`mine`: a person's own handoffs, shown to them or in a channel of the team."""
@@ -290,12 +295,18 @@ class AccessPolicy:
         )
 
     async def _member_or_lead(
-        self, message: str, verb: str, actor: Person, member_of: MemberOf, case: str | None = None
+        self,
+        message: str,
+        verb: str,
+        actor: Person,
+        member_of: MemberOf,
+        texts: dict[_Standing, str | None],
+        case: str | None = None,
     ) -> Refusal | None:
         if self._is_lead(actor):
             return None
         standing = await self._standing(actor, member_of)
-        said = _TO_READ[standing]
+        said = texts[standing]
         return None if said is None else _refused(message, standing.value, verb, actor, said, case)
 
     async def sees_every_case(self, actor: Person, member_of: MemberOf) -> bool:

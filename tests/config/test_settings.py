@@ -5,6 +5,8 @@ import pytest
 from config.settings import DEFAULT_DATABASE_URL, AppType, SettingsError, load_settings
 from storage.database import parse_database_url
 
+ORG_TENANT = "2f9c1d4e-8b7a-4c3d-9e2f-1a0b9c8d7e6f"
+APP_TENANT = "7e6f5d4c-3b2a-4190-8f7e-6d5c4b3a2910"
 SETTING_NAMES = [
     "MicrosoftAppId",
     "MicrosoftAppPassword",
@@ -173,7 +175,7 @@ def test_the_bot_gets_its_tokens_from_its_own_tenant_when_single_tenant(
 ) -> None:
     monkeypatch.setenv("MicrosoftAppId", "app-id")
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
-    monkeypatch.setenv("TENANT_ID", "org-tenant")
+    monkeypatch.setenv("TENANT_ID", ORG_TENANT)
     assert load_settings().channel_login_url == "https://login.microsoftonline.com/botframework.com"
     monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
     monkeypatch.setenv("MicrosoftAppTenantId", "tenant-id")
@@ -195,12 +197,15 @@ def test_the_served_tenant_is_tenant_id_else_the_app_tenant_else_any(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert load_settings().allowed_tenant == "", "local mode serves any tenant, as before"
-    monkeypatch.setenv("MicrosoftAppTenantId", "app-tenant")
-    assert load_settings().allowed_tenant == "app-tenant"
-    monkeypatch.setenv("TENANT_ID", "org-tenant")
-    assert load_settings().allowed_tenant == "org-tenant"
+    monkeypatch.setenv("MicrosoftAppTenantId", APP_TENANT)
+    assert load_settings().allowed_tenant == APP_TENANT
+    monkeypatch.setenv("TENANT_ID", f" {ORG_TENANT.upper()}\n")  # as pasted, or from a file
+    assert load_settings().allowed_tenant == ORG_TENANT
     monkeypatch.setenv("TENANT_ID", "*")
-    assert load_settings().allowed_tenant == "", "every tenant, said on purpose"
+    assert load_settings().allowed_tenant == ""
+    monkeypatch.setenv("TENANT_ID", "contoso")
+    with pytest.raises(SettingsError, match="TENANT_ID: must be your Azure AD tenant id"):
+        load_settings(), "every tenant, said on purpose"
 
 
 def test_an_app_id_without_a_tenant_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,3 +217,6 @@ def test_an_app_id_without_a_tenant_does_not_start(monkeypatch: pytest.MonkeyPat
         load_settings()
     monkeypatch.setenv("TENANT_ID", "*")
     assert load_settings().allowed_tenant == ""
+    monkeypatch.setenv("TENANT_ID", "contoso")
+    with pytest.raises(SettingsError, match="TENANT_ID: must be your Azure AD tenant id"):
+        load_settings()

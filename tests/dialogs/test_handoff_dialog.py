@@ -966,10 +966,15 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
 ) -> None:
     [shown] = texts(await user.say("settings"))
     assert shown == (
-        "**Your settings** — region: not set; time zone: Europe/Berlin; working hours: your "
-        "region's shift; reminders: on."
+        "**Your settings** — region: not set; time zone: Europe/Berlin, from your Teams client; "
+        "working hours: your region's shift; reminders: on."
     )
+    assert await store.user_settings("29:ana") is None, "looking changes nothing"
     await user.say("settings region emea")
+    region_only = await store.user_settings("29:ana")
+    assert region_only is not None and region_only.timezone is None, (
+        "the client's zone is not saved"
+    )
     await user.say("settings hours 08:30-17:00")
     [shown] = texts(await user.say("settings mute"))
     assert shown == (

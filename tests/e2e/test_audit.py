@@ -17,8 +17,8 @@ from conftest import FakeClock, StartBot
 from harness import activities
 from harness.chat import all_text
 from harness.fake_connector import FakeConnector
-from harness.handoff_flow import CASE, TUESDAY, command_by, post, refusals, user_fields
-from harness.ids import DEFAULT_USER
+from harness.handoff_flow import CASE, TUESDAY, command_by, post, refusals, told, user_fields
+from harness.ids import DEFAULT_USER, channel_id_for
 from harness.team import LEAD, team_bot
 
 
@@ -46,9 +46,7 @@ async def test_the_channel_binding_and_settings_changes_are_in_the_audit_log(
     at = "Tue 2026-11-24 18:00 (UTC+08:00, Asia/Singapore)"
     assert lines == [
         f"- {at} · Tara Lead · changed their settings: time zone not set → Asia/Singapore",
-        # Saved with the zone the person's Teams client reported, as settings always did.
-        f"- {at} · Test User · changed their settings: region not set → APAC, "
-        "time zone not set → America/Los_Angeles",
+        f"- {at} · Test User · changed their settings: region not set → APAC",
         f"- {at} · Tara Lead · bound the Case Transfer channel in Support",
     ]
 
@@ -111,3 +109,23 @@ async def test_an_escalations_request_and_decision_are_in_the_cases_history(
     steps = history[history.index("History") :]
     assert "Test User · escalation requested" in steps
     assert "Tara Lead · escalation approved: L3 agrees to look at the quota service" in steps
+
+
+async def test_a_channel_bound_again_is_logged_as_such_and_a_move_says_so(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    bot = await team_bot(start_bot, fake_connector, clock, sqlite_url, tmp_path)
+    again = activities.channel_message("setup", fake_connector.url, **user_fields(LEAD))
+    elsewhere = activities.channel_message(
+        "setup", fake_connector.url, channel_id=channel_id_for("Escalations"), **user_fields(LEAD)
+    )
+    for setup in (again, elsewhere):
+        assert "now the Case Transfer channel" in await told(bot, fake_connector, setup)
+    shown = await command_by(bot, fake_connector, "audit", LEAD)
+    moved, bound_again, first = [line for line in shown.splitlines() if "bound" in line]
+    assert moved.endswith("in Support (it was another channel)")
+    assert bound_again.endswith("in Support") and first.endswith("in Support")

@@ -106,6 +106,18 @@ async def test_adding_to_a_team_greets_the_channel_and_remembers_it(
     assert stored.team_id == incoming["channelData"]["team"]["id"]
 
 
+async def test_adding_to_a_group_chat_greets_it_with_what_works_there(
+    start_bot: StartBot, fake_connector: FakeConnector
+) -> None:
+    bot = await start_bot()
+    chat = activities.group_chat_id()
+    in_chat = {"conversation": {"conversationType": "groupChat", "isGroup": True, "id": chat}}
+    await bot.post_activity(activities.bot_added_personal(fake_connector.url, overrides=in_chat))
+    [greeting] = await fake_connector.wait_for_activities(1, conversation_id=chat)
+    assert greeting["text"] == messages.GROUP_CHAT_WELCOME
+    assert "handoff cards here" not in greeting["text"], "no promise of the channel's cards"
+
+
 async def test_health_and_readiness(start_bot: StartBot, database_url: str) -> None:
     bot = await start_bot(DATABASE_URL=database_url)
     assert await bot.get("/healthz") == (200, {"status": "alive"})

@@ -349,10 +349,16 @@ async def test_activities_from_another_tenant_are_refused_and_nothing_is_stored(
         await store.close()
     logged = [r for r in caplog.records if r.getMessage() == "activity from another tenant refused"]
     assert [getattr(r, "tenant_id", None) for r in logged] == [OTHER_TENANT] * 2
-    # The organization's own tenant is served as ever.
+    # The organization's own tenant is served as ever, its id written in any letter case.
     await post(bot, activities.personal_message("help", fake_connector.url))
+    await post(
+        bot,
+        activities.personal_message(
+            "help", fake_connector.url, tenant_id=DEFAULT_TENANT_ID.upper()
+        ),
+    )
     await fake_connector.wait_for_activities(
-        predicate=lambda a: "What I can do" in (a.get("text") or "")
+        2, predicate=lambda a: "What I can do" in (a.get("text") or "")
     )
 
 
@@ -596,7 +602,7 @@ async def test_without_an_aad_object_id_groups_cannot_be_asked_and_the_click_is_
     assert group_checks(fake_graph) == []
 
 
-async def test_before_the_channel_is_set_up_group_members_act_and_others_are_told_to_wait(
+async def test_before_the_channel_is_set_up_group_members_act_and_others_are_refused(
     start_bot: StartBot,
     fake_connector: FakeConnector,
     fake_graph: FakeGraph,
@@ -606,7 +612,8 @@ async def test_before_the_channel_is_set_up_group_members_act_and_others_are_tol
     graph_env: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fake_graph.add_group_member(SUPPORT_GROUP, str(RECEIVER.aad_object_id))
+    for member in (DEFAULT_USER, RECEIVER):
+        fake_graph.add_group_member(SUPPORT_GROUP, str(member.aad_object_id))
     fake_graph.add_teams_user(OUTSIDER)
     config = config_file(tmp_path, allowed_groups=[SUPPORT_GROUP])
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config, **graph_env)
@@ -620,8 +627,9 @@ async def test_before_the_channel_is_set_up_group_members_act_and_others_are_tol
 
     click = invoke_for(fake_connector, card, message_id, "accept", OUTSIDER)
     said = await refused_press(bot, fake_connector, "invoke", click, sqlite_url)
-    assert access.NO_TRANSFER_TEAM in said
-    assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
+    # The groups tell a member from a stranger even with no team known yet.
+    assert access.NOT_IN_TEAM in said
+    assert refusals(caplog, "card action refused") == ["not in the team"]
     click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
     assert "accepted" in (await press(bot, fake_connector, "invoke", click)).lower()
     assert await owner_of_case(sqlite_url) == RECEIVER.id

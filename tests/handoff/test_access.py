@@ -45,14 +45,28 @@ def membership(person: Person, *people: Person, unknown: Sequence[Person] = ()) 
     return member_of
 
 
-def policy(team: str = TEAM, *, leads_configured: bool = True) -> AccessPolicy:
+def policy(
+    team: str = TEAM,
+    *,
+    leads_configured: bool = True,
+    allowed_teams: Sequence[str] = (),
+    groups: Sequence[Person] | None = None,
+) -> AccessPolicy:
+    """The policy with TEAM as the Case Transfer team (or `team`); with `groups`, those people
+    are in the allowed Entra groups."""
+
     async def case_transfer_team() -> str:
         return team
+
+    async def in_groups(person: Person) -> bool | None:
+        return groups is not None and person in groups
 
     return AccessPolicy(
         lambda person: person.id == LEAD.id,
         case_transfer_team,
         leads_configured=leads_configured,
+        allowed_teams=allowed_teams,
+        in_allowed_groups=in_groups if groups is not None else None,
     )
 
 
@@ -101,7 +115,7 @@ async def test_the_open_handoffs_are_listed_for_leads_and_members_only() -> None
     assert await rules.may_see_open_handoffs(MEMBER, membership(MEMBER, MEMBER)) is None
     assert await rules.may_see_open_handoffs(LEAD, membership(LEAD), CHANNEL) is None
     refused = await rules.may_see_open_handoffs(REQUESTER, membership(REQUESTER, MEMBER))
-    assert refused is not None and refused.said == access.NOT_YOURS_TO_SEE
+    assert refused is not None and refused.said == access.NOT_YOURS_TO_LIST
     in_a_chat = Audience(ConversationKind.GROUP_CHAT, chat_case=CASE)
     refused = await rules.may_see_open_handoffs(LEAD, membership(LEAD), in_a_chat)
     assert refused is not None and refused.said == access.NOT_SHOWN_HERE
@@ -160,3 +174,19 @@ def test_a_person_is_known_by_their_teams_id_or_their_directory_id() -> None:
     assert is_person_of(HANDOFF, NAMED_IN_TEAMS), "named by directory id, any letter case"
     assert not is_person_of(HANDOFF, STRANGER)
     assert not is_person_of(HANDOFF, Person(id="29:x", name="No Directory Id"))
+
+
+async def test_members_of_allowed_teams_and_groups_count_and_a_no_from_both_is_a_stranger() -> None:
+    async def only_other_team(team: str) -> bool | None:
+        return team == OTHER_TEAM
+
+    in_other = policy(allowed_teams=[OTHER_TEAM])
+    assert await in_other.may_read(STRANGER, HANDOFF, only_other_team) is None
+    grouped = policy(groups=[STRANGER])
+    assert await grouped.may_read(STRANGER, HANDOFF, membership(STRANGER)) is None
+    # Groups but no team known yet: a "no" from the groups is a stranger's answer, not "nobody
+    # can be told yet", so requesting is refused.
+    groups_only = policy(team="", groups=[MEMBER])
+    assert await groups_only.may_request(MEMBER, membership(MEMBER)) is None
+    refused = await groups_only.may_request(STRANGER, membership(STRANGER))
+    assert refused == access.Refusal("not in the team", access.NOT_IN_TEAM_TO_REQUEST)

@@ -260,6 +260,7 @@ def build_bot(
     return HandoffBot(
         conversations=store,
         repository=store,
+        user_settings=store,
         conversation_state=conversation_state,
         user_state=UserState(bot_storage),
         dialogs=dialogs,

@@ -24,13 +24,21 @@ from cards.oof_card import OOF_FORM
 from dialogs.form_flow import Answers, client_timezone
 from dialogs.handoff_dialog import (
     HANDOFF_DIALOG,
+    SAVED_SETTINGS,
     SEES_EVERY_CASE,
     case_number_from,
     lookup_case,
+    saved_settings_answer,
 )
 from handoff.escalation import DECISIONS
 from handoff.models import Person
-from handoff.ports import Clock, ConversationKind, ConversationStore, HandoffRepository
+from handoff.ports import (
+    Clock,
+    ConversationKind,
+    ConversationStore,
+    HandoffRepository,
+    UserSettingsStore,
+)
 
 from . import messages
 from .authorization import TurnAccess
@@ -67,6 +75,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self,
         conversations: ConversationStore,
         repository: HandoffRepository,
+        user_settings: UserSettingsStore,
         conversation_state: ConversationState,
         user_state: UserState,
         dialogs: DialogSet,
@@ -89,6 +98,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._tenant_id = tenant_id
         self._conversations = conversations
         self._repository = repository
+        self._user_settings = user_settings
         self._conversation_state = conversation_state
         self._user_state = user_state
         self._dialogs = dialogs
@@ -313,16 +323,20 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if refusal is not None:
             await dc.context.send_activity(refusal)
             return
+        actor = self._actor(dc.context)
         options: Answers = {
             "reader_zone": client_timezone(activity),
             SEES_EVERY_CASE: await self._access.sees_every_case(dc.context),
+            SAVED_SETTINGS: saved_settings_answer(
+                await self._user_settings.user_settings(actor.id)
+            ),
         }
         if command.args:
             number = case_number_from("".join(command.args))
             if number is None:
                 await dc.context.send_activity(messages.not_a_case_number(" ".join(command.args)))
                 return
-            found = await lookup_case(self._repository, number, options, self._actor(dc.context))
+            found = await lookup_case(self._repository, number, options, actor)
             if isinstance(found, str):
                 await dc.context.send_activity(found)
                 return

@@ -30,6 +30,7 @@ from handoff.quality import check_notes
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
+from handoff.user_settings import UserSettings, own_hours
 
 from .form_flow import (
     Advance,
@@ -86,8 +87,16 @@ def case_number_from(text: str) -> str | None:
 # Set when the dialog starts: whether the person may read any case's handoff (a lead, a member
 # of the Case Transfer team), or only their own (handoff/access.py).
 SEES_EVERY_CASE = "sees_every_case"
+# Set when the dialog starts: what the person saved with `settings` (region, zone, hours), the
+# first word on their region and zone, before their Teams client's and their region's.
+SAVED_SETTINGS = "saved_settings"
 # Answers that stay when the dialog starts over with another case.
-CARRIED = ("reader_zone", SEES_EVERY_CASE)
+CARRIED = ("reader_zone", SEES_EVERY_CASE, SAVED_SETTINGS)
+
+
+def saved_settings_answer(settings: UserSettings | None) -> Answers:
+    """A person's saved settings as dialog state (plain JSON)."""
+    return settings.model_dump(mode="json", exclude={"person"}) if settings else {}
 
 
 async def lookup_case(
@@ -112,8 +121,18 @@ class Draft:
         self._answers = answers
 
     @property
+    def saved(self) -> UserSettings | None:
+        raw = self._answers.get(SAVED_SETTINGS)
+        if not raw:
+            return None
+        return UserSettings.model_validate({**raw, "person": {"id": "saved"}})
+
+    @property
     def reader_zone(self) -> str:
-        return str(self._answers.get("reader_zone") or "Etc/UTC")
+        """Times are shown in the zone the person saved, else their client's, else UTC."""
+        saved = self.saved
+        chosen = saved.timezone if saved else None
+        return str(chosen or self._answers.get("reader_zone") or "Etc/UTC")
 
     def case(self) -> forms.CaseAnswers:
         result = forms.read_case(
@@ -157,13 +176,19 @@ class Draft:
             customer_asked=transfer.customer_asked,
         )
 
-    def next_step(self, *, assume_attending: bool = False) -> NextStep:
+    def meeting_plan(self) -> NextStep:
+        """The next step as the meeting question finds it, before it is answered (whatever
+        was answered to it before the person went back)."""
+        return self.next_step(meeting={"can_attend": "yes"})
+
+    def next_step(self, *, meeting: dict[str, Any] | None = None) -> NextStep:
         case, transfer = self.case(), self.transfer()
         if transfer.target_region == case.owner_region:
             # Within the region (or a collaboration there): no meeting, a direct transfer.
             return within_region_step(transfer.target_engineer, case.case.is_critical)
-        meeting = self._answers.get("meeting", {})
-        attending = assume_attending or meeting.get("can_attend") == "yes"
+        if meeting is None:
+            meeting = self._answers.get("meeting", {})
+        attending = meeting.get("can_attend") == "yes"
         return next_step(
             self._deps.schedule,
             case.owner_region,
@@ -174,6 +199,7 @@ class Draft:
             critical=case.case.is_critical,
             sme_aligned=meeting.get("sme_aligned") == "true",
             reader_zone=self.reader_zone,
+            own_hours=own_hours(self.saved),
             teammate=str(meeting.get("teammate") or "")
             if meeting.get("teammate_can_hold") == "yes"
             else "",
@@ -293,10 +319,18 @@ class CaseStep(_Step):
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         raw = dict(answers.get("case") or {})
         if "owner_region" not in raw:
-            on_shift = self.deps.schedule.regions_on_shift(self.deps.clock.now())
-            raw["owner_region"] = on_shift[0] if on_shift else ""
+            raw["owner_region"] = self._your_region(answers)
         card = forms.case_card(answers["case_number"], self.deps.regions, raw, problems)
         return [card_message(card)]
+
+    def _your_region(self, answers: Answers) -> str:
+        """The region the person saved, else the one on shift now (whose engineer is most
+        likely the one handing off)."""
+        saved = self.draft(answers).saved
+        if saved is not None and saved.region in self.deps.regions:
+            return saved.region
+        on_shift = self.deps.schedule.regions_on_shift(self.deps.clock.now())
+        return on_shift[0] if on_shift else ""
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -406,13 +440,13 @@ class MeetingStep(_Step):
     def applies(self, answers: Answers) -> bool:
         if (answers.get("transfer") or {}).get("kind") == "within":
             return False
-        planned = self.draft(answers).next_step(assume_attending=True)
+        planned = self.draft(answers).meeting_plan()
         return planned.meeting is not None and not planned.mail_dm
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
         case = draft.case()
-        planned = draft.next_step(assume_attending=True)
+        planned = draft.meeting_plan()
         assert planned.meeting is not None
         meeting = planned.meeting.meeting
         when = format_in_zone(planned.meeting.at, draft.reader_zone)

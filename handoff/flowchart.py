@@ -9,8 +9,10 @@ Reading of the spec, where it leaves room:
 - The meeting is the next one from the owner's region to the target region. When the schedule
   has no meeting between those two regions at all (EMEA owner, APAC customer), the owner's
   region's own meeting is used: its receiving region passes the case on, follow-the-sun.
-- "Within your hours" means the meeting starts while the owner is on shift and before that
-  shift ends (the shift end is exclusive, like ``Schedule.current_shift``).
+- "Within your hours" means the meeting starts within the owner's shift of the day: the one
+  they are in, or before it begins the one they start later that day (the shift end is
+  exclusive, like ``Schedule.current_shift``). After it, today has no hours left: the next
+  shift is tomorrow's business.
 - 24x7 (R-24x7-4): "no handoff meeting" (step a) means no meeting is held in the next 24 hours,
   the daily cycle; a meeting only next Monday is no help to a case that must move tonight.
   Step a jumps straight to step e: the SME alignment of step d belongs to the path through
@@ -30,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .notes_template import format_in_zone
-from .schedule import MeetingOccurrence, Schedule
+from .schedule import MeetingOccurrence, Schedule, Shift
 
 # How far ahead a 24x7 case looks for "the" handoff meeting: one daily cycle.
 CRITICAL_MEETING_HORIZON = timedelta(hours=24)
@@ -110,12 +112,15 @@ def next_step(
     sme_aligned: bool = False,
     reader_zone: str = "Etc/UTC",
     teammate: str = "",
+    own_hours: Shift | None = None,
 ) -> NextStep:
     """The owner's next step for a case going from ``owner_region`` to ``target_region``.
 
     ``critical`` selects the 24x7 chart (R-24x7-4) over the non-24x7 one (R-NON24x7-3);
     ``sme_aligned`` is the answer to step d once the SME was contacted. Times in the
-    instruction are shown in ``reader_zone``.
+    instruction are shown in ``reader_zone``. The owner's hours are today's shift, the one
+    they are in or, before it begins, the one they start later that day: ``own_hours`` when
+    they set their own (`settings hours`), else their region's.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -124,7 +129,7 @@ def next_step(
             "a handoff within one region goes to a teammate directly, not through a regional "
             "handoff meeting"
         )
-    shift = schedule.current_shift(owner_region, now)
+    shift = own_hours.todays(now) if own_hours else schedule.todays_shift(owner_region, now)
     shift_end = shift.end if shift is not None else None
     meeting = _meeting(schedule, owner_region, target_region, now)
 
@@ -150,7 +155,7 @@ def next_step(
         )
 
     path: list[PathStep] = [PathStep.CRITICAL if critical else PathStep.NON_CRITICAL]
-    in_hours = meeting is not None and shift_end is not None and meeting.at < shift_end
+    in_hours = meeting is not None and shift is not None and shift.start <= meeting.at < shift.end
 
     if critical:
         if meeting is None or meeting.at > now + CRITICAL_MEETING_HORIZON:

@@ -141,6 +141,20 @@ class Shift(BaseModel):
             return None
         return ShiftOccurrence(region=self.region, start=start, end=end)
 
+    def todays(self, at: dt.datetime) -> ShiftOccurrence | None:
+        """The shift someone is in at ``at``, or else the one still to begin on that local day
+        (an engineer before their shift starts works today's shift, not none)."""
+        _require_aware(at, "at")
+        today = at.astimezone(self.zone).date()
+        # Two days back covers an overnight shift still running; newest first so that, if a DST
+        # change stretches a 24-hour shift into the next one, the shift that just began wins.
+        for back in range(3):
+            occurrence = self.occurrence_on(today - back * _ONE_DAY)
+            if occurrence is not None and occurrence.start <= at < occurrence.end:
+                return occurrence
+        later = self.occurrence_on(today)
+        return later if later is not None and at < later.start else None
+
 
 class HandoffMeeting(BaseModel):
     """A regional handoff meeting, held daily at a local wall-clock time."""
@@ -242,19 +256,18 @@ class Schedule:
 
     def current_shift(self, region: str, at: dt.datetime) -> ShiftOccurrence | None:
         """The occurrence of ``region``'s shift containing ``at`` (start inclusive, end not)."""
+        shift = self.todays_shift(region, at)
+        return shift if shift is not None and shift.start <= at else None
+
+    def todays_shift(self, region: str, at: dt.datetime) -> ShiftOccurrence | None:
+        """``region``'s shift under way at ``at``, or else the one still to begin that day."""
         _require_aware(at, "at")
         self._check_region(region)
         shift = self._shifts.get(region)
-        if shift is None:
-            return None
-        today = at.astimezone(shift.zone).date()
-        # Two days back covers an overnight shift still running; newest first so that, if a DST
-        # change stretches a 24-hour shift into the next one, the shift that just began wins.
-        for back in range(3):
-            occurrence = shift.occurrence_on(today - back * _ONE_DAY)
-            if occurrence is not None and occurrence.start <= at < occurrence.end:
-                return occurrence
-        return None
+        return shift.todays(at) if shift is not None else None
+
+    def shift_of(self, region: str) -> Shift | None:
+        return self._shifts.get(region)
 
     def regions_on_shift(self, at: dt.datetime) -> list[str]:
         """The regions working at ``at``, in travel order."""

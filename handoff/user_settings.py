@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from .models import Person
-from .schedule import Schedule
+from .schedule import Schedule, Shift
 
 # How long before the end of a shift people are reminded to hand over.
 SHIFT_END_NOTICE = dt.timedelta(minutes=30)
@@ -62,20 +61,29 @@ def parse_hours(text: str) -> tuple[dt.time, dt.time]:
     return start, end
 
 
+def own_hours(settings: UserSettings | None) -> Shift | None:
+    """The person's own working hours (`settings hours`) as a Monday-to-Friday shift in their
+    zone; None unless they set both the hours and a zone."""
+    if settings is None or not (settings.start and settings.end and settings.timezone):
+        return None
+    return Shift(
+        region=settings.region or "own hours",
+        timezone=settings.timezone,
+        start=settings.start,
+        end=settings.end,
+    )
+
+
 def shift_end(settings: UserSettings, schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
     """When the engineer's current (or next) working day ends: their own hours if they set
     them, else their region's shift; None when neither is known."""
-    if settings.start and settings.end and settings.timezone:
-        zone = ZoneInfo(settings.timezone)
-        local = now.astimezone(zone)
-        for days in range(0, 8):
-            day = local.date() + dt.timedelta(days=days)
-            if day.weekday() >= 5:
-                continue
-            end_day = day if settings.end > settings.start else day + dt.timedelta(days=1)
-            end = dt.datetime.combine(end_day, settings.end, zone)
-            if end - SHIFT_END_NOTICE > now:
-                return end.astimezone(dt.UTC)
+    own = own_hours(settings)
+    if own is not None:
+        today = now.astimezone(own.zone).date()
+        for days in range(-1, 8):
+            occurrence = own.occurrence_on(today + dt.timedelta(days=days))
+            if occurrence is not None and occurrence.end - SHIFT_END_NOTICE > now:
+                return occurrence.end
         return None
     if settings.region and settings.region in schedule.travel_order:
         try:

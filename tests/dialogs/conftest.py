@@ -14,6 +14,7 @@ from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
 from harness.chat import Chat, template
+from harness.dialog_user import Recorder
 
 
 @pytest.fixture
@@ -43,3 +44,9 @@ def adapter(store: SqlStore, process: ProcessConfig, clock: FakeClock) -> TestAd
 @pytest.fixture
 def chat(adapter: TestAdapter) -> Chat:
     return Chat(adapter)
+
+
+@pytest.fixture
+def user(chat: Chat) -> Recorder:
+    """The person in the chat, every card they are shown checked against the schema."""
+    return Recorder(chat)

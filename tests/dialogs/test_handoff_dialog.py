@@ -10,79 +10,22 @@ import pytest
 
 from bot import messages
 from handoff import access
-from handoff.models import Handoff, HandoffState, Person
+from handoff.models import HandoffState, Person
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
-from harness.card_schema import assert_valid_card
 from harness.chat import Chat, all_text, cards, form_of, input_ids, teams_values, texts
-
-CASE = "2311230040001234"
-
-
-class Recorder:
-    """Every card the bot sends in a test, checked against the Adaptive Card 1.5 schema."""
-
-    def __init__(self, chat: Chat) -> None:
-        self.chat = chat
-        self.cards_seen = 0
-
-    def _check(self, replies: list[Any]) -> list[Any]:
-        for card in cards(replies):
-            assert_valid_card(card)
-            self.cards_seen += 1
-        return replies
-
-    async def say(self, text: str) -> list[Any]:
-        return self._check(await self.chat.say(text))
-
-    async def submit(self, form: str, action: str = "next", **values: Any) -> list[Any]:
-        return self._check(await self.chat.submit(form, action, **values))
-
-
-@pytest.fixture
-def user(chat: Chat) -> Recorder:
-    return Recorder(chat)
-
-
-def the_form(replies: list[Any]) -> str:
-    [card] = cards(replies)
-    return form_of(card)
-
-
-CRITICAL_CASE = {
-    "title": "Cluster fails to scale out",
-    "severity": "A",
-    "is_24x7": "true",
-    "plan": "Premier",
-    "product_skill": "HDInsight",
-    "customer_region": "US",
-    "customer_timezone": "America/New_York",
-    "status": "in progress",
-    "owner_region": "EMEA",
-}
-CRITICAL_NOTES = {
-    "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
-    "steps_tried": (
-        "Raised the core quota -> Outcome: same failure\n"
-        "Restarted the autoscaler -> Outcome: no change"
-    ),
-    "next_steps_customer": "Upload the autoscaler logs",
-    "next_steps_us": "US SE: review the autoscaler logs\nWe will ask PG about the quota service",
-    "next_contact_date": "2026-11-28",
-    "next_contact_time": "09:00",
-    "who_waits": "Customer waits for us",
-    "customer_reachable": "yes",
-    "accepts_english": "yes",
-    "critsit_reason": "Production outage for all regions",
-    "research": "https://example.invalid/kb/autoscale",
-}
-
-
-async def stored(store: SqlStore) -> Handoff:
-    handoff = await store.open_for_case(CASE)
-    assert handoff is not None
-    return handoff
+from harness.dialog_user import (
+    CASE,
+    CRITICAL_CASE,
+    CRITICAL_NOTES,
+    NON_CRITICAL_CASE,
+    NON_CRITICAL_NOTES,
+    WITHIN_REGION_CASE,
+    Recorder,
+    stored,
+    the_form,
+)
 
 
 async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
@@ -167,28 +110,6 @@ Now the issue is pending on?:
 IcM ID?:
 Reason for Critsit: Production outage for all regions
 """
-
-
-NON_CRITICAL_CASE = {
-    "title": "Slow queries after index rebuild",
-    "severity": "B",
-    "is_24x7": "false",
-    "plan": "Professional",
-    "product_skill": "Synapse SQL",
-    "customer_region": "EMEA",
-    "customer_timezone": "Europe/Berlin",
-    "status": "waiting on customer",
-    "owner_region": "APAC",
-}
-NON_CRITICAL_NOTES = {
-    "summary": "Queries on the sales pool run 5x slower since the index rebuild on Friday.",
-    "steps_tried": "Updated statistics -> Outcome: 10% faster, still slow",
-    "next_steps_customer": "Send the query plans of the three slowest queries",
-    "next_steps_us": "EMEA SE: compare the plans with the baseline",
-    "next_contact_date": "2026-11-25",
-    "next_contact_time": "10:00",
-    "who_waits": "We wait for the customer",
-}
 
 
 async def test_non_24x7_outside_the_owners_hours_goes_back_to_the_queue_now(
@@ -318,9 +239,6 @@ async def test_collaboration_no_longer_needed_ends_without_a_handoff(
     assert cards(replies) == []
     assert "No handoff is needed" in texts(replies)[0]
     assert await store.open_for_case(CASE) is None
-
-
-WITHIN_REGION_CASE = {**CRITICAL_CASE, "owner_region": "EMEA", "customer_region": "EMEA"}
 
 
 async def test_within_region_transfer_requires_the_must_dos(

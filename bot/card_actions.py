@@ -114,6 +114,8 @@ class ActionResult:
     card: Json | None
     message: str
     repeated: bool = False
+    done: bool = False
+    """The action changed the handoff."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,9 @@ class CardActions:
         if outcome.repeated or (await self._twin_won(outcome.changed, key)):
             return _repeat(outcome.handoff)
         return ActionResult(
-            card=handoff_card(outcome.handoff, notice=outcome.notice), message=_said(outcome)
+            card=handoff_card(outcome.handoff, notice=outcome.notice),
+            message=_said(outcome),
+            done=outcome.changed,
         )
 
     async def _forged(self, action: CardAction, handoff: Handoff, click: Click) -> str | None:

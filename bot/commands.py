@@ -27,3 +27,32 @@ def parse_command(text: str | None) -> ParsedCommand:
     return ParsedCommand(
         name=words[0].lstrip("/").lower(), args=tuple(words[1:]), text=" ".join(words)
     )
+
+
+# Commands that only show something, answered mid-dialog without disturbing it, with the
+# arguments each takes: a case number, a region (letters), or nothing.
+_READ_ONLY = {
+    "status": ("case",),
+    "list": ("region?",),
+    "agenda": ("region?",),
+    "mine": (),
+    "shifts": (),
+    "help": (),
+}
+_CASE_NUMBER = re.compile(r"^\d[\d-]{5,24}$")
+_REGION = re.compile(r"^[A-Za-z]{2,8}$")
+
+
+def is_read_only(command: ParsedCommand, text: str | None) -> bool:
+    """Whether a message typed mid-dialog is a read-only command, exactly as written: one
+    line, its arguments of the command's kind. Anything else is an answer to the dialog (a
+    pasted note that starts with "Status" or "List of ..." stays a note)."""
+    expected = _READ_ONLY.get(command.name)
+    if expected is None or "\n" in (text or "").strip():
+        return False
+    args = command.args
+    required = [kind for kind in expected if not kind.endswith("?")]
+    if not len(required) <= len(args) <= len(expected):
+        return False
+    patterns = {"case": _CASE_NUMBER, "region": _REGION, "region?": _REGION}
+    return all(patterns[kind].match(arg) for kind, arg in zip(expected, args, strict=False))

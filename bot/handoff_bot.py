@@ -21,7 +21,8 @@ from botbuilder.schema.teams import TeamInfo
 
 from cards.elements import Json
 from cards.oof_card import OOF_FORM
-from dialogs.form_flow import Answers, client_timezone
+from cards.restart_card import KEEP, RESTART_FORM, restart_card
+from dialogs.form_flow import Answers, answers_in_progress, client_timezone
 from dialogs.handoff_dialog import (
     HANDOFF_DIALOG,
     SAVED_SETTINGS,
@@ -31,7 +32,7 @@ from dialogs.handoff_dialog import (
     saved_settings_answer,
 )
 from handoff.escalation import DECISIONS
-from handoff.models import Person
+from handoff.models import HandoffState, Person
 from handoff.ports import (
     Clock,
     ConversationKind,
@@ -44,6 +45,7 @@ from . import messages
 from .authorization import TurnAccess
 from .card_actions import (
     ActionResult,
+    CardAction,
     CardActions,
     Click,
     invoke_body,
@@ -51,7 +53,7 @@ from .card_actions import (
     read_invoke,
     read_submit,
 )
-from .commands import ParsedCommand, parse_command
+from .commands import ParsedCommand, is_read_only, parse_command
 from .conversations import (
     StoredAddresses,
     actor_of,
@@ -61,6 +63,7 @@ from .conversations import (
     tenant_of,
 )
 from .deliveries import NO_CLAIM, Deliveries
+from .effects import card_activity
 from .escalations import Escalations
 from .oof import OofFlow
 
@@ -115,6 +118,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if oof is not None:
             self._commands["oof"] = oof.command
             self._card_forms[OOF_FORM] = oof.submitted
+        self._card_forms[RESTART_FORM] = self._restart_answered
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -290,10 +294,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if command.name == "handoff" and (dc.active_dialog is None or is_restart):
             await self._start_handoff(dc, command)
             return
-        if dc.active_dialog is not None and command.name == "help":
-            await turn_context.send_activities(
-                [MessageFactory.text(messages.HELP), MessageFactory.text(messages.IN_A_HANDOFF)]
-            )
+        if dc.active_dialog is not None and is_read_only(command, turn_context.activity.text):
+            # Answered on the side: the dialog stays where it was, its card still the last.
+            await self._commands[command.name](turn_context, command)
+            await turn_context.send_activity(messages.IN_A_HANDOFF)
             return
         if dc.active_dialog is not None:
             await dc.continue_dialog()
@@ -306,9 +310,48 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         handler = self._commands.get(command.name)
         if handler is None:
-            await turn_context.send_activity(messages.unknown_command(command.name))
+            if not await self._typed_answer(turn_context):
+                await turn_context.send_activity(messages.unknown_command(command.name))
             return
         await handler(turn_context, command)
+
+    async def _typed_answer(self, turn_context: TurnContext) -> bool:
+        """A requester's words typed in their personal chat while one of their handoffs waits
+        for their answer to a question: taken as that answer, as the question's message says.
+        False when no question waits (the words are an unknown command)."""
+        activity = turn_context.activity
+        if conversation_kind(activity) is not ConversationKind.PERSONAL:
+            return False
+        actor = self._actor(turn_context)
+        waiting = [
+            h
+            for h in await self._repository.involving(actor.id, limit=25)
+            if h.state is HandoffState.MORE_INFO_NEEDED
+            and h.open_question
+            and h.requester.id == actor.id
+        ]
+        if len(waiting) > 1:
+            await turn_context.send_activity(
+                messages.which_question([h.case.number for h in waiting])
+            )
+            return True
+        if not waiting:
+            return False
+        [handoff] = waiting
+        answer = CardAction(
+            verb="provide_info",
+            handoff_id=handoff.id,
+            version=handoff.version,
+            inputs={"answer": (activity.text or "").strip()},
+        )
+        result = await self._card_actions.run(answer, actor, self._click(turn_context))
+        said = (
+            messages.answer_recorded(handoff.case.number, handoff.open_question or "")
+            if result.done
+            else result.message
+        )
+        await turn_context.send_activity(said)
+        return True
 
     async def _help(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
         await turn_context.send_activity(MessageFactory.text(messages.HELP))
@@ -342,9 +385,31 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
                 return
             options.update(found)
         if dc.active_dialog is not None:
-            await dc.cancel_all_dialogs()
-            await dc.context.send_activity(messages.HANDOFF_RESTARTED)
+            in_progress = answers_in_progress(dc).get("case_number")
+            new_case = str(options.get("case_number") or "") or None
+            if new_case is not None and new_case == in_progress:
+                await dc.context.send_activity(messages.already_handing_off(new_case))
+                await dc.reprompt_dialog()
+                return
+            # Answers given so far are not dropped without asking.
+            await dc.context.send_activity(card_activity(restart_card(in_progress, new_case)))
+            return
         await dc.begin_dialog(HANDOFF_DIALOG, options)
+
+    async def _restart_answered(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        """The keep-or-drop card: carry on with the draft, or drop it for the new handoff."""
+        dc = await self._dialogs.create_context(turn_context)
+        if value.get("choice") == KEEP:
+            if dc.active_dialog is None:
+                await turn_context.send_activity(messages.STALE_FORM)
+                return
+            await dc.reprompt_dialog()
+            return
+        if dc.active_dialog is not None:
+            await dc.cancel_all_dialogs()
+            await turn_context.send_activity(messages.HANDOFF_RESTARTED)
+        case = str(value.get("case") or "")
+        await self._start_handoff(dc, ParsedCommand("handoff", (case,) if case else (), case))
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self._remember_conversation(turn_context)

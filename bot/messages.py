@@ -92,6 +92,11 @@ IN_A_HANDOFF = (
 
 HANDOFF_RESTARTED = "Starting a new handoff; the one in progress is dropped."
 
+
+def already_handing_off(number: str) -> str:
+    return f"You are handing off case {number} already; here is where you were."
+
+
 STALE_FORM = (
     "That form belongs to a handoff that has already ended. Type **handoff** to start a new one."
 )
@@ -400,3 +405,18 @@ def _audited(entry: AuditEntry) -> str:
         if isinstance(change, dict)
     )
     return f"changed their settings: {changed}"
+
+
+def answer_recorded(number: str, question: str) -> str:
+    return (
+        f"Thanks: your answer to “{safe(question)}” is in the notes of case {number}, and its "
+        "card asks the receiving engineers again."
+    )
+
+
+def which_question(numbers: Sequence[str]) -> str:
+    return (
+        f"The handoffs of cases {', '.join(numbers)} each wait for your answer to a question: "
+        "answer each with the box on its question's card, so that no answer lands on the "
+        "wrong case."
+    )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import MessageFactory
+from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import Activity
 
@@ -201,8 +201,22 @@ class FormDialog(Dialog):  # type: ignore[misc]
         await self._ask(dc, step, dc.active_dialog.state)
         return Dialog.end_of_turn
 
-    async def reprompt_dialog(self, context: object, instance: DialogInstance) -> None:
-        return None
+    async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
+        """Asks the current step again, with its answers (after a detour the person chose:
+        keeping the draft instead of starting another)."""
+        state = instance.state
+        messages = await self._by_name[state["step"]].ask(
+            state["answers"], state.get("problems", [])
+        )
+        await context.send_activities([_as_activity(m) for m in messages])
+
+
+def answers_in_progress(dc: DialogContext) -> Answers:
+    """The answers of the form dialog in progress (empty when there is none)."""
+    if dc.active_dialog is None:
+        return {}
+    answers = dc.active_dialog.state.get("answers")
+    return answers if isinstance(answers, dict) else {}
 
 
 def reply_from(dc: DialogContext) -> Reply:

@@ -128,7 +128,8 @@ def on_change(
         question = event.data.get("question", "")
         text = (
             f"{_who(actor)} needs more information before taking case {number}: "
-            f"“{question}”. Answer below; your answer is added to the notes."
+            f"“{question}”. Answer with the card below, or just type your answer here; it is "
+            "added to the notes."
         )
         messages.append(_notify(after, after.requester, text, at, ask=True))
     elif after.state is HandoffState.BACK_TO_QUEUE:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import messages
 from handoff.models import HandoffState
 from handoff.ports import SystemClock
 from storage.sql_store import open_store
@@ -24,6 +25,7 @@ from harness.handoff_flow import (
     RECEIVER,
     TUESDAY,
     accept_invoke,
+    command_by,
     handoff_card,
     invoke_for,
     post,
@@ -199,6 +201,36 @@ async def test_more_info_asks_the_requester_and_the_answer_joins_the_notes(
     assert handoff is not None and handoff.state is HandoffState.REQUESTED
     assert handoff.notes.questions_answered == (
         "Q: Which cluster region is affected? A: West Europe, cluster prod-7",
+    )
+
+
+async def test_an_answer_typed_in_chat_answers_the_question_waiting_for_it(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    """The question's message says "just type your answer here": typed words are the answer
+    when one question waits for the requester, and a command's reply when none does."""
+    bot = await start_bot(clock=clock)
+    card, message_id = await handoff_card(bot, fake_connector)
+    question = "Which cluster region is affected?"
+    await post(
+        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question=question)
+    )
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "just type your answer here" in (a.get("text") or "")
+    )
+    typed = "I don't know the cluster id yet; the customer sends it tomorrow."
+    said = await command_by(bot, fake_connector, typed, DEFAULT_USER)
+    assert said == messages.answer_recorded(CASE, question)
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None and handoff.state is HandoffState.REQUESTED
+    assert handoff.notes.questions_answered == (f"Q: {question} A: {typed}",)
+    # No question waits any more: the same words are an unknown command again.
+    assert await command_by(bot, fake_connector, typed, DEFAULT_USER) == (
+        messages.unknown_command("i")
     )
 
 

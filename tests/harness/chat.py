@@ -28,6 +28,11 @@ class Chat:
         value = {"form": form, "action": action, **values}
         return await self._send(Activity(type="message", text="", value=value))
 
+    async def press(self, card: dict[str, Any], title_starts: str) -> list[Activity]:
+        """Presses the card's Action.Submit button whose title starts so: its data comes back."""
+        [button] = [a for a in card["actions"] if str(a.get("title", "")).startswith(title_starts)]
+        return await self._send(Activity(type="message", text="", value=dict(button["data"])))
+
 
 def template(user_id: str = "29:ana", name: str = "Ana Lopez") -> Activity:
     return Activity(

@@ -33,6 +33,9 @@ class Recorder:
     async def submit(self, form: str, action: str = "next", **values: Any) -> list[Any]:
         return self._check(await self.chat.submit(form, action, **values))
 
+    async def press(self, card: dict[str, Any], title_starts: str) -> list[Any]:
+        return self._check(await self.chat.press(card, title_starts))
+
 
 def the_form(replies: list[Any]) -> str:
     [card] = cards(replies)

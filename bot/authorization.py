@@ -32,6 +32,8 @@ from .remembered import MEMBER_TTL, STRANGER_TTL, RememberedAnswers
 log = logging.getLogger(__name__)
 
 _LOOKUP_TIMEOUT_SECONDS = 3.0
+# People whose addresses are remembered (an organization's support engineers, not more).
+_MAX_ADDRESSES = 10_000
 # The Connector answers 404 (MemberNotFoundInConversation) for someone not in the team.
 _NOT_A_MEMBER = frozenset({403, 404})
 
@@ -68,6 +70,13 @@ class TeamMembership:
         self._known: RememberedAnswers[tuple[str, str]] = RememberedAnswers(
             clock, member_ttl, stranger_ttl
         )
+        # The e-mail address and sign-in name the Connector gave with a "yes", by Teams id:
+        # how a person named by e-mail (a handoff's receiver) is recognised when they click.
+        self._addresses: dict[str, frozenset[str]] = {}
+
+    def addresses(self, person: Person) -> frozenset[str]:
+        """The person's addresses, lower-cased, as far as a membership look-up told them."""
+        return self._addresses.get(person.id, frozenset())
 
     def checker(self, turn_context: TurnContext, person: Person) -> MemberOf:
         async def member_of(team_id: str) -> bool | None:
@@ -95,7 +104,9 @@ class TeamMembership:
             return None
         try:
             async with asyncio.timeout(_LOOKUP_TIMEOUT_SECONDS):
-                await connector.conversations.get_conversation_member(team_id, person.id)
+                member = await connector.conversations.get_conversation_member(
+                    team_id, person.id
+                )
         except ErrorResponseException as error:
             status = getattr(error.response, "status_code", None)
             if status in _NOT_A_MEMBER:
@@ -105,6 +116,13 @@ class TeamMembership:
         except (ClientRequestError, TimeoutError, OSError) as error:
             log.warning("team membership look-up failed", extra={"reason": type(error).__name__})
             return None
+        extra = getattr(member, "additional_properties", None) or {}
+        found = {extra.get("email"), extra.get("userPrincipalName")}
+        if len(self._addresses) >= _MAX_ADDRESSES:
+            self._addresses.clear()  # a bound on memory: the next look-ups fill it again
+        self._addresses[person.id] = frozenset(
+            a.strip().lower() for a in found if isinstance(a, str) and a.strip()
+        )
         return True
 
 

@@ -191,6 +191,31 @@ def is_person_of(handoff: Handoff, actor: Person) -> bool:
     )
 
 
+def meant_for_someone_else(
+    handoff: Handoff,
+    actor: Person,
+    *,
+    is_lead: bool,
+    actor_region: str | None,
+    actor_addresses: frozenset[str] = frozenset(),
+) -> str | None:
+    """Who a handoff is meant for, when the person accepting it is not them: its named
+    engineer (known by Teams id, directory id or e-mail address), or else an engineer of its
+    target region (a person's region is the one they saved with `settings`). None when the
+    actor is the one, a lead, or nobody in particular is meant. Taking it anyway is allowed,
+    once the person confirms they take it instead."""
+    if is_lead:
+        return None
+    named = handoff.target_engineer
+    if named is not None:
+        if _same(named, actor) or named.id.strip().lower() in actor_addresses:
+            return None
+        return named.name or named.id
+    if actor_region and actor_region != handoff.target_region:
+        return f"the {handoff.target_region} team"
+    return None
+
+
 def may_update(handoff: Handoff, actor: Person, sees_every_case: bool) -> bool:
     """Whether a handoff dialog may show the actor this open handoff of the case and offer to
     update it: whoever may read it (`sees_every_case` from AccessPolicy.sees_every_case)."""

@@ -123,6 +123,12 @@ def on_change(
         return messages
     if after.state is HandoffState.ACCEPTED:
         text = f"{_who(actor)} accepted your handoff of case {number} and owns it now."
+        instead_of = event.data.get("instead_of")
+        if instead_of:
+            text = (
+                f"{_who(actor)} took your handoff of case {number} instead of {instead_of}, "
+                "and owns it now."
+            )
         messages.append(_notify(after, after.requester, text, at))
     elif after.state is HandoffState.MORE_INFO_NEEDED:
         question = event.data.get("question", "")

@@ -17,6 +17,8 @@ NonBlank = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"\S")]
 class Accept(Frozen):
     verb: Literal["accept"] = "accept"
     actor: Person
+    # Who the handoff was meant for, when someone else took it instead (they confirmed).
+    instead_of: str | None = None
 
 
 class RequestMoreInfo(Frozen):

@@ -190,3 +190,40 @@ async def test_members_of_allowed_teams_and_groups_count_and_a_no_from_both_is_a
     assert await groups_only.may_request(MEMBER, membership(MEMBER)) is None
     refused = await groups_only.may_request(STRANGER, membership(STRANGER))
     assert refused == access.Refusal("not in the team", access.NOT_IN_TEAM_TO_REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("named", "actor", "region", "addresses", "meant_for"),
+    [
+        (NAMED, NAMED_IN_TEAMS, None, frozenset(), None),  # by directory id
+        (Person(id="nia@contoso.example", name="Nia"), MEMBER, None, frozenset(), "Nia"),
+        (
+            Person(id="Nia@Contoso.example", name="Nia"),
+            NAMED_IN_TEAMS,
+            None,
+            frozenset({"nia@contoso.example"}),
+            None,
+        ),  # by e-mail, in any letter case
+        (NAMED, LEAD, "APAC", frozenset(), None),  # a lead takes it at once
+        (None, MEMBER, "US", frozenset(), None),  # the target region's engineer
+        (None, MEMBER, "EMEA", frozenset(), "the US team"),
+        (None, MEMBER, None, frozenset(), None),  # region unknown: anyone in the team
+    ],
+)
+def test_who_a_handoff_is_meant_for_when_someone_else_accepts_it(
+    named: Person | None,
+    actor: Person,
+    region: str | None,
+    addresses: frozenset[str],
+    meant_for: str | None,
+) -> None:
+    handoff = HANDOFF.model_copy(update={"target_engineer": named})
+    assert handoff.target_region == "US"
+    found = access.meant_for_someone_else(
+        handoff,
+        actor,
+        is_lead=actor == LEAD,
+        actor_region=region,
+        actor_addresses=addresses,
+    )
+    assert found == meant_for

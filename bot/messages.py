@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 # User-written text (and display names) echoed here goes through safe(): a message that says
 # back "[our wiki](https://elsewhere)" or "<at>Boss</at>" must not turn it into a link or a
 # mention.
 from cards.elements import safe
+from handoff.durations import in_words
 from handoff.models import AuditEntry, AuditKind
 from handoff.notes_template import format_in_zone
 
@@ -44,7 +46,7 @@ HELP = (
     "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
     "once the L1/L2 steps and their logs are in the notes; **escalate** <case> **technical** "
     "takes the case one technical level up (L2, SME, TL, TM, leadership) and records it.\n"
-    "- **oof** — plan time away (R-OOF): warm handoffs for your critical cases, the list for "
+    "- **oof** — plan time away: warm handoffs for your critical cases, the list for "
     "your Team Leader, your automatic-reply text, and a reminder to take the cases back.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
     "in your time zone.\n"
@@ -262,6 +264,20 @@ def approval_reached_nobody(number: str, leads: list[str]) -> str:
         "sending it failed for each of them, so nobody can decide it yet. It waits in my dead "
         "letters: a Team Leader or an admin can type **outbox** to see why and send it again "
         "with **outbox retry**."
+    )
+
+
+def stay_reminder(number: str, waited: timedelta) -> str:
+    return (
+        f"Case {number} has waited {in_words(waited)} and nobody has accepted it yet. It stays "
+        "with you until another engineer takes it over."
+    )
+
+
+def stay_smes(number: str, route: str, waited: timedelta) -> str:
+    return (
+        f"The critical handoff of case {number} ({route}) has waited {in_words(waited)} "
+        "without an owner."
     )
 
 

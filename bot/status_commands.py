@@ -367,7 +367,7 @@ class StatusCommands:
             owner_region=region,
             target_region=successor.region,
             kind_choice="between",
-            reason="R-LONG shift end: direct handoff to the next region's owner",
+            reason="Shift end in the case's group chat: direct handoff to the next region's owner",
             notes=latest.notes.model_copy(update={"summary": summary[:4000]}),
             target_engineer=successor.aad_object_id,
             target_engineer_name=successor.name,

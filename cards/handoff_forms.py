@@ -59,7 +59,7 @@ _CHECKLIST_QUESTIONS = (
 )
 # Free-text note fields of seeds 001 and 003 that have their own box on the notes card.
 _TEXT_NOTES = (
-    ("issue", "Issue (seed 001: the problem in the customer's words)"),
+    ("issue", "Issue (the problem in the customer's words)"),
     ("root_cause", "Root cause, if known"),
     ("blockers", "Blockers or approvals waited on"),
     ("sla_urgency", "SLA urgency"),

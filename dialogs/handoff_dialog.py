@@ -331,7 +331,7 @@ class TransferStep(_Step):
             return Finish(
                 (
                     "No handoff is needed: you no longer need input from the collaborating "
-                    "team (R-COLLAB). Close the collaboration in the case tool instead.",
+                    "team. Close the collaboration in the case tool instead.",
                 )
             )
         return Advance({"transfer": raw})

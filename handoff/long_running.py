@@ -144,7 +144,7 @@ def chat_topic(handoff: Handoff) -> str:
 
 
 CHAT_RULES = (
-    "This chat holds the regional owners of a long-running case (R-LONG). Hand off directly "
+    "This chat holds the regional owners of a long-running case. Hand off directly "
     "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your shift, "
     "update the notes and type **shiftend** here with a short summary."
 )

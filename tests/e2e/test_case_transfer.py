@@ -388,7 +388,7 @@ async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_s
     await fake_connector.wait_for_activities(
         predicate=lambda a: "nobody has accepted" in (a.get("text") or "")
     )
-    assert "has waited 1.0 h" in reminders()[0]["text"]
+    assert "has waited 1 hour 1 minute" in reminders()[0]["text"]
     assert not [
         a for a in fake_connector.activities() if "without an owner" in (a.get("text") or "")
     ]
@@ -398,7 +398,7 @@ async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_s
         predicate=lambda a: "without an owner" in (a.get("text") or "")
     )
     assert told["text"].startswith(
-        f"The critical handoff of case {CASE} (EMEA → US) has waited 2.0 h"
+        f"The critical handoff of case {CASE} (EMEA → US) has waited 2 hours 1 minute"
     )
 
 

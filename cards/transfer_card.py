@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from handoff.escalation import LEVEL_LABELS
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
@@ -63,7 +64,9 @@ def _state_line(handoff: Handoff) -> Json:
     words = handoff.state.value.replace("-", " ").capitalize()
     if handoff.state is HandoffState.ACCEPTED and handoff.owner:
         words += f" by {safe(handoff.owner.name or handoff.owner.id)}"
-    words += f" · {local_time(handoff.updated_at)}"
+    # Since when it is in this state: a change that keeps the state (a technical escalation,
+    # a flag, a revision) does not move it.
+    words += f" · {local_time(handoff.state_since or handoff.updated_at)}"
     return {
         "type": "TextBlock",
         "text": words,
@@ -127,6 +130,17 @@ def handoff_card(
             {
                 "type": "TextBlock",
                 "text": f"Long-running case: {safe(handoff.long_running)}",
+                "color": "Warning",
+                "weight": "Bolder",
+                "wrap": True,
+            }
+        )
+    if handoff.technical_level:
+        level = LEVEL_LABELS.get(handoff.technical_level, handoff.technical_level)
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"Technical escalation: {safe(level)}",
                 "color": "Warning",
                 "weight": "Bolder",
                 "wrap": True,

@@ -57,6 +57,10 @@ class HandoffService:
     ) -> Handoff:
         """Stores a new handoff in state `requested`; DuplicateOpenHandoff if the case has one."""
         handoff = new_handoff(answers, outputs, requester, self._clock.now())
+        earlier = await self._repository.latest_for_case(handoff.case.number)
+        if earlier is not None and earlier.technical_level:
+            # The level reached is the case's, not one handoff's (R-ESC).
+            handoff = handoff.model_copy(update={"technical_level": earlier.technical_level})
         event = request_event(handoff, conversation_id)
         event = event.model_copy(update={"data": {"path": list(outputs.path)}})
         outbox = effects.on_request(handoff, self._stay_interval)
@@ -150,7 +154,12 @@ class HandoffService:
         """R-ESC: the case went up one technical level; the step stays in its history."""
         handoff = await self._repository.get(handoff_id)
         return await self._annotate(
-            handoff, {}, "technical_escalation", actor, conversation_id, {"level": level}
+            handoff,
+            {"technical_level": level},
+            "technical_escalation",
+            actor,
+            conversation_id,
+            {"level": level},
         )
 
     async def _annotate(

@@ -13,7 +13,7 @@ from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
 
-from .elements import Json, card, facts, heading, safe, text, text_input
+from .elements import Json, card, copyable, facts, heading, safe, text, text_input
 
 ACTION_TITLES = {
     "accept": "Accept",
@@ -165,6 +165,8 @@ def handoff_card(
             ]
         )
     )
+    if handoff.outputs is not None:
+        body.append(copyable("internal_title", "Internal title", handoff.outputs.title))
     if notes.summary:
         body += [text("Summary", weight="Bolder"), text(safe(notes.summary))]
     if notes.next_steps_us or notes.next_steps_customer:

@@ -130,7 +130,12 @@ LONG_RUNNING_USAGE = (
 )
 
 
-def not_long_running(number: str) -> str:
+def not_long_running(number: str, can_be: bool = True) -> str:
+    if not can_be:
+        return (
+            f"Case {number} is not long-running, and cannot be: only Sev A or B cases the "
+            "customer works 24x7 can be."
+        )
     return (
         f"Case {number} is not long-running: it has not gone round the globe. If the customer "
         f"works in two time zones and transfers keep happening, flag it: **longrunning {number} "

@@ -23,6 +23,7 @@ from handoff.long_running import (
     ChatMember,
     GroupChat,
     GroupChatState,
+    can_be_long_running,
     chat_members,
     chat_topic,
     next_owner,
@@ -121,7 +122,9 @@ class StatusCommands:
             await turn_context.send_activity(messages.no_handoff_for(number))
             return
         history = await self._store.history(handoff.id)
-        await turn_context.send_activity(card_activity(handoff_card(handoff, history=history)))
+        viewer = self._access.viewer(turn_context, handoff)
+        card = handoff_card(handoff, history=history, viewer=viewer)
+        await turn_context.send_activity(card_activity(card))
 
     async def list_open(self, turn_context: TurnContext, command: ParsedCommand) -> None:
         known, region = await self._region(turn_context, command)
@@ -213,7 +216,8 @@ class StatusCommands:
             marked = latest.long_running
             self._wake_outbox()
         if marked is None:
-            await turn_context.send_activity(messages.not_long_running(number))
+            can_be = can_be_long_running(latest)
+            await turn_context.send_activity(messages.not_long_running(number, can_be))
             return
         owners = regional_owners(handoffs)
         await turn_context.send_activity(messages.long_running_status(number, marked, owners))

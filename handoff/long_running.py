@@ -54,19 +54,48 @@ def round_the_globe(route: Sequence[str]) -> str | None:
     return None
 
 
+# Closed for R-LONG: a cancelled handoff, or one sent back to the queue (a new one follows).
+_CLOSED = frozenset({HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE})
+
+
+def can_be_long_running(handoff: Handoff) -> bool:
+    """R-LONG is about Sev A or B cases the customer works 24x7."""
+    case = handoff.case
+    return case.severity is not Severity.C and case.is_24x7
+
+
+def why_not_flaggable(handoff: Handoff) -> str | None:
+    """Why this handoff cannot be flagged long-running by hand, or None when it can. The one
+    statement of the rule: the service refuses by it, the cards offer the button by it."""
+    number = handoff.case.number
+    if handoff.state in _CLOSED:
+        state = handoff.state.value.replace("-", " ")
+        return (
+            f"This handoff of case {number} is {state}: it can no longer be flagged "
+            "long-running. Flag the case's current handoff."
+        )
+    if handoff.long_running is not None:
+        return f"Case {number} is already marked long-running: {handoff.long_running}"
+    if not can_be_long_running(handoff):
+        return (
+            f"Case {number} cannot be long-running: only Sev A or B cases the customer works "
+            "24x7 can be."
+        )
+    return None
+
+
 def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) -> Verdict:
     """Whether the case of these handoffs is long-running (R-LONG).
 
     Only Sev A or B cases worked 24x7 travel round the globe; a Sev C case never counts. A
     person's flag (the customer works in two time zones and transfers keep happening) is
-    taken as given, whatever the severity: they know the case.
+    taken as given: they know the case (who may flag which case: why_not_flaggable).
     """
     if flagged_reason:
         return Verdict(True, f"flagged: {flagged_reason}")
     if not handoffs:
         return Verdict(False)
-    case = max(handoffs, key=lambda h: h.updated_at).case
-    if case.severity is Severity.C or not case.is_24x7:
+    if not can_be_long_running(max(handoffs, key=lambda h: h.updated_at)):
         return Verdict(False)
     loop = round_the_globe(regions_travelled(handoffs))
     if loop is None:

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
-from .long_running import assess
-from .models import AuditEvent, Handoff, HandoffOutputs, HandoffState, Person, as_utc
+from .long_running import assess, why_not_flaggable
+from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
@@ -122,20 +122,14 @@ class HandoffService:
     ) -> Handoff:
         """R-LONG by hand: the customer works in two time zones and transfers keep happening.
         ConcurrencyConflict if it changed meanwhile (or since `seen_version`); AlreadyHandled
-        if `claim` was recorded; IllegalTransition for a closed or already flagged handoff."""
+        if `claim` was recorded; IllegalTransition, saying why, for a handoff that cannot be
+        flagged (closed, flagged already, not a Sev A/B 24x7 case)."""
         handoff = await self._repository.get(handoff_id)
         if seen_version is not None and seen_version != handoff.version:
             raise ConcurrencyConflict(_out_of_date(handoff))
-        if handoff.state in _NOT_FLAGGABLE:
-            state = handoff.state.value.replace("-", " ")
-            raise IllegalTransition(
-                f"This handoff of case {handoff.case.number} is {state}: it can no longer be "
-                "flagged long-running. Flag the case's current handoff."
-            )
-        if handoff.long_running is not None:
-            raise IllegalTransition(
-                f"Case {handoff.case.number} is already marked long-running: {handoff.long_running}"
-            )
+        refusal = why_not_flaggable(handoff)
+        if refusal is not None:
+            raise IllegalTransition(refusal)
         verdict = assess([handoff], flagged_reason=reason)
         return await self._annotate(
             handoff,
@@ -248,10 +242,6 @@ class HandoffService:
             current = await self._repository.get(handoff_id)
             return ActionOutcome(current, False, _out_of_date(current))
         return ActionOutcome(changed, True)
-
-
-# Closed for R-LONG: a cancelled handoff, or one sent back to the queue (a new one follows).
-_NOT_FLAGGABLE = frozenset({HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE})
 
 
 def _out_of_date(handoff: Handoff) -> str:

@@ -16,6 +16,7 @@ from bot import messages, outbox_admin
 from cards.long_running_card import owners_card
 from cards.transfer_card import handoff_card
 from handoff import access, long_running, oof
+from handoff.access import Viewer
 from handoff.escalation import Escalation, EscalationState
 from handoff.long_running import ChatMember
 from handoff.models import (
@@ -152,8 +153,12 @@ def _handoff(state: HandoffState, severity: Severity, is_24x7: bool) -> Handoff:
 
 
 @pytest.mark.parametrize("state", list(HandoffState))
-def test_the_handoff_card_is_plain_words_in_every_state(state: HandoffState) -> None:
-    card = handoff_card(_handoff(state, Severity.A, True), notice="Changed meanwhile.")
+@pytest.mark.parametrize("viewer", list(Viewer))
+def test_the_handoff_card_is_plain_words_in_every_state_and_copy(
+    state: HandoffState, viewer: Viewer
+) -> None:
+    handoff = _handoff(state, Severity.A, True)
+    card = handoff_card(handoff, notice="Changed meanwhile.", viewer=viewer)
     assert_valid_card(card)
     assert jargon_in(visible_strings(card)) == []
 

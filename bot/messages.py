@@ -143,11 +143,33 @@ def not_long_running(number: str, can_be: bool = True) -> str:
     )
 
 
-def long_running_status(number: str, reason: str, owners: dict[str, str]) -> str:
+def long_running_status(
+    number: str, reason: str, owners: dict[str, str], chats_missing: Sequence[str] = ()
+) -> str:
+    """`owners`: each region's proposed owner as shown (name, and e-mail when known);
+    `chats_missing`: the settings group chats still need, if any."""
     listed = "\n".join(f"- {region}: {safe(name)}" for region, name in owners.items())
     proposal = f"\n\nRegional owners, from who owned it:\n{listed}" if owners else ""
-    chat = f"\n\nType **longrunning {number} chat** to make their group chat." if owners else ""
+    if not owners:
+        chat = ""
+    elif chats_missing:
+        chat = (
+            "\n\nTheir group chat cannot be made: group chats are not configured for this bot "
+            f"(an admin must set {', '.join(chats_missing)})."
+        )
+    else:
+        chat = f"\n\nType **longrunning {number} chat** to make their group chat."
     return f"Case {number} is long-running: {safe(reason)}.{proposal}{chat}"
+
+
+def group_chats_not_configured(number: str, missing: Sequence[str]) -> str:
+    return (
+        f"I cannot make the group chat of case {number}: group chats are not configured for "
+        f"this bot. An admin must set {', '.join(missing)}: Microsoft Graph credentials (with "
+        "the Graph permissions of step 6 of “Deploy to your tenant” in the bot's README) and "
+        "TEAMS_APP_ID, the app's id in your organization's app catalog, then restart the bot. "
+        "Nothing was changed."
+    )
 
 
 def chat_exists(number: str, state: str) -> str:

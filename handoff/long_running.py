@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from .models import Handoff, HandoffState, Severity
+from .models import Handoff, HandoffState, Person, Severity
 from .schedule import Schedule
 from .user_settings import SHIFT_END_NOTICE
 
@@ -103,16 +103,22 @@ def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) ->
     return Verdict(True, f"it has gone round the globe: {loop}")
 
 
-def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, str]:
-    """Who last owned the case in each region (from accepted handoffs), to propose as the
-    regional owners of a long-running case; names by region, in the order regions came."""
-    owners: dict[str, str] = {}
+def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, Person]:
+    """Who last held the case in each region, from its accepted handoffs (the requester in
+    the region it left, the owner in the region it reached): the regional owners proposed
+    for a long-running case, by region, the most recent last. `longrunning <case>` lists
+    them and the owners card proposes them, so both say the same."""
+    latest: dict[str, Person] = {}
     for handoff in sorted(handoffs, key=lambda h: h.updated_at):
-        if handoff.state is HandoffState.ACCEPTED and handoff.owner is not None:
-            owners.pop(handoff.target_region, None)
-            owners[handoff.target_region] = handoff.owner.name or handoff.owner.id
-            owners.setdefault(handoff.from_region, handoff.requester.name or handoff.requester.id)
-    return owners
+        if handoff.state is not HandoffState.ACCEPTED or handoff.owner is None:
+            continue
+        for person, region in (
+            (handoff.requester, handoff.from_region),
+            (handoff.owner, handoff.target_region),
+        ):
+            latest.pop(region, None)
+            latest[region] = person
+    return latest
 
 
 class ChatMember(BaseModel):
@@ -144,27 +150,16 @@ class GroupChat(BaseModel):
     last_error: str | None = None
 
 
-def chat_members(handoffs: Sequence[Handoff]) -> tuple[ChatMember, ...]:
-    """The regional owners the bot can add to a chat: people with an AAD object id, the
-    latest owner of each region."""
-    latest: dict[str, ChatMember] = {}
-    for handoff in sorted(handoffs, key=lambda h: h.updated_at):
-        if handoff.state is not HandoffState.ACCEPTED or handoff.owner is None:
-            continue
-        for person, region in (
-            (handoff.requester, handoff.from_region),
-            (handoff.owner, handoff.target_region),
-        ):
-            if person.aad_object_id:
-                latest.pop(region, None)
-                latest[region] = ChatMember(
-                    aad_object_id=person.aad_object_id,
-                    name=person.name or person.id,
-                    region=region,
-                )
+def chat_members(owners: Mapping[str, Person]) -> tuple[ChatMember, ...]:
+    """The regional owners the bot can add to a chat: those with an AAD object id, each
+    person once (in the first region they hold)."""
     unique: dict[str, ChatMember] = {}
-    for member in latest.values():
-        unique.setdefault(member.aad_object_id, member)
+    for region, person in owners.items():
+        if person.aad_object_id:
+            member = ChatMember(
+                aad_object_id=person.aad_object_id, name=person.name or person.id, region=region
+            )
+            unique.setdefault(person.aad_object_id.lower(), member)
     return tuple(unique.values())
 
 

@@ -18,7 +18,6 @@ from cards.transfer_card import handoff_card
 from handoff import access, long_running, oof
 from handoff.access import Viewer
 from handoff.escalation import Escalation, EscalationState
-from handoff.long_running import ChatMember
 from handoff.models import (
     AuditEntry,
     AuditKind,
@@ -85,6 +84,7 @@ _BY_ANNOTATION: dict[str, Any] = {
     "tuple[str, ...]": ("EMEA", "US"),
     "dict[str, str]": {"EMEA": "Dana Owner", "US": "Uma"},
     "list[tuple[str, str]]": [(CASE, "its handoff changed meanwhile")],
+    "Sequence[str]": ["TEAMS_APP_ID"],
 }
 
 
@@ -164,8 +164,11 @@ def test_the_handoff_card_is_plain_words_in_every_state_and_copy(
 
 
 def test_the_regional_owners_card_is_plain_words() -> None:
-    proposed = [ChatMember(aad_object_id="aad-dana", name="Dana Owner", region="EMEA")]
-    card = owners_card(CASE, ("EMEA", "US"), proposed, {}, [])
+    owners = {
+        "EMEA": Person(id="29:dana", name="Dana Owner", aad_object_id="aad-dana"),
+        "US": Person(id="29:uma", name="Uma"),
+    }
+    card = owners_card(CASE, ("EMEA", "US"), owners, {}, [], {"aad-dana": "dana@x.example"})
     assert_valid_card(card)
     assert jargon_in(visible_strings(card)) == []
 

@@ -53,6 +53,7 @@ from bot.server_log import ParseErrorsAsWarnings
 from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
 from bot.turn_errors import TurnErrors, TurnSucceeded
+from bot.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -355,13 +356,22 @@ def build_worker(
         configured_channel=process.case_transfer.channel_id,
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
-    tables = {**handlers.table(), **chats.table(), **reminders.table(), **approval_cards.table()}
+    # A report of messages that reached nobody looks again after a few polls of the outbox.
+    recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
+    undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
+    tables = {
+        **handlers.table(),
+        **chats.table(),
+        **reminders.table(),
+        **approval_cards.table(),
+        **undelivered.table(),
+    }
     return OutboxWorker(
         store,
         tables,
         clock,
         on_start=reminders.start,
-        on_dead=approval_cards.on_dead(),
+        on_dead=chain(approval_cards.on_dead(), undelivered.on_dead()),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         idle_seconds=settings.outbox_poll_seconds,
         retry=RetryPolicy(

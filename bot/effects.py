@@ -189,18 +189,15 @@ class EffectHandlers:
             told = tell_smes or bool(item.payload.get("smes_told"))
             payload = {**follow_up.payload, "smes_told": told}
             await self._store.enqueue_message(follow_up.model_copy(update={"payload": payload}))
+        if tell_smes:
+            # Each SME's notice is an item of its own in their chat: one who cannot be
+            # reached holds up nobody, and the requester hears of it (bot/undelivered.py).
+            route = f"{handoff.from_region} → {handoff.target_region}"
+            smes_text = messages.stay_smes(handoff.case.number, route, waited)
+            smes = self._smes.get(handoff.from_region, ()) + self._smes.get(
+                handoff.target_region, ()
+            )
+            for notice in effects.stay_sme_notices(handoff, smes, smes_text, now):
+                await self._store.enqueue_message(notice)
         text = messages.stay_reminder(handoff.case.number, waited)
         await self._tell(handoff.requester, [MessageFactory.text(text)])
-        if tell_smes:
-            await self._tell_smes(handoff, waited)
-
-    async def _tell_smes(self, handoff: Handoff, waited: timedelta) -> None:
-        route = f"{handoff.from_region} → {handoff.target_region}"
-        text = messages.stay_smes(handoff.case.number, route, waited)
-        for sme in self._smes.get(handoff.from_region, ()) + self._smes.get(
-            handoff.target_region, ()
-        ):
-            try:
-                await self._tell(sme, [MessageFactory.text(text)])
-            except PermanentFailure:
-                log.warning("could not tell an SME", extra={"sme": sme.name})

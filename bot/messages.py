@@ -308,6 +308,21 @@ def stay_smes(number: str, route: str, waited: timedelta) -> str:
     )
 
 
+def undelivered_line(about: str, who: str, why: str) -> str:
+    return f"{about}, for {safe(who)}: {why}"
+
+
+def undelivered(subject: str, lines: Sequence[str]) -> str:
+    listed = "\n".join(f"- {line}" for line in lines)
+    return (
+        f"Some of my messages about {subject} did not reach the people they were for:\n"
+        f"{listed}\n\n"
+        "Reach them another way (a Teams chat or a call), so that nobody waits for a message "
+        "they never got. Once they have installed the bot, a Team Leader or an admin can send "
+        "the messages again with **outbox retry** (**outbox** lists them)."
+    )
+
+
 ONLY_LEADS_DECIDE = "Only the Team Leaders in the bot's configuration decide escalations."
 
 ESCALATION_DECIDED = "Someone decided this escalation first. This is the current card."

@@ -41,6 +41,7 @@ from bot.group_chats import GroupChatHandlers
 from bot.group_membership import GroupMembership
 from bot.handoff_bot import HandoffBot
 from bot.landed_sends import LandedSends
+from bot.long_running_commands import LongRunningCommands
 from bot.oof import OofFlow
 from bot.outbox_admin import OutboxAdmin
 from bot.outbox_sender import OutboxSender
@@ -52,6 +53,7 @@ from bot.server_log import ParseErrorsAsWarnings
 from bot.signing_keys import SigningKeys
 from bot.status_commands import StatusCommands
 from bot.turn_errors import TurnErrors, TurnSucceeded
+from bot.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -212,6 +214,7 @@ def build_bot(
     tenant_id: str = "",
     *,
     delivery_abandoned_after: timedelta,
+    group_chats_missing: Sequence[str] = (),
 ) -> HandoffBot:
     """The bot, its dialogs and commands, with state on the same database as the handoffs."""
     bot_storage = SqlBotStorage(store.database)
@@ -239,15 +242,17 @@ def build_bot(
         ),
     )
     access = TurnAccess(policy, TeamMembership(clock), store)
-    status = StatusCommands(
+    status = StatusCommands(store, schedule, clock, access=access, wake_outbox=wake_outbox)
+    long_running = LongRunningCommands(
         store,
         schedule,
         clock,
         service=service,
         queue=queue,
-        graph=graph,
         access=access,
         wake_outbox=wake_outbox,
+        graph=graph,
+        group_chats_missing=group_chats_missing,
     )
 
     async def group_chat_joined(chat_id: str) -> None:
@@ -268,12 +273,13 @@ def build_bot(
         card_actions=CardActions(service, store, policy),
         commands={
             **status.table(),
+            **long_running.table(),
             "outbox": OutboxAdmin(store, is_admin, wake_outbox).command,
             "audit": AuditTrail(store, is_admin).command,
         },
         wake_outbox=wake_outbox,
         group_chat_joined=group_chat_joined,
-        card_forms=status.card_forms(),
+        card_forms=long_running.card_forms(),
         escalations=Escalations(
             store, clock, process.lead_people(), is_lead, wake_outbox, service, access
         ),
@@ -351,13 +357,22 @@ def build_worker(
         configured_channel=process.case_transfer.channel_id,
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
-    tables = {**handlers.table(), **chats.table(), **reminders.table(), **approval_cards.table()}
+    # A report of messages that reached nobody looks again after a few polls of the outbox.
+    recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
+    undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
+    tables = {
+        **handlers.table(),
+        **chats.table(),
+        **reminders.table(),
+        **approval_cards.table(),
+        **undelivered.table(),
+    }
     return OutboxWorker(
         store,
         tables,
         clock,
         on_start=reminders.start,
-        on_dead=approval_cards.on_dead(),
+        on_dead=chain(approval_cards.on_dead(), undelivered.on_dead()),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         idle_seconds=settings.outbox_poll_seconds,
         retry=RetryPolicy(
@@ -441,6 +456,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.admin_ids,
             tenant_id=settings.allowed_tenant,
             delivery_abandoned_after=settings.delivery_abandoned_after,
+            group_chats_missing=settings.group_chats_missing,
         )
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()

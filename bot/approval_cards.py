@@ -174,5 +174,13 @@ class ApprovalCardHandlers:
         leads = approvers(self._leads, escalation.requester)
         version = escalation.version if update else 1
         now = self._clock.now()
-        for part in effects.approval_cards(escalation.id, version, leads, now, update=update):
+        for part in effects.approval_cards(
+            escalation.id,
+            version,
+            leads,
+            now,
+            update=update,
+            requester=escalation.requester,
+            case_number=escalation.case_number,
+        ):
             await self._store.enqueue_message(part)

@@ -21,7 +21,14 @@ from botbuilder.core import BotAdapter, TurnContext
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
-from handoff.access import AccessPolicy, Audience, CaseTransferTeam, MemberOf, Refusal
+from handoff.access import (
+    AccessPolicy,
+    Audience,
+    CaseTransferTeam,
+    MemberOf,
+    Refusal,
+    Viewer,
+)
 from handoff.models import Handoff, Person
 from handoff.ports import Clock, ConversationKind, ConversationStore, GroupChatStore, SettingsStore
 
@@ -160,6 +167,11 @@ class TurnAccess:
             case=case,
         )
         return _said(refusal)
+
+    def viewer(self, turn_context: TurnContext, handoff: Handoff) -> Viewer:
+        """Whose copy of the handoff's card this turn's answer is (see AccessPolicy.viewer)."""
+        personal = conversation_kind(turn_context.activity) is ConversationKind.PERSONAL
+        return self.policy.viewer(actor_of(turn_context.activity), handoff, personal=personal)
 
     async def see_open(self, turn_context: TurnContext) -> str | None:
         refusal = await self.policy.may_see_open_handoffs(

@@ -126,6 +126,9 @@ class Click:
     conversation_id: str | None
     message_id: str | None
     member_of: MemberOf
+    # A click in a personal chat is on the clicker's own copy of the card, which is
+    # refreshed as theirs; anywhere else the whole team sees the card.
+    personal: bool = False
 
 
 class Store(HandoffRepository, HandledKeys, Protocol):
@@ -157,7 +160,7 @@ class CardActions:
         key = click_key("card", click.message_id, actor, action.verb, action.version)
         if await pressed_before(self._store, key):
             # Read again: the first click may have committed after `handoff` was read.
-            return _repeat(await self._store.get(handoff.id))
+            return self._repeat(await self._store.get(handoff.id), actor, click)
         refusal = await self._policy.may_act(action.verb, actor, handoff, click.member_of)
         if refusal is not None:
             # The card as it is, for a click on the card itself: whoever clicked sees it there
@@ -165,7 +168,7 @@ class CardActions:
             on_the_card = bool(click.message_id) and (
                 await self._store.handoff_of_card(str(click.message_id)) == handoff.id
             )
-            card = handoff_card(handoff, notice=refusal.said) if on_the_card else None
+            card = self._card(handoff, actor, click, refusal.said) if on_the_card else None
             return ActionResult(card=card, message=refusal.said)
         if action.verb == "long_running":
             return await self._flag_long_running(action, actor, click, key)
@@ -179,12 +182,23 @@ class CardActions:
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")
         if outcome.repeated or (await self._twin_won(outcome.changed, key)):
-            return _repeat(outcome.handoff)
+            return self._repeat(outcome.handoff, actor, click)
         return ActionResult(
-            card=handoff_card(outcome.handoff, notice=outcome.notice),
+            card=self._card(outcome.handoff, actor, click, outcome.notice),
             message=_said(outcome),
             done=outcome.changed,
         )
+
+    def _card(
+        self, handoff: Handoff, actor: Person, click: Click, notice: str | None = None
+    ) -> Json:
+        """The refreshed card for the clicker: their own copy in a personal chat."""
+        viewer = self._policy.viewer(actor, handoff, personal=click.personal)
+        return handoff_card(handoff, notice=notice, viewer=viewer)
+
+    def _repeat(self, handoff: Handoff, actor: Person, click: Click) -> ActionResult:
+        log.info("repeated card action answered with the current card", extra={"id": handoff.id})
+        return ActionResult(card=self._card(handoff, actor, click), message="", repeated=True)
 
     async def _forged(self, action: CardAction, handoff: Handoff, click: Click) -> str | None:
         """What gives the card data away as made up, if anything: a version the handoff never
@@ -224,25 +238,20 @@ class CardActions:
         except IllegalTransition as refused:
             current = await self._store.get(action.handoff_id)
             return ActionResult(
-                card=handoff_card(current, notice=str(refused)), message=str(refused)
+                card=self._card(current, actor, click, str(refused)), message=str(refused)
             )
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get(action.handoff_id)
             if await self._twin_won(False, key):
-                return _repeat(current)
+                return self._repeat(current, actor, click)
             return ActionResult(
-                card=handoff_card(current, notice=messages.CHANGED_MEANWHILE),
+                card=self._card(current, actor, click, messages.CHANGED_MEANWHILE),
                 message=messages.CHANGED_MEANWHILE,
             )
         number = flagged.case.number
         return ActionResult(
-            card=handoff_card(flagged), message=f"Case {number} is marked long-running."
+            card=self._card(flagged, actor, click), message=f"Case {number} is marked long-running."
         )
-
-
-def _repeat(handoff: Handoff) -> ActionResult:
-    log.info("repeated card action answered with the current card", extra={"id": handoff.id})
-    return ActionResult(card=handoff_card(handoff), message="", repeated=True)
 
 
 def _log_forged(what: str, action: CardAction, actor: Person) -> None:

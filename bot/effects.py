@@ -30,6 +30,7 @@ from handoff.ports import (
     UserSettingsStore,
 )
 
+from . import messages
 from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 
@@ -180,7 +181,6 @@ class EffectHandlers:
             return
         now = self._clock.now()
         waited = now - handoff.created_at
-        hours = waited.total_seconds() / 3600
         tell_smes = waited >= self._stay.tell_smes_after and not item.payload.get("smes_told")
         if number < MAX_STAY_REMINDERS:
             # Scheduled before anything is sent: a retry of this item then sends again but
@@ -189,23 +189,15 @@ class EffectHandlers:
             told = tell_smes or bool(item.payload.get("smes_told"))
             payload = {**follow_up.payload, "smes_told": told}
             await self._store.enqueue_message(follow_up.model_copy(update={"payload": payload}))
-        text = (
-            f"Case {handoff.case.number} has waited {hours:.1f} h and nobody has accepted it "
-            "yet. It stays with you until someone does (R-STAY)."
-        )
-        await self._tell(handoff.requester, [MessageFactory.text(text)])
         if tell_smes:
-            await self._tell_smes(handoff, hours)
-
-    async def _tell_smes(self, handoff: Handoff, hours: float) -> None:
-        text = (
-            f"The critical handoff of case {handoff.case.number} ({handoff.from_region} → "
-            f"{handoff.target_region}) has waited {hours:.1f} h without an owner."
-        )
-        for sme in self._smes.get(handoff.from_region, ()) + self._smes.get(
-            handoff.target_region, ()
-        ):
-            try:
-                await self._tell(sme, [MessageFactory.text(text)])
-            except PermanentFailure:
-                log.warning("could not tell an SME", extra={"sme": sme.name})
+            # Each SME's notice is an item of its own in their chat: one who cannot be
+            # reached holds up nobody, and the requester hears of it (bot/undelivered.py).
+            route = f"{handoff.from_region} → {handoff.target_region}"
+            smes_text = messages.stay_smes(handoff.case.number, route, waited)
+            smes = self._smes.get(handoff.from_region, ()) + self._smes.get(
+                handoff.target_region, ()
+            )
+            for notice in effects.stay_sme_notices(handoff, smes, smes_text, now):
+                await self._store.enqueue_message(notice)
+        text = messages.stay_reminder(handoff.case.number, waited)
+        await self._tell(handoff.requester, [MessageFactory.text(text)])

@@ -91,7 +91,13 @@ class Escalations:
             return
         escalation = request_escalation(handoff.notes, number, requester, self._clock.now())
         cards = effects.approval_cards(
-            escalation.id, escalation.version, reachable, escalation.created_at, update=False
+            escalation.id,
+            escalation.version,
+            reachable,
+            escalation.created_at,
+            update=False,
+            requester=requester,
+            case_number=number,
         )
         asked = escalation_event(handoff, escalation, requester, "escalation_requested")
         await self._store.add_escalation(escalation, cards, [asked])

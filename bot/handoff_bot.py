@@ -179,6 +179,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             conversation_id=activity.conversation.id,
             message_id=activity.reply_to_id,
             member_of=self._access.member_of(turn_context),
+            personal=conversation_kind(activity) is ConversationKind.PERSONAL,
         )
 
     def _actor(self, turn_context: TurnContext) -> Person:

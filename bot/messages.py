@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 # User-written text (and display names) echoed here goes through safe(): a message that says
 # back "[our wiki](https://elsewhere)" or "<at>Boss</at>" must not turn it into a link or a
 # mention.
 from cards.elements import safe
+from handoff.durations import in_words
 from handoff.models import AuditEntry, AuditKind
 from handoff.notes_template import format_in_zone
 
@@ -44,7 +46,7 @@ HELP = (
     "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
     "once the L1/L2 steps and their logs are in the notes; **escalate** <case> **technical** "
     "takes the case one technical level up (L2, SME, TL, TM, leadership) and records it.\n"
-    "- **oof** — plan time away (R-OOF): warm handoffs for your critical cases, the list for "
+    "- **oof** — plan time away: warm handoffs for your critical cases, the list for "
     "your Team Leader, your automatic-reply text, and a reminder to take the cases back.\n"
     "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
     "in your time zone.\n"
@@ -133,7 +135,12 @@ LONG_RUNNING_USAGE = (
 )
 
 
-def not_long_running(number: str) -> str:
+def not_long_running(number: str, can_be: bool = True) -> str:
+    if not can_be:
+        return (
+            f"Case {number} is not long-running, and cannot be: only Sev A or B cases the "
+            "customer works 24x7 can be."
+        )
     return (
         f"Case {number} is not long-running: it has not gone round the globe. If the customer "
         f"works in two time zones and transfers keep happening, flag it: **longrunning {number} "
@@ -141,11 +148,33 @@ def not_long_running(number: str) -> str:
     )
 
 
-def long_running_status(number: str, reason: str, owners: dict[str, str]) -> str:
+def long_running_status(
+    number: str, reason: str, owners: dict[str, str], chats_missing: Sequence[str] = ()
+) -> str:
+    """`owners`: each region's proposed owner as shown (name, and e-mail when known);
+    `chats_missing`: the settings group chats still need, if any."""
     listed = "\n".join(f"- {region}: {safe(name)}" for region, name in owners.items())
     proposal = f"\n\nRegional owners, from who owned it:\n{listed}" if owners else ""
-    chat = f"\n\nType **longrunning {number} chat** to make their group chat." if owners else ""
+    if not owners:
+        chat = ""
+    elif chats_missing:
+        chat = (
+            "\n\nTheir group chat cannot be made: group chats are not configured for this bot "
+            f"(an admin must set {', '.join(chats_missing)})."
+        )
+    else:
+        chat = f"\n\nType **longrunning {number} chat** to make their group chat."
     return f"Case {number} is long-running: {safe(reason)}.{proposal}{chat}"
+
+
+def group_chats_not_configured(number: str, missing: Sequence[str]) -> str:
+    return (
+        f"I cannot make the group chat of case {number}: group chats are not configured for "
+        f"this bot. An admin must set {', '.join(missing)}: Microsoft Graph credentials (with "
+        "the Graph permissions of step 6 of “Deploy to your tenant” in the bot's README) and "
+        "TEAMS_APP_ID, the app's id in your organization's app catalog, then restart the bot. "
+        "Nothing was changed."
+    )
 
 
 def chat_exists(number: str, state: str) -> str:
@@ -267,6 +296,35 @@ def approval_reached_nobody(number: str, leads: list[str]) -> str:
         "sending it failed for each of them, so nobody can decide it yet. It waits in my dead "
         "letters: a Team Leader or an admin can type **outbox** to see why and send it again "
         "with **outbox retry**."
+    )
+
+
+def stay_reminder(number: str, waited: timedelta) -> str:
+    return (
+        f"Case {number} has waited {in_words(waited)} and nobody has accepted it yet. It stays "
+        "with you until another engineer takes it over."
+    )
+
+
+def stay_smes(number: str, route: str, waited: timedelta) -> str:
+    return (
+        f"The critical handoff of case {number} ({route}) has waited {in_words(waited)} "
+        "without an owner."
+    )
+
+
+def undelivered_line(about: str, who: str, why: str) -> str:
+    return f"{about}, for {safe(who)}: {why}"
+
+
+def undelivered(subject: str, lines: Sequence[str]) -> str:
+    listed = "\n".join(f"- {line}" for line in lines)
+    return (
+        f"Some of my messages about {subject} did not reach the people they were for:\n"
+        f"{listed}\n\n"
+        "Reach them another way (a Teams chat or a call), so that nobody waits for a message "
+        "they never got. Once they have installed the bot, a Team Leader or an admin can send "
+        "the messages again with **outbox retry** (**outbox** lists them)."
     )
 
 

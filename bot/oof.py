@@ -108,14 +108,15 @@ class OofFlow:
         outbox = []
         if outcome.ta_list:
             card = ta_list_card(actor.name or actor.id, kind, outcome.ta_list)
+            topic = f"oof:{actor.id}:{first_day}"
+            keys = [f"tell:{topic}:{lead.id}" for lead in self._leads]
+            undelivered = effects.if_undelivered(
+                actor, "your list of cases for your Team Leader", "your time away", topic, keys
+            )
             for lead in self._leads:
                 outbox.append(
                     effects.tell(
-                        lead,
-                        messages.oof_ta_intro(actor.name),
-                        f"oof:{actor.id}:{first_day}",
-                        at,
-                        card,
+                        lead, messages.oof_ta_intro(actor.name), topic, at, card, undelivered
                     )
                 )
         if outcome.take_back:

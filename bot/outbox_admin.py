@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from botbuilder.core import MessageFactory, TurnContext
 
+from cards.elements import safe
+from handoff.effects import IF_UNDELIVERED
 from handoff.models import Person
 from handoff.ports import Outbox, OutboxItem
 
@@ -34,7 +36,13 @@ def _line(item: OutboxItem) -> str:
     error = (item.last_error or "no error recorded").replace("\n", " ")
     if len(error) > _ERROR_SHOWN:
         error = error[:_ERROR_SHOWN] + "…"
-    return f"- **{item.id}** {item.kind} after {item.attempts} attempt(s): {error}"
+    # A message meant for a person says who, and about what: whom to reach another way.
+    person = item.payload.get("person") or item.payload.get("lead")
+    name = person.get("name") or person.get("id") if isinstance(person, dict) else None
+    who = f" for {safe(str(name))}" if name else ""
+    info = item.payload.get(IF_UNDELIVERED)
+    about = f" ({safe(str(info['subject']))})" if isinstance(info, dict) else ""
+    return f"- **{item.id}** {item.kind}{who}{about} after {item.attempts} attempt(s): {error}"
 
 
 class OutboxAdmin:

@@ -168,6 +168,14 @@ def text_input(
     return element
 
 
+def copyable(input_id: str, label: str, value: str) -> Json:
+    """Text to copy exactly as it is (the internal title), in a text box. A TextBlock is read
+    as markdown, and every Teams client takes "<Need US SE>" for an HTML tag and drops it;
+    a text box's value is shown as typed by all of them, and is easy to select and copy.
+    Nothing reads what comes back from it."""
+    return text_input(input_id, label, value, max_length=max(len(value), 500))
+
+
 def date_input(input_id: str, label: str, value: str | None = None) -> Json:
     element: Json = {"type": "Input.Date", "id": input_id, "label": label}
     if value:

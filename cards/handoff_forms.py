@@ -36,6 +36,7 @@ from .elements import (
     Json,
     card,
     choice_set,
+    copyable,
     date_input,
     facts,
     heading,
@@ -59,7 +60,7 @@ _CHECKLIST_QUESTIONS = (
 )
 # Free-text note fields of seeds 001 and 003 that have their own box on the notes card.
 _TEXT_NOTES = (
-    ("issue", "Issue (seed 001: the problem in the customer's words)"),
+    ("issue", "Issue (the problem in the customer's words)"),
     ("root_cause", "Root cause, if known"),
     ("blockers", "Blockers or approvals waited on"),
     ("sla_urgency", "SLA urgency"),
@@ -622,7 +623,7 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         text("Next step", weight="Bolder"),
         text(outputs.next_step),
         text("Internal title", weight="Bolder"),
-        text(outputs.title),
+        copyable("internal_title", "Copy the internal title into the case tool", outputs.title),
         text("E-mail to the duty manager", weight="Bolder"),
         facts([("To", outputs.mail_to), ("Subject", outputs.mail_subject)]),
         text(mail_note, subtle=True),

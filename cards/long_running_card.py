@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from handoff.long_running import ChatMember
+from handoff.models import Person
 
 from .elements import Json, card, choice_set, heading, problems_block, submit, text, text_input
 
@@ -21,14 +21,27 @@ def owner_field(region: str) -> str:
     return f"owner_{region}"
 
 
+def shown_owner(person: Person, email: str | None) -> str:
+    """How a proposed owner is named to people: their name, and their e-mail when known.
+    Never their directory object id, which means nothing to anyone."""
+    name = person.name or "someone"
+    return f"{name} ({email})" if email else name
+
+
 def owners_card(
     case_number: str,
     regions: Sequence[str],
-    proposed: Sequence[ChatMember],
+    owners: Mapping[str, Person],
     raw: Mapping[str, Any],
     problems: Sequence[str],
+    emails: Mapping[str, str] | None = None,
 ) -> Json:
-    by_region = {member.region: member for member in proposed}
+    """`owners`: the proposed owner of each region (handoff.long_running.regional_owners);
+    `emails`: their e-mail addresses by AAD object id, where Graph knew them. Each proposal
+    is shown by name and e-mail; its object id travels only in the card's data, to tell a
+    kept proposal from a typed name (and is checked against the case's history then)."""
+    emails = emails or {}
+    proposed: dict[str, dict[str, str]] = {}
     body: list[Json] = [
         heading(f"Case {case_number}: regional owners"),
         *problems_block(problems),
@@ -46,10 +59,15 @@ def owners_card(
         ),
     ]
     for region in regions:
-        member = by_region.get(region)
-        default = member.aad_object_id if member else ""
-        label = f"{region} owner" + (f" ({member.name})" if member else "")
+        person = owners.get(region)
+        label, default = f"{region} owner", ""
+        if person is not None and person.aad_object_id:
+            default = shown_owner(person, emails.get(person.aad_object_id))
+            proposed[region] = {"id": person.aad_object_id, "shown": default}
+        elif person is not None:
+            # Not known to the directory by id: they cannot be added as they are.
+            label += f" (proposed: {person.name or 'someone'}; type their e-mail address)"
         value = raw.get(owner_field(region), default)
         body.append(text_input(owner_field(region), label, str(value or ""), max_length=200))
-    data = {"command": CHAT_OWNERS, "case": case_number}
+    data = {"command": CHAT_OWNERS, "case": case_number, "proposed": proposed}
     return card(body, [submit("Make the group chat", data, style="positive")])

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from handoff.access import VIEWER_VERBS, Viewer
+from handoff.escalation import LEVEL_LABELS
+from handoff.long_running import why_not_flaggable
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
 
-from .elements import Json, card, facts, heading, safe, text, text_input
+from .elements import Json, card, copyable, facts, heading, safe, text, text_input
 
 ACTION_TITLES = {
     "accept": "Accept",
@@ -63,7 +66,9 @@ def _state_line(handoff: Handoff) -> Json:
     words = handoff.state.value.replace("-", " ").capitalize()
     if handoff.state is HandoffState.ACCEPTED and handoff.owner:
         words += f" by {safe(handoff.owner.name or handoff.owner.id)}"
-    words += f" · {local_time(handoff.updated_at)}"
+    # Since when it is in this state: a change that keeps the state (a technical escalation,
+    # a flag, a revision) does not move it.
+    words += f" · {local_time(handoff.state_since or handoff.updated_at)}"
     return {
         "type": "TextBlock",
         "text": words,
@@ -110,7 +115,11 @@ def handoff_card(
     *,
     notice: str | None = None,
     history: Sequence[AuditEvent] = (),
+    viewer: Viewer = Viewer.TEAM,
 ) -> Json:
+    """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
+    that reader may press (the team's, in a channel; the requester's or a lead's own, in their
+    personal chat)."""
     case, notes = handoff.case, handoff.notes
     requester_tag, requester_entity = mention(handoff.requester)
     entities = [requester_entity]
@@ -127,6 +136,17 @@ def handoff_card(
             {
                 "type": "TextBlock",
                 "text": f"Long-running case: {safe(handoff.long_running)}",
+                "color": "Warning",
+                "weight": "Bolder",
+                "wrap": True,
+            }
+        )
+    if handoff.technical_level:
+        level = LEVEL_LABELS.get(handoff.technical_level, handoff.technical_level)
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"Technical escalation: {safe(level)}",
                 "color": "Warning",
                 "weight": "Bolder",
                 "wrap": True,
@@ -151,6 +171,8 @@ def handoff_card(
             ]
         )
     )
+    if handoff.outputs is not None:
+        body.append(copyable("internal_title", "Internal title", handoff.outputs.title))
     if notes.summary:
         body += [text("Summary", weight="Bolder"), text(safe(notes.summary))]
     if notes.next_steps_us or notes.next_steps_customer:
@@ -166,22 +188,31 @@ def handoff_card(
         ]
     if history:
         body += [text("History", weight="Bolder"), text(timeline(history))]
-    verbs = [verb for verb in offered_verbs(handoff) if verb in CARD_VERBS]
-    actions = [_action(verb, handoff) for verb in verbs]
+    actions = [_action(verb, handoff) for verb in viewer_verbs(handoff, viewer)]
     content = card(body, actions)
     content["msteams"]["entities"] = entities
     return content
 
 
-def offered_verbs(handoff: Handoff) -> list[str]:
-    """The buttons this version of the handoff's cards offers (the requester's answer card
-    included), so a click on anything else is known to be forged."""
+def _possible(handoff: Handoff) -> list[str]:
+    """What can be done to the handoff now, in the card's order: its state's moves, then
+    flagging it long-running (R-LONG by hand) where the case can be."""
     verbs = allowed_verbs(handoff.state)
-    closed = (HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE)
-    if handoff.long_running is None and handoff.state not in closed:
-        # R-LONG by hand: anyone who knows the customer works in two zones may flag it.
+    if why_not_flaggable(handoff) is None:
         verbs.append("long_running")
     return verbs
+
+
+def viewer_verbs(handoff: Handoff, viewer: Viewer) -> list[str]:
+    """The buttons `viewer`'s copy of this version of the card offers."""
+    return [v for v in _possible(handoff) if v in CARD_VERBS and v in VIEWER_VERBS[viewer]]
+
+
+def offered_verbs(handoff: Handoff) -> list[str]:
+    """The buttons this version of the handoff's cards offers, whoever's copy (the
+    requester's answer card included), so a click on anything else is known to be forged."""
+    offered = {verb for viewer in Viewer for verb in viewer_verbs(handoff, viewer)}
+    return [v for v in _possible(handoff) if v in offered or v == "provide_info"]
 
 
 def timeline(history: Sequence[AuditEvent]) -> str:

@@ -123,6 +123,21 @@ class Settings(BaseSettings):
         return client_id, secret, authority
 
     @property
+    def group_chats_missing(self) -> tuple[str, ...]:
+        """The settings an admin must still set for group chats (Graph, and the app to
+        install in them), named as they are set; empty when group chats can work."""
+        missing = []
+        if not (self.graph_client_id or self.app_id):
+            missing.append("MicrosoftAppId (or GRAPH_CLIENT_ID)")
+        if not (self.graph_client_secret or self.app_password):
+            missing.append("MicrosoftAppPassword (or GRAPH_CLIENT_SECRET)")
+        if not self.app_tenant_id:
+            missing.append("MicrosoftAppTenantId")
+        if not self.teams_app_id:
+            missing.append("TEAMS_APP_ID")
+        return tuple(missing)
+
+    @property
     def delivery_abandoned_after(self) -> timedelta:
         """How long a delivery's turn may hold its keys unfinished: no turn outlives the
         request deadline, so a claim older than that (and the margin) lost its process."""

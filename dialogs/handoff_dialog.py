@@ -17,9 +17,10 @@ from botbuilder.schema import Activity, Attachment
 
 from cards import handoff_forms as forms
 from cards.elements import attachment
+from cards.transfer_card import handoff_card
 from config.process import ProcessConfig
 from handoff import policy
-from handoff.access import may_update, not_yours_to_update
+from handoff.access import Viewer, may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
 from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
@@ -365,7 +366,7 @@ class TransferStep(_Step):
             return Finish(
                 (
                     "No handoff is needed: you no longer need input from the collaborating "
-                    "team (R-COLLAB). Close the collaboration in the case tool instead.",
+                    "team. Close the collaboration in the case tool instead.",
                 )
             )
         return Advance({"transfer": raw})
@@ -528,7 +529,7 @@ class ReviewStep(_Step):
         service = self.deps.service
         try:
             if answers.get("updating"):
-                await service.revise(
+                stored = await service.revise(
                     answers["existing_id"],
                     answers["existing_version"],
                     handoff_answers,
@@ -537,7 +538,7 @@ class ReviewStep(_Step):
                 )
                 done = f"Updated the open handoff of case {number}."
             else:
-                await service.request(handoff_answers, outputs, reply.user)
+                stored = await service.request(handoff_answers, outputs, reply.user)
                 done = (
                     f"Handoff of case {number} requested; it now waits for the receiving engineer."
                 )
@@ -570,7 +571,12 @@ class ReviewStep(_Step):
                     f"Type **handoff {number}** to start again from what it says now.",
                 )
             )
-        return Finish((f"{done} Next step: {outputs.next_step}",))
+        said: list[Activity | str] = [f"{done} Next step: {outputs.next_step}"]
+        if stored.requester.id == reply.user.id:
+            # The requester's own copy: Cancel and Back to queue are theirs, and shown only
+            # here, where nobody else sees them.
+            said.append(card_message(handoff_card(stored, viewer=Viewer.REQUESTER)))
+        return Finish(tuple(said))
 
 
 def handoff_dialog(deps: HandoffDeps) -> FormDialog:

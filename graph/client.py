@@ -215,6 +215,21 @@ class GraphClient:
     async def find_user(self, id_or_upn: str) -> tuple[str, str] | None:
         """(AAD object id, display name) of a user named by id or e-mail/UPN; None if Graph
         knows no such user."""
+        user = await self._user(id_or_upn)
+        if user is None:
+            return None
+        return str(user["id"]), str(user.get("displayName") or id_or_upn)
+
+    async def user_email(self, id_or_upn: str) -> str | None:
+        """A user's e-mail address (their mail, else their sign-in name), to show people who
+        someone is; None if Graph knows no such user or gives no address."""
+        user = await self._user(id_or_upn)
+        if user is None:
+            return None
+        address = user.get("mail") or user.get("userPrincipalName")
+        return str(address) if address else None
+
+    async def _user(self, id_or_upn: str) -> dict[str, Any] | None:
         try:
             _, user = await self._request(
                 "GET",
@@ -228,7 +243,7 @@ class GraphClient:
             raise
         if not isinstance(user, dict) or not user.get("id"):
             raise GraphError(200, "UnexpectedBody", "Graph returned no user object.")
-        return str(user["id"]), str(user.get("displayName") or id_or_upn)
+        return user
 
     async def member_groups(self, user_aad_id: str, group_ids: Sequence[str]) -> set[str]:
         """Which of ``group_ids`` the user is a member of, directly or through nested groups

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from .models import Handoff, Person
 from .ports import ConversationKind
@@ -44,6 +44,28 @@ while none is known."""
 
 REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
 REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
+# What anyone who may act on a handoff may press (the members, the leads, its people).
+ANYONE_ACTING = frozenset({"accept", "more_info", "escalate", "long_running"})
+
+
+class Viewer(StrEnum):
+    """Whose copy of a handoff's card it is, and so which buttons it offers: a button shown
+    to someone the policy refuses would always refuse. The Case Transfer channel (and any
+    channel or group chat) is seen by the whole team; a personal chat by one person."""
+
+    TEAM = "team"
+    REQUESTER = "requester"
+    LEAD = "lead"
+
+
+VIEWER_VERBS: dict[Viewer, frozenset[str]] = {
+    Viewer.TEAM: ANYONE_ACTING,
+    # The requester cannot take their own handoff, nor ask themselves for more information.
+    Viewer.REQUESTER: (ANYONE_ACTING - {"accept", "more_info"})
+    | REQUESTER_OR_LEAD
+    | REQUESTER_ONLY,
+    Viewer.LEAD: ANYONE_ACTING | REQUESTER_OR_LEAD,
+}
 
 _MAX_LOGGED_ID = 64  # ids may come from untrusted card data: logged, but cut short
 
@@ -247,6 +269,15 @@ class AccessPolicy:
 
     def is_lead(self, person: Person) -> bool:
         return self._is_lead(person)
+
+    def viewer(self, actor: Person, handoff: Handoff, *, personal: bool) -> Viewer:
+        """Whose copy of the card `actor` is shown: only in a personal chat is it their own
+        (elsewhere everyone there sees it)."""
+        if not personal:
+            return Viewer.TEAM
+        if _same(handoff.requester, actor):
+            return Viewer.REQUESTER
+        return Viewer.LEAD if self._is_lead(actor) else Viewer.TEAM
 
     async def _teams(self) -> list[str]:
         """The Case Transfer team and the allowed teams; empty while none is known."""

@@ -27,6 +27,12 @@ SEND_APPROVAL_CARDS = "send_approval_cards"
 UPDATE_APPROVAL_CARDS = "update_approval_cards"
 SHIFT_END_REMINDER = "shift_end_reminder"
 MEETING_AGENDA = "meeting_agenda"
+REPORT_UNDELIVERED = "report_undelivered"
+# The payload key of a message meant for a person that names who hears of it should it never
+# reach them (see if_undelivered).
+IF_UNDELIVERED = "if_undelivered"
+# A storm of dead letters about one subject is told once per person in this window.
+UNDELIVERED_WINDOW = timedelta(hours=1)
 
 # How often the reminders are planned ahead; any process may plan, the keys make it once.
 PLANNING_INTERVAL = timedelta(minutes=10)
@@ -51,22 +57,58 @@ def group_chat_lane(case_number: str) -> str:
     return f"groupchat:{case_number}"
 
 
+def if_undelivered(
+    tell: Person, about: str, subject: str, topic: str, batch: Sequence[str]
+) -> dict[str, Any]:
+    """What a message meant for a person carries so that, should it become a dead letter,
+    `tell` (the requester it was sent for) hears that it did not arrive: `about` names the
+    message ("the approval card for escalating case 123"), `subject` what it concerned in
+    words ("case 123"), `topic` the same as a key (one report per person and topic in a
+    window), `batch` the keys of the messages decided with it (the report waits for them
+    all, so that one failure and its siblings are told together)."""
+    return {
+        "tell": tell.model_dump(),
+        "about": about,
+        "subject": subject,
+        "topic": topic,
+        "batch": list(batch),
+    }
+
+
+def _notify_key(handoff: Handoff, person: Person) -> str:
+    return f"notify:{handoff.id}:v{handoff.version}:{person.id}"
+
+
 def _notify(
-    handoff: Handoff, person: Person, text: str, at: datetime, *, ask: bool = False
+    handoff: Handoff,
+    person: Person,
+    text: str,
+    at: datetime,
+    *,
+    ask: bool = False,
+    undelivered: dict[str, Any] | None = None,
 ) -> OutboxMessage:
+    payload: dict[str, Any] = {
+        "person": person.model_dump(),
+        "text": text,
+        "handoff_id": handoff.id,
+        "version": handoff.version,
+        "ask_answer": ask,
+    }
+    if undelivered is not None:
+        payload[IF_UNDELIVERED] = undelivered
     return OutboxMessage(
         kind=NOTIFY,
-        payload={
-            "person": person.model_dump(),
-            "text": text,
-            "handoff_id": handoff.id,
-            "version": handoff.version,
-            "ask_answer": ask,
-        },
-        dedupe_key=f"notify:{handoff.id}:v{handoff.version}:{person.id}",
+        payload=payload,
+        dedupe_key=_notify_key(handoff, person),
         not_before=at,
         lane=chat_lane(person),
     )
+
+
+def _case_topic(number: str) -> tuple[str, str]:
+    """A case's subject in words and as a key."""
+    return f"case {number}", f"case:{number}"
 
 
 def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
@@ -145,13 +187,42 @@ def on_change(
     elif after.state is HandoffState.ESCALATED:
         text = f"{_who(actor)} escalated case {number} to the regional handoff SME."
         messages.append(_notify(after, after.requester, text, at))
+        subject, topic = _case_topic(number)
+        batch = [_notify_key(after, sme) for sme in smes]
+        about = f"the notice that the handoff of case {number} was escalated to them"
         for sme in smes:
             sme_text = (
                 f"{_who(actor)} escalated the handoff of case {number} ({after.from_region} → "
                 f"{after.target_region}) to you. Its card is in the Case Transfer channel."
             )
-            messages.append(_notify(after, sme, sme_text, at))
+            undelivered = if_undelivered(after.requester, about, subject, topic, batch)
+            messages.append(_notify(after, sme, sme_text, at, undelivered=undelivered))
     return messages
+
+
+def stay_sme_notices(
+    handoff: Handoff, smes: Sequence[Person], text: str, at: datetime
+) -> list[OutboxMessage]:
+    """R-STAY: the regional SMEs hear that a critical handoff still has no owner, once per
+    handoff; the requester hears if that reaches none of them."""
+    keys = [f"stay-sme:{handoff.id}:{sme.id}" for sme in smes]
+    subject, topic = _case_topic(handoff.case.number)
+    about = f"the notice that the critical handoff of case {handoff.case.number} has no owner"
+    return [
+        OutboxMessage(
+            kind=NOTIFY,
+            payload={
+                "person": sme.model_dump(),
+                "text": text,
+                "handoff_id": handoff.id,
+                IF_UNDELIVERED: if_undelivered(handoff.requester, about, subject, topic, keys),
+            },
+            dedupe_key=key,
+            not_before=at,
+            lane=chat_lane(sme),
+        )
+        for sme, key in zip(smes, keys, strict=True)
+    ]
 
 
 def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
@@ -162,16 +233,30 @@ def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
         f"{handoff.case.number}** to see where it stands."
     )
     people = [p for p in (handoff.owner, handoff.requester) if p is not None]
-    return [
-        OutboxMessage(
-            kind=NOTIFY,
-            payload={"person": p.model_dump(), "text": text, "handoff_id": handoff.id},
-            dedupe_key=f"long:{handoff.id}:{p.id}",
-            not_before=event.at,
-            lane=chat_lane(p),
+    subject, topic = _case_topic(handoff.case.number)
+    about = f"the notice that case {handoff.case.number} is now long-running"
+    messages = []
+    for person in people:
+        key = f"long:{handoff.id}:{person.id}"
+        payload: dict[str, Any] = {
+            "person": person.model_dump(),
+            "text": text,
+            "handoff_id": handoff.id,
+        }
+        if person.id != handoff.requester.id:
+            payload[IF_UNDELIVERED] = if_undelivered(
+                handoff.requester, about, subject, topic, [key]
+            )
+        messages.append(
+            OutboxMessage(
+                kind=NOTIFY,
+                payload=payload,
+                dedupe_key=key,
+                not_before=event.at,
+                lane=chat_lane(person),
+            )
         )
-        for p in people
-    ]
+    return messages
 
 
 def group_chat_step(kind: str, case_number: str, at: datetime, attempt: str = "") -> OutboxMessage:
@@ -231,7 +316,14 @@ def approval_card_key(kind: str, escalation_id: str, version: int, lead_id: str)
 
 
 def approval_cards(
-    escalation_id: str, version: int, leads: Sequence[Person], at: datetime, *, update: bool
+    escalation_id: str,
+    version: int,
+    leads: Sequence[Person],
+    at: datetime,
+    *,
+    update: bool,
+    requester: Person | None = None,
+    case_number: str = "",
 ) -> list[OutboxMessage]:
     """R-ESC: each Team Leader's approval card, sent once or brought up to date after a
     decision, as an item of its own in that lead's chat lane: it goes out in order with
@@ -240,29 +332,58 @@ def approval_cards(
     one to fail for good can tell that the card reached nobody."""
     kind = UPDATE_APPROVAL_CARD if update else SEND_APPROVAL_CARD
     asked = [lead.model_dump() for lead in leads]
+    keys = [approval_card_key(kind, escalation_id, version, lead.id) for lead in leads]
+    payload: dict[str, Any] = {"escalation_id": escalation_id, "asked": asked}
+    if requester is not None and not update:
+        # A card that never arrives is told to the engineer who asked (an update of one
+        # that did arrive is not news to them).
+        subject, topic = _case_topic(case_number)
+        about = f"the approval card for escalating case {case_number} to the vendor"
+        payload[IF_UNDELIVERED] = if_undelivered(requester, about, subject, topic, keys)
     return [
         OutboxMessage(
             kind=kind,
-            payload={"escalation_id": escalation_id, "lead": lead.model_dump(), "asked": asked},
-            dedupe_key=approval_card_key(kind, escalation_id, version, lead.id),
+            payload={**payload, "lead": lead.model_dump()},
+            dedupe_key=key,
             not_before=at,
             lane=chat_lane(lead),
         )
-        for lead in leads
+        for lead, key in zip(leads, keys, strict=True)
     ]
 
 
 def tell(
-    person: Person, text: str, key: str, at: datetime, card: dict[str, Any] | None = None
+    person: Person,
+    text: str,
+    key: str,
+    at: datetime,
+    card: dict[str, Any] | None = None,
+    undelivered: dict[str, Any] | None = None,
 ) -> OutboxMessage:
-    """A personal message (with a card, if given), once per `key`."""
+    """A personal message (with a card, if given), once per `key`; `undelivered` (from
+    if_undelivered): who hears of it should it never arrive."""
     payload: dict[str, Any] = {"person": person.model_dump(), "text": text, "handoff_id": ""}
     if card is not None:
         payload["card"] = card
+    if undelivered is not None:
+        payload[IF_UNDELIVERED] = undelivered
     return OutboxMessage(
         kind=NOTIFY,
         payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
         not_before=at,
         lane=chat_lane(person),
+    )
+
+
+def undelivered_report(tell: Person, topic: str, subject: str, at: datetime) -> OutboxMessage:
+    """Tells `tell` which of the messages about `topic` never reached their person: one item
+    per person, topic and window, however many dead letters it covers."""
+    window = int(at.timestamp() // UNDELIVERED_WINDOW.total_seconds())
+    return OutboxMessage(
+        kind=REPORT_UNDELIVERED,
+        payload={"tell": tell.model_dump(), "topic": topic, "subject": subject},
+        dedupe_key=f"{REPORT_UNDELIVERED}:{topic}:{tell.id}:{window}",
+        not_before=at,
+        lane=chat_lane(tell),
     )

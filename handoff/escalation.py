@@ -104,6 +104,17 @@ LEVEL_NAMES = {
 }
 
 
+# How the card and `status` name the level a case has reached.
+LEVEL_LABELS = {
+    "L1": "L1 engineer",
+    "L2": "L2 engineer",
+    "SME": "subject matter expert (SME)",
+    "TL": "Team Leader (TL)",
+    "TM": "Team Manager (TM)",
+    "leadership": "leadership",
+}
+
+
 def next_level(levels_reached: list[str]) -> str | None:
     """The level after the highest one reached (L1 by default); None past leadership."""
     reached = [

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from .models import Handoff, HandoffState, Severity
+from .models import Handoff, HandoffState, Person, Severity
 from .schedule import Schedule
 from .user_settings import SHIFT_END_NOTICE
 
@@ -54,19 +54,48 @@ def round_the_globe(route: Sequence[str]) -> str | None:
     return None
 
 
+# Closed for R-LONG: a cancelled handoff, or one sent back to the queue (a new one follows).
+_CLOSED = frozenset({HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE})
+
+
+def can_be_long_running(handoff: Handoff) -> bool:
+    """R-LONG is about Sev A or B cases the customer works 24x7."""
+    case = handoff.case
+    return case.severity is not Severity.C and case.is_24x7
+
+
+def why_not_flaggable(handoff: Handoff) -> str | None:
+    """Why this handoff cannot be flagged long-running by hand, or None when it can. The one
+    statement of the rule: the service refuses by it, the cards offer the button by it."""
+    number = handoff.case.number
+    if handoff.state in _CLOSED:
+        state = handoff.state.value.replace("-", " ")
+        return (
+            f"This handoff of case {number} is {state}: it can no longer be flagged "
+            "long-running. Flag the case's current handoff."
+        )
+    if handoff.long_running is not None:
+        return f"Case {number} is already marked long-running: {handoff.long_running}"
+    if not can_be_long_running(handoff):
+        return (
+            f"Case {number} cannot be long-running: only Sev A or B cases the customer works "
+            "24x7 can be."
+        )
+    return None
+
+
 def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) -> Verdict:
     """Whether the case of these handoffs is long-running (R-LONG).
 
     Only Sev A or B cases worked 24x7 travel round the globe; a Sev C case never counts. A
     person's flag (the customer works in two time zones and transfers keep happening) is
-    taken as given, whatever the severity: they know the case.
+    taken as given: they know the case (who may flag which case: why_not_flaggable).
     """
     if flagged_reason:
         return Verdict(True, f"flagged: {flagged_reason}")
     if not handoffs:
         return Verdict(False)
-    case = max(handoffs, key=lambda h: h.updated_at).case
-    if case.severity is Severity.C or not case.is_24x7:
+    if not can_be_long_running(max(handoffs, key=lambda h: h.updated_at)):
         return Verdict(False)
     loop = round_the_globe(regions_travelled(handoffs))
     if loop is None:
@@ -74,16 +103,22 @@ def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) ->
     return Verdict(True, f"it has gone round the globe: {loop}")
 
 
-def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, str]:
-    """Who last owned the case in each region (from accepted handoffs), to propose as the
-    regional owners of a long-running case; names by region, in the order regions came."""
-    owners: dict[str, str] = {}
+def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, Person]:
+    """Who last held the case in each region, from its accepted handoffs (the requester in
+    the region it left, the owner in the region it reached): the regional owners proposed
+    for a long-running case, by region, the most recent last. `longrunning <case>` lists
+    them and the owners card proposes them, so both say the same."""
+    latest: dict[str, Person] = {}
     for handoff in sorted(handoffs, key=lambda h: h.updated_at):
-        if handoff.state is HandoffState.ACCEPTED and handoff.owner is not None:
-            owners.pop(handoff.target_region, None)
-            owners[handoff.target_region] = handoff.owner.name or handoff.owner.id
-            owners.setdefault(handoff.from_region, handoff.requester.name or handoff.requester.id)
-    return owners
+        if handoff.state is not HandoffState.ACCEPTED or handoff.owner is None:
+            continue
+        for person, region in (
+            (handoff.requester, handoff.from_region),
+            (handoff.owner, handoff.target_region),
+        ):
+            latest.pop(region, None)
+            latest[region] = person
+    return latest
 
 
 class ChatMember(BaseModel):
@@ -115,27 +150,16 @@ class GroupChat(BaseModel):
     last_error: str | None = None
 
 
-def chat_members(handoffs: Sequence[Handoff]) -> tuple[ChatMember, ...]:
-    """The regional owners the bot can add to a chat: people with an AAD object id, the
-    latest owner of each region."""
-    latest: dict[str, ChatMember] = {}
-    for handoff in sorted(handoffs, key=lambda h: h.updated_at):
-        if handoff.state is not HandoffState.ACCEPTED or handoff.owner is None:
-            continue
-        for person, region in (
-            (handoff.requester, handoff.from_region),
-            (handoff.owner, handoff.target_region),
-        ):
-            if person.aad_object_id:
-                latest.pop(region, None)
-                latest[region] = ChatMember(
-                    aad_object_id=person.aad_object_id,
-                    name=person.name or person.id,
-                    region=region,
-                )
+def chat_members(owners: Mapping[str, Person]) -> tuple[ChatMember, ...]:
+    """The regional owners the bot can add to a chat: those with an AAD object id, each
+    person once (in the first region they hold)."""
     unique: dict[str, ChatMember] = {}
-    for member in latest.values():
-        unique.setdefault(member.aad_object_id, member)
+    for region, person in owners.items():
+        if person.aad_object_id:
+            member = ChatMember(
+                aad_object_id=person.aad_object_id, name=person.name or person.id, region=region
+            )
+            unique.setdefault(person.aad_object_id.lower(), member)
     return tuple(unique.values())
 
 
@@ -144,7 +168,7 @@ def chat_topic(handoff: Handoff) -> str:
 
 
 CHAT_RULES = (
-    "This chat holds the regional owners of a long-running case (R-LONG). Hand off directly "
+    "This chat holds the regional owners of a long-running case. Hand off directly "
     "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your shift, "
     "update the notes and type **shiftend** here with a short summary."
 )

@@ -182,10 +182,16 @@ class Handoff(Frozen):
     open_question: str | None = None
     # Why the case is long-running (R-LONG), once it is.
     long_running: str | None = None
+    # The highest technical escalation level the case has reached (R-ESC), if any; it goes
+    # with the case into its later handoffs.
+    technical_level: str | None = None
     state: HandoffState = HandoffState.REQUESTED
     owner: Person | None = None
     version: int = 1
     created_at: UtcDatetime
+    # Every change moves updated_at; this moves only when the state does (None in records
+    # written before it was kept), so the card says since when the handoff is in its state.
+    state_since: UtcDatetime | None = None
     updated_at: UtcDatetime
 
     @field_validator("version")

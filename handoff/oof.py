@@ -29,7 +29,7 @@ _LABELS = {
 }
 
 NO_BATCH_TO_QUEUE = (
-    "Cases are not pushed back to the queue in a batch (R-OOF): the critical ones get a warm "
+    "Cases are not pushed back to the queue in a batch: the critical ones get a warm "
     "handoff to a teammate, the others go on the list for your Team Leader."
 )
 

@@ -110,5 +110,6 @@ def new_handoff(
         notes=answers.notes,
         outputs=outputs,
         created_at=at,
+        state_since=at,
         updated_at=at,
     )

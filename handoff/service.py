@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
-from .long_running import assess
-from .models import AuditEvent, Handoff, HandoffOutputs, HandoffState, Person, as_utc
+from .long_running import assess, why_not_flaggable
+from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
@@ -57,6 +57,10 @@ class HandoffService:
     ) -> Handoff:
         """Stores a new handoff in state `requested`; DuplicateOpenHandoff if the case has one."""
         handoff = new_handoff(answers, outputs, requester, self._clock.now())
+        earlier = await self._repository.latest_for_case(handoff.case.number)
+        if earlier is not None and earlier.technical_level:
+            # The level reached is the case's, not one handoff's (R-ESC).
+            handoff = handoff.model_copy(update={"technical_level": earlier.technical_level})
         event = request_event(handoff, conversation_id)
         event = event.model_copy(update={"data": {"path": list(outputs.path)}})
         outbox = effects.on_request(handoff, self._stay_interval)
@@ -118,20 +122,14 @@ class HandoffService:
     ) -> Handoff:
         """R-LONG by hand: the customer works in two time zones and transfers keep happening.
         ConcurrencyConflict if it changed meanwhile (or since `seen_version`); AlreadyHandled
-        if `claim` was recorded; IllegalTransition for a closed or already flagged handoff."""
+        if `claim` was recorded; IllegalTransition, saying why, for a handoff that cannot be
+        flagged (closed, flagged already, not a Sev A/B 24x7 case)."""
         handoff = await self._repository.get(handoff_id)
         if seen_version is not None and seen_version != handoff.version:
             raise ConcurrencyConflict(_out_of_date(handoff))
-        if handoff.state in _NOT_FLAGGABLE:
-            state = handoff.state.value.replace("-", " ")
-            raise IllegalTransition(
-                f"This handoff of case {handoff.case.number} is {state}: it can no longer be "
-                "flagged long-running. Flag the case's current handoff."
-            )
-        if handoff.long_running is not None:
-            raise IllegalTransition(
-                f"Case {handoff.case.number} is already marked long-running: {handoff.long_running}"
-            )
+        refusal = why_not_flaggable(handoff)
+        if refusal is not None:
+            raise IllegalTransition(refusal)
         verdict = assess([handoff], flagged_reason=reason)
         return await self._annotate(
             handoff,
@@ -150,7 +148,12 @@ class HandoffService:
         """R-ESC: the case went up one technical level; the step stays in its history."""
         handoff = await self._repository.get(handoff_id)
         return await self._annotate(
-            handoff, {}, "technical_escalation", actor, conversation_id, {"level": level}
+            handoff,
+            {"technical_level": level},
+            "technical_escalation",
+            actor,
+            conversation_id,
+            {"level": level},
         )
 
     async def _annotate(
@@ -239,10 +242,6 @@ class HandoffService:
             current = await self._repository.get(handoff_id)
             return ActionOutcome(current, False, _out_of_date(current))
         return ActionOutcome(changed, True)
-
-
-# Closed for R-LONG: a cancelled handoff, or one sent back to the queue (a new one follows).
-_NOT_FLAGGABLE = frozenset({HandoffState.CANCELLED, HandoffState.BACK_TO_QUEUE})
 
 
 def _out_of_date(handoff: Handoff) -> str:

@@ -125,7 +125,12 @@ def apply(
         )
     _check_actor(handoff, command)
     at = as_utc(at)
-    changes: dict[str, object] = {"state": target, "version": handoff.version + 1, "updated_at": at}
+    changes: dict[str, object] = {
+        "state": target,
+        "version": handoff.version + 1,
+        "updated_at": at,
+        "state_since": at,
+    }
     if isinstance(command, Accept):
         changes["owner"] = command.actor
     updated = handoff.model_copy(update=changes)

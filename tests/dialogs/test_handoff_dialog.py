@@ -67,7 +67,9 @@ async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
     [event] = await store.history(handoff.id)
     assert event.kind == "requested"
     assert event.data["path"] == list(outputs.path)
-    assert user.cards_seen == 4  # case, transfer, notes, review: no meeting to ask about
+    # case, transfer, notes, review (no meeting to ask about), and the requester's own copy of
+    # the handoff's card, with their Cancel and Back to queue
+    assert user.cards_seen == 5
 
 
 CRITICAL_NOTES_TEXT = """\

@@ -38,6 +38,7 @@ FAST_RETRIES = {
     "OUTBOX_MAX_ATTEMPTS": "60",
 }
 REACHED_NOBODY = "reached no Team Leader"
+NOT_REACHED = "did not reach the people they were for"
 
 
 def chat_of(user: TeamsUser) -> str:
@@ -228,8 +229,17 @@ async def test_a_lead_the_bot_cannot_reach_does_not_stop_the_others(
     puts = [r for r in fake_connector.requests if r.method == "PUT"]
     assert [r.activity_id for r in puts] == [uma_card.response["id"]]
     assert cards_of(fake_connector, TARA) == cards_of(fake_connector, VIC) == []
-    # Uma got the card, so the engineer is not told that nobody did.
+    # Uma got the card, so the engineer is not told that nobody did; they hear that Tara
+    # did not (Vic was never asked: he has no chat with the bot, as they were told at once).
     assert told(fake_connector, REACHED_NOBODY) == []
+    [said] = await fake_connector.wait_for_activities(
+        conversation_id=chat_of(DEFAULT_USER), predicate=lambda a: NOT_REACHED in a["text"]
+    )
+    assert (
+        f"the approval card for escalating case {CASE} to the vendor, for Tara Lead"
+        in (said["text"])
+    )
+    assert "Uma Lead" not in said["text"]
 
 
 async def test_after_a_decision_every_leads_card_is_updated_in_place_once(
@@ -293,6 +303,10 @@ async def test_when_every_leads_card_fails_for_good_the_requester_is_told_once(
     assert told_at > last_failure, "told only once the last lead's card had failed for good"
     rows = await outbox_rows(database_url, "send_approval_card:")
     assert {row["state"] for row in rows} == {"dead"}
+    # Said once, in those words: the report of undelivered messages leaves these cards out.
+    [report] = await until_settled(database_url, "report_undelivered:", 1)
+    assert report["state"] == "done"
+    assert told(fake_connector, NOT_REACHED) == []
 
     # What the message says works: a lead retries the dead letters, the cards go out, and
     # the engineer is not told again.

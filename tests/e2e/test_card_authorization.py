@@ -31,6 +31,7 @@ from harness.handoff_flow import (
     CASE,
     RECEIVER,
     TUESDAY,
+    command_by,
     handoff_card,
     invoke_for,
     post,
@@ -38,7 +39,15 @@ from harness.handoff_flow import (
     request_handoff,
     user_fields,
 )
-from harness.ids import DEFAULT_TEAM_ID, DEFAULT_TENANT_ID, DEFAULT_USER, channel_id_for, fake_user
+from harness.ids import (
+    DEFAULT_BOT_ID,
+    DEFAULT_TEAM_ID,
+    DEFAULT_TENANT_ID,
+    DEFAULT_USER,
+    channel_id_for,
+    fake_user,
+    personal_conversation_id,
+)
 
 OUTSIDER = fake_user("Olga Outsider")
 READY = HandoffNotes(
@@ -201,10 +210,14 @@ async def test_requester_only_and_lead_buttons_refuse_everyone_else(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bot, card, message_id = await transfer_card(start_bot, fake_connector, clock)
-    _, body = await post(
+    await post(
         bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question="Why?")
     )
-    asked = body["value"]
+    # Cancel and Back to queue are on the requester's own copy: `status` in their chat.
+    mine = await command_by(bot, fake_connector, f"status {CASE}", DEFAULT_USER)
+    assert "More info needed" in mine
+    chat = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
+    asked = next(c for c in fake_connector.adaptive_cards(chat) if "History" in all_text(c))
     [answer] = [  # the requester's answer button, pressed by someone else
         {**a["data"], "answer": "Because."}
         for a in (
@@ -258,7 +271,8 @@ async def test_before_the_channel_is_set_up_only_the_requester_acts(
         description="the status card",
     )
     card, message_id = shown.body["attachments"][0]["content"], str(shown.response["id"])
-    click = invoke_for(fake_connector, card, message_id, "accept", RECEIVER)
+    # The requester's own status card: the buttons of their copy (no Accept: not theirs).
+    click = invoke_for(fake_connector, card, message_id, "escalate", RECEIVER)
     said = await refused_press(bot, fake_connector, how, click, sqlite_url)
     assert access.NO_TRANSFER_TEAM in said
     assert refusals(caplog, "card action refused") == ["no Case Transfer team known"]
@@ -618,7 +632,11 @@ async def test_before_the_channel_is_set_up_group_members_act_and_others_are_ref
     config = config_file(tmp_path, allowed_groups=[SUPPORT_GROUP])
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config, **graph_env)
     await request_handoff(bot, fake_connector)
-    await post(bot, activities.personal_message(f"status {CASE}", fake_connector.url))
+    # A group member's status card, which offers them Accept.
+    status = activities.personal_message(
+        f"status {CASE}", fake_connector.url, **user_fields(RECEIVER)
+    )
+    await post(bot, status)
     [shown] = await fake_connector.wait_for(
         lambda r: r.method == "POST" and "History" in str(r.body),
         description="the status card",

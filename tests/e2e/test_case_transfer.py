@@ -33,7 +33,9 @@ from harness.handoff_flow import (
     request_handoff,
     set_up_channel,
 )
-from harness.ids import DEFAULT_USER, fake_user
+from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, fake_user, personal_conversation_id
+
+DEFAULT_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 
 
 @pytest.fixture
@@ -51,14 +53,10 @@ async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_
     assert f"Case {CASE} · Sev B" in shown
     assert "Requested by <at>Test User</at>" in shown
     assert card["msteams"]["entities"][0]["mentioned"]["id"] == DEFAULT_USER.id
-    assert [a["title"] for a in card["actions"]] == [
-        "Accept",
-        "Need more info",
-        "Back to queue",
-        "Escalate to SME",
-        "Cancel",
-        "Long-running",
-    ]
+    # What anyone in the team may press; Cancel and Back to queue are on the requester's own
+    # copy (tests/e2e/test_card_buttons.py), and a Sev B case not worked 24x7 cannot be
+    # long-running.
+    assert [a["title"] for a in card["actions"]] == ["Accept", "Need more info", "Escalate to SME"]
 
     status, body = await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))
     assert status == 200
@@ -66,9 +64,7 @@ async def test_a_requested_handoff_is_posted_accepted_updated_and_the_requester_
     refreshed = body["value"]
     assert_valid_card(refreshed)
     assert "Accepted by Bo Receiver" in all_text(refreshed)
-    assert [a["title"] for a in refreshed["actions"]] == ["Long-running"], (
-        "only flagging it long-running is left on an accepted handoff"
-    )
+    assert "actions" not in refreshed, "nothing is left to press on an accepted handoff"
 
     [put] = await fake_connector.wait_for(
         lambda r: r.method == "PUT" and r.activity_id == message_id,
@@ -254,19 +250,21 @@ async def test_only_the_requester_cancels_and_queue_needs_a_reason(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    card, message_id = await handoff_card(bot, fake_connector)
-    _, body = await post(bot, invoke_for(fake_connector, card, message_id, "cancel", RECEIVER))
+    _, message_id = await handoff_card(bot, fake_connector)
+    # The requester's own copy, sent to their personal chat when the request was stored.
+    copy = fake_connector.adaptive_cards(DEFAULT_CHAT)[-1]
+    # Its Cancel pressed by someone else (its data sent from the channel card).
+    _, body = await post(bot, invoke_for(fake_connector, copy, message_id, "cancel", RECEIVER))
     assert "Only Test User, who requested this handoff, can do that." in all_text(body["value"])
-    _, body = await post(
-        bot, invoke_for(fake_connector, card, message_id, "back_to_queue", DEFAULT_USER)
-    )
+
+    def back(**reason: str) -> dict[str, Any]:
+        return invoke_for(
+            fake_connector, copy, "copy", "back_to_queue", DEFAULT_USER, "personal", **reason
+        )
+
+    _, body = await post(bot, back())
     assert body["value"] == "Say why the case goes back to the queue, then press the button."
-    _, body = await post(
-        bot,
-        invoke_for(
-            fake_connector, card, message_id, "back_to_queue", DEFAULT_USER, reason="No US SE free"
-        ),
-    )
+    _, body = await post(bot, back(reason="No US SE free"))
     assert "Back to queue" in all_text(body["value"])
 
 
@@ -420,7 +418,7 @@ async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_s
     await fake_connector.wait_for_activities(
         predicate=lambda a: "nobody has accepted" in (a.get("text") or "")
     )
-    assert "has waited 1.0 h" in reminders()[0]["text"]
+    assert "has waited 1 hour 1 minute" in reminders()[0]["text"]
     assert not [
         a for a in fake_connector.activities() if "without an owner" in (a.get("text") or "")
     ]
@@ -430,7 +428,7 @@ async def test_an_unaccepted_critical_handoff_reminds_its_owner_then_tells_the_s
         predicate=lambda a: "without an owner" in (a.get("text") or "")
     )
     assert told["text"].startswith(
-        f"The critical handoff of case {CASE} (EMEA → US) has waited 2.0 h"
+        f"The critical handoff of case {CASE} (EMEA → US) has waited 2 hours 1 minute"
     )
 
 
@@ -456,7 +454,10 @@ async def test_the_card_flags_a_case_long_running(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
     bot = await start_bot(clock=clock)
-    card, message_id = await handoff_card(bot, fake_connector)
+    # Only a Sev A or B case the customer works 24x7 can be long-running.
+    await set_up_channel(bot, fake_connector)
+    await request_handoff(bot, fake_connector, case_form=CRITICAL_FORM, notes=CRITICAL_NOTES)
+    card, message_id = await posted_card(fake_connector)
     _, body = await post(
         bot, invoke_for(fake_connector, card, message_id, "long_running", RECEIVER)
     )

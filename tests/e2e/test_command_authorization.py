@@ -51,10 +51,12 @@ def clock() -> FakeClock:
     return FakeClock(TUESDAY)
 
 
-async def bound_bot(start_bot: StartBot, connector: FakeConnector, clock: FakeClock) -> RunningBot:
+async def bound_bot(
+    start_bot: StartBot, connector: FakeConnector, clock: FakeClock, **settings: str
+) -> RunningBot:
     """The bot with its Case Transfer channel bound in a team of the requester and RECEIVER."""
     connector.set_roster(DEFAULT_TEAM_ID, [DEFAULT_USER, RECEIVER])
-    bot = await start_bot(clock=clock)
+    bot = await start_bot(clock=clock, **settings)
     await set_up_channel(bot, connector)
     return bot
 
@@ -115,11 +117,17 @@ def owners_form(**changes: str) -> dict[str, Any]:
 async def test_a_forged_owners_form_makes_no_group_chat(
     start_bot: StartBot,
     fake_connector: FakeConnector,
+    fake_graph: FakeGraph,
+    fake_token_service: FakeTokenService,
     clock: FakeClock,
     sqlite_url: str,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bot = await bound_bot(start_bot, fake_connector, clock)
+    # Group chats configured: without them the form is refused to everyone, saying so.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    graph = graph_settings(fake_graph, fake_token_service)
+    bot = await bound_bot(start_bot, fake_connector, clock, **graph)
     await seed(sqlite_url, clock, accepted=True, flagged=True)
     assert await owners_form_by(bot, fake_connector, OUTSIDER) == access.NOT_YOURS_TO_SEE
     *_, chat, _ = await stored(sqlite_url, clock)

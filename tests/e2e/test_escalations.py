@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from cards.transfer_card import local_time
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff.models import (
     HandoffNotes,
@@ -23,7 +24,7 @@ from harness.card_schema import assert_valid_card
 from harness.chat import all_text
 from harness.escalation_case import requested_case
 from harness.fake_connector import FakeConnector
-from harness.handoff_flow import user_fields
+from harness.handoff_flow import handoff_card, told, user_fields
 from harness.ids import DEFAULT_USER, fake_user
 from harness.sqlite_rows import rows_written
 
@@ -315,3 +316,36 @@ async def test_with_no_lead_to_reach_the_requester_is_told_at_once_and_can_ask_a
     )
     card, _ = await approval_card_for_lead(bot, fake_connector)
     assert "Raised the core quota -> same failure" in all_text(card)
+
+
+async def test_a_technical_escalation_keeps_the_request_time_and_shows_the_level_reached(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    bot = await start_bot(clock=clock)
+    card, message_id = await handoff_card(bot, fake_connector)
+    requested_at = local_time(clock.now())
+    assert f"Requested · {requested_at}" in all_text(card)
+
+    # Three hours later the requester takes the case up to the SME, one level at a time.
+    for _ in range(2):
+        clock.advance(timedelta(hours=3))
+        await bot.client.post(
+            activities.personal_message(f"escalate {CASE} technical", fake_connector.url)
+        )
+    puts = await fake_connector.wait_for(
+        lambda r: r.method == "PUT" and r.activity_id == message_id,
+        count=2,
+        description="the channel card updated after each level",
+    )
+    updated = puts[-1].body["attachments"][0]["content"]
+    assert_valid_card(updated)
+    shown = all_text(updated)
+    assert f"Requested · {requested_at}" in shown, "the state line keeps the request time"
+    assert local_time(clock.now()) not in shown.split("History")[0]
+    assert "Technical escalation: subject matter expert (SME)" in shown
+
+    # `status` says the same, with the steps in its history.
+    status = activities.personal_message(f"status {CASE}", fake_connector.url)
+    said = await told(bot, fake_connector, status)
+    assert f"Requested · {requested_at}" in said
+    assert "Technical escalation: subject matter expert (SME)" in said

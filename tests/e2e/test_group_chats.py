@@ -25,6 +25,7 @@ from harness.fake_token_service import FakeTokenService
 from harness.graph_access import TEAMS_APP_ID
 from harness.handoff_flow import person, user_fields
 from harness.ids import fake_user
+from harness.plain_words import visible_strings
 from harness.records import PLACEHOLDER_OUTPUTS
 
 CASE = "2311230040001234"
@@ -229,8 +230,10 @@ async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preferen
 ) -> None:
     card = await owners_card(bot, fake_connector)
     shown = all_text(card)
-    assert "EMEA owner (EMEA Owner)" in str(card) and "US owner (US Owner)" in str(card)
-    assert "IST owner" in str(card) and "regional owners" in shown
+    # Graph does not know the owners' e-mail addresses here: they are proposed by name.
+    boxes = {e["label"]: e.get("value") for e in card["body"] if e.get("type") == "Input.Text"}
+    assert boxes["EMEA owner"] == "EMEA Owner" and boxes["US owner"] == "US Owner"
+    assert "IST owner" in boxes and "regional owners" in shown
 
     fake_graph.add_user("aad-kim", "Kim Newowner", user_principal_name="kim@example.invalid")
     await confirm_owners(bot, fake_connector, card, owner_US="nobody@example.invalid")
@@ -376,3 +379,86 @@ async def test_a_chat_that_failed_for_good_is_tried_again_from_where_it_stopped(
     )
     assert "(failed)" not in again["text"]
     assert len(fake_graph.chats) == 1
+
+
+async def test_without_graph_the_chat_command_says_at_once_what_an_admin_must_set(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    await travel_round_the_globe(sqlite_url, clock)
+    bot = await start_bot(clock=clock)  # no Graph credentials, no TEAMS_APP_ID
+    ask = activities.personal_message(
+        f"longrunning {CASE} chat", fake_connector.url, **user_fields(OWNERS["EMEA"])
+    )
+    await bot.client.post(ask)
+    [reply] = await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("replyToId") == ask["id"]
+    )
+    said = reply.get("text") or ""
+    assert said.startswith(f"I cannot make the group chat of case {CASE}"), reply
+    assert "group chats are not configured" in said
+    for setting in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId"):
+        assert setting in said
+    assert "GRAPH_CLIENT_ID" in said and "TEAMS_APP_ID" in said
+    assert not reply.get("attachments"), "no owners form to fill in for nothing"
+    with sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=10) as db:
+        assert db.execute("SELECT COUNT(*) FROM group_chats").fetchone() == (0,)
+        queued = db.execute("SELECT kind FROM outbox WHERE kind LIKE '%chat%'").fetchall()
+    assert queued == [], "no job that can only die"
+
+    # `longrunning <case>` lists the owners, and says the same rather than offer the chat.
+    status = activities.personal_message(
+        f"longrunning {CASE}", fake_connector.url, **user_fields(OWNERS["EMEA"])
+    )
+    await bot.client.post(status)
+    [listed] = await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("replyToId") == status["id"]
+    )
+    assert "- EMEA: EMEA Owner" in listed["text"]
+    assert "group chats are not configured" in listed["text"]
+    assert f"**longrunning {CASE} chat**" not in listed["text"]
+
+
+async def test_the_owners_card_proposes_the_owners_longrunning_lists_by_name_and_e_mail(
+    bot: RunningBot, fake_connector: FakeConnector, fake_graph: FakeGraph
+) -> None:
+    for owner in OWNERS.values():
+        fake_graph.add_teams_user(owner)
+    status = activities.personal_message(
+        f"longrunning {CASE}", fake_connector.url, **user_fields(OWNERS["EMEA"])
+    )
+    await bot.client.post(status)
+    [listed] = await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("replyToId") == status["id"]
+    )
+    shown = {region: f"{user.name} ({user.email})" for region, user in OWNERS.items()}
+    for region, text in shown.items():
+        assert f"- {region}: {text}" in listed["text"]
+
+    card = await owners_card(bot, fake_connector)
+    values = {
+        element["id"]: element.get("value")
+        for element in card["body"]
+        if element.get("type") == "Input.Text"
+    }
+    assert values == {
+        "owner_EMEA": shown["EMEA"],
+        "owner_US": shown["US"],
+        "owner_APAC": shown["APAC"],
+        "owner_IST": None,
+    }
+    seen = " ".join(visible_strings(card))
+    assert not [u.name for u in OWNERS.values() if u.aad_object_id in seen], (
+        "no directory object ids on screen"
+    )
+
+    # Kept as proposed, the owners are the chat's members.
+    await confirm_owners(bot, fake_connector, card, preference="global")
+    [created] = await fake_graph.wait_for(
+        lambda r: r.method == "POST" and r.path.endswith("/chats") and r.status == 201,
+        timeout=10,
+        description="the chat created",
+    )
+    bound = sorted(m["user@odata.bind"] for m in created.body["members"])
+    assert bound == sorted(
+        f"https://graph.microsoft.com/v1.0/users('{u.aad_object_id}')" for u in OWNERS.values()
+    )

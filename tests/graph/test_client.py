@@ -402,6 +402,15 @@ async def test_find_user_by_upn_and_unknown_user(
     assert await client.find_user("nobody@example.invalid") is None
 
 
+async def test_a_users_e_mail_by_id(fake_graph: FakeGraph, session: aiohttp.ClientSession) -> None:
+    fake_graph.add_user("aad-kim", "Kim Sme", user_principal_name="kim@example.invalid")
+    fake_graph.add_user("aad-lee", "Lee", user_principal_name="lee@x.invalid", mail="l@x.invalid")
+    client = GraphClient(fake_graph.base_url, FakeTokens(), session)
+    assert await client.user_email("aad-kim") == "kim@example.invalid"
+    assert await client.user_email("aad-lee") == "l@x.invalid", "mail comes first"
+    assert await client.user_email("aad-nobody") is None
+
+
 # -- member_groups (bot/group_membership.py) ----------------------------------------------
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import jsonschema
 
+from .plain_words import assert_plain_words, visible_strings
+
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[1] / "fixtures" / "schemas" / "adaptive-card.v1.5.0.json"
 )
@@ -39,3 +41,5 @@ def card_problems(card: dict[str, Any]) -> list[str]:
 def assert_valid_card(card: dict[str, Any]) -> None:
     problems = card_problems(card)
     assert not problems, "card is not valid Adaptive Card 1.5:\n" + "\n".join(problems[:8])
+    # Every card a test validates is also read as a person would: plain words only.
+    assert_plain_words(visible_strings(card), "the card")

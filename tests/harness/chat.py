@@ -7,6 +7,8 @@ from typing import Any
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
+from .plain_words import assert_plain_words, visible_strings
+
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -19,7 +21,10 @@ class Chat:
         self.adapter.activity_buffer.clear()
         activity.local_timezone = self.timezone
         await self.adapter.receive_activity(activity)
-        return list(self.adapter.activity_buffer)
+        replies = list(self.adapter.activity_buffer)
+        # Whatever a test makes the bot say, it says in plain words.
+        assert_plain_words([*texts(replies), *visible_strings(cards(replies))], "a reply")
+        return replies
 
     async def say(self, text: str) -> list[Activity]:
         return await self._send(Activity(type="message", text=text))

@@ -16,6 +16,7 @@ import trustme
 from .fake_connector import FakeConnector
 from .fake_graph import FakeGraph
 from .fake_token_service import FakeTokenService
+from .plain_words import activity_strings, assert_plain_words
 from .tls import new_ca, server_ssl_context
 
 __all__ = [
@@ -38,6 +39,9 @@ def fake_connector() -> Iterator[FakeConnector]:
     """A Bot Connector on http://127.0.0.1:<port>/; use ``.url`` as the serviceUrl."""
     with FakeConnector() as connector:
         yield connector
+        # Everything the bot said in the test, read as the people it was for would read it.
+        shown = [text for activity in connector.activities() for text in activity_strings(activity)]
+        assert_plain_words(shown, "a message the bot sent")
 
 
 @pytest.fixture

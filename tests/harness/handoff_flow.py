@@ -188,9 +188,11 @@ def invoke_for(
     message_id: str,
     verb: str,
     user: TeamsUser,
+    scope: activities.Scope = "channel",
     **inputs: str,
 ) -> dict[str, Any]:
-    """Presses a button; a button behind Action.ShowCard sends its text box's value too."""
+    """Presses a button (of a card in the Case Transfer channel, unless `scope` says where);
+    a button behind Action.ShowCard sends its text box's value too."""
     for action in card["actions"]:
         execute = action if action.get("verb") == verb else None
         if action["type"] == "Action.ShowCard":
@@ -201,7 +203,7 @@ def invoke_for(
                 {**execute["data"], **inputs},
                 connector.url,
                 message_id,
-                scope="channel",
+                scope=scope,
                 user_id=user.id,
                 user_name=user.name,
                 aad_object_id=user.aad_object_id,

@@ -111,9 +111,7 @@ class TeamMembership:
             return None
         try:
             async with asyncio.timeout(_LOOKUP_TIMEOUT_SECONDS):
-                member = await connector.conversations.get_conversation_member(
-                    team_id, person.id
-                )
+                member = await connector.conversations.get_conversation_member(team_id, person.id)
         except ErrorResponseException as error:
             status = getattr(error.response, "status_code", None)
             if status in _NOT_A_MEMBER:

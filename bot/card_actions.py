@@ -4,6 +4,7 @@ answer from their personal chat. Card data is untrusted and checked before anyth
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,10 +12,10 @@ from pydantic import ValidationError
 
 from cards.elements import CARD_CONTENT_TYPE, Json
 from cards.transfer_card import handoff_card, offered_verbs
-from handoff.access import AccessPolicy, MemberOf, log_refusal
+from handoff.access import AccessPolicy, MemberOf, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.models import Handoff, Person
-from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository
+from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository, UserSettingsStore
 from handoff.service import ActionOutcome, HandoffService
 from handoff.state_machine import (
     Accept,
@@ -80,10 +81,12 @@ def _text(inputs: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def command_for(action: CardAction, actor: Person, is_lead: bool) -> Command | str:
+def command_for(
+    action: CardAction, actor: Person, is_lead: bool, instead_of: str | None = None
+) -> Command | str:
     try:
         if action.verb == "accept":
-            return Accept(actor=actor)
+            return Accept(actor=actor, instead_of=instead_of)
         if action.verb == "escalate":
             return EscalateToSme(actor=actor)
         if action.verb == "cancel":
@@ -129,9 +132,11 @@ class Click:
     # A click in a personal chat is on the clicker's own copy of the card, which is
     # refreshed as theirs; anywhere else the whole team sees the card.
     personal: bool = False
+    # The clicker's e-mail and sign-in name, as far as the membership look-up told them.
+    addresses: Callable[[], frozenset[str]] = frozenset
 
 
-class Store(HandoffRepository, HandledKeys, Protocol):
+class Store(HandoffRepository, HandledKeys, UserSettingsStore, Protocol):
     pass
 
 
@@ -172,7 +177,14 @@ class CardActions:
             return ActionResult(card=card, message=refusal.said)
         if action.verb == "long_running":
             return await self._flag_long_running(action, actor, click, key)
-        command = command_for(action, actor, self._policy.is_lead(actor))
+        instead_of = await self._meant_for(action, handoff, actor, click)
+        if instead_of is not None and action.inputs.get("instead") is not True:
+            # Allowed, but not meant for them: they confirm first, so nobody takes someone
+            # else's handoff by a slip of the finger.
+            notice = messages.take_instead(handoff.case.number, instead_of)
+            card = handoff_card(handoff, notice=notice, instead_of=instead_of)
+            return ActionResult(card=card, message=notice)
+        command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
         if isinstance(command, str):
             return ActionResult(card=None, message=command)
         try:
@@ -187,6 +199,21 @@ class CardActions:
             card=self._card(outcome.handoff, actor, click, outcome.notice),
             message=_said(outcome),
             done=outcome.changed,
+        )
+
+    async def _meant_for(
+        self, action: CardAction, handoff: Handoff, actor: Person, click: Click
+    ) -> str | None:
+        """For an Accept: who the handoff is meant for, when that is not the clicker."""
+        if action.verb != "accept":
+            return None
+        settings = await self._store.user_settings(actor.id)
+        return meant_for_someone_else(
+            handoff,
+            actor,
+            is_lead=self._policy.is_lead(actor),
+            actor_region=settings.region if settings else None,
+            actor_addresses=click.addresses(),
         )
 
     def _card(

@@ -180,6 +180,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             message_id=activity.reply_to_id,
             member_of=self._access.member_of(turn_context),
             personal=conversation_kind(activity) is ConversationKind.PERSONAL,
+            addresses=lambda: self._access.membership.addresses(self._actor(turn_context)),
         )
 
     def _actor(self, turn_context: TurnContext) -> Person:

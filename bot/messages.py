@@ -478,3 +478,10 @@ def which_question(numbers: Sequence[str]) -> str:
         "answer each with the box on its question's card, so that no answer lands on the "
         "wrong case."
     )
+
+
+def take_instead(number: str, meant_for: str) -> str:
+    return (
+        f"Case {number} is meant for {safe(meant_for)}. Take it instead of them? The requester "
+        "will be told you took it."
+    )

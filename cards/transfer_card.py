@@ -78,9 +78,11 @@ def _state_line(handoff: Handoff) -> Json:
     }
 
 
-def _execute(verb: str, handoff: Handoff) -> Json:
-    data = {"handoff_id": handoff.id, "version": handoff.version}
-    title = ACTION_TITLES[verb]
+def _execute(verb: str, handoff: Handoff, *, title: str = "", confirmed: bool = False) -> Json:
+    data: Json = {"handoff_id": handoff.id, "version": handoff.version}
+    if confirmed:
+        data["instead"] = True
+    title = title or ACTION_TITLES[verb]
     return {
         "type": "Action.Execute",
         "title": title,
@@ -116,6 +118,7 @@ def handoff_card(
     notice: str | None = None,
     history: Sequence[AuditEvent] = (),
     viewer: Viewer = Viewer.TEAM,
+    instead_of: str | None = None,
 ) -> Json:
     """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
     that reader may press (the team's, in a channel; the requester's or a lead's own, in their
@@ -188,7 +191,13 @@ def handoff_card(
         ]
     if history:
         body += [text("History", weight="Bolder"), text(timeline(history))]
-    actions = [_action(verb, handoff) for verb in viewer_verbs(handoff, viewer)]
+    actions = [
+        # Someone the handoff is not meant for confirms they take it instead.
+        _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
+        if verb == "accept" and instead_of
+        else _action(verb, handoff)
+        for verb in viewer_verbs(handoff, viewer)
+    ]
     content = card(body, actions)
     content["msteams"]["entities"] = entities
     return content
@@ -215,17 +224,35 @@ def offered_verbs(handoff: Handoff) -> list[str]:
     return [v for v in _possible(handoff) if v in offered or v == "provide_info"]
 
 
+# What each kind of event reads as in a history: what the person did, in plain words.
+EVENT_WORDS = {
+    "requested": "requested",
+    "revised": "updated the request",
+    "accept": "accepted",
+    "more_info": "asked for more information",
+    "provide_info": "answered",
+    "back_to_queue": "sent it back to the queue",
+    "escalate": "escalated to the regional SME",
+    "cancel": "cancelled",
+    "long_running": "marked it long-running",
+    "technical_escalation": "escalated technically",
+    "escalation_requested": "asked to escalate to the vendor",
+}
+
+
 def timeline(history: Sequence[AuditEvent]) -> str:
     lines = []
     for event in history:
         who = safe(event.actor.name or event.actor.id)
-        what = event.kind.replace("_", " ")
+        what = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
+        if event.data.get("instead_of"):
+            what = f"took it instead of {event.data['instead_of']}"
         # The first words worth reading: not the flowchart path, not an id.
         detail = next(
             iter(
                 v
                 for k, v in event.data.items()
-                if k != "path" and not k.endswith("_id") and isinstance(v, str)
+                if k not in ("path", "instead_of") and not k.endswith("_id") and isinstance(v, str)
             ),
             "",
         )

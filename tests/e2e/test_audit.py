@@ -107,7 +107,7 @@ async def test_an_escalations_request_and_decision_are_in_the_cases_history(
 
     history = await command_by(bot, fake_connector, f"status {CASE}", DEFAULT_USER)
     steps = history[history.index("History") :]
-    assert "Test User · escalation requested" in steps
+    assert "Test User · asked to escalate to the vendor" in steps
     assert "Tara Lead · escalation approved: L3 agrees to look at the quota service" in steps
 
 

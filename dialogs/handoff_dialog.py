@@ -16,6 +16,7 @@ from botbuilder.core import MessageFactory
 from botbuilder.schema import Activity, Attachment
 
 from cards import handoff_forms as forms
+from cards import notes_form
 from cards.elements import attachment
 from config.process import ProcessConfig
 from handoff import policy
@@ -23,7 +24,8 @@ from handoff.access import may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
 from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
-from handoff.notes_template import format_in_zone, parse_notes
+from handoff.notes_parser import parse_notes
+from handoff.notes_template import format_in_zone
 from handoff.policy import TransferReason, dont_warnings, downgrade_hint
 from handoff.ports import Clock, DuplicateOpenHandoff, HandoffRepository
 from handoff.quality import check_notes
@@ -142,7 +144,11 @@ class Draft:
 
     def handoff_answers(self) -> HandoffAnswers:
         case, transfer = self.case(), self.transfer()
-        notes = forms.read_notes(self._answers.get("notes", {}), case.case.customer_timezone)
+        notes = notes_form.read_notes(
+            self._answers.get("notes", {}),
+            case.case.customer_timezone,
+            needs_justification=self.needs_justification(),
+        )
         if isinstance(notes, list):
             raise FormOutdated(notes)
         return HandoffAnswers(
@@ -272,7 +278,7 @@ def raw_of(handoff: Handoff) -> Answers:
             "customer_asked": "true" if handoff.customer_asked else "false",
             "needs_collab_input": "true",
         },
-        "notes": forms.notes_to_raw(handoff.notes, case.customer_timezone),
+        "notes": notes_form.notes_to_raw(handoff.notes, case.customer_timezone),
     }
 
 
@@ -342,7 +348,7 @@ class NotesStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
-        card = forms.notes_card(
+        card = notes_form.notes_card(
             draft.case().case,
             answers.get("notes") or {},
             problems,
@@ -352,32 +358,37 @@ class NotesStep(_Step):
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         draft = self.draft(answers)
-        case = draft.case().case
+        case, needs = draft.case().case, draft.needs_justification()
+        zone = case.customer_timezone
         raw = card_values(reply)
+        pasted = parse_notes(
+            reply.text if raw is None else str(raw.get("paste") or ""), zone_name=zone
+        )
         if raw is None:
             # Notes pasted as a message: read what the template gives, ask for the rest.
-            pasted = parse_notes(reply.text, zone_name=case.customer_timezone)
-            raw = {
-                **(answers.get("notes") or {}),
-                **forms.notes_to_raw(pasted.to_notes(), case.customer_timezone),
-            }
+            notes_given = notes_form.pasted_notes(pasted, needs_justification=needs)
+            raw = {**(answers.get("notes") or {}), **notes_form.notes_to_raw(notes_given, zone)}
             if pasted.steps_without_outcome:
                 # Kept as written, so the card asks for their outcomes instead of losing them.
                 raw["steps_tried"] = "\n".join(
                     [raw.get("steps_tried", ""), *pasted.steps_without_outcome]
                 ).strip()
-        notes = forms.read_notes(raw, case.customer_timezone)
+        transfer = notes_form.reason_for_transfer(
+            pasted, answers.get("transfer") or {}, needs_justification=needs
+        )
+        also = {"transfer": transfer} if transfer is not None else {}
+        notes = notes_form.read_notes(raw, zone, needs_justification=needs)
         if isinstance(notes, list):
-            return Retry(tuple(notes), {"notes": raw})
-        clean_raw = forms.notes_to_raw(notes, case.customer_timezone)
-        problems = check_notes(notes, case, reason_required=draft.needs_justification())
+            return Retry(tuple(notes), {"notes": raw, **also})
+        clean_raw = notes_form.notes_to_raw(notes, zone)
+        problems = check_notes(notes, case, reason_required=needs)
         if problems:
-            labels = forms.NOTE_LABELS
+            labels = notes_form.NOTE_LABELS
             return Retry(
                 tuple(f"{labels.get(p.field, p.field)}: {p.message}" for p in problems),
-                {"notes": clean_raw},
+                {"notes": clean_raw, **also},
             )
-        return Advance({"notes": clean_raw})
+        return Advance({"notes": clean_raw, **also})
 
 
 class ChecklistStep(_Step):

@@ -63,7 +63,13 @@ def compose_outputs(
 ) -> HandoffOutputs:
     """R-TITLE, R-MAIL (as text and a mailto: link), the notes text and R-CUSTOMER's draft."""
     case = answers.case
-    notes_text = render_notes(answers.notes, case, zone_name=case.customer_timezone)
+    notes_text = render_notes(
+        answers.notes,
+        case,
+        zone_name=case.customer_timezone,
+        pass_to=answers.target_region,
+        reason=answers.reason,
+    )
     mail = reassignment_mail(
         case, answers.target_region, queue.address, queue.subject_prefix, notes_text
     )

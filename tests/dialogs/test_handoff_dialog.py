@@ -62,7 +62,11 @@ CRITICAL_CASE = {
     "owner_region": "EMEA",
 }
 CRITICAL_NOTES = {
-    "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
+    # Seed 000's summary: the issue, what was done, the current conclusion (R-QUALITY).
+    "summary": (
+        "Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising "
+        "the core quota did not help, so we suspect the quota service."
+    ),
     "steps_tried": (
         "Raised the core quota -> Outcome: same failure\n"
         "Restarted the autoscaler -> Outcome: no change"
@@ -130,7 +134,8 @@ async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
 CRITICAL_NOTES_TEXT = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
 
 Pass To
 =============
@@ -193,7 +198,10 @@ NON_CRITICAL_CASE = {
     "owner_region": "APAC",
 }
 NON_CRITICAL_NOTES = {
-    "summary": "Queries on the sales pool run 5x slower since the index rebuild on Friday.",
+    "summary": (
+        "Queries on the sales pool run 5x slower since the index rebuild on Friday; updating the "
+        "statistics helped only 10%, so we suspect the new index layout."
+    ),
     "steps_tried": "Updated statistics -> Outcome: 10% faster, still slow",
     "next_steps_customer": "Send the query plans of the three slowest queries",
     "next_steps_us": "EMEA SE: compare the plans with the baseline",
@@ -241,7 +249,8 @@ async def test_non_24x7_outside_the_owners_hours_goes_back_to_the_queue_now(
 NON_CRITICAL_NOTES_TEXT = """\
 Summary
 =============
-Queries on the sales pool run 5x slower since the index rebuild on Friday.
+Queries on the sales pool run 5x slower since the index rebuild on Friday; updating the \
+statistics helped only 10%, so we suspect the new index layout.
 
 Pass To
 =============
@@ -396,7 +405,8 @@ async def test_within_region_transfer_requires_the_must_dos(
 PASTED_TEMPLATE = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
 
 Next Steps:
 =============
@@ -476,7 +486,8 @@ def prefilled_values(card: dict[str, Any]) -> dict[str, str]:
 PASTED_NOTES_TEXT = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
 
 Pass To
 =============

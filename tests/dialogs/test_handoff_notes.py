@@ -91,3 +91,45 @@ async def test_seed_001_notes_pasted_in_chat_fill_the_form_and_reach_the_notes(
     assert "Pass To\n=============\nUS\n" in text
     assert "MSFT:\n1. US SE: review the autoscaler logs with the customer\n" in text
     assert "1. Raised the core quota -> Outcome: same failure\n" in text
+
+
+GOOD_CRITICAL_NOTES = {
+    "summary": (
+        "Autoscale stops at 20 nodes since the Monday upgrade; we raised the core quota without "
+        "effect, so we suspect the quota service."
+    ),
+    "steps_tried": "Raised the core quota -> Outcome: same failure",
+    "next_steps_customer": "Upload the autoscaler logs",
+    "next_steps_us": "US SE: review the autoscaler logs",
+    "next_contact_date": "2026-11-28",
+    "next_contact_time": "09:00",
+    "who_waits": "Customer waits for us",
+    "customer_reachable": "yes",
+    "critsit_reason": "Production outage for all regions",
+}
+
+
+async def test_a_vague_summary_and_a_one_letter_critsit_reason_are_sent_back(
+    chat: Chat, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await chat.say(f"handoff {CASE}")
+    await chat.submit("case", **CRITICAL_CASE)
+    await chat.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    vague = {
+        **GOOD_CRITICAL_NOTES,
+        "summary": "Issue with Spark. Still looking into it.",
+        "critsit_reason": "x",
+    }
+    [card] = cards(await chat.submit("notes", **vague))
+    assert form_of(card) == "notes"
+    shown = all_text(card)
+    assert (
+        "Summary: The summary 'Issue with Spark. Still looking into it.' does not say what the "
+        "issue is, what was just done or your current conclusion. Add the issue at a glance"
+    ) in shown
+    assert "Checklist: The reason for the critsit ('x') does not say why the case is critical" in (
+        shown
+    )
+    replies = await chat.submit("notes", **GOOD_CRITICAL_NOTES)
+    assert form_of(cards(replies)[0]) == "review", "the notes of the seed's kind pass"

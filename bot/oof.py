@@ -164,7 +164,7 @@ class OofFlow:
             target_engineer=teammate,
         )
         step = within_region_step(teammate, handoff.case.is_critical)
-        outputs = compose_outputs(answers, step, self._queue, self._clock.now())
+        outputs = compose_outputs(answers, step, self._queue)
         try:
             await self._service.request(answers, outputs, actor)
         except DuplicateOpenHandoff:

@@ -378,10 +378,7 @@ class StatusCommands:
             instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
             path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
         )
-        next_update = (
-            now if on_shift else self._schedule.next_shift_start(successor.region, now).start
-        )
-        outputs = compose_outputs(answers, step, self._queue, next_update)
+        outputs = compose_outputs(answers, step, self._queue)
         try:
             await self._service.request(answers, outputs, actor, chat_id)
         except DuplicateOpenHandoff:

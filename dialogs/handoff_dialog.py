@@ -159,6 +159,8 @@ class Draft:
             reason=transfer.reason_line,
             notes=notes,
             target_engineer=transfer.target_engineer,
+            # Known when the address is a configured SME's or lead's: shown instead of it.
+            target_engineer_name=self._deps.process.name_for_address(transfer.target_engineer),
             reason_code=transfer.reason.value,
             customer_asked=transfer.customer_asked,
         )
@@ -483,11 +485,7 @@ class ReviewStep(_Step):
         draft = self.draft(answers)
         handoff_answers = draft.handoff_answers()
         queue = Queue(self.deps.process.queue.address, self.deps.process.queue.subject_prefix)
-        step = draft.next_step()
-        target_shift = self.deps.schedule.next_shift_start(
-            handoff_answers.target_region, self.deps.clock.now()
-        )
-        outputs = compose_outputs(handoff_answers, step, queue, target_shift.start)
+        outputs = compose_outputs(handoff_answers, draft.next_step(), queue)
         return handoff_answers, outputs
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:

@@ -399,7 +399,8 @@ async def test_within_region_transfer_requires_the_must_dos(
         "High-priority case that needs continual support",
         "High-priority case that needs a subject matter expert",
     )
-    assert "kim.sme@example.invalid will continue" in outputs.customer_message
+    # Issue 15: the customer is never shown the engineer's raw address.
+    assert "A colleague from our EMEA team will continue" in outputs.customer_message
 
 
 PASTED_TEMPLATE = """\

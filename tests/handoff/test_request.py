@@ -17,7 +17,6 @@ from handoff.request import HandoffAnswers, Queue, compose_outputs
 
 QUEUE = Queue("dm-queue@example.invalid", "Big Data DM, please reassign")
 STEP = NextStep(NextStepKind.ATTEND_MEETING, "Attend the handoff meeting.", ())
-NEXT_SHIFT = dt.datetime(2026, 11, 24, 16, 0, tzinfo=dt.UTC)
 
 CASE = Case(
     number="2311230040001234",
@@ -59,7 +58,7 @@ def answers(**changes: object) -> HandoffAnswers:
 
 
 def test_the_notes_text_says_where_the_case_goes_why_its_language_and_status() -> None:
-    text = compose_outputs(answers(), STEP, QUEUE, NEXT_SHIFT).notes_text
+    text = compose_outputs(answers(), STEP, QUEUE).notes_text
     assert "Pass To\n=============\nAPAC\n" in text
     assert (
         "Reason for Handoff\n=============\n"
@@ -72,10 +71,34 @@ def test_the_notes_text_says_where_the_case_goes_why_its_language_and_status() -
 
 
 def test_what_the_bot_writes_in_the_notes_is_read_back_when_pasted() -> None:
-    outputs = compose_outputs(answers(), STEP, QUEUE, NEXT_SHIFT)
+    outputs = compose_outputs(answers(), STEP, QUEUE)
     parsed = parse_notes(outputs.notes_text)
     assert parsed.to_notes() == NOTES
     assert parsed.pass_to == "APAC"
     assert parsed.handoff_reason == "Customer needs support in a time zone the owner cannot serve"
     assert parsed.language_needs == "Customer prefers Japanese"
     assert parsed.status is CaseStatus.WAITING_ON_CUSTOMER
+
+
+def test_the_customer_is_promised_only_the_next_contact_entered() -> None:
+    entered = compose_outputs(answers(), STEP, QUEUE).customer_message
+    assert "Our next update will reach you by Wed 2026-11-25 10:00 JST" in entered
+    none = answers(notes=NOTES.model_copy(update={"next_customer_contact": None}))
+    draft = compose_outputs(none, STEP, QUEUE).customer_message
+    assert "next update" not in draft
+    assert "The new engineer will be in touch with you." in draft
+
+
+def test_a_named_engineer_is_shown_to_the_customer_by_name_never_by_address() -> None:
+    named = answers(target_engineer="kim@example.invalid", target_engineer_name="Kim Sato")
+    assert "Kim Sato will continue working on your case" in (
+        compose_outputs(named, STEP, QUEUE).customer_message
+    )
+    for name in ("", "kim@example.invalid"):
+        unnamed = answers(target_engineer="kim@example.invalid", target_engineer_name=name)
+        draft = compose_outputs(unnamed, STEP, QUEUE).customer_message
+        assert "A colleague from our APAC team will continue working on your case" in draft
+        assert "@" not in draft
+    assert "Our APAC support engineer will continue" in (
+        compose_outputs(answers(), STEP, QUEUE).customer_message
+    )

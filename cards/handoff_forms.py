@@ -39,6 +39,7 @@ from .elements import (
     toggle,
     verbatim,
 )
+from .fit import CARD_LIMIT_BYTES, utf16_bytes
 from .form_parts import MAX_REASON_TEXT, YES_NO, Raw
 from .form_parts import form_buttons as _buttons
 from .form_parts import raw_flag as _flag
@@ -102,7 +103,14 @@ def case_card(case_number: str, regions: Sequence[str], raw: Raw, problems: Sequ
     body = [
         heading(f"Handoff of case {case_number}: the case"),
         *problems_block(problems),
-        text_input("title", "Internal case title, as it is now", _str(raw, "title"), required=True),
+        text_input(
+            "title",
+            "Internal case title, as it is now",
+            _str(raw, "title"),
+            required=True,
+            # As long as the case record takes (handoff.models.Case.title).
+            max_length=500,
+        ),
         choice_set("severity", "Severity", _SEVERITIES, _str(raw, "severity"), expanded=True),
         toggle("is_24x7", "The customer works 24x7 on this case", _flag(raw, "is_24x7")),
         choice_set("plan", "Support plan", _PLANS, _str(raw, "plan")),
@@ -396,11 +404,9 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         text("E-mail to the duty manager", weight="Bolder"),
         facts([("To", outputs.mail_to), ("Subject", outputs.mail_subject)]),
         text(mail_note, subtle=True),
-        text("Notes for the case tool", weight="Bolder"),
-        verbatim(outputs.notes_text, monospace=True),
-        text("Message for the customer", weight="Bolder"),
-        verbatim(outputs.customer_message),
     ]
+    notes_title = text("Notes for the case tool", weight="Bolder")
+    message_title = text("Message for the customer", weight="Bolder")
     actions = [
         submit(
             "Update the handoff" if updating else "Request the handoff",
@@ -411,4 +417,27 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         submit("Back", {"form": "review", "action": "back"}, validate=False),
         submit("Cancel", {"form": "review", "action": "cancel"}, validate=False),
     ]
-    return card(body, actions)
+    # What the rest of the card leaves for the two texts, measured as Teams counts it.
+    room = CARD_LIMIT_BYTES - utf16_bytes(card([*body, notes_title, message_title], actions))
+    notes, message = _copy_views(outputs.notes_text, outputs.customer_message, room)
+    return card([*body, notes_title, notes, message_title, message], actions)
+
+
+def _copy_box(input_id: str, label: str, value: str) -> Json:
+    return text_input(input_id, label, value, multiline=True, max_length=max(len(value), 1))
+
+
+def _copy_views(notes_text: str, message: str, room: int) -> tuple[Json, Json]:
+    """The notes and the customer's message line for line, as they will be pasted; when that is
+    more than the card has room for (each line is an element of its own), the notes and then
+    the message in one box each, to select and copy: the same text in a fraction of the room."""
+    notes_lines, message_lines = verbatim(notes_text, monospace=True), verbatim(message)
+    notes_box = _copy_box(
+        "notes_text", "The notes (long: select them all here and copy)", notes_text
+    )
+    message_box = _copy_box("customer_message", "The message (select it all and copy)", message)
+    tries = ((notes_lines, message_lines), (notes_box, message_lines), (notes_box, message_box))
+    for notes, shown in tries:
+        if utf16_bytes(notes) + utf16_bytes(shown) <= room:
+            return notes, shown
+    return notes_box, message_box

@@ -48,6 +48,29 @@ WHO_WAITS: tuple[tuple[str, str], ...] = (
 )
 _PENDING = tuple((p.value, p.value) for p in PendingOn)
 
+# The most each box holds (its maxLength), set so that the form asked again with every box full
+# and its problems on top stays within Teams' message limit, and so does the review that shows
+# the notes (tests/dialogs/test_card_limits.py). Notes are a summary for the next engineer; the
+# details belong in the case. Pasted notes longer than a box are refused by name (too_long).
+NOTE_LIMITS: dict[str, int] = {
+    "summary": 800,
+    "steps_tried": 1000,
+    "next_steps_customer": 400,
+    "next_steps_us": 600,
+    "issue": 400,
+    "root_cause": 250,
+    "blockers": 250,
+    "sla_urgency": 150,
+    "icm_or_partner_ticket": 150,
+    "research": 500,
+    "icm_id": 50,
+    "critsit_reason": 200,
+    "justification": 400,
+    "who_waits": 200,
+}
+# The paste box is not shown again, so it may take a whole template.
+MAX_PASTE_CHARS = 10_000
+
 NOTE_LABELS = {
     "summary": "Summary",
     "issue": "Issue",
@@ -60,7 +83,28 @@ NOTE_LABELS = {
     "next_customer_contact": "Next customer contact",
     "justification": "Why this case needs a handoff",
     "reason": "Why this case needs a handoff",
+    "root_cause": "Root cause",
+    "blockers": "Blockers or approvals",
+    "sla_urgency": "SLA urgency",
+    "icm_id": "IcM ID",
+    "critsit_reason": "Reason for critsit",
+    "who_waits": "Who waits for whom",
 }
+
+
+def too_long(notes: HandoffNotes) -> list[str]:
+    """The fields longer than their box (pasted ones: a box takes no more when typed in). The
+    form shows each cut at its box's length, so the problem says so."""
+    problems = []
+    for key, value in notes_to_raw(notes, "Etc/UTC").items():
+        limit = NOTE_LIMITS.get(key)
+        if limit is not None and len(value) > limit:
+            problems.append(
+                f"{NOTE_LABELS[key]}: {len(value):,} characters are more than this form holds "
+                f"({limit:,}), so the box below shows the first {limit:,}: shorten it and check "
+                "its end (the details belong in the case)."
+            )
+    return problems
 
 
 def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
@@ -92,6 +136,17 @@ def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
     return {key: value for key, value in raw.items() if value}
 
 
+def _box(key: str, label: str, raw: Raw, *, multiline: bool = True, required: bool = False) -> Json:
+    return text_input(
+        key,
+        label,
+        _str(raw, key),
+        multiline=multiline,
+        required=required,
+        max_length=NOTE_LIMITS[key],
+    )
+
+
 def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justification: bool) -> Json:
     zone = case.customer_timezone
     body: list[Json] = [
@@ -102,41 +157,27 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
             subtle=True,
         ),
         *problems_block(problems),
-        text_input("summary", "Summary", _str(raw, "summary"), multiline=True, required=True),
-        text_input(
-            "steps_tried",
-            "Steps tried, one per line: step -> what happened",
-            _str(raw, "steps_tried"),
-            multiline=True,
-        ),
-        text_input(
-            "next_steps_customer",
-            "Next steps for the customer, one per line",
-            _str(raw, "next_steps_customer"),
-            multiline=True,
-        ),
-        text_input(
+        _box("summary", "Summary", raw, multiline=True, required=True),
+        _box("steps_tried", "Steps tried, one per line: step -> what happened", raw),
+        _box("next_steps_customer", "Next steps for the customer, one per line", raw),
+        _box(
             "next_steps_us",
             "Next steps for us, one per line, each saying who (e.g. US SE: …)",
-            _str(raw, "next_steps_us"),
-            multiline=True,
+            raw,
             required=True,
         ),
-        *(text_input(key, label, _str(raw, key), multiline=True) for key, label in _TEXT_NOTES),
-        text_input(
-            "icm_or_partner_ticket", "ICM or partner ticket", _str(raw, "icm_or_partner_ticket")
-        ),
-        text_input(
-            "research",
-            "Research: links to articles, logs, screenshots",
-            _str(raw, "research"),
-            multiline=True,
-        ),
+        *(_box(key, label, raw) for key, label in _TEXT_NOTES),
+        _box("icm_or_partner_ticket", "ICM or partner ticket", raw, multiline=False),
+        _box("research", "Research: links to articles, logs, screenshots", raw),
         text("Next customer contact, in the customer's time zone (" + zone + ")", weight="Bolder"),
         date_input("next_contact_date", "Date", _str(raw, "next_contact_date")),
         time_input("next_contact_time", "Time", _str(raw, "next_contact_time")),
         choice_set(
-            "who_waits", "Who waits for whom", WHO_WAITS, _str(raw, "who_waits"), required=False
+            "who_waits",
+            "Who waits for whom",
+            WHO_WAITS,
+            _str(raw, "who_waits")[: NOTE_LIMITS["who_waits"]],
+            required=False,
         ),
         text("Checklist", weight="Bolder"),
         # Yes/No with no default: an unanswered question must not be written down as "No".
@@ -147,19 +188,16 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
         choice_set(
             "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
         ),
-        text_input("icm_id", "IcM ID", _str(raw, "icm_id"), max_length=100),
-        text_input(
-            "critsit_reason", "Reason for critsit (critical cases)", _str(raw, "critsit_reason")
-        ),
+        _box("icm_id", "IcM ID", raw, multiline=False),
+        _box("critsit_reason", "Reason for critsit (critical cases)", raw, multiline=False),
     ]
     if needs_justification:
         body.append(
-            text_input(
+            _box(
                 "justification",
                 "The customer did not ask for this handoff and the reason is not one of the "
                 "accepted ones: why does the case need it?",
-                _str(raw, "justification"),
-                multiline=True,
+                raw,
                 required=True,
             )
         )
@@ -169,6 +207,7 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
             "Or paste notes in the team's template (fields above win where both are filled)",
             None,
             multiline=True,
+            max_length=MAX_PASTE_CHARS,
         )
     )
     return card(body, _buttons("notes"))

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import MessageFactory
-from botbuilder.schema import Activity, Attachment
+from botbuilder.schema import Activity
 
+from bot.card_messages import card_activity
 from cards import handoff_forms as forms
 from cards import notes_form
-from cards.elements import attachment
 from config.process import ProcessConfig
 from handoff import policy
 from handoff.access import may_update, not_yours_to_update
@@ -60,15 +59,6 @@ class HandoffDeps:
     @property
     def regions(self) -> tuple[str, ...]:
         return self.process.region_codes
-
-
-def card_message(content: dict[str, Any]) -> Activity:
-    return MessageFactory.attachment(Attachment(**_attachment_fields(content)))
-
-
-def _attachment_fields(content: dict[str, Any]) -> dict[str, Any]:
-    wrapped = attachment(content)
-    return {"content_type": wrapped["contentType"], "content": wrapped["content"]}
 
 
 def card_values(reply: Reply) -> dict[str, Any] | None:
@@ -144,13 +134,14 @@ class Draft:
 
     def handoff_answers(self) -> HandoffAnswers:
         case, transfer = self.case(), self.transfer()
+        zone, needs = case.case.customer_timezone, self.needs_justification()
         notes = notes_form.read_notes(
-            self._answers.get("notes", {}),
-            case.case.customer_timezone,
-            needs_justification=self.needs_justification(),
+            self._answers.get("notes", {}), zone, needs_justification=needs
         )
         if isinstance(notes, list):
             raise FormOutdated(notes)
+        # The receiving side's answered questions, kept when the handoff is updated.
+        notes = notes.model_copy(update={"questions_answered": tuple(self._answers.get("qa", ()))})
         return HandoffAnswers(
             case=case.case,
             owner_region=case.owner_region,
@@ -240,7 +231,7 @@ class ExistingStep(_Step):
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         existing = await self._existing(answers)
         zone = self.draft(answers).reader_zone
-        return [card_message(forms.existing_card(existing, zone))]
+        return [card_activity(forms.existing_card(existing, zone))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -281,6 +272,7 @@ def raw_of(handoff: Handoff) -> Answers:
             "needs_collab_input": "true",
         },
         "notes": notes_form.notes_to_raw(handoff.notes, case.customer_timezone),
+        "qa": list(handoff.notes.questions_answered),
     }
 
 
@@ -304,7 +296,7 @@ class CaseStep(_Step):
             on_shift = self.deps.schedule.regions_on_shift(self.deps.clock.now())
             raw["owner_region"] = on_shift[0] if on_shift else ""
         card = forms.case_card(answers["case_number"], self.deps.regions, raw, problems)
-        return [card_message(card)]
+        return [card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -325,7 +317,7 @@ class TransferStep(_Step):
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         case = self.draft(answers).case().case
         raw = answers.get("transfer") or {}
-        return [card_message(forms.transfer_card(case, self.deps.regions, raw, problems))]
+        return [card_activity(forms.transfer_card(case, self.deps.regions, raw, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -356,16 +348,15 @@ class NotesStep(_Step):
             problems,
             needs_justification=draft.needs_justification(),
         )
-        return [card_message(card)]
+        return [card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         draft = self.draft(answers)
         case, needs = draft.case().case, draft.needs_justification()
         zone = case.customer_timezone
         raw = card_values(reply)
-        pasted = parse_notes(
-            reply.text if raw is None else str(raw.get("paste") or ""), zone_name=zone
-        )
+        pasted_text = reply.text if raw is None else str(raw.get("paste") or "")
+        pasted = parse_notes(pasted_text, zone_name=zone)
         if raw is None:
             # Notes pasted as a message: read what the template gives, ask for the rest.
             notes_given = notes_form.pasted_notes(pasted, needs_justification=needs)
@@ -383,13 +374,13 @@ class NotesStep(_Step):
         if isinstance(notes, list):
             return Retry(tuple(notes), {"notes": raw, **also})
         clean_raw = notes_form.notes_to_raw(notes, zone)
-        problems = check_notes(notes, case, reason_required=needs)
+        labels = notes_form.NOTE_LABELS
+        problems = notes_form.too_long(notes) + [
+            f"{labels.get(p.field, p.field)}: {p.message}"
+            for p in check_notes(notes, case, reason_required=needs)
+        ]
         if problems:
-            labels = notes_form.NOTE_LABELS
-            return Retry(
-                tuple(f"{labels.get(p.field, p.field)}: {p.message}" for p in problems),
-                {"notes": clean_raw, **also},
-            )
+            return Retry(tuple(problems), {"notes": clean_raw, **also})
         return Advance({"notes": clean_raw, **also})
 
 
@@ -401,7 +392,7 @@ class ChecklistStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         case = self.draft(answers).case().case
-        return [card_message(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
+        return [card_activity(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -451,7 +442,7 @@ class MeetingStep(_Step):
         card = forms.meeting_card(
             case.case, meeting_text, sme_text, raw, problems, ask_attendance=in_hours
         )
-        return [card_message(card)]
+        return [card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -470,7 +461,7 @@ class WarningsStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
-        return [card_message(forms.warnings_card(draft.case().case, draft.warnings()))]
+        return [card_activity(forms.warnings_card(draft.case().case, draft.warnings()))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -493,7 +484,7 @@ class ReviewStep(_Step):
         card = forms.review_card(
             handoff_answers.case, outputs, updating=bool(answers.get("updating"))
         )
-        return [*problems, card_message(card)]
+        return [*problems, card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:

@@ -116,6 +116,8 @@ _KEY_HEAD = re.compile(r"[<*_ ]*(?P<key>[A-Za-z][A-Za-z']*(?: [A-Za-z']+)*) ?\??
 # The bullets seed 001's list is written with (numbers are items, never keys).
 _KEY_BULLET = re.compile(r"[-\u2022\u00b7] ")
 _UNDERLINE_LINE = re.compile(r"^\s*\\?[=\-]{3,}\s*$")
+# The line that counts what a list leaves out ("… 17 more questions answered earlier").
+_MORE_LINE = re.compile(r"^\s*\u2026 \d+ more\b")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+")
 # HTML the wiki wraps the template in, and the template's own "_<placeholder>_" lines, which
 # mean "nothing written here" even when numbered like a list item.
@@ -404,7 +406,11 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
     for raw in _lines(text):
         line = raw.replace("\t", " ")
         compact = _collapsed(line)
-        if _UNDERLINE_LINE.match(compact) or _NOISE_LINE.match(compact):
+        if (
+            _UNDERLINE_LINE.match(compact)
+            or _NOISE_LINE.match(compact)
+            or _MORE_LINE.match(compact)
+        ):
             continue
         head, colon, after = compact.partition(":")
         head = head.rstrip()

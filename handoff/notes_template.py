@@ -36,6 +36,13 @@ WHY_A_HANDOFF = "Why It Needs a Handoff"
 LANGUAGE_NEEDS = "Language Needs"
 CURRENT_STATUS = "Current Status"
 
+# The notes show the latest questions the receiving side asked, each cut to a length the case
+# tool and the cards can carry; the ones before are counted on a "… N more" line (the history
+# has every one).
+MAX_ANSWERS_SHOWN = 3
+MAX_ANSWER_CHARS = 500
+ELLIPSIS = "\u2026"
+
 
 # --- times ---------------------------------------------------------------------------------------
 
@@ -76,6 +83,27 @@ def _numbered(items: Iterable[str]) -> list[str]:
 
 def _section(title: str, body: list[str]) -> list[str]:
     return [title, UNDERLINE, *body, ""]
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _clip_answered(pair: str) -> str:
+    """A "Q: … A: …" pair (service.py writes them) cut so the answer keeps most of the room:
+    it is what the next engineer needs; the question is in the history too."""
+    question, separator, answer = pair.partition(" A: ")
+    if not separator or len(pair) <= MAX_ANSWER_CHARS:
+        return _clip(pair, MAX_ANSWER_CHARS)
+    question = _clip(question, MAX_ANSWER_CHARS // 3)
+    return _clip(f"{question} A: {answer}", MAX_ANSWER_CHARS)
+
+
+def _answered(questions: tuple[str, ...]) -> list[str]:
+    shown = [f"- {_clip_answered(qa)}" for qa in questions[-MAX_ANSWERS_SHOWN:]]
+    earlier = len(questions) - MAX_ANSWERS_SHOWN
+    more = [f"{ELLIPSIS} {earlier} more questions answered earlier"] if earlier > 0 else []
+    return [*more, *shown]
 
 
 def _text_section(title: str, value: str | None) -> list[str]:
@@ -145,5 +173,5 @@ def render_notes(
     )
     lines += _text_section("SLA Urgency", notes.sla_urgency)
     if notes.questions_answered:
-        lines += _section("Questions Answered", [f"- {qa}" for qa in notes.questions_answered])
+        lines += _section("Questions Answered", _answered(notes.questions_answered))
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"

@@ -4,6 +4,7 @@ import pytest
 
 from cards import handoff_forms as forms
 from cards import notes_form
+from cards.fit import CARD_LIMIT_BYTES, utf16_bytes
 from handoff.models import Case, HandoffOutputs, Severity, SupportPlan
 
 from harness.card_schema import assert_valid_card
@@ -125,3 +126,20 @@ def test_the_review_card_shows_notes_and_customer_message_line_for_line() -> Non
     assert lines_of(message) == OUTPUTS.customer_message.splitlines()
     gaps = [block.get("spacing") for block in notes["items"]]
     assert gaps == [None, "None", "None", "Medium", "None", "None", "None"]
+
+
+def test_notes_of_countless_short_lines_are_shown_whole_in_one_box() -> None:
+    # One line a character: as an element each, the review would be far over Teams' limit.
+    notes_text = "\n".join(f"{n % 10}" for n in range(1_500))
+    message = "\n".join(f"- step {n}" for n in range(300))
+    outputs = OUTPUTS.model_copy(update={"notes_text": notes_text, "customer_message": message})
+    card = forms.review_card(CASE, outputs, updating=False)
+    assert_valid_card(card)
+    assert utf16_bytes(card) <= CARD_LIMIT_BYTES
+    boxes = {e["id"]: e["value"] for e in card["body"] if e.get("type") == "Input.Text"}
+    assert boxes == {"notes_text": notes_text, "customer_message": message}, "whole, to copy"
+
+
+def test_short_notes_are_shown_line_for_line() -> None:
+    card = forms.review_card(CASE, OUTPUTS, updating=False)
+    assert not [e for e in card["body"] if e.get("type") == "Input.Text"]

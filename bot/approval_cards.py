@@ -44,7 +44,8 @@ from handoff.ports import (
 )
 
 from . import messages
-from .effects import Store, card_activity
+from .card_messages import card_activity
+from .effects import Store
 from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 

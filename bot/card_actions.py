@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from cards.elements import CARD_CONTENT_TYPE, Json
+from cards.elements import Json
 from cards.transfer_card import handoff_card, offered_verbs
 from handoff.access import AccessPolicy, MemberOf, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
@@ -28,6 +28,7 @@ from handoff.state_machine import (
 )
 
 from . import messages
+from .card_messages import invoke_card
 from .clicks import click_key, pressed_before
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ def _said(outcome: ActionOutcome) -> str:
 def invoke_body(result: ActionResult) -> dict[str, Any]:
     """The Universal Actions answer: the refreshed card, or a message when there is none."""
     if result.card is not None:
-        return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": result.card}
+        return invoke_card(result.card)
     return invoke_body_text(result.message)
 
 

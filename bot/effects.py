@@ -10,9 +10,8 @@ from datetime import timedelta
 from typing import Protocol
 
 from botbuilder.core import MessageFactory
-from botbuilder.schema import Activity, Attachment
+from botbuilder.schema import Activity
 
-from cards.elements import CARD_CONTENT_TYPE, Json
 from cards.transfer_card import answer_card, handoff_card
 from handoff import effects
 from handoff.models import Handoff, HandoffState, Person
@@ -31,6 +30,7 @@ from handoff.ports import (
 )
 
 from . import messages
+from .card_messages import card_activity
 from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 
@@ -61,10 +61,6 @@ class StayPolicy:
 
     interval: timedelta
     tell_smes_after: timedelta
-
-
-def card_activity(content: Json) -> Activity:
-    return MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=content))
 
 
 async def owned_open_cases(store: HandoffRepository, person_id: str) -> list[Handoff]:

@@ -25,7 +25,8 @@ from handoff.models import HandoffState, Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 
-from .effects import Store, card_activity
+from .card_messages import card_activity
+from .effects import Store
 from .outbox_worker import Handler, PermanentFailure
 from .sending import TeamsSender
 

@@ -53,6 +53,7 @@ from .card_actions import (
     read_invoke,
     read_submit,
 )
+from .card_messages import card_activity
 from .commands import ParsedCommand, is_read_only, parse_command
 from .conversations import (
     StoredAddresses,
@@ -63,7 +64,6 @@ from .conversations import (
     tenant_of,
 )
 from .deliveries import NO_CLAIM, Deliveries
-from .effects import card_activity
 from .escalations import Escalations
 from .oof import OofFlow
 

@@ -38,9 +38,10 @@ from handoff.service import HandoffService
 
 from . import messages
 from .authorization import TurnAccess
+from .card_messages import card_activity
 from .commands import ParsedCommand
 from .conversations import actor_of, address_of
-from .effects import Store, card_activity
+from .effects import Store
 
 log = logging.getLogger(__name__)
 
@@ -351,10 +352,7 @@ class LongRunningCommands:
             instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
             path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
         )
-        next_update = (
-            now if on_shift else self._schedule.next_shift_start(successor.region, now).start
-        )
-        outputs = compose_outputs(answers, step, self._queue, next_update)
+        outputs = compose_outputs(answers, step, self._queue)
         try:
             await self._service.request(answers, outputs, actor, chat_id)
         except DuplicateOpenHandoff:

@@ -25,9 +25,10 @@ from handoff.service import HandoffService
 from storage.errors import StorageUnavailable
 
 from . import messages
+from .card_messages import card_activity
 from .commands import ParsedCommand
 from .conversations import actor_of, reader_zone
-from .effects import Store, card_activity, owned_open_cases
+from .effects import Store, owned_open_cases
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class OofFlow:
             target_engineer=teammate,
         )
         step = within_region_step(teammate, handoff.case.is_critical)
-        outputs = compose_outputs(answers, step, self._queue, self._clock.now())
+        outputs = compose_outputs(answers, step, self._queue)
         try:
             await self._service.request(answers, outputs, actor)
         except DuplicateOpenHandoff:

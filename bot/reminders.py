@@ -15,7 +15,8 @@ from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
 
-from .effects import Store, card_activity, case_transfer_channel, owned_open_cases
+from .card_messages import card_activity
+from .effects import Store, case_transfer_channel, owned_open_cases
 from .outbox_worker import Handler
 from .sending import TeamsSender
 

@@ -22,6 +22,7 @@ from handoff.user_settings import UserSettings, changes, parse_hours
 
 from . import messages
 from .authorization import TurnAccess
+from .card_messages import card_activity
 from .commands import ParsedCommand
 from .conversations import (
     actor_of,
@@ -30,7 +31,7 @@ from .conversations import (
     conversation_kind,
     reader_zone,
 )
-from .effects import CASE_TRANSFER_CHANNEL, Store, card_activity
+from .effects import CASE_TRANSFER_CHANNEL, Store
 
 log = logging.getLogger(__name__)
 

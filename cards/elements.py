@@ -31,7 +31,10 @@ def safe(value: str) -> str:
     return _LINK_CLOSER.sub("\uff3d", value)
 
 
-def card(body: Sequence[Json], actions: Sequence[Json] = ()) -> Json:
+def card(body: Sequence[Json], actions: Sequence[Json] = (), *, summary: str = "") -> Json:
+    """A card. ``summary`` is what the card says in a line: it goes in the card's ``speak`` (its
+    spoken form) and becomes the message's notification text (cards/fit.py); without it, the
+    card's heading is used."""
     content: Json = {
         "type": "AdaptiveCard",
         "$schema": SCHEMA_URL,
@@ -39,13 +42,27 @@ def card(body: Sequence[Json], actions: Sequence[Json] = ()) -> Json:
         "body": list(body),
         "msteams": {"width": "Full"},
     }
+    if summary:
+        content["speak"] = summary
     if actions:
         content["actions"] = list(actions)
     return content
 
 
-def attachment(content: Json) -> Json:
-    return {"contentType": CARD_CONTENT_TYPE, "content": content}
+ELLIPSIS = "\u2026"
+
+
+def clip(value: str, limit: int) -> str:
+    """At most ``limit`` characters; a text that is cut ends with "…", so the reader sees it
+    goes on."""
+    if len(value) <= limit:
+        return value
+    return value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def more_line(count: int, what: str) -> Json:
+    """The line that ends a list shown in part: "… 12 more earlier steps"."""
+    return text(f"{ELLIPSIS} {count} more {what}", subtle=True)
 
 
 def heading(text: str) -> Json:
@@ -82,11 +99,20 @@ def verbatim(value: str, *, monospace: bool = False) -> Json:
     return {"type": "Container", "items": items}
 
 
+# A form asked again lists at most this many problems, each at most this long: the first ones
+# are what to fix first, and the card must stay within Teams' size limit.
+MAX_PROBLEMS_SHOWN = 8
+MAX_PROBLEM_CHARS = 400
+
+
 def problems_block(problems: Sequence[str]) -> list[Json]:
     """What to fix, shown at the top of a form that comes back."""
     if not problems:
         return []
-    lines = "\n".join(f"- {problem}" for problem in problems)
+    shown = [clip(problem, MAX_PROBLEM_CHARS) for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        shown.append(f"{ELLIPSIS} {len(problems) - MAX_PROBLEMS_SHOWN} more to fix after these")
+    lines = "\n".join(f"- {problem}" for problem in shown)
     return [
         {
             "type": "Container",
@@ -162,7 +188,9 @@ def text_input(
     if required:
         element["errorMessage"] = f"{label} is required."
     if value:
-        element["value"] = value
+        # Never more than the box holds: a longer value (from pasted notes) would make the form
+        # larger than Teams accepts, and the reader names what was cut.
+        element["value"] = value[:max_length]
     if placeholder:
         element["placeholder"] = placeholder
     return element

@@ -9,27 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from handoff.models import (
     Case,
     CaseStatus,
-    Checklist,
     Handoff,
-    HandoffNotes,
     HandoffOutputs,
-    NextContact,
-    PendingOn,
     Severity,
     SupportPlan,
 )
-from handoff.notes_template import format_in_zone, parse_items, parse_notes, parse_steps
+from handoff.notes_template import format_in_zone
 from handoff.policy import MustDo, TransferReason, missing_must_dos
 
 from .elements import (
@@ -37,7 +30,6 @@ from .elements import (
     card,
     choice_set,
     copyable,
-    date_input,
     facts,
     heading,
     open_url,
@@ -45,26 +37,15 @@ from .elements import (
     submit,
     text,
     text_input,
-    time_input,
     toggle,
     verbatim,
 )
+from .fit import CARD_LIMIT_BYTES, utf16_bytes
+from .form_parts import MAX_REASON_TEXT, YES_NO, Raw
+from .form_parts import form_buttons as _buttons
+from .form_parts import raw_flag as _flag
+from .form_parts import raw_text as _str
 
-Raw = Mapping[str, Any]
-MAX_REASON_TEXT = 1000
-YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
-_CHECKLIST_QUESTIONS = (
-    ("customer_reachable", "Customer reachable?"),
-    ("waiting_for_rca", "Waiting for RCA?"),
-    ("accepts_english", "Customer accepts English support?"),
-)
-# Free-text note fields of seeds 001 and 003 that have their own box on the notes card.
-_TEXT_NOTES = (
-    ("issue", "Issue (the problem in the customer's words)"),
-    ("root_cause", "Root cause, if known"),
-    ("blockers", "Blockers or approvals waited on"),
-    ("sla_urgency", "SLA urgency"),
-)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 TRANSFER_KINDS: tuple[tuple[str, str], ...] = (
@@ -72,14 +53,9 @@ TRANSFER_KINDS: tuple[tuple[str, str], ...] = (
     ("within", "Transfer within my region"),
     ("collab", "Collaboration handoff (another team works on it with me)"),
 )
-WHO_WAITS: tuple[tuple[str, str], ...] = (
-    ("Customer waits for us", "The customer waits for us"),
-    ("We wait for the customer", "We wait for the customer"),
-)
 _PLANS = tuple((plan.value, plan.value) for plan in SupportPlan)
 _SEVERITIES = tuple((s.value, f"Sev {s.value}") for s in Severity)
 _STATUSES = tuple((s.value, s.value.capitalize()) for s in CaseStatus)
-_PENDING = tuple((p.value, p.value) for p in PendingOn)
 _REASONS = tuple((r.value, r.label) for r in TransferReason)
 
 
@@ -97,23 +73,6 @@ def time_zone_choices() -> tuple[tuple[str, str], ...]:
         places = fields[3] if len(fields) > 3 else fields[2].split("/")[-1].replace("_", " ")
         choices.append((fields[2], f"{places} — {fields[2]}"))
     return tuple(choices)
-
-
-def _buttons(form: str, *, first: bool = False, next_title: str = "Next") -> list[Json]:
-    actions = [submit(next_title, {"form": form, "action": "next"}, style="positive")]
-    if not first:
-        actions.append(submit("Back", {"form": form, "action": "back"}, validate=False))
-    actions.append(submit("Cancel", {"form": form, "action": "cancel"}, validate=False))
-    return actions
-
-
-def _str(raw: Raw, key: str) -> str:
-    value = raw.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _flag(raw: Raw, key: str) -> bool:
-    return _str(raw, key).lower() == "true"
 
 
 def _pydantic_problems(error: ValidationError, labels: Mapping[str, str]) -> list[str]:
@@ -145,7 +104,14 @@ def case_card(case_number: str, regions: Sequence[str], raw: Raw, problems: Sequ
     body = [
         heading(f"Handoff of case {case_number}: the case"),
         *problems_block(problems),
-        text_input("title", "Internal case title, as it is now", _str(raw, "title"), required=True),
+        text_input(
+            "title",
+            "Internal case title, as it is now",
+            _str(raw, "title"),
+            required=True,
+            # As long as the case record takes (handoff.models.Case.title).
+            max_length=500,
+        ),
         choice_set("severity", "Severity", _SEVERITIES, _str(raw, "severity"), expanded=True),
         toggle("is_24x7", "The customer works 24x7 on this case", _flag(raw, "is_24x7")),
         choice_set("plan", "Support plan", _PLANS, _str(raw, "plan")),
@@ -338,194 +304,6 @@ def read_transfer(
     )
 
 
-# --- notes -----------------------------------------------------------------------------------
-
-NOTE_LABELS = {
-    "summary": "Summary",
-    "issue": "Issue",
-    "steps_tried": "Steps tried",
-    "next_steps_customer": "Next steps for the customer",
-    "next_steps_us": "Next steps for us",
-    "icm_or_partner_ticket": "ICM or partner ticket",
-    "research": "Research",
-    "checklist": "Checklist",
-    "next_customer_contact": "Next customer contact",
-    "justification": "Why this case needs a handoff",
-    "reason": "Why this case needs a handoff",
-}
-
-
-def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
-    """The card's input values for notes already known (pasted, or from an earlier handoff)."""
-    raw: dict[str, str] = {
-        "summary": notes.summary,
-        "justification": notes.reason or "",
-        "steps_tried": "\n".join(f"{s.step} -> Outcome: {s.outcome}" for s in notes.steps_tried),
-        "next_steps_customer": "\n".join(notes.next_steps_customer),
-        "next_steps_us": "\n".join(notes.next_steps_us),
-        "icm_or_partner_ticket": notes.icm_or_partner_ticket or "",
-        "research": "\n".join(notes.research),
-        "critsit_reason": notes.checklist.critsit_reason or "",
-        "icm_id": notes.checklist.icm_id or "",
-        "pending_on": notes.checklist.pending_on.value if notes.checklist.pending_on else "",
-    }
-    for key, _ in _CHECKLIST_QUESTIONS:
-        value = getattr(notes.checklist, key)
-        if value is not None:
-            raw[key] = "yes" if value else "no"
-    for key, _ in _TEXT_NOTES:
-        raw[key] = getattr(notes, key) or ""
-    contact = notes.next_customer_contact
-    if contact is not None:
-        local = contact.at.astimezone(ZoneInfo(zone_name))
-        raw["next_contact_date"] = local.date().isoformat()
-        raw["next_contact_time"] = local.strftime("%H:%M")
-        raw["who_waits"] = contact.who_waits
-    return {key: value for key, value in raw.items() if value}
-
-
-def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justification: bool) -> Json:
-    zone = case.customer_timezone
-    body: list[Json] = [
-        heading(f"Handoff of case {case.number}: the notes"),
-        text(
-            "Write them so another engineer can carry on without you. You can also paste notes "
-            "written in the team's template below, or as a chat message.",
-            subtle=True,
-        ),
-        *problems_block(problems),
-        text_input("summary", "Summary", _str(raw, "summary"), multiline=True, required=True),
-        text_input(
-            "steps_tried",
-            "Steps tried, one per line: step -> Outcome: what happened",
-            _str(raw, "steps_tried"),
-            multiline=True,
-        ),
-        text_input(
-            "next_steps_customer",
-            "Next steps for the customer, one per line",
-            _str(raw, "next_steps_customer"),
-            multiline=True,
-        ),
-        text_input(
-            "next_steps_us",
-            "Next steps for us, one per line, each saying who (e.g. US SE: …)",
-            _str(raw, "next_steps_us"),
-            multiline=True,
-            required=True,
-        ),
-        *(text_input(key, label, _str(raw, key), multiline=True) for key, label in _TEXT_NOTES),
-        text_input(
-            "icm_or_partner_ticket", "ICM or partner ticket", _str(raw, "icm_or_partner_ticket")
-        ),
-        text_input(
-            "research",
-            "Research: links to articles, logs, screenshots",
-            _str(raw, "research"),
-            multiline=True,
-        ),
-        text("Next customer contact, in the customer's time zone (" + zone + ")", weight="Bolder"),
-        date_input("next_contact_date", "Date", _str(raw, "next_contact_date")),
-        time_input("next_contact_time", "Time", _str(raw, "next_contact_time")),
-        choice_set(
-            "who_waits", "Who waits for whom", WHO_WAITS, _str(raw, "who_waits"), required=False
-        ),
-        text("Checklist", weight="Bolder"),
-        # Yes/No with no default: an unanswered question must not be written down as "No".
-        *(
-            choice_set(key, label, YES_NO, _str(raw, key), required=False, expanded=True)
-            for key, label in _CHECKLIST_QUESTIONS
-        ),
-        choice_set(
-            "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
-        ),
-        text_input("icm_id", "IcM ID", _str(raw, "icm_id"), max_length=100),
-        text_input(
-            "critsit_reason", "Reason for critsit (critical cases)", _str(raw, "critsit_reason")
-        ),
-    ]
-    if needs_justification:
-        body.append(
-            text_input(
-                "justification",
-                "The customer did not ask for this handoff and the reason is not one of the "
-                "accepted ones: why does the case need it?",
-                _str(raw, "justification"),
-                multiline=True,
-                required=True,
-            )
-        )
-    body.append(
-        text_input(
-            "paste",
-            "Or paste notes in the team's template (fields above win where both are filled)",
-            None,
-            multiline=True,
-        )
-    )
-    return card(body, _buttons("notes"))
-
-
-def _next_contact(raw: Raw, zone_name: str) -> NextContact | str | None:
-    day, clock, who = (
-        _str(raw, "next_contact_date"),
-        _str(raw, "next_contact_time"),
-        _str(raw, "who_waits"),
-    )
-    if not (day or clock or who):
-        return None
-    if not (day and clock and who):
-        return "Next customer contact: give the date, the time and who waits for whom."
-    try:
-        local = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
-    except ValueError:
-        return "Next customer contact: the date must look like 2026-11-24 and the time like 09:30."
-    return NextContact(at=local.replace(tzinfo=ZoneInfo(zone_name)), who_waits=who)
-
-
-def read_notes(raw: Raw, zone_name: str) -> HandoffNotes | list[str]:
-    """The notes the card holds; text in the paste box fills what the fields leave empty."""
-    steps, without_outcome = parse_steps(_str(raw, "steps_tried"))
-    problems = [
-        f"Steps tried: add the outcome of “{step}” (write: step -> Outcome: what happened)."
-        for step in without_outcome
-    ]
-    contact = _next_contact(raw, zone_name)
-    if isinstance(contact, str):
-        problems.append(contact)
-        contact = None
-    pending = _str(raw, "pending_on")
-    answers = {
-        key: {"yes": True, "no": False}.get(_str(raw, key)) for key, _ in _CHECKLIST_QUESTIONS
-    }
-    typed_checklist = {
-        **answers,
-        "pending_on": PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
-        "icm_id": _str(raw, "icm_id") or None,
-        "critsit_reason": _str(raw, "critsit_reason") or None,
-    }
-    entered: dict[str, Any] = {
-        "summary": _str(raw, "summary"),
-        "reason": _str(raw, "justification"),
-        "steps_tried": steps,
-        "next_steps_customer": parse_items(_str(raw, "next_steps_customer")),
-        "next_steps_us": parse_items(_str(raw, "next_steps_us")),
-        "icm_or_partner_ticket": _str(raw, "icm_or_partner_ticket") or None,
-        "research": parse_items(_str(raw, "research")),
-        "next_customer_contact": contact,
-        **{key: _str(raw, key) or None for key, _ in _TEXT_NOTES},
-    }
-    if problems:
-        return problems
-    pasted = parse_notes(_str(raw, "paste"), zone_name=zone_name).found() if "paste" in raw else {}
-    typed = {key: value for key, value in entered.items() if value not in ("", (), None)}
-    # The checklist merges field by field: a pasted answer fills what the card left open.
-    pasted_checklist = pasted.pop("checklist", Checklist()).model_dump()
-    given = {k: v for k, v in typed_checklist.items() if v is not None}
-    checklist = Checklist.model_validate({**pasted_checklist, **given})
-    return HandoffNotes.model_validate({**pasted, **typed, "checklist": checklist})
-
-
 # --- the smaller questions -------------------------------------------------------------------
 
 
@@ -627,11 +405,9 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         text("E-mail to the duty manager", weight="Bolder"),
         facts([("To", outputs.mail_to), ("Subject", outputs.mail_subject)]),
         text(mail_note, subtle=True),
-        text("Notes for the case tool", weight="Bolder"),
-        verbatim(outputs.notes_text, monospace=True),
-        text("Message for the customer", weight="Bolder"),
-        verbatim(outputs.customer_message),
     ]
+    notes_title = text("Notes for the case tool", weight="Bolder")
+    message_title = text("Message for the customer", weight="Bolder")
     actions = [
         submit(
             "Update the handoff" if updating else "Request the handoff",
@@ -642,4 +418,27 @@ def review_card(handoff_case: Case, outputs: HandoffOutputs, *, updating: bool) 
         submit("Back", {"form": "review", "action": "back"}, validate=False),
         submit("Cancel", {"form": "review", "action": "cancel"}, validate=False),
     ]
-    return card(body, actions)
+    # What the rest of the card leaves for the two texts, measured as Teams counts it.
+    room = CARD_LIMIT_BYTES - utf16_bytes(card([*body, notes_title, message_title], actions))
+    notes, message = _copy_views(outputs.notes_text, outputs.customer_message, room)
+    return card([*body, notes_title, notes, message_title, message], actions)
+
+
+def _copy_box(input_id: str, label: str, value: str) -> Json:
+    return text_input(input_id, label, value, multiline=True, max_length=max(len(value), 1))
+
+
+def _copy_views(notes_text: str, message: str, room: int) -> tuple[Json, Json]:
+    """The notes and the customer's message line for line, as they will be pasted; when that is
+    more than the card has room for (each line is an element of its own), the notes and then
+    the message in one box each, to select and copy: the same text in a fraction of the room."""
+    notes_lines, message_lines = verbatim(notes_text, monospace=True), verbatim(message)
+    notes_box = _copy_box(
+        "notes_text", "The notes (long: select them all here and copy)", notes_text
+    )
+    message_box = _copy_box("customer_message", "The message (select it all and copy)", message)
+    tries = ((notes_lines, message_lines), (notes_box, message_lines), (notes_box, message_box))
+    for notes, shown in tries:
+        if utf16_bytes(notes) + utf16_bytes(shown) <= room:
+            return notes, shown
+    return notes_box, message_box

@@ -11,8 +11,10 @@ from .elements import (
     Json,
     card,
     choice_set,
+    clip,
     date_input,
     heading,
+    more_line,
     problems_block,
     safe,
     submit,
@@ -21,6 +23,8 @@ from .elements import (
 )
 
 OOF_FORM = "oof"
+# A list longer than this would pass Teams' message limit; the rest is counted.
+MAX_TA_LINES = 30
 
 
 def oof_card(raw: Mapping[str, Any], problems: Sequence[str]) -> Json:
@@ -52,12 +56,16 @@ def ta_list_card(owner: str, kind: OofKind, lines: Sequence[TaLine]) -> Json:
         heading(f"{safe(owner)} is out of office ({kind.label.lower()})"),
         text("Their cases for you to place, critical first:"),
     ]
-    for line in sorted(lines, key=lambda entry: not entry.critical):
+    ordered = sorted(lines, key=lambda entry: not entry.critical)
+    for line in ordered[:MAX_TA_LINES]:
         badge = "critical · " if line.critical else ""
         body.append(
             text(
-                f"**{line.case_number}** · {badge}{safe(line.product)} · {line.status}\n"
+                f"**{line.case_number}** · {badge}{safe(clip(line.product, 60))} · {line.status}\n"
                 f"{safe(line.description)}"
             )
         )
+    if len(ordered) > MAX_TA_LINES:
+        # The critical ones come first, so what is left out is the least urgent.
+        body.append(more_line(len(ordered) - MAX_TA_LINES, f"cases: ask {safe(owner)} for them"))
     return card(body)

@@ -15,7 +15,18 @@ from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import allowed_verbs
 
-from .elements import Json, card, copyable, facts, heading, safe, text, text_input
+from .elements import (
+    Json,
+    card,
+    clip,
+    copyable,
+    facts,
+    heading,
+    more_line,
+    safe,
+    text,
+    text_input,
+)
 
 ACTION_TITLES = {
     "accept": "Accept",
@@ -33,6 +44,15 @@ VERB_INPUTS = {
 }
 # provide_info is answered from the requester's personal chat, not from the channel card.
 CARD_VERBS = tuple(ACTION_TITLES)
+
+# How much of long texts, lists and histories the cards show: the card is where a case stands,
+# the notes hold the rest, and Teams refuses a message much above 28 KB.
+SHOWN_CHARS = {"summary": 600, "reason": 400, "question": 800, "long_running": 300}
+MAX_LINE_CHARS = 200
+MAX_STEPS_SHOWN = 6
+MAX_HISTORY_SHOWN = 8
+MAX_DETAIL_CHARS = 200
+MAX_LISTED = 20
 
 _STATE_COLOURS = {
     HandoffState.REQUESTED: "Attention",
@@ -109,7 +129,19 @@ def _action(verb: str, handoff: Handoff) -> Json:
 
 
 def _lines(items: Sequence[str]) -> str:
-    return "\n".join(f"- {safe(item)}" for item in items)
+    shown = [f"- {safe(clip(item, MAX_LINE_CHARS))}" for item in items[:MAX_STEPS_SHOWN]]
+    if len(items) > MAX_STEPS_SHOWN:
+        shown.append(f"- \u2026 {len(items) - MAX_STEPS_SHOWN} more")
+    return "\n".join(shown)
+
+
+def handoff_summary(handoff: Handoff) -> str:
+    """The card in a line, for notifications: the case, where it goes and where it stands."""
+    state = handoff.state.value.replace("-", " ")
+    if handoff.state is HandoffState.ACCEPTED and handoff.owner:
+        state += f" by {handoff.owner.name or handoff.owner.id}"
+    route = f"{handoff.from_region} → {handoff.target_region}"
+    return f"Case {handoff.case.number} · {_badge(handoff)} · {route}: {state}"
 
 
 def handoff_card(
@@ -138,7 +170,8 @@ def handoff_card(
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"Long-running case: {safe(handoff.long_running)}",
+                "text": "Long-running case: "
+                + safe(clip(handoff.long_running, SHOWN_CHARS["long_running"])),
                 "color": "Warning",
                 "weight": "Bolder",
                 "wrap": True,
@@ -165,11 +198,13 @@ def handoff_card(
             [
                 ("Route", f"{handoff.from_region} → {handoff.target_region}"),
                 ("Plan", case.plan.value),
-                ("Skill", safe(case.product_skill)),
-                ("Reason", safe(handoff.reason)),
+                ("Skill", safe(clip(case.product_skill, MAX_LINE_CHARS))),
+                ("Reason", safe(clip(handoff.reason, SHOWN_CHARS["reason"]))),
                 (
                     "Next contact",
-                    f"{local_time(contact.at)} · {safe(contact.who_waits)}" if contact else "",
+                    f"{local_time(contact.at)} · {safe(clip(contact.who_waits, MAX_LINE_CHARS))}"
+                    if contact
+                    else "",
                 ),
             ]
         )
@@ -177,7 +212,8 @@ def handoff_card(
     if handoff.outputs is not None:
         body.append(copyable("internal_title", "Internal title", handoff.outputs.title))
     if notes.summary:
-        body += [text("Summary", weight="Bolder"), text(safe(notes.summary))]
+        summary = clip(notes.summary, SHOWN_CHARS["summary"])
+        body += [text("Summary", weight="Bolder"), text(safe(summary))]
     if notes.next_steps_us or notes.next_steps_customer:
         body.append(text("Next steps", weight="Bolder"))
         if notes.next_steps_customer:
@@ -187,10 +223,15 @@ def handoff_card(
     if handoff.open_question:
         body += [
             text("Question to the requester", weight="Bolder"),
-            text(safe(handoff.open_question)),
+            text(safe(clip(handoff.open_question, SHOWN_CHARS["question"]))),
         ]
     if history:
-        body += [text("History", weight="Bolder"), text(timeline(history))]
+        # The latest steps; the earlier ones are counted (every step is in the audit trail).
+        earlier = len(history) - MAX_HISTORY_SHOWN
+        body.append(text("History", weight="Bolder"))
+        if earlier > 0:
+            body.append(more_line(earlier, "earlier steps"))
+        body.append(text(timeline(history[-MAX_HISTORY_SHOWN:])))
     actions = [
         # Someone the handoff is not meant for confirms they take it instead.
         _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
@@ -198,7 +239,7 @@ def handoff_card(
         else _action(verb, handoff)
         for verb in viewer_verbs(handoff, viewer)
     ]
-    content = card(body, actions)
+    content = card(body, actions, summary=handoff_summary(handoff))
     content["msteams"]["entities"] = entities
     return content
 
@@ -256,30 +297,36 @@ def timeline(history: Sequence[AuditEvent]) -> str:
             ),
             "",
         )
-        suffix = f": {safe(detail)}" if detail else ""
+        suffix = f": {safe(clip(detail, MAX_DETAIL_CHARS))}" if detail else ""
         lines.append(f"- {local_time(event.at)} · {who} · {what}{suffix}")
     return "\n".join(lines)
 
 
-def handoff_list_card(title: str, handoffs: Sequence[Handoff], empty: str) -> Json:
+def handoff_list_card(
+    title: str, handoffs: Sequence[Handoff], empty: str, *, summary: str = ""
+) -> Json:
     body: list[Json] = [heading(title)]
     if not handoffs:
         body.append(text(empty))
-    for handoff in handoffs:
+    for handoff in handoffs[:MAX_LISTED]:
         state = handoff.state.value.replace("-", " ")
+        skill = clip(handoff.case.product_skill, 60)
         body.append(
             text(
                 f"**{handoff.case.number}** · {_badge(handoff)} · {handoff.from_region} → "
                 f"{handoff.target_region} · {state} · {local_time(handoff.created_at)}\n"
-                f"{safe(handoff.case.product_skill)}: {safe(handoff.notes.summary[:140])}"
+                f"{safe(skill)}: {safe(clip(handoff.notes.summary, 140))}"
             )
         )
-    return card(body)
+    if len(handoffs) > MAX_LISTED:
+        body.append(more_line(len(handoffs) - MAX_LISTED, "handoffs not shown"))
+    count = f"{len(handoffs)} handoff{'s' if len(handoffs) != 1 else ''}" if handoffs else "none"
+    return card(body, summary=f"{summary or title}: {count}")
 
 
 def answer_card(handoff: Handoff) -> Json:
     """Asks the requester, in their personal chat, the receiving side's question."""
-    question = safe(handoff.open_question or "")
+    question = safe(clip(handoff.open_question or "", 1500))
     data = {"verb": "provide_info", "handoff_id": handoff.id, "version": handoff.version}
     return card(
         [
@@ -297,7 +344,13 @@ def agenda_card(meeting: MeetingOccurrence, handoffs: Sequence[Handoff]) -> Json
         f"Agenda: {meeting.meeting.from_region} → {', '.join(meeting.meeting.to_regions)} "
         f"handoff meeting, {local_time(meeting.at)}"
     )
-    return handoff_list_card(title, handoffs, "No open handoffs to discuss.")
+    route = f"{meeting.meeting.from_region} → {', '.join(meeting.meeting.to_regions)}"
+    return handoff_list_card(
+        title,
+        handoffs,
+        "No open handoffs to discuss.",
+        summary=f"Agenda of the {route} handoff meeting",
+    )
 
 
 def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
@@ -308,9 +361,10 @@ def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
         text(f"Your shift ends {local_time(shift_end)}. These critical cases are yours:"),
     ]
     actions: list[Json] = []
-    for handoff in cases:
+    for handoff in cases[:MAX_LISTED]:
         number = handoff.case.number
-        body.append(text(f"**{number}** · {_badge(handoff)} · {safe(handoff.case.product_skill)}"))
+        skill = safe(clip(handoff.case.product_skill, 60))
+        body.append(text(f"**{number}** · {_badge(handoff)} · {skill}"))
         actions.append(
             {
                 "type": "Action.Submit",
@@ -319,4 +373,6 @@ def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
                 "data": {"msteams": {"type": "messageBack", "text": f"handoff {number}"}},
             }
         )
+    if len(cases) > MAX_LISTED:
+        body.append(more_line(len(cases) - MAX_LISTED, "critical cases: type **mine** for all"))
     return card(body, actions)

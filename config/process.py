@@ -200,6 +200,12 @@ class ProcessConfig(_Strict):
             for region, contacts in self.smes.items()
         }
 
+    def name_for_address(self, address: str) -> str:
+        """The name of the SME or lead with this e-mail address (any letter case), or ""."""
+        wanted = address.strip().casefold()
+        people = (*self.leads, *(c for contacts in self.smes.values() for c in contacts))
+        return next((p.name for p in people if wanted and p.email.casefold() == wanted), "")
+
     def lead_ids(self) -> tuple[str, ...]:
         return tuple(lead.teams_id for lead in self.leads if lead.teams_id)
 

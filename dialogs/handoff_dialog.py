@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import MessageFactory
-from botbuilder.schema import Activity, Attachment
+from botbuilder.schema import Activity
 
+from bot.card_messages import card_activity
 from cards import handoff_forms as forms
-from cards.elements import attachment
+from cards import notes_form
 from cards.transfer_card import handoff_card
 from config.process import ProcessConfig
 from handoff import policy
@@ -24,7 +24,8 @@ from handoff.access import Viewer, may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStep, NextStepKind, next_step, within_region_step
 from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
-from handoff.notes_template import format_in_zone, parse_notes
+from handoff.notes_parser import parse_notes
+from handoff.notes_template import format_in_zone
 from handoff.policy import TransferReason, dont_warnings, downgrade_hint
 from handoff.ports import Clock, DuplicateOpenHandoff, HandoffRepository
 from handoff.quality import check_notes
@@ -60,15 +61,6 @@ class HandoffDeps:
     @property
     def regions(self) -> tuple[str, ...]:
         return self.process.region_codes
-
-
-def card_message(content: dict[str, Any]) -> Activity:
-    return MessageFactory.attachment(Attachment(**_attachment_fields(content)))
-
-
-def _attachment_fields(content: dict[str, Any]) -> dict[str, Any]:
-    wrapped = attachment(content)
-    return {"content_type": wrapped["contentType"], "content": wrapped["content"]}
 
 
 def card_values(reply: Reply) -> dict[str, Any] | None:
@@ -162,9 +154,14 @@ class Draft:
 
     def handoff_answers(self) -> HandoffAnswers:
         case, transfer = self.case(), self.transfer()
-        notes = forms.read_notes(self._answers.get("notes", {}), case.case.customer_timezone)
+        zone, needs = case.case.customer_timezone, self.needs_justification()
+        notes = notes_form.read_notes(
+            self._answers.get("notes", {}), zone, needs_justification=needs
+        )
         if isinstance(notes, list):
             raise FormOutdated(notes)
+        # The receiving side's answered questions, kept when the handoff is updated.
+        notes = notes.model_copy(update={"questions_answered": tuple(self._answers.get("qa", ()))})
         return HandoffAnswers(
             case=case.case,
             owner_region=case.owner_region,
@@ -173,6 +170,8 @@ class Draft:
             reason=transfer.reason_line,
             notes=notes,
             target_engineer=transfer.target_engineer,
+            # Known when the address is a configured SME's or lead's: shown instead of it.
+            target_engineer_name=self._deps.process.name_for_address(transfer.target_engineer),
             reason_code=transfer.reason.value,
             customer_asked=transfer.customer_asked,
         )
@@ -259,7 +258,7 @@ class ExistingStep(_Step):
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         existing = await self._existing(answers)
         zone = self.draft(answers).reader_zone
-        return [card_message(forms.existing_card(existing, zone))]
+        return [card_activity(forms.existing_card(existing, zone))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -299,7 +298,8 @@ def raw_of(handoff: Handoff) -> Answers:
             "customer_asked": "true" if handoff.customer_asked else "false",
             "needs_collab_input": "true",
         },
-        "notes": forms.notes_to_raw(handoff.notes, case.customer_timezone),
+        "notes": notes_form.notes_to_raw(handoff.notes, case.customer_timezone),
+        "qa": list(handoff.notes.questions_answered),
     }
 
 
@@ -322,7 +322,7 @@ class CaseStep(_Step):
         if "owner_region" not in raw:
             raw["owner_region"] = self._your_region(answers)
         card = forms.case_card(answers["case_number"], self.deps.regions, raw, problems)
-        return [card_message(card)]
+        return [card_activity(card)]
 
     def _your_region(self, answers: Answers) -> str:
         """The region the person saved, else the one on shift now (whose engineer is most
@@ -352,7 +352,7 @@ class TransferStep(_Step):
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         case = self.draft(answers).case().case
         raw = answers.get("transfer") or {}
-        return [card_message(forms.transfer_card(case, self.deps.regions, raw, problems))]
+        return [card_activity(forms.transfer_card(case, self.deps.regions, raw, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -377,42 +377,46 @@ class NotesStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
-        card = forms.notes_card(
+        card = notes_form.notes_card(
             draft.case().case,
             answers.get("notes") or {},
             problems,
             needs_justification=draft.needs_justification(),
         )
-        return [card_message(card)]
+        return [card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         draft = self.draft(answers)
-        case = draft.case().case
+        case, needs = draft.case().case, draft.needs_justification()
+        zone = case.customer_timezone
         raw = card_values(reply)
+        pasted_text = reply.text if raw is None else str(raw.get("paste") or "")
+        pasted = parse_notes(pasted_text, zone_name=zone)
         if raw is None:
             # Notes pasted as a message: read what the template gives, ask for the rest.
-            pasted = parse_notes(reply.text, zone_name=case.customer_timezone)
-            raw = {
-                **(answers.get("notes") or {}),
-                **forms.notes_to_raw(pasted.to_notes(), case.customer_timezone),
-            }
+            notes_given = notes_form.pasted_notes(pasted, needs_justification=needs)
+            raw = {**(answers.get("notes") or {}), **notes_form.notes_to_raw(notes_given, zone)}
             if pasted.steps_without_outcome:
                 # Kept as written, so the card asks for their outcomes instead of losing them.
                 raw["steps_tried"] = "\n".join(
                     [raw.get("steps_tried", ""), *pasted.steps_without_outcome]
                 ).strip()
-        notes = forms.read_notes(raw, case.customer_timezone)
+        transfer = notes_form.reason_for_transfer(
+            pasted, answers.get("transfer") or {}, needs_justification=needs
+        )
+        also = {"transfer": transfer} if transfer is not None else {}
+        notes = notes_form.read_notes(raw, zone, needs_justification=needs)
         if isinstance(notes, list):
-            return Retry(tuple(notes), {"notes": raw})
-        clean_raw = forms.notes_to_raw(notes, case.customer_timezone)
-        problems = check_notes(notes, case, reason_required=draft.needs_justification())
+            return Retry(tuple(notes), {"notes": raw, **also})
+        clean_raw = notes_form.notes_to_raw(notes, zone)
+        labels = notes_form.NOTE_LABELS
+        problems = notes_form.too_long(notes) + [
+            f"{labels.get(p.field, p.field)}: {p.message}"
+            for p in check_notes(notes, case, reason_required=needs)
+        ]
         if problems:
-            labels = forms.NOTE_LABELS
-            return Retry(
-                tuple(f"{labels.get(p.field, p.field)}: {p.message}" for p in problems),
-                {"notes": clean_raw},
-            )
-        return Advance({"notes": clean_raw})
+            return Retry(tuple(problems), {"notes": clean_raw, **also})
+        return Advance({"notes": clean_raw, **also})
 
 
 class ChecklistStep(_Step):
@@ -423,7 +427,7 @@ class ChecklistStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         case = self.draft(answers).case().case
-        return [card_message(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
+        return [card_activity(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -473,7 +477,7 @@ class MeetingStep(_Step):
         card = forms.meeting_card(
             case.case, meeting_text, sme_text, raw, problems, ask_attendance=in_hours
         )
-        return [card_message(card)]
+        return [card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -492,7 +496,7 @@ class WarningsStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
-        return [card_message(forms.warnings_card(draft.case().case, draft.warnings()))]
+        return [card_activity(forms.warnings_card(draft.case().case, draft.warnings()))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -507,11 +511,7 @@ class ReviewStep(_Step):
         draft = self.draft(answers)
         handoff_answers = draft.handoff_answers()
         queue = Queue(self.deps.process.queue.address, self.deps.process.queue.subject_prefix)
-        step = draft.next_step()
-        target_shift = self.deps.schedule.next_shift_start(
-            handoff_answers.target_region, self.deps.clock.now()
-        )
-        outputs = compose_outputs(handoff_answers, step, queue, target_shift.start)
+        outputs = compose_outputs(handoff_answers, draft.next_step(), queue)
         return handoff_answers, outputs
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
@@ -519,7 +519,7 @@ class ReviewStep(_Step):
         card = forms.review_card(
             handoff_answers.case, outputs, updating=bool(answers.get("updating"))
         )
-        return [*problems, card_message(card)]
+        return [*problems, card_activity(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -575,7 +575,7 @@ class ReviewStep(_Step):
         if stored.requester.id == reply.user.id:
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only
             # here, where nobody else sees them.
-            said.append(card_message(handoff_card(stored, viewer=Viewer.REQUESTER)))
+            said.append(card_activity(handoff_card(stored, viewer=Viewer.REQUESTER)))
         return Finish(tuple(said))
 
 

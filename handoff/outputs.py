@@ -137,17 +137,22 @@ def reassignment_mail(
     return Mail(to=address, subject=subject, body=body, mailto_url=url)
 
 
+NO_TIME_PROMISED = "The new engineer will be in touch with you."
+
+
 def customer_message(
     case: Case,
     *,
     who_continues: str,
     customer_actions: list[str],
-    next_update_at: datetime,
+    next_update_at: datetime | None,
     zone_name: str,
 ) -> str:
     """A short draft telling the customer who continues, what they do, when they hear from us.
 
-    The time is shown in ``zone_name`` (the customer's zone) with its abbreviation (R-CUSTOMER).
+    ``next_update_at`` is the next customer contact the engineer entered, shown in ``zone_name``
+    (the customer's zone) with its abbreviation (R-CUSTOMER); without one, no time is promised:
+    the draft commits the team only to what the engineer agreed.
     """
     who = who_continues.strip()
     if not who:
@@ -164,10 +169,10 @@ def customer_message(
         lines += [f"- {action}" for action in actions]
     else:
         lines.append("You do not need to do anything for now.")
-    lines += [
-        "",
-        f"Our next update will reach you by {format_in_zone(next_update_at, zone_name)}.",
-        "",
-        "Best regards",
-    ]
+    when = (
+        f"Our next update will reach you by {format_in_zone(next_update_at, zone_name)}."
+        if next_update_at is not None
+        else NO_TIME_PROMISED
+    )
+    lines += ["", when, "", "Best regards"]
     return "\n".join(lines)

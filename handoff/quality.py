@@ -30,7 +30,11 @@ Vague text is matched on normalised text (lower case, punctuation and spaces col
 whole phrases, so "see above" is refused but "See above the firewall log excerpt: port 443 is
 blocked" is not. A summary must also have at least ``MIN_SUMMARY_WORDS`` words and
 ``MIN_SUMMARY_CHARS`` characters: a shorter text cannot say the issue, what was done and the
-current conclusion.
+current conclusion. Past that, it must say each of the three, as seed 000's template asks
+("Issue with Spark. Still looking into it." says none); summary_parts.py reads them from the
+words, and the problem names the parts missing and what to add for each. A reason for the
+critsit, wherever one is given, must say in real words why the case is critical ("x" or "Sev
+A" does not).
 
 Owner heuristic for "next steps — us": each line must say who acts. A line passes when it
 starts with an actor, optionally followed by ":", "-", "to", "will" or "should" ("We will ...",
@@ -49,6 +53,7 @@ import re
 from dataclasses import dataclass
 
 from .models import Case, HandoffNotes, Severity
+from .summary_parts import is_real_reason, missing_parts
 
 MIN_SUMMARY_WORDS = 5
 MIN_SUMMARY_CHARS = 30
@@ -186,6 +191,34 @@ def _requires_steps_tried(case: Case) -> bool:
     return case.severity is Severity.A or case.is_24x7
 
 
+# What each part of seed 000's summary is called, and what to add for it.
+_SUMMARY_PARTS = {
+    "issue": (
+        "what the issue is",
+        "the issue at a glance: what fails, with which error, since when (e.g. 'Spark jobs fail "
+        "with OutOfMemory on the executors since Monday')",
+    ),
+    "done": (
+        "what was just done",
+        "what you or the customer just did (e.g. 'we raised the executor memory to 8 GB')",
+    ),
+    "conclusion": (
+        "your current conclusion",
+        "where it stands now (e.g. 'it did not help, so we suspect the shuffle partitions')",
+    ),
+}
+
+
+def _joined(parts: list[str], word: str) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {word} {parts[-1]}"
+
+
+def _summary_lacks(summary: str, lacks: tuple[str, ...]) -> str:
+    said = _joined([_SUMMARY_PARTS[part][0] for part in lacks], "or")
+    add = _joined([_SUMMARY_PARTS[part][1] for part in lacks], "and")
+    return f"The summary {summary[:60]!r} does not say {said}. Add {add}."
+
+
 def check_notes(
     notes: HandoffNotes, case: Case, *, reason_required: bool = False
 ) -> list[NoteProblem]:
@@ -227,6 +260,8 @@ def check_notes(
                 "conclusion.",
             )
         )
+    elif lacks := missing_parts(summary):
+        problems.append(NoteProblem("summary", _summary_lacks(summary, lacks)))
 
     if not notes.next_steps_us:
         problems.append(
@@ -318,15 +353,26 @@ def check_notes(
                 )
             )
 
+    critsit_reason = (notes.checklist.critsit_reason or "").strip()
+    if case.is_critical and not critsit_reason:
+        problems.append(
+            NoteProblem(
+                "checklist",
+                "Add the reason for the critsit to the checklist: this is a Sev A 24x7 case.",
+            )
+        )
+    elif critsit_reason and not is_real_reason(critsit_reason):
+        # Checked on any case that gives one: it is written into the notes all the same.
+        problems.append(
+            NoteProblem(
+                "checklist",
+                f"The reason for the critsit ({critsit_reason[:60]!r}) does not say why the "
+                "case is critical: write it in a few words, e.g. 'Production loads blocked for "
+                "all stores'.",
+            )
+        )
     if case.is_critical:
         checklist = notes.checklist
-        if not (checklist.critsit_reason or "").strip():
-            problems.append(
-                NoteProblem(
-                    "checklist",
-                    "Add the reason for the critsit to the checklist: this is a Sev A 24x7 case.",
-                )
-            )
         if checklist.customer_reachable is None:
             problems.append(
                 NoteProblem(

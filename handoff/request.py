@@ -53,17 +53,28 @@ class HandoffAnswers:
 
 
 def who_continues(answers: HandoffAnswers) -> str:
-    if answers.target_engineer:
-        return answers.target_engineer_name or answers.target_engineer
-    return f"Our {answers.target_region} support engineer"
+    """Who the customer is told continues: the named engineer by their name when it is known,
+    else a colleague of the receiving region's team. A name typed as an e-mail address (the
+    transfer form asks for one) is no name: the customer never sees a raw address."""
+    if not answers.target_engineer:
+        return f"Our {answers.target_region} support engineer"
+    name = " ".join(answers.target_engineer_name.split())
+    if name and "@" not in name:
+        return name
+    return f"A colleague from our {answers.target_region} team"
 
 
-def compose_outputs(
-    answers: HandoffAnswers, step: NextStep, queue: Queue, next_update_at: datetime
-) -> HandoffOutputs:
-    """R-TITLE, R-MAIL (as text and a mailto: link), the notes text and R-CUSTOMER's draft."""
+def compose_outputs(answers: HandoffAnswers, step: NextStep, queue: Queue) -> HandoffOutputs:
+    """R-TITLE, R-MAIL (as text and a mailto: link), the notes text and R-CUSTOMER's draft,
+    which promises the customer only the next contact the notes give."""
     case = answers.case
-    notes_text = render_notes(answers.notes, case, zone_name=case.customer_timezone)
+    notes_text = render_notes(
+        answers.notes,
+        case,
+        zone_name=case.customer_timezone,
+        pass_to=answers.target_region,
+        reason=answers.reason,
+    )
     mail = reassignment_mail(
         case, answers.target_region, queue.address, queue.subject_prefix, notes_text
     )
@@ -79,7 +90,7 @@ def compose_outputs(
             case,
             who_continues=who_continues(answers),
             customer_actions=list(answers.notes.next_steps_customer),
-            next_update_at=contact.at if contact is not None else next_update_at,
+            next_update_at=contact.at if contact is not None else None,
             zone_name=case.customer_timezone,
         ),
         next_step=step.instruction,

@@ -75,12 +75,25 @@ async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
 CRITICAL_NOTES_TEXT = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
+
+Pass To
+=============
+US
+
+Reason for Handoff
+=============
+High-priority case that needs continual support
 
 Steps Tried:
 =============
 1. Raised the core quota -> Outcome: same failure
 2. Restarted the autoscaler -> Outcome: no change
+
+Current Status
+=============
+In progress
 
 Next Steps:
 =============
@@ -152,11 +165,24 @@ async def test_non_24x7_outside_the_owners_hours_goes_back_to_the_queue_now(
 NON_CRITICAL_NOTES_TEXT = """\
 Summary
 =============
-Queries on the sales pool run 5x slower since the index rebuild on Friday.
+Queries on the sales pool run 5x slower since the index rebuild on Friday; updating the \
+statistics helped only 10%, so we suspect the new index layout.
+
+Pass To
+=============
+EMEA
+
+Reason for Handoff
+=============
+Customer needs support in a time zone I cannot serve
 
 Steps Tried:
 =============
 1. Updated statistics -> Outcome: 10% faster, still slow
+
+Current Status
+=============
+Waiting on customer
 
 Next Steps:
 =============
@@ -220,9 +246,11 @@ async def test_collaboration_handoff_that_still_needs_the_team_runs_the_normal_f
     assert handoff.outputs.mail_subject == (
         "Big Data DM, please reassign Pro Sev B 2311230040001234 to EMEA SE - Skill: Synapse SQL"
     )
-    summary = "Queries on the sales pool run 5x slower since the index rebuild on Friday.\n"
+    # The handoff's reason is seed 001's REASON; the justification follows it.
+    reason = "Customer needs support in a time zone I cannot serve\n"
     assert handoff.outputs.notes_text == NON_CRITICAL_NOTES_TEXT.replace(
-        summary, f"{summary}\nReason for Handoff\n=============\n{why}\n"
+        reason,
+        f"{handoff.reason}\n\nWhy It Needs a Handoff\n=============\n{why}\n",
     )
 
 
@@ -278,14 +306,21 @@ async def test_within_region_transfer_requires_the_must_dos(
         "Big Data DM, please reassign Prem Sev A 2311230040001234 to EMEA SE - Skill: HDInsight"
     )
     assert outputs.next_step == "Reassign the case to kim.sme@example.invalid in the case tool."
-    assert outputs.notes_text == CRITICAL_NOTES_TEXT
-    assert "kim.sme@example.invalid will continue" in outputs.customer_message
+    assert outputs.notes_text == CRITICAL_NOTES_TEXT.replace(
+        "Pass To\n=============\nUS\n", "Pass To\n=============\nEMEA\n"
+    ).replace(
+        "High-priority case that needs continual support",
+        "High-priority case that needs a subject matter expert",
+    )
+    # Issue 15: the customer is never shown the engineer's raw address.
+    assert "A colleague from our EMEA team will continue" in outputs.customer_message
 
 
 PASTED_TEMPLATE = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
 
 Next Steps:
 =============
@@ -365,12 +400,25 @@ def prefilled_values(card: dict[str, Any]) -> dict[str, str]:
 PASTED_NOTES_TEXT = """\
 Summary
 =============
-Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.
+Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising the \
+core quota did not help, so we suspect the quota service.
+
+Pass To
+=============
+US
+
+Reason for Handoff
+=============
+High-priority case that needs continual support
 
 Steps Tried:
 =============
 1. Raised the core quota -> Outcome: same failure
 2. Restarted the autoscaler -> Outcome: no change
+
+Current Status
+=============
+In progress
 
 Next Steps:
 =============
@@ -555,7 +603,10 @@ async def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes(
     handoff = await stored(store)
     assert handoff.notes.reason == reason
     assert handoff.outputs is not None
-    assert f"Reason for Handoff\n=============\n{reason}\n" in handoff.outputs.notes_text
+    assert f"Why It Needs a Handoff\n=============\n{reason}\n" in handoff.outputs.notes_text
+    assert (
+        "Reason for Handoff\n=============\nThe owner rotates to another product next week.\n"
+    ) in handoff.outputs.notes_text
 
 
 async def test_help_in_the_middle_keeps_the_answers(user: Recorder) -> None:

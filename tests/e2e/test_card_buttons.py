@@ -41,7 +41,7 @@ from harness.ids import personal_conversation_id as chat_of
 from harness.team import LEAD, config_with_lead
 
 CRITICAL_FORM = {**CASE_FORM, "severity": "A", "is_24x7": "true"}
-CRITICAL_NOTES = {**NOTES_FORM, "customer_reachable": "yes", "critsit_reason": "Outage"}
+CRITICAL_NOTES = {**NOTES_FORM, "customer_reachable": "yes", "critsit_reason": "Production outage"}
 SEV_C_FORM = {**CASE_FORM, "severity": "C"}
 
 

@@ -276,3 +276,15 @@ def test_customer_message_refuses_naive_time_and_blank_who() -> None:
             next_update_at=dt.datetime(2026, 1, 15, 16, 0, tzinfo=dt.UTC),
             zone_name="Europe/Berlin",
         )
+
+
+def test_customer_message_without_a_next_contact_promises_no_time() -> None:
+    text = customer_message(
+        SEV_A_PREMIER,
+        who_continues="Our US support engineer",
+        customer_actions=[],
+        next_update_at=None,
+        zone_name="America/Chicago",
+    )
+    assert "next update" not in text
+    assert "The new engineer will be in touch with you." in text

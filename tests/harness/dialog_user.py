@@ -54,7 +54,11 @@ CRITICAL_CASE = {
     "owner_region": "EMEA",
 }
 CRITICAL_NOTES = {
-    "summary": "Autoscale stops at 20 nodes since the Monday upgrade; jobs queue for hours.",
+    # Seed 000's summary: the issue, what was done, the current conclusion (R-QUALITY).
+    "summary": (
+        "Autoscale stops at 20 nodes since the Monday upgrade and jobs queue for hours; raising "
+        "the core quota did not help, so we suspect the quota service."
+    ),
     "steps_tried": (
         "Raised the core quota -> Outcome: same failure\n"
         "Restarted the autoscaler -> Outcome: no change"
@@ -89,7 +93,10 @@ NON_CRITICAL_CASE = {
     "owner_region": "APAC",
 }
 NON_CRITICAL_NOTES = {
-    "summary": "Queries on the sales pool run 5x slower since the index rebuild on Friday.",
+    "summary": (
+        "Queries on the sales pool run 5x slower since the index rebuild on Friday; updating the "
+        "statistics helped only 10%, so we suspect the new index layout."
+    ),
     "steps_tried": "Updated statistics -> Outcome: 10% faster, still slow",
     "next_steps_customer": "Send the query plans of the three slowest queries",
     "next_steps_us": "EMEA SE: compare the plans with the baseline",

@@ -63,7 +63,8 @@ from config.settings import (
     SettingsError,
     load_settings,
 )
-from dialogs.handoff_dialog import HandoffDeps, handoff_dialog
+from dialogs.handoff_dialog import handoff_dialog
+from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects

@@ -10,7 +10,7 @@ from botbuilder.core import TurnContext
 
 from cards.elements import Json
 from cards.escalation_card import approval_card
-from dialogs.handoff_dialog import case_number_from
+from dialogs.handoff_draft import case_number_from
 from handoff import effects
 from handoff.access import log_refusal
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound

@@ -23,8 +23,8 @@ from cards.elements import Json
 from cards.oof_card import OOF_FORM
 from cards.restart_card import KEEP, RESTART_FORM, restart_card
 from dialogs.form_flow import Answers, answers_in_progress, client_timezone
-from dialogs.handoff_dialog import (
-    HANDOFF_DIALOG,
+from dialogs.handoff_dialog import HANDOFF_DIALOG
+from dialogs.handoff_draft import (
     SAVED_SETTINGS,
     SEES_EVERY_CASE,
     case_number_from,

@@ -13,7 +13,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card, shown_owner
-from dialogs.handoff_dialog import case_number_from
+from dialogs.handoff_draft import case_number_from
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff import effects

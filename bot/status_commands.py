@@ -11,7 +11,7 @@ from botbuilder.core import MessageFactory, TurnContext
 
 from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
 from dialogs.form_flow import client_timezone
-from dialogs.handoff_dialog import case_number_from
+from dialogs.handoff_draft import case_number_from
 from handoff import effects
 from handoff.models import AuditEntry, AuditKind
 from handoff.notes_template import format_in_zone

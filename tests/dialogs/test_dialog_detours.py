@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import messages
-from dialogs.handoff_dialog import USE_THE_CARD
+from dialogs.handoff_draft import USE_THE_CARD
 
 from conftest import FakeClock
 from harness.chat import all_text, cards, form_of, texts

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,6 +142,8 @@ _SPACED_ARROW = re.compile(r"\s(?:-{1,2}>|={1,2}>|\u2192|[\u2013\u2014]>)\s")
 _WEEKDAY = r"(?:\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? )?"
 _DATE_TIME = re.compile(_WEEKDAY + r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})", re.IGNORECASE)
 _OFFSET = re.compile(r"UTC\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+# "16:30 UTC", as times in UTC itself are shown (format_in_zone).
+_BARE_UTC = re.compile(r" (?:UTC|GMT)(?![A-Za-z+\-])")
 _ZONE_NAME = re.compile(r"\b([A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)\b")
 # What follows a time as render_notes writes it: " CEST (UTC+02:00, Europe/Berlin)". Each part
 # starts with its own character, so a line that does not match fails at once.
@@ -171,6 +173,8 @@ def _read_time(text: str, default_zone: str | None) -> tuple[datetime, str] | No
         if offset.start() >= end:
             rest = f"{text[: found.start()]} {text[end : offset.start()]} {text[offset.end() :]}"
         return wall.replace(tzinfo=timezone(-delta if sign == "-" else delta)), rest
+    if _BARE_UTC.match(text, found.end()):
+        return wall.replace(tzinfo=UTC), rest
     for candidate in _ZONE_NAME.finditer(text):
         try:
             zone = ZoneInfo(check_zone(candidate.group(1)))

@@ -16,7 +16,7 @@ bot writes is what it reads back when the text is pasted again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .models import Case, HandoffNotes
@@ -54,6 +54,10 @@ def _offset_text(offset: timedelta | None) -> str:
     return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
+# The IANA names of UTC itself (not of zones that are at UTC+0 for a season, like London).
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu"})
+
+
 def format_in_zone(at: datetime, zone_name: str) -> str:
     """``at`` as a reader in ``zone_name`` reads it: "Tue 2026-03-03 09:00 CET (UTC+01:00, …)".
 
@@ -63,6 +67,9 @@ def format_in_zone(at: datetime, zone_name: str) -> str:
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a time to show must carry a time zone")
+    if zone_name in UTC_NAMES:
+        # "16:30 UTC (UTC+00:00, UTC)" says it three times; the parser reads a bare UTC.
+        return f"{at.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"
     local = at.astimezone(ZoneInfo(check_zone(zone_name)))
     abbreviation = local.tzname() or ""
     shown = f" {abbreviation}" if abbreviation[:1].isalpha() else ""

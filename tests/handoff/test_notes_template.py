@@ -180,3 +180,19 @@ def test_round_trip_of_partial_notes_lists_the_rest_as_missing() -> None:
 def test_format_in_zone_refuses_naive_time() -> None:
     with pytest.raises(ValueError, match="time zone"):
         format_in_zone(dt.datetime(2026, 6, 3, 9, 0), "Europe/Berlin")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC"])
+def test_a_time_in_utc_itself_says_utc_once_and_reads_back(zone: str) -> None:
+    at = dt.datetime(2026, 12, 3, 16, 30, tzinfo=dt.UTC)
+    shown = format_in_zone(at, zone)
+    assert shown == "Thu 2026-12-03 16:30 UTC"
+    # London at UTC+0 in winter keeps its name: it is not UTC all year.
+    assert format_in_zone(at, "Europe/London") == (
+        "Thu 2026-12-03 16:30 GMT (UTC+00:00, Europe/London)"
+    )
+    notes = HandoffNotes(summary="s", next_customer_contact=NextContact(at=at, who_waits="We wait"))
+    text = render_notes(notes, CASE, zone_name=zone)
+    parsed = parse_notes(text, zone_name="America/Chicago").to_notes()
+    assert parsed.next_customer_contact is not None
+    assert parsed.next_customer_contact.at == at, "read as UTC, not in the customer's zone"

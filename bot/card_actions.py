@@ -120,6 +120,8 @@ class ActionResult:
     repeated: bool = False
     done: bool = False
     """The action changed the handoff."""
+    asks: bool = False
+    """The card asks the clicker something first (take it instead of whom it is meant for?)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class CardActions:
             # else's handoff by a slip of the finger.
             notice = messages.take_instead(handoff.case.number, instead_of)
             card = handoff_card(handoff, notice=notice, instead_of=instead_of)
-            return ActionResult(card=card, message=notice)
+            return ActionResult(card=card, message=notice, asks=True)
         command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
         if isinstance(command, str):
             return ActionResult(card=None, message=command)

@@ -29,30 +29,59 @@ def parse_command(text: str | None) -> ParsedCommand:
     )
 
 
-# Commands that only show something, answered mid-dialog without disturbing it, with the
-# arguments each takes: a case number, a region (letters), or nothing.
-_READ_ONLY = {
-    "status": ("case",),
+# How each command is written: the kind of each argument it takes ("?" optional, "*" any
+# words to the end). A message is taken for a command only when it is written so; anything
+# else may be an answer (to the dialog's step, to a question waiting for its requester).
+_SHAPES: dict[str, tuple[str, ...]] = {
+    "status": ("case?",),
     "list": ("region?",),
     "agenda": ("region?",),
     "mine": (),
     "shifts": (),
     "help": (),
+    "handoff": ("case?",),
+    "escalate": ("case", "technical?"),
+    "longrunning": ("case", "words*"),
+    "settings": ("setting?", "words*"),
+    "oof": (),
+    "setup": (),
+    "audit": (),
+    "outbox": ("words*",),
+    "shiftend": ("words*",),
 }
-_CASE_NUMBER = re.compile(r"^\d[\d-]{5,24}$")
-_REGION = re.compile(r"^[A-Za-z]{2,8}$")
+# The commands that only show something: answered mid-dialog without disturbing it.
+_READ_ONLY = frozenset({"status", "list", "agenda", "mine", "shifts", "help"})
+_PATTERNS = {
+    "case": re.compile(r"^\d[\d-]{5,24}$"),
+    "region": re.compile(r"^[A-Za-z]{2,8}$"),
+    "technical": re.compile(r"^technical$", re.IGNORECASE),
+    "setting": re.compile(r"^(?:region|zone|hours|mute|unmute)$", re.IGNORECASE),
+    "words": re.compile(r"."),
+}
+
+
+def is_exact_command(command: ParsedCommand, text: str | None) -> bool:
+    """Whether the message is a command written as the command is: one line, each argument
+    of its kind. "Status of the cluster: healthy" or "Help from PG is on the way" is not."""
+    shape = _SHAPES.get(command.name)
+    if shape is None or "\n" in (text or "").strip():
+        return False
+    args = list(command.args)
+    for position, kind in enumerate(shape):
+        name = kind.rstrip("?*")
+        if kind.endswith("*"):
+            return all(_PATTERNS[name].match(arg) for arg in args)
+        if not args:
+            return all(k.endswith(("?", "*")) for k in shape[position:])
+        if not _PATTERNS[name].match(args[0]):
+            return False
+        args.pop(0)
+    return not args
 
 
 def is_read_only(command: ParsedCommand, text: str | None) -> bool:
-    """Whether a message typed mid-dialog is a read-only command, exactly as written: one
-    line, its arguments of the command's kind. Anything else is an answer to the dialog (a
-    pasted note that starts with "Status" or "List of ..." stays a note)."""
-    expected = _READ_ONLY.get(command.name)
-    if expected is None or "\n" in (text or "").strip():
-        return False
-    args = command.args
-    required = [kind for kind in expected if not kind.endswith("?")]
-    if not len(required) <= len(args) <= len(expected):
-        return False
-    patterns = {"case": _CASE_NUMBER, "region": _REGION, "region?": _REGION}
-    return all(patterns[kind].match(arg) for kind, arg in zip(expected, args, strict=False))
+    """Whether a message typed mid-dialog is a read-only command, exactly as written.
+    Anything else is an answer to the dialog (a pasted note that starts with "Status" or
+    "List of ..." stays a note)."""
+    showing_settings = command.name == "settings" and not command.args
+    return (command.name in _READ_ONLY or showing_settings) and is_exact_command(command, text)

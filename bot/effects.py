@@ -196,4 +196,6 @@ class EffectHandlers:
             for notice in effects.stay_sme_notices(handoff, smes, smes_text, now):
                 await self._store.enqueue_message(notice)
         text = messages.stay_reminder(handoff.case.number, waited)
+        if tell_smes and not smes:
+            text += " " + effects.NO_SME_REACHABLE
         await self._tell(handoff.requester, [MessageFactory.text(text)])

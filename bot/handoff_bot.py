@@ -22,8 +22,14 @@ from botbuilder.schema.teams import TeamInfo
 from cards.elements import Json
 from cards.oof_card import OOF_FORM
 from cards.restart_card import KEEP, RESTART_FORM, restart_card
-from dialogs.form_flow import Answers, answers_in_progress, client_timezone
-from dialogs.handoff_dialog import HANDOFF_DIALOG
+from dialogs.form_flow import (
+    DIALOG_WORDS,
+    Answers,
+    answers_in_progress,
+    client_timezone,
+    step_in_progress,
+)
+from dialogs.handoff_dialog import HANDOFF_DIALOG, TEXT_STEPS
 from dialogs.handoff_draft import (
     SAVED_SETTINGS,
     SEES_EVERY_CASE,
@@ -54,7 +60,7 @@ from .card_actions import (
     read_submit,
 )
 from .card_messages import card_activity
-from .commands import ParsedCommand, is_read_only, parse_command
+from .commands import ParsedCommand, is_exact_command, is_read_only, parse_command
 from .conversations import (
     StoredAddresses,
     actor_of,
@@ -249,7 +255,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         result = await self._card_actions.run(
             action, self._actor(turn_context), self._click(turn_context)
         )
-        if not result.repeated:
+        if result.asks and result.card is not None:
+            # The card carries the question's button (take it instead?): without Universal
+            # Actions it is not refreshed in place, so it comes as a message of its own.
+            await turn_context.send_activity(card_activity(result.card))
+        elif not result.repeated:
             await turn_context.send_activity(result.message)
 
     async def _remember_conversation(self, turn_context: TurnContext) -> None:
@@ -289,6 +299,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             TurnContext.remove_recipient_mention(turn_context.activity)
         command = parse_command(turn_context.activity.text)
         dc = await self._dialogs.create_context(turn_context)
+        if self._may_be_an_answer(dc, command) and await self._typed_answer(turn_context):
+            if dc.active_dialog is not None:
+                await turn_context.send_activity(messages.IN_A_HANDOFF)
+            return
         # Mid-handoff, only the bare command restarts: "Handoff notes for US: …" is a paste.
         is_restart = len(command.args) <= 1 and (
             not command.args or case_number_from(command.args[0]) is not None
@@ -312,10 +326,22 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         handler = self._commands.get(command.name)
         if handler is None:
-            if not await self._typed_answer(turn_context):
-                await turn_context.send_activity(messages.unknown_command(command.name))
+            await turn_context.send_activity(messages.unknown_command(command.name))
             return
         await handler(turn_context, command)
+
+    @staticmethod
+    def _may_be_an_answer(dc: DialogContext, command: ParsedCommand) -> bool:
+        """Whether typed words may answer a question waiting for the sender: not a command
+        written as one, not back/cancel of a dialog, not what the dialog's step reads from
+        text (a case number, pasted notes)."""
+        activity = dc.context.activity
+        text = (activity.text or "").strip()
+        if activity.value is not None or not text or text.lower() in DIALOG_WORDS:
+            return False
+        if is_exact_command(command, text):
+            return False
+        return step_in_progress(dc) not in TEXT_STEPS
 
     async def _typed_answer(self, turn_context: TurnContext) -> bool:
         """A requester's words typed in their personal chat while one of their handoffs waits
@@ -401,15 +427,20 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _restart_answered(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         """The keep-or-drop card: carry on with the draft, or drop it for the new handoff."""
         dc = await self._dialogs.create_context(turn_context)
-        if value.get("choice") == KEEP:
-            if dc.active_dialog is None:
-                await turn_context.send_activity(messages.STALE_FORM)
-                return
-            await dc.reprompt_dialog()
-            return
         if dc.active_dialog is not None:
+            draft = str(answers_in_progress(dc).get("case_number") or "")
+            if value.get("choice") == KEEP or draft != str(value.get("draft") or ""):
+                # Keep; or the card is about a draft that is gone: the one now in progress
+                # is not dropped by it.
+                if value.get("choice") != KEEP:
+                    await turn_context.send_activity(messages.RESTART_CARD_OUTDATED)
+                await dc.reprompt_dialog()
+                return
             await dc.cancel_all_dialogs()
             await turn_context.send_activity(messages.HANDOFF_RESTARTED)
+        elif value.get("choice") == KEEP:
+            await turn_context.send_activity(messages.STALE_FORM)
+            return
         case = str(value.get("case") or "")
         await self._start_handoff(dc, ParsedCommand("handoff", (case,) if case else (), case))
 

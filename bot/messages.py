@@ -94,6 +94,10 @@ IN_A_HANDOFF = (
 
 HANDOFF_RESTARTED = "Starting a new handoff; the one in progress is dropped."
 
+RESTART_CARD_OUTDATED = (
+    "That card was about an earlier handoff; the one in progress is kept. Here is where you were."
+)
+
 
 def already_handing_off(number: str) -> str:
     return f"You are handing off case {number} already; here is where you were."

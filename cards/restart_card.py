@@ -13,7 +13,8 @@ def restart_card(in_progress: str | None, new_case: str | None) -> Json:
     """`new_case` is the case number typed with the command, if any."""
     draft = f"case {in_progress}" if in_progress else "a case"
     new = f"case {new_case}" if new_case else "a new one"
-    data = {"command": RESTART_FORM, "case": new_case or ""}
+    # The draft it is about: a press on an old card must not drop a newer draft.
+    data = {"command": RESTART_FORM, "case": new_case or "", "draft": in_progress or ""}
     return card(
         [
             heading("A handoff is in progress"),

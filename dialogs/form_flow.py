@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 Answers = dict[str, Any]
 CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "exit"})
 BACK_WORDS = frozenset({"back", "previous"})
+DIALOG_WORDS = CANCEL_WORDS | BACK_WORDS
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Step(ABC):
     name: str
 
     def applies(self, answers: Answers) -> bool:
+        return True
+
+    def askable(self, answers: Answers) -> bool:
+        """Whether the question can still be asked (going back to it, or asking it again):
+        time may have made it moot, e.g. a meeting that has passed."""
         return True
 
     @abstractmethod
@@ -162,8 +168,13 @@ class FormDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         if reply.action == "back":
             state["problems"] = []
-            if state["history"]:
-                step = self._by_name[state["history"].pop()]
+            # The step before that can still be asked: time may have made one moot (a
+            # meeting that has passed since).
+            while state["history"]:
+                earlier = self._by_name[state["history"].pop()]
+                if earlier.askable(state["answers"]):
+                    step = earlier
+                    break
             await self._ask(dc, step, state)
             return Dialog.end_of_turn
 
@@ -205,9 +216,13 @@ class FormDialog(Dialog):  # type: ignore[misc]
         """Asks the current step again, with its answers (after a detour the person chose:
         keeping the draft instead of starting another)."""
         state = instance.state
-        messages = await self._by_name[state["step"]].ask(
-            state["answers"], state.get("problems", [])
-        )
+        step = self._by_name[state["step"]]
+        if not step.askable(state["answers"]):
+            # Time passed while the person was away (a meeting, a shift end): the question
+            # is moot, the next one that applies is asked.
+            step = self._next_after(step.name, state["answers"]) or step
+            state["step"], state["problems"] = step.name, []
+        messages = await step.ask(state["answers"], state.get("problems", []))
         await context.send_activities([_as_activity(m) for m in messages])
 
 
@@ -244,3 +259,11 @@ def client_timezone(activity: Activity) -> str | None:
         return check_zone(str(reported))
     except ValueError:
         return None
+
+
+def step_in_progress(dc: DialogContext) -> str | None:
+    """The name of the step the form dialog in progress asked last (None without one)."""
+    if dc.active_dialog is None:
+        return None
+    step = dc.active_dialog.state.get("step")
+    return step if isinstance(step, str) else None

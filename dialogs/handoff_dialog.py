@@ -8,6 +8,7 @@ and the dialog state stays plain JSON in the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from botbuilder.schema import Activity
@@ -26,6 +27,7 @@ from handoff.policy import downgrade_hint
 from handoff.ports import DuplicateOpenHandoff
 from handoff.quality import check_notes
 from handoff.request import HandoffAnswers, Queue, compose_outputs
+from handoff.schedule import ShiftOccurrence
 
 from .form_flow import (
     Advance,
@@ -104,6 +106,10 @@ class ExistingStep(_Step):
                 f"{existing.state.value}; this one starts afresh."
             )
             return Advance({"existing_id": None}, notices=(notice,))
+        if answers.get("updating"):
+            # Back here after editing it: the edits stay, and so does the version they were
+            # made on, so a change someone made meanwhile is still caught at the review.
+            return Advance({})
         return Advance({"updating": True, "existing_version": existing.version, **raw_of(existing)})
 
 
@@ -241,6 +247,9 @@ class MeetingStep(_Step):
         planned = self.draft(answers).meeting_plan()
         return planned.meeting is not None and not planned.mail_dm
 
+    def askable(self, answers: Answers) -> bool:
+        return self.applies(answers)
+
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
         draft = self.draft(answers)
         case = draft.case()
@@ -265,7 +274,7 @@ class MeetingStep(_Step):
             meeting_text += f" Join: {link}"
         in_hours = planned.kind is NextStepKind.ATTEND_MEETING
         if not in_hours:
-            meeting_text += " It is after your shift ends, so you cannot attend it yourself."
+            meeting_text += " " + outside_your_hours(planned.meeting.at, draft.owner_shift_today())
         raw = answers.get("meeting") or {}
         card = forms.meeting_card(
             case.case, meeting_text, sme_text, raw, problems, ask_attendance=in_hours
@@ -370,6 +379,23 @@ class ReviewStep(_Step):
             # here, where nobody else sees them.
             said.append(card_activity(handoff_card(stored, viewer=Viewer.REQUESTER)))
         return Finish(tuple(said))
+
+
+def outside_your_hours(meeting_at: datetime, shift: ShiftOccurrence | None) -> str:
+    """Why the owner cannot attend the meeting themselves, said from where it falls against
+    their shift of today's date (None: they do not work today)."""
+    if shift is None:
+        why = "You are not working today"
+    elif meeting_at < shift.start:
+        why = "It is before your shift starts"
+    else:
+        why = "It is after your shift ends"
+    return f"{why}, so you cannot attend it yourself."
+
+
+# The steps that read typed text (a case number, pasted notes); every other step answers with
+# its card, so words typed meanwhile may answer something else.
+TEXT_STEPS = frozenset({CaseNumberStep.name, NotesStep.name})
 
 
 def handoff_dialog(deps: HandoffDeps) -> FormDialog:

@@ -19,7 +19,7 @@ from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
 from handoff.policy import TransferReason, dont_warnings
 from handoff.ports import Clock, HandoffRepository
 from handoff.request import HandoffAnswers
-from handoff.schedule import Schedule
+from handoff.schedule import Schedule, ShiftOccurrence
 from handoff.service import HandoffService
 from handoff.user_settings import UserSettings, own_hours
 
@@ -153,6 +153,14 @@ class Draft:
             reason_code=transfer.reason.value,
             customer_asked=transfer.customer_asked,
         )
+
+    def owner_shift_today(self) -> ShiftOccurrence | None:
+        """The owner's shift that starts on today's date in its zone, whether it is still to
+        come, under way or over: their own hours if they saved them, else their region's."""
+        shift = own_hours(self.saved) or self._deps.schedule.shift_of(self.case().owner_region)
+        if shift is None:
+            return None
+        return shift.occurrence_on(self._deps.clock.now().astimezone(shift.zone).date())
 
     def meeting_plan(self) -> NextStep:
         """The next step as the meeting question finds it, before it is answered (whatever

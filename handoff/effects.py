@@ -186,6 +186,8 @@ def on_change(
         messages.append(_notify(after, after.requester, text, at))
     elif after.state is HandoffState.ESCALATED:
         text = f"{_who(actor)} escalated case {number} to the regional handoff SME."
+        if not smes:
+            text += " " + NO_SME_REACHABLE
         messages.append(_notify(after, after.requester, text, at))
         subject, topic = _case_topic(number)
         batch = [_notify_key(after, sme) for sme in smes]
@@ -198,6 +200,13 @@ def on_change(
             undelivered = if_undelivered(after.requester, about, subject, topic, batch)
             messages.append(_notify(after, sme, sme_text, at, undelivered=undelivered))
     return messages
+
+
+NO_SME_REACHABLE = (
+    "I can message none of the regional handoff SMEs (their Teams ids are not in my "
+    "configuration): contact your regional handoff SME yourself, and ask an admin to add "
+    "their teams_id to the process file."
+)
 
 
 def stay_sme_notices(

@@ -39,7 +39,9 @@ async def requested(user: Recorder, case: str) -> None:
     await user.submit("review")
 
 
-@pytest.mark.parametrize("command", [f"status {CASE}", "list", "list US", "mine", "shifts", "help"])
+@pytest.mark.parametrize(
+    "command", [f"status {CASE}", "status", "list", "list US", "mine", "shifts", "help", "settings"]
+)
 async def test_a_read_only_command_mid_dialog_is_answered_and_the_dialog_stays_put(
     command: str, user: Recorder
 ) -> None:
@@ -50,7 +52,7 @@ async def test_a_read_only_command_mid_dialog_is_answered_and_the_dialog_stays_p
     said = texts(replies)
     assert USE_THE_CARD not in said, f"{command} was taken for an answer"
     assert said[-1] == messages.IN_A_HANDOFF
-    if command.startswith("status"):
+    if command.startswith("status "):
         [status] = cards(replies)
         assert f"Case {CASE}" in all_text(status)
     # The dialog is where it was: the transfer card's answer moves it on.
@@ -100,3 +102,30 @@ async def test_another_handoff_mid_dialog_is_started_once_the_draft_is_dropped(
     replies = await user.say(f"handoff {OTHER_CASE}")
     assert texts(replies)[0] == messages.already_handing_off(OTHER_CASE)
     assert form_of(cards(replies)[-1]) == "case"
+
+
+async def test_an_old_drop_button_does_not_drop_the_draft_started_since(user: Recorder) -> None:
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    [ask] = cards(await user.say(f"handoff {OTHER_CASE}"))
+    await user.press(ask, "Drop")
+    await user.submit("case", **CRITICAL_CASE)  # the new draft has answers now
+    replies = await user.press(ask, "Drop")  # pressed again, or delivered again
+    assert texts(replies)[0] == messages.RESTART_CARD_OUTDATED
+    [transfer] = cards(replies)
+    assert form_of(transfer) == "transfer", "the new draft carries on where it was"
+
+
+async def test_going_back_to_the_open_handoff_keeps_the_edits_made_to_it(
+    user: Recorder,
+) -> None:
+    await requested(user, CASE)
+    await user.say(f"handoff {CASE}")
+    await user.submit("existing")  # update it
+    await user.submit("case", **{**CRITICAL_CASE, "title": "Edited title"})
+    await user.say("back")  # the case form
+    [existing] = cards(await user.say("back"))
+    assert form_of(existing) == "existing"
+    [case_form] = cards(await user.submit("existing"))
+    assert form_of(case_form) == "case"
+    assert "Edited title" in str(case_form), "the edit is still there"

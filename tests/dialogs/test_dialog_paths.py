@@ -169,3 +169,37 @@ async def test_back_works_from_every_step_and_the_way_forward_again_reaches_the_
         replies = await user.submit(form, **path.forms[form])
     assert form_of(cards(replies)[-1]) == "review", f"{name}: forward again"
     assert all_text(cards(replies)[-1]) == review, "the answers were kept all the way back"
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "later"),
+    [
+        # At the review before the meeting; Back once it has begun.
+        (
+            "not critical, outside the owner's hours",
+            datetime(2026, 11, 24, 16, 20, tzinfo=UTC),
+            datetime(2026, 11, 24, 16, 35, tzinfo=UTC),
+        ),
+        # On the SME path on a Friday afternoon; Back once the weekend has begun in EMEA.
+        (
+            "critical, no teammate, aligned with the SME",
+            datetime(2026, 11, 27, 15, 0, tzinfo=UTC),
+            datetime(2026, 11, 27, 17, 0, tzinfo=UTC),
+        ),
+    ],
+)
+async def test_back_after_the_meeting_has_passed_skips_its_moot_question(
+    name: str, at: datetime, later: datetime, user: Recorder, clock: FakeClock
+) -> None:
+    path = PATHS[name]
+    clock._now = at
+    forms = {**path.forms, "transfer": {**path.forms["transfer"], "target_region": "US"}}
+    forms["case"] = {**forms["case"], "owner_region": "EMEA"}
+    forms.setdefault("meeting", {"can_attend": "yes"})
+    seen, _ = await walk_to_review(user, forms)
+    assert "meeting" in seen, "the meeting was asked while it was still ahead"
+    clock._now = later
+    replies = await user.say("back")
+    assert not any(t.startswith("Sorry") for t in texts(replies)), texts(replies)
+    shown = form_of(cards(replies)[-1])
+    assert shown in seen and shown != "meeting", f"{name}: back to {shown}"

@@ -109,3 +109,23 @@ def prefilled(card: dict[str, Any]) -> dict[str, str]:
 
     walk(card)
     return values
+
+
+@pytest.mark.parametrize(
+    ("hours", "said"),
+    [
+        ("17:00-23:00", "It is before your shift starts"),  # the meeting is at 16:30 UTC
+        ("07:00-15:00", "It is after your shift ends"),
+    ],
+)
+async def test_why_the_owner_cannot_attend_is_said_from_where_the_meeting_falls(
+    hours: str, said: str, user: Recorder, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    await user.say("settings zone Europe/London")
+    await user.say(f"settings hours {hours}")
+    await user.say(f"handoff {CASE}")
+    await user.submit("case", **CRITICAL_CASE)
+    await user.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    [meeting] = cards(await user.submit("notes", **CRITICAL_NOTES))
+    assert f"{said}, so you cannot attend it yourself." in all_text(meeting)

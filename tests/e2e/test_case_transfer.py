@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot import messages
+from handoff import effects
 from handoff.models import HandoffState
 from handoff.ports import SystemClock
 from storage.sql_store import open_store
@@ -230,6 +231,53 @@ async def test_an_answer_typed_in_chat_answers_the_question_waiting_for_it(
     )
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Status of the cluster: healthy since 10:00, the jobs still queue.",
+        "Help from PG is on the way; they need the region, which is West Europe.",
+        "handoff notes are updated in the case tool with the cluster id.",
+    ],
+)
+async def test_a_typed_answer_that_starts_like_a_command_is_still_the_answer(
+    typed: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    clock: FakeClock,
+    sqlite_url: str,
+) -> None:
+    bot = await start_bot(clock=clock)
+    card, message_id = await handoff_card(bot, fake_connector)
+    question = "Which cluster region is affected?"
+    await post(
+        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question=question)
+    )
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "just type your answer here" in (a.get("text") or "")
+    )
+    # Mid-dialog too: another handoff in progress, at a step that answers with its card.
+    await post(bot, activities.personal_message("handoff 2311230040007777", fake_connector.url))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: (
+            bool(a.get("attachments")) and "2311230040007777" in str(a["attachments"][0]["content"])
+        )
+    )
+    answer = activities.personal_message(typed, fake_connector.url)
+    await post(bot, answer)
+    recorded, kept = await fake_connector.wait_for_activities(
+        2, predicate=lambda a: a.get("replyToId") == answer["id"]
+    )
+    assert recorded["text"] == messages.answer_recorded(CASE, question)
+    assert kept["text"] == messages.IN_A_HANDOFF, "the other handoff's answers are kept"
+    store = await open_store(sqlite_url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None and handoff.state is HandoffState.REQUESTED
+    assert handoff.notes.questions_answered == (f"Q: {question} A: {typed}",)
+
+
 async def test_a_click_on_an_old_card_gets_the_current_card_and_a_notice(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
 ) -> None:
@@ -448,6 +496,23 @@ async def test_escalating_tells_the_requester_and_the_regional_sme(
         predicate=lambda a: "escalated the handoff of case" in (a.get("text") or "")
     )
     assert to_sme["text"].endswith("to you. Its card is in the Case Transfer channel.")
+
+
+async def test_an_escalation_no_sme_can_be_told_of_says_so_to_the_requester(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+) -> None:
+    """The shipped process file names SMEs without Teams ids: the bot can message none of
+    them, and the requester hears that, and what to do, instead of a promise."""
+    bot = await start_bot(clock=clock)
+    card, message_id = await handoff_card(bot, fake_connector)
+    await post(bot, invoke_for(fake_connector, card, message_id, "escalate", RECEIVER))
+    [told] = await fake_connector.wait_for_activities(
+        predicate=lambda a: "escalated case" in (a.get("text") or "")
+    )
+    assert told["text"] == (
+        f"Bo Receiver escalated case {CASE} to the regional handoff SME. "
+        + effects.NO_SME_REACHABLE
+    )
 
 
 async def test_the_card_flags_a_case_long_running(

@@ -29,6 +29,7 @@ from harness.handoff_flow import (
     post,
     posted_card,
     set_up_channel,
+    user_fields,
 )
 from harness.ids import DEFAULT_TEAM_ID, DEFAULT_USER, fake_user
 
@@ -133,3 +134,34 @@ async def test_an_engineer_of_the_target_region_accepts_at_once_and_others_confi
     shown = all_text(body["value"])
     assert ("Accepted by Bo Receiver" in shown) is at_once, shown
     assert ("meant for the US team" in shown) is not at_once, shown
+
+
+async def test_taking_it_instead_works_from_the_action_submit_fallback(
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
+) -> None:
+    """Clients without Universal Actions send the button's fallback as a message: the
+    question comes back as a card of its own, whose button takes the handoff."""
+    bot, card, message_id = await card_for(
+        start_bot, fake_connector, clock, sqlite_url, named=SOFIA.email
+    )
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+
+    def fallback(data: dict[str, Any], reply_to: str) -> dict[str, Any]:
+        return activities.submit_message(
+            data, fake_connector.url, scope="channel", reply_to_id=reply_to, **user_fields(RECEIVER)
+        )
+
+    pressed = fallback(accept["fallback"]["data"], message_id)
+    await post(bot, pressed)
+    [asked] = await fake_connector.wait_for_activities(
+        predicate=lambda a: a.get("replyToId") == pressed["id"] and bool(a.get("attachments"))
+    )
+    question = asked["attachments"][0]["content"]
+    [take] = [a for a in question["actions"] if a.get("verb") == "accept"]
+    assert take["title"].startswith("Take it instead of")
+    assert await owner(sqlite_url, clock) is None
+    await post(bot, fallback(take["fallback"]["data"], str(asked.get("id") or "")))
+    await fake_connector.wait_for_activities(
+        predicate=lambda a: "took your handoff" in (a.get("text") or "")
+    )
+    assert await owner(sqlite_url, clock) == RECEIVER.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -189,3 +190,27 @@ def test_every_field_the_bot_writes_into_the_notes_is_read_back(
         language,
         status,
     )
+
+
+# Lines as engineers write them, read back whatever the generators above would keep: the
+# property filters its own lines through the parser, so a line misread on its own would never
+# be generated.
+REAL_LINES = [
+    "Customer to upload the HAR file and the gateway logs",
+    "We will ask PG about the quota service (ICM 123456789)",
+    "US SE: review the autoscaler logs before 10:00 PST",
+    "Restarted the head node, no change",
+    "Next steps depend on the RCA",
+    "Summary of the call: the customer agrees to a restart tonight",
+    "https://example.invalid/kb/autoscale?id=42#fix",
+    "Status: waiting on customer",
+    "N/A",
+    # Not here: a line that starts with one of seed 001's keys ("Reason: …", "Pass to: …") is
+    # read as that key wherever it stands, as seed 001's list has no headings around it.
+]
+
+
+@pytest.mark.parametrize("line", REAL_LINES)
+def test_a_real_line_reads_back_as_written(line: str) -> None:
+    assert _reads_as_text(line), f"free text: {line!r}"
+    assert _reads_as_item(line), f"a list item: {line!r}"

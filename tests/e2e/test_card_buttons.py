@@ -34,9 +34,10 @@ from harness.handoff_flow import (
     refusals,
     request_handoff,
     set_up_channel,
+    status_card,
     user_fields,
 )
-from harness.ids import DEFAULT_BOT_ID, DEFAULT_TEAM_ID, DEFAULT_USER, TeamsUser
+from harness.ids import DEFAULT_BOT_ID, DEFAULT_TEAM_ID, DEFAULT_USER
 from harness.ids import personal_conversation_id as chat_of
 from harness.team import LEAD, config_with_lead
 
@@ -72,24 +73,6 @@ async def requested(
     chat = chat_of(DEFAULT_USER.id, DEFAULT_BOT_ID)
     [copy] = [c for c in connector.adaptive_cards(chat) if f"Case {CASE} ·" in all_text(c)]
     return card, message_id, copy
-
-
-async def status_by(
-    bot: RunningBot, connector: FakeConnector, user: TeamsUser
-) -> tuple[dict[str, Any], str]:
-    """`status CASE` typed by `user` in their personal chat: the card and its message id."""
-    message = activities.personal_message(f"status {CASE}", connector.url, **user_fields(user))
-    await post(bot, message)
-    [record] = await connector.wait_for(
-        lambda r: (
-            r.method == "POST"
-            and isinstance(r.body, dict)
-            and r.body.get("replyToId") == message["id"]
-            and bool(r.body.get("attachments"))
-        ),
-        description=f"the status card for {user.name}",
-    )
-    return record.body["attachments"][0]["content"], str(record.response["id"])
 
 
 async def state_of(url: str, clock: FakeClock) -> HandoffState:
@@ -147,11 +130,11 @@ async def test_status_in_a_personal_chat_offers_the_readers_own_buttons(
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_lead(tmp_path))
     await requested(bot, fake_connector, lead=True)
 
-    mine, _ = await status_by(bot, fake_connector, DEFAULT_USER)
+    mine, _ = await status_card(bot, fake_connector, DEFAULT_USER)
     assert titles(mine) == ["Back to queue", "Escalate to SME", "Cancel"]
-    theirs, _ = await status_by(bot, fake_connector, RECEIVER)
+    theirs, _ = await status_card(bot, fake_connector, RECEIVER)
     assert titles(theirs) == ["Accept", "Need more info", "Escalate to SME"]
-    leads, lead_message = await status_by(bot, fake_connector, LEAD)
+    leads, lead_message = await status_card(bot, fake_connector, LEAD)
     assert titles(leads) == ["Accept", "Need more info", "Back to queue", "Escalate to SME"]
 
     # In a channel everyone sees the answer: the team's buttons only.

@@ -28,6 +28,7 @@ from harness.handoff_flow import (
     post,
     posted_card,
     request_handoff,
+    status_card,
     user_fields,
 )
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, TeamsUser, fake_user
@@ -131,24 +132,6 @@ async def test_an_sme_notice_that_reaches_nobody_is_told_to_the_requester_once(
     listing = await command_by(bot, fake_connector, "outbox", LEAD)
     for sme in (SAM, KIM):
         assert listing.count(f"notify for {sme.name} (case {CASE})") == 2, listing
-
-
-async def status_card(
-    bot: RunningBot, connector: FakeConnector, user: TeamsUser
-) -> tuple[dict[str, Any], str]:
-    """`status CASE` typed by `user` in their personal chat: the card and its message id."""
-    message = activities.personal_message(f"status {CASE}", connector.url, **user_fields(user))
-    await post(bot, message)
-    [record] = await connector.wait_for(
-        lambda r: (
-            r.method == "POST"
-            and isinstance(r.body, dict)
-            and r.body.get("replyToId") == message["id"]
-            and bool(r.body.get("attachments"))
-        ),
-        description=f"the status card for {user.name}",
-    )
-    return record.body["attachments"][0]["content"], str(record.response["id"])
 
 
 def _ids(user: TeamsUser) -> dict[str, Any]:

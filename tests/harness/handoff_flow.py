@@ -247,3 +247,21 @@ async def command_by(bot: BotAddress, connector: FakeConnector, text: str, user:
     """What the bot answers `user` typing `text` in their personal chat."""
     message = activities.personal_message(text, connector.url, **user_fields(user))
     return await told(bot, connector, message)
+
+
+async def status_card(
+    bot: BotAddress, connector: FakeConnector, user: TeamsUser, case: str = CASE
+) -> tuple[dict[str, Any], str]:
+    """`status <case>` typed by `user` in their personal chat: the card and its message id."""
+    message = activities.personal_message(f"status {case}", connector.url, **user_fields(user))
+    await post(bot, message)
+    [record] = await connector.wait_for(
+        lambda r: (
+            r.method == "POST"
+            and isinstance(r.body, dict)
+            and r.body.get("replyToId") == message["id"]
+            and bool(r.body.get("attachments"))
+        ),
+        description=f"the status card for {user.name}",
+    )
+    return record.body["attachments"][0]["content"], str(record.response["id"])

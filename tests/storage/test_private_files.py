@@ -115,7 +115,7 @@ def test_sqlite_gives_its_wal_and_shm_files_the_database_files_mode(
 async def test_an_existing_database_open_to_others_is_made_private_with_a_warning(
     tmp_path: Path, umask022: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    folder = tmp_path / "shared"
+    folder = tmp_path / "common"
     folder.mkdir(mode=0o755)
     (folder / "README").write_text("not the database's")  # so the folder is not its own
     target = folder / "handoff.db"
@@ -182,19 +182,19 @@ def _another_users(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "shared",
+    "make_it_common",
     [_holds_something_else, _sticky_like_tmp, _home_folder, _another_users],
     ids=["holds-other-files", "sticky-like-tmp", "home-folder", "another-users"],
 )
 async def test_a_folder_that_is_not_the_databases_own_keeps_its_mode(
     tmp_path: Path,
     umask022: None,
-    shared: Callable[[Path, pytest.MonkeyPatch], None],
+    make_it_common: Callable[[Path, pytest.MonkeyPatch], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = tmp_path / "folder"
     folder.mkdir(mode=0o755)
-    shared(folder, monkeypatch)
+    make_it_common(folder, monkeypatch)
     before = mode(folder)
 
     db = await open_database(f"sqlite:///{folder / 'handoff.db'}")

@@ -4,6 +4,7 @@ after 20 rounds of questions (on the real bot, through TestAdapter, on a real SQ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,21 +17,19 @@ from app import build_service
 from config.process import ProcessConfig
 from handoff.flowchart import NextStep, NextStepKind
 from handoff.models import (
-    Case,
     Checklist,
     Handoff,
     HandoffNotes,
     NextContact,
     Person,
-    Severity,
     StepTried,
-    SupportPlan,
 )
-from handoff.request import HandoffAnswers, Queue, compose_outputs
+from handoff.request import Queue, compose_outputs
 from handoff.state_machine import ProvideInfo, RequestMoreInfo
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
+from harness import records
 from harness.card_schema import assert_valid_card
 from harness.chat import CARD, Chat, all_text, cards, form_of
 
@@ -188,23 +187,12 @@ async def handoff_after_rounds(
     """Ana's handoff of CASE after ``rounds`` questions from Bo, each as long as the card's box
     allows (1,000 characters), each answered as long as the answer card allows (2,000)."""
     service = build_service(store, process, clock)
-    answers = HandoffAnswers(
-        case=Case(
-            number=CASE,
-            severity=Severity.A,
-            is_24x7=True,
-            plan=SupportPlan.PREMIER,
-            product_skill="HDInsight",
-            customer_region="US",
-            customer_timezone="America/New_York",
-            title="Cluster fails to scale out",
-        ),
-        owner_region="EMEA",
-        target_region="US",
-        kind_choice="between",
+    between = records.answers(CASE, "EMEA", "US", notes=good_notes())
+    answers = dataclasses.replace(
+        between,
+        case=between.case.model_copy(update={"title": "Cluster fails to scale out"}),
         reason="High-priority case that needs continual support",
         reason_code="continual-support",
-        notes=good_notes(),
     )
     step = NextStep(NextStepKind.ATTEND_MEETING, "Attend the handoff meeting.", ())
     queue = Queue(process.queue.address, process.queue.subject_prefix)

@@ -201,30 +201,42 @@ async def test_more_info_asks_the_requester_and_the_answer_joins_the_notes(
     )
 
 
+QUESTION = "Which cluster region is affected?"
+
+
+async def question_asked(bot: RunningBot, connector: FakeConnector) -> None:
+    """CASE handed off by DEFAULT_USER, and RECEIVER's QUESTION waiting for their answer."""
+    card, message_id = await handoff_card(bot, connector)
+    await post(
+        bot, invoke_for(connector, card, message_id, "more_info", RECEIVER, question=QUESTION)
+    )
+    await connector.wait_for_activities(
+        predicate=lambda a: "just type your answer here" in (a.get("text") or "")
+    )
+
+
+async def answered(url: str) -> tuple[str, ...]:
+    """The questions answered in the notes of CASE, once it waits for an owner again."""
+    store = await open_store(url, SystemClock())
+    try:
+        handoff = await store.latest_for_case(CASE)
+    finally:
+        await store.close()
+    assert handoff is not None and handoff.state is HandoffState.REQUESTED
+    return handoff.notes.questions_answered
+
+
 async def test_an_answer_typed_in_chat_answers_the_question_waiting_for_it(
     start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
     """The question's message says "just type your answer here": typed words are the answer
     when one question waits for the requester, and a command's reply when none does."""
     bot = await start_bot(clock=clock)
-    card, message_id = await handoff_card(bot, fake_connector)
-    question = "Which cluster region is affected?"
-    await post(
-        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question=question)
-    )
-    await fake_connector.wait_for_activities(
-        predicate=lambda a: "just type your answer here" in (a.get("text") or "")
-    )
+    await question_asked(bot, fake_connector)
     typed = "I don't know the cluster id yet; the customer sends it tomorrow."
     said = await command_by(bot, fake_connector, typed, DEFAULT_USER)
-    assert said == messages.answer_recorded(CASE, question)
-    store = await open_store(sqlite_url, SystemClock())
-    try:
-        handoff = await store.latest_for_case(CASE)
-    finally:
-        await store.close()
-    assert handoff is not None and handoff.state is HandoffState.REQUESTED
-    assert handoff.notes.questions_answered == (f"Q: {question} A: {typed}",)
+    assert said == messages.answer_recorded(CASE, QUESTION)
+    assert await answered(sqlite_url) == (f"Q: {QUESTION} A: {typed}",)
     # No question waits any more: the same words are an unknown command again.
     assert await command_by(bot, fake_connector, typed, DEFAULT_USER) == (
         messages.unknown_command("i")
@@ -247,14 +259,7 @@ async def test_a_typed_answer_that_starts_like_a_command_is_still_the_answer(
     sqlite_url: str,
 ) -> None:
     bot = await start_bot(clock=clock)
-    card, message_id = await handoff_card(bot, fake_connector)
-    question = "Which cluster region is affected?"
-    await post(
-        bot, invoke_for(fake_connector, card, message_id, "more_info", RECEIVER, question=question)
-    )
-    await fake_connector.wait_for_activities(
-        predicate=lambda a: "just type your answer here" in (a.get("text") or "")
-    )
+    await question_asked(bot, fake_connector)
     # Mid-dialog too: another handoff in progress, at a step that answers with its card.
     await post(bot, activities.personal_message("handoff 2311230040007777", fake_connector.url))
     await fake_connector.wait_for_activities(
@@ -267,15 +272,9 @@ async def test_a_typed_answer_that_starts_like_a_command_is_still_the_answer(
     recorded, kept = await fake_connector.wait_for_activities(
         2, predicate=lambda a: a.get("replyToId") == answer["id"]
     )
-    assert recorded["text"] == messages.answer_recorded(CASE, question)
+    assert recorded["text"] == messages.answer_recorded(CASE, QUESTION)
     assert kept["text"] == messages.IN_A_HANDOFF, "the other handoff's answers are kept"
-    store = await open_store(sqlite_url, SystemClock())
-    try:
-        handoff = await store.latest_for_case(CASE)
-    finally:
-        await store.close()
-    assert handoff is not None and handoff.state is HandoffState.REQUESTED
-    assert handoff.notes.questions_answered == (f"Q: {question} A: {typed}",)
+    assert await answered(sqlite_url) == (f"Q: {QUESTION} A: {typed}",)
 
 
 async def test_a_click_on_an_old_card_gets_the_current_card_and_a_notice(

@@ -12,7 +12,7 @@ from typing import Any
 from cards.elements import safe
 from handoff.durations import in_words
 from handoff.models import AuditEntry, AuditKind
-from handoff.notes_template import format_in_zone
+from handoff.notes.template import format_in_zone
 
 WELCOME = (
     "Hi, I'm the handoff bot. I carry support cases from one engineer to the next — "

@@ -14,7 +14,7 @@ from dialogs.form_flow import client_timezone
 from dialogs.handoff_draft import case_number_from
 from handoff import effects
 from handoff.models import AuditEntry, AuditKind
-from handoff.notes_template import format_in_zone
+from handoff.notes.template import format_in_zone
 from handoff.ports import Clock, ConversationKind
 from handoff.schedule import Schedule, check_zone
 from handoff.shifts import agenda, overview

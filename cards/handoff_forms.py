@@ -22,7 +22,7 @@ from handoff.models import (
     Severity,
     SupportPlan,
 )
-from handoff.notes_template import format_in_zone
+from handoff.notes.template import format_in_zone
 from handoff.policy import MustDo, TransferReason, missing_must_dos
 
 from .elements import (

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handoff.models import Case, Checklist, HandoffNotes, NextContact, PendingOn
-from handoff.notes_parser import ParsedNotes, parse_items, parse_notes, parse_steps
+from handoff.notes.parser import ParsedNotes, parse_items, parse_notes, parse_steps
 
 from .elements import (
     Json,

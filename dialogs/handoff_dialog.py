@@ -21,11 +21,11 @@ from handoff.access import Viewer, may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStepKind
 from handoff.models import Handoff
-from handoff.notes_parser import parse_notes
-from handoff.notes_template import format_in_zone
+from handoff.notes.parser import parse_notes
+from handoff.notes.quality import check_notes
+from handoff.notes.template import format_in_zone
 from handoff.policy import downgrade_hint
 from handoff.ports import DuplicateOpenHandoff
-from handoff.quality import check_notes
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import ShiftOccurrence
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .notes_template import format_in_zone
+from .notes.template import format_in_zone
 from .schedule import MeetingOccurrence, Schedule, Shift
 
 # How far ahead a 24x7 case looks for "the" handoff meeting: one daily cycle.

@@ -15,8 +15,8 @@ from .models import (
     Person,
     as_utc,
 )
-from .notes_template import render_notes
-from .outputs import customer_message, internal_title, reassignment_mail
+from .notes.outputs import customer_message, internal_title, reassignment_mail
+from .notes.template import render_notes
 from .policy import qualifies_as_24x7
 
 

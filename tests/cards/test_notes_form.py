@@ -1,7 +1,7 @@
 """The notes form: what it reads, and what pasted notes fill in (R-NOTES)."""
 
 from cards import notes_form
-from handoff.notes_parser import parse_notes
+from handoff.notes.parser import parse_notes
 
 
 def test_steps_without_an_outcome_are_named() -> None:

@@ -12,7 +12,7 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.notes_parser import parse_notes
+from handoff.notes.parser import parse_notes
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 
 QUEUE = Queue("dm-queue@example.invalid", "Big Data DM, please reassign")

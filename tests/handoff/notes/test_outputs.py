@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from handoff.models import Case, Severity, SupportPlan
-from handoff.outputs import (
+from handoff.notes.outputs import (
     MAX_MAILTO_CHARS,
     NOTES_ELSEWHERE,
     PLAN_ABBREVIATIONS,

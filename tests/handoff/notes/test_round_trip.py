@@ -19,8 +19,8 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.notes_parser import parse_notes
-from handoff.notes_template import ASKED_FIELDS, OUTCOME_SEPARATOR, render_notes
+from handoff.notes.parser import parse_notes
+from handoff.notes.template import ASKED_FIELDS, OUTCOME_SEPARATOR, render_notes
 
 # --- the round trip, as a property -------------------------------------------------------------
 #

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from .models import Case, Severity, SupportPlan
-from .notes_template import format_in_zone
+from ..models import Case, Severity, SupportPlan
+from .template import format_in_zone
 
 _REGION = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 

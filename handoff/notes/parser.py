@@ -33,9 +33,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .models import CaseStatus, Checklist, HandoffNotes, NextContact, PendingOn, StepTried
-from .notes_template import ASKED_FIELDS, NOTE_FIELDS, OUTCOME_SEPARATOR
-from .schedule import check_zone
+from ..models import CaseStatus, Checklist, HandoffNotes, NextContact, PendingOn, StepTried
+from ..schedule import check_zone
+from .template import ASKED_FIELDS, NOTE_FIELDS, OUTCOME_SEPARATOR
 
 # Normalised heading text -> the section it starts. "next_steps" groups Cx and MSFT; text right
 # under it is what the next engineer does.

@@ -14,8 +14,8 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.notes_parser import parse_notes
-from handoff.notes_template import ASKED_FIELDS, format_in_zone, render_notes
+from handoff.notes.parser import parse_notes
+from handoff.notes.template import ASKED_FIELDS, format_in_zone, render_notes
 
 CASE = Case(
     number="123456789012",

@@ -13,8 +13,8 @@ from handoff.models import (
     PendingOn,
     StepTried,
 )
-from handoff.notes_parser import MAX_NOTES_CHARS, parse_items, parse_notes, parse_steps
-from handoff.notes_template import ASKED_FIELDS
+from handoff.notes.parser import MAX_NOTES_CHARS, parse_items, parse_notes, parse_steps
+from handoff.notes.template import ASKED_FIELDS
 
 # Seed 001's template, filled in the way it is written there: a bulleted list of KEY: value.
 SEED_001_PASTE = """\

@@ -13,7 +13,7 @@ from handoff.models import (
     StepTried,
     SupportPlan,
 )
-from handoff.quality import NoteProblem, check_notes, is_vague, names_an_owner
+from handoff.notes.quality import NoteProblem, check_notes, is_vague, names_an_owner
 
 
 def make_case(severity: Severity = Severity.A, is_24x7: bool = True) -> Case:

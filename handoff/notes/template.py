@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .models import Case, HandoffNotes
-from .schedule import check_zone
+from ..models import Case, HandoffNotes
+from ..schedule import check_zone
 
 UNDERLINE = "============="
 OUTCOME_SEPARATOR = " -> Outcome: "

@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .models import Case, HandoffNotes, Severity
+from ..models import Case, HandoffNotes, Severity
 from .summary_parts import is_real_reason, missing_parts
 
 MIN_SUMMARY_WORDS = 5

@@ -18,42 +18,18 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
-from bot.approval_cards import ApprovalCardHandlers
-from bot.audit_trail import AuditTrail
-from bot.authorization import TeamMembership, TurnAccess, case_transfer_team
-from bot.card_actions import CardActions
-from bot.connector_auth import PooledBotFrameworkAuthentication
-from bot.connector_client import ConnectorHttp
-from bot.credentials import CachedCredentialFactory
-from bot.deliveries import Deliveries
-from bot.effects import EffectHandlers, StayPolicy
-from bot.endpoint import (
-    ADAPTER,
-    BOT,
-    MAX_BODY_BYTES,
-    REQUEST_DEADLINE,
-    TEAMS_CHANNEL,
-    MessagesEndpoint,
-)
-from bot.escalations import Escalations
-from bot.fault_log import FaultLog
-from bot.group_chats import GroupChatHandlers
-from bot.group_membership import GroupMembership
-from bot.handoff_bot import HandoffBot
-from bot.landed_sends import LandedSends
-from bot.long_running_commands import LongRunningCommands
-from bot.oof import OofFlow
-from bot.outbox_admin import OutboxAdmin
-from bot.outbox_sender import OutboxSender
-from bot.outbox_worker import OutboxWorker, RetryPolicy
-from bot.pacing import ConversationPacer
-from bot.reminders import ReminderHandlers
-from bot.reply_pacing import ReplyPacing
-from bot.server_log import ParseErrorsAsWarnings
-from bot.signing_keys import SigningKeys
-from bot.status_commands import StatusCommands
-from bot.turn_errors import TurnErrors, TurnSucceeded
-from bot.undelivered import UndeliveredReports, chain
+from application.access import TeamMembership, TurnAccess, case_transfer_team
+from application.audit_trail import AuditTrail
+from application.escalations import Escalations
+from application.long_running import LongRunningCommands
+from application.out_of_office import OofFlow
+from application.outbox_admin import OutboxAdmin
+from application.outbox_steps.approval_cards import ApprovalCardHandlers
+from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
+from application.outbox_steps.group_chats import GroupChatHandlers
+from application.outbox_steps.reminders import ReminderHandlers
+from application.read_views import StatusCommands
+from application.transfers import CardActions
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -66,15 +42,39 @@ from config.settings import (
 from dialogs.handoff_dialog import handoff_dialog
 from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
+from graph.group_membership import GroupMembership
 from graph.token_provider import TokenProvider
 from handoff import effects
 from handoff.access import AccessPolicy, listed
 from handoff.ports import Clock, SystemClock
 from handoff.request import Queue
 from handoff.service import HandoffService
+from outbox.landed_sends import LandedSends
+from outbox.undelivered import UndeliveredReports, chain
+from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore, open_store
+from teams.connector_auth import PooledBotFrameworkAuthentication
+from teams.connector_client import ConnectorHttp
+from teams.credentials import CachedCredentialFactory
+from teams.deliveries import Deliveries
+from teams.endpoint import (
+    ADAPTER,
+    BOT,
+    MAX_BODY_BYTES,
+    REQUEST_DEADLINE,
+    TEAMS_CHANNEL,
+    MessagesEndpoint,
+)
+from teams.fault_log import FaultLog
+from teams.handlers import HandoffBot
+from teams.outbox_sender import OutboxSender
+from teams.pacing import ConversationPacer
+from teams.reply_pacing import ReplyPacing
+from teams.server_log import ParseErrorsAsWarnings
+from teams.signing_keys import SigningKeys
+from teams.turn_errors import TurnErrors, TurnSucceeded
 
 log = logging.getLogger("handoff.app")
 

@@ -56,7 +56,7 @@ LOAD_TIMEOUT = 300.0
 ACCEPT_CLICKERS = 20
 HELP_CONCURRENCY = 32
 REQUESTERS = 200
-# The bench's engineers. Each person's chat may take 60 sends in 30 s (bot/pacing.py): with
+# The bench's engineers. Each person's chat may take 60 sends in 30 s (teams/pacing.py): with
 # 64 people a bot doing more than 128 turns/s measured the pacing instead of itself.
 PEOPLE = 1024
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from bot.card_messages import card_activity
 from cards import handoff_forms as forms
 from cards import notes_form
 from cards.transfer_card import handoff_card
@@ -28,6 +27,7 @@ from handoff.policy import downgrade_hint
 from handoff.ports import DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import ShiftOccurrence
+from teams.card_messages import card_activity
 
 from .form_flow import (
     Advance,

@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 
-from bot import messages  # noqa: E402
+from application import messages  # noqa: E402
 from handoff.ports import SystemClock  # noqa: E402
 from storage.sql_store import open_store  # noqa: E402
 

@@ -4,7 +4,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUR_PACKAGES = {"app", "bot", "cards", "config", "dialogs", "graph", "handoff", "storage"}
+OUR_PACKAGES = {
+    "app",
+    "application",
+    "cards",
+    "config",
+    "dialogs",
+    "graph",
+    "handoff",
+    "outbox",
+    "storage",
+    "teams",
+}
 BOT_FRAMEWORK = {"botbuilder", "botframework", "msrest"}
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "asyncpg", "msal", "requests", "yaml", "sqlite3"}
 

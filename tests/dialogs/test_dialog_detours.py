@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import messages
+from application import messages
 from dialogs.handoff_draft import USE_THE_CARD
 
 from conftest import FakeClock

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from bot import messages
+from application import messages
 from handoff import access
 from handoff.models import HandoffState, Person
 from storage.sql_store import SqlStore

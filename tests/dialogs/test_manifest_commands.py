@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import ChannelAccount, ConversationAccount
 
-from bot import messages
+from application import messages
 from manifest.commands import COMMANDS, GROUP_CHAT, PERSONAL, TEAM
 
 from harness.chat import Chat

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot import messages
+from application import messages
 from storage.sql_store import open_store
 
 from conftest import FakeClock, StartBot

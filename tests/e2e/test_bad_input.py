@@ -21,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.card_actions import VERBS
-from bot.endpoint import MAX_BODY_BYTES
-from bot.json_body import MAX_DEPTH
+from application.transfers import VERBS
 from handoff.models import Handoff, Person
 from handoff.ports import SystemClock
 from handoff.service import HandoffService
 from storage.sql_store import open_store
+from teams.endpoint import MAX_BODY_BYTES
+from teams.json_body import MAX_DEPTH
 
 from conftest import RunningBot, StartBot
 from harness import activities, records
@@ -632,7 +632,7 @@ async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
 ) -> None:
     bot = await start_bot()
     refusals = Refusals()
-    logging.getLogger("bot.endpoint").addHandler(refusals)
+    logging.getLogger("teams.endpoint").addHandler(refusals)
     try:
         port = int(bot.url.rsplit(":", 1)[1])
         _reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -645,7 +645,7 @@ async def test_a_sender_hanging_up_mid_body_leaves_one_warning_not_a_traceback(
         await writer.wait_closed()
         await asyncio.wait_for(refusals.seen.wait(), REQUEST_TIMEOUT_SECONDS)
     finally:
-        logging.getLogger("bot.endpoint").removeHandler(refusals)
+        logging.getLogger("teams.endpoint").removeHandler(refusals)
     refused = [r for r in caplog.records if r.getMessage() == "request refused"]
     assert [getattr(r, "reason", None) for r in refused] == ["connection lost"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []

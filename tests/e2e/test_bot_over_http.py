@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot import messages
+from application import messages
 from handoff.ports import ConversationKind, SystemClock
 from storage.sql_store import open_store
 

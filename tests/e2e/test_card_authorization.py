@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import messages
+from application import messages
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff import access
 from handoff.escalation import request_escalation

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot import messages
+from application import messages
 from handoff.models import HandoffState
 from storage.sql_store import open_store
 

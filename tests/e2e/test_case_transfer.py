@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot import messages
+from application import messages
 from handoff import effects
 from handoff.models import HandoffState
 from handoff.ports import SystemClock

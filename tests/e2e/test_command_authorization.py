@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import messages
-from bot.effects import CASE_TRANSFER_CHANNEL
+from application import messages
+from application.outbox_steps.follow_ups import CASE_TRANSFER_CHANNEL
 from cards.long_running_card import CHAT_OWNERS, owner_field
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff import access

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot import messages
+from application import messages
 from handoff.ports import SystemClock
 from storage.sql_store import open_store
 
@@ -161,21 +161,21 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
         assert status < 500
     told = await fake_connector.wait_for_activities(before + 50)
     assert [a.get("text") for a in told[before:]] == [messages.DATABASE_DOWN] * 50
-    await _until(lambda: _errors(caplog, "bot.outbox_worker"), "the outbox's first failure")
+    await _until(lambda: _errors(caplog, "outbox.worker"), "the outbox's first failure")
 
-    [turns] = _errors(caplog, "bot.turn_errors")
+    [turns] = _errors(caplog, "teams.turn_errors")
     assert turns.getMessage() == "turn failed" and turns.exc_info is not None
-    [rounds] = _errors(caplog, "bot.outbox_worker")
+    [rounds] = _errors(caplog, "outbox.worker")
     assert rounds.exc_info is not None
 
     clock.advance(timedelta(seconds=30))
     status, _ = await bot.client.post(message(50))
     assert status < 500
-    [_, summary] = _errors(caplog, "bot.turn_errors")
+    [_, summary] = _errors(caplog, "teams.turn_errors")
     assert summary.getMessage() == "database unavailable: 50 more turns failed in the last 30 s"
     assert summary.exc_info is None
-    await _until(lambda: len(_errors(caplog, "bot.outbox_worker")) == 2, "the outbox's count")
-    assert _errors(caplog, "bot.outbox_worker")[1].exc_info is None
+    await _until(lambda: len(_errors(caplog, "outbox.worker")) == 2, "the outbox's count")
+    assert _errors(caplog, "outbox.worker")[1].exc_info is None
 
     pg_proxy.restore()
     for _ in range(100):  # the pool reconnects on its own
@@ -201,7 +201,7 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
 
 
 def _ends(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "bot.fault_log"]
+    return [r for r in caplog.records if r.name == "teams.fault_log"]
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

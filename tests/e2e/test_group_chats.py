@@ -95,7 +95,7 @@ async def confirm_owners(
     [button] = card["actions"]
     values = teams_values(card, **changes)
     # Sent by the case's current owner (EMEA took the last leg): the form is refused from
-    # anyone the card rules would refuse (bot/authorization.py).
+    # anyone the card rules would refuse (application/access.py).
     owner = OWNERS["EMEA"]
     form = {**button["data"], **values}
     await bot.client.post(activities.submit_message(form, connector.url, **user_fields(owner)))

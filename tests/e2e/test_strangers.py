@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import messages
+from application import messages
 from cards.long_running_card import CHAT_OWNERS
 from cards.oof_card import OOF_FORM
 from config.settings import DEFAULT_CONFIG_PATH

@@ -411,7 +411,7 @@ async def test_a_users_e_mail_by_id(fake_graph: FakeGraph, session: aiohttp.Clie
     assert await client.user_email("aad-nobody") is None
 
 
-# -- member_groups (bot/group_membership.py) ----------------------------------------------
+# -- member_groups (graph/group_membership.py) ----------------------------------------------
 
 
 def group_id(n: int) -> str:
@@ -472,7 +472,7 @@ async def test_member_groups_with_a_malformed_group_id_is_graphs_400(
     assert (caught.value.status, caught.value.code) == (400, "Request_BadRequest")
 
 
-# -- reading back what the bot sent (bot/landed_sends.py) --------------------------------
+# -- reading back what the bot sent (outbox/landed_sends.py) --------------------------------
 
 
 def sent_to(connector: FakeConnector, conversation_id: str, texts: list[str]) -> None:

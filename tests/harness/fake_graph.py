@@ -335,7 +335,7 @@ class FakeGraph(FakeServer):
         }
         return Answer(200, payload)
 
-    # -- messages (bot/landed_sends.py reads them) -----------------------------------------
+    # -- messages (outbox/landed_sends.py reads them) -----------------------------------------
 
     def _apps_of(self, user_key: str) -> list[tuple[str, AppChat]]:
         return [

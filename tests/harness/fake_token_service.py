@@ -18,7 +18,7 @@ openid-configuration``, then to the ``token_endpoint`` listed there.
 Inbound (Teams calling the bot): ``/v1/.well-known/openidconfiguration`` and
 ``/v1/.well-known/keys`` stand in for login.botframework.com, and :meth:`issue_token` signs
 tokens with the listed keys (:meth:`publish_key` and :meth:`retire_key` rotate them). The bot
-fetches them over aiohttp (bot/signing_keys.py) and botframework-connector's own code with a
+fetches them over aiohttp (teams/signing_keys.py) and botframework-connector's own code with a
 bare ``requests.get``; both trust ``REQUESTS_CA_BUNDLE``, so tests set it to
 :attr:`FakeTokenService.ca_file` and point ``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL`` (or the
 SDK's ``ChannelValidation.open_id_metadata_endpoint``) at :attr:`openid_metadata_url`.

@@ -1,0 +1,1 @@
+"""The use cases: plain requests in, plain results out; no Teams, no SDK."""

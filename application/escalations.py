@@ -1,0 +1,244 @@
+"""R-ESC in Teams: `escalate <case>` checks the L1/L2 work and asks the Team Leaders; their
+decision on the approval card is recorded, shown on every lead's card and told to the engineer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from botbuilder.core import TurnContext
+
+from application import messages
+from application.access import TurnAccess
+from application.clicks import click_key, pressed_before
+from application.commands import ParsedCommand
+from application.outbox_steps.approval_cards import approvers, reachable_leads
+from application.outbox_steps.follow_ups import Store
+from cards.elements import Json
+from cards.escalation_card import approval_card
+from dialogs.handoff_draft import case_number_from
+from handoff import effects
+from handoff.access import log_refusal
+from handoff.errors import ConcurrencyConflict, DomainError, NotFound
+from handoff.escalation import (
+    LEVEL_NAMES,
+    Escalation,
+    decide,
+    missing_troubleshooting,
+    next_level,
+    request_escalation,
+)
+from handoff.models import AuditEvent, Handoff, Person
+from handoff.ports import AlreadyHandled, Clock
+from handoff.service import HandoffService
+from teams.conversations import actor_of
+
+log = logging.getLogger(__name__)
+
+
+class Escalations:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        leads: Sequence[Person],
+        is_lead: Callable[[Person], bool],
+        wake_outbox: Callable[[], None],
+        service: HandoffService,
+        access: TurnAccess,
+    ) -> None:
+        self._service = service
+        self._access = access
+        self._store = store
+        self._clock = clock
+        self._leads = tuple(leads)
+        self._is_lead = is_lead
+        self._wake_outbox = wake_outbox
+
+    async def command(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        if command.args[1:2] and command.args[1].lower() == "technical":
+            await self.technical(turn_context, command)
+            return
+        number = case_number_from(command.args[0]) if command.args else None
+        if number is None:
+            await turn_context.send_activity(messages.ESCALATE_USAGE)
+            return
+        handoff = await self._case_to_escalate(turn_context, number)
+        if handoff is None:
+            return
+        missing = missing_troubleshooting(handoff.notes)
+        if missing:
+            await turn_context.send_activity(messages.escalation_not_ready(number, missing))
+            return
+        if not self._leads:
+            await turn_context.send_activity(messages.NO_LEADS)
+            return
+        if await self._store.pending_escalation(number) is not None:
+            await turn_context.send_activity(messages.escalation_pending(number))
+            return
+        requester = actor_of(turn_context.activity)
+        reachable = await reachable_leads(self._store, self._leads, requester)
+        if not reachable:
+            # An approval card nobody can receive would wait forever: say so now and record
+            # nothing, so the engineer asks again once a lead can be reached.
+            log.warning(
+                "escalation not sent: no Team Leader can be messaged",
+                extra={"case": number, "leads": [lead.name for lead in self._leads]},
+            )
+            names = [lead.name or lead.id for lead in approvers(self._leads, requester)]
+            await turn_context.send_activity(messages.no_lead_reachable(number, names))
+            return
+        escalation = request_escalation(handoff.notes, number, requester, self._clock.now())
+        cards = effects.approval_cards(
+            escalation.id,
+            escalation.version,
+            reachable,
+            escalation.created_at,
+            update=False,
+            requester=requester,
+            case_number=number,
+        )
+        asked = escalation_event(handoff, escalation, requester, "escalation_requested")
+        await self._store.add_escalation(escalation, cards, [asked])
+        self._wake_outbox()
+        await turn_context.send_activity(messages.escalation_sent(number))
+
+    async def _case_to_escalate(self, turn_context: TurnContext, number: str) -> Handoff | None:
+        """The case's latest handoff, if the sender may escalate it (the card's Escalate
+        button's rules); else None, once they are told why."""
+        handoff = await self._store.latest_for_case(number)
+        refusal = await self._access.read_and_act(turn_context, "escalate", handoff, number)
+        if refusal is None and handoff is not None:
+            return handoff
+        await turn_context.send_activity(refusal or messages.no_handoff_for(number))
+        return None
+
+    async def technical(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """`escalate <case> technical`: one level up, L1 → L2 → SME → TL → TM → leadership."""
+        number = case_number_from(command.args[0])
+        if number is None:
+            await turn_context.send_activity(messages.ESCALATE_USAGE)
+            return
+        handoff = await self._case_to_escalate(turn_context, number)
+        if handoff is None:
+            return
+        # The case's level survives new handoffs (shiftend, OOF): read all of them.
+        reached = [
+            str(e.data.get("level"))
+            for h in await self._store.for_case(number)
+            for e in await self._store.history(h.id)
+            if e.kind == "technical_escalation"
+        ]
+        level = next_level(reached)
+        if level is None:
+            await turn_context.send_activity(messages.escalation_at_top(number))
+            return
+        try:
+            await self._service.record_technical_escalation(
+                handoff.id,
+                level,
+                actor_of(turn_context.activity),
+                turn_context.activity.conversation.id,
+            )
+        except ConcurrencyConflict:
+            await turn_context.send_activity(messages.CHANGED_MEANWHILE)
+            return
+        self._wake_outbox()
+        await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))
+
+    async def decide(
+        self,
+        verb: str,
+        escalation_id: str,
+        version: int | None,
+        comment: str,
+        actor: Person,
+        message_id: str | None = None,
+    ) -> tuple[Json | None, str]:
+        """The refreshed card for the clicker and what to say (nothing for a repeated click:
+        it gets the current card and changes nothing); never raises for a refusal."""
+        if not self._is_lead(actor):
+            # Words only, before anything is looked up: an approval card is a lead's, and
+            # whether an escalation exists is not the clicker's to learn.
+            _refused("not a lead", verb, escalation_id, actor)
+            return None, messages.ONLY_LEADS_DECIDE
+        try:
+            escalation = await self._store.get_escalation(escalation_id)
+        except NotFound:
+            _refused("unknown escalation", verb, escalation_id, actor)
+            return None, "That escalation no longer exists."
+        if version is None or not 1 <= version <= escalation.version:
+            _refused("forged version", verb, escalation_id, actor)
+            return None, messages.FORGED_CARD
+        owner = await self._store.escalation_of_card(message_id) if message_id else None
+        if owner is not None and owner != escalation_id:
+            # The data of one escalation pasted onto another's approval card decides neither.
+            # (A card not recorded yet is let through: its record follows its send.)
+            _refused("escalation id of another card", verb, escalation_id, actor)
+            return None, messages.FORGED_CARD
+        key = click_key("decision", message_id, actor, verb, version)
+        if await pressed_before(self._store, key):
+            return approval_card(await self._store.get_escalation(escalation_id)), ""
+        if version != escalation.version:
+            notice = messages.ESCALATION_DECIDED
+            return approval_card(escalation, notice=notice), notice
+        try:
+            decided = decide(escalation, verb, actor, comment, self._clock.now())
+        except DomainError as refusal:
+            _refused(type(refusal).__name__, verb, escalation_id, actor)
+            return approval_card(escalation, notice=str(refusal)), str(refusal)
+        at = self._clock.now()
+        # Every approver's card, whether or not it was sent yet: an update waits behind its
+        # lead's send in that lead's lane, and one for a card never sent does nothing.
+        outbox = [
+            *effects.approval_cards(
+                decided.id,
+                decided.version,
+                approvers(self._leads, decided.requester),
+                at,
+                update=True,
+            ),
+            effects.tell(
+                decided.requester,
+                messages.escalation_decided(decided),
+                f"escalation:{decided.id}:v{decided.version}",
+                at,
+            ),
+        ]
+        # The decision goes into the case's history, beside its handoffs' steps.
+        handoff = await self._store.latest_for_case(decided.case_number)
+        kind = f"escalation_{decided.state.value.replace('-', '_')}"
+        events = [escalation_event(handoff, decided, actor, kind)] if handoff else []
+        try:
+            await self._store.save_escalation(decided, escalation.version, outbox, key, events)
+        except (AlreadyHandled, ConcurrencyConflict):
+            current = await self._store.get_escalation(escalation_id)
+            if await pressed_before(self._store, key):
+                return approval_card(current), ""  # the same click, delivered twice at once
+            return approval_card(
+                current, notice=messages.ESCALATION_DECIDED
+            ), messages.ESCALATION_DECIDED
+        self._wake_outbox()
+        state = decided.state.value.replace("-", " ")
+        return approval_card(decided), f"Recorded: {state}."
+
+
+def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:
+    log_refusal("escalation decision refused", reason, verb, actor, escalation_id=escalation_id)
+
+
+def escalation_event(
+    handoff: Handoff, escalation: Escalation, actor: Person, kind: str
+) -> AuditEvent:
+    """A step of an escalation in the history of the case's latest handoff."""
+    comment = {"comment": escalation.comment} if escalation.comment else {}
+    return AuditEvent(
+        handoff_id=handoff.id,
+        case_number=handoff.case.number,
+        kind=kind,
+        actor=actor,
+        at=escalation.decided_at or escalation.created_at,
+        from_state=handoff.state,
+        to_state=handoff.state,
+        data={**comment, "escalation_id": escalation.id},
+    )

@@ -1,0 +1,378 @@
+"""R-LONG in Teams: `longrunning <case> [why]` (where a long-running case stands, or flag
+one), `longrunning <case> chat` and its regional owners card (the case's group chat), and
+`shiftend` in that chat (the case handed straight to the next region's owner)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from application import messages
+from application.access import TurnAccess
+from application.commands import ParsedCommand
+from application.outbox_steps.follow_ups import Store
+from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card, shown_owner
+from dialogs.handoff_draft import case_number_from
+from graph.client import GraphClient
+from graph.errors import GraphAuthError, GraphError
+from handoff import effects
+from handoff.access import log_refusal
+from handoff.errors import ConcurrencyConflict, IllegalTransition
+from handoff.flowchart import NextStep, NextStepKind, PathStep
+from handoff.long_running import (
+    ChatMember,
+    GroupChat,
+    GroupChatState,
+    can_be_long_running,
+    chat_members,
+    chat_topic,
+    next_owner,
+    regional_owners,
+)
+from handoff.models import Handoff, Person
+from handoff.ports import Clock, DuplicateOpenHandoff
+from handoff.request import HandoffAnswers, Queue, compose_outputs
+from handoff.schedule import Schedule
+from handoff.service import HandoffService
+from teams.card_messages import card_activity
+from teams.conversations import actor_of, address_of
+
+log = logging.getLogger(__name__)
+
+# Looking up the owners' e-mail addresses must not hold up the answer: Teams waits for it.
+EMAIL_LOOKUP_SECONDS = 3.0
+_EMAIL = re.compile(r"[^@\s()<>,;]+@[^@\s()<>,;]+\.[^@\s()<>,;]+")
+
+
+class LongRunningCommands:
+    def __init__(
+        self,
+        store: Store,
+        schedule: Schedule,
+        clock: Clock,
+        *,
+        service: HandoffService,
+        queue: Queue,
+        access: TurnAccess,
+        wake_outbox: Callable[[], None],
+        graph: GraphClient | None = None,
+        group_chats_missing: Sequence[str] = (),
+    ) -> None:
+        self._store = store
+        self._schedule = schedule
+        self._clock = clock
+        self._service = service
+        self._queue = queue
+        self._access = access
+        self._wake_outbox = wake_outbox
+        self._graph = graph
+        # What an admin must still set for group chats (config.settings): a chat asked for
+        # without them is refused at once, naming them, instead of a job that dies unseen.
+        self._chats_missing = tuple(group_chats_missing)
+
+    def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
+        return {"longrunning": self.long_running, "shiftend": self.shift_end}
+
+    def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
+        """Cards that come back with a `command` (not a handoff dialog step)."""
+        return {CHAT_OWNERS: self.chat_owners_submitted}
+
+    async def long_running(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """R-LONG: where a long-running case stands, or flag one (`longrunning <case> <why>`)."""
+        number = case_number_from(command.args[0]) if command.args else None
+        if number is None:
+            await turn_context.send_activity(messages.LONG_RUNNING_USAGE)
+            return
+        handoffs = await self._store.for_case(number)
+        latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
+        refusal = await self._access.read(turn_context, latest, case=number)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        if latest is None:
+            await turn_context.send_activity(messages.no_handoff_for(number))
+            return
+        # A shiftend or OOF handoff starts without the mark: the case is long-running if any
+        # of its handoffs is.
+        marked = next((h.long_running for h in reversed(handoffs) if h.long_running), None)
+        rest = " ".join(command.args[1:]).strip()
+        if rest.lower() == "chat":
+            if marked is None:
+                await turn_context.send_activity(messages.not_long_running(number))
+                return
+            await self._plan_chat(turn_context, latest, handoffs)
+            return
+        if rest and marked is None:
+            refusal = await self._access.act(turn_context, "long_running", latest)
+            if refusal is not None:
+                await turn_context.send_activity(refusal)
+                return
+            try:
+                latest = await self._service.flag_long_running(
+                    latest.id,
+                    actor_of(turn_context.activity),
+                    rest[:300],
+                    turn_context.activity.conversation.id,
+                )
+            except ConcurrencyConflict:
+                await turn_context.send_activity(messages.CHANGED_MEANWHILE)
+                return
+            except IllegalTransition as refused:
+                await turn_context.send_activity(str(refused))
+                return
+            marked = latest.long_running
+            self._wake_outbox()
+        if marked is None:
+            can_be = can_be_long_running(latest)
+            await turn_context.send_activity(messages.not_long_running(number, can_be))
+            return
+        owners = regional_owners(handoffs)
+        emails = await self._emails(owners.values())
+        shown = {
+            region: shown_owner(person, emails.get(person.aad_object_id or ""))
+            for region, person in owners.items()
+        }
+        await turn_context.send_activity(
+            messages.long_running_status(number, marked, shown, self._chats_missing)
+        )
+
+    async def _emails(self, people: Iterable[Person]) -> dict[str, str]:
+        """The e-mail address of each person with a directory id, by that id, from Graph when
+        it is configured; whoever cannot be looked up now is shown by name alone."""
+        ids = sorted({p.aad_object_id for p in people if p.aad_object_id})
+        if self._graph is None or not ids:
+            return {}
+        graph = self._graph
+
+        async def one(aad_id: str) -> tuple[str, str | None]:
+            try:
+                return aad_id, await graph.user_email(aad_id)
+            except (GraphError, GraphAuthError, OSError) as error:
+                log.warning("owner e-mail look-up failed", extra={"reason": type(error).__name__})
+                return aad_id, None
+
+        try:
+            async with asyncio.timeout(EMAIL_LOOKUP_SECONDS):
+                found = await asyncio.gather(*(one(aad_id) for aad_id in ids))
+        except TimeoutError:
+            log.warning("owner e-mail look-up timed out", extra={"owners": len(ids)})
+            return {}
+        return {aad_id: email for aad_id, email in found if email}
+
+    async def _plan_chat(
+        self, turn_context: TurnContext, latest: Handoff, handoffs: list[Handoff]
+    ) -> None:
+        """Shows the regional owners card; the chat is made when it comes back."""
+        number = latest.case.number
+        refusal = await self._access.act(turn_context, "long_running", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        if self._chats_missing:
+            log.warning(
+                "group chat asked for, but group chats are not configured",
+                extra={"case": number, "missing": list(self._chats_missing)},
+            )
+            said = messages.group_chats_not_configured(number, self._chats_missing)
+            await turn_context.send_activity(said)
+            return
+        existing = await self._store.group_chat(number)
+        if existing is not None and existing.state is GroupChatState.FAILED:
+            await self._retry_chat(turn_context, latest)
+            return
+        if existing is not None:
+            await turn_context.send_activity(messages.chat_exists(number, existing.state.value))
+            return
+        owners = regional_owners(handoffs)
+        emails = await self._emails(owners.values())
+        regions = self._schedule.travel_order
+        card = owners_card(number, regions, owners, {}, [], emails)
+        await turn_context.send_activity(card_activity(card))
+
+    async def _retry_chat(self, turn_context: TurnContext, latest: Handoff) -> None:
+        """A chat whose Graph steps failed for good (say, a permission an admin has since
+        granted) starts again where it stopped: a chat Graph already made is not made again."""
+        number = latest.case.number
+        chat = await self._store.retry_group_chat(number)
+        if chat is None:  # someone else's retry won, or the chat moved on meanwhile
+            current = await self._store.group_chat(number)
+            state = current.state.value if current else GroupChatState.REQUESTED.value
+            await turn_context.send_activity(messages.chat_exists(number, state))
+            return
+        kind = effects.INSTALL_CHAT_APP if chat.chat_id else effects.CREATE_GROUP_CHAT
+        now = self._clock.now()
+        await self._store.enqueue_message(
+            effects.group_chat_step(kind, number, now, attempt=now.isoformat())
+        )
+        self._wake_outbox()
+        log.info(
+            "group chat retried",
+            extra={"case": number, "step": kind, "chat_id": chat.chat_id},
+        )
+        names = ", ".join(f"{m.name} ({m.region})" for m in chat.members)
+        await turn_context.send_activity(messages.chat_retried(number, names))
+
+    async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        actor = actor_of(turn_context.activity)
+        number = case_number_from(str(value.get("case") or ""))
+        if number is None:
+            await turn_context.send_activity(messages.STALE_FORM)
+            return
+        handoffs = await self._store.for_case(number)
+        latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
+        # The form is only card data: whoever sends it must be allowed to act on the case,
+        # where the answer is shown, and only a case flagged long-running gets a chat.
+        refusal = await self._access.read_and_act(turn_context, "long_running", latest, number)
+        if refusal is not None or latest is None:
+            await turn_context.send_activity(refusal or messages.STALE_FORM)
+            return
+        if not any(h.long_running for h in handoffs):
+            log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)
+            await turn_context.send_activity(messages.not_long_running(number))
+            return
+        if value.get("preference") == "regional":
+            await turn_context.send_activity(messages.one_regional_engineer(number))
+            return
+        if self._chats_missing:
+            said = messages.group_chats_not_configured(number, self._chats_missing)
+            await turn_context.send_activity(said)
+            return
+        owners = regional_owners(handoffs)
+        members, problems = await self._resolve_owners(value, owners)
+        if value.get("preference") != "global":
+            problems.insert(0, "What does the customer prefer?: choose one.")
+        if len(members) < 2 and not problems:
+            problems.append("Name owners in at least two regions for a group chat.")
+        if problems:
+            regions = self._schedule.travel_order
+            emails = await self._emails(owners.values())
+            card = owners_card(number, regions, owners, value, problems, emails)
+            await turn_context.send_activity(card_activity(card))
+            return
+        chat = GroupChat(case_number=number, topic=chat_topic(latest), members=tuple(members))
+        if await self._store.plan_group_chat(chat):
+            step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
+            await self._store.enqueue_message(step)
+            self._wake_outbox()
+        names = ", ".join(f"{m.name} ({m.region})" for m in members)
+        await turn_context.send_activity(messages.chat_planned(number, names))
+
+    async def _resolve_owners(
+        self, value: dict[str, Any], owners: Mapping[str, Person]
+    ) -> tuple[list[ChatMember], list[str]]:
+        """Each region's entry as a chat member: a proposal kept as shown (or named by the
+        person's name), or anyone else by e-mail address, looked up in Microsoft Graph. Only
+        people from the case's own history are taken without a look-up: the card's data is
+        not trusted to name anyone else."""
+        proposals = chat_members(owners)
+        card_data = value.get("proposed")
+        shown: dict[str, Any] = card_data if isinstance(card_data, dict) else {}
+        members: list[ChatMember] = []
+        problems: list[str] = []
+        for region in self._schedule.travel_order:
+            entry = str(value.get(owner_field(region)) or "").strip()
+            if not entry:
+                continue
+            kept = _kept(entry, shown.get(region), proposals)
+            if kept is not None:
+                members.append(kept.model_copy(update={"region": region}))
+                continue
+            address = _EMAIL.search(entry)
+            try:
+                found = (
+                    await self._graph.find_user(address.group(0))
+                    if self._graph and address
+                    else None
+                )
+            except (GraphError, GraphAuthError) as error:
+                problems.append(f"{region} owner: I could not look “{entry[:60]}” up: {error}")
+                continue
+            if found is None:
+                problems.append(
+                    f"{region} owner: I found nobody called “{entry[:60]}”; type their e-mail "
+                    "address as in Teams."
+                )
+                continue
+            members.append(ChatMember(aad_object_id=found[0], name=found[1], region=region))
+        unique = {m.aad_object_id.lower(): m for m in members}
+        return list(unique.values()), problems
+
+    async def shift_end(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+        """R-LONG: in a long-running case's chat, the owner ends their shift with a summary,
+        and the case goes directly to the next region's owner."""
+        chat_id = address_of(turn_context.activity, self._clock.now()).conversation_id
+        chat = await self._store.group_chat_by_id(chat_id)
+        if chat is None:
+            await turn_context.send_activity(messages.SHIFT_END_WHERE)
+            return
+        summary = " ".join(command.args).strip()
+        if len(summary) < 10:
+            await turn_context.send_activity(messages.SHIFT_END_USAGE)
+            return
+        latest = await self._store.latest_for_case(chat.case_number)
+        if latest is None:
+            await turn_context.send_activity(messages.no_handoff_for(chat.case_number))
+            return
+        actor = actor_of(turn_context.activity)
+        region = latest.target_region if latest.owner else latest.from_region
+        current = next((m for m in chat.members if m.region == region), None)
+        if current is None or current.aad_object_id != actor.aad_object_id:
+            owner = current.name if current else f"the {region} owner"
+            await turn_context.send_activity(messages.not_your_shift(chat.case_number, owner))
+            return
+        refusal = await self._access.act(turn_context, "shift_end", latest)
+        if refusal is not None:
+            await turn_context.send_activity(refusal)
+            return
+        successor = next_owner(chat, region, self._schedule.travel_order)
+        if successor is None:
+            await turn_context.send_activity(messages.no_next_owner(chat.case_number))
+            return
+        now = self._clock.now()
+        on_shift = self._schedule.current_shift(successor.region, now) is not None
+        answers = HandoffAnswers(
+            case=latest.case,
+            owner_region=region,
+            target_region=successor.region,
+            kind_choice="between",
+            reason="Shift end in the case's group chat: direct handoff to the next region's owner",
+            notes=latest.notes.model_copy(update={"summary": summary[:4000]}),
+            target_engineer=successor.aad_object_id,
+            target_engineer_name=successor.name,
+        )
+        how = "warm: they are on shift now, talk to them" if on_shift else "directly"
+        step = NextStep(
+            kind=NextStepKind.REASSIGN,
+            instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
+            path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
+        )
+        outputs = compose_outputs(answers, step, self._queue)
+        try:
+            await self._service.request(answers, outputs, actor, chat_id)
+        except DuplicateOpenHandoff:
+            await turn_context.send_activity(messages.shift_end_pending(chat.case_number))
+            return
+        self._wake_outbox()
+        await turn_context.send_activity(
+            messages.shift_ending(
+                actor.name, region, summary, successor.name, successor.region, on_shift
+            )
+        )
+
+
+def _kept(entry: str, shown: object, proposals: Sequence[ChatMember]) -> ChatMember | None:
+    """The proposed owner an entry stands for, if any: the one the card showed there, left as
+    it was; or one named by their name or directory id (a card from before e-mails were
+    shown held the id)."""
+    by_id = {m.aad_object_id.lower(): m for m in proposals}
+    if isinstance(shown, dict) and shown.get("shown") == entry:
+        member = by_id.get(str(shown.get("id") or "").lower())
+        if member is not None:
+            return member
+    wanted = entry.lower()
+    return next((m for m in proposals if wanted in (m.aad_object_id.lower(), m.name.lower())), None)

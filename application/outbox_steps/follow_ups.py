@@ -1,0 +1,200 @@
+"""Carries out the outbox messages of handoff/effects.py in Teams: the Case Transfer card
+posted and updated in place, people told in their personal chat, R-STAY reminders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from botbuilder.core import MessageFactory
+from botbuilder.schema import Activity
+
+from application import messages
+from cards.transfer_card import answer_card, handoff_card
+from handoff import effects
+from handoff.models import Handoff, HandoffState, Person
+from handoff.ports import (
+    CardRef,
+    Clock,
+    ConversationStore,
+    EscalationStore,
+    GroupChatStore,
+    HandledKeys,
+    HandoffRepository,
+    Outbox,
+    OutboxItem,
+    SettingsStore,
+    UserSettingsStore,
+)
+from outbox.worker import Handler, PermanentFailure
+from teams.card_messages import card_activity
+from teams.sending import TeamsSender
+
+log = logging.getLogger(__name__)
+
+CASE_TRANSFER_CHANNEL = "case_transfer_channel_id"
+MAX_STAY_REMINDERS = 24
+
+
+class Store(
+    HandoffRepository,
+    ConversationStore,
+    SettingsStore,
+    GroupChatStore,
+    UserSettingsStore,
+    EscalationStore,
+    HandledKeys,
+    Outbox,
+    Protocol,
+):
+    """The storage the bot needs (one SqlStore provides all of it)."""
+
+
+@dataclass(frozen=True)
+class StayPolicy:
+    """R-STAY: how often the owner of an unaccepted critical handoff is reminded, and when
+    the regional SMEs are told."""
+
+    interval: timedelta
+    tell_smes_after: timedelta
+
+
+async def owned_open_cases(store: HandoffRepository, person_id: str) -> list[Handoff]:
+    """The cases a person owns now: they accepted the case's latest handoff."""
+    cases = []
+    for handoff in await store.involving(person_id, limit=100):
+        owned = handoff.owner is not None and handoff.owner.id == person_id
+        if not owned or handoff.state is not HandoffState.ACCEPTED:
+            continue
+        latest = await store.latest_for_case(handoff.case.number)
+        if latest is not None and latest.id == handoff.id:
+            cases.append(handoff)
+    return cases
+
+
+async def case_transfer_channel(store: SettingsStore, configured: str) -> str | None:
+    """The channel bound with `setup`, else the one in the config file."""
+    return await store.get_setting(CASE_TRANSFER_CHANNEL) or configured or None
+
+
+class EffectHandlers:
+    def __init__(
+        self,
+        store: Store,
+        sender: TeamsSender,
+        clock: Clock,
+        *,
+        configured_channel: str,
+        stay: StayPolicy,
+        smes: dict[str, tuple[Person, ...]],
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._clock = clock
+        self._configured_channel = configured_channel
+        self._stay = stay
+        self._smes = smes
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            effects.POST_CARD: self.post_card,
+            effects.UPDATE_CARD: self.update_card,
+            effects.NOTIFY: self.notify,
+            effects.STAY_REMINDER: self.stay_reminder,
+        }
+
+    async def _tell(self, person: Person, messages: Sequence[Activity]) -> None:
+        address = await self._store.personal_conversation(person.id)
+        if address is None and person.aad_object_id:
+            address = await self._store.personal_conversation(person.aad_object_id)
+        if address is None:
+            raise PermanentFailure(
+                f"no personal chat with {person.name or person.id}: they have not installed the bot"
+            )
+        for message in messages:
+            await self._sender.send(address.reference, message)
+
+    async def post_card(self, item: OutboxItem) -> None:
+        handoff = await self._store.get(item.payload["handoff_id"])
+        if await self._store.card_of(handoff.id) is not None:
+            return  # posted already (a repeat after setup, or a retry after a crash)
+        channel_id = await case_transfer_channel(self._store, self._configured_channel)
+        address = await self._store.channel_conversation(channel_id) if channel_id else None
+        if address is None:
+            why = (
+                "no Case Transfer channel is set up: a team owner @mentions me with **setup** in "
+                "that channel"
+                if not channel_id
+                else "I am not in the team of the configured Case Transfer channel"
+            )
+            number = handoff.case.number
+            text = (
+                f"Your handoff of case {number} is saved, but I could not post its card: {why}. "
+                "I post it as soon as the channel is set up; meanwhile "
+                f"**status {number}** shows it."
+            )
+            await self._tell(handoff.requester, [MessageFactory.text(text)])
+            return
+        activity_id = await self._sender.send(
+            address.reference, card_activity(handoff_card(handoff))
+        )
+        await self._store.set_card(
+            handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
+        )
+
+    async def update_card(self, item: OutboxItem) -> None:
+        handoff_id = item.payload["handoff_id"]
+        card = await self._store.card_of(handoff_id)
+        if card is None:
+            return  # never posted (no channel yet): nothing to update
+        address = await self._store.get_conversation(card.conversation_id)
+        if address is None:
+            raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
+        handoff = await self._store.get(handoff_id)
+        await self._sender.update(
+            address.reference, card.activity_id, card_activity(handoff_card(handoff))
+        )
+
+    async def notify(self, item: OutboxItem) -> None:
+        person = Person.model_validate(item.payload["person"])
+        messages = [MessageFactory.text(item.payload["text"])]
+        if isinstance(item.payload.get("card"), dict):
+            messages.append(card_activity(item.payload["card"]))
+        if item.payload.get("ask_answer"):
+            handoff = await self._store.get(item.payload["handoff_id"])
+            if handoff.state is HandoffState.MORE_INFO_NEEDED:
+                messages.append(card_activity(answer_card(handoff)))
+        await self._tell(person, messages)
+
+    async def stay_reminder(self, item: OutboxItem) -> None:
+        handoff = await self._store.get(item.payload["handoff_id"])
+        number = int(item.payload["number"])
+        if handoff.state in (HandoffState.ACCEPTED, HandoffState.CANCELLED):
+            return
+        now = self._clock.now()
+        waited = now - handoff.created_at
+        tell_smes = waited >= self._stay.tell_smes_after and not item.payload.get("smes_told")
+        if number < MAX_STAY_REMINDERS:
+            # Scheduled before anything is sent: a retry of this item then sends again but
+            # schedules nothing twice (the follow-up's key is taken).
+            follow_up = effects.stay_reminder(handoff, now + self._stay.interval, number + 1)
+            told = tell_smes or bool(item.payload.get("smes_told"))
+            payload = {**follow_up.payload, "smes_told": told}
+            await self._store.enqueue_message(follow_up.model_copy(update={"payload": payload}))
+        if tell_smes:
+            # Each SME's notice is an item of its own in their chat: one who cannot be
+            # reached holds up nobody, and the requester hears of it (outbox/undelivered.py).
+            route = f"{handoff.from_region} → {handoff.target_region}"
+            smes_text = messages.stay_smes(handoff.case.number, route, waited)
+            smes = self._smes.get(handoff.from_region, ()) + self._smes.get(
+                handoff.target_region, ()
+            )
+            for notice in effects.stay_sme_notices(handoff, smes, smes_text, now):
+                await self._store.enqueue_message(notice)
+        text = messages.stay_reminder(handoff.case.number, waited)
+        if tell_smes and not smes:
+            text += " " + effects.NO_SME_REACHABLE
+        await self._tell(handoff.requester, [MessageFactory.text(text)])

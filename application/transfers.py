@@ -1,0 +1,315 @@
+"""Card buttons: Action.Execute invokes, their Action.Submit fallback, and the requester's
+answer from their personal chat. Card data is untrusted and checked before anything runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from application import messages
+from application.clicks import click_key, pressed_before
+from cards.elements import Json
+from cards.transfer_card import handoff_card, offered_verbs
+from handoff.access import AccessPolicy, MemberOf, log_refusal, meant_for_someone_else
+from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
+from handoff.models import Handoff, Person
+from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository, UserSettingsStore
+from handoff.service import ActionOutcome, HandoffService
+from handoff.state_machine import (
+    Accept,
+    Cancel,
+    Command,
+    EscalateToSme,
+    ProvideInfo,
+    RequestMoreInfo,
+    SendBackToQueue,
+)
+from teams.card_messages import invoke_card
+
+log = logging.getLogger(__name__)
+
+VERBS = frozenset(
+    {"accept", "more_info", "back_to_queue", "escalate", "cancel", "provide_info", "long_running"}
+)
+_MAX_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class CardAction:
+    verb: str
+    handoff_id: str
+    version: int
+    inputs: dict[str, Any]
+
+
+def read_invoke(value: object) -> CardAction | str:
+    """An `adaptiveCard/action` invoke's value: {"action": {"verb", "data"}, ...}."""
+    action = value.get("action") if isinstance(value, dict) else None
+    if not isinstance(action, dict):
+        return "That card action came without its data."
+    data = action.get("data")
+    return _read(action.get("verb"), data if isinstance(data, dict) else {})
+
+
+def read_submit(value: dict[str, Any]) -> CardAction | str:
+    """An Action.Submit's value: the card's data with its inputs merged in."""
+    return _read(value.get("verb"), value)
+
+
+def _read(verb: object, data: dict[str, Any]) -> CardAction | str:
+    if not isinstance(verb, str) or verb not in VERBS:
+        log.warning("card action with an unknown verb refused", extra={"verb": str(verb)[:40]})
+        return "I don't know that button. Use the buttons of the latest card."
+    handoff_id = data.get("handoff_id")
+    if not isinstance(handoff_id, str) or not 0 < len(handoff_id) <= _MAX_ID_LENGTH:
+        log.warning("card action without a valid handoff id refused", extra={"verb": verb})
+        return "That card does not name a handoff. Use the buttons of the latest card."
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        log.warning("card action with a forged version refused", extra={"verb": verb})
+        return messages.FORGED_CARD
+    inputs = {k: v for k, v in data.items() if k not in {"verb", "handoff_id", "version"}}
+    return CardAction(verb=verb, handoff_id=handoff_id, version=version, inputs=inputs)
+
+
+def _text(inputs: dict[str, Any], key: str) -> str:
+    value = inputs.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def command_for(
+    action: CardAction, actor: Person, is_lead: bool, instead_of: str | None = None
+) -> Command | str:
+    try:
+        if action.verb == "accept":
+            return Accept(actor=actor, instead_of=instead_of)
+        if action.verb == "escalate":
+            return EscalateToSme(actor=actor)
+        if action.verb == "cancel":
+            return Cancel(actor=actor)
+        if action.verb == "more_info":
+            question = _text(action.inputs, "question")
+            if not question:
+                return "Type your question in the box first, then press the button."
+            return RequestMoreInfo(actor=actor, question=question)
+        if action.verb == "back_to_queue":
+            reason = _text(action.inputs, "reason")
+            if not reason:
+                return "Say why the case goes back to the queue, then press the button."
+            return SendBackToQueue(actor=actor, reason=reason, actor_is_lead=is_lead)
+        answer = _text(action.inputs, "answer")
+        if not answer:
+            return "Type your answer first, then press the button."
+        return ProvideInfo(actor=actor, answer=answer)
+    except ValidationError:
+        return "That text is too long: keep it under 4,000 characters."
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What the clicker gets: the refreshed card (or None) and what to say. `repeated`: the
+    click was handled before, so nothing was done again and nothing more is said."""
+
+    card: Json | None
+    message: str
+    repeated: bool = False
+    done: bool = False
+    """The action changed the handoff."""
+    asks: bool = False
+    """The card asks the clicker something first (take it instead of whom it is meant for?)."""
+
+
+@dataclass(frozen=True)
+class Click:
+    """Where a card action came from: its conversation, the message holding the card, and
+    how to tell whether the clicker is in a team (asked only when it matters)."""
+
+    conversation_id: str | None
+    message_id: str | None
+    member_of: MemberOf
+    # A click in a personal chat is on the clicker's own copy of the card, which is
+    # refreshed as theirs; anywhere else the whole team sees the card.
+    personal: bool = False
+    # The clicker's e-mail and sign-in name, as far as the membership look-up told them.
+    addresses: Callable[[], frozenset[str]] = frozenset
+
+
+class Store(HandoffRepository, HandledKeys, UserSettingsStore, Protocol):
+    pass
+
+
+class CardActions:
+    def __init__(
+        self,
+        service: HandoffService,
+        store: Store,
+        policy: AccessPolicy,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._policy = policy
+
+    async def run(self, action: CardAction, actor: Person, click: Click) -> ActionResult:
+        try:
+            handoff = await self._store.get(action.handoff_id)
+        except NotFound:
+            _log_forged("unknown handoff", action, actor)
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        forged = await self._forged(action, handoff, click)
+        if forged is not None:
+            _log_forged(forged, action, actor)
+            said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
+            return ActionResult(card=None, message=said)
+        key = click_key("card", click.message_id, actor, action.verb, action.version)
+        if await pressed_before(self._store, key):
+            # Read again: the first click may have committed after `handoff` was read.
+            return self._repeat(await self._store.get(handoff.id), actor, click)
+        refusal = await self._policy.may_act(action.verb, actor, handoff, click.member_of)
+        if refusal is not None:
+            # The card as it is, for a click on the card itself: whoever clicked sees it there
+            # anyway. A click made up elsewhere (a forged invoke with a known id) gets words.
+            on_the_card = bool(click.message_id) and (
+                await self._store.handoff_of_card(str(click.message_id)) == handoff.id
+            )
+            card = self._card(handoff, actor, click, refusal.said) if on_the_card else None
+            return ActionResult(card=card, message=refusal.said)
+        if action.verb == "long_running":
+            return await self._flag_long_running(action, actor, click, key)
+        instead_of = await self._meant_for(action, handoff, actor, click)
+        if instead_of is not None and action.inputs.get("instead") is not True:
+            # Allowed, but not meant for them: they confirm first, so nobody takes someone
+            # else's handoff by a slip of the finger.
+            notice = messages.take_instead(handoff.case.number, instead_of)
+            card = handoff_card(handoff, notice=notice, instead_of=instead_of)
+            return ActionResult(card=card, message=notice, asks=True)
+        command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
+        if isinstance(command, str):
+            return ActionResult(card=None, message=command)
+        try:
+            outcome = await self._service.act(
+                action.handoff_id, command, action.version, click.conversation_id, key
+            )
+        except NotFound:
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        if outcome.repeated or (await self._twin_won(outcome.changed, key)):
+            return self._repeat(outcome.handoff, actor, click)
+        return ActionResult(
+            card=self._card(outcome.handoff, actor, click, outcome.notice),
+            message=_said(outcome),
+            done=outcome.changed,
+        )
+
+    async def _meant_for(
+        self, action: CardAction, handoff: Handoff, actor: Person, click: Click
+    ) -> str | None:
+        """For an Accept: who the handoff is meant for, when that is not the clicker."""
+        if action.verb != "accept":
+            return None
+        settings = await self._store.user_settings(actor.id)
+        return meant_for_someone_else(
+            handoff,
+            actor,
+            is_lead=self._policy.is_lead(actor),
+            actor_region=settings.region if settings else None,
+            actor_addresses=click.addresses(),
+        )
+
+    def _card(
+        self, handoff: Handoff, actor: Person, click: Click, notice: str | None = None
+    ) -> Json:
+        """The refreshed card for the clicker: their own copy in a personal chat."""
+        viewer = self._policy.viewer(actor, handoff, personal=click.personal)
+        return handoff_card(handoff, notice=notice, viewer=viewer)
+
+    def _repeat(self, handoff: Handoff, actor: Person, click: Click) -> ActionResult:
+        log.info("repeated card action answered with the current card", extra={"id": handoff.id})
+        return ActionResult(card=self._card(handoff, actor, click), message="", repeated=True)
+
+    async def _forged(self, action: CardAction, handoff: Handoff, click: Click) -> str | None:
+        """What gives the card data away as made up, if anything: a version the handoff never
+        had, a button its current card does not show, or the card of another handoff."""
+        if not 1 <= action.version <= handoff.version:
+            return "version"
+        if action.version == handoff.version and action.verb not in offered_verbs(handoff):
+            return "verb"
+        if click.message_id:
+            owner = await self._store.handoff_of_card(click.message_id)
+            if owner is not None and owner != handoff.id:
+                return "handoff id of another card"
+        return None
+
+    async def _twin_won(self, changed: bool, key: str | None) -> bool:
+        """A click that lost the race to an identical one (a redelivery in flight) is the
+        same click, not someone else's."""
+        return not changed and await pressed_before(self._store, key)
+
+    async def _flag_long_running(
+        self, action: CardAction, actor: Person, click: Click, key: str | None
+    ) -> ActionResult:
+        why = _text(action.inputs, "why")
+        if not why:
+            return ActionResult(card=None, message="Say why the case is long-running first.")
+        try:
+            flagged = await self._service.flag_long_running(
+                action.handoff_id,
+                actor,
+                why[:300],
+                click.conversation_id,
+                key,
+                seen_version=action.version,
+            )
+        except NotFound:
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        except IllegalTransition as refused:
+            current = await self._store.get(action.handoff_id)
+            return ActionResult(
+                card=self._card(current, actor, click, str(refused)), message=str(refused)
+            )
+        except (AlreadyHandled, ConcurrencyConflict):
+            current = await self._store.get(action.handoff_id)
+            if await self._twin_won(False, key):
+                return self._repeat(current, actor, click)
+            return ActionResult(
+                card=self._card(current, actor, click, messages.CHANGED_MEANWHILE),
+                message=messages.CHANGED_MEANWHILE,
+            )
+        number = flagged.case.number
+        return ActionResult(
+            card=self._card(flagged, actor, click), message=f"Case {number} is marked long-running."
+        )
+
+
+def _log_forged(what: str, action: CardAction, actor: Person) -> None:
+    log_refusal(
+        "card action with forged data refused",
+        what,
+        action.verb,
+        actor,
+        handoff_id=action.handoff_id,
+    )
+
+
+def _said(outcome: ActionOutcome) -> str:
+    if outcome.notice:
+        return outcome.notice
+    number = outcome.handoff.case.number
+    return f"Done: case {number} is {outcome.handoff.state.value.replace('-', ' ')} now."
+
+
+def invoke_body(result: ActionResult) -> dict[str, Any]:
+    """The Universal Actions answer: the refreshed card, or a message when there is none."""
+    if result.card is not None:
+        return invoke_card(result.card)
+    return invoke_body_text(result.message)
+
+
+def invoke_body_text(message: str) -> dict[str, Any]:
+    return {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": message,
+    }

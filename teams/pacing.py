@@ -1,0 +1,88 @@
+"""The Bot Connector's per-conversation limits (7 sends a second, 60 in 30 s, 1800 an hour),
+kept before every send so Teams does not answer 429 in the first place: the outbox worker's
+sends (teams.outbox_sender) and the replies of a turn (teams.reply_pacing) take their places
+from the same pacer.
+
+A place is reserved at the moment it is asked for (a time now or a little later), so two
+sends waiting at once never take the same place. Each window is kept a little longer than
+the service's (MARGIN_SECONDS): the time a send takes on the network varies, and two sends
+that left a second apart may arrive closer together.
+
+The count is per process: with several replicas each keeps the limit on its own, and the
+429s that then may come are retried by the outbox with their Retry-After like any other.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Sequence
+
+# (sends, seconds) per conversation, from the Bot Connector's documented limits.
+BOT_CONNECTOR_LIMITS: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0), (1800, 3600.0))
+MARGIN_SECONDS = 0.05
+
+
+class Paced(Exception):
+    """Not a failure: the send waits `retry_after` (the conversation has used up its sends
+    for a while, or, as `why` says, something else must happen first)."""
+
+    def __init__(
+        self, conversation_id: str, retry_after: float, why: str = "is at its send limit"
+    ) -> None:
+        super().__init__(f"conversation {conversation_id} {why}; next send in {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+class ConversationPacer:
+    def __init__(
+        self,
+        limits: Sequence[tuple[int, float]] = BOT_CONNECTOR_LIMITS,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = MARGIN_SECONDS,
+    ) -> None:
+        if not limits or any(count < 1 or seconds <= 0 for count, seconds in limits):
+            raise ValueError(f"limits must be (sends >= 1, seconds > 0) pairs, got {limits!r}")
+        self._limits = tuple((count, seconds + margin) for count, seconds in limits)
+        self._horizon = max(seconds for _, seconds in self._limits)
+        self._clock = clock
+        self._sent: dict[str, list[float]] = {}
+
+    def delay(self, conversation_id: str) -> float:
+        """Seconds until the conversation may have another send (0 when it may now)."""
+        now = self._clock()
+        return self._slot(conversation_id, now) - now
+
+    def reserve(self, conversation_id: str, max_wait: float = float("inf")) -> float:
+        """Takes the conversation's next place, when it is at most `max_wait` seconds away;
+        returns the seconds to wait for it (more than `max_wait`: no place was taken)."""
+        now = self._clock()
+        slot = self._slot(conversation_id, now)
+        if slot - now <= max_wait:
+            bisect.insort(self._sent.setdefault(conversation_id, []), slot)
+            if len(self._sent) > 10_000:
+                self._forget_quiet(now)
+        return slot - now
+
+    def record(self, conversation_id: str) -> None:
+        """A send made now, without waiting for a place."""
+        bisect.insort(self._sent.setdefault(conversation_id, []), self._clock())
+
+    def _slot(self, conversation_id: str, now: float) -> float:
+        sent = self._sent.get(conversation_id)
+        if not sent:
+            return now
+        old = bisect.bisect_right(sent, now - self._horizon)
+        del sent[:old]
+        slot = now
+        for count, seconds in self._limits:
+            # The sends within `seconds` before the slot must be fewer than `count`: the
+            # count-th latest one has to have left the window.
+            if len(sent) >= count:
+                slot = max(slot, sent[-count] + seconds)
+        return slot
+
+    def _forget_quiet(self, now: float) -> None:
+        cutoff = now - self._horizon
+        for key in [k for k, sent in self._sent.items() if not sent or sent[-1] <= cutoff]:
+            del self._sent[key]

@@ -1,0 +1,113 @@
+"""The send journal's reading of a send left in doubt: which step, begun when; and what the
+worker's rounds log while the database is away."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from handoff.ports import OutboxItem, OutboxState
+from outbox.worker import OutboxWorker, SendJournal
+from storage.sql_store import SqlStore, open_store
+
+from conftest import CreateDatabase, FakeClock
+from harness.tcp_proxy import TcpProxy
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+# A channel post's key holds the channel's id, "@" and all.
+KEY = "post:h1:19:case-transfer@thread.tacv2"
+
+
+@pytest.fixture
+async def store(sqlite_url: str) -> AsyncIterator[SqlStore]:
+    opened = await open_store(sqlite_url, FakeClock(NOW))
+    yield opened
+    await opened.close()
+
+
+def journal(store: SqlStore, sending: str | None) -> SendJournal:
+    item = OutboxItem(
+        id=1,
+        kind="post_card",
+        payload={},
+        dedupe_key=KEY,
+        state=OutboxState.PENDING,
+        attempts=2,
+        not_before=NOW - timedelta(minutes=5),
+        sending=sending,
+    )
+    return SendJournal(item, store, FakeClock(NOW))
+
+
+async def test_a_step_begun_and_not_recorded_is_in_doubt_since_it_began(store: SqlStore) -> None:
+    began = NOW - timedelta(seconds=7)
+    doubt = journal(store, f"{KEY}#0@1@{began.isoformat()}")
+
+    assert doubt.in_doubt_since(f"{KEY}#0") == began
+    assert doubt.in_doubt_since(f"{KEY}#1") is None, "another step"
+
+
+async def test_a_marker_from_before_the_time_was_journaled_counts_from_when_it_was_due(
+    store: SqlStore,
+) -> None:
+    assert journal(store, f"{KEY}#0@1").in_doubt_since(f"{KEY}#0") == NOW - timedelta(minutes=5)
+
+
+async def test_nothing_is_in_doubt_without_a_marker_or_for_a_longer_step_number(
+    store: SqlStore,
+) -> None:
+    assert journal(store, None).in_doubt_since(f"{KEY}#0") is None
+    assert journal(store, f"{KEY}#10@1@{NOW.isoformat()}").in_doubt_since(f"{KEY}#1") is None
+
+
+def through(proxy: TcpProxy, url: str) -> str:
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{proxy.port}"))
+
+
+async def test_rounds_without_the_database_log_one_traceback_then_a_count_then_its_end(
+    create_postgres_database: CreateDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(NOW)
+    url = await create_postgres_database()
+    with TcpProxy("127.0.0.1", urlsplit(url).port or 5432) as proxy:
+        store = await open_store(through(proxy, url), clock, timeout_seconds=2)
+        try:
+            worker = OutboxWorker(store, {}, clock)
+            assert await worker.run_round() == 0
+            caplog.set_level(logging.WARNING)
+
+            proxy.cut()
+            for _ in range(20):
+                assert await worker.run_round() == 0
+            [first] = [r for r in caplog.records if r.name == "outbox.worker"]
+            assert first.levelno == logging.ERROR and first.exc_info is not None
+            assert first.getMessage() == "outbox round failed; trying again shortly"
+
+            clock.advance(timedelta(seconds=30))
+            await worker.run_round()
+            [_, count] = [r for r in caplog.records if r.name == "outbox.worker"]
+            assert count.exc_info is None
+            assert count.getMessage() == (
+                "database unavailable: 20 more outbox rounds failed in the last 30 s"
+            )
+
+            proxy.restore()
+            for _ in range(200):  # until the pool has reconnected
+                await worker.run_round()
+                if any(r.name == "teams.fault_log" for r in caplog.records):
+                    break
+                await asyncio.sleep(0.05)
+            [over] = [r for r in caplog.records if r.name == "teams.fault_log"]
+            assert over.getMessage().startswith(
+                "database unavailable: outbox rounds work again after 30 s;"
+            )
+            assert len([r for r in caplog.records if r.name == "outbox.worker"]) == 2
+        finally:
+            await store.close()

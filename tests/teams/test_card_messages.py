@@ -1,0 +1,69 @@
+"""Cards become messages in one place, which fits them to Teams' limit and gives them the short
+text Teams shows in notifications instead of "Card"."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from cards.elements import CARD_CONTENT_TYPE, card, heading, text
+from cards.fit import MESSAGE_LIMIT_BYTES
+from teams.card_messages import card_activity, invoke_card
+
+from harness.card_schema import assert_valid_card
+
+ROOT = Path(__file__).resolve().parents[2]
+THE_PLACE = "teams/card_messages.py"
+
+
+def _builds_a_card_message(tree: ast.AST) -> list[int]:
+    """Lines that make an attachment or a card message by hand."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = node.func
+            name = called.id if isinstance(called, ast.Name) else getattr(called, "attr", "")
+            if name in {"Attachment", "attachment", "carousel", "list"} and (
+                name == "Attachment" or "MessageFactory" in ast.unparse(called)
+            ):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Name) and node.id == "CARD_CONTENT_TYPE":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_one_module_turns_cards_into_messages() -> None:
+    found = {}
+    for package in ("app.py", "bot", "dialogs"):
+        for path in (
+            sorted((ROOT / package).rglob("*.py")) if package != "app.py" else [ROOT / package]
+        ):
+            relative = path.relative_to(ROOT).as_posix()
+            lines = _builds_a_card_message(ast.parse(path.read_text(encoding="utf-8")))
+            if lines and relative != THE_PLACE:
+                found[relative] = lines
+    assert found == {}, "send cards through teams.card_messages.card_activity"
+
+
+def test_a_card_message_carries_its_summary() -> None:
+    content = card([heading("Case 2311230040001234: a question before it is taken")])
+    activity = card_activity(content)
+    assert activity.summary == "Case 2311230040001234: a question before it is taken"
+    [attachment] = activity.attachments
+    assert attachment.content_type == CARD_CONTENT_TYPE
+    assert attachment.content == content, "a card that fits goes as it is"
+
+
+def test_a_card_too_large_for_teams_is_sent_shortened() -> None:
+    # Quotes: each one is two characters of JSON.
+    content = card([heading("Handoff of case 2311230040001234: the notes"), text('"' * 40_000)])
+    activity = card_activity(content)
+    [attachment] = activity.attachments
+    assert_valid_card(attachment.content)
+    size = json.dumps(activity.serialize(), ensure_ascii=False, separators=(",", ":"))
+    assert len(size.encode("utf-16-le")) < MESSAGE_LIMIT_BYTES
+    assert "too long for Teams" in json.dumps(attachment.content)
+    assert activity.summary == "Handoff of case 2311230040001234: the notes"
+    refreshed = invoke_card(content)["value"]
+    assert "too long for Teams" in json.dumps(refreshed)

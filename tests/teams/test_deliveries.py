@@ -1,0 +1,137 @@
+"""Which deliveries are repeats (teams/deliveries.py), on a real SQLite store."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botbuilder.schema import Activity
+
+from storage.sql_store import SqlStore, open_store
+from teams.deliveries import KEEP_KEYS, NO_CLAIM, Deliveries, DeliveryInProgress, delivery_keys
+
+from conftest import FakeClock
+from harness import activities
+
+SERVICE_URL = "http://127.0.0.1:1/"
+# How long a turn may hold a delivery's keys unfinished (Settings.delivery_abandoned_after).
+BOUND = timedelta(seconds=15)
+
+
+def activity(body: dict[str, Any]) -> Activity:
+    read: Activity = Activity().deserialize(body)
+    return read
+
+
+@pytest.fixture
+async def store(sqlite_url: str, clock: FakeClock) -> AsyncIterator[SqlStore]:
+    opened = await open_store(sqlite_url, clock)
+    yield opened
+    await opened.close()
+
+
+def test_a_redelivery_shares_a_key_with_the_first_delivery_and_a_new_message_does_not() -> None:
+    first = activities.personal_message("list", SERVICE_URL)
+    same_id = copy.deepcopy(first)
+    new_id = {**copy.deepcopy(first), "id": "f:another"}
+    typed_again = activities.personal_message("list", SERVICE_URL)
+    typed_again["localTimestamp"] = "2026-11-24T10:00:01.000+00:00"
+
+    keys = set(delivery_keys(activity(first)))
+    assert len(keys) == 2
+    assert set(delivery_keys(activity(same_id))) == keys
+    assert len(keys & set(delivery_keys(activity(new_id)))) == 1, "the content key"
+    assert not keys & set(delivery_keys(activity(typed_again)))
+
+
+def test_invokes_are_left_to_the_card_keys() -> None:
+    invoke = activities.card_action_invoke("accept", {"handoff_id": "h"}, SERVICE_URL, "1")
+    assert delivery_keys(activity(invoke)) == []
+
+
+async def test_a_repeat_is_refused_and_a_released_delivery_is_handled_again(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    deliveries = Deliveries(store, clock, BOUND)
+    message = activity(activities.personal_message("list", SERVICE_URL))
+    claim = await deliveries.claim(message)
+    assert claim is not None and len(claim.keys) == 2
+    with pytest.raises(DeliveryInProgress) as in_progress:
+        await deliveries.claim(message)
+    assert in_progress.value.retry_after == BOUND.total_seconds(), "come back after the bound"
+    await deliveries.release(claim)
+    claim = await deliveries.claim(message)
+    assert claim is not None
+    await deliveries.finish(claim)
+    assert await deliveries.claim(message) is None, "done: a repeat for good"
+
+
+async def test_an_invoke_claims_nothing(store: SqlStore, clock: FakeClock) -> None:
+    deliveries = Deliveries(store, clock, BOUND)
+    invoke = activities.card_action_invoke("accept", {"handoff_id": "h"}, SERVICE_URL, "1")
+    assert await deliveries.claim(activity(invoke)) == NO_CLAIM
+    assert await deliveries.claim(activity(invoke)) == NO_CLAIM, "every click is answered"
+
+
+async def test_a_delivery_whose_process_died_mid_turn_is_handled_after_the_bound(
+    store: SqlStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    died = Deliveries(store, clock, BOUND, process="died")
+    restarted = Deliveries(store, clock, BOUND, process="restarted")
+    message = activity(activities.personal_message("list", SERVICE_URL))
+    assert await died.claim(message) is not None  # ...and the process is killed mid-turn
+
+    clock.advance(BOUND)
+    with pytest.raises(DeliveryInProgress):  # the first turn may still be running
+        await restarted.claim(message)
+    clock.advance(timedelta(milliseconds=1))
+    with caplog.at_level(logging.WARNING, logger="teams.deliveries"):
+        claim = await restarted.claim(message)
+    assert claim is not None and claim.claimant.startswith("restarted#")
+    assert "delivery handled again" in caplog.text
+    await restarted.finish(claim)
+    clock.advance(BOUND * 10)
+    assert await restarted.claim(message) is None, "a finished delivery is a repeat for good"
+
+
+async def test_a_finish_the_database_cannot_take_leaves_the_claim_to_be_taken_over(
+    sqlite_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The person was answered; the turn does not fail for the bookkeeping. Only a redelivery
+    after the bound (Teams had no answer) runs it again."""
+    first = await open_store(sqlite_url, clock)
+    deliveries = Deliveries(first, clock, BOUND)
+    message = activity(activities.personal_message("list", SERVICE_URL))
+    claim = await deliveries.claim(message)
+    assert claim is not None
+    await first.close()
+    with caplog.at_level(logging.WARNING, logger="teams.deliveries"):
+        await deliveries.finish(claim)
+    assert "delivery keys left pending" in caplog.text
+
+    second = await open_store(sqlite_url, clock)
+    try:
+        other = Deliveries(second, clock, BOUND)
+        with pytest.raises(DeliveryInProgress):
+            await other.claim(message)
+        clock.advance(BOUND + timedelta(milliseconds=1))
+        assert await other.claim(message) is not None
+    finally:
+        await second.close()
+
+
+async def test_keys_older_than_a_day_are_pruned_as_deliveries_come(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    deliveries = Deliveries(store, clock, BOUND, prune_every=2)
+    old = activity(activities.personal_message("old", SERVICE_URL))
+    claim = await deliveries.claim(old)
+    assert claim is not None
+    await deliveries.finish(claim)
+    clock.advance(KEEP_KEYS + timedelta(minutes=1))
+    await deliveries.claim(activity(activities.personal_message("new", SERVICE_URL)))
+    assert await deliveries.claim(old) is not None, "its keys were forgotten"

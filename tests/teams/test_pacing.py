@@ -1,0 +1,57 @@
+"""The per-conversation send limits of the Bot Connector."""
+
+from __future__ import annotations
+
+import pytest
+
+from teams.pacing import MARGIN_SECONDS, ConversationPacer
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_seven_sends_a_second_then_wait_for_the_oldest_to_leave_the_window() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks)
+    for _ in range(7):
+        assert pacer.delay("chat") == 0
+        pacer.record("chat")
+        ticks.now += 0.01
+    assert pacer.delay("chat") == pytest.approx(1.0 + MARGIN_SECONDS - 0.07)
+    assert pacer.delay("another chat") == 0
+
+
+def test_sixty_in_thirty_seconds_even_when_each_second_is_below_seven() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks)
+    for _ in range(60):
+        pacer.record("chat")
+        ticks.now += 0.2  # five a second
+    assert pacer.delay("chat") == pytest.approx(30.0 + MARGIN_SECONDS - 60 * 0.2)
+
+
+def test_limits_must_make_sense() -> None:
+    with pytest.raises(ValueError, match="limits"):
+        ConversationPacer(limits=((0, 1.0),))
+
+
+def test_waiting_sends_take_places_one_after_another_never_the_same() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks, margin=0.0)
+    waits = [pacer.reserve("chat") for _ in range(15)]
+    # Seven now, the next seven a second later, one more a second after those.
+    assert waits == [0.0] * 7 + [1.0] * 7 + [2.0]
+
+
+def test_a_place_too_far_away_is_not_taken() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks, margin=0.0)
+    for _ in range(7):
+        pacer.reserve("chat")
+    assert pacer.reserve("chat", max_wait=0.5) == pytest.approx(1.0)
+    assert pacer.reserve("chat", max_wait=0.5) == pytest.approx(1.0), "nothing was taken"

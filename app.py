@@ -11,25 +11,32 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import ConversationState, UserState
+from botbuilder.core import BotAdapter, ConversationState, Middleware, UserState
 from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
-from application.access import TeamMembership, TurnAccess, case_transfer_team
+from application.access import RequestAccess
 from application.audit_trail import AuditTrail
+from application.channel import ChannelBinding, case_transfer_team
 from application.escalations import Escalations
-from application.long_running import LongRunningCommands
-from application.out_of_office import OofFlow
+from application.long_running import LongRunning
+from application.out_of_office import OutOfOffice
 from application.outbox_admin import OutboxAdmin
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
-from application.read_views import StatusCommands
-from application.transfers import CardActions
+from application.outbox_steps.undelivered import UndeliveredReports, chain
+from application.personal_settings import PersonalSettings
+from application.read_views import ReadViews
+from application.router import HELP, Router
+from application.team_membership import TeamMembership
+from application.transfers import CardActions, TypedAnswers
+from cards.long_running_card import CHAT_OWNERS
+from cards.oof_card import OOF_FORM
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -49,8 +56,8 @@ from handoff.access import AccessPolicy, listed
 from handoff.ports import Clock, SystemClock
 from handoff.request import Queue
 from handoff.service import HandoffService
+from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
-from outbox.undelivered import UndeliveredReports, chain
 from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
@@ -67,14 +74,19 @@ from teams.endpoint import (
     TEAMS_CHANNEL,
     MessagesEndpoint,
 )
-from teams.fault_log import FaultLog
 from teams.handlers import HandoffBot
-from teams.outbox_sender import OutboxSender
+from teams.middleware import (
+    ConversationMemory,
+    DeliveredOnce,
+    ReplyPacing,
+    TenantGuard,
+    TurnErrors,
+    TurnSucceeded,
+)
 from teams.pacing import ConversationPacer
-from teams.reply_pacing import ReplyPacing
+from teams.sending import OutboxSender
 from teams.server_log import ParseErrorsAsWarnings
 from teams.signing_keys import SigningKeys
-from teams.turn_errors import TurnErrors, TurnSucceeded
 
 log = logging.getLogger("handoff.app")
 
@@ -205,6 +217,18 @@ def build_service(store: SqlStore, process: ProcessConfig, clock: Clock) -> Hand
     )
 
 
+@dataclass(frozen=True)
+class TurnPipeline:
+    """The bot's handlers and the middleware every turn goes through before them."""
+
+    bot: HandoffBot
+    middleware: tuple[Middleware, ...]
+
+    def attach(self, adapter: BotAdapter) -> None:
+        for step in self.middleware:
+            adapter.use(step)
+
+
 def build_bot(
     store: SqlStore,
     process: ProcessConfig,
@@ -216,8 +240,9 @@ def build_bot(
     *,
     delivery_abandoned_after: timedelta,
     group_chats_missing: Sequence[str] = (),
-) -> HandoffBot:
-    """The bot, its dialogs and commands, with state on the same database as the handoffs."""
+) -> TurnPipeline:
+    """The bot, its use cases, router and dialogs, with state on the same database as the
+    handoffs; and the middleware of its turns."""
     bot_storage = SqlBotStorage(store.database)
     conversation_state = ConversationState(bot_storage)
     dialogs = DialogSet(conversation_state.create_property("DialogState"))
@@ -242,9 +267,9 @@ def build_bot(
             GroupMembership(graph, groups, clock).in_any if groups and graph is not None else None
         ),
     )
-    access = TurnAccess(policy, TeamMembership(clock), store)
-    status = StatusCommands(store, schedule, clock, access=access, wake_outbox=wake_outbox)
-    long_running = LongRunningCommands(
+    access = RequestAccess(policy, store)
+    views = ReadViews(store, store, schedule, clock, access)
+    long_running = LongRunning(
         store,
         schedule,
         clock,
@@ -255,6 +280,37 @@ def build_bot(
         graph=graph,
         group_chats_missing=group_chats_missing,
     )
+    escalations = Escalations(
+        store, clock, process.lead_people(), is_lead, wake_outbox, service, access
+    )
+    oof = OutOfOffice(
+        store,
+        service,
+        clock,
+        queue=queue,
+        leads=process.lead_people(),
+        phone_numbers=process.phone_numbers,
+    )
+    router = Router(
+        commands={
+            "status": views.status,
+            "list": views.list_open,
+            "mine": views.mine,
+            "agenda": views.agenda,
+            "shifts": views.shifts,
+            "settings": PersonalSettings(store, schedule, clock).settings,
+            "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
+            "escalate": escalations.escalate,
+            "longrunning": long_running.long_running,
+            "shiftend": long_running.shift_end,
+            "oof": oof.oof,
+            "outbox": OutboxAdmin(store, is_admin, wake_outbox).outbox,
+            "audit": AuditTrail(store, is_admin).audit,
+            "help": HELP,
+        },
+        forms={OOF_FORM: oof.submitted, CHAT_OWNERS: long_running.chat_owners_submitted},
+    )
+    card_actions = CardActions(service, store, policy)
 
     async def group_chat_joined(chat_id: str) -> None:
         """Teams added the bot to a chat: if it is a long-running case's, post its summary."""
@@ -263,39 +319,25 @@ def build_bot(
             step = effects.group_chat_step(effects.POST_CHAT_SUMMARY, chat.case_number, clock.now())
             await store.enqueue_message(step)
 
-    return HandoffBot(
-        conversations=store,
+    bot = HandoffBot(
+        router=router,
+        card_actions=card_actions,
+        typed_answers=TypedAnswers(store, card_actions),
+        escalations=escalations,
+        access=access,
+        membership=TeamMembership(clock),
         repository=store,
         user_settings=store,
         conversation_state=conversation_state,
         user_state=UserState(bot_storage),
         dialogs=dialogs,
-        clock=clock,
-        card_actions=CardActions(service, store, policy),
-        commands={
-            **status.table(),
-            **long_running.table(),
-            "outbox": OutboxAdmin(store, is_admin, wake_outbox).command,
-            "audit": AuditTrail(store, is_admin).command,
-        },
-        wake_outbox=wake_outbox,
-        group_chat_joined=group_chat_joined,
-        card_forms=long_running.card_forms(),
-        escalations=Escalations(
-            store, clock, process.lead_people(), is_lead, wake_outbox, service, access
-        ),
-        oof=OofFlow(
-            store,
-            service,
-            clock,
-            queue=queue,
-            leads=process.lead_people(),
-            phone_numbers=process.phone_numbers,
-        ),
-        access=access,
-        deliveries=Deliveries(store, clock, delivery_abandoned_after),
-        tenant_id=tenant_id,
     )
+    middleware: tuple[Middleware, ...] = (
+        TenantGuard(tenant_id),
+        DeliveredOnce(Deliveries(store, clock, delivery_abandoned_after), wake_outbox),
+        ConversationMemory(store, clock, group_chat_joined),
+    )
+    return TurnPipeline(bot, middleware)
 
 
 def build_graph(settings: Settings, session: aiohttp.ClientSession) -> GraphClient | None:
@@ -448,7 +490,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         worker = build_worker(store, process, clock, adapter, settings, graph, pacer, faults)
         app[STORE] = store
         app[WORKER] = worker
-        app[BOT] = build_bot(
+        pipeline = build_bot(
             store,
             process,
             clock,
@@ -459,6 +501,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             delivery_abandoned_after=settings.delivery_abandoned_after,
             group_chats_missing=settings.group_chats_missing,
         )
+        pipeline.attach(adapter)
+        app[BOT] = pipeline.bot
         log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))

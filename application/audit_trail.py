@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from botbuilder.core import MessageFactory, TurnContext
-
-from application import messages
-from application.commands import ParsedCommand
 from handoff.access import log_refusal
 from handoff.models import Person
-from handoff.ports import AuditLog, ConversationKind, UserSettingsStore
-from teams.conversations import actor_of, conversation_kind, reader_zone
+from handoff.ports import AuditLog, UserSettingsStore
+
+from . import messages
+from .reader import reader_zone
+from .request import Reply, Request
 
 SHOWN_ENTRIES = 20
 
@@ -29,15 +28,13 @@ class AuditTrail:
         self._store = store
         self._is_admin = is_admin
 
-    async def command(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
-        actor = actor_of(turn_context.activity)
+    async def audit(self, request: Request) -> Reply:
+        actor = request.actor
         if not self._is_admin(actor):
             log_refusal("audit refused", "not an admin", "audit", actor)
-            await turn_context.send_activity(messages.AUDIT_NOT_ALLOWED)
-            return
-        if conversation_kind(turn_context.activity) is not ConversationKind.PERSONAL:
-            await turn_context.send_activity(messages.AUDIT_IN_PERSONAL_CHAT)
-            return
+            return [messages.AUDIT_NOT_ALLOWED]
+        if not request.conversation.personal:
+            return [messages.AUDIT_IN_PERSONAL_CHAT]
         entries = await self._store.audit_entries(SHOWN_ENTRIES)
-        zone = await reader_zone(self._store, turn_context.activity)
-        await turn_context.send_activity(MessageFactory.text(messages.audit_trail(entries, zone)))
+        zone = await reader_zone(self._store, request)
+        return [messages.audit_trail(entries, zone)]

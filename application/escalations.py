@@ -6,17 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from botbuilder.core import TurnContext
-
-from application import messages
-from application.access import TurnAccess
-from application.clicks import click_key, pressed_before
-from application.commands import ParsedCommand
-from application.outbox_steps.approval_cards import approvers, reachable_leads
-from application.outbox_steps.follow_ups import Store
 from cards.elements import Json
 from cards.escalation_card import approval_card
-from dialogs.handoff_draft import case_number_from
 from handoff import effects
 from handoff.access import log_refusal
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
@@ -28,10 +19,16 @@ from handoff.escalation import (
     next_level,
     request_escalation,
 )
-from handoff.models import AuditEvent, Handoff, Person
+from handoff.models import AuditEvent, Handoff, Person, case_number_from
 from handoff.ports import AlreadyHandled, Clock
 from handoff.service import HandoffService
-from teams.conversations import actor_of
+
+from . import messages
+from .access import RequestAccess
+from .clicks import click_key, pressed_before
+from .outbox_steps.approval_cards import approvers, reachable_leads
+from .outbox_steps.follow_ups import Store
+from .request import Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class Escalations:
         is_lead: Callable[[Person], bool],
         wake_outbox: Callable[[], None],
         service: HandoffService,
-        access: TurnAccess,
+        access: RequestAccess,
     ) -> None:
         self._service = service
         self._access = access
@@ -55,28 +52,23 @@ class Escalations:
         self._is_lead = is_lead
         self._wake_outbox = wake_outbox
 
-    async def command(self, turn_context: TurnContext, command: ParsedCommand) -> None:
-        if command.args[1:2] and command.args[1].lower() == "technical":
-            await self.technical(turn_context, command)
-            return
-        number = case_number_from(command.args[0]) if command.args else None
+    async def escalate(self, request: Request) -> Reply:
+        if request.args[1:2] and request.args[1].lower() == "technical":
+            return await self.technical(request)
+        number = case_number_from(request.args[0]) if request.args else None
         if number is None:
-            await turn_context.send_activity(messages.ESCALATE_USAGE)
-            return
-        handoff = await self._case_to_escalate(turn_context, number)
-        if handoff is None:
-            return
+            return [messages.ESCALATE_USAGE]
+        handoff = await self._case_to_escalate(request, number)
+        if isinstance(handoff, str):
+            return [handoff]
         missing = missing_troubleshooting(handoff.notes)
         if missing:
-            await turn_context.send_activity(messages.escalation_not_ready(number, missing))
-            return
+            return [messages.escalation_not_ready(number, missing)]
         if not self._leads:
-            await turn_context.send_activity(messages.NO_LEADS)
-            return
+            return [messages.NO_LEADS]
         if await self._store.pending_escalation(number) is not None:
-            await turn_context.send_activity(messages.escalation_pending(number))
-            return
-        requester = actor_of(turn_context.activity)
+            return [messages.escalation_pending(number)]
+        requester = request.actor
         reachable = await reachable_leads(self._store, self._leads, requester)
         if not reachable:
             # An approval card nobody can receive would wait forever: say so now and record
@@ -86,8 +78,7 @@ class Escalations:
                 extra={"case": number, "leads": [lead.name for lead in self._leads]},
             )
             names = [lead.name or lead.id for lead in approvers(self._leads, requester)]
-            await turn_context.send_activity(messages.no_lead_reachable(number, names))
-            return
+            return [messages.no_lead_reachable(number, names)]
         escalation = request_escalation(handoff.notes, number, requester, self._clock.now())
         cards = effects.approval_cards(
             escalation.id,
@@ -101,27 +92,25 @@ class Escalations:
         asked = escalation_event(handoff, escalation, requester, "escalation_requested")
         await self._store.add_escalation(escalation, cards, [asked])
         self._wake_outbox()
-        await turn_context.send_activity(messages.escalation_sent(number))
+        return [messages.escalation_sent(number)]
 
-    async def _case_to_escalate(self, turn_context: TurnContext, number: str) -> Handoff | None:
+    async def _case_to_escalate(self, request: Request, number: str) -> Handoff | str:
         """The case's latest handoff, if the sender may escalate it (the card's Escalate
-        button's rules); else None, once they are told why."""
+        button's rules); else what to tell them."""
         handoff = await self._store.latest_for_case(number)
-        refusal = await self._access.read_and_act(turn_context, "escalate", handoff, number)
+        refusal = await self._access.read_and_act(request, "escalate", handoff, number)
         if refusal is None and handoff is not None:
             return handoff
-        await turn_context.send_activity(refusal or messages.no_handoff_for(number))
-        return None
+        return refusal or messages.no_handoff_for(number)
 
-    async def technical(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+    async def technical(self, request: Request) -> Reply:
         """`escalate <case> technical`: one level up, L1 → L2 → SME → TL → TM → leadership."""
-        number = case_number_from(command.args[0])
+        number = case_number_from(request.args[0])
         if number is None:
-            await turn_context.send_activity(messages.ESCALATE_USAGE)
-            return
-        handoff = await self._case_to_escalate(turn_context, number)
-        if handoff is None:
-            return
+            return [messages.ESCALATE_USAGE]
+        handoff = await self._case_to_escalate(request, number)
+        if isinstance(handoff, str):
+            return [handoff]
         # The case's level survives new handoffs (shiftend, OOF): read all of them.
         reached = [
             str(e.data.get("level"))
@@ -131,20 +120,18 @@ class Escalations:
         ]
         level = next_level(reached)
         if level is None:
-            await turn_context.send_activity(messages.escalation_at_top(number))
-            return
+            return [messages.escalation_at_top(number)]
         try:
             await self._service.record_technical_escalation(
                 handoff.id,
                 level,
-                actor_of(turn_context.activity),
-                turn_context.activity.conversation.id,
+                request.actor,
+                request.conversation.id,
             )
         except ConcurrencyConflict:
-            await turn_context.send_activity(messages.CHANGED_MEANWHILE)
-            return
+            return [messages.CHANGED_MEANWHILE]
         self._wake_outbox()
-        await turn_context.send_activity(messages.technical_escalation(number, LEVEL_NAMES[level]))
+        return [messages.technical_escalation(number, LEVEL_NAMES[level])]
 
     async def decide(
         self,

@@ -1,4 +1,4 @@
-"""R-LONG in Teams: `longrunning <case> [why]` (where a long-running case stands, or flag
+"""R-LONG: `longrunning <case> [why]` (where a long-running case stands, or flag
 one), `longrunning <case> chat` and its regional owners card (the case's group chat), and
 `shiftend` in that chat (the case handed straight to the next region's owner)."""
 
@@ -7,17 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from botbuilder.core import TurnContext
-
-from application import messages
-from application.access import TurnAccess
-from application.commands import ParsedCommand
-from application.outbox_steps.follow_ups import Store
 from cards.long_running_card import CHAT_OWNERS, owner_field, owners_card, shown_owner
-from dialogs.handoff_draft import case_number_from
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff import effects
@@ -34,13 +27,16 @@ from handoff.long_running import (
     next_owner,
     regional_owners,
 )
-from handoff.models import Handoff, Person
+from handoff.models import Handoff, Person, case_number_from
 from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
-from teams.card_messages import card_activity
-from teams.conversations import actor_of, address_of
+
+from . import messages
+from .access import RequestAccess
+from .outbox_steps.follow_ups import Store
+from .request import Card, Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +45,7 @@ EMAIL_LOOKUP_SECONDS = 3.0
 _EMAIL = re.compile(r"[^@\s()<>,;]+@[^@\s()<>,;]+\.[^@\s()<>,;]+")
 
 
-class LongRunningCommands:
+class LongRunning:
     def __init__(
         self,
         store: Store,
@@ -58,7 +54,7 @@ class LongRunningCommands:
         *,
         service: HandoffService,
         queue: Queue,
-        access: TurnAccess,
+        access: RequestAccess,
         wake_outbox: Callable[[], None],
         graph: GraphClient | None = None,
         group_chats_missing: Sequence[str] = (),
@@ -75,71 +71,53 @@ class LongRunningCommands:
         # without them is refused at once, naming them, instead of a job that dies unseen.
         self._chats_missing = tuple(group_chats_missing)
 
-    def table(self) -> dict[str, Callable[[TurnContext, ParsedCommand], Awaitable[None]]]:
-        return {"longrunning": self.long_running, "shiftend": self.shift_end}
-
-    def card_forms(self) -> dict[str, Callable[[TurnContext, dict[str, Any]], Awaitable[None]]]:
-        """Cards that come back with a `command` (not a handoff dialog step)."""
-        return {CHAT_OWNERS: self.chat_owners_submitted}
-
-    async def long_running(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+    async def long_running(self, request: Request) -> Reply:
         """R-LONG: where a long-running case stands, or flag one (`longrunning <case> <why>`)."""
-        number = case_number_from(command.args[0]) if command.args else None
+        number = case_number_from(request.args[0]) if request.args else None
         if number is None:
-            await turn_context.send_activity(messages.LONG_RUNNING_USAGE)
-            return
+            return [messages.LONG_RUNNING_USAGE]
         handoffs = await self._store.for_case(number)
         latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
-        refusal = await self._access.read(turn_context, latest, case=number)
+        refusal = await self._access.read(request, latest, case=number)
         if refusal is not None:
-            await turn_context.send_activity(refusal)
-            return
+            return [refusal]
         if latest is None:
-            await turn_context.send_activity(messages.no_handoff_for(number))
-            return
+            return [messages.no_handoff_for(number)]
         # A shiftend or OOF handoff starts without the mark: the case is long-running if any
         # of its handoffs is.
         marked = next((h.long_running for h in reversed(handoffs) if h.long_running), None)
-        rest = " ".join(command.args[1:]).strip()
+        rest = " ".join(request.args[1:]).strip()
         if rest.lower() == "chat":
             if marked is None:
-                await turn_context.send_activity(messages.not_long_running(number))
-                return
-            await self._plan_chat(turn_context, latest, handoffs)
-            return
+                return [messages.not_long_running(number)]
+            return await self._plan_chat(request, latest, handoffs)
         if rest and marked is None:
-            refusal = await self._access.act(turn_context, "long_running", latest)
+            refusal = await self._access.act(request, "long_running", latest)
             if refusal is not None:
-                await turn_context.send_activity(refusal)
-                return
+                return [refusal]
             try:
                 latest = await self._service.flag_long_running(
                     latest.id,
-                    actor_of(turn_context.activity),
+                    request.actor,
                     rest[:300],
-                    turn_context.activity.conversation.id,
+                    request.conversation.id,
                 )
             except ConcurrencyConflict:
-                await turn_context.send_activity(messages.CHANGED_MEANWHILE)
-                return
+                return [messages.CHANGED_MEANWHILE]
             except IllegalTransition as refused:
-                await turn_context.send_activity(str(refused))
-                return
+                return [str(refused)]
             marked = latest.long_running
             self._wake_outbox()
         if marked is None:
             can_be = can_be_long_running(latest)
-            await turn_context.send_activity(messages.not_long_running(number, can_be))
-            return
+            return [messages.not_long_running(number, can_be)]
         owners = regional_owners(handoffs)
         emails = await self._emails(owners.values())
         shown = {
             region: shown_owner(person, emails.get(person.aad_object_id or ""))
             for region, person in owners.items()
         }
-        await turn_context.send_activity(
-            messages.long_running_status(number, marked, shown, self._chats_missing)
-        )
+        return [messages.long_running_status(number, marked, shown, self._chats_missing)]
 
     async def _emails(self, people: Iterable[Person]) -> dict[str, str]:
         """The e-mail address of each person with a directory id, by that id, from Graph when
@@ -164,37 +142,31 @@ class LongRunningCommands:
             return {}
         return {aad_id: email for aad_id, email in found if email}
 
-    async def _plan_chat(
-        self, turn_context: TurnContext, latest: Handoff, handoffs: list[Handoff]
-    ) -> None:
+    async def _plan_chat(self, request: Request, latest: Handoff, handoffs: list[Handoff]) -> Reply:
         """Shows the regional owners card; the chat is made when it comes back."""
         number = latest.case.number
-        refusal = await self._access.act(turn_context, "long_running", latest)
+        refusal = await self._access.act(request, "long_running", latest)
         if refusal is not None:
-            await turn_context.send_activity(refusal)
-            return
+            return [refusal]
         if self._chats_missing:
             log.warning(
                 "group chat asked for, but group chats are not configured",
                 extra={"case": number, "missing": list(self._chats_missing)},
             )
             said = messages.group_chats_not_configured(number, self._chats_missing)
-            await turn_context.send_activity(said)
-            return
+            return [said]
         existing = await self._store.group_chat(number)
         if existing is not None and existing.state is GroupChatState.FAILED:
-            await self._retry_chat(turn_context, latest)
-            return
+            return await self._retry_chat(latest)
         if existing is not None:
-            await turn_context.send_activity(messages.chat_exists(number, existing.state.value))
-            return
+            return [messages.chat_exists(number, existing.state.value)]
         owners = regional_owners(handoffs)
         emails = await self._emails(owners.values())
         regions = self._schedule.travel_order
         card = owners_card(number, regions, owners, {}, [], emails)
-        await turn_context.send_activity(card_activity(card))
+        return [Card(card)]
 
-    async def _retry_chat(self, turn_context: TurnContext, latest: Handoff) -> None:
+    async def _retry_chat(self, latest: Handoff) -> Reply:
         """A chat whose Graph steps failed for good (say, a permission an admin has since
         granted) starts again where it stopped: a chat Graph already made is not made again."""
         number = latest.case.number
@@ -202,8 +174,7 @@ class LongRunningCommands:
         if chat is None:  # someone else's retry won, or the chat moved on meanwhile
             current = await self._store.group_chat(number)
             state = current.state.value if current else GroupChatState.REQUESTED.value
-            await turn_context.send_activity(messages.chat_exists(number, state))
-            return
+            return [messages.chat_exists(number, state)]
         kind = effects.INSTALL_CHAT_APP if chat.chat_id else effects.CREATE_GROUP_CHAT
         now = self._clock.now()
         await self._store.enqueue_message(
@@ -215,33 +186,28 @@ class LongRunningCommands:
             extra={"case": number, "step": kind, "chat_id": chat.chat_id},
         )
         names = ", ".join(f"{m.name} ({m.region})" for m in chat.members)
-        await turn_context.send_activity(messages.chat_retried(number, names))
+        return [messages.chat_retried(number, names)]
 
-    async def chat_owners_submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
-        actor = actor_of(turn_context.activity)
+    async def chat_owners_submitted(self, request: Request, value: dict[str, Any]) -> Reply:
+        actor = request.actor
         number = case_number_from(str(value.get("case") or ""))
         if number is None:
-            await turn_context.send_activity(messages.STALE_FORM)
-            return
+            return [messages.STALE_FORM]
         handoffs = await self._store.for_case(number)
         latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
         # The form is only card data: whoever sends it must be allowed to act on the case,
         # where the answer is shown, and only a case flagged long-running gets a chat.
-        refusal = await self._access.read_and_act(turn_context, "long_running", latest, number)
+        refusal = await self._access.read_and_act(request, "long_running", latest, number)
         if refusal is not None or latest is None:
-            await turn_context.send_activity(refusal or messages.STALE_FORM)
-            return
+            return [refusal or messages.STALE_FORM]
         if not any(h.long_running for h in handoffs):
             log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)
-            await turn_context.send_activity(messages.not_long_running(number))
-            return
+            return [messages.not_long_running(number)]
         if value.get("preference") == "regional":
-            await turn_context.send_activity(messages.one_regional_engineer(number))
-            return
+            return [messages.one_regional_engineer(number)]
         if self._chats_missing:
             said = messages.group_chats_not_configured(number, self._chats_missing)
-            await turn_context.send_activity(said)
-            return
+            return [said]
         owners = regional_owners(handoffs)
         members, problems = await self._resolve_owners(value, owners)
         if value.get("preference") != "global":
@@ -252,15 +218,14 @@ class LongRunningCommands:
             regions = self._schedule.travel_order
             emails = await self._emails(owners.values())
             card = owners_card(number, regions, owners, value, problems, emails)
-            await turn_context.send_activity(card_activity(card))
-            return
+            return [Card(card)]
         chat = GroupChat(case_number=number, topic=chat_topic(latest), members=tuple(members))
         if await self._store.plan_group_chat(chat):
             step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
             await self._store.enqueue_message(step)
             self._wake_outbox()
         names = ", ".join(f"{m.name} ({m.region})" for m in members)
-        await turn_context.send_activity(messages.chat_planned(number, names))
+        return [messages.chat_planned(number, names)]
 
     async def _resolve_owners(
         self, value: dict[str, Any], owners: Mapping[str, Person]
@@ -302,37 +267,31 @@ class LongRunningCommands:
         unique = {m.aad_object_id.lower(): m for m in members}
         return list(unique.values()), problems
 
-    async def shift_end(self, turn_context: TurnContext, command: ParsedCommand) -> None:
+    async def shift_end(self, request: Request) -> Reply:
         """R-LONG: in a long-running case's chat, the owner ends their shift with a summary,
         and the case goes directly to the next region's owner."""
-        chat_id = address_of(turn_context.activity, self._clock.now()).conversation_id
+        chat_id = request.conversation.id
         chat = await self._store.group_chat_by_id(chat_id)
         if chat is None:
-            await turn_context.send_activity(messages.SHIFT_END_WHERE)
-            return
-        summary = " ".join(command.args).strip()
+            return [messages.SHIFT_END_WHERE]
+        summary = " ".join(request.args).strip()
         if len(summary) < 10:
-            await turn_context.send_activity(messages.SHIFT_END_USAGE)
-            return
+            return [messages.SHIFT_END_USAGE]
         latest = await self._store.latest_for_case(chat.case_number)
         if latest is None:
-            await turn_context.send_activity(messages.no_handoff_for(chat.case_number))
-            return
-        actor = actor_of(turn_context.activity)
+            return [messages.no_handoff_for(chat.case_number)]
+        actor = request.actor
         region = latest.target_region if latest.owner else latest.from_region
         current = next((m for m in chat.members if m.region == region), None)
         if current is None or current.aad_object_id != actor.aad_object_id:
             owner = current.name if current else f"the {region} owner"
-            await turn_context.send_activity(messages.not_your_shift(chat.case_number, owner))
-            return
-        refusal = await self._access.act(turn_context, "shift_end", latest)
+            return [messages.not_your_shift(chat.case_number, owner)]
+        refusal = await self._access.act(request, "shift_end", latest)
         if refusal is not None:
-            await turn_context.send_activity(refusal)
-            return
+            return [refusal]
         successor = next_owner(chat, region, self._schedule.travel_order)
         if successor is None:
-            await turn_context.send_activity(messages.no_next_owner(chat.case_number))
-            return
+            return [messages.no_next_owner(chat.case_number)]
         now = self._clock.now()
         on_shift = self._schedule.current_shift(successor.region, now) is not None
         answers = HandoffAnswers(
@@ -355,14 +314,13 @@ class LongRunningCommands:
         try:
             await self._service.request(answers, outputs, actor, chat_id)
         except DuplicateOpenHandoff:
-            await turn_context.send_activity(messages.shift_end_pending(chat.case_number))
-            return
+            return [messages.shift_end_pending(chat.case_number)]
         self._wake_outbox()
-        await turn_context.send_activity(
+        return [
             messages.shift_ending(
                 actor.name, region, summary, successor.name, successor.region, on_shift
             )
-        )
+        ]
 
 
 def _kept(entry: str, shown: object, proposals: Sequence[ChatMember]) -> ChatMember | None:

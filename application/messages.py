@@ -33,33 +33,6 @@ TEAM_WELCOME = (
     "@mention me with **help** to see what I can do."
 )
 
-HELP = (
-    "**What I can do**\n\n"
-    "- **handoff** [case number] — hand a case to the next engineer or region: I ask the "
-    "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
-    "a message for the customer; its card goes to the Case Transfer channel. In a handoff, "
-    "**back** goes one step back and **cancel** stops.\n"
-    "- **status** <case number> — where a case's handoff stands, with its history.\n"
-    "- **list** [region] — open handoffs, oldest first.\n"
-    "- **mine** — handoffs you requested or took.\n"
-    "- **agenda** [region] — what the region's next handoff meeting must cover.\n"
-    "- **escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
-    "once the L1/L2 steps and their logs are in the notes; **escalate** <case> **technical** "
-    "takes the case one technical level up (L2, SME, TL, TM, leadership) and records it.\n"
-    "- **oof** — plan time away: warm handoffs for your critical cases, the list for "
-    "your Team Leader, your automatic-reply text, and a reminder to take the cases back.\n"
-    "- **shifts** — who is on shift now, and each region's next shift and handoff meeting, "
-    "in your time zone.\n"
-    "- **settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
-    "what I know about you; before your shift ends I remind you of your critical cases.\n"
-    "- **setup** — in a channel: post handoff cards here (the Case Transfer channel).\n"
-    "- **longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
-    "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
-    "**longrunning** <case> **chat** makes the group chat of its regional owners.\n"
-    "- **help** — this message.\n\n"
-    "Chat with me here in a personal chat, or @mention me in a channel."
-)
-
 STATUS_USAGE = "Tell me the case: **status 2311230040001234**."
 
 SETUP_IN_CHANNEL = "Run **setup** as an @mention in the channel where handoff cards should go."

@@ -1,4 +1,4 @@
-"""R-OOF in Teams: `oof` asks what kind of absence and when; the critical cases get a
+"""R-OOF: `oof` asks what kind of absence and when; the critical cases get a
 pre-filled warm handoff to the named teammate, the others go on the Team Leader's list, the
 automatic-reply text comes back, and a reminder to take the cases back waits for the return."""
 
@@ -11,11 +11,6 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botbuilder.core import TurnContext
-
-from application import messages
-from application.commands import ParsedCommand
-from application.outbox_steps.follow_ups import Store, owned_open_cases
 from cards.oof_card import oof_card, ta_list_card
 from handoff import effects
 from handoff.errors import ConcurrencyConflict, DomainError
@@ -26,8 +21,11 @@ from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.service import HandoffService
 from storage.errors import StorageUnavailable
-from teams.card_messages import card_activity
-from teams.conversations import actor_of, reader_zone
+
+from . import messages
+from .outbox_steps.follow_ups import Store, owned_open_cases
+from .reader import reader_zone
+from .request import Card, Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TAKE_BACK_AT = time(9, 0)
 
 
-class OofFlow:
+class OutOfOffice:
     def __init__(
         self,
         store: Store,
@@ -54,10 +52,10 @@ class OofFlow:
         self._leads = tuple(leads)
         self._phones = dict(phone_numbers)
 
-    async def command(self, turn_context: TurnContext, _command: ParsedCommand) -> None:
-        await turn_context.send_activity(card_activity(oof_card({}, [])))
+    async def oof(self, _request: Request) -> Reply:
+        return [Card(oof_card({}, []))]
 
-    async def submitted(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+    async def submitted(self, request: Request, value: dict[str, Any]) -> Reply:
         problems: list[str] = []
         try:
             kind = OofKind(str(value.get("kind") or ""))
@@ -75,7 +73,7 @@ class OofFlow:
             problems.append("First day away and Back on: pick both dates.")
             first_day = back_on = date.min
         teammate = str(value.get("teammate") or "").strip()
-        actor = actor_of(turn_context.activity)
+        actor = request.actor
         # Only the sender's own cases, whatever the form says: a stranger owns none, so their
         # time away hands off nothing and sends no Team Leader a list.
         owned = await owned_open_cases(self._store, actor.id)
@@ -86,8 +84,7 @@ class OofFlow:
                 "teammate who takes them."
             )
         if problems:
-            await turn_context.send_activity(card_activity(oof_card(value, problems)))
-            return
+            return [Card(oof_card(value, problems))]
         outcome = plan(kind, owned, first_day, back_on, self._phones)
         # Each case on its own: one that cannot be handed off must not cost the others, nor
         # the Team Leader's list and the take-back reminder below.
@@ -120,7 +117,7 @@ class OofFlow:
                     )
                 )
         if outcome.take_back:
-            zone = ZoneInfo(await reader_zone(self._store, turn_context.activity))
+            zone = ZoneInfo(await reader_zone(self._store, request))
             when = datetime.combine(back_on, TAKE_BACK_AT, zone)
             numbers = ", ".join(h.case.number for h in owned)
             outbox.append(
@@ -130,7 +127,7 @@ class OofFlow:
             )
         for message in outbox:
             await self._store.enqueue_message(message)
-        await turn_context.send_activity(
+        return [
             messages.oof_summary(
                 kind.label,
                 teammate,
@@ -140,7 +137,7 @@ class OofFlow:
                 bool(self._leads),
                 outcome.auto_reply,
             )
-        )
+        ]
 
     async def _hand_off(
         self, handoff: Handoff, kind: OofKind, teammate: str, actor: Person

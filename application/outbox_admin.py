@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from botbuilder.core import MessageFactory, TurnContext
-
-from application.commands import ParsedCommand
 from cards.elements import safe
 from handoff.effects import IF_UNDELIVERED
 from handoff.models import Person
 from handoff.ports import Outbox, OutboxItem
-from teams.conversations import actor_of
+
+from .request import Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +50,17 @@ class OutboxAdmin:
         self._is_admin = is_admin
         self._wake = wake
 
-    async def command(self, turn_context: TurnContext, command: ParsedCommand) -> None:
-        actor = actor_of(turn_context.activity)
+    async def outbox(self, request: Request) -> Reply:
+        actor = request.actor
         if not self._is_admin(actor):
             log.warning("outbox command refused", extra={"user_id": actor.id})
-            await turn_context.send_activity(NOT_ALLOWED)
-            return
-        args = [arg.lower() for arg in command.args]
+            return [NOT_ALLOWED]
+        args = [arg.lower() for arg in request.args]
         if not args:
-            await turn_context.send_activity(MessageFactory.text(await self._overview()))
-        elif args[0] == "retry" and len(args) == 2:
-            text = await self._retry(args[1], actor)
-            await turn_context.send_activity(MessageFactory.text(text))
-        else:
-            await turn_context.send_activity(USAGE)
+            return [await self._overview()]
+        if args[0] == "retry" and len(args) == 2:
+            return [await self._retry(args[1], actor)]
+        return [USAGE]
 
     async def _overview(self) -> str:
         counts = await self._outbox.outbox_counts()

@@ -4,7 +4,6 @@ answer from their personal chat. Card data is untrusted and checked before anyth
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,9 +13,9 @@ from application import messages
 from application.clicks import click_key, pressed_before
 from cards.elements import Json
 from cards.transfer_card import handoff_card, offered_verbs
-from handoff.access import AccessPolicy, MemberOf, log_refusal, meant_for_someone_else
+from handoff.access import AccessPolicy, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
-from handoff.models import Handoff, Person
+from handoff.models import Handoff, HandoffState, Person
 from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository, UserSettingsStore
 from handoff.service import ActionOutcome, HandoffService
 from handoff.state_machine import (
@@ -28,7 +27,8 @@ from handoff.state_machine import (
     RequestMoreInfo,
     SendBackToQueue,
 )
-from teams.card_messages import invoke_card
+
+from .request import Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +123,6 @@ class ActionResult:
     """The card asks the clicker something first (take it instead of whom it is meant for?)."""
 
 
-@dataclass(frozen=True)
-class Click:
-    """Where a card action came from: its conversation, the message holding the card, and
-    how to tell whether the clicker is in a team (asked only when it matters)."""
-
-    conversation_id: str | None
-    message_id: str | None
-    member_of: MemberOf
-    # A click in a personal chat is on the clicker's own copy of the card, which is
-    # refreshed as theirs; anywhere else the whole team sees the card.
-    personal: bool = False
-    # The clicker's e-mail and sign-in name, as far as the membership look-up told them.
-    addresses: Callable[[], frozenset[str]] = frozenset
-
-
 class Store(HandoffRepository, HandledKeys, UserSettingsStore, Protocol):
     pass
 
@@ -153,33 +138,34 @@ class CardActions:
         self._store = store
         self._policy = policy
 
-    async def run(self, action: CardAction, actor: Person, click: Click) -> ActionResult:
+    async def run(self, action: CardAction, request: Request) -> ActionResult:
+        actor = request.actor
         try:
             handoff = await self._store.get(action.handoff_id)
         except NotFound:
             _log_forged("unknown handoff", action, actor)
             return ActionResult(card=None, message="That handoff no longer exists.")
-        forged = await self._forged(action, handoff, click)
+        forged = await self._forged(action, handoff, request)
         if forged is not None:
             _log_forged(forged, action, actor)
             said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
             return ActionResult(card=None, message=said)
-        key = click_key("card", click.message_id, actor, action.verb, action.version)
+        key = click_key("card", request.message_id, actor, action.verb, action.version)
         if await pressed_before(self._store, key):
             # Read again: the first click may have committed after `handoff` was read.
-            return self._repeat(await self._store.get(handoff.id), actor, click)
-        refusal = await self._policy.may_act(action.verb, actor, handoff, click.member_of)
+            return self._repeat(await self._store.get(handoff.id), actor, request)
+        refusal = await self._policy.may_act(action.verb, actor, handoff, request.member_of)
         if refusal is not None:
             # The card as it is, for a click on the card itself: whoever clicked sees it there
             # anyway. A click made up elsewhere (a forged invoke with a known id) gets words.
-            on_the_card = bool(click.message_id) and (
-                await self._store.handoff_of_card(str(click.message_id)) == handoff.id
+            on_the_card = bool(request.message_id) and (
+                await self._store.handoff_of_card(str(request.message_id)) == handoff.id
             )
-            card = self._card(handoff, actor, click, refusal.said) if on_the_card else None
+            card = self._card(handoff, actor, request, refusal.said) if on_the_card else None
             return ActionResult(card=card, message=refusal.said)
         if action.verb == "long_running":
-            return await self._flag_long_running(action, actor, click, key)
-        instead_of = await self._meant_for(action, handoff, actor, click)
+            return await self._flag_long_running(action, actor, request, key)
+        instead_of = await self._meant_for(action, handoff, actor, request)
         if instead_of is not None and action.inputs.get("instead") is not True:
             # Allowed, but not meant for them: they confirm first, so nobody takes someone
             # else's handoff by a slip of the finger.
@@ -191,20 +177,20 @@ class CardActions:
             return ActionResult(card=None, message=command)
         try:
             outcome = await self._service.act(
-                action.handoff_id, command, action.version, click.conversation_id, key
+                action.handoff_id, command, action.version, request.conversation.id, key
             )
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")
         if outcome.repeated or (await self._twin_won(outcome.changed, key)):
-            return self._repeat(outcome.handoff, actor, click)
+            return self._repeat(outcome.handoff, actor, request)
         return ActionResult(
-            card=self._card(outcome.handoff, actor, click, outcome.notice),
+            card=self._card(outcome.handoff, actor, request, outcome.notice),
             message=_said(outcome),
             done=outcome.changed,
         )
 
     async def _meant_for(
-        self, action: CardAction, handoff: Handoff, actor: Person, click: Click
+        self, action: CardAction, handoff: Handoff, actor: Person, request: Request
     ) -> str | None:
         """For an Accept: who the handoff is meant for, when that is not the clicker."""
         if action.verb != "accept":
@@ -215,29 +201,29 @@ class CardActions:
             actor,
             is_lead=self._policy.is_lead(actor),
             actor_region=settings.region if settings else None,
-            actor_addresses=click.addresses(),
+            actor_addresses=request.addresses(),
         )
 
     def _card(
-        self, handoff: Handoff, actor: Person, click: Click, notice: str | None = None
+        self, handoff: Handoff, actor: Person, request: Request, notice: str | None = None
     ) -> Json:
         """The refreshed card for the clicker: their own copy in a personal chat."""
-        viewer = self._policy.viewer(actor, handoff, personal=click.personal)
+        viewer = self._policy.viewer(actor, handoff, personal=request.conversation.personal)
         return handoff_card(handoff, notice=notice, viewer=viewer)
 
-    def _repeat(self, handoff: Handoff, actor: Person, click: Click) -> ActionResult:
+    def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:
         log.info("repeated card action answered with the current card", extra={"id": handoff.id})
-        return ActionResult(card=self._card(handoff, actor, click), message="", repeated=True)
+        return ActionResult(card=self._card(handoff, actor, request), message="", repeated=True)
 
-    async def _forged(self, action: CardAction, handoff: Handoff, click: Click) -> str | None:
+    async def _forged(self, action: CardAction, handoff: Handoff, request: Request) -> str | None:
         """What gives the card data away as made up, if anything: a version the handoff never
         had, a button its current card does not show, or the card of another handoff."""
         if not 1 <= action.version <= handoff.version:
             return "version"
         if action.version == handoff.version and action.verb not in offered_verbs(handoff):
             return "verb"
-        if click.message_id:
-            owner = await self._store.handoff_of_card(click.message_id)
+        if request.message_id:
+            owner = await self._store.handoff_of_card(request.message_id)
             if owner is not None and owner != handoff.id:
                 return "handoff id of another card"
         return None
@@ -248,7 +234,7 @@ class CardActions:
         return not changed and await pressed_before(self._store, key)
 
     async def _flag_long_running(
-        self, action: CardAction, actor: Person, click: Click, key: str | None
+        self, action: CardAction, actor: Person, request: Request, key: str | None
     ) -> ActionResult:
         why = _text(action.inputs, "why")
         if not why:
@@ -258,7 +244,7 @@ class CardActions:
                 action.handoff_id,
                 actor,
                 why[:300],
-                click.conversation_id,
+                request.conversation.id,
                 key,
                 seen_version=action.version,
             )
@@ -267,19 +253,20 @@ class CardActions:
         except IllegalTransition as refused:
             current = await self._store.get(action.handoff_id)
             return ActionResult(
-                card=self._card(current, actor, click, str(refused)), message=str(refused)
+                card=self._card(current, actor, request, str(refused)), message=str(refused)
             )
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get(action.handoff_id)
             if await self._twin_won(False, key):
-                return self._repeat(current, actor, click)
+                return self._repeat(current, actor, request)
             return ActionResult(
-                card=self._card(current, actor, click, messages.CHANGED_MEANWHILE),
+                card=self._card(current, actor, request, messages.CHANGED_MEANWHILE),
                 message=messages.CHANGED_MEANWHILE,
             )
         number = flagged.case.number
         return ActionResult(
-            card=self._card(flagged, actor, click), message=f"Case {number} is marked long-running."
+            card=self._card(flagged, actor, request),
+            message=f"Case {number} is marked long-running.",
         )
 
 
@@ -300,16 +287,39 @@ def _said(outcome: ActionOutcome) -> str:
     return f"Done: case {number} is {outcome.handoff.state.value.replace('-', ' ')} now."
 
 
-def invoke_body(result: ActionResult) -> dict[str, Any]:
-    """The Universal Actions answer: the refreshed card, or a message when there is none."""
-    if result.card is not None:
-        return invoke_card(result.card)
-    return invoke_body_text(result.message)
+class TypedAnswers:
+    """A requester's words typed in their personal chat while one of their handoffs waits for
+    their answer to a question: taken as that answer, as the question's message says."""
 
+    def __init__(self, store: HandoffRepository, actions: CardActions) -> None:
+        self._store = store
+        self._actions = actions
 
-def invoke_body_text(message: str) -> dict[str, Any]:
-    return {
-        "statusCode": 200,
-        "type": "application/vnd.microsoft.activity.message",
-        "value": message,
-    }
+    async def answer(self, request: Request, text: str) -> Reply | None:
+        """What to tell the person; None when no question waits (the words are something
+        else: an unknown command)."""
+        if not request.conversation.personal:
+            return None
+        actor = request.actor
+        waiting = [
+            h
+            for h in await self._store.involving(actor.id, limit=25)
+            if h.state is HandoffState.MORE_INFO_NEEDED
+            and h.open_question
+            and h.requester.id == actor.id
+        ]
+        if len(waiting) > 1:
+            return [messages.which_question([h.case.number for h in waiting])]
+        if not waiting:
+            return None
+        [handoff] = waiting
+        answer = CardAction(
+            verb="provide_info",
+            handoff_id=handoff.id,
+            version=handoff.version,
+            inputs={"answer": text.strip()},
+        )
+        result = await self._actions.run(answer, request)
+        if result.done:
+            return [messages.answer_recorded(handoff.case.number, handoff.open_question or "")]
+        return [result.message]

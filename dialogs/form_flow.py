@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
-from botbuilder.schema import Activity
 
+from application.request import Said
 from handoff.models import Person
-from handoff.schedule import check_zone
+from teams.activities import client_timezone, message_of
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Retry:
 
 @dataclass(frozen=True)
 class Finish:
-    messages: tuple[Activity | str, ...]
+    messages: tuple[Said, ...]
 
 
 Outcome = Advance | Retry | Finish
@@ -90,16 +90,12 @@ class Step(ABC):
         return True
 
     @abstractmethod
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         """The messages that ask this step's question."""
 
     @abstractmethod
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         """Reads the answer: move on, ask again saying what to fix, or finish the dialog."""
-
-
-def _as_activity(message: Activity | str) -> Activity:
-    return MessageFactory.text(message) if isinstance(message, str) else message
 
 
 class FormDialog(Dialog):  # type: ignore[misc]
@@ -130,7 +126,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
     async def _ask(self, dc: DialogContext, step: Step, state: dict[str, Any]) -> None:
         state["step"] = step.name
         messages = await step.ask(state["answers"], state.get("problems", []))
-        await dc.context.send_activities([_as_activity(m) for m in messages])
+        await dc.context.send_activities([message_of(m) for m in messages])
 
     async def begin_dialog(self, dc: DialogContext, options: object = None) -> DialogTurnResult:
         answers: Answers = dict(options) if isinstance(options, dict) else {}
@@ -182,7 +178,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
             state["answers"]["reader_zone"] = reply.timezone
         outcome = await step.receive(state["answers"], reply)
         if isinstance(outcome, Finish):
-            await dc.context.send_activities([_as_activity(m) for m in outcome.messages])
+            await dc.context.send_activities([message_of(m) for m in outcome.messages])
             return await dc.end_dialog(state["answers"])
         if isinstance(outcome, Advance) and outcome.restart:
             kept = {k: v for k, v in state["answers"].items() if k in self._carried}
@@ -201,7 +197,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
             return await dc.end_dialog(state["answers"])
         state["history"].append(step.name)
         if outcome.notices:
-            await dc.context.send_activities([_as_activity(n) for n in outcome.notices])
+            await dc.context.send_activities([message_of(n) for n in outcome.notices])
         await self._ask(dc, following, state)
         return Dialog.end_of_turn
 
@@ -223,7 +219,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
             step = self._next_after(step.name, state["answers"]) or step
             state["step"], state["problems"] = step.name, []
         messages = await step.ask(state["answers"], state.get("problems", []))
-        await context.send_activities([_as_activity(m) for m in messages])
+        await context.send_activities([message_of(m) for m in messages])
 
 
 def answers_in_progress(dc: DialogContext) -> Answers:
@@ -244,21 +240,6 @@ def reply_from(dc: DialogContext) -> Reply:
         user=Person(id=sender.id, name=sender.name or "", aad_object_id=sender.aad_object_id),
         timezone=client_timezone(activity),
     )
-
-
-def client_timezone(activity: Activity) -> str | None:
-    """The IANA zone the Teams client reports, if it is one (clients have sent Windows names)."""
-    reported = activity.local_timezone
-    for entity in activity.entities or []:
-        data = entity.additional_properties if hasattr(entity, "additional_properties") else {}
-        if not reported and getattr(entity, "type", None) == "clientInfo":
-            reported = data.get("timezone")
-    if not reported:
-        return None
-    try:
-        return check_zone(str(reported))
-    except ValueError:
-        return None
 
 
 def step_in_progress(dc: DialogContext) -> str | None:

@@ -11,15 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from botbuilder.schema import Activity
-
+from application.request import Card, Said
 from cards import handoff_forms as forms
 from cards import notes_form
 from cards.transfer_card import handoff_card
 from handoff.access import Viewer, may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStepKind
-from handoff.models import Handoff
+from handoff.models import Handoff, case_number_from
 from handoff.notes.parser import parse_notes
 from handoff.notes.quality import check_notes
 from handoff.notes.template import format_in_zone
@@ -27,7 +26,6 @@ from handoff.policy import downgrade_hint
 from handoff.ports import DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import ShiftOccurrence
-from teams.card_messages import card_activity
 
 from .form_flow import (
     Advance,
@@ -46,7 +44,6 @@ from .handoff_draft import (
     Draft,
     HandoffDeps,
     card_values,
-    case_number_from,
     lookup_case,
     raw_of,
 )
@@ -68,7 +65,7 @@ class CaseNumberStep(_Step):
     def applies(self, answers: Answers) -> bool:
         return "case_number" not in answers
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         return [*problems, "Which case do you want to hand off? Type its case number."]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
@@ -91,10 +88,10 @@ class ExistingStep(_Step):
     async def _existing(self, answers: Answers) -> Handoff:
         return await self.deps.repository.get(answers["existing_id"])
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         existing = await self._existing(answers)
         zone = self.draft(answers).reader_zone
-        return [card_activity(forms.existing_card(existing, zone))]
+        return [Card(forms.existing_card(existing, zone))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -116,12 +113,12 @@ class ExistingStep(_Step):
 class CaseStep(_Step):
     name = "case"
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         raw = dict(answers.get("case") or {})
         if "owner_region" not in raw:
             raw["owner_region"] = self._your_region(answers)
         card = forms.case_card(answers["case_number"], self.deps.regions, raw, problems)
-        return [card_activity(card)]
+        return [Card(card)]
 
     def _your_region(self, answers: Answers) -> str:
         """The region the person saved, else the one on shift now (whose engineer is most
@@ -148,10 +145,10 @@ class CaseStep(_Step):
 class TransferStep(_Step):
     name = "transfer"
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         case = self.draft(answers).case().case
         raw = answers.get("transfer") or {}
-        return [card_activity(forms.transfer_card(case, self.deps.regions, raw, problems))]
+        return [Card(forms.transfer_card(case, self.deps.regions, raw, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -174,7 +171,7 @@ class TransferStep(_Step):
 class NotesStep(_Step):
     name = "notes"
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         draft = self.draft(answers)
         card = notes_form.notes_card(
             draft.case().case,
@@ -182,7 +179,7 @@ class NotesStep(_Step):
             problems,
             needs_justification=draft.needs_justification(),
         )
-        return [card_activity(card)]
+        return [Card(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         draft = self.draft(answers)
@@ -224,9 +221,9 @@ class ChecklistStep(_Step):
     def applies(self, answers: Answers) -> bool:
         return (answers.get("transfer") or {}).get("kind") == "within"
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         case = self.draft(answers).case().case
-        return [card_activity(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
+        return [Card(forms.checklist_card(case, answers.get("checklist") or {}, problems))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -250,7 +247,7 @@ class MeetingStep(_Step):
     def askable(self, answers: Answers) -> bool:
         return self.applies(answers)
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         draft = self.draft(answers)
         case = draft.case()
         planned = draft.meeting_plan()
@@ -279,7 +276,7 @@ class MeetingStep(_Step):
         card = forms.meeting_card(
             case.case, meeting_text, sme_text, raw, problems, ask_attendance=in_hours
         )
-        return [card_activity(card)]
+        return [Card(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
@@ -296,9 +293,9 @@ class WarningsStep(_Step):
     def applies(self, answers: Answers) -> bool:
         return bool(self.draft(answers).warnings())
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         draft = self.draft(answers)
-        return [card_activity(forms.warnings_card(draft.case().case, draft.warnings()))]
+        return [Card(forms.warnings_card(draft.case().case, draft.warnings()))]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -316,12 +313,12 @@ class ReviewStep(_Step):
         outputs = compose_outputs(handoff_answers, draft.next_step(), queue)
         return handoff_answers, outputs
 
-    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Activity | str]:
+    async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         handoff_answers, outputs = self._outputs(answers)
         card = forms.review_card(
             handoff_answers.case, outputs, updating=bool(answers.get("updating"))
         )
-        return [*problems, card_activity(card)]
+        return [*problems, Card(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
@@ -373,11 +370,11 @@ class ReviewStep(_Step):
                     f"Type **handoff {number}** to start again from what it says now.",
                 )
             )
-        said: list[Activity | str] = [f"{done} Next step: {outputs.next_step}"]
+        said: list[Said] = [f"{done} Next step: {outputs.next_step}"]
         if stored.requester.id == reply.user.id:
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only
             # here, where nobody else sees them.
-            said.append(card_activity(handoff_card(stored, viewer=Viewer.REQUESTER)))
+            said.append(Card(handoff_card(stored, viewer=Viewer.REQUESTER)))
         return Finish(tuple(said))
 
 

@@ -5,7 +5,6 @@ dialogs/handoff_dialog.py."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from config.process import ProcessConfig
 from handoff import policy
 from handoff.access import may_update, not_yours_to_update
 from handoff.flowchart import NextStep, next_step, within_region_step
-from handoff.models import CASE_NUMBER_PATTERN, Handoff, Person
+from handoff.models import Handoff, Person
 from handoff.policy import TransferReason, dont_warnings
 from handoff.ports import Clock, HandoffRepository
 from handoff.request import HandoffAnswers
@@ -48,11 +47,6 @@ def card_values(reply: Reply) -> dict[str, Any] | None:
 
 
 USE_THE_CARD = "Please answer with the card above: pick from its choices and press Next."
-
-
-def case_number_from(text: str) -> str | None:
-    candidate = re.sub(r"[\s-]", "", text)
-    return candidate if re.fullmatch(CASE_NUMBER_PATTERN, candidate) else None
 
 
 # Set when the dialog starts: whether the person may read any case's handoff (a lead, a member

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -233,3 +234,9 @@ class AuditEntry(Frozen):
     at: UtcDatetime
     subject: Annotated[str, Field(min_length=1)]
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+def case_number_from(text: str) -> str | None:
+    """The case number a person typed, spaces and dashes dropped; None when it is not one."""
+    candidate = re.sub(r"[\s-]", "", text)
+    return candidate if re.fullmatch(CASE_NUMBER_PATTERN, candidate) else None

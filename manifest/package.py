@@ -16,9 +16,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.router import command_lists
 from config.settings import describe_errors
-
-from .commands import command_lists
 
 log = logging.getLogger("handoff.package")
 

@@ -31,7 +31,7 @@ import requests
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff.ports import ConversationStore
-from teams.sending import SendFailed
+from outbox.failures import SendFailed
 
 log = logging.getLogger(__name__)
 

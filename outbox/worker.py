@@ -36,10 +36,10 @@ from datetime import datetime, timedelta
 
 from handoff.errors import DomainError
 from handoff.ports import Clock, Outbox, OutboxItem
+from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 from storage.errors import StorageUnavailable
-from teams.fault_log import DATABASE_UNAVAILABLE, FaultLog
-from teams.pacing import Paced
-from teams.sending import SendFailed
+
+from .failures import Paced, PermanentFailure, SendFailed
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ Handler = Callable[[OutboxItem], Awaitable[None]]
 
 # What fails, in the FaultLog's lines.
 _ROUNDS = "outbox rounds"
-
-
-class PermanentFailure(Exception):
-    """Retrying will not help (the bot is not in that team, the person never chatted with it)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +140,7 @@ class SendJournal:
         await self._outbox.record_steps(self._item.id, self._results)
 
 
-# Set while an outbox item's handler runs; teams.outbox_sender reads it.
+# Set while an outbox item's handler runs; teams.sending reads it.
 CURRENT_JOURNAL: ContextVar[SendJournal | None] = ContextVar("outbox_journal", default=None)
 
 

@@ -42,8 +42,8 @@ from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
 from graph.errors import GraphAuthError
+from outbox.failures import SendFailed
 from teams.activity_codec import to_json
-from teams.sending import SendFailed
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,8 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import timedelta
-
-from botbuilder.schema import Activity, ActivityTypes
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from handoff.ports import Clock, HandledKeys
 from storage.errors import StorageUnavailable
@@ -52,9 +51,21 @@ PRUNE_EVERY = 500
 # A background release that the database does not answer in this time is left for later.
 _RELEASE_TIMEOUT_SECONDS = 5.0
 
-_CLAIMED_TYPES = frozenset(
-    {ActivityTypes.message, ActivityTypes.conversation_update, ActivityTypes.installation_update}
-)
+_MESSAGE = "message"
+_CLAIMED_TYPES = frozenset({_MESSAGE, "conversationUpdate", "installationUpdate"})
+
+
+class Delivered(Protocol):
+    """What of an incoming activity tells one delivery from another."""
+
+    id: str | None
+    type: str | None
+    conversation: Any
+    from_property: Any
+    text: str | None
+    value: Any
+    reply_to_id: str | None
+    local_timestamp: datetime | None
 
 
 class DeliveryInProgress(Exception):
@@ -71,7 +82,7 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def delivery_keys(activity: Activity) -> list[str]:
+def delivery_keys(activity: Delivered) -> list[str]:
     """The keys that make this delivery a repeat of an earlier one; none for invokes."""
     if activity.type not in _CLAIMED_TYPES:
         return []
@@ -79,7 +90,7 @@ def delivery_keys(activity: Activity) -> list[str]:
     keys = []
     if activity.id:
         keys.append("delivery:" + _digest(conversation, activity.id))
-    if activity.type == ActivityTypes.message and activity.local_timestamp is not None:
+    if activity.type == _MESSAGE and activity.local_timestamp is not None:
         sender = activity.from_property.id if activity.from_property else ""
         keys.append(
             "content:"
@@ -134,7 +145,7 @@ class Deliveries:
         self._releasing = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
 
-    async def claim(self, activity: Activity) -> Claim | None:
+    async def claim(self, activity: Delivered) -> Claim | None:
         """The claim of this delivery's keys, or None when it is a repeat of one handled.
         Raises DeliveryInProgress for a repeat of one being handled (by this or another
         replica, and not yet abandoned)."""

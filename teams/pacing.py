@@ -1,6 +1,6 @@
 """The Bot Connector's per-conversation limits (7 sends a second, 60 in 30 s, 1800 an hour),
 kept before every send so Teams does not answer 429 in the first place: the outbox worker's
-sends (teams.outbox_sender) and the replies of a turn (teams.reply_pacing) take their places
+sends (teams.sending) and the replies of a turn (teams.middleware) take their places
 from the same pacer.
 
 A place is reserved at the moment it is asked for (a time now or a little later), so two
@@ -21,17 +21,6 @@ from collections.abc import Callable, Sequence
 # (sends, seconds) per conversation, from the Bot Connector's documented limits.
 BOT_CONNECTOR_LIMITS: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0), (1800, 3600.0))
 MARGIN_SECONDS = 0.05
-
-
-class Paced(Exception):
-    """Not a failure: the send waits `retry_after` (the conversation has used up its sends
-    for a while, or, as `why` says, something else must happen first)."""
-
-    def __init__(
-        self, conversation_id: str, retry_after: float, why: str = "is at its send limit"
-    ) -> None:
-        super().__init__(f"conversation {conversation_id} {why}; next send in {retry_after:.1f} s")
-        self.retry_after = retry_after
 
 
 class ConversationPacer:

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 from application import messages
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.sender import Sender
+from application.request import Card
 from cards.escalation_card import approval_card
 from handoff import effects
 from handoff.escalation import Escalation, EscalationState
@@ -44,9 +46,8 @@ from handoff.ports import (
     OutboxMessage,
     OutboxState,
 )
-from outbox.worker import Handler, PermanentFailure
-from teams.card_messages import card_activity
-from teams.sending import TeamsSender
+from outbox.failures import PermanentFailure
+from outbox.worker import Handler
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,7 @@ def _is(address: ConversationAddress, lead: Person) -> bool:
 
 
 class ApprovalCardHandlers:
-    def __init__(
-        self, store: Store, sender: TeamsSender, leads: Sequence[Person], clock: Clock
-    ) -> None:
+    def __init__(self, store: Store, sender: Sender, leads: Sequence[Person], clock: Clock) -> None:
         self._store = store
         self._sender = sender
         self._leads = tuple(leads)
@@ -114,9 +113,7 @@ class ApprovalCardHandlers:
             )
         # A retry after the send (the record below failed) gets the sent card's id back from
         # the send journal instead of sending it again.
-        activity_id = await self._sender.send(
-            address.reference, card_activity(approval_card(escalation))
-        )
+        activity_id = await self._sender.send(address.reference, Card(approval_card(escalation)))
         await self._store.add_escalation_card(
             escalation.id,
             CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
@@ -130,7 +127,7 @@ class ApprovalCardHandlers:
             return  # this lead never got the card (its send is a dead letter): nothing to show
         card, address = sent
         await self._sender.update(
-            address.reference, card.activity_id, card_activity(approval_card(escalation))
+            address.reference, card.activity_id, Card(approval_card(escalation))
         )
 
     async def tell_if_nobody_reached(self, item: OutboxItem) -> None:

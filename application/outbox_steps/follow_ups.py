@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from botbuilder.core import MessageFactory
-from botbuilder.schema import Activity
-
 from application import messages
+from application.channel import case_transfer_channel
+from application.outbox_steps.sender import Sender
+from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
 from handoff import effects
 from handoff.models import Handoff, HandoffState, Person
@@ -29,13 +29,11 @@ from handoff.ports import (
     SettingsStore,
     UserSettingsStore,
 )
-from outbox.worker import Handler, PermanentFailure
-from teams.card_messages import card_activity
-from teams.sending import TeamsSender
+from outbox.failures import PermanentFailure
+from outbox.worker import Handler
 
 log = logging.getLogger(__name__)
 
-CASE_TRANSFER_CHANNEL = "case_transfer_channel_id"
 MAX_STAY_REMINDERS = 24
 
 
@@ -75,16 +73,11 @@ async def owned_open_cases(store: HandoffRepository, person_id: str) -> list[Han
     return cases
 
 
-async def case_transfer_channel(store: SettingsStore, configured: str) -> str | None:
-    """The channel bound with `setup`, else the one in the config file."""
-    return await store.get_setting(CASE_TRANSFER_CHANNEL) or configured or None
-
-
 class EffectHandlers:
     def __init__(
         self,
         store: Store,
-        sender: TeamsSender,
+        sender: Sender,
         clock: Clock,
         *,
         configured_channel: str,
@@ -106,7 +99,7 @@ class EffectHandlers:
             effects.STAY_REMINDER: self.stay_reminder,
         }
 
-    async def _tell(self, person: Person, messages: Sequence[Activity]) -> None:
+    async def _tell(self, person: Person, messages: Sequence[Said]) -> None:
         address = await self._store.personal_conversation(person.id)
         if address is None and person.aad_object_id:
             address = await self._store.personal_conversation(person.aad_object_id)
@@ -136,11 +129,9 @@ class EffectHandlers:
                 "I post it as soon as the channel is set up; meanwhile "
                 f"**status {number}** shows it."
             )
-            await self._tell(handoff.requester, [MessageFactory.text(text)])
+            await self._tell(handoff.requester, [text])
             return
-        activity_id = await self._sender.send(
-            address.reference, card_activity(handoff_card(handoff))
-        )
+        activity_id = await self._sender.send(address.reference, Card(handoff_card(handoff)))
         await self._store.set_card(
             handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
         )
@@ -154,19 +145,17 @@ class EffectHandlers:
         if address is None:
             raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
         handoff = await self._store.get(handoff_id)
-        await self._sender.update(
-            address.reference, card.activity_id, card_activity(handoff_card(handoff))
-        )
+        await self._sender.update(address.reference, card.activity_id, Card(handoff_card(handoff)))
 
     async def notify(self, item: OutboxItem) -> None:
         person = Person.model_validate(item.payload["person"])
-        messages = [MessageFactory.text(item.payload["text"])]
+        messages: list[Said] = [item.payload["text"]]
         if isinstance(item.payload.get("card"), dict):
-            messages.append(card_activity(item.payload["card"]))
+            messages.append(Card(item.payload["card"]))
         if item.payload.get("ask_answer"):
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:
-                messages.append(card_activity(answer_card(handoff)))
+                messages.append(Card(answer_card(handoff)))
         await self._tell(person, messages)
 
     async def stay_reminder(self, item: OutboxItem) -> None:
@@ -186,7 +175,7 @@ class EffectHandlers:
             await self._store.enqueue_message(follow_up.model_copy(update={"payload": payload}))
         if tell_smes:
             # Each SME's notice is an item of its own in their chat: one who cannot be
-            # reached holds up nobody, and the requester hears of it (outbox/undelivered.py).
+            # reached holds up nobody, and the requester hears of it (outbox_steps/undelivered.py).
             route = f"{handoff.from_region} → {handoff.target_region}"
             smes_text = messages.stay_smes(handoff.case.number, route, waited)
             smes = self._smes.get(handoff.from_region, ()) + self._smes.get(
@@ -197,4 +186,4 @@ class EffectHandlers:
         text = messages.stay_reminder(handoff.case.number, waited)
         if tell_smes and not smes:
             text += " " + effects.NO_SME_REACHABLE
-        await self._tell(handoff.requester, [MessageFactory.text(text)])
+        await self._tell(handoff.requester, [text])

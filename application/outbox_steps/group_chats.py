@@ -8,9 +8,9 @@ import logging
 from datetime import timedelta
 from typing import NoReturn
 
-from botbuilder.core import MessageFactory
-
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.sender import Sender
+from application.request import Card
 from cards.transfer_card import handoff_card
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError, GraphTransientError
@@ -25,9 +25,8 @@ from handoff.long_running import (
 from handoff.models import HandoffState, Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
-from outbox.worker import Handler, PermanentFailure
-from teams.card_messages import card_activity
-from teams.sending import TeamsSender
+from outbox.failures import PermanentFailure
+from outbox.worker import Handler
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class GroupChatHandlers:
         self,
         store: Store,
         graph: GraphClient | None,
-        sender: TeamsSender,
+        sender: Sender,
         clock: Clock,
         *,
         teams_app_id: str,
@@ -95,7 +94,7 @@ class GroupChatHandlers:
     async def _tell(self, person: Person, text: str) -> None:
         address = await self._store.personal_conversation(person.id)
         if address is not None:
-            await self._sender.send(address.reference, MessageFactory.text(text))
+            await self._sender.send(address.reference, text)
 
     def _graph_client(self) -> GraphClient:
         if self._graph is None or not self._teams_app_id:
@@ -150,8 +149,8 @@ class GroupChatHandlers:
         # depend on how long the posts below take, and a retry books nothing twice.
         owner_region = handoff.target_region if handoff.owner else handoff.from_region
         await self._remind_at_shift_end(chat.case_number, owner_region)
-        await self._sender.send(address.reference, card_activity(handoff_card(handoff)))
-        await self._sender.send(address.reference, MessageFactory.text(CHAT_RULES))
+        await self._sender.send(address.reference, Card(handoff_card(handoff)))
+        await self._sender.send(address.reference, CHAT_RULES)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
 
     async def _remind_at_shift_end(self, case_number: str, region: str) -> None:
@@ -183,4 +182,4 @@ class GroupChatHandlers:
                 f"**shiftend** with a short summary to hand case {chat.case_number} to "
                 f"{successor.name} ({successor.region})."
             )
-            await self._sender.send(address.reference, MessageFactory.text(text))
+            await self._sender.send(address.reference, text)

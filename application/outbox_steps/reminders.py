@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from application.outbox_steps.follow_ups import Store, case_transfer_channel, owned_open_cases
+from application.channel import case_transfer_channel
+from application.outbox_steps.follow_ups import Store, owned_open_cases
+from application.outbox_steps.sender import Sender
+from application.request import Card
 from cards.transfer_card import agenda_card, shift_end_card
 from handoff import effects
 from handoff.models import Person
@@ -16,8 +19,6 @@ from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
 from outbox.worker import Handler
-from teams.card_messages import card_activity
-from teams.sending import TeamsSender
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class ReminderHandlers:
     def __init__(
         self,
         store: Store,
-        sender: TeamsSender,
+        sender: Sender,
         clock: Clock,
         schedule: Schedule,
         *,
@@ -84,7 +85,7 @@ class ReminderHandlers:
         address = await self._store.personal_conversation(person.id)
         if address is None:
             return
-        await self._sender.send(address.reference, card_activity(shift_end_card(cases, end)))
+        await self._sender.send(address.reference, Card(shift_end_card(cases, end)))
 
     async def meeting_agenda(self, item: OutboxItem) -> None:
         channel_id = await case_transfer_channel(self._store, self._configured_channel)
@@ -99,4 +100,4 @@ class ReminderHandlers:
         if meeting is None:
             return
         handoffs = agenda(await self._store.list_open(None, limit=200), meeting)
-        await self._sender.send(address.reference, card_activity(agenda_card(meeting, handoffs)))
+        await self._sender.send(address.reference, Card(agenda_card(meeting, handoffs)))

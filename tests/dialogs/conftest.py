@@ -37,8 +37,10 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqlStore]:
 
 @pytest.fixture
 def adapter(store: SqlStore, process: ProcessConfig, clock: FakeClock) -> TestAdapter:
-    bot = build_bot(store, process, clock, delivery_abandoned_after=timedelta(seconds=15))
-    return TestAdapter(bot.on_turn, template())
+    pipeline = build_bot(store, process, clock, delivery_abandoned_after=timedelta(seconds=15))
+    adapter = TestAdapter(pipeline.bot.on_turn, template())
+    pipeline.attach(adapter)
+    return adapter
 
 
 @pytest.fixture

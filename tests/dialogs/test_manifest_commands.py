@@ -8,7 +8,7 @@ import pytest
 from botbuilder.schema import ChannelAccount, ConversationAccount
 
 from application import messages
-from manifest.commands import COMMANDS, GROUP_CHAT, PERSONAL, TEAM
+from application.router import COMMANDS, GROUP_CHAT, PERSONAL, TEAM
 
 from harness.chat import Chat
 
@@ -17,7 +17,7 @@ CONVERSATION = {
     TEAM: ("19:channel@thread.tacv2", "channel"),
     GROUP_CHAT: ("19:chat@thread.v2", "groupChat"),
 }
-CASES = [(name, scope) for name, _, scopes in COMMANDS for scope in scopes]
+CASES = [(command.name, scope) for command in COMMANDS for scope in command.scopes]
 
 
 @pytest.mark.parametrize(("name", "scope"), CASES)

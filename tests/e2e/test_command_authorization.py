@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from application import messages
-from application.outbox_steps.follow_ups import CASE_TRANSFER_CHANNEL
+from application.channel import CASE_TRANSFER_CHANNEL
 from cards.long_running_card import CHAT_OWNERS, owner_field
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff import access

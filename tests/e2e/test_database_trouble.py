@@ -163,7 +163,7 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
     assert [a.get("text") for a in told[before:]] == [messages.DATABASE_DOWN] * 50
     await _until(lambda: _errors(caplog, "outbox.worker"), "the outbox's first failure")
 
-    [turns] = _errors(caplog, "teams.turn_errors")
+    [turns] = _errors(caplog, "teams.middleware")
     assert turns.getMessage() == "turn failed" and turns.exc_info is not None
     [rounds] = _errors(caplog, "outbox.worker")
     assert rounds.exc_info is not None
@@ -171,7 +171,7 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
     clock.advance(timedelta(seconds=30))
     status, _ = await bot.client.post(message(50))
     assert status < 500
-    [_, summary] = _errors(caplog, "teams.turn_errors")
+    [_, summary] = _errors(caplog, "teams.middleware")
     assert summary.getMessage() == "database unavailable: 50 more turns failed in the last 30 s"
     assert summary.exc_info is None
     await _until(lambda: len(_errors(caplog, "outbox.worker")) == 2, "the outbox's count")
@@ -201,7 +201,7 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
 
 
 def _ends(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "teams.fault_log"]
+    return [r for r in caplog.records if r.name == "outbox.fault_log"]
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

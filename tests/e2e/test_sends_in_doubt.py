@@ -165,7 +165,7 @@ async def test_when_graph_refuses_the_look_up_the_send_goes_again_and_the_operat
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_graph.fail_next(403, count=10, path_contains="/messages")
-    with caplog.at_level(logging.WARNING, logger="teams.outbox_sender"):
+    with caplog.at_level(logging.WARNING, logger="teams.sending"):
         expected = await lost_answers_burst(
             start_bot, fake_connector, fake_graph, sqlite_url, with_graph, "refused"
         )

@@ -15,6 +15,7 @@ from cards.elements import card, text
 from graph.client import GraphClient
 from graph.errors import GraphAuthError
 from handoff.ports import ConversationAddress, ConversationKind, SystemClock
+from outbox.failures import SendFailed
 from outbox.landed_sends import (
     CannotTell,
     LandedSends,
@@ -22,7 +23,6 @@ from outbox.landed_sends import (
     message_fingerprint,
 )
 from storage.sql_store import open_store
-from teams.sending import SendFailed
 
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import DEFAULT_GRAPH_TOKEN, FakeGraph

@@ -101,10 +101,10 @@ async def test_rounds_without_the_database_log_one_traceback_then_a_count_then_i
             proxy.restore()
             for _ in range(200):  # until the pool has reconnected
                 await worker.run_round()
-                if any(r.name == "teams.fault_log" for r in caplog.records):
+                if any(r.name == "outbox.fault_log" for r in caplog.records):
                     break
                 await asyncio.sleep(0.05)
-            [over] = [r for r in caplog.records if r.name == "teams.fault_log"]
+            [over] = [r for r in caplog.records if r.name == "outbox.fault_log"]
             assert over.getMessage().startswith(
                 "database unavailable: outbox rounds work again after 30 s;"
             )

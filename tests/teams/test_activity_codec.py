@@ -18,7 +18,7 @@ from botbuilder.schema import (
     Mention,
 )
 
-from application.messages import HELP
+from application.router import help_text
 from cards.elements import CARD_CONTENT_TYPE, card, facts, heading, submit, text
 from teams.activity_codec import msrest_json, msrest_read, read_activity, to_json
 
@@ -52,7 +52,7 @@ def replies() -> list[Any]:
     received = read_activity(activities.personal_message("help", SERVICE))
     reference = TurnContext.get_conversation_reference(received)
     made: list[Any] = [
-        MessageFactory.text(HELP),
+        MessageFactory.text(help_text()),
         MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=a_card())),
         Activity(
             type=ActivityTypes.message,

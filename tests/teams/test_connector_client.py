@@ -12,8 +12,9 @@ from botframework.connector.models import ErrorResponseException
 
 from app import build_connector_http, create_adapter
 from config.settings import Settings
+from outbox.failures import SendFailed
 from teams.connector_client import ConnectorHttp
-from teams.sending import SendFailed, TeamsSender
+from teams.sending import TeamsSender
 
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService

@@ -1,6 +1,6 @@
 import pytest
 
-from application.commands import is_exact_command, is_read_only, parse_command
+from application.router import parse_command, read_only, written_exactly
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ def test_first_word_is_the_command(text: str | None, name: str, args: tuple[str,
 
 
 @pytest.mark.parametrize(
-    ("text", "read_only"),
+    ("text", "expected"),
     [
         ("status 2311230040001234", True),
         ("status 2311-2300-4000-1234", True),
@@ -44,9 +44,10 @@ def test_first_word_is_the_command(text: str | None, name: str, args: tuple[str,
     ],
 )
 def test_a_read_only_command_mid_dialog_is_only_one_written_exactly(
-    text: str, read_only: bool
+    text: str, expected: bool
 ) -> None:
-    assert is_read_only(parse_command(text), text) is read_only
+    parsed = parse_command(text)
+    assert read_only(parsed.name, parsed.args, text) is expected
 
 
 @pytest.mark.parametrize(
@@ -69,4 +70,5 @@ def test_a_read_only_command_mid_dialog_is_only_one_written_exactly(
     ],
 )
 def test_a_command_is_a_command_only_written_as_one(text: str, exact: bool) -> None:
-    assert is_exact_command(parse_command(text), text) is exact
+    parsed = parse_command(text)
+    assert written_exactly(parsed.name, parsed.args, text) is exact

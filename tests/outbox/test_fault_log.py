@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 from storage.errors import StorageUnavailable
-from teams.fault_log import DATABASE_UNAVAILABLE, FaultLog
 
 from conftest import FakeClock
 
@@ -90,7 +90,7 @@ def test_a_success_ends_the_count_in_one_line_and_the_next_failure_is_in_full_ag
     faults.recovered(DATABASE_UNAVAILABLE, "turns")
     faults.recovered(DATABASE_UNAVAILABLE, "turns")
 
-    [over] = lines(caplog, "teams.fault_log")
+    [over] = lines(caplog, "outbox.fault_log")
     assert over.levelno == logging.WARNING and over.exc_info is None
     assert over.getMessage() == (
         "database unavailable: turns work again after 12 s; 9 more failed since the last line"
@@ -112,7 +112,7 @@ def test_only_a_success_of_the_same_thing_ends_its_count(
     faults.recovered(DATABASE_UNAVAILABLE, "outbox rounds")
     fail(faults, 5)
 
-    [over] = lines(caplog, "teams.fault_log")
+    [over] = lines(caplog, "outbox.fault_log")
     assert over.getMessage().startswith("database unavailable: outbox rounds work again")
     assert len(lines(caplog)) == 1, "the turns' failures are still counted"
 

@@ -22,16 +22,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from botbuilder.core import MessageFactory
-
 from application import messages
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.sender import Sender
 from handoff import effects
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, OutboxState
-from outbox.worker import Handler, PermanentFailure
-from teams.pacing import Paced
-from teams.sending import TeamsSender
+from outbox.failures import Paced, PermanentFailure
+from outbox.worker import Handler
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +70,7 @@ def chain(*tables: Mapping[str, Handler]) -> dict[str, Handler]:
 
 
 class UndeliveredReports:
-    def __init__(
-        self, store: Store, sender: TeamsSender, clock: Clock, *, recheck: timedelta
-    ) -> None:
+    def __init__(self, store: Store, sender: Sender, clock: Clock, *, recheck: timedelta) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
@@ -130,7 +126,7 @@ class UndeliveredReports:
         if address is None:
             raise PermanentFailure(f"no personal chat with {tell.name or tell.id}")
         text = messages.undelivered(str(item.payload["subject"]), lines)
-        await self._sender.send(address.reference, MessageFactory.text(text))
+        await self._sender.send(address.reference, text)
 
 
 def _info(item: OutboxItem) -> dict[str, Any]:

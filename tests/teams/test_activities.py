@@ -1,20 +1,51 @@
-"""Cards become messages in one place, which fits them to Teams' limit and gives them the short
-text Teams shows in notifications instead of "Card"."""
+"""teams/activities.py: when a turn stores its conversation's address again (only when something
+in it changed), and cards becoming messages in one place, which fits them to Teams' limit and gives
+them the short text Teams shows in notifications instead of "Card"."""
 
 from __future__ import annotations
 
 import ast
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from botbuilder.schema import Activity
 
 from cards.elements import CARD_CONTENT_TYPE, card, heading, text
 from cards.fit import MESSAGE_LIMIT_BYTES
-from teams.card_messages import card_activity, invoke_card
+from teams.activities import StoredAddresses, address_key, address_of, card_activity, invoke_card
 
+from harness import activities
 from harness.card_schema import assert_valid_card
 
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def message(service_url: str = "https://smba.example/emea/", name: str = "Ana Lima") -> Activity:
+    body = activities.personal_message("help", service_url, user_id="29:ana", user_name=name)
+    return Activity().deserialize(body)
+
+
+def test_the_same_conversation_is_not_stored_again_within_the_hour() -> None:
+    stored = StoredAddresses()
+    key = address_key(message())
+    assert stored.is_news(key, NOW)
+    stored.stored(key, NOW)
+    assert not stored.is_news(address_key(message()), NOW + timedelta(minutes=59))
+    assert stored.is_news(address_key(message()), NOW + timedelta(hours=1))
+
+
+def test_a_new_service_url_or_name_is_stored_at_once() -> None:
+    stored = StoredAddresses()
+    stored.stored(address_key(message()), NOW)
+    moved = message(service_url="https://smba.example/amer/")
+    assert stored.is_news(address_key(moved), NOW)
+    assert address_of(moved, NOW).service_url == "https://smba.example/amer/"
+    assert stored.is_news(address_key(message(name="Ana Lima-Souza")), NOW)
+
+
 ROOT = Path(__file__).resolve().parents[2]
-THE_PLACE = "teams/card_messages.py"
+THE_PLACE = "teams/activities.py"
 
 
 def _builds_a_card_message(tree: ast.AST) -> list[int]:

@@ -1,0 +1,16 @@
+"""What the outbox steps need of Teams: a message sent into a stored conversation, or one
+replaced in place. teams/sending.py is the real one."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from application.request import Said
+
+
+class Sender(Protocol):
+    async def send(self, reference: dict[str, Any], message: Said) -> str:
+        """Posts the message (a new thread in a channel); returns its activity id."""
+
+    async def update(self, reference: dict[str, Any], activity_id: str, message: Said) -> None:
+        """Replaces a posted message in place, for everyone who sees it."""

@@ -1,0 +1,267 @@
+"""The one table of what people can type and submit: each command with how it is written, its
+line in `help`, its entry in Teams' command menu (the manifest) and the use case that answers
+it; each card form with its use case. `help`, the manifest's command lists, the dispatch and
+the test of what counts as a command written exactly are all read from here.
+
+The handoff dialog (`handoff`) and the card buttons (application/transfers.py, the escalation
+decisions) have their own ways in at the edge; they are listed here for help and the menu."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cards.long_running_card import CHAT_OWNERS
+from cards.oof_card import OOF_FORM
+
+from .request import Reply, Request, UseCase
+
+_AT_TAG = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...]
+    text: str
+
+
+def parse_command(text: str | None) -> ParsedCommand:
+    """The first word is the command (case-insensitive, a leading '/' allowed); the rest
+    are its arguments. Mentions and markup Teams leaves in the text are dropped."""
+    cleaned = html.unescape(_TAG.sub(" ", _AT_TAG.sub(" ", text or "")))
+    words = cleaned.split()
+    if not words:
+        return ParsedCommand(name="", args=(), text="")
+    return ParsedCommand(
+        name=words[0].lstrip("/").lower(), args=tuple(words[1:]), text=" ".join(words)
+    )
+
+
+PERSONAL = "personal"
+TEAM = "team"
+GROUP_CHAT = "groupChat"
+EVERYWHERE = (PERSONAL, TEAM, GROUP_CHAT)
+
+FormUseCase = Callable[[Request, dict[str, Any]], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    # The kind of each argument ("?" optional, "*" any words to the end): a message is taken
+    # for this command only when written so; anything else may be an answer to a question.
+    shape: tuple[str, ...]
+    help: str
+    # Teams' command menu: its description there and where it is listed ("" and (): not).
+    menu: str = ""
+    scopes: tuple[str, ...] = ()
+    # Only shows something: answered mid-dialog without disturbing it.
+    read_only: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "handoff",
+        ("case?",),
+        "**handoff** [case number] — hand a case to the next engineer or region: I ask the "
+        "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
+        "a message for the customer; its card goes to the Case Transfer channel. In a handoff, "
+        "**back** goes one step back and **cancel** stops.",
+        "Hand a case to the next engineer or region",
+        (PERSONAL,),
+    ),
+    Command(
+        "status",
+        ("case?",),
+        "**status** <case number> — where a case's handoff stands, with its history.",
+        "Where a case's handoff stands: status <case>",
+        EVERYWHERE,
+        read_only=True,
+    ),
+    Command(
+        "list",
+        ("region?",),
+        "**list** [region] — open handoffs, oldest first.",
+        "Open handoffs, oldest first: list [region]",
+        (PERSONAL, TEAM),
+        read_only=True,
+    ),
+    Command(
+        "mine",
+        (),
+        "**mine** — handoffs you requested or took.",
+        "Handoffs you requested or took",
+        (PERSONAL, TEAM),
+        read_only=True,
+    ),
+    Command(
+        "agenda",
+        ("region?",),
+        "**agenda** [region] — what the region's next handoff meeting must cover.",
+        "What the next handoff meeting must cover",
+        (PERSONAL, TEAM),
+        read_only=True,
+    ),
+    Command(
+        "escalate",
+        ("case", "technical?"),
+        "**escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
+        "once the L1/L2 steps and their logs are in the notes; **escalate** <case> "
+        "**technical** takes the case one technical level up (L2, SME, TL, TM, leadership) "
+        "and records it.",
+        "Ask the Team Leaders to approve an escalation",
+        (PERSONAL,),
+    ),
+    Command(
+        "oof",
+        (),
+        "**oof** — plan time away: warm handoffs for your critical cases, the list for your "
+        "Team Leader, your automatic-reply text, and a reminder to take the cases back.",
+        "Plan time away: handoffs, TA list, auto-reply",
+        (PERSONAL,),
+    ),
+    Command(
+        "shifts",
+        (),
+        "**shifts** — who is on shift now, and each region's next shift and handoff meeting, "
+        "in your time zone.",
+        "Who is on shift now; next shifts and meetings",
+        EVERYWHERE,
+        read_only=True,
+    ),
+    Command(
+        "settings",
+        ("setting?", "words*"),
+        "**settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
+        "what I know about you; before your shift ends I remind you of your critical cases.",
+        "Your region, time zone, hours and reminders",
+        (PERSONAL,),
+    ),
+    Command(
+        "setup",
+        (),
+        "**setup** — in a channel: post handoff cards here (the Case Transfer channel).",
+        "Post handoff cards in this channel",
+        (TEAM,),
+    ),
+    Command(
+        "longrunning",
+        ("case", "words*"),
+        "**longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
+        "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
+        "**longrunning** <case> **chat** makes the group chat of its regional owners.",
+        "Long-running case: status, flag, group chat",
+        (PERSONAL, TEAM),
+    ),
+    Command(
+        "shiftend",
+        ("words*",),
+        "**shiftend** <summary> — in a long-running case's group chat: hand the case to the "
+        "next region's owner.",
+        "End your shift in a long-running case's chat",
+        (GROUP_CHAT,),
+    ),
+    # For Team Leaders and admins, who learn of them from the README: not in help or the menu.
+    Command("audit", (), ""),
+    Command("outbox", ("words*",), ""),
+    Command("help", (), "**help** — this message.", "What the bot can do", EVERYWHERE, True),
+)
+
+BY_NAME: Mapping[str, Command] = {command.name: command for command in COMMANDS}
+# Answered by the handoff dialog at the edge, not by a use case of this table.
+DIALOG_COMMANDS = frozenset({"handoff"})
+
+
+def help_text() -> str:
+    lines = "\n".join(f"- {command.help}" for command in COMMANDS if command.help)
+    return (
+        f"**What I can do**\n\n{lines}\n\n"
+        "Chat with me here in a personal chat, or @mention me in a channel."
+    )
+
+
+def command_lists() -> list[dict[str, object]]:
+    """The manifest's `commandLists`: one list per scope (Teams allows twelve in each)."""
+    lists: list[dict[str, object]] = []
+    for scope in EVERYWHERE:
+        commands = [
+            {"title": command.name, "description": command.menu}
+            for command in COMMANDS
+            if scope in command.scopes
+        ]
+        lists.append({"scopes": [scope], "commands": commands})
+    return lists
+
+
+_PATTERNS = {
+    "case": re.compile(r"^\d[\d-]{5,24}$"),
+    "region": re.compile(r"^[A-Za-z]{2,8}$"),
+    "technical": re.compile(r"^technical$", re.IGNORECASE),
+    "setting": re.compile(r"^(?:region|zone|hours|mute|unmute)$", re.IGNORECASE),
+    "words": re.compile(r"."),
+}
+
+
+def written_exactly(name: str, args: Iterable[str], text: str | None) -> bool:
+    """Whether a message is a command written as the command is: one line, each argument of
+    its kind. "Status of the cluster: healthy" or "Help from PG is on the way" is not."""
+    command = BY_NAME.get(name)
+    if command is None or "\n" in (text or "").strip():
+        return False
+    rest = list(args)
+    for position, kind in enumerate(command.shape):
+        pattern = _PATTERNS[kind.rstrip("?*")]
+        if kind.endswith("*"):
+            return all(pattern.match(arg) for arg in rest)
+        if not rest:
+            return all(k.endswith(("?", "*")) for k in command.shape[position:])
+        if not pattern.match(rest[0]):
+            return False
+        rest.pop(0)
+    return not rest
+
+
+def read_only(name: str, args: tuple[str, ...], text: str | None) -> bool:
+    """Whether a message typed mid-dialog is a read-only command, exactly as written; a pasted
+    note that starts with "Status" or "List of ..." stays a note. Bare `settings` shows them."""
+    command = BY_NAME.get(name)
+    showing = command is not None and (command.read_only or (name == "settings" and not args))
+    return showing and written_exactly(name, args, text)
+
+
+@dataclass(frozen=True)
+class Router:
+    """The dispatch: every command of the table but the dialog's has a use case, every form a
+    use case; a table and use cases that disagree stop start-up rather than a user's turn."""
+
+    commands: Mapping[str, UseCase]
+    forms: Mapping[str, FormUseCase]
+
+    def __post_init__(self) -> None:
+        expected = {command.name for command in COMMANDS} - DIALOG_COMMANDS
+        missing, unknown = expected - set(self.commands), set(self.commands) - expected
+        if missing or unknown:
+            raise ValueError(f"commands without a use case: {missing}; not in the table: {unknown}")
+        if set(self.forms) != FORMS:
+            raise ValueError(f"forms {sorted(self.forms)} do not match the table {sorted(FORMS)}")
+
+    def command(self, name: str) -> UseCase | None:
+        return self.commands.get(name)
+
+    def form(self, name: object) -> FormUseCase | None:
+        return self.forms.get(str(name))
+
+
+async def _help(_request: Request) -> Reply:
+    return [help_text()]
+
+
+HELP: UseCase = _help
+# Cards that come back with a `command` (not a handoff dialog step, not a button). The
+# restart card's form is the dialog's own, answered at the edge.
+FORMS = frozenset({OOF_FORM, CHAT_OWNERS})

@@ -1,0 +1,268 @@
+"""The turn's middleware, in the order app.py adds it: turn errors and outage counting, reply
+pacing, the tenant guard, delivery de-duplication and conversation memory. Each is one step
+every turn takes, whatever it asks for; the handlers (teams/handlers.py) only route.
+
+Reply pacing: the replies a turn sends are kept to the Bot Connector's per-conversation limits
+by the same pacer as the outbox's sends (teams.pacing): a person chatting with the bot while
+the outbox sends them a burst must not push their chat over 7 sends a second.
+
+A reply cannot be put off like an outbox item (the turn is waiting for it), so it waits
+for its place inline, up to MAX_REPLY_WAIT_SECONDS; a longer wait (the 30 s or hourly limit)
+is not made: the reply goes now and is logged, since the turn would time out otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+
+from botbuilder.core import InvokeResponse, Middleware, TurnContext
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
+
+from application import messages
+from handoff.ports import Clock, ConversationKind, ConversationStore
+from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
+from storage.errors import StorageUnavailable
+
+from .activities import (
+    StoredAddresses,
+    address_key,
+    address_of,
+    conversation_kind,
+    invoke_body_text,
+    tenant_of,
+)
+from .deliveries import Deliveries, DeliveryInProgress
+from .pacing import ConversationPacer
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_WAIT_SECONDS = 3.0
+
+# Activities that are not a request to the Bot Connector (an invoke's answer goes back in
+# the HTTP response; a trace is for the emulator only).
+_NOT_SENT = frozenset({ActivityTypes.invoke_response, ActivityTypes.trace})
+
+# Set around the outbox's sends, which take their places before they start a turn.
+_ALREADY_PACED: ContextVar[bool] = ContextVar("already_paced", default=False)
+
+
+@contextlib.contextmanager
+def already_paced() -> Iterator[None]:
+    token = _ALREADY_PACED.set(True)
+    try:
+        yield
+    finally:
+        _ALREADY_PACED.reset(token)
+
+
+class ReplyPacing(Middleware):  # type: ignore[misc]
+    def __init__(self, pacer: ConversationPacer) -> None:
+        self._pacer = pacer
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        context.on_send_activities(self._pace)
+        await logic()
+
+    async def _pace(
+        self,
+        context: TurnContext,
+        activities: list[Activity],
+        send: Callable[[], Awaitable[None]],
+    ) -> None:
+        conversation = context.activity.conversation
+        if not _ALREADY_PACED.get() and conversation is not None and conversation.id:
+            for activity in activities:
+                if activity.type in _NOT_SENT:
+                    continue
+                delay = self._pacer.reserve(conversation.id, MAX_REPLY_WAIT_SECONDS)
+                if delay > MAX_REPLY_WAIT_SECONDS:
+                    self._pacer.record(conversation.id)
+                    log.warning(
+                        "a reply goes over the conversation's send limit",
+                        extra={"conversation_id": conversation.id, "wait": round(delay, 1)},
+                    )
+                elif delay > 0:
+                    await asyncio.sleep(delay)
+        await send()
+
+
+# What fails, in the FaultLog's lines.
+_TURNS = "turns"
+
+
+class TurnErrors:
+    """The adapter's on_turn_error. A turn that fails on a database that is away is logged
+    through the process's FaultLog: its traceback once, then a count every 30 s, not one per
+    request, until a turn succeeds again (`TurnSucceeded`); the person is told to try again
+    every time all the same."""
+
+    def __init__(self, faults: FaultLog) -> None:
+        self._faults = faults
+
+    async def __call__(self, turn_context: TurnContext, error: Exception) -> None:
+        if isinstance(error, DeliveryInProgress):
+            raise error  # not a failure: the endpoint answers 503 so that Teams tries again later
+        activity = turn_context.activity
+        context = {
+            "activity_id": activity.id,
+            "activity_type": activity.type,
+            "conversation_id": activity.conversation.id if activity.conversation else None,
+        }
+        if isinstance(error, StorageUnavailable):
+            self._faults.failed(log, DATABASE_UNAVAILABLE, _TURNS, "turn failed", error, context)
+        else:
+            log.error("turn failed", exc_info=error, extra=context)
+        await _apologise(turn_context, error)
+
+
+class TurnSucceeded(Middleware):  # type: ignore[misc]
+    """Tells the FaultLog of each turn that ran to its end, which ends an outage's count of
+    failed turns. A failed turn's error passes through here on its way to TurnErrors. The
+    outbox's sends run as turns of the adapter too (continue_conversation) and do not count:
+    they are not what failed."""
+
+    def __init__(self, faults: FaultLog) -> None:
+        self._faults = faults
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        await logic()
+        activity = context.activity
+        if not (
+            activity.type == ActivityTypes.event
+            and activity.name == ActivityEventNames.continue_conversation
+        ):
+            self._faults.recovered(DATABASE_UNAVAILABLE, _TURNS)
+
+
+async def _apologise(turn_context: TurnContext, error: Exception) -> None:
+    activity = turn_context.activity
+    apology = messages.DATABASE_DOWN if isinstance(error, StorageUnavailable) else messages.SORRY
+    try:
+        if activity.type == ActivityTypes.invoke:
+            # An invoke's answer is its HTTP response (a chat message would appear out of
+            # place): the clicker sees the apology on the card instead of a bare HTTP 501.
+            response = InvokeResponse(status=200, body=invoke_body_text(apology))
+            await turn_context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=response)
+            )
+            return
+        await turn_context.send_activity(apology)
+    except Exception:
+        log.exception("could not send the apology", extra={"activity_id": activity.id})
+
+
+class TenantGuard(Middleware):  # type: ignore[misc]
+    """Nothing is stored for another organization's activity; it is told so and logged."""
+
+    def __init__(self, tenant_id: str) -> None:
+        # Tenant ids are GUIDs: compared without regard to letter case (settings lower it).
+        self._tenant_id = tenant_id.lower()
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        activity = context.activity
+        if not self._tenant_id or (tenant_of(activity) or "").lower() == self._tenant_id:
+            await logic()
+            return
+        log.warning(
+            "activity from another tenant refused",
+            extra={
+                "tenant_id": tenant_of(activity),
+                "activity_type": activity.type,
+                "activity_id": activity.id,
+            },
+        )
+        if activity.type == ActivityTypes.message:
+            await context.send_activity(messages.OTHER_TENANT)
+        elif activity.type == ActivityTypes.invoke:
+            body = invoke_body_text(messages.OTHER_TENANT)
+            await context.send_activity(
+                Activity(
+                    type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
+                )
+            )
+
+
+class DeliveredOnce(Middleware):  # type: ignore[misc]
+    """Each delivery is handled once (teams/deliveries.py); a turn that stored work for the
+    outbox wakes it."""
+
+    def __init__(self, deliveries: Deliveries, wake_outbox: Callable[[], None]) -> None:
+        self._deliveries = deliveries
+        self._wake_outbox = wake_outbox
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        deliveries = self._deliveries
+        claim = await deliveries.claim(context.activity)
+        if claim is None:
+            return  # a repeat of a delivery already handled (or being handled)
+        try:
+            await logic()
+        except asyncio.CancelledError:
+            # The request deadline (teams/endpoint.py) cut the turn short and answered 503:
+            # the redelivery Teams sends then must be handled, not taken for a repeat.
+            deliveries.abandon(claim)
+            raise
+        except Exception:
+            # The work did not finish: Teams' redelivery (or the person's retry) may do it.
+            await deliveries.release(claim)
+            raise
+        # Outside the try: the work is done, so a finish the deadline cuts short leaves the
+        # claim pending (a repeat until the bound) rather than released (done twice).
+        await deliveries.finish(claim)
+        self._wake_outbox()
+
+
+class ConversationMemory(Middleware):  # type: ignore[misc]
+    """Where the bot can speak again: each conversation's address is stored when it is new or
+    changed (not on every turn), and a group chat Teams added the bot to is announced."""
+
+    def __init__(
+        self,
+        conversations: ConversationStore,
+        clock: Clock,
+        group_chat_joined: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._conversations = conversations
+        self._clock = clock
+        self._group_chat_joined = group_chat_joined
+        self._stored = StoredAddresses()
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        activity = context.activity
+        if _to_remember(activity):
+            await self._remember(activity)
+        await logic()
+
+    async def _remember(self, activity: Activity) -> None:
+        now = self._clock.now()
+        key = address_key(activity)
+        if self._stored.is_news(key, now):
+            address = address_of(activity, now)
+            await self._conversations.save_conversation(address)
+            self._stored.stored(key, now)
+            log.info(
+                "conversation stored",
+                extra={"conversation_id": address.conversation_id, "kind": address.kind.value},
+            )
+        kind = conversation_kind(activity)
+        if kind is ConversationKind.GROUP_CHAT and self._group_chat_joined is not None:
+            await self._group_chat_joined(activity.conversation.id)
+
+
+def _to_remember(activity: Activity) -> bool:
+    """A message, and the bot's install (in a chat, or added to a team); not an invoke (a card
+    click comes from a conversation remembered when the card was sent) nor anything else."""
+    if activity.conversation is None:
+        return False
+    if activity.type == ActivityTypes.message:
+        return True
+    if activity.type == ActivityTypes.installation_update:
+        return str(activity.action or "").startswith("add")
+    if activity.type == ActivityTypes.conversation_update:
+        bot_id = activity.recipient.id if activity.recipient else None
+        return any(member.id == bot_id for member in activity.members_added or [])
+    return False

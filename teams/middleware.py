@@ -130,11 +130,7 @@ class TurnSucceeded(Middleware):  # type: ignore[misc]
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         await logic()
-        activity = context.activity
-        if not (
-            activity.type == ActivityTypes.event
-            and activity.name == ActivityEventNames.continue_conversation
-        ):
+        if not _proactive(context.activity):
             self._faults.recovered(DATABASE_UNAVAILABLE, _TURNS)
 
 
@@ -164,7 +160,11 @@ class TenantGuard(Middleware):  # type: ignore[misc]
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         activity = context.activity
-        if not self._tenant_id or (tenant_of(activity) or "").lower() == self._tenant_id:
+        if (
+            not self._tenant_id
+            or _proactive(activity)
+            or (tenant_of(activity) or "").lower() == self._tenant_id
+        ):
             await logic()
             return
         log.warning(
@@ -195,6 +195,9 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
         self._wake_outbox = wake_outbox
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        if _proactive(context.activity):
+            await logic()
+            return
         deliveries = self._deliveries
         claim = await deliveries.claim(context.activity)
         if claim is None:
@@ -266,3 +269,12 @@ def _to_remember(activity: Activity) -> bool:
         bot_id = activity.recipient.id if activity.recipient else None
         return any(member.id == bot_id for member in activity.members_added or [])
     return False
+
+
+def _proactive(activity: Activity) -> bool:
+    """A turn of the bot's own (the outbox's sends run through the adapter as turns too), not
+    an activity from Teams: no tenant to check, no delivery to claim."""
+    return bool(
+        activity.type == ActivityTypes.event
+        and activity.name == ActivityEventNames.continue_conversation
+    )

@@ -62,9 +62,8 @@ from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore, open_store
-from teams.connector_auth import PooledBotFrameworkAuthentication
+from teams.connector_auth import CachedCredentialFactory, PooledBotFrameworkAuthentication
 from teams.connector_client import ConnectorHttp
-from teams.credentials import CachedCredentialFactory
 from teams.deliveries import Deliveries
 from teams.endpoint import (
     ADAPTER,

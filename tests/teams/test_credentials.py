@@ -13,7 +13,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity
 
 from graph.token_provider import TokenProvider
-from teams.credentials import CachedCredentialFactory, MsalAppCredentials, TokenNotReady
+from teams.connector_auth import CachedCredentialFactory, MsalAppCredentials, TokenNotReady
 from teams.endpoint import ADAPTER
 
 from conftest import RunningBot, StartBot

@@ -18,24 +18,22 @@ import sys
 import time
 from pathlib import Path
 
+# The repository (for bench.*) and tests/ (for the harness the scenarios build activities with).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.run import (
+from bench.databases import sqlite_database
+from bench.measuring import Row, load, measure
+from bench.processes import (
     DATA,
-    PEOPLE,
-    REQUESTERS,
     Bot,
     Processes,
-    Row,
     bot_environment,
     free_port,
-    load,
-    measure,
-    people,
-    sqlite_database,
     start_connector,
     wait_ready,
 )
+from bench.scenarios import PEOPLE, REQUESTERS, people
 from bench.seed import Layout
 
 from harness import activities

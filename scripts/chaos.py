@@ -184,8 +184,7 @@ async def redelivered_thrice(work: Path) -> Row:
                 )
         finally:
             bot.stop()
-    lost = sum(1 for n in counts if n == 0)
-    duplicated = sum(max(0, n - baseline) for n in counts)
+    lost, duplicated = tally(counts, baseline)
     return Row(
         "Teams delivers each message 3x",
         1 + 3 * len(redelivered),
@@ -195,6 +194,14 @@ async def redelivered_thrice(work: Path) -> Row:
         f"{len(redelivered)} messages, each sent with its id twice and a new id once, at "
         f"once; answers per message {baseline} (measured on one delivered once)",
     )
+
+
+def tally(answers: list[int], baseline: int) -> tuple[int, int]:
+    """Lost and duplicated, from the answers each message got: a message with none is lost,
+    and every answer beyond those of a message delivered once (`baseline`) is a duplicate."""
+    lost = sum(1 for n in answers if n == 0)
+    duplicated = sum(max(0, n - baseline) for n in answers)
+    return lost, duplicated
 
 
 async def answers_to(
@@ -424,7 +431,8 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-SCENARIOS: tuple[Callable[[Path], Awaitable[Row]], ...] = (
+Scenario = Callable[[Path], Awaitable[Row]]
+SCENARIOS: tuple[Scenario, ...] = (
     flaky_connector,
     killed_mid_burst,
     redelivered_thrice,
@@ -433,14 +441,34 @@ SCENARIOS: tuple[Callable[[Path], Awaitable[Row]], ...] = (
 )
 
 
-async def main(names: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def pick(names: list[str]) -> tuple[list[Scenario], list[str]]:
+    """The scenarios named on the command line, in that order (all of them when none is), and
+    the names that are no scenario."""
     known = {scenario.__name__: scenario for scenario in SCENARIOS}
     unknown = [name for name in names if name not in known]
+    chosen = [known[name] for name in names if name in known] if names else list(SCENARIOS)
+    return chosen, unknown
+
+
+def scenario_failed(name: str, error: Exception) -> Row:
+    """The row of a scenario that broke before it could count: neither lost nor duplicated
+    is known, so it can never pass for a clean run."""
+    return Row(name, 0, 1, -1, -1, f"FAILED: {error}"[:200])
+
+
+def exit_status(rows: list[Row]) -> int:
+    """1 when any scenario lost or doubled something (or could not tell), else 0."""
+    bad = [r for r in rows if r.lost != 0 or r.duplicated != 0]
+    return 1 if bad else 0
+
+
+async def main(names: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    scenarios, unknown = pick(names)
     if unknown:
-        log.error("unknown scenario %s; the scenarios are %s", unknown, ", ".join(known))
+        known = ", ".join(scenario.__name__ for scenario in SCENARIOS)
+        log.error("unknown scenario %s; the scenarios are %s", unknown, known)
         return 2
-    scenarios = [known[name] for name in names] if names else list(SCENARIOS)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="handoff-chaos-") as folder:
         work = Path(folder)
@@ -449,10 +477,9 @@ async def main(names: list[str]) -> int:
                 rows.append(await scenario(work))
             except Exception as error:
                 log.exception("scenario %s failed", scenario.__name__)
-                rows.append(Row(scenario.__name__, 0, 1, -1, -1, f"FAILED: {error}"[:200]))
+                rows.append(scenario_failed(scenario.__name__, error))
     print(table(rows))  # the script's output is this table
-    bad = [r for r in rows if r.lost != 0 or r.duplicated != 0]
-    return 1 if bad else 0
+    return exit_status(rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,197 @@
+"""The processes of a bench run: each started with its log in bench/.data/logs/, waited for
+until it answers /readyz, measured from /proc (CPU, memory) and stopped by its PID. The lean
+fake Bot Connector (bench/fake_connector.py) and the bots, ours and the reference echo bots."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+DATA = BENCH / ".data"
+REF_PYTHON = BENCH / ".venv-ref" / "bin" / "python"
+START_TIMEOUT = 60.0
+
+
+class Processes:
+    """Every process the bench starts; :meth:`stop_all` ends each by its PID."""
+
+    def __init__(self) -> None:
+        self._running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (DATA / "logs" / f"{name}.log").open("wb")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        self._running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if process in self._running:
+            self._running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(reversed(self._running)):
+            self.stop(process)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> float:
+    """Seconds from now until GET /readyz answers 200."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < START_TIMEOUT:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited while starting; see bench/.data/logs/")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return time.perf_counter() - started
+        time.sleep(0.02)
+    raise SystemExit(f"{url} was not ready within {START_TIMEOUT} s")
+
+
+def cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- the fake connector ------------------------------------------------------------------
+
+
+@dataclass
+class Connector:
+    process: subprocess.Popen[bytes]
+    http_port: int
+    https_port: int
+    ca_file: Path
+
+    def url(self, tls: bool) -> str:
+        scheme, port = ("https", self.https_port) if tls else ("http", self.http_port)
+        return f"{scheme}://127.0.0.1:{port}/"
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = get_json(f"http://127.0.0.1:{self.http_port}/_stats")
+        return stats
+
+    def last_activities(self) -> list[dict[str, Any]]:
+        last: list[dict[str, Any]] = get_json(f"http://127.0.0.1:{self.http_port}/_last")
+        return last
+
+    def settle(self, quiet: float = 0.6, limit: float = 8.0) -> None:
+        """Waits until the bot's background sends (the outbox) stop arriving."""
+        started = time.perf_counter()
+        seen = self.stats()["requests"]
+        calm_since = time.perf_counter()
+        while time.perf_counter() - started < limit:
+            time.sleep(0.1)
+            now = self.stats()["requests"]
+            if now != seen:
+                seen, calm_since = now, time.perf_counter()
+            elif time.perf_counter() - calm_since >= quiet:
+                return
+
+
+def start_connector(processes: Processes) -> Connector:
+    state, ca_file = DATA / "connector.json", DATA / "connector-ca.pem"
+    state.unlink(missing_ok=True)
+    command = [sys.executable, str(BENCH / "fake_connector.py"), str(state), str(ca_file)]
+    process = processes.start("fake-connector", command, dict(os.environ))
+    deadline = time.perf_counter() + START_TIMEOUT
+    while not state.exists():
+        if process.poll() is not None or time.perf_counter() > deadline:
+            raise SystemExit("the fake connector did not start; see bench/.data/logs/")
+        time.sleep(0.05)
+    ports = json.loads(state.read_text())
+    return Connector(process, ports["http"], ports["https"], ca_file)
+
+
+# -- the bots ----------------------------------------------------------------------------
+
+
+@dataclass
+class Bot:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    startup_s: float
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.url}/api/messages"
+
+
+def bot_environment(port: int, database_url: str, ca_file: Path) -> dict[str, str]:
+    """The handoff bot's settings for a bench run: local mode, the given database, and trust
+    in the fake connector's CA (the bot's connector client reads it as the SDK's requests did)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env.update(
+        {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "INFO",
+            "REQUESTS_CA_BUNDLE": str(ca_file),
+        }
+    )
+    return env
+
+
+def start_ours(processes: Processes, name: str, database_url: str, connector: Connector) -> Bot:
+    port = free_port()
+    env = bot_environment(port, database_url, connector.ca_file)
+    started = time.perf_counter()
+    process = processes.start(name, [sys.executable, "app.py"], env)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process)
+    return Bot(name, process, url, time.perf_counter() - started)
+
+
+def start_reference(processes: Processes, name: str, script: str, connector: Connector) -> Bot:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {"REQUESTS_CA_BUNDLE": str(connector.ca_file), "SSL_CERT_FILE": str(connector.ca_file)}
+    )
+    started = time.perf_counter()
+    process = processes.start(name, [str(REF_PYTHON), str(BENCH / script), str(port)], env)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process)
+    return Bot(name, process, url, time.perf_counter() - started)

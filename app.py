@@ -18,25 +18,12 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
 from pythonjsonlogger.json import JsonFormatter
 
-from application.access import RequestAccess
-from application.audit_trail import AuditTrail
-from application.channel import ChannelBinding, case_transfer_team
-from application.escalations import Escalations
-from application.long_running import LongRunning
-from application.out_of_office import OutOfOffice
-from application.outbox_admin import OutboxAdmin
+from application.assembly import build_use_cases
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
 from application.outbox_steps.undelivered import UndeliveredReports, chain
-from application.personal_settings import PersonalSettings
-from application.read_views import ReadViews
-from application.router import HELP, Router
-from application.team_membership import TeamMembership
-from application.transfers import CardActions, TypedAnswers
-from cards.long_running_card import CHAT_OWNERS
-from cards.oof_card import OOF_FORM
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
@@ -49,13 +36,9 @@ from config.settings import (
 from dialogs.handoff_dialog import handoff_dialog
 from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
-from graph.group_membership import GroupMembership
 from graph.token_provider import TokenProvider
 from handoff import effects
-from handoff.access import AccessPolicy, listed
 from handoff.ports import Clock, SystemClock
-from handoff.request import Queue
-from handoff.service import HandoffService
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
@@ -207,15 +190,6 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def build_service(store: SqlStore, process: ProcessConfig, clock: Clock) -> HandoffService:
-    return HandoffService(
-        store,
-        clock,
-        stay_interval=timedelta(minutes=process.reminders.stay_interval_minutes),
-        smes=process.sme_people(),
-    )
-
-
 @dataclass(frozen=True)
 class TurnPipeline:
     """The bot's handlers and the middleware every turn goes through before them."""
@@ -240,76 +214,22 @@ def build_bot(
     delivery_abandoned_after: timedelta,
     group_chats_missing: Sequence[str] = (),
 ) -> TurnPipeline:
-    """The bot, its use cases, router and dialogs, with state on the same database as the
-    handoffs; and the middleware of its turns."""
+    """The bot's handlers over the use cases and the handoff dialog, with dialog state on the
+    same database as the handoffs; and the middleware of its turns."""
+    use_cases = build_use_cases(
+        store, process, clock, wake_outbox, graph, admin_ids, group_chats_missing
+    )
     bot_storage = SqlBotStorage(store.database)
     conversation_state = ConversationState(bot_storage)
     dialogs = DialogSet(conversation_state.create_property("DialogState"))
-    service = build_service(store, process, clock)
-    schedule = process.schedule()
     deps = HandoffDeps(
-        repository=store, service=service, process=process, schedule=schedule, clock=clock
+        repository=store,
+        service=use_cases.service,
+        process=process,
+        schedule=use_cases.schedule,
+        clock=clock,
     )
     dialogs.add(handoff_dialog(deps))
-    is_lead = listed(process.lead_ids())
-    is_admin = listed([*process.lead_ids(), *admin_ids])
-    queue = Queue(process.queue.address, process.queue.subject_prefix)
-    groups = process.case_transfer.allowed_groups
-    policy = AccessPolicy(
-        is_lead,
-        case_transfer_team(store, process.case_transfer.team_id, process.case_transfer.channel_id),
-        # Leads listed without a teams_id still mean "leads decide", though none can act yet.
-        leads_configured=bool(process.leads),
-        allowed_teams=process.case_transfer.allowed_teams,
-        # create_app refuses to start with groups but no Graph (check_groups_have_graph).
-        in_allowed_groups=(
-            GroupMembership(graph, groups, clock).in_any if groups and graph is not None else None
-        ),
-    )
-    access = RequestAccess(policy, store)
-    views = ReadViews(store, store, schedule, clock, access)
-    long_running = LongRunning(
-        store,
-        schedule,
-        clock,
-        service=service,
-        queue=queue,
-        access=access,
-        wake_outbox=wake_outbox,
-        graph=graph,
-        group_chats_missing=group_chats_missing,
-    )
-    escalations = Escalations(
-        store, clock, process.lead_people(), is_lead, wake_outbox, service, access
-    )
-    oof = OutOfOffice(
-        store,
-        service,
-        clock,
-        queue=queue,
-        leads=process.lead_people(),
-        phone_numbers=process.phone_numbers,
-    )
-    router = Router(
-        commands={
-            "status": views.status,
-            "list": views.list_open,
-            "mine": views.mine,
-            "agenda": views.agenda,
-            "shifts": views.shifts,
-            "settings": PersonalSettings(store, schedule, clock).settings,
-            "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
-            "escalate": escalations.escalate,
-            "longrunning": long_running.long_running,
-            "shiftend": long_running.shift_end,
-            "oof": oof.oof,
-            "outbox": OutboxAdmin(store, is_admin, wake_outbox).outbox,
-            "audit": AuditTrail(store, is_admin).audit,
-            "help": HELP,
-        },
-        forms={OOF_FORM: oof.submitted, CHAT_OWNERS: long_running.chat_owners_submitted},
-    )
-    card_actions = CardActions(service, store, policy)
 
     async def group_chat_joined(chat_id: str) -> None:
         """Teams added the bot to a chat: if it is a long-running case's, post its summary."""
@@ -319,12 +239,12 @@ def build_bot(
             await store.enqueue_message(step)
 
     bot = HandoffBot(
-        router=router,
-        card_actions=card_actions,
-        typed_answers=TypedAnswers(store, card_actions),
-        escalations=escalations,
-        access=access,
-        membership=TeamMembership(clock),
+        router=use_cases.router,
+        card_actions=use_cases.card_actions,
+        typed_answers=use_cases.typed_answers,
+        escalations=use_cases.escalations,
+        access=use_cases.access,
+        membership=use_cases.membership,
         repository=store,
         user_settings=store,
         conversation_state=conversation_state,

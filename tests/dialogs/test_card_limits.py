@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity
 
-from app import build_service
+from application.assembly import build_service
 from config.process import ProcessConfig
 from handoff.flowchart import NextStep, NextStepKind
 from handoff.models import (

@@ -13,9 +13,7 @@ import aiohttp
 from aiohttp import web
 from botbuilder.core import BotAdapter, ConversationState, Middleware, UserState
 from botbuilder.dialogs import DialogSet
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import CallerIdConstants
-from botframework.connector.auth import AuthenticationConfiguration, AuthenticationConstants
+from botbuilder.integration.aiohttp import CloudAdapter
 from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
@@ -27,8 +25,6 @@ from application.outbox_steps.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
     ANY_TENANT,
-    MICROSOFT_LOGIN_HOST,
-    AppType,
     Settings,
     SettingsError,
     load_settings,
@@ -45,16 +41,18 @@ from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore, open_store
-from teams.connector_auth import CachedCredentialFactory, PooledBotFrameworkAuthentication
-from teams.connector_client import ConnectorHttp
+from teams.connector_auth import build_connector_http, create_adapter
 from teams.deliveries import Deliveries
 from teams.endpoint import (
     ADAPTER,
     BOT,
+    GRAPH_SESSION,
     MAX_BODY_BYTES,
     REQUEST_DEADLINE,
-    TEAMS_CHANNEL,
+    STORE,
     MessagesEndpoint,
+    healthz,
+    readyz,
 )
 from teams.handlers import HandoffBot
 from teams.middleware import (
@@ -62,8 +60,6 @@ from teams.middleware import (
     DeliveredOnce,
     ReplyPacing,
     TenantGuard,
-    TurnErrors,
-    TurnSucceeded,
 )
 from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
@@ -72,122 +68,7 @@ from teams.signing_keys import SigningKeys
 
 log = logging.getLogger("handoff.app")
 
-READINESS_TIMEOUT_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class BotFrameworkConfig:
-    """The attribute names the SDK's ConfigurationBotFrameworkAuthentication reads."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
-    # Any of these switches the SDK to its parameterized authentication; they carry the public
-    # cloud's values unless settings point elsewhere (a sovereign cloud, the tests' fakes).
-    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str
-    TO_CHANNEL_FROM_BOT_LOGIN_URL: str
-    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
-    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str = (
-        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
-    )
-    OAUTH_URL: str = AuthenticationConstants.OAUTH_URL
-    CALLER_ID: str = CallerIdConstants.public_azure_channel.value
-    VALIDATE_AUTHORITY: bool = True
-
-
-SETTINGS = web.AppKey("settings", Settings)
-PROCESS = web.AppKey("process", ProcessConfig)
-STORE = web.AppKey("store", SqlStore)
-WORKER = web.AppKey("worker", OutboxWorker)
-CONNECTOR_HTTP = web.AppKey("connector_http", ConnectorHttp)
-
-BOT_CONNECTOR_SCOPE = "https://api.botframework.com/.default"
-
-
-def build_connector_http(settings: Settings) -> ConnectorHttp | None:
-    """The pooled Bot Connector client, or None where the SDK's own must stay: a managed
-    identity gets its token from the Azure host, which only the SDK's credentials know."""
-    if settings.app_type is AppType.USER_ASSIGNED_MSI:
-        return None
-    if settings.local_mode:
-        return ConnectorHttp(None)
-    authority = settings.channel_login_url
-    tokens = TokenProvider(
-        settings.app_id,
-        settings.app_password,
-        authority,
-        scopes=(BOT_CONNECTOR_SCOPE,),
-        # Instance discovery asks Microsoft's cloud about the authority; a private one
-        # (tests, sovereign clouds) answers for itself.
-        instance_discovery=authority.startswith(MICROSOFT_LOGIN_HOST + "/"),
-        purpose="Bot Connector",
-    )
-    return ConnectorHttp(tokens)
-
-
-def create_adapter(
-    settings: Settings,
-    connector_http: ConnectorHttp | None = None,
-    faults: FaultLog | None = None,
-) -> CloudAdapter:
-    config = BotFrameworkConfig(
-        APP_ID=settings.app_id,
-        APP_PASSWORD=settings.app_password,
-        APP_TYPE=settings.app_type.value,
-        APP_TENANTID=settings.app_tenant_id,
-        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
-        TO_CHANNEL_FROM_BOT_LOGIN_URL=settings.channel_login_url,
-    )
-    # Managed identities get their tokens the SDK's way; a password goes through msal once per
-    # token lifetime instead of once per reply.
-    credentials = (
-        None
-        if settings.app_type is AppType.USER_ASSIGNED_MSI
-        else CachedCredentialFactory(
-            settings.app_id, settings.app_password, settings.channel_login_url
-        )
-    )
-    auth = ConfigurationBotFrameworkAuthentication(
-        config,
-        credentials_factory=credentials,
-        # Only Teams talks to this bot: a key the Bot Framework does not endorse for Teams
-        # is refused even when the activity claims to come from another channel.
-        auth_configuration=AuthenticationConfiguration(required_endorsements=[TEAMS_CHANNEL]),
-    )
-    if connector_http is not None:
-        # Outbound calls over one pooled session; inbound authentication stays the SDK's.
-        auth = PooledBotFrameworkAuthentication(auth, connector_http)
-    adapter = CloudAdapter(auth)
-    faults = faults or FaultLog(SystemClock())
-    adapter.on_turn_error = TurnErrors(faults)
-    adapter.use(TurnSucceeded(faults))
-    return adapter
-
-
-async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "alive"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    store = request.app.get(STORE)
-    if store is None:
-        return web.json_response({"status": "starting"}, status=503)
-    try:
-        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-            await store.ping()
-    except (StorageUnavailable, TimeoutError) as error:
-        reason = str(error) or "the database did not answer in time"
-        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
-    except Exception as error:
-        # A probe answers "not ready" whatever the failure; the trace goes to the log.
-        log.exception("readiness check failed")
-        return web.json_response(
-            {"status": "unavailable", "reason": type(error).__name__}, status=503
-        )
-    return web.json_response({"status": "ready"})
 
 
 @dataclass(frozen=True)
@@ -370,8 +251,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback.
         handler_args={"logger": ParseErrorsAsWarnings()},
     )
-    app[SETTINGS] = settings
-    app[PROCESS] = process
     connector_http = build_connector_http(settings)
     # One per process, for the turns and the outbox: both fail on the same outage.
     faults = FaultLog(clock)
@@ -383,6 +262,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[ADAPTER] = adapter
     app[REQUEST_DEADLINE] = settings.request_deadline_seconds
 
+    # One start-up/clean-up context per resource, cleaned up in the reverse order: the
+    # outbox stops before the Graph session, the database and the connector it uses close.
     if not settings.local_mode:
         signing_keys = SigningKeys(
             settings.openid_metadata_url,
@@ -390,25 +271,41 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             refetch_seconds=settings.signing_keys_refetch_seconds,
         )
 
-        async def signing_keys_lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        async def signing_keys_context(_app: web.Application) -> AsyncIterator[None]:
             # First, so that the keys are on their way while the database opens.
             await signing_keys.start()
             yield
             await signing_keys.close()
 
-        app.cleanup_ctx.append(signing_keys_lifecycle)
+        app.cleanup_ctx.append(signing_keys_context)
 
-    async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    async def store_context(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(
             settings.database_url, clock, timeout_seconds=settings.database_timeout_seconds
         )
-        if connector_http is not None:
-            await connector_http.start()
-        graph_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        graph = build_graph(settings, graph_session)
-        worker = build_worker(store, process, clock, adapter, settings, graph, pacer, faults)
         app[STORE] = store
-        app[WORKER] = worker
+        log.info("storage ready", extra={"backend": store.database.dialect})
+        yield
+        await store.close()
+
+    async def connector_context(_app: web.Application) -> AsyncIterator[None]:
+        if connector_http is None:
+            yield
+            return
+        await connector_http.start()
+        yield
+        await connector_http.close()
+
+    async def graph_context(app: web.Application) -> AsyncIterator[None]:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        app[GRAPH_SESSION] = session
+        yield
+        await session.close()
+
+    async def bot_context(app: web.Application) -> AsyncIterator[None]:
+        store = app[STORE]
+        graph = build_graph(settings, app[GRAPH_SESSION])
+        worker = build_worker(store, process, clock, adapter, settings, graph, pacer, faults)
         pipeline = build_bot(
             store,
             process,
@@ -422,7 +319,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         )
         pipeline.attach(adapter)
         app[BOT] = pipeline.bot
-        log.info("storage ready", extra={"backend": store.database.dialect})
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))
         yield
@@ -433,12 +329,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             await asyncio.wait_for(draining, SHUTDOWN_GRACE_SECONDS)
         except TimeoutError:
             log.warning("outbox worker stopped mid-send; its item is retried after restart")
-        await graph_session.close()
-        await store.close()
-        if connector_http is not None:
-            await connector_http.close()
 
-    app.cleanup_ctx.append(storage_lifecycle)
+    app.cleanup_ctx.extend([store_context, connector_context, graph_context, bot_context])
     app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -28,12 +28,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from botbuilder.schema import Activity
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import (
     AppCredentials,
+    AuthenticationConfiguration,
     AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
@@ -44,9 +47,13 @@ from botframework.connector.auth import (
 )
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
-from config.settings import MICROSOFT_LOGIN_HOST
+from config.settings import MICROSOFT_LOGIN_HOST, AppType, Settings
 from graph.token_provider import TokenProvider
+from handoff.ports import SystemClock
+from outbox.fault_log import FaultLog
 from teams.connector_client import ConnectorHttp, PooledConnectorClient
+from teams.endpoint import TEAMS_CHANNEL
+from teams.middleware import TurnErrors, TurnSucceeded
 
 # A deployment talks to a handful of service URLs (one per region); more means something odd,
 # and the cache starts over rather than grow.
@@ -239,3 +246,88 @@ class CachedCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class BotFrameworkConfig:
+    """The attribute names the SDK's ConfigurationBotFrameworkAuthentication reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+    # Any of these switches the SDK to its parameterized authentication; they carry the public
+    # cloud's values unless settings point elsewhere (a sovereign cloud, the tests' fakes).
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str
+    TO_CHANNEL_FROM_BOT_LOGIN_URL: str
+    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str = (
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    )
+    OAUTH_URL: str = AuthenticationConstants.OAUTH_URL
+    CALLER_ID: str = CallerIdConstants.public_azure_channel.value
+    VALIDATE_AUTHORITY: bool = True
+
+
+BOT_CONNECTOR_SCOPE = "https://api.botframework.com/.default"
+
+
+def build_connector_http(settings: Settings) -> ConnectorHttp | None:
+    """The pooled Bot Connector client, or None where the SDK's own must stay: a managed
+    identity gets its token from the Azure host, which only the SDK's credentials know."""
+    if settings.app_type is AppType.USER_ASSIGNED_MSI:
+        return None
+    if settings.local_mode:
+        return ConnectorHttp(None)
+    authority = settings.channel_login_url
+    tokens = TokenProvider(
+        settings.app_id,
+        settings.app_password,
+        authority,
+        scopes=(BOT_CONNECTOR_SCOPE,),
+        # Instance discovery asks Microsoft's cloud about the authority; a private one
+        # (tests, sovereign clouds) answers for itself.
+        instance_discovery=authority.startswith(MICROSOFT_LOGIN_HOST + "/"),
+        purpose="Bot Connector",
+    )
+    return ConnectorHttp(tokens)
+
+
+def create_adapter(
+    settings: Settings,
+    connector_http: ConnectorHttp | None = None,
+    faults: FaultLog | None = None,
+) -> CloudAdapter:
+    config = BotFrameworkConfig(
+        APP_ID=settings.app_id,
+        APP_PASSWORD=settings.app_password,
+        APP_TYPE=settings.app_type.value,
+        APP_TENANTID=settings.app_tenant_id,
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
+        TO_CHANNEL_FROM_BOT_LOGIN_URL=settings.channel_login_url,
+    )
+    # Managed identities get their tokens the SDK's way; a password goes through msal once per
+    # token lifetime instead of once per reply.
+    credentials = (
+        None
+        if settings.app_type is AppType.USER_ASSIGNED_MSI
+        else CachedCredentialFactory(
+            settings.app_id, settings.app_password, settings.channel_login_url
+        )
+    )
+    auth = ConfigurationBotFrameworkAuthentication(
+        config,
+        credentials_factory=credentials,
+        # Only Teams talks to this bot: a key the Bot Framework does not endorse for Teams
+        # is refused even when the activity claims to come from another channel.
+        auth_configuration=AuthenticationConfiguration(required_endorsements=[TEAMS_CHANNEL]),
+    )
+    if connector_http is not None:
+        # Outbound calls over one pooled session; inbound authentication stays the SDK's.
+        auth = PooledBotFrameworkAuthentication(auth, connector_http)
+    adapter = CloudAdapter(auth)
+    faults = faults or FaultLog(SystemClock())
+    adapter.on_turn_error = TurnErrors(faults)
+    adapter.use(TurnSucceeded(faults))
+    return adapter

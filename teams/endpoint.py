@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any
 
+import aiohttp
 import jwt
 from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, serializer_helper
@@ -15,6 +16,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
 
+from storage.errors import StorageUnavailable
+from storage.sql_store import SqlStore
 from teams.activity_checks import activity_problem, schema_problem
 from teams.activity_codec import read_activity
 from teams.deliveries import DeliveryInProgress
@@ -142,7 +145,10 @@ def token_times_problem(claims: dict[str, Any], now: float) -> str | None:
     return None
 
 
+# Every key of the application, in one place.
 BOT = web.AppKey("bot", Bot)
+STORE = web.AppKey("store", SqlStore)
+GRAPH_SESSION = web.AppKey("graph_session", aiohttp.ClientSession)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 # Seconds a turn may take before the request is answered 503 (Teams resends after ~15 s).
 REQUEST_DEADLINE = web.AppKey("request_deadline", float)
@@ -231,3 +237,29 @@ class MessagesEndpoint:
         if response is None:
             return web.Response(status=201)
         return web.json_response(_invoke_body(response), status=response.status)
+
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    store = request.app.get(STORE)
+    if store is None:
+        return web.json_response({"status": "starting"}, status=503)
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await store.ping()
+    except (StorageUnavailable, TimeoutError) as error:
+        reason = str(error) or "the database did not answer in time"
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
+    except Exception as error:
+        # A probe answers "not ready" whatever the failure; the trace goes to the log.
+        log.exception("readiness check failed")
+        return web.json_response(
+            {"status": "unavailable", "reason": type(error).__name__}, status=503
+        )
+    return web.json_response({"status": "ready"})

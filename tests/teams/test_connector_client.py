@@ -10,9 +10,9 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 from botframework.connector.models import ErrorResponseException
 
-from app import build_connector_http, create_adapter
 from config.settings import Settings
 from outbox.failures import SendFailed
+from teams.connector_auth import build_connector_http, create_adapter
 from teams.connector_client import ConnectorHttp
 from teams.sending import TeamsSender
 

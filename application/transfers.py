@@ -151,9 +151,11 @@ class CardActions:
             said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
             return ActionResult(card=None, message=said)
         key = click_key("card", request.message_id, actor, action.verb, action.version)
-        if await pressed_before(self._store, key):
-            # Read again: the first click may have committed after `handoff` was read.
-            return self._repeat(await self._store.get(handoff.id), actor, request)
+        # A click on an older version of the card may be this very click again (Teams
+        # redelivers, people double-click): its key says. A click on the current version is
+        # keyed once, as its change is saved (a twin in flight loses there).
+        if action.version != handoff.version and await pressed_before(self._store, key):
+            return self._repeat(handoff, actor, request)
         refusal = await self._policy.may_act(action.verb, actor, handoff, request.member_of)
         if refusal is not None:
             # The card as it is, for a click on the card itself: whoever clicked sees it there
@@ -177,7 +179,12 @@ class CardActions:
             return ActionResult(card=None, message=command)
         try:
             outcome = await self._service.act(
-                action.handoff_id, command, action.version, request.conversation.id, key
+                action.handoff_id,
+                command,
+                action.version,
+                request.conversation.id,
+                key,
+                current=handoff,
             )
         except NotFound:
             return ActionResult(card=None, message="That handoff no longer exists.")

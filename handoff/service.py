@@ -195,12 +195,15 @@ class HandoffService:
         seen_version: int | None = None,
         conversation_id: str | None = None,
         claim: str | None = None,
+        *,
+        current: Handoff | None = None,
     ) -> ActionOutcome:
-        """Applies a card action. A click on an out-of-date card, a move the state does not
-        allow, or a race lost to another clicker changes nothing and says why; NotFound and
-        invalid commands raise. `claim` is the click's idempotency key, recorded with the
-        change: a click whose key was recorded before changes nothing and is `repeated`."""
-        handoff = await self._repository.get(handoff_id)
+        """Applies a card action to the handoff (`current`: as the caller has just read it). A
+        click on an out-of-date card, a move the state does not allow, or a race lost to
+        another clicker changes nothing and says why; NotFound and invalid commands
+        raise. `claim` is the click's idempotency key, recorded with the change: a click
+        whose key was recorded before changes nothing and is `repeated`."""
+        handoff = current if current is not None else await self._repository.get(handoff_id)
         if seen_version is not None and seen_version != handoff.version:
             return ActionOutcome(handoff, False, _out_of_date(handoff))
         try:

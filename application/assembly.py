@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from application.group_membership import GroupMembership
 from cards.long_running_card import CHAT_OWNERS
 from cards.oof_card import OOF_FORM
 from config.process import ProcessConfig
 from graph.client import GraphClient
-from graph.group_membership import GroupMembership
 from handoff.access import AccessPolicy, listed
 from handoff.ports import AuditLog, Clock
 from handoff.request import Queue

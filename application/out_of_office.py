@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo
 
 from cards.oof_card import oof_card, ta_list_card
 from handoff import effects
-from handoff.errors import ConcurrencyConflict, DomainError
+from handoff.errors import ConcurrencyConflict, DomainError, StoreUnavailable
 from handoff.flowchart import within_region_step
 from handoff.models import Handoff, Person
 from handoff.oof import OofKind, plan
 from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.service import HandoffService
-from storage.errors import StorageUnavailable
 
 from . import messages
 from .outbox_steps.follow_ups import Store, owned_open_cases
@@ -171,7 +170,7 @@ class OutOfOffice:
             return f"its handoff changed meanwhile; see **status {number}**"
         except DomainError as refused:
             return str(refused)
-        except StorageUnavailable:
+        except StoreUnavailable:
             log.warning("oof handoff not stored", extra={"case": number}, exc_info=True)
             return "my database could not store it just now"
         except Exception:

@@ -23,3 +23,8 @@ class ConcurrencyConflict(DomainError):
 
 class NotFound(DomainError):
     """No such handoff."""
+
+
+class StoreUnavailable(Exception):
+    """Where the handoffs are kept cannot be reached just now (the storage adapter says which
+    database and what to fix); transient: say "try again shortly", retry later."""

@@ -34,10 +34,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handoff.errors import DomainError
+from handoff.errors import DomainError, StoreUnavailable
 from handoff.ports import Clock, Outbox, OutboxItem
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
-from storage.errors import StorageUnavailable
 
 from .failures import Paced, PermanentFailure, SendFailed
 
@@ -276,7 +275,7 @@ class OutboxWorker:
         not once per poll, until a round gets through again."""
         try:
             busy = await self.run_once(stop)
-        except StorageUnavailable as error:
+        except StoreUnavailable as error:
             self._faults.failed(
                 log,
                 DATABASE_UNAVAILABLE,

@@ -1,7 +1,9 @@
 """Errors the storage layer raises on top of the domain's own (handoff.errors)."""
 
+from handoff.errors import StoreUnavailable
 
-class StorageUnavailable(Exception):
+
+class StorageUnavailable(StoreUnavailable):
     """The database cannot be reached or written; the message says where and what to fix.
 
     Callers treat it as transient: report "try again shortly" to the user and retry later."""

@@ -411,7 +411,7 @@ async def test_a_users_e_mail_by_id(fake_graph: FakeGraph, session: aiohttp.Clie
     assert await client.user_email("aad-nobody") is None
 
 
-# -- member_groups (graph/group_membership.py) ----------------------------------------------
+# -- member_groups (application/group_membership.py) ----------------------------------------------
 
 
 def group_id(n: int) -> str:

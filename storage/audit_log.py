@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from handoff.models import AuditEntry
 
-from .database import Database, Session
+from .sql_protocol import Database, Session
+from .store_base import StoreBase
 
 
 async def insert_audit_entry(tx: Session, entry: AuditEntry) -> None:
@@ -25,3 +26,10 @@ async def insert_audit_entry(tx: Session, entry: AuditEntry) -> None:
 async def latest_audit_entries(db: Database, limit: int) -> list[AuditEntry]:
     rows = await db.fetch_all("SELECT doc FROM audit_log ORDER BY seq DESC LIMIT ?", limit)
     return [AuditEntry.model_validate_json(row["doc"]) for row in rows]
+
+
+class SqlAuditLog(StoreBase):
+    """AuditLog (handoff.ports) on SQL."""
+
+    async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
+        return await latest_audit_entries(self._db, limit)

@@ -25,7 +25,7 @@ from jsonpickle.unpickler import Unpickler
 
 from handoff.ports import Clock, SystemClock
 
-from .database import Database, Session
+from .sql_protocol import Database, Session
 
 logger = logging.getLogger(__name__)
 

@@ -1,22 +1,33 @@
-"""A thin async database abstraction so the repository SQL is written once.
+"""Which database a DATABASE_URL names, and opening it with the driver for it.
 
-SQL uses `?` placeholders on both backends; the PostgreSQL driver renumbers them. Timestamps go
-in as aware datetimes and come back as aware UTC datetimes on both backends. JSON documents
-are passed as text.
+The SQL the store runs is written once against storage.sql_protocol; this module only picks
+the driver. The protocol and value types are re-exported here for the callers that have always
+imported them from this module.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-Dialect = Literal["sqlite", "postgresql"]
-SqlValue = str | int | float | bool | datetime | None
-Row = dict[str, Any]
+from .postgres_driver import open_postgres
+from .sql_protocol import Database, Dialect, Row, Session, SqlValue
+from .sqlite_driver import open_sqlite
+
+__all__ = [
+    "ACCEPTED_URL_FORMS",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "Database",
+    "Dialect",
+    "PostgresTarget",
+    "Row",
+    "Session",
+    "SqlValue",
+    "SqliteTarget",
+    "open_database",
+    "parse_database_url",
+]
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -24,40 +35,6 @@ ACCEPTED_URL_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, "
     "postgresql://user:password@host:5432/dbname (or postgres://...)"
 )
-
-
-class Session(Protocol):
-    """Something SQL can be run on: the database itself (each statement on its own) or an
-    open transaction."""
-
-    async def execute(self, sql: str, *params: SqlValue) -> int:
-        """Runs one statement; returns the number of rows it changed."""
-
-    async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]: ...
-
-    async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
-        """The first row, or None."""
-
-    async def execute_script(self, script: str) -> None:
-        """Runs several `;`-separated statements without parameters (migrations)."""
-
-
-class Database(Session, Protocol):
-    @property
-    def dialect(self) -> Dialect: ...
-
-    def transaction(self, *, durable: bool = True) -> AbstractAsyncContextManager[Session]:
-        """A transaction: statements run on the yielded session are committed together when
-        the block ends, or rolled back if it raises. Do not use the Database itself inside
-        the block (it would not see the transaction; the SQLite driver refuses it).
-
-        ``durable=False`` commits without waiting for the disk (no fsync): the commit is as
-        atomic and as visible to every other connection as any, and survives the bot process
-        dying, but an operating-system crash or power loss right after it may undo it —
-        unless a durable commit followed, which flushes the log up to and including it.
-        Only for rows whose loss costs nothing worse than doing the work again."""
-
-    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,11 +78,6 @@ async def open_database(url: str, *, timeout_seconds: float = DEFAULT_TIMEOUT_SE
     busy timeout (how long a write waits for another process's write lock). Raises ValueError
     for a URL of the wrong form and StorageUnavailable when the database cannot be used."""
     target = parse_database_url(url)
-    # The drivers are imported here because they import this module's types.
     if isinstance(target, SqliteTarget):
-        from .sqlite_driver import open_sqlite
-
         return await open_sqlite(target.path, timeout_seconds=timeout_seconds)
-    from .postgres_driver import open_postgres
-
     return await open_postgres(target.dsn, timeout_seconds=timeout_seconds)

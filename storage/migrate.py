@@ -15,7 +15,7 @@ from importlib import resources
 
 from handoff.ports import Clock
 
-from .database import Database, Dialect, Session
+from .sql_protocol import Database, Dialect, Session
 
 logger = logging.getLogger(__name__)
 

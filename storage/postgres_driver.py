@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from .database import Dialect, Row, Session, SqlValue
 from .errors import StorageUnavailable, UniqueViolation
+from .sql_protocol import Dialect, Row, Session, SqlValue
 
 logger = logging.getLogger(__name__)
 

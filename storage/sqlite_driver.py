@@ -22,9 +22,9 @@ from typing import Any, cast
 
 import aiosqlite
 
-from .database import Dialect, Row, Session, SqlValue
 from .errors import StorageUnavailable, UniqueViolation
 from .private_files import make_database_file_private, make_database_folder_private
+from .sql_protocol import Dialect, Row, Session, SqlValue
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,14 @@ async def store(database_url: str, clock: FakeClock) -> AsyncIterator[SqlStore]:
 
 
 @pytest.fixture
+async def second_store(database_url: str, clock: FakeClock) -> AsyncIterator[SqlStore]:
+    """Another store on the same database: what a second bot process (replica) would hold."""
+    other = await open_store(database_url, clock)
+    yield other
+    await other.close()
+
+
+@pytest.fixture
 def ana() -> Person:
     return Person(id="29:ana", name="Ana")
 

@@ -1,12 +1,17 @@
-"""The outbox's lanes, send journal, deferral and dead-letter revival, on both backends."""
+"""The outbox (storage.outbox_store) on SQLite and PostgreSQL: enqueueing once per dedupe key,
+claiming under a lease, retries, dead letters, and the lanes that keep one chat's messages in
+order."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
 
 from handoff import effects
 from handoff.models import Person
-from handoff.ports import OutboxMessage, OutboxState
+from handoff.ports import OutboxItem, OutboxMessage, OutboxState
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
@@ -19,6 +24,129 @@ def message(
 ) -> OutboxMessage:
     at = clock.now() + later
     return OutboxMessage(kind="notify", payload={}, dedupe_key=key, not_before=at, lane=lane)
+
+
+async def test_enqueue_ignores_a_repeated_dedupe_key(store: SqlStore, clock: FakeClock) -> None:
+    payload = {"conversation_id": "19:x", "text": "Case 123456 was accepted", "n": [1, 2.5]}
+    assert await store.enqueue("send", payload, "accept:msg-1:v2", clock.now()) is True
+    assert await store.enqueue("send", {"other": True}, "accept:msg-1:v2", clock.now()) is False
+
+    claimed = await store.claim(clock.now(), 10, LEASE)
+
+    assert [(item.kind, item.payload, item.attempts) for item in claimed] == [("send", payload, 1)]
+    assert claimed[0].state is OutboxState.PENDING
+    assert claimed[0].dedupe_key == "accept:msg-1:v2"
+
+
+async def test_claim_takes_only_due_items_oldest_first(store: SqlStore, clock: FakeClock) -> None:
+    now = clock.now()
+    await store.enqueue("send", {"n": 2}, "later", now + timedelta(minutes=5))
+    await store.enqueue("send", {"n": 1}, "due-second", now - timedelta(seconds=1))
+    await store.enqueue("send", {"n": 0}, "due-first", now - timedelta(minutes=1))
+
+    first = await store.claim(now, 1, LEASE)
+    rest = await store.claim(now, 10, LEASE)
+    for item in first + rest:
+        await store.complete(item.id)
+    later = await store.claim(now + timedelta(minutes=5), 10, LEASE)
+
+    assert [item.dedupe_key for item in first] == ["due-first"]
+    assert [item.dedupe_key for item in rest] == ["due-second"]
+    assert [item.dedupe_key for item in later] == ["later"]
+    assert await store.claim(now, 0, LEASE) == []
+
+
+async def test_an_item_whose_lease_ran_out_is_claimed_again(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await store.enqueue("graph.create_chat", {"case": "123456"}, "chat:123456", now)
+    (first,) = await store.claim(now, 10, LEASE)
+
+    assert await store.claim(now + LEASE - timedelta(seconds=1), 10, LEASE) == []
+    (again,) = await store.claim(now + LEASE, 10, LEASE)
+
+    assert again.id == first.id
+    assert (first.attempts, again.attempts) == (1, 2)
+
+
+async def test_two_workers_never_claim_the_same_item(
+    store: SqlStore, second_store: SqlStore, clock: FakeClock
+) -> None:
+    now = clock.now()
+    for i in range(40):
+        await store.enqueue("send", {"i": i}, f"item-{i}", now - timedelta(seconds=i))
+
+    async def drain(worker: SqlStore) -> list[int]:
+        taken: list[int] = []
+        while batch := await worker.claim(now, 3, LEASE):
+            taken.extend(item.id for item in batch)
+            await asyncio.sleep(0)
+        return taken
+
+    per_worker = await asyncio.gather(
+        drain(store), drain(second_store), drain(store), drain(second_store)
+    )
+
+    everything = [item_id for taken in per_worker for item_id in taken]
+    assert len(everything) == len(set(everything)) == 40
+
+
+async def test_retry_later_complete_and_give_up(store: SqlStore, clock: FakeClock) -> None:
+    now = clock.now()
+    for key in ("to-retry", "to-complete", "to-give-up"):
+        await store.enqueue("send", {"key": key}, key, now)
+    items = {item.dedupe_key: item for item in await store.claim(now, 10, LEASE)}
+
+    retry_at = now + timedelta(minutes=2)
+    await store.retry_later(items["to-retry"].id, retry_at, "429 Too Many Requests")
+    await store.complete(items["to-complete"].id)
+    await store.give_up(items["to-give-up"].id, "403 Forbidden: the bot was removed")
+
+    after_leases = now + LEASE + timedelta(seconds=1)
+    assert await store.claim(after_leases, 10, LEASE) == []
+    (retried,) = await store.claim(retry_at, 10, LEASE)
+    assert (retried.dedupe_key, retried.attempts) == ("to-retry", 2)
+    assert retried.last_error == "429 Too Many Requests"
+    assert retried.not_before == retry_at
+
+    dead = await store.dead_letters()
+    assert [(d.dedupe_key, d.state, d.last_error) for d in dead] == [
+        ("to-give-up", OutboxState.DEAD, "403 Forbidden: the bot was removed")
+    ]
+
+
+async def test_a_worker_whose_lease_ran_out_cannot_undo_the_next_workers_result(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await store.enqueue("send", {}, "slow", now)
+    (slow,) = await store.claim(now, 1, LEASE)
+    (fast,) = await store.claim(now + LEASE, 1, LEASE)
+    await store.complete(fast.id)
+
+    await store.retry_later(slow.id, now + LEASE, "timed out")
+    await store.give_up(slow.id, "timed out")
+
+    assert await store.claim(now + timedelta(hours=1), 10, LEASE) == []
+    assert await store.dead_letters() == []
+
+
+async def test_dead_letters_list_the_latest_first(store: SqlStore, clock: FakeClock) -> None:
+    for key in ("a", "b", "c"):
+        await store.enqueue("send", {}, key, clock.now())
+    items: list[OutboxItem] = await store.claim(clock.now(), 10, LEASE)
+    for item in items:
+        clock.advance(timedelta(seconds=1))
+        await store.give_up(item.id, f"gave up on {item.dedupe_key}")
+
+    assert [d.dedupe_key for d in await store.dead_letters()] == ["c", "b", "a"]
+    assert [d.dedupe_key for d in await store.dead_letters(limit=1)] == ["c"]
+
+
+async def test_enqueue_refuses_a_naive_time(store: SqlStore) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        await store.enqueue("send", {}, "naive", datetime(2025, 1, 1))
 
 
 async def test_a_lane_hands_out_one_item_at_a_time_in_order(
@@ -184,3 +312,41 @@ async def test_sent_in_lane_gives_the_ids_a_lanes_items_recorded_lately(
         "activity-old",
     }
     assert await store.sent_in_lane("chat:c", since) == set()
+
+
+async def test_outbox_counts_name_how_many_items_are_in_each_state(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    assert await store.outbox_counts() == {"pending": 0, "done": 0, "dead": 0}
+    for key in ("sent", "failed", "waiting", "also-waiting"):
+        await store.enqueue_message(message(key, clock, None))
+    items = {item.dedupe_key: item for item in await store.claim(clock.now(), 2, LEASE)}
+    await store.complete(items["sent"].id)
+    await store.give_up(items["failed"].id, "403 Forbidden")
+
+    assert await store.outbox_counts() == {"pending": 2, "done": 1, "dead": 1}
+
+
+async def test_a_send_begun_is_remembered_until_its_steps_are_recorded(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """A worker that dies mid-send leaves the send it began on the item, so the next worker can
+    check whether it landed instead of sending it twice."""
+    await store.enqueue_message(message("card", clock, None))
+    [item] = await store.claim(clock.now(), 1, LEASE)
+    await store.begin_send(item.id, "post-card")
+
+    [again] = await store.claim(clock.now() + LEASE, 1, LEASE)
+    assert (again.sending, again.sent_steps) == ("post-card", ())
+    await store.record_steps(again.id, ["activity-1"])
+    [third] = await store.claim(clock.now() + 2 * LEASE, 1, LEASE)
+    assert (third.sending, third.sent_steps) == (None, ("activity-1",))
+
+
+async def test_claim_refuses_a_lease_that_is_not_positive(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.enqueue_message(message("due", clock, None))
+    with pytest.raises(ValueError, match="lease"):
+        await store.claim(clock.now(), 1, timedelta(0))
+    assert [i.dedupe_key for i in await store.claim(clock.now(), 1, LEASE)] == ["due"]

@@ -1,0 +1,73 @@
+"""ConversationStore (handoff.ports) on SQL: where the bot can reach a person, a channel or a
+chat, remembered from the activities it receives."""
+
+from __future__ import annotations
+
+from handoff.ports import ConversationAddress, ConversationKind
+
+from .sql_protocol import Row
+from .store_base import StoreBase
+
+
+class SqlConversationStore(StoreBase):
+    async def save_conversation(self, address: ConversationAddress) -> None:
+        user = address.user
+        await self._db.execute(
+            """
+            INSERT INTO conversations (conversation_id, kind, service_url, tenant_id, user_id,
+                                       user_aad_id, team_id, channel_id, doc, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (conversation_id) DO UPDATE SET
+                kind = excluded.kind, service_url = excluded.service_url,
+                tenant_id = excluded.tenant_id, user_id = excluded.user_id,
+                user_aad_id = excluded.user_aad_id, team_id = excluded.team_id,
+                channel_id = excluded.channel_id, doc = excluded.doc,
+                updated_at = excluded.updated_at""",
+            address.conversation_id,
+            address.kind.value,
+            address.service_url,
+            address.tenant_id,
+            user.id if user else None,
+            user.aad_object_id if user else None,
+            address.team_id,
+            address.channel_id,
+            address.model_dump_json(),
+            address.updated_at,
+        )
+
+    async def get_conversation(self, conversation_id: str) -> ConversationAddress | None:
+        row = await self._db.fetch_one(
+            "SELECT doc FROM conversations WHERE conversation_id = ?", conversation_id
+        )
+        return _conversation(row)
+
+    async def personal_conversation(self, user_id: str) -> ConversationAddress | None:
+        row = await self._db.fetch_one(
+            """
+            SELECT doc FROM conversations
+            WHERE kind = ? AND (user_id = ? OR user_aad_id = ?)
+            ORDER BY updated_at DESC LIMIT 1""",
+            ConversationKind.PERSONAL.value,
+            user_id,
+            user_id,
+        )
+        return _conversation(row)
+
+    async def channel_conversation(self, channel_id: str) -> ConversationAddress | None:
+        # A reply thread in the channel is a conversation of its own with the same channel id;
+        # the channel itself (conversation id == channel id) is preferred when both are known.
+        row = await self._db.fetch_one(
+            """
+            SELECT doc FROM conversations
+            WHERE kind = ? AND channel_id = ?
+            ORDER BY CASE WHEN conversation_id = channel_id THEN 0 ELSE 1 END,
+                     updated_at DESC
+            LIMIT 1""",
+            ConversationKind.CHANNEL.value,
+            channel_id,
+        )
+        return _conversation(row)
+
+
+def _conversation(row: Row | None) -> ConversationAddress | None:
+    return None if row is None else ConversationAddress.model_validate_json(row["doc"])

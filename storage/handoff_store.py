@@ -1,0 +1,217 @@
+"""HandoffRepository (handoff.ports) on SQL: handoffs with their audit events, the outbox
+messages and the idempotency key of the change, all in one transaction; and the card each
+handoff was posted as."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.models import AuditEvent, Handoff
+from handoff.ports import CardRef, DuplicateOpenHandoff, OutboxMessage
+
+from .errors import UniqueViolation
+from .handled_keys_store import claim_key_in
+from .handoff_events import check_events, insert_events
+from .outbox_store import enqueue_all_in
+from .sql_protocol import Session
+from .store_base import StoreBase
+
+# Spelled exactly as in the partial indexes of the migrations: SQLite only uses a partial index
+# when the query repeats its WHERE term.
+_IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
+
+
+class SqlHandoffRepository(StoreBase):
+    async def add(
+        self,
+        handoff: Handoff,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
+        check_events(handoff, events)
+        async with self._db.transaction() as tx:
+            # ON CONFLICT DO NOTHING (no target) covers the primary key and the partial unique
+            # index alike, without a driver-specific error to parse.
+            inserted = await tx.execute(
+                """
+                INSERT INTO handoffs (id, case_number, state, target_region, requester_id,
+                                      owner_id, version, created_at, updated_at, doc)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING""",
+                handoff.id,
+                handoff.case.number,
+                handoff.state.value,
+                handoff.target_region,
+                handoff.requester.id,
+                handoff.owner.id if handoff.owner else None,
+                handoff.version,
+                handoff.created_at,
+                handoff.updated_at,
+                handoff.model_dump_json(),
+            )
+            if not inserted:
+                await self._explain_refused_add(tx, handoff)
+            await insert_events(tx, events)
+            await enqueue_all_in(tx, outbox, self._clock)
+
+    async def _explain_refused_add(self, tx: Session, handoff: Handoff) -> None:
+        if await tx.fetch_one("SELECT id FROM handoffs WHERE id = ?", handoff.id) is not None:
+            raise ValueError(f"a handoff with id {handoff.id} is already stored")
+        existing = await tx.fetch_one(
+            f"SELECT id, state, created_at FROM handoffs WHERE case_number = ? AND {_IS_OPEN}",
+            handoff.case.number,
+        )
+        since = f" (since {existing['created_at']:%Y-%m-%d %H:%M} UTC)" if existing else ""
+        raise DuplicateOpenHandoff(
+            f"Case {handoff.case.number} already has an open handoff{since}; update that one "
+            "instead of starting another."
+        )
+
+    async def get(self, handoff_id: str) -> Handoff:
+        row = await self._db.fetch_one("SELECT doc FROM handoffs WHERE id = ?", handoff_id)
+        if row is None:
+            raise NotFound(f"There is no handoff with id {handoff_id}.")
+        return Handoff.model_validate_json(row["doc"])
+
+    async def save(
+        self,
+        handoff: Handoff,
+        expected_version: int,
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage] = (),
+        claim: str | None = None,
+    ) -> None:
+        if handoff.version <= expected_version:
+            # Without a version bump a second writer's stale copy would still match.
+            raise ValueError(
+                f"saving handoff {handoff.id} needs a version above {expected_version}, "
+                f"got {handoff.version}"
+            )
+        check_events(handoff, events)
+        async with self._db.transaction() as tx:
+            try:
+                updated = await tx.execute(
+                    """
+                    UPDATE handoffs
+                    SET case_number = ?, state = ?, target_region = ?, requester_id = ?,
+                        owner_id = ?, version = ?, updated_at = ?, doc = ?
+                    WHERE id = ? AND version = ?""",
+                    handoff.case.number,
+                    handoff.state.value,
+                    handoff.target_region,
+                    handoff.requester.id,
+                    handoff.owner.id if handoff.owner else None,
+                    handoff.version,
+                    handoff.updated_at,
+                    handoff.model_dump_json(),
+                    handoff.id,
+                    expected_version,
+                )
+            except UniqueViolation as error:
+                raise DuplicateOpenHandoff(
+                    f"Case {handoff.case.number} already has another open handoff; update that "
+                    "one instead."
+                ) from error
+            if not updated:
+                current = await tx.fetch_one(
+                    "SELECT version FROM handoffs WHERE id = ?", handoff.id
+                )
+                if current is None:
+                    raise NotFound(f"There is no handoff with id {handoff.id}.")
+                raise ConcurrencyConflict(
+                    f"Someone else changed the handoff of case {handoff.case.number} since it "
+                    f"was loaded (version {expected_version}, now {current['version']}); "
+                    "reload it and try again."
+                )
+            if claim is not None:
+                await claim_key_in(tx, claim, self._clock)
+            await insert_events(tx, events)
+            await enqueue_all_in(tx, outbox, self._clock)
+
+    async def open_for_case(self, case_number: str) -> Handoff | None:
+        row = await self._db.fetch_one(
+            f"SELECT doc FROM handoffs WHERE case_number = ? AND {_IS_OPEN}", case_number
+        )
+        return None if row is None else Handoff.model_validate_json(row["doc"])
+
+    async def list_open(self, target_region: str | None = None, limit: int = 100) -> list[Handoff]:
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        if target_region is None:
+            rows = await self._db.fetch_all(
+                f"SELECT doc FROM handoffs WHERE {_IS_OPEN} ORDER BY created_at, id LIMIT ?",
+                limit,
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"""SELECT doc FROM handoffs WHERE target_region = ? AND {_IS_OPEN}
+                    ORDER BY created_at, id LIMIT ?""",
+                target_region,
+                limit,
+            )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def latest_for_case(self, case_number: str) -> Handoff | None:
+        row = await self._db.fetch_one(
+            f"""
+            SELECT doc FROM handoffs WHERE case_number = ?
+            ORDER BY CASE WHEN {_IS_OPEN} THEN 0 ELSE 1 END, created_at DESC
+            LIMIT 1""",
+            case_number,
+        )
+        return Handoff.model_validate_json(row["doc"]) if row else None
+
+    async def for_case(self, case_number: str) -> list[Handoff]:
+        rows = await self._db.fetch_all(
+            "SELECT doc FROM handoffs WHERE case_number = ? ORDER BY created_at, id", case_number
+        )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
+        rows = await self._db.fetch_all(
+            """
+            SELECT doc FROM (
+                SELECT doc, updated_at, id FROM handoffs WHERE requester_id = ?
+                UNION
+                SELECT doc, updated_at, id FROM handoffs WHERE owner_id = ?
+            ) AS mine
+            ORDER BY updated_at DESC, id
+            LIMIT ?""",
+            person_id,
+            person_id,
+            limit,
+        )
+        return [Handoff.model_validate_json(row["doc"]) for row in rows]
+
+    async def set_card(self, handoff_id: str, card: CardRef) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO handoff_cards (handoff_id, conversation_id, activity_id, updated_at)
+            VALUES (?, ?, ?, ?)
+            ON CONFLICT (handoff_id) DO UPDATE SET conversation_id = excluded.conversation_id,
+                activity_id = excluded.activity_id, updated_at = excluded.updated_at""",
+            handoff_id,
+            card.conversation_id,
+            card.activity_id,
+            self._clock.now(),
+        )
+
+    async def card_of(self, handoff_id: str) -> CardRef | None:
+        row = await self._db.fetch_one(
+            "SELECT conversation_id, activity_id FROM handoff_cards WHERE handoff_id = ?",
+            handoff_id,
+        )
+        return CardRef(**row) if row else None
+
+    async def handoff_of_card(self, activity_id: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT handoff_id FROM handoff_cards WHERE activity_id = ?", activity_id
+        )
+        return str(row["handoff_id"]) if row else None
+
+    async def history(self, handoff_id: str) -> list[AuditEvent]:
+        rows = await self._db.fetch_all(
+            "SELECT doc FROM handoff_events WHERE handoff_id = ? ORDER BY seq", handoff_id
+        )
+        return [AuditEvent.model_validate_json(row["doc"]) for row in rows]

@@ -1,0 +1,261 @@
+"""Outbox (handoff.ports) on SQL: messages to send, written in the same transaction as the
+change that causes them, then claimed, sent and finished by the outbox workers of any replica."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from handoff.models import as_utc
+from handoff.ports import Clock, OutboxItem, OutboxMessage, OutboxState
+
+from .sql_protocol import Dialect, Row, Session
+from .store_base import StoreBase
+
+logger = logging.getLogger(__name__)
+
+_MAX_ERROR_LENGTH = 4000
+
+_OUTBOX_COLUMNS = (
+    "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps, "
+    "sending"
+)
+
+# An item is due when its time has come, nobody holds its lease, and nothing earlier in its
+# lane still waits to go out: an earlier item blocks once it is due or has been tried (a
+# retry waiting for its backoff), not while it is merely planned for later (a reminder).
+_DUE = """
+    state = 'pending' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
+    AND (lane IS NULL OR NOT EXISTS (
+        SELECT 1 FROM outbox AS earlier
+        WHERE earlier.lane = outbox.lane AND earlier.state = 'pending'
+          AND earlier.id < outbox.id AND (earlier.attempts > 0 OR earlier.not_before <= ?)
+    ))"""
+
+_CLAIM_TEMPLATE = f"""
+        UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE {_DUE}
+            ORDER BY not_before, id
+            LIMIT ?
+            {{lock}}
+        )
+        RETURNING {_OUTBOX_COLUMNS}"""
+_CLAIM: dict[Dialect, str] = {
+    # Inside the SQLite driver's serialized write transaction nobody else can claim meanwhile.
+    "sqlite": _CLAIM_TEMPLATE.format(lock=""),
+    # SKIP LOCKED: concurrent claimers on other connections pass over each other's rows
+    # instead of waiting for them or claiming them twice.
+    "postgresql": _CLAIM_TEMPLATE.format(lock="FOR UPDATE SKIP LOCKED"),
+}
+
+
+async def enqueue_all_in(session: Session, messages: Sequence[OutboxMessage], clock: Clock) -> None:
+    """Adds `messages` in the caller's transaction, skipping those enqueued before."""
+    for message in messages:
+        await enqueue_in(session, message, clock)
+
+
+async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> bool:
+    """Adds `message`; False if one with its dedupe key was enqueued before."""
+    now = clock.now()
+    inserted = await session.execute(
+        """
+        INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
+                            created_at, updated_at, lane)
+        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)
+        ON CONFLICT (dedupe_key) DO NOTHING""",
+        message.kind,
+        json.dumps(message.payload),
+        message.dedupe_key,
+        OutboxState.PENDING.value,
+        message.not_before,
+        now,
+        now,
+        message.lane,
+    )
+    if not inserted:
+        logger.debug(
+            "outbox item was enqueued before; not adding it again",
+            extra={"dedupe_key": message.dedupe_key},
+        )
+    return inserted > 0
+
+
+class SqlOutbox(StoreBase):
+    async def enqueue(
+        self, kind: str, payload: dict[str, Any], dedupe_key: str, not_before: datetime
+    ) -> bool:
+        message = OutboxMessage(
+            kind=kind, payload=payload, dedupe_key=dedupe_key, not_before=not_before
+        )
+        return await enqueue_in(self._db, message, self._clock)
+
+    async def enqueue_message(self, message: OutboxMessage) -> bool:
+        return await enqueue_in(self._db, message, self._clock)
+
+    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        if limit <= 0:
+            return []
+        if lease <= timedelta(0):
+            raise ValueError(f"a lease must be positive, got {lease}")
+        now = as_utc(now)
+        # A plain read first: an idle poll then takes no write lock, which on SQLite would
+        # hold up every other writer of the file a few times a second.
+        due = await self._db.fetch_one(f"SELECT id FROM outbox WHERE {_DUE} LIMIT 1", now, now, now)
+        if due is None:
+            return []
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch_all(
+                _CLAIM[self._db.dialect], now + lease, self._clock.now(), now, now, now, limit
+            )
+        items = [_outbox_item(row) for row in rows]
+        # RETURNING gives no order; hand items out in the order they were due.
+        items.sort(key=lambda item: (item.not_before, item.id))
+        return items
+
+    async def complete(self, item_id: int) -> None:
+        await self._finish(item_id, OutboxState.DONE, None)
+
+    async def retry_later(self, item_id: int, at: datetime, error: str) -> None:
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET not_before = ?, lease_until = NULL, last_error = ?, updated_at = ?
+            WHERE id = ? AND state = ?""",
+            as_utc(at),
+            error[:_MAX_ERROR_LENGTH],
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+        if not changed:
+            logger.warning(
+                "outbox item is not pending; not rescheduling it", extra={"outbox_id": item_id}
+            )
+
+    async def give_up(self, item_id: int, error: str) -> None:
+        await self._finish(item_id, OutboxState.DEAD, error)
+        logger.warning(
+            "outbox item moved to the dead letters", extra={"outbox_id": item_id, "error": error}
+        )
+
+    async def dead_letters(self, limit: int = 100) -> list[OutboxItem]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            OutboxState.DEAD.value,
+            max(limit, 0),
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def begin_send(self, item_id: int, sending: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sending = ?, updated_at = ? WHERE id = ? AND state = ?",
+            sending,
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
+    async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sent_steps = ?, sending = NULL, updated_at = ? "
+            "WHERE id = ? AND state = ?",
+            json.dumps(list(steps)),
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
+    async def sent_in_lane(self, lane: str, since: datetime) -> set[str]:
+        rows = await self._db.fetch_all(
+            "SELECT sent_steps FROM outbox WHERE lane = ? AND updated_at >= ?", lane, as_utc(since)
+        )
+        return {step for row in rows for step in json.loads(row["sent_steps"] or "[]") if step}
+
+    async def defer(self, item_id: int, at: datetime) -> None:
+        await self._db.execute(
+            """
+            UPDATE outbox SET not_before = ?, lease_until = NULL, updated_at = ?,
+                              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+            WHERE id = ? AND state = ?""",
+            as_utc(at),
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+
+    async def revive(self, item_id: int) -> bool:
+        now = self._clock.now()
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET state = ?, attempts = 0, not_before = ?, lease_until = NULL,
+                              updated_at = ?
+            WHERE id = ? AND state = ?""",
+            OutboxState.PENDING.value,
+            now,
+            now,
+            item_id,
+            OutboxState.DEAD.value,
+        )
+        if changed:
+            logger.warning(
+                "outbox item taken out of the dead letters to try again",
+                extra={"outbox_id": item_id},
+            )
+        return changed > 0
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        counts = {state.value: 0 for state in OutboxState}
+        counts.update({str(row["state"]): int(row["n"]) for row in rows})
+        return counts
+
+    async def outbox_states(self, dedupe_keys: Sequence[str]) -> dict[str, OutboxState]:
+        if not dedupe_keys:
+            return {}
+        marks = ", ".join("?" for _ in dedupe_keys)
+        rows = await self._db.fetch_all(
+            f"SELECT dedupe_key, state FROM outbox WHERE dedupe_key IN ({marks})", *dedupe_keys
+        )
+        return {str(row["dedupe_key"]): OutboxState(row["state"]) for row in rows}
+
+    async def _finish(self, item_id: int, state: OutboxState, error: str | None) -> None:
+        # Only a pending item moves on: a worker whose lease ran out must not undo the result
+        # of the worker that re-claimed the item.
+        changed = await self._db.execute(
+            """
+            UPDATE outbox SET state = ?, lease_until = NULL,
+                              last_error = COALESCE(?, last_error), updated_at = ?
+            WHERE id = ? AND state = ?""",
+            state.value,
+            None if error is None else error[:_MAX_ERROR_LENGTH],
+            self._clock.now(),
+            item_id,
+            OutboxState.PENDING.value,
+        )
+        if not changed:
+            logger.warning(
+                "outbox item is not pending; not marking it",
+                extra={"outbox_id": item_id, "state": state.value},
+            )
+
+
+def _outbox_item(row: Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        dedupe_key=row["dedupe_key"],
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        not_before=row["not_before"],
+        last_error=row["last_error"],
+        lane=row["lane"],
+        sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
+        sending=row["sending"],
+    )

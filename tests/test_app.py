@@ -1,0 +1,86 @@
+"""app.py wires the parts: what starts, in which order, and what stops when the app stops."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+from botbuilder.core.adapters import TestAdapter
+
+from app import build_bot, check_groups_have_graph, create_app
+from config.process import ConfigError, load_process_config
+from config.settings import DEFAULT_CONFIG_PATH, Settings
+from storage.errors import StorageUnavailable
+from storage.sql_store import open_store
+from teams.endpoint import BOT, STORE
+from teams.middleware import ConversationMemory, DeliveredOnce, TenantGuard
+
+from conftest import FakeClock
+
+
+def settings_for(tmp_path: Path, **values: str) -> Settings:
+    given: dict[str, Any] = {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", **values}
+    return Settings(**given)
+
+
+async def test_the_app_serves_the_bot_once_started_and_closes_its_database_when_stopped(
+    tmp_path: Path,
+) -> None:
+    app = create_app(settings_for(tmp_path), FakeClock())
+    routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
+    assert {("POST", "/api/messages"), ("GET", "/healthz"), ("GET", "/readyz")} <= routes
+    assert BOT not in app, "the bot exists only once its database is open"
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        store = app[STORE]
+        assert app[BOT] is not None
+        await store.ping()
+    finally:
+        await runner.cleanup()
+    with pytest.raises(StorageUnavailable):
+        await store.ping()
+
+
+def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(tmp_path: Path) -> None:
+    data = yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
+    data["case_transfer"]["allowed_groups"] = ["00000000-0000-4000-8000-00000000cafe"]
+    config = tmp_path / "handoff.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    settings = settings_for(tmp_path, HANDOFF_CONFIG=str(config))
+    with pytest.raises(ConfigError) as refused:
+        check_groups_have_graph(settings, load_process_config(config))
+    assert "allowed_groups" in str(refused.value)
+    assert "GroupMember.Read.All" in str(refused.value)
+    with pytest.raises(ConfigError):
+        create_app(settings, FakeClock())
+
+
+async def test_every_turn_meets_the_tenant_guard_then_the_delivery_claim_then_memory(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", clock)
+    try:
+        pipeline = build_bot(
+            store,
+            load_process_config(DEFAULT_CONFIG_PATH),
+            clock,
+            tenant_id="tenant",
+            delivery_abandoned_after=timedelta(seconds=15),
+        )
+        assert [type(step) for step in pipeline.middleware] == [
+            TenantGuard,
+            DeliveredOnce,
+            ConversationMemory,
+        ]
+        adapter = TestAdapter(pipeline.bot.on_turn)
+        pipeline.attach(adapter)
+        attached = adapter._middleware._middleware  # the SDK's own list, in run order
+        assert attached[-3:] == list(pipeline.middleware)
+    finally:
+        await store.close()

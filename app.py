@@ -34,6 +34,7 @@ from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.ports import Clock, SystemClock
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
@@ -116,7 +117,9 @@ def build_bot(
         """Teams added the bot to a chat: if it is a long-running case's, post its summary."""
         chat = await store.group_chat_by_id(chat_id)
         if chat is not None:
-            step = effects.group_chat_step(effects.POST_CHAT_SUMMARY, chat.case_number, clock.now())
+            step = effects.group_chat_step(
+                OutboxKind.POST_CHAT_SUMMARY, chat.case_number, clock.now()
+            )
             await store.enqueue_message(step)
 
     bot = HandoffBot(
@@ -210,6 +213,10 @@ def build_worker(
         **approval_cards.table(),
         **undelivered.table(),
     }
+    unhandled = set(OutboxKind) - set(tables)
+    if unhandled:
+        # A kind nobody handles would only be found as dead letters, at night.
+        raise ValueError(f"outbox kinds without a handler: {sorted(unhandled)}")
     return OutboxWorker(
         store,
         tables,

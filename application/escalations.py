@@ -22,6 +22,7 @@ from handoff.escalation import (
 from handoff.models import AuditEvent, Handoff, Person, case_number_from
 from handoff.ports import AlreadyHandled, Clock
 from handoff.service import HandoffService
+from handoff.state_machine import Verb
 
 from . import messages
 from .access import RequestAccess
@@ -98,7 +99,7 @@ class Escalations:
         """The case's latest handoff, if the sender may escalate it (the card's Escalate
         button's rules); else what to tell them."""
         handoff = await self._store.latest_for_case(number)
-        refusal = await self._access.read_and_act(request, "escalate", handoff, number)
+        refusal = await self._access.read_and_act(request, Verb.ESCALATE, handoff, number)
         if refusal is None and handoff is not None:
             return handoff
         return refusal or messages.no_handoff_for(number)

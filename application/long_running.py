@@ -15,6 +15,7 @@ from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError
 from handoff import effects
 from handoff.access import log_refusal
+from handoff.effects import OutboxKind
 from handoff.errors import ConcurrencyConflict, IllegalTransition
 from handoff.flowchart import NextStep, NextStepKind, PathStep
 from handoff.long_running import (
@@ -32,6 +33,7 @@ from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
+from handoff.state_machine import Verb
 
 from . import messages
 from .access import RequestAccess
@@ -92,7 +94,7 @@ class LongRunning:
                 return [messages.not_long_running(number)]
             return await self._plan_chat(request, latest, handoffs)
         if rest and marked is None:
-            refusal = await self._access.act(request, "long_running", latest)
+            refusal = await self._access.act(request, Verb.LONG_RUNNING, latest)
             if refusal is not None:
                 return [refusal]
             try:
@@ -145,7 +147,7 @@ class LongRunning:
     async def _plan_chat(self, request: Request, latest: Handoff, handoffs: list[Handoff]) -> Reply:
         """Shows the regional owners card; the chat is made when it comes back."""
         number = latest.case.number
-        refusal = await self._access.act(request, "long_running", latest)
+        refusal = await self._access.act(request, Verb.LONG_RUNNING, latest)
         if refusal is not None:
             return [refusal]
         if self._chats_missing:
@@ -175,7 +177,7 @@ class LongRunning:
             current = await self._store.group_chat(number)
             state = current.state.value if current else GroupChatState.REQUESTED.value
             return [messages.chat_exists(number, state)]
-        kind = effects.INSTALL_CHAT_APP if chat.chat_id else effects.CREATE_GROUP_CHAT
+        kind = OutboxKind.INSTALL_CHAT_APP if chat.chat_id else OutboxKind.CREATE_GROUP_CHAT
         now = self._clock.now()
         await self._store.enqueue_message(
             effects.group_chat_step(kind, number, now, attempt=now.isoformat())
@@ -197,7 +199,7 @@ class LongRunning:
         latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
         # The form is only card data: whoever sends it must be allowed to act on the case,
         # where the answer is shown, and only a case flagged long-running gets a chat.
-        refusal = await self._access.read_and_act(request, "long_running", latest, number)
+        refusal = await self._access.read_and_act(request, Verb.LONG_RUNNING, latest, number)
         if refusal is not None or latest is None:
             return [refusal or messages.STALE_FORM]
         if not any(h.long_running for h in handoffs):
@@ -221,7 +223,7 @@ class LongRunning:
             return [Card(card)]
         chat = GroupChat(case_number=number, topic=chat_topic(latest), members=tuple(members))
         if await self._store.plan_group_chat(chat):
-            step = effects.group_chat_step(effects.CREATE_GROUP_CHAT, number, self._clock.now())
+            step = effects.group_chat_step(OutboxKind.CREATE_GROUP_CHAT, number, self._clock.now())
             await self._store.enqueue_message(step)
             self._wake_outbox()
         names = ", ".join(f"{m.name} ({m.region})" for m in members)

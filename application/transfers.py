@@ -26,15 +26,14 @@ from handoff.state_machine import (
     ProvideInfo,
     RequestMoreInfo,
     SendBackToQueue,
+    Verb,
 )
 
 from .request import Reply, Request
 
 log = logging.getLogger(__name__)
 
-VERBS = frozenset(
-    {"accept", "more_info", "back_to_queue", "escalate", "cancel", "provide_info", "long_running"}
-)
+VERBS = frozenset(Verb)
 _MAX_ID_LENGTH = 64
 
 
@@ -85,18 +84,18 @@ def command_for(
     action: CardAction, actor: Person, is_lead: bool, instead_of: str | None = None
 ) -> Command | str:
     try:
-        if action.verb == "accept":
+        if action.verb == Verb.ACCEPT:
             return Accept(actor=actor, instead_of=instead_of)
-        if action.verb == "escalate":
+        if action.verb == Verb.ESCALATE:
             return EscalateToSme(actor=actor)
-        if action.verb == "cancel":
+        if action.verb == Verb.CANCEL:
             return Cancel(actor=actor)
-        if action.verb == "more_info":
+        if action.verb == Verb.MORE_INFO:
             question = _text(action.inputs, "question")
             if not question:
                 return "Type your question in the box first, then press the button."
             return RequestMoreInfo(actor=actor, question=question)
-        if action.verb == "back_to_queue":
+        if action.verb == Verb.BACK_TO_QUEUE:
             reason = _text(action.inputs, "reason")
             if not reason:
                 return "Say why the case goes back to the queue, then press the button."
@@ -165,7 +164,7 @@ class CardActions:
             )
             card = self._card(handoff, actor, request, refusal.said) if on_the_card else None
             return ActionResult(card=card, message=refusal.said)
-        if action.verb == "long_running":
+        if action.verb == Verb.LONG_RUNNING:
             return await self._flag_long_running(action, actor, request, key)
         instead_of = await self._meant_for(action, handoff, actor, request)
         if instead_of is not None and action.inputs.get("instead") is not True:
@@ -200,7 +199,7 @@ class CardActions:
         self, action: CardAction, handoff: Handoff, actor: Person, request: Request
     ) -> str | None:
         """For an Accept: who the handoff is meant for, when that is not the clicker."""
-        if action.verb != "accept":
+        if action.verb != Verb.ACCEPT:
             return None
         settings = await self._store.user_settings(actor.id)
         return meant_for_someone_else(
@@ -321,7 +320,7 @@ class TypedAnswers:
             return None
         [handoff] = waiting
         answer = CardAction(
-            verb="provide_info",
+            verb=Verb.PROVIDE_INFO,
             handoff_id=handoff.id,
             version=handoff.version,
             inputs={"answer": text.strip()},

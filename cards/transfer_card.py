@@ -13,7 +13,7 @@ from handoff.escalation import LEVEL_LABELS
 from handoff.long_running import why_not_flaggable
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
-from handoff.state_machine import allowed_verbs
+from handoff.state_machine import Verb, allowed_verbs
 
 from .elements import (
     Json,
@@ -29,18 +29,21 @@ from .elements import (
 )
 
 ACTION_TITLES = {
-    "accept": "Accept",
-    "more_info": "Need more info",
-    "back_to_queue": "Back to queue",
-    "escalate": "Escalate to SME",
-    "cancel": "Cancel",
-    "long_running": "Long-running",
+    Verb.ACCEPT: "Accept",
+    Verb.MORE_INFO: "Need more info",
+    Verb.BACK_TO_QUEUE: "Back to queue",
+    Verb.ESCALATE: "Escalate to SME",
+    Verb.CANCEL: "Cancel",
+    Verb.LONG_RUNNING: "Long-running",
 }
 # Verbs whose button first opens a text box: what the clicker must say with it.
 VERB_INPUTS = {
-    "more_info": ("question", "What do you need to know before taking the case?"),
-    "back_to_queue": ("reason", "Why does the case go back to the queue?"),
-    "long_running": ("why", "Why is the case long-running? (e.g. the customer works in two zones)"),
+    Verb.MORE_INFO: ("question", "What do you need to know before taking the case?"),
+    Verb.BACK_TO_QUEUE: ("reason", "Why does the case go back to the queue?"),
+    Verb.LONG_RUNNING: (
+        "why",
+        "Why is the case long-running? (e.g. the customer works in two zones)",
+    ),
 }
 # provide_info is answered from the requester's personal chat, not from the channel card.
 CARD_VERBS = tuple(ACTION_TITLES)
@@ -98,7 +101,7 @@ def _state_line(handoff: Handoff) -> Json:
     }
 
 
-def _execute(verb: str, handoff: Handoff, *, title: str = "", confirmed: bool = False) -> Json:
+def _execute(verb: Verb, handoff: Handoff, *, title: str = "", confirmed: bool = False) -> Json:
     data: Json = {"handoff_id": handoff.id, "version": handoff.version}
     if confirmed:
         data["instead"] = True
@@ -113,7 +116,7 @@ def _execute(verb: str, handoff: Handoff, *, title: str = "", confirmed: bool = 
     }
 
 
-def _action(verb: str, handoff: Handoff) -> Json:
+def _action(verb: Verb, handoff: Handoff) -> Json:
     if verb not in VERB_INPUTS:
         return _execute(verb, handoff)
     input_id, label = VERB_INPUTS[verb]
@@ -235,7 +238,7 @@ def handoff_card(
     actions = [
         # Someone the handoff is not meant for confirms they take it instead.
         _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
-        if verb == "accept" and instead_of
+        if verb == Verb.ACCEPT and instead_of
         else _action(verb, handoff)
         for verb in viewer_verbs(handoff, viewer)
     ]
@@ -244,25 +247,25 @@ def handoff_card(
     return content
 
 
-def _possible(handoff: Handoff) -> list[str]:
+def _possible(handoff: Handoff) -> list[Verb]:
     """What can be done to the handoff now, in the card's order: its state's moves, then
     flagging it long-running (R-LONG by hand) where the case can be."""
     verbs = allowed_verbs(handoff.state)
     if why_not_flaggable(handoff) is None:
-        verbs.append("long_running")
+        verbs.append(Verb.LONG_RUNNING)
     return verbs
 
 
-def viewer_verbs(handoff: Handoff, viewer: Viewer) -> list[str]:
+def viewer_verbs(handoff: Handoff, viewer: Viewer) -> list[Verb]:
     """The buttons `viewer`'s copy of this version of the card offers."""
     return [v for v in _possible(handoff) if v in CARD_VERBS and v in VIEWER_VERBS[viewer]]
 
 
-def offered_verbs(handoff: Handoff) -> list[str]:
+def offered_verbs(handoff: Handoff) -> list[Verb]:
     """The buttons this version of the handoff's cards offers, whoever's copy (the
     requester's answer card included), so a click on anything else is known to be forged."""
     offered = {verb for viewer in Viewer for verb in viewer_verbs(handoff, viewer)}
-    return [v for v in _possible(handoff) if v in offered or v == "provide_info"]
+    return [v for v in _possible(handoff) if v in offered or v == Verb.PROVIDE_INFO]
 
 
 # What each kind of event reads as in a history: what the person did, in plain words.
@@ -327,7 +330,7 @@ def handoff_list_card(
 def answer_card(handoff: Handoff) -> Json:
     """Asks the requester, in their personal chat, the receiving side's question."""
     question = safe(clip(handoff.open_question or "", 1500))
-    data = {"verb": "provide_info", "handoff_id": handoff.id, "version": handoff.version}
+    data = {"verb": Verb.PROVIDE_INFO.value, "handoff_id": handoff.id, "version": handoff.version}
     return card(
         [
             heading(f"Case {handoff.case.number}: a question before it is taken"),

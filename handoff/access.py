@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
+from .state_machine import Verb
+
 from .models import Handoff, Person
 from .ports import ConversationKind
 
@@ -42,10 +44,10 @@ CaseTransferTeam = Callable[[], Awaitable[str]]
 """The Case Transfer team's id: the configured one, else the team of the bound channel; empty
 while none is known."""
 
-REQUESTER_ONLY = frozenset({"cancel", "provide_info"})
-REQUESTER_OR_LEAD = frozenset({"back_to_queue"})
+REQUESTER_ONLY = frozenset({Verb.CANCEL, Verb.PROVIDE_INFO})
+REQUESTER_OR_LEAD = frozenset({Verb.BACK_TO_QUEUE})
 # What anyone who may act on a handoff may press (the members, the leads, its people).
-ANYONE_ACTING = frozenset({"accept", "more_info", "escalate", "long_running"})
+ANYONE_ACTING = frozenset({Verb.ACCEPT, Verb.MORE_INFO, Verb.ESCALATE, Verb.LONG_RUNNING})
 
 
 class Viewer(StrEnum):
@@ -58,10 +60,10 @@ class Viewer(StrEnum):
     LEAD = "lead"
 
 
-VIEWER_VERBS: dict[Viewer, frozenset[str]] = {
+VIEWER_VERBS: dict[Viewer, frozenset[Verb]] = {
     Viewer.TEAM: ANYONE_ACTING,
     # The requester cannot take their own handoff, nor ask themselves for more information.
-    Viewer.REQUESTER: (ANYONE_ACTING - {"accept", "more_info"})
+    Viewer.REQUESTER: (ANYONE_ACTING - {Verb.ACCEPT, Verb.MORE_INFO})
     | REQUESTER_OR_LEAD
     | REQUESTER_ONLY,
     Viewer.LEAD: ANYONE_ACTING | REQUESTER_OR_LEAD,

@@ -5,29 +5,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from .models import AuditEvent, Handoff, HandoffState, Person
 from .ports import OutboxMessage
 
-POST_CARD = "post_card"
-UPDATE_CARD = "update_card"
-NOTIFY = "notify"
-STAY_REMINDER = "stay_reminder"
-CREATE_GROUP_CHAT = "create_group_chat"
-INSTALL_CHAT_APP = "install_chat_app"
-POST_CHAT_SUMMARY = "post_chat_summary"
-CHAT_SHIFT_REMINDER = "chat_shift_reminder"
-PLAN_REMINDERS = "plan_reminders"
-SEND_APPROVAL_CARD = "send_approval_card"
-UPDATE_APPROVAL_CARD = "update_approval_card"
-# One item for every lead, as enqueued before each lead's card became its own item: an item
-# of these kinds still waiting after an upgrade is turned into the per-lead ones.
-SEND_APPROVAL_CARDS = "send_approval_cards"
-UPDATE_APPROVAL_CARDS = "update_approval_cards"
-SHIFT_END_REMINDER = "shift_end_reminder"
-MEETING_AGENDA = "meeting_agenda"
-REPORT_UNDELIVERED = "report_undelivered"
+
+class OutboxKind(StrEnum):
+    """What an outbox item asks the bot to do; each has one handler (the worker checks at
+    start-up that every kind has one)."""
+
+    POST_CARD = "post_card"
+    UPDATE_CARD = "update_card"
+    NOTIFY = "notify"
+    STAY_REMINDER = "stay_reminder"
+    CREATE_GROUP_CHAT = "create_group_chat"
+    INSTALL_CHAT_APP = "install_chat_app"
+    POST_CHAT_SUMMARY = "post_chat_summary"
+    CHAT_SHIFT_REMINDER = "chat_shift_reminder"
+    PLAN_REMINDERS = "plan_reminders"
+    SEND_APPROVAL_CARD = "send_approval_card"
+    UPDATE_APPROVAL_CARD = "update_approval_card"
+    # One item for every lead, as enqueued before each lead's card became its own item: an item
+    # of these kinds still waiting after an upgrade is turned into the per-lead ones.
+    SEND_APPROVAL_CARDS = "send_approval_cards"
+    UPDATE_APPROVAL_CARDS = "update_approval_cards"
+    SHIFT_END_REMINDER = "shift_end_reminder"
+    MEETING_AGENDA = "meeting_agenda"
+    REPORT_UNDELIVERED = "report_undelivered"
+
+
 # The payload key of a message meant for a person that names who hears of it should it never
 # reach them (see if_undelivered).
 IF_UNDELIVERED = "if_undelivered"
@@ -98,7 +106,7 @@ def _notify(
     if undelivered is not None:
         payload[IF_UNDELIVERED] = undelivered
     return OutboxMessage(
-        kind=NOTIFY,
+        kind=OutboxKind.NOTIFY,
         payload=payload,
         dedupe_key=_notify_key(handoff, person),
         not_before=at,
@@ -113,7 +121,7 @@ def _case_topic(number: str) -> tuple[str, str]:
 
 def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
     return OutboxMessage(
-        kind=STAY_REMINDER,
+        kind=OutboxKind.STAY_REMINDER,
         payload={"handoff_id": handoff.id, "number": number},
         dedupe_key=f"stay:{handoff.id}:{number}",
         not_before=at,
@@ -124,7 +132,7 @@ def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
 def post_card(handoff: Handoff, at: datetime, channel_id: str = "") -> OutboxMessage:
     """The handoff's card to the Case Transfer channel; once per channel it is bound to."""
     return OutboxMessage(
-        kind=POST_CARD,
+        kind=OutboxKind.POST_CARD,
         payload={"handoff_id": handoff.id},
         dedupe_key=f"post:{handoff.id}:{channel_id}" if channel_id else f"post:{handoff.id}",
         not_before=at,
@@ -152,7 +160,7 @@ def on_change(
     at = event.at
     messages = [
         OutboxMessage(
-            kind=UPDATE_CARD,
+            kind=OutboxKind.UPDATE_CARD,
             payload={"handoff_id": after.id},
             dedupe_key=f"card:{after.id}:v{after.version}",
             not_before=at,
@@ -219,7 +227,7 @@ def stay_sme_notices(
     about = f"the notice that the critical handoff of case {handoff.case.number} has no owner"
     return [
         OutboxMessage(
-            kind=NOTIFY,
+            kind=OutboxKind.NOTIFY,
             payload={
                 "person": sme.model_dump(),
                 "text": text,
@@ -258,7 +266,7 @@ def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
             )
         messages.append(
             OutboxMessage(
-                kind=NOTIFY,
+                kind=OutboxKind.NOTIFY,
                 payload=payload,
                 dedupe_key=key,
                 not_before=event.at,
@@ -284,9 +292,9 @@ def group_chat_step(kind: str, case_number: str, at: datetime, attempt: str = ""
 def chat_shift_reminder(case_number: str, region: str, at: datetime) -> OutboxMessage:
     """R-LONG: tell `region`'s owner in the case's chat that their shift is ending."""
     return OutboxMessage(
-        kind=CHAT_SHIFT_REMINDER,
+        kind=OutboxKind.CHAT_SHIFT_REMINDER,
         payload={"case_number": case_number, "region": region},
-        dedupe_key=f"{CHAT_SHIFT_REMINDER}:{case_number}:{region}:{at.isoformat()}",
+        dedupe_key=f"{OutboxKind.CHAT_SHIFT_REMINDER}:{case_number}:{region}:{at.isoformat()}",
         not_before=at,
         lane=group_chat_lane(case_number),
     )
@@ -296,15 +304,18 @@ def plan_reminders(at: datetime) -> OutboxMessage:
     """The next planning round, keyed by its time slot so that replicas plan it once."""
     slot = int(at.timestamp() // PLANNING_INTERVAL.total_seconds())
     return OutboxMessage(
-        kind=PLAN_REMINDERS, payload={}, dedupe_key=f"{PLAN_REMINDERS}:{slot}", not_before=at
+        kind=OutboxKind.PLAN_REMINDERS,
+        payload={},
+        dedupe_key=f"{OutboxKind.PLAN_REMINDERS}:{slot}",
+        not_before=at,
     )
 
 
 def shift_end_reminder(person: Person, shift_end: datetime, at: datetime) -> OutboxMessage:
     return OutboxMessage(
-        kind=SHIFT_END_REMINDER,
+        kind=OutboxKind.SHIFT_END_REMINDER,
         payload={"person": person.model_dump(), "shift_end": shift_end.isoformat()},
-        dedupe_key=f"{SHIFT_END_REMINDER}:{person.id}:{shift_end.isoformat()}",
+        dedupe_key=f"{OutboxKind.SHIFT_END_REMINDER}:{person.id}:{shift_end.isoformat()}",
         not_before=at,
         lane=chat_lane(person),
     )
@@ -312,9 +323,9 @@ def shift_end_reminder(person: Person, shift_end: datetime, at: datetime) -> Out
 
 def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> OutboxMessage:
     return OutboxMessage(
-        kind=MEETING_AGENDA,
+        kind=OutboxKind.MEETING_AGENDA,
         payload={"from_region": from_region, "meeting_at": meeting_at.isoformat()},
-        dedupe_key=f"{MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
+        dedupe_key=f"{OutboxKind.MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
         not_before=at,
         lane=CASE_TRANSFER_LANE,
     )
@@ -339,7 +350,7 @@ def approval_cards(
     everything else to that lead, and a lead whose chat is throttled or failing holds up
     no other lead. Each item names all the leads asked together (`asked`), so that the last
     one to fail for good can tell that the card reached nobody."""
-    kind = UPDATE_APPROVAL_CARD if update else SEND_APPROVAL_CARD
+    kind = OutboxKind.UPDATE_APPROVAL_CARD if update else OutboxKind.SEND_APPROVAL_CARD
     asked = [lead.model_dump() for lead in leads]
     keys = [approval_card_key(kind, escalation_id, version, lead.id) for lead in leads]
     payload: dict[str, Any] = {"escalation_id": escalation_id, "asked": asked}
@@ -377,7 +388,7 @@ def tell(
     if undelivered is not None:
         payload[IF_UNDELIVERED] = undelivered
     return OutboxMessage(
-        kind=NOTIFY,
+        kind=OutboxKind.NOTIFY,
         payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
         not_before=at,
@@ -390,9 +401,9 @@ def undelivered_report(tell: Person, topic: str, subject: str, at: datetime) -> 
     per person, topic and window, however many dead letters it covers."""
     window = int(at.timestamp() // UNDELIVERED_WINDOW.total_seconds())
     return OutboxMessage(
-        kind=REPORT_UNDELIVERED,
+        kind=OutboxKind.REPORT_UNDELIVERED,
         payload={"tell": tell.model_dump(), "topic": topic, "subject": subject},
-        dedupe_key=f"{REPORT_UNDELIVERED}:{topic}:{tell.id}:{window}",
+        dedupe_key=f"{OutboxKind.REPORT_UNDELIVERED}:{topic}:{tell.id}:{window}",
         not_before=at,
         lane=chat_lane(tell),
     )

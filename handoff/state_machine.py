@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -14,27 +15,39 @@ from .models import AuditEvent, Frozen, Handoff, HandoffState, Person, as_utc
 NonBlank = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"\S")]
 
 
+class Verb(StrEnum):
+    """A handoff card's buttons (and the requester's answer): one word each, everywhere."""
+
+    ACCEPT = "accept"
+    MORE_INFO = "more_info"
+    PROVIDE_INFO = "provide_info"
+    BACK_TO_QUEUE = "back_to_queue"
+    ESCALATE = "escalate"
+    CANCEL = "cancel"
+    LONG_RUNNING = "long_running"
+
+
 class Accept(Frozen):
-    verb: Literal["accept"] = "accept"
+    verb: Literal[Verb.ACCEPT] = Verb.ACCEPT
     actor: Person
     # Who the handoff was meant for, when someone else took it instead (they confirmed).
     instead_of: str | None = None
 
 
 class RequestMoreInfo(Frozen):
-    verb: Literal["more_info"] = "more_info"
+    verb: Literal[Verb.MORE_INFO] = Verb.MORE_INFO
     actor: Person
     question: NonBlank
 
 
 class ProvideInfo(Frozen):
-    verb: Literal["provide_info"] = "provide_info"
+    verb: Literal[Verb.PROVIDE_INFO] = Verb.PROVIDE_INFO
     actor: Person
     answer: NonBlank
 
 
 class SendBackToQueue(Frozen):
-    verb: Literal["back_to_queue"] = "back_to_queue"
+    verb: Literal[Verb.BACK_TO_QUEUE] = Verb.BACK_TO_QUEUE
     actor: Person
     reason: NonBlank
     # Set by the caller after it has checked the configured leads; the domain cannot know them.
@@ -42,13 +55,13 @@ class SendBackToQueue(Frozen):
 
 
 class EscalateToSme(Frozen):
-    verb: Literal["escalate"] = "escalate"
+    verb: Literal[Verb.ESCALATE] = Verb.ESCALATE
     actor: Person
     note: str = ""
 
 
 class Cancel(Frozen):
-    verb: Literal["cancel"] = "cancel"
+    verb: Literal[Verb.CANCEL] = Verb.CANCEL
     actor: Person
     reason: str = ""
 
@@ -77,12 +90,12 @@ TRANSITIONS: dict[tuple[HandoffState, type[Command]], HandoffState] = {
 }
 
 _VERB_WORDS = {
-    "accept": "accepted",
-    "more_info": "asked for more information on",
-    "provide_info": "answered the question on",
-    "back_to_queue": "sent back to the queue",
-    "escalate": "escalated",
-    "cancel": "cancelled",
+    Verb.ACCEPT: "accepted",
+    Verb.MORE_INFO: "asked for more information on",
+    Verb.PROVIDE_INFO: "answered the question on",
+    Verb.BACK_TO_QUEUE: "sent back to the queue",
+    Verb.ESCALATE: "escalated",
+    Verb.CANCEL: "cancelled",
 }
 
 
@@ -92,9 +105,9 @@ class Transition:
     events: tuple[AuditEvent, ...]
 
 
-def allowed_verbs(state: HandoffState) -> list[str]:
+def allowed_verbs(state: HandoffState) -> list[Verb]:
     """The verbs a card may offer in this state, in table order."""
-    verbs: list[str] = []
+    verbs: list[Verb] = []
     for (from_state, command_type), _ in TRANSITIONS.items():
         verb = command_type.model_fields["verb"].default
         if from_state is state and verb not in verbs:

@@ -36,6 +36,7 @@ from application.outbox_steps.sender import Sender
 from application.request import Card
 from cards.escalation_card import approval_card
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.escalation import Escalation, EscalationState
 from handoff.models import Person
 from handoff.ports import (
@@ -81,14 +82,14 @@ class ApprovalCardHandlers:
 
     def table(self) -> dict[str, Handler]:
         return {
-            effects.SEND_APPROVAL_CARD: self.send,
-            effects.UPDATE_APPROVAL_CARD: self.update,
-            effects.SEND_APPROVAL_CARDS: self.split,
-            effects.UPDATE_APPROVAL_CARDS: self.split,
+            OutboxKind.SEND_APPROVAL_CARD: self.send,
+            OutboxKind.UPDATE_APPROVAL_CARD: self.update,
+            OutboxKind.SEND_APPROVAL_CARDS: self.split,
+            OutboxKind.UPDATE_APPROVAL_CARDS: self.split,
         }
 
     def on_dead(self) -> dict[str, Handler]:
-        return {effects.SEND_APPROVAL_CARD: self.tell_if_nobody_reached}
+        return {OutboxKind.SEND_APPROVAL_CARD: self.tell_if_nobody_reached}
 
     async def _card_of(
         self, escalation_id: str, lead: Person
@@ -141,7 +142,7 @@ class ApprovalCardHandlers:
         asked = [Person.model_validate(lead) for lead in item.payload["asked"]]
         # The cards are sent at the escalation's first version, when it is asked for.
         keys = [
-            effects.approval_card_key(effects.SEND_APPROVAL_CARD, escalation.id, 1, lead.id)
+            effects.approval_card_key(OutboxKind.SEND_APPROVAL_CARD, escalation.id, 1, lead.id)
             for lead in asked
         ]
         states = await self._store.outbox_states(keys)
@@ -167,7 +168,7 @@ class ApprovalCardHandlers:
         it becomes the per-lead items it stands for (one for a lead without a personal chat
         dies at once, and if all do, the engineer is told, as for any card)."""
         escalation = await self._store.get_escalation(item.payload["escalation_id"])
-        update = item.kind == effects.UPDATE_APPROVAL_CARDS
+        update = item.kind == OutboxKind.UPDATE_APPROVAL_CARDS
         leads = approvers(self._leads, escalation.requester)
         version = escalation.version if update else 1
         now = self._clock.now()

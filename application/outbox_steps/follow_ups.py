@@ -15,6 +15,7 @@ from application.outbox_steps.sender import Sender
 from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.models import Handoff, HandoffState, Person
 from handoff.ports import (
     CardRef,
@@ -93,10 +94,10 @@ class EffectHandlers:
 
     def table(self) -> dict[str, Handler]:
         return {
-            effects.POST_CARD: self.post_card,
-            effects.UPDATE_CARD: self.update_card,
-            effects.NOTIFY: self.notify,
-            effects.STAY_REMINDER: self.stay_reminder,
+            OutboxKind.POST_CARD: self.post_card,
+            OutboxKind.UPDATE_CARD: self.update_card,
+            OutboxKind.NOTIFY: self.notify,
+            OutboxKind.STAY_REMINDER: self.stay_reminder,
         }
 
     async def _tell(self, person: Person, messages: Sequence[Said]) -> None:

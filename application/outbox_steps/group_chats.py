@@ -15,6 +15,7 @@ from cards.transfer_card import handoff_card
 from graph.client import GraphClient
 from graph.errors import GraphAuthError, GraphError, GraphTransientError
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.long_running import (
     CHAT_RULES,
     GroupChat,
@@ -54,10 +55,10 @@ class GroupChatHandlers:
 
     def table(self) -> dict[str, Handler]:
         return {
-            effects.CREATE_GROUP_CHAT: self.create,
-            effects.INSTALL_CHAT_APP: self.install,
-            effects.POST_CHAT_SUMMARY: self.post_summary,
-            effects.CHAT_SHIFT_REMINDER: self.shift_reminder,
+            OutboxKind.CREATE_GROUP_CHAT: self.create,
+            OutboxKind.INSTALL_CHAT_APP: self.install,
+            OutboxKind.POST_CHAT_SUMMARY: self.post_summary,
+            OutboxKind.CHAT_SHIFT_REMINDER: self.shift_reminder,
         }
 
     async def _chat(self, item: OutboxItem) -> GroupChat:
@@ -121,7 +122,7 @@ class GroupChatHandlers:
                 chat.case_number, GroupChatState.CREATED, chat_id=chat_id
             )
             log.info("group chat created", extra={"case": chat.case_number, "chat_id": chat_id})
-        await self._next(effects.INSTALL_CHAT_APP, item)
+        await self._next(OutboxKind.INSTALL_CHAT_APP, item)
 
     async def install(self, item: OutboxItem) -> None:
         chat = await self._chat(item)

@@ -13,6 +13,7 @@ from application.outbox_steps.sender import Sender
 from application.request import Card
 from cards.transfer_card import agenda_card, shift_end_card
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
@@ -44,9 +45,9 @@ class ReminderHandlers:
 
     def table(self) -> dict[str, Handler]:
         return {
-            effects.PLAN_REMINDERS: self.plan,
-            effects.SHIFT_END_REMINDER: self.shift_end,
-            effects.MEETING_AGENDA: self.meeting_agenda,
+            OutboxKind.PLAN_REMINDERS: self.plan,
+            OutboxKind.SHIFT_END_REMINDER: self.shift_end,
+            OutboxKind.MEETING_AGENDA: self.meeting_agenda,
         }
 
     async def start(self) -> None:

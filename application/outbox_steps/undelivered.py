@@ -26,6 +26,7 @@ from application import messages
 from application.outbox_steps.follow_ups import Store
 from application.outbox_steps.sender import Sender
 from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, OutboxState
 from outbox.failures import Paced, PermanentFailure
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 # How far back among the dead letters a report looks for the ones of its topic.
 SCANNED_DEAD_LETTERS = 500
 # Kinds of items meant for a person; their payload names the person ("person" or "lead").
-PERSON_BOUND = (effects.NOTIFY, effects.SEND_APPROVAL_CARD)
+PERSON_BOUND = (OutboxKind.NOTIFY, OutboxKind.SEND_APPROVAL_CARD)
 
 
 def addressee(item: OutboxItem) -> Person | None:
@@ -78,7 +79,7 @@ class UndeliveredReports:
         self._recheck = recheck
 
     def table(self) -> dict[str, Handler]:
-        return {effects.REPORT_UNDELIVERED: self.report}
+        return {OutboxKind.REPORT_UNDELIVERED: self.report}
 
     def on_dead(self) -> dict[str, Handler]:
         return {kind: self.dead for kind in PERSON_BOUND}
@@ -149,6 +150,6 @@ def _told_elsewhere(item: OutboxItem, states: Mapping[str, OutboxState]) -> bool
     """An approval card that reached no Team Leader at all: the requester hears that on its
     own (application/outbox_steps/approval_cards.py), in stronger words."""
     batch = _info(item).get("batch", [])
-    return item.kind == effects.SEND_APPROVAL_CARD and all(
+    return item.kind == OutboxKind.SEND_APPROVAL_CARD and all(
         states.get(key) is OutboxState.DEAD for key in batch
     )

@@ -400,7 +400,11 @@ async def test_an_item_for_every_lead_left_from_before_the_upgrade_is_split_per_
 
 
 def old_item(escalation_id: str, version: int, *, update: bool) -> OutboxMessage:
-    kind = effects.UPDATE_APPROVAL_CARDS if update else effects.SEND_APPROVAL_CARDS
+    kind = (
+        effects.OutboxKind.UPDATE_APPROVAL_CARDS
+        if update
+        else effects.OutboxKind.SEND_APPROVAL_CARDS
+    )
     return OutboxMessage(
         kind=kind,
         payload={"escalation_id": escalation_id},

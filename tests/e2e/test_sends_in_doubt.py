@@ -63,7 +63,7 @@ def with_graph(
 
 
 # What the tests send; reminders planned for later stay pending.
-SENT_NOW = (effects.NOTIFY, effects.POST_CARD, effects.UPDATE_CARD)
+SENT_NOW = (effects.OutboxKind.NOTIFY, effects.OutboxKind.POST_CARD, effects.OutboxKind.UPDATE_CARD)
 
 
 async def sends_done(database_url: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109

@@ -114,7 +114,7 @@ async def test_a_request_is_stored_with_its_event_and_its_card(
     assert event.data == {"path": list(OUTPUTS.path)}, "the flow chart's path is in the audit"
     kinds = {row["kind"] for row in (await outbox(store)).values()}
     # A critical case also starts the reminders to stay with it until someone takes it.
-    assert kinds == {effects.POST_CARD, effects.STAY_REMINDER}
+    assert kinds == {effects.OutboxKind.POST_CARD, effects.OutboxKind.STAY_REMINDER}
 
 
 async def test_a_second_open_handoff_of_a_case_is_refused_and_writes_nothing(

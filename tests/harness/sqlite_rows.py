@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from handoff.effects import MEETING_AGENDA, PLAN_REMINDERS
+from handoff.effects import OutboxKind
 
 # Written by the bot for itself from start-up on, on its own schedule, whatever anyone sends.
 BOOKKEEPING = {
     "schema_migrations": "1 = 1",
-    "outbox": f"kind IN ('{PLAN_REMINDERS}', '{MEETING_AGENDA}')",
+    "outbox": f"kind IN ('{OutboxKind.PLAN_REMINDERS}', '{OutboxKind.MEETING_AGENDA}')",
 }
 
 

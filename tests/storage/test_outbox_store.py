@@ -227,9 +227,9 @@ async def test_a_case_chat_gets_its_steps_and_reminders_one_at_a_time_in_order(
     # reminder must not overtake the summary, nor a step that makes the chat.
     now = clock.now()
     for message in (
-        effects.group_chat_step(effects.POST_CHAT_SUMMARY, "2311230040001111", now),
+        effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, "2311230040001111", now),
         effects.chat_shift_reminder("2311230040001111", "EMEA", now),
-        effects.group_chat_step(effects.CREATE_GROUP_CHAT, "2311230040002222", now),
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, "2311230040002222", now),
     ):
         await store.enqueue_message(message)
 

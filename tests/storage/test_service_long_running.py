@@ -61,7 +61,7 @@ async def test_the_accept_that_closes_the_loop_marks_the_case(
     told = [
         i.payload["text"]
         for i in due
-        if i.kind == effects.NOTIFY and i.dedupe_key.startswith("long:")
+        if i.kind == effects.OutboxKind.NOTIFY and i.dedupe_key.startswith("long:")
     ]
     assert len(told) == 2, "the new owner and the requester"
     assert told[0].startswith(f"Case {CASE} is now long-running: it has gone round the globe")

@@ -27,10 +27,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from .state_machine import Verb
-
 from .models import Handoff, Person
 from .ports import ConversationKind
+from .state_machine import Verb
 
 log = logging.getLogger(__name__)
 

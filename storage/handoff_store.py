@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handoff.errors import ConcurrencyConflict, NotFound
-from handoff.models import AuditEvent, Handoff
+from handoff.models import AuditEvent, Handoff, HandoffState
 from handoff.ports import CardRef, DuplicateOpenHandoff, OutboxMessage
 
 from .errors import UniqueViolation
@@ -17,9 +17,11 @@ from .outbox_store import enqueue_all_in
 from .sql_protocol import Session
 from .store_base import StoreBase
 
-# Spelled exactly as in the partial indexes of the migrations: SQLite only uses a partial index
-# when the query repeats its WHERE term.
-_IS_OPEN = "state NOT IN ('accepted', 'cancelled')"
+# The domain's rule (HandoffState.is_open), spelled exactly as in the partial indexes of the
+# migrations: SQLite only uses a partial index when the query repeats its WHERE term
+# (tests/storage/test_handoff_store.py checks the migrations say the same).
+_CLOSED = ", ".join(f"'{state.value}'" for state in HandoffState if not state.is_open)
+IS_OPEN = f"state NOT IN ({_CLOSED})"
 
 
 class SqlHandoffRepository(StoreBase):
@@ -59,7 +61,7 @@ class SqlHandoffRepository(StoreBase):
         if await tx.fetch_one("SELECT id FROM handoffs WHERE id = ?", handoff.id) is not None:
             raise ValueError(f"a handoff with id {handoff.id} is already stored")
         existing = await tx.fetch_one(
-            f"SELECT id, state, created_at FROM handoffs WHERE case_number = ? AND {_IS_OPEN}",
+            f"SELECT id, state, created_at FROM handoffs WHERE case_number = ? AND {IS_OPEN}",
             handoff.case.number,
         )
         since = f" (since {existing['created_at']:%Y-%m-%d %H:%M} UTC)" if existing else ""
@@ -131,7 +133,7 @@ class SqlHandoffRepository(StoreBase):
 
     async def open_for_case(self, case_number: str) -> Handoff | None:
         row = await self._db.fetch_one(
-            f"SELECT doc FROM handoffs WHERE case_number = ? AND {_IS_OPEN}", case_number
+            f"SELECT doc FROM handoffs WHERE case_number = ? AND {IS_OPEN}", case_number
         )
         return None if row is None else Handoff.model_validate_json(row["doc"])
 
@@ -140,12 +142,12 @@ class SqlHandoffRepository(StoreBase):
             raise ValueError(f"limit must not be negative, got {limit}")
         if target_region is None:
             rows = await self._db.fetch_all(
-                f"SELECT doc FROM handoffs WHERE {_IS_OPEN} ORDER BY created_at, id LIMIT ?",
+                f"SELECT doc FROM handoffs WHERE {IS_OPEN} ORDER BY created_at, id LIMIT ?",
                 limit,
             )
         else:
             rows = await self._db.fetch_all(
-                f"""SELECT doc FROM handoffs WHERE target_region = ? AND {_IS_OPEN}
+                f"""SELECT doc FROM handoffs WHERE target_region = ? AND {IS_OPEN}
                     ORDER BY created_at, id LIMIT ?""",
                 target_region,
                 limit,
@@ -156,7 +158,7 @@ class SqlHandoffRepository(StoreBase):
         row = await self._db.fetch_one(
             f"""
             SELECT doc FROM handoffs WHERE case_number = ?
-            ORDER BY CASE WHEN {_IS_OPEN} THEN 0 ELSE 1 END, created_at DESC
+            ORDER BY CASE WHEN {IS_OPEN} THEN 0 ELSE 1 END, created_at DESC
             LIMIT 1""",
             case_number,
         )

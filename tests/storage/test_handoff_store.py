@@ -5,8 +5,10 @@ key written in the same transaction as each change."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from handoff.models import (
 )
 from handoff.ports import AlreadyHandled, CardRef, DuplicateOpenHandoff, OutboxMessage
 from handoff.state_machine import Accept, Cancel, RequestMoreInfo, apply, request_event
+from storage.handoff_store import IS_OPEN
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
@@ -466,3 +469,13 @@ async def test_for_case_lists_every_handoff_of_the_case_oldest_first(
 async def test_list_open_refuses_a_negative_limit(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="limit"):
         await store.list_open(limit=-1)
+
+
+def test_the_open_states_in_sql_are_the_domains() -> None:
+    """Which states are open is stated once (HandoffState.is_open); the store's queries and the
+    migrations' partial indexes must say the same, or queries stop using the indexes."""
+    assert IS_OPEN == "state NOT IN ('accepted', 'cancelled')"
+    migrations = Path(__file__).resolve().parents[2] / "storage" / "migrations"
+    for sql in sorted(migrations.glob("*/0001_init.sql")):
+        predicates = re.findall(r"WHERE (state NOT IN \([^)]*\))", sql.read_text())
+        assert predicates and set(predicates) == {IS_OPEN}, sql

@@ -37,16 +37,15 @@ class ReadViews:
         self._clock = clock
         self._access = access
 
-    def _region(self, request: Request) -> tuple[str | None, Reply]:
-        """The region named after the command, if any; or what to tell the user when the word
-        is not a region."""
-        if not request.args:
-            return None, []
-        region = request.args[0].upper()
-        if region in self._schedule.travel_order:
-            return region, []
-        regions = self._schedule.travel_order
-        return None, [messages.unknown_region(request.args[0], regions)]
+    async def _open_region(self, request: Request) -> tuple[str | None, Reply]:
+        """For the views of open handoffs: the region named after the command, if any; or
+        what to tell the user when the word is not a region or the open handoffs not theirs
+        to see."""
+        region = request.args[0].upper() if request.args else None
+        if region is not None and region not in self._schedule.travel_order:
+            return None, [messages.unknown_region(request.args[0], self._schedule.travel_order)]
+        refusal = await self._access.see_open(request)
+        return region, [refusal] if refusal is not None else []
 
     async def status(self, request: Request) -> Reply:
         number = case_number_from("".join(request.args)) if request.args else None
@@ -63,12 +62,9 @@ class ReadViews:
         return [Card(handoff_card(handoff, history=history, viewer=viewer))]
 
     async def list_open(self, request: Request) -> Reply:
-        region, problem = self._region(request)
-        if problem:
-            return problem
-        refusal = await self._access.see_open(request)
-        if refusal is not None:
-            return [refusal]
+        region, refused = await self._open_region(request)
+        if refused:
+            return refused
         handoffs = await self._store.list_open(region, limit=LIST_LIMIT)
         title = f"Open handoffs to {region}" if region else "Open handoffs"
         return [Card(handoff_list_card(title, handoffs, "None: every handoff has an owner."))]
@@ -85,12 +81,9 @@ class ReadViews:
         return [Card(card)]
 
     async def agenda(self, request: Request) -> Reply:
-        region, problem = self._region(request)
-        if problem:
-            return problem
-        refusal = await self._access.see_open(request)
-        if refusal is not None:
-            return [refusal]
+        region, refused = await self._open_region(request)
+        if refused:
+            return refused
         now = self._clock.now()
         if region is None:
             on_shift = self._schedule.regions_on_shift(now)

@@ -16,7 +16,8 @@ from config.settings import Settings
 from handoff.models import Person
 from handoff.ports import ConversationAddress, ConversationKind, OutboxItem, OutboxMessage
 from outbox.worker import CURRENT_JOURNAL, SendJournal
-from storage.sql_store import _OUTBOX_COLUMNS, SqlStore, _outbox_item, open_store
+from storage.outbox_store import _OUTBOX_COLUMNS, _outbox_item
+from storage.sql_store import SqlStore, open_store
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender

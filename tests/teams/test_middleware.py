@@ -254,7 +254,7 @@ async def test_joining_a_cases_group_chat_queues_its_summary(
     assert address is not None and address.kind.value == "groupChat"
     due = await store.claim(clock.now(), 10, timedelta(seconds=30))
     assert [(i.kind, i.payload["case_number"]) for i in due] == [
-        (effects.POST_CHAT_SUMMARY, "2311230040001234")
+        (effects.OutboxKind.POST_CHAT_SUMMARY, "2311230040001234")
     ]
 
 

@@ -68,7 +68,7 @@ async def escalated(world: StepWorld, leads: tuple[Person, ...] = (LEE, KIM)) ->
 
 async def card_item(world: StepWorld, escalation: Escalation, lead: Person) -> OutboxItem:
     return await world.item(
-        effects.approval_card_key(effects.SEND_APPROVAL_CARD, escalation.id, 1, lead.id)
+        effects.approval_card_key(effects.OutboxKind.SEND_APPROVAL_CARD, escalation.id, 1, lead.id)
     )
 
 
@@ -132,13 +132,13 @@ async def test_when_every_leads_card_died_the_requester_is_told_once(world: Step
     lee, kim = await card_item(world, escalation, LEE), await card_item(world, escalation, KIM)
     await world.store.give_up(lee.id, "no personal chat with Team Leader Lee Lead")
     await world.run(handlers(world).tell_if_nobody_reached, lee)
-    assert await world.items(effects.NOTIFY) == [], "Kim's card is still being tried"
+    assert await world.items(effects.OutboxKind.NOTIFY) == [], "Kim's card is still being tried"
 
     await world.store.give_up(kim.id, "no personal chat with Team Leader Kim Lead")
     await world.run(handlers(world).tell_if_nobody_reached, kim)
     await world.run(handlers(world).tell_if_nobody_reached, lee)
 
-    [told] = await world.items(effects.NOTIFY)
+    [told] = await world.items(effects.OutboxKind.NOTIFY)
     assert told.payload["person"]["id"] == ANA.id
     assert "reached no Team Leader (Lee Lead, Kim Lead)" in told.payload["text"]
     assert told.lane == effects.chat_lane(ANA)
@@ -151,7 +151,7 @@ async def test_a_card_that_reached_one_lead_tells_the_requester_nothing(world: S
     kim = await card_item(world, escalation, KIM)
     await world.store.give_up(kim.id, "no personal chat")
     await world.run(handlers(world).tell_if_nobody_reached, kim)
-    assert await world.items(effects.NOTIFY) == []
+    assert await world.items(effects.OutboxKind.NOTIFY) == []
 
 
 async def test_an_old_item_for_every_lead_becomes_one_per_lead_leaving_out_the_requester(
@@ -162,9 +162,9 @@ async def test_an_old_item_for_every_lead_becomes_one_per_lead_leaving_out_the_r
     escalation = await escalated(world, leads=())
     old = await world.enqueued(
         OutboxMessage(
-            kind=effects.SEND_APPROVAL_CARDS,
+            kind=effects.OutboxKind.SEND_APPROVAL_CARDS,
             payload={"escalation_id": escalation.id},
-            dedupe_key=f"{effects.SEND_APPROVAL_CARDS}:{escalation.id}",
+            dedupe_key=f"{effects.OutboxKind.SEND_APPROVAL_CARDS}:{escalation.id}",
             not_before=NOW,
             lane=f"escalation:{escalation.id}",
         )
@@ -172,7 +172,7 @@ async def test_an_old_item_for_every_lead_becomes_one_per_lead_leaving_out_the_r
 
     await world.run(handlers(world, leads=(LEE, lead_ana)).split, old)
 
-    [part] = await world.items(effects.SEND_APPROVAL_CARD)
+    [part] = await world.items(effects.OutboxKind.SEND_APPROVAL_CARD)
     assert part.payload["lead"]["id"] == LEE.id and part.lane == effects.chat_lane(LEE)
     await world.run(handlers(world).send, part)
     assert len(world.cards(chat)) == 1

@@ -224,7 +224,7 @@ async def test_a_stay_reminder_stops_once_the_handoff_is_accepted(world: StepWor
     await world.run(handlers(world).stay_reminder, await world.item(f"stay:{handoff.id}:1"))
 
     assert world.connector.requests == []
-    assert [i.dedupe_key for i in await world.items(effects.STAY_REMINDER)] == [
+    assert [i.dedupe_key for i in await world.items(effects.OutboxKind.STAY_REMINDER)] == [
         f"stay:{handoff.id}:1"
     ]
 
@@ -247,7 +247,7 @@ async def test_a_stay_reminder_books_the_next_before_it_sends(world: StepWorld) 
         f"Case {CASE} has waited 1 hour and nobody has accepted it yet. It stays with you "
         "until another engineer takes it over."
     ]
-    assert len(await world.items(effects.STAY_REMINDER)) == 2
+    assert len(await world.items(effects.OutboxKind.STAY_REMINDER)) == 2
 
 
 async def test_the_smes_are_told_once_when_the_handoff_waited_long_enough(
@@ -260,7 +260,7 @@ async def test_the_smes_are_told_once_when_the_handoff_waited_long_enough(
 
     await world.run(handlers(world).stay_reminder, due)
 
-    [notice] = [i for i in await world.items(effects.NOTIFY) if i.dedupe_key.startswith("stay-sme")]
+    [notice] = [i for i in await world.items(effects.OutboxKind.NOTIFY) if i.dedupe_key.startswith("stay-sme")]
     assert notice.payload["person"]["id"] == SME.id
     assert "has waited 4 hours without an owner" in notice.payload["text"]
     following = await world.item(f"stay:{handoff.id}:5")
@@ -268,7 +268,7 @@ async def test_the_smes_are_told_once_when_the_handoff_waited_long_enough(
 
     world.clock.advance(STAY.interval)
     await world.run(handlers(world).stay_reminder, following)
-    sme_notices = [i for i in await world.items(effects.NOTIFY) if "stay-sme" in i.dedupe_key]
+    sme_notices = [i for i in await world.items(effects.OutboxKind.NOTIFY) if "stay-sme" in i.dedupe_key]
     assert len(sme_notices) == 1, "the SMEs are told once"
     assert len(world.texts(personal_chat_id(ANA))) == 2
 
@@ -292,5 +292,5 @@ async def test_the_last_stay_reminder_books_no_other(world: StepWorld) -> None:
     )
     await world.run(handlers(world).stay_reminder, last)
     assert len(world.texts(chat)) == 1
-    keys = {i.dedupe_key for i in await world.items(effects.STAY_REMINDER)}
+    keys = {i.dedupe_key for i in await world.items(effects.OutboxKind.STAY_REMINDER)}
     assert f"stay:{handoff.id}:{MAX_STAY_REMINDERS + 1}" not in keys

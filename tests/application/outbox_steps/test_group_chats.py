@@ -101,7 +101,7 @@ async def test_the_chat_is_made_with_the_owners_and_kept_before_the_install_is_q
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
 
     await world.run(handlers(world, graph).create, item)
 
@@ -113,7 +113,7 @@ async def test_the_chat_is_made_with_the_owners_and_kept_before_the_install_is_q
         chat_id,
         GroupChatState.CREATED,
     )
-    install = await world.item(f"{effects.INSTALL_CHAT_APP}:{CASE}")
+    install = await world.item(f"{effects.OutboxKind.INSTALL_CHAT_APP}:{CASE}")
     assert install.lane == effects.group_chat_lane(CASE)
 
 
@@ -121,12 +121,12 @@ async def test_a_retry_of_create_finds_the_chat_it_made_and_makes_no_second(
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
     await world.run(handlers(world, graph).create, item)
     await world.run(handlers(world, graph).create, await world.item(item.dedupe_key))
 
     assert len(creates(fake_graph)) == 1 and len(fake_graph.chats) == 1
-    assert len(await world.items(effects.INSTALL_CHAT_APP)) == 1
+    assert len(await world.items(effects.OutboxKind.INSTALL_CHAT_APP)) == 1
 
 
 async def test_graph_throttled_throughout_is_left_to_the_outboxs_retry_and_tells_nobody(
@@ -135,7 +135,7 @@ async def test_graph_throttled_throughout_is_left_to_the_outboxs_retry_and_tells
     await world.personal_chat(ANA)
     await accepted_case(world)
     fake_graph.fail_next(503, count=3, method="POST")
-    item = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
 
     with pytest.raises(GraphTransientError):
         await world.run(handlers(world, graph).create, item)
@@ -153,7 +153,7 @@ async def test_a_missing_permission_fails_for_good_and_the_owners_hear_what_to_d
     ana_chat, bo_chat = await world.personal_chat(ANA), await world.personal_chat(BO)
     await accepted_case(world)
     fake_graph.fail_next(403, method="POST", message="Missing role Chat.Create")
-    item = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
 
     with pytest.raises(PermanentFailure, match=r"Chat\.Create"):
         await world.run(handlers(world, graph).create, item)
@@ -165,14 +165,14 @@ async def test_a_missing_permission_fails_for_good_and_the_owners_hear_what_to_d
         [told] = world.texts(chat)
         assert f"I could not make the group chat of case {CASE}" in told
         assert f"**longrunning {CASE} chat**" in told and "The case itself is unchanged" in told
-    assert await world.items(effects.INSTALL_CHAT_APP) == []
+    assert await world.items(effects.OutboxKind.INSTALL_CHAT_APP) == []
 
 
 async def test_without_graph_the_step_fails_for_good_saying_what_to_configure(
     world: StepWorld,
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
     with pytest.raises(PermanentFailure, match="TEAMS_APP_ID"):
         await world.run(handlers(world, None).create, item)
 
@@ -181,9 +181,9 @@ async def test_the_app_is_installed_in_the_chat_once_even_when_the_step_runs_aga
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    create = await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW))
+    create = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
     await world.run(handlers(world, graph).create, create)
-    install = await world.item(f"{effects.INSTALL_CHAT_APP}:{CASE}")
+    install = await world.item(f"{effects.OutboxKind.INSTALL_CHAT_APP}:{CASE}")
 
     await world.run(handlers(world, graph).install, install)
     await world.run(handlers(world, graph).install, await world.item(install.dedupe_key))
@@ -200,23 +200,23 @@ async def test_the_summary_books_the_owners_shift_reminder_then_posts_card_and_r
     await accepted_case(world)
     await world.run(
         handlers(world, graph).create,
-        await world.enqueued(effects.group_chat_step(effects.CREATE_GROUP_CHAT, CASE, NOW)),
+        await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)),
     )
     [chat_id] = fake_graph.chats
     await world.group_chat(chat_id)
-    item = await world.enqueued(effects.group_chat_step(effects.POST_CHAT_SUMMARY, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW))
     world.connector.fail_next(429, retry_after=1, method="POST")
 
     with pytest.raises(Exception, match="429"):
         await world.run(handlers(world, graph).post_summary, item)
-    [reminder] = await world.items(effects.CHAT_SHIFT_REMINDER)
+    [reminder] = await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)
     assert reminder.payload["region"] == "US", "Bo, the owner, is reminded"
 
     await world.run(handlers(world, graph).post_summary, await world.item(item.dedupe_key))
     card, rules = world.connector.activities(chat_id)
     assert CASE in all_text(card["attachments"][0]["content"])
     assert rules["text"] == CHAT_RULES
-    assert len(await world.items(effects.CHAT_SHIFT_REMINDER)) == 1
+    assert len(await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)) == 1
     stored = await world.store.group_chat(CASE)
     assert stored is not None and stored.state is GroupChatState.POSTED
 
@@ -226,7 +226,7 @@ async def test_a_summary_for_a_chat_teams_has_not_announced_fails_for_good(
 ) -> None:
     await accepted_case(world)
     await world.store.update_group_chat(CASE, GroupChatState.INSTALLED, chat_id="19:x@thread.v2")
-    item = await world.enqueued(effects.group_chat_step(effects.POST_CHAT_SUMMARY, CASE, NOW))
+    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW))
     with pytest.raises(PermanentFailure, match="not known to the bot"):
         await world.run(handlers(world, graph).post_summary, item)
     assert world.connector.requests == []
@@ -248,7 +248,7 @@ async def test_the_shift_reminder_names_the_next_owner_and_books_theirs(
     [text] = world.texts(chat_id)
     assert text.startswith("Bo Receiver (US): your shift ends soon.")
     assert f"to hand case {CASE} to Ana Lopez (EMEA)" in text
-    reminders = await world.items(effects.CHAT_SHIFT_REMINDER)
+    reminders = await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)
     [booked] = [i for i in reminders if i.payload["region"] == "EMEA"]
     assert booked.not_before > at
 
@@ -266,4 +266,4 @@ async def test_shift_reminders_stop_once_the_case_has_been_quiet_for_a_week(
     await world.run(handlers(world, graph).shift_reminder, item)
 
     assert world.connector.requests == []
-    assert len(await world.items(effects.CHAT_SHIFT_REMINDER)) == 1
+    assert len(await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)) == 1

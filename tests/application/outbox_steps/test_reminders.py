@@ -76,17 +76,17 @@ async def test_planning_books_the_next_round_first_then_reminders_in_each_reader
 ) -> None:
     await set_settings(world, BO_IN_TOKYO)
     await handlers(world).start()
-    [plan] = await world.items(effects.PLAN_REMINDERS)
+    [plan] = await world.items(effects.OutboxKind.PLAN_REMINDERS)
 
     await world.run(handlers(world).plan, plan)
 
-    rounds = await world.items(effects.PLAN_REMINDERS)
+    rounds = await world.items(effects.OutboxKind.PLAN_REMINDERS)
     assert [r.not_before for r in rounds] == [NOW, NOW + effects.PLANNING_INTERVAL]
-    [reminder] = await world.items(effects.SHIFT_END_REMINDER)
+    [reminder] = await world.items(effects.OutboxKind.SHIFT_END_REMINDER)
     assert reminder.payload["person"]["id"] == BO.id
     assert datetime.fromisoformat(reminder.payload["shift_end"]) == TUESDAY_END
     assert reminder.not_before == TUESDAY_END - SHIFT_END_NOTICE
-    agendas = {i.payload["from_region"]: i for i in await world.items(effects.MEETING_AGENDA)}
+    agendas = {i.payload["from_region"]: i for i in await world.items(effects.OutboxKind.MEETING_AGENDA)}
     # EMEA -> US at 08:30 Los Angeles time: 16:30 UTC on this Monday.
     emea = agendas["EMEA"]
     assert emea.not_before == datetime(2026, 11, 23, 16, 30, tzinfo=UTC) - AGENDA_NOTICE
@@ -95,11 +95,11 @@ async def test_planning_books_the_next_round_first_then_reminders_in_each_reader
 async def test_planning_twice_in_a_round_books_each_reminder_once(world: StepWorld) -> None:
     await set_settings(world, BO_IN_TOKYO)
     await handlers(world).start()
-    [plan] = await world.items(effects.PLAN_REMINDERS)
+    [plan] = await world.items(effects.OutboxKind.PLAN_REMINDERS)
     await world.run(handlers(world).plan, plan)
     await world.run(handlers(world).plan, await world.item(plan.dedupe_key))
-    assert len(await world.items(effects.SHIFT_END_REMINDER)) == 1
-    assert len(await world.items(effects.PLAN_REMINDERS)) == 2
+    assert len(await world.items(effects.OutboxKind.SHIFT_END_REMINDER)) == 1
+    assert len(await world.items(effects.OutboxKind.PLAN_REMINDERS)) == 2
 
 
 async def test_the_shift_end_card_lists_the_critical_cases_and_shows_the_end_in_utc_for_teams(

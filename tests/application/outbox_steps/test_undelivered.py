@@ -72,7 +72,7 @@ async def test_a_dead_notice_books_one_report_for_the_requester_however_many_die
         dead = await died(world, message, "no personal chat with Uma SME")
         await world.run(reports(world).dead, dead)
 
-    [report] = await world.items(effects.REPORT_UNDELIVERED)
+    [report] = await world.items(effects.OutboxKind.REPORT_UNDELIVERED)
     assert report.payload["tell"]["id"] == ANA.id and report.payload["topic"] == TOPIC
     assert report.lane == effects.chat_lane(ANA)
 
@@ -82,7 +82,7 @@ async def test_a_message_for_the_requester_themselves_books_no_report(world: Ste
     await world.run(reports(world).dead, await died(world, own, "no personal chat"))
     plain = effects.tell(UMA, "Hello.", "plain", NOW)
     await world.run(reports(world).dead, await died(world, plain, "no personal chat"))
-    assert await world.items(effects.REPORT_UNDELIVERED) == []
+    assert await world.items(effects.OutboxKind.REPORT_UNDELIVERED) == []
 
 
 async def test_the_report_waits_while_a_sibling_is_still_being_tried(world: StepWorld) -> None:
@@ -91,7 +91,7 @@ async def test_the_report_waits_while_a_sibling_is_still_being_tried(world: Step
     dead = await died(world, uma, "no personal chat with Uma SME: they have not installed the bot")
     await world.enqueued(vic)
     await world.run(reports(world).dead, dead)
-    report = (await world.items(effects.REPORT_UNDELIVERED))[0]
+    report = (await world.items(effects.OutboxKind.REPORT_UNDELIVERED))[0]
 
     with pytest.raises(Paced) as paced:
         await world.run(reports(world).report, report)
@@ -108,7 +108,7 @@ async def test_the_report_names_each_message_its_person_and_why_in_one_message(
     await died(world, uma, "no personal chat with Uma SME: they have not installed the bot")
     dead = await died(world, vic, "SendFailed: 503 Service Unavailable")
     await world.run(reports(world).dead, dead)
-    [report] = await world.items(effects.REPORT_UNDELIVERED)
+    [report] = await world.items(effects.OutboxKind.REPORT_UNDELIVERED)
 
     await world.run(reports(world).report, report)
 
@@ -128,7 +128,7 @@ async def test_approval_cards_that_reached_no_lead_are_left_to_their_own_message
     )
     dead = await died(world, cards[0], "no personal chat with Team Leader Uma SME")
     await world.run(reports(world).dead, dead)
-    [report] = await world.items(effects.REPORT_UNDELIVERED)
+    [report] = await world.items(effects.OutboxKind.REPORT_UNDELIVERED)
 
     await world.run(reports(world).report, report)
 
@@ -140,7 +140,7 @@ async def test_a_report_for_someone_without_a_personal_chat_fails_for_good(
 ) -> None:
     [uma] = notices([UMA])
     await world.run(reports(world).dead, await died(world, uma, "no personal chat"))
-    [report] = await world.items(effects.REPORT_UNDELIVERED)
+    [report] = await world.items(effects.OutboxKind.REPORT_UNDELIVERED)
     with pytest.raises(PermanentFailure, match="no personal chat with Ana Lopez"):
         await world.run(reports(world).report, report)
 
@@ -150,7 +150,7 @@ async def test_a_new_window_gets_a_report_of_its_own(world: StepWorld) -> None:
     await world.run(reports(world).dead, await died(world, uma, "no personal chat"))
     world.clock.advance(effects.UNDELIVERED_WINDOW)
     await world.run(reports(world).dead, await died(world, vic, "no personal chat"))
-    assert len(await world.items(effects.REPORT_UNDELIVERED)) == 2
+    assert len(await world.items(effects.OutboxKind.REPORT_UNDELIVERED)) == 2
 
 
 async def test_chained_follow_ups_of_a_dead_letter_run_in_order() -> None:
@@ -162,16 +162,16 @@ async def test_chained_follow_ups_of_a_dead_letter_run_in_order() -> None:
     async def second(item: OutboxItem) -> None:
         ran.append(f"second {item.id}")
 
-    table = chain({effects.NOTIFY: first}, {effects.NOTIFY: second, effects.POST_CARD: second})
+    table = chain({effects.OutboxKind.NOTIFY: first}, {effects.OutboxKind.NOTIFY: second, effects.OutboxKind.POST_CARD: second})
     item = OutboxItem(
         id=7,
-        kind=effects.NOTIFY,
+        kind=effects.OutboxKind.NOTIFY,
         payload={},
         dedupe_key="k",
         state=OutboxState.DEAD,
         attempts=1,
         not_before=NOW,
     )
-    await table[effects.NOTIFY](item)
+    await table[effects.OutboxKind.NOTIFY](item)
     assert ran == ["first 7", "second 7"]
-    assert set(table) == {effects.NOTIFY, effects.POST_CARD}
+    assert set(table) == {effects.OutboxKind.NOTIFY, effects.OutboxKind.POST_CARD}

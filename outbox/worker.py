@@ -30,7 +30,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,7 +41,9 @@ from .failures import Paced, PermanentFailure, SendFailed
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[OutboxItem], Awaitable[None]]
+Handler = Callable[[OutboxItem, "SendJournal | None"], Awaitable[None]]
+"""Carries out an item; its sends go through the item's journal (None: a dead letter's
+follow-up, whose sends are not journaled)."""
 
 # What fails, in the FaultLog's lines.
 _ROUNDS = "outbox rounds"
@@ -139,10 +140,6 @@ class SendJournal:
         await self._outbox.record_steps(self._item.id, self._results)
 
 
-# Set while an outbox item's handler runs; teams.sending reads it.
-CURRENT_JOURNAL: ContextVar[SendJournal | None] = ContextVar("outbox_journal", default=None)
-
-
 class OutboxWorker:
     def __init__(
         self,
@@ -208,9 +205,8 @@ class OutboxWorker:
                 extra={**context, "sending": item.sending},
             )
         journal = SendJournal(item, self._outbox, self._clock)
-        token = CURRENT_JOURNAL.set(journal)
         try:
-            await handler(item)
+            await handler(item, journal)
         except Paced as error:
             # Not a failure: the conversation is at its limit, the item waits its turn.
             at = self._clock.now() + timedelta(seconds=error.retry_after)
@@ -238,8 +234,6 @@ class OutboxWorker:
             await self._settle(lambda: self._outbox.retry_later(item.id, at, reason))
             log.warning("outbox item will be retried", extra={**context, "delay": delay})
             return
-        finally:
-            CURRENT_JOURNAL.reset(token)
         await self._settle(lambda: self._outbox.complete(item.id))
 
     async def _give_up(self, item: OutboxItem, error: str) -> None:
@@ -248,7 +242,7 @@ class OutboxWorker:
         if follow_up is None:
             return
         try:
-            await follow_up(item)
+            await follow_up(item, None)
         except Exception:
             # The item is dead either way; an admin's `outbox retry` runs this again when it
             # dies again.

@@ -22,7 +22,7 @@ from botbuilder.schema import Activity, ConversationReference
 from application.request import Card, Said
 from outbox.failures import Paced, SendFailed
 from outbox.landed_sends import CLOCK_SKEW, CannotTell, LandedSends
-from outbox.worker import CURRENT_JOURNAL, SendJournal
+from outbox.worker import SendJournal
 
 from .activities import message_of
 from .activity_codec import to_json
@@ -165,9 +165,13 @@ class OutboxSender(TeamsSender):
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def send(self, reference: dict[str, Any], message: Said | Activity) -> str:
+    async def send(
+        self,
+        reference: dict[str, Any],
+        message: Said | Activity,
+        journal: SendJournal | None = None,
+    ) -> str:
         activity = as_activity(message)
-        journal = CURRENT_JOURNAL.get()
         if journal is None:
             await self._pace(reference)
             with already_paced():

@@ -48,7 +48,7 @@ from handoff.ports import (
     OutboxState,
 )
 from outbox.failures import PermanentFailure
-from outbox.worker import Handler
+from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class ApprovalCardHandlers:
                 return card, address
         return None
 
-    async def send(self, item: OutboxItem) -> None:
+    async def send(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         escalation = await self._store.get_escalation(item.payload["escalation_id"])
         lead = Person.model_validate(item.payload["lead"])
         if await self._card_of(escalation.id, lead) is not None:
@@ -114,13 +114,15 @@ class ApprovalCardHandlers:
             )
         # A retry after the send (the record below failed) gets the sent card's id back from
         # the send journal instead of sending it again.
-        activity_id = await self._sender.send(address.reference, Card(approval_card(escalation)))
+        activity_id = await self._sender.send(
+            address.reference, Card(approval_card(escalation)), journal
+        )
         await self._store.add_escalation_card(
             escalation.id,
             CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
         )
 
-    async def update(self, item: OutboxItem) -> None:
+    async def update(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         escalation = await self._store.get_escalation(item.payload["escalation_id"])
         lead = Person.model_validate(item.payload["lead"])
         sent = await self._card_of(escalation.id, lead)
@@ -131,7 +133,9 @@ class ApprovalCardHandlers:
             address.reference, card.activity_id, Card(approval_card(escalation))
         )
 
-    async def tell_if_nobody_reached(self, item: OutboxItem) -> None:
+    async def tell_if_nobody_reached(
+        self, item: OutboxItem, journal: SendJournal | None = None
+    ) -> None:
         """Run once a lead's card item is dead: the engineer must not wait for a decision
         that no lead can make."""
         escalation = await self._store.get_escalation(item.payload["escalation_id"])
@@ -163,7 +167,7 @@ class ApprovalCardHandlers:
             self._clock.now(),
         )
 
-    async def split(self, item: OutboxItem) -> None:
+    async def split(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         """An item for every lead at once, enqueued before the upgrade to one item per lead:
         it becomes the per-lead items it stands for (one for a lead without a personal chat
         dies at once, and if all do, the engineer is told, as for any card)."""

@@ -31,7 +31,7 @@ from handoff.ports import (
     UserSettingsStore,
 )
 from outbox.failures import PermanentFailure
-from outbox.worker import Handler
+from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ class EffectHandlers:
             OutboxKind.STAY_REMINDER: self.stay_reminder,
         }
 
-    async def _tell(self, person: Person, messages: Sequence[Said]) -> None:
+    async def _tell(
+        self, person: Person, messages: Sequence[Said], journal: SendJournal | None
+    ) -> None:
         address = await self._store.personal_conversation(person.id)
         if address is None and person.aad_object_id:
             address = await self._store.personal_conversation(person.aad_object_id)
@@ -109,9 +111,9 @@ class EffectHandlers:
                 f"no personal chat with {person.name or person.id}: they have not installed the bot"
             )
         for message in messages:
-            await self._sender.send(address.reference, message)
+            await self._sender.send(address.reference, message, journal)
 
-    async def post_card(self, item: OutboxItem) -> None:
+    async def post_card(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         handoff = await self._store.get(item.payload["handoff_id"])
         if await self._store.card_of(handoff.id) is not None:
             return  # posted already (a repeat after setup, or a retry after a crash)
@@ -130,14 +132,16 @@ class EffectHandlers:
                 "I post it as soon as the channel is set up; meanwhile "
                 f"**status {number}** shows it."
             )
-            await self._tell(handoff.requester, [text])
+            await self._tell(handoff.requester, [text], journal)
             return
-        activity_id = await self._sender.send(address.reference, Card(handoff_card(handoff)))
+        activity_id = await self._sender.send(
+            address.reference, Card(handoff_card(handoff)), journal
+        )
         await self._store.set_card(
             handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
         )
 
-    async def update_card(self, item: OutboxItem) -> None:
+    async def update_card(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         handoff_id = item.payload["handoff_id"]
         card = await self._store.card_of(handoff_id)
         if card is None:
@@ -148,7 +152,7 @@ class EffectHandlers:
         handoff = await self._store.get(handoff_id)
         await self._sender.update(address.reference, card.activity_id, Card(handoff_card(handoff)))
 
-    async def notify(self, item: OutboxItem) -> None:
+    async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])
         messages: list[Said] = [item.payload["text"]]
         if isinstance(item.payload.get("card"), dict):
@@ -157,9 +161,9 @@ class EffectHandlers:
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:
                 messages.append(Card(answer_card(handoff)))
-        await self._tell(person, messages)
+        await self._tell(person, messages, journal)
 
-    async def stay_reminder(self, item: OutboxItem) -> None:
+    async def stay_reminder(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         handoff = await self._store.get(item.payload["handoff_id"])
         number = int(item.payload["number"])
         if handoff.state in (HandoffState.ACCEPTED, HandoffState.CANCELLED):
@@ -187,4 +191,4 @@ class EffectHandlers:
         text = messages.stay_reminder(handoff.case.number, waited)
         if tell_smes and not smes:
             text += " " + effects.NO_SME_REACHABLE
-        await self._tell(handoff.requester, [text])
+        await self._tell(handoff.requester, [text], journal)

@@ -27,7 +27,7 @@ from handoff.models import HandoffState, Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 from outbox.failures import PermanentFailure
-from outbox.worker import Handler
+from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ class GroupChatHandlers:
         step = effects.group_chat_step(kind, case_number, self._clock.now(), attempt)
         await self._store.enqueue_message(step)
 
-    async def _fail(self, chat: GroupChat, error: GraphError | GraphAuthError) -> NoReturn:
+    async def _fail(
+        self, chat: GroupChat, error: GraphError | GraphAuthError, journal: SendJournal | None
+    ) -> NoReturn:
         """A failure no retry mends: say what an admin must do, keep the case as it was."""
         await self._store.update_group_chat(
             chat.case_number, GroupChatState.FAILED, error=str(error)
@@ -87,15 +89,15 @@ class GroupChatHandlers:
             )
             for person in {p.id: p for p in (handoff.owner, handoff.requester) if p}.values():
                 try:
-                    await self._tell(person, text)
+                    await self._tell(person, text, journal)
                 except Exception:
                     log.exception("could not tell about a failed group chat")
         raise PermanentFailure(str(error))
 
-    async def _tell(self, person: Person, text: str) -> None:
+    async def _tell(self, person: Person, text: str, journal: SendJournal | None) -> None:
         address = await self._store.personal_conversation(person.id)
         if address is not None:
-            await self._sender.send(address.reference, text)
+            await self._sender.send(address.reference, text, journal)
 
     def _graph_client(self) -> GraphClient:
         if self._graph is None or not self._teams_app_id:
@@ -105,7 +107,7 @@ class GroupChatHandlers:
             )
         return self._graph
 
-    async def create(self, item: OutboxItem) -> None:
+    async def create(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         chat = await self._chat(item)
         if chat.chat_id is None:
             graph = self._graph_client()
@@ -116,7 +118,7 @@ class GroupChatHandlers:
             except GraphTransientError:
                 raise  # retried by the outbox
             except (GraphError, GraphAuthError) as error:
-                await self._fail(chat, error)
+                await self._fail(chat, error, journal)
             # Kept before anything else can fail, so a retry finds this chat.
             await self._store.update_group_chat(
                 chat.case_number, GroupChatState.CREATED, chat_id=chat_id
@@ -124,7 +126,7 @@ class GroupChatHandlers:
             log.info("group chat created", extra={"case": chat.case_number, "chat_id": chat_id})
         await self._next(OutboxKind.INSTALL_CHAT_APP, item)
 
-    async def install(self, item: OutboxItem) -> None:
+    async def install(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         chat = await self._chat(item)
         if chat.chat_id is None:
             raise PermanentFailure(f"the chat of case {chat.case_number} was never created")
@@ -134,11 +136,11 @@ class GroupChatHandlers:
         except GraphTransientError:
             raise
         except (GraphError, GraphAuthError) as error:
-            await self._fail(chat, error)
+            await self._fail(chat, error, journal)
         if chat.state is GroupChatState.CREATED:
             await self._store.update_group_chat(chat.case_number, GroupChatState.INSTALLED)
 
-    async def post_summary(self, item: OutboxItem) -> None:
+    async def post_summary(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         chat = await self._chat(item)
         if chat.chat_id is None:
             raise PermanentFailure(f"the chat of case {chat.case_number} was never created")
@@ -150,8 +152,8 @@ class GroupChatHandlers:
         # depend on how long the posts below take, and a retry books nothing twice.
         owner_region = handoff.target_region if handoff.owner else handoff.from_region
         await self._remind_at_shift_end(chat.case_number, owner_region)
-        await self._sender.send(address.reference, Card(handoff_card(handoff)))
-        await self._sender.send(address.reference, CHAT_RULES)
+        await self._sender.send(address.reference, Card(handoff_card(handoff)), journal)
+        await self._sender.send(address.reference, CHAT_RULES, journal)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
 
     async def _remind_at_shift_end(self, case_number: str, region: str) -> None:
@@ -159,7 +161,7 @@ class GroupChatHandlers:
         step = effects.chat_shift_reminder(case_number, region, at)
         await self._store.enqueue_message(step)
 
-    async def shift_reminder(self, item: OutboxItem) -> None:
+    async def shift_reminder(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         """Near the end of an owner's shift: ask them, in the chat, to hand over; then the
         next region's owner gets the same at the end of theirs."""
         chat = await self._chat(item)
@@ -183,4 +185,4 @@ class GroupChatHandlers:
                 f"**shiftend** with a short summary to hand case {chat.case_number} to "
                 f"{successor.name} ({successor.region})."
             )
-            await self._sender.send(address.reference, text)
+            await self._sender.send(address.reference, text, journal)

@@ -19,7 +19,7 @@ from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
-from outbox.worker import Handler
+from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ReminderHandlers:
         """Makes sure a planning round is due; every process may call it, one round runs."""
         await self._store.enqueue_message(effects.plan_reminders(self._clock.now()))
 
-    async def plan(self, _item: OutboxItem) -> None:
+    async def plan(self, _item: OutboxItem, _journal: SendJournal | None = None) -> None:
         now = self._clock.now()
         # The next round first, so a failure below cannot stop the planning for good.
         await self._store.enqueue_message(effects.plan_reminders(now + effects.PLANNING_INTERVAL))
@@ -70,7 +70,7 @@ class ReminderHandlers:
                 at = meeting.at - AGENDA_NOTICE
                 await self._store.enqueue_message(effects.meeting_agenda(region, meeting.at, at))
 
-    async def shift_end(self, item: OutboxItem) -> None:
+    async def shift_end(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])
         settings = await self._store.user_settings(person.id)
         if settings is None or settings.muted:
@@ -86,9 +86,9 @@ class ReminderHandlers:
         address = await self._store.personal_conversation(person.id)
         if address is None:
             return
-        await self._sender.send(address.reference, Card(shift_end_card(cases, end)))
+        await self._sender.send(address.reference, Card(shift_end_card(cases, end)), journal)
 
-    async def meeting_agenda(self, item: OutboxItem) -> None:
+    async def meeting_agenda(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         channel_id = await case_transfer_channel(self._store, self._configured_channel)
         address = await self._store.channel_conversation(channel_id) if channel_id else None
         if address is None:
@@ -101,4 +101,4 @@ class ReminderHandlers:
         if meeting is None:
             return
         handoffs = agenda(await self._store.list_open(None, limit=200), meeting)
-        await self._sender.send(address.reference, Card(agenda_card(meeting, handoffs)))
+        await self._sender.send(address.reference, Card(agenda_card(meeting, handoffs)), journal)

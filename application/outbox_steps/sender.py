@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from application.request import Said
+from outbox.worker import SendJournal
 
 
 class Sender(Protocol):
-    async def send(self, reference: dict[str, Any], message: Said) -> str:
-        """Posts the message (a new thread in a channel); returns its activity id."""
+    async def send(
+        self, reference: dict[str, Any], message: Said, journal: SendJournal | None = None
+    ) -> str:
+        """Posts the message (a new thread in a channel); returns its activity id. With the
+        item's journal, a send an earlier attempt made is not made again."""
 
     async def update(self, reference: dict[str, Any], activity_id: str, message: Said) -> None:
         """Replaces a posted message in place, for everyone who sees it."""

@@ -30,7 +30,7 @@ from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, OutboxState
 from outbox.failures import Paced, PermanentFailure
-from outbox.worker import Handler
+from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,9 @@ def chain(*tables: Mapping[str, Handler]) -> dict[str, Handler]:
             by_kind.setdefault(kind, []).append(handler)
 
     def run_all(handlers: list[Handler]) -> Handler:
-        async def run(item: OutboxItem) -> None:
+        async def run(item: OutboxItem, journal: SendJournal | None = None) -> None:
             for handler in handlers:
-                await handler(item)
+                await handler(item, journal)
 
         return run
 
@@ -84,7 +84,7 @@ class UndeliveredReports:
     def on_dead(self) -> dict[str, Handler]:
         return {kind: self.dead for kind in PERSON_BOUND}
 
-    async def dead(self, item: OutboxItem) -> None:
+    async def dead(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         """A message for a person is a dead letter: its requester is to hear of it."""
         info = item.payload.get(effects.IF_UNDELIVERED)
         person = addressee(item)
@@ -102,7 +102,7 @@ class UndeliveredReports:
         )
         await self._store.enqueue_message(report)
 
-    async def report(self, item: OutboxItem) -> None:
+    async def report(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         tell = Person.model_validate(item.payload["tell"])
         topic = str(item.payload["topic"])
         scanned = await self._store.dead_letters(SCANNED_DEAD_LETTERS)
@@ -127,7 +127,7 @@ class UndeliveredReports:
         if address is None:
             raise PermanentFailure(f"no personal chat with {tell.name or tell.id}")
         text = messages.undelivered(str(item.payload["subject"]), lines)
-        await self._sender.send(address.reference, text)
+        await self._sender.send(address.reference, text, journal)
 
 
 def _info(item: OutboxItem) -> dict[str, Any]:

@@ -5,7 +5,7 @@ connector client) to the fake Bot Connector."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from config.settings import Settings
 from handoff.models import Person
 from handoff.ports import ConversationAddress, ConversationKind, OutboxItem, OutboxMessage
-from outbox.worker import CURRENT_JOURNAL, SendJournal
+from outbox.worker import Handler, SendJournal
 from storage.outbox_store import _OUTBOX_COLUMNS, _outbox_item
 from storage.sql_store import SqlStore, open_store
 from teams.connector_auth import build_connector_http, create_adapter
@@ -120,13 +120,9 @@ class StepWorld:
         )
         return [_outbox_item(row) for row in rows]
 
-    async def run(self, handler: Callable[[OutboxItem], Awaitable[None]], item: OutboxItem) -> None:
+    async def run(self, handler: Handler, item: OutboxItem) -> None:
         """Runs one attempt of the item as the worker does: its sends journaled on it."""
-        token = CURRENT_JOURNAL.set(SendJournal(item, self.store, self.clock))
-        try:
-            await handler(item)
-        finally:
-            CURRENT_JOURNAL.reset(token)
+        await handler(item, SendJournal(item, self.store, self.clock))
 
     def texts(self, conversation_id: str | None = None) -> list[str]:
         return [a["text"] for a in self.connector.activities(conversation_id) if a.get("text")]

@@ -17,6 +17,7 @@ from handoff import effects
 from handoff.models import Person
 from handoff.ports import OutboxItem
 from outbox.failures import Paced, SendFailed
+from outbox.worker import SendJournal
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.pacing import ConversationPacer
 from teams.sending import CLIENT_ACTIVITY_ID, OutboxSender, TeamsSender
@@ -119,12 +120,12 @@ async def test_a_retried_item_does_not_send_again_what_it_sent(world: StepWorld)
     where = world.reference(CHAT)
     attempts: list[int] = []
 
-    async def handler(_item: OutboxItem) -> None:
+    async def handler(_item: OutboxItem, journal: SendJournal | None) -> None:
         attempts.append(1)
-        await world.sender.send(where, "first")
+        await world.sender.send(where, "first", journal)
         if len(attempts) == 1:
             world.connector.fail_next(429, retry_after=1, method="POST")
-        await world.sender.send(where, "second")
+        await world.sender.send(where, "second", journal)
 
     with pytest.raises(SendFailed):
         await world.run(handler, item)
@@ -144,8 +145,8 @@ async def test_a_send_whose_answer_was_lost_stays_in_doubt_on_its_item(world: St
     item = await world.enqueued(effects.tell(ANA, "one send", "lost", NOW))
     world.connector.lose_answers(1, method="POST")
 
-    async def handler(_item: OutboxItem) -> None:
-        await world.sender.send(world.reference(CHAT), "maybe")
+    async def handler(_item: OutboxItem, journal: SendJournal | None) -> None:
+        await world.sender.send(world.reference(CHAT), "maybe", journal)
 
     with pytest.raises(SendFailed) as failure:
         await world.run(handler, item)

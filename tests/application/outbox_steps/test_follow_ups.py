@@ -260,7 +260,11 @@ async def test_the_smes_are_told_once_when_the_handoff_waited_long_enough(
 
     await world.run(handlers(world).stay_reminder, due)
 
-    [notice] = [i for i in await world.items(effects.OutboxKind.NOTIFY) if i.dedupe_key.startswith("stay-sme")]
+    [notice] = [
+        i
+        for i in await world.items(effects.OutboxKind.NOTIFY)
+        if i.dedupe_key.startswith("stay-sme")
+    ]
     assert notice.payload["person"]["id"] == SME.id
     assert "has waited 4 hours without an owner" in notice.payload["text"]
     following = await world.item(f"stay:{handoff.id}:5")
@@ -268,7 +272,9 @@ async def test_the_smes_are_told_once_when_the_handoff_waited_long_enough(
 
     world.clock.advance(STAY.interval)
     await world.run(handlers(world).stay_reminder, following)
-    sme_notices = [i for i in await world.items(effects.OutboxKind.NOTIFY) if "stay-sme" in i.dedupe_key]
+    sme_notices = [
+        i for i in await world.items(effects.OutboxKind.NOTIFY) if "stay-sme" in i.dedupe_key
+    ]
     assert len(sme_notices) == 1, "the SMEs are told once"
     assert len(world.texts(personal_chat_id(ANA))) == 2
 

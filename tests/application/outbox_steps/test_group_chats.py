@@ -101,7 +101,9 @@ async def test_the_chat_is_made_with_the_owners_and_kept_before_the_install_is_q
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
 
     await world.run(handlers(world, graph).create, item)
 
@@ -121,7 +123,9 @@ async def test_a_retry_of_create_finds_the_chat_it_made_and_makes_no_second(
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
     await world.run(handlers(world, graph).create, item)
     await world.run(handlers(world, graph).create, await world.item(item.dedupe_key))
 
@@ -135,7 +139,9 @@ async def test_graph_throttled_throughout_is_left_to_the_outboxs_retry_and_tells
     await world.personal_chat(ANA)
     await accepted_case(world)
     fake_graph.fail_next(503, count=3, method="POST")
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
 
     with pytest.raises(GraphTransientError):
         await world.run(handlers(world, graph).create, item)
@@ -153,7 +159,9 @@ async def test_a_missing_permission_fails_for_good_and_the_owners_hear_what_to_d
     ana_chat, bo_chat = await world.personal_chat(ANA), await world.personal_chat(BO)
     await accepted_case(world)
     fake_graph.fail_next(403, method="POST", message="Missing role Chat.Create")
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
 
     with pytest.raises(PermanentFailure, match=r"Chat\.Create"):
         await world.run(handlers(world, graph).create, item)
@@ -172,7 +180,9 @@ async def test_without_graph_the_step_fails_for_good_saying_what_to_configure(
     world: StepWorld,
 ) -> None:
     await accepted_case(world)
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
     with pytest.raises(PermanentFailure, match="TEAMS_APP_ID"):
         await world.run(handlers(world, None).create, item)
 
@@ -181,7 +191,9 @@ async def test_the_app_is_installed_in_the_chat_once_even_when_the_step_runs_aga
     world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
 ) -> None:
     await accepted_case(world)
-    create = await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW))
+    create = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
     await world.run(handlers(world, graph).create, create)
     install = await world.item(f"{effects.OutboxKind.INSTALL_CHAT_APP}:{CASE}")
 
@@ -200,11 +212,15 @@ async def test_the_summary_books_the_owners_shift_reminder_then_posts_card_and_r
     await accepted_case(world)
     await world.run(
         handlers(world, graph).create,
-        await world.enqueued(effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)),
+        await world.enqueued(
+            effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+        ),
     )
     [chat_id] = fake_graph.chats
     await world.group_chat(chat_id)
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW)
+    )
     world.connector.fail_next(429, retry_after=1, method="POST")
 
     with pytest.raises(Exception, match="429"):
@@ -226,7 +242,9 @@ async def test_a_summary_for_a_chat_teams_has_not_announced_fails_for_good(
 ) -> None:
     await accepted_case(world)
     await world.store.update_group_chat(CASE, GroupChatState.INSTALLED, chat_id="19:x@thread.v2")
-    item = await world.enqueued(effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW))
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.POST_CHAT_SUMMARY, CASE, NOW)
+    )
     with pytest.raises(PermanentFailure, match="not known to the bot"):
         await world.run(handlers(world, graph).post_summary, item)
     assert world.connector.requests == []

@@ -86,7 +86,9 @@ async def test_planning_books_the_next_round_first_then_reminders_in_each_reader
     assert reminder.payload["person"]["id"] == BO.id
     assert datetime.fromisoformat(reminder.payload["shift_end"]) == TUESDAY_END
     assert reminder.not_before == TUESDAY_END - SHIFT_END_NOTICE
-    agendas = {i.payload["from_region"]: i for i in await world.items(effects.OutboxKind.MEETING_AGENDA)}
+    agendas = {
+        i.payload["from_region"]: i for i in await world.items(effects.OutboxKind.MEETING_AGENDA)
+    }
     # EMEA -> US at 08:30 Los Angeles time: 16:30 UTC on this Monday.
     emea = agendas["EMEA"]
     assert emea.not_before == datetime(2026, 11, 23, 16, 30, tzinfo=UTC) - AGENDA_NOTICE

@@ -16,6 +16,7 @@ from handoff import effects
 from handoff.models import Person
 from handoff.ports import OutboxItem, OutboxMessage, OutboxState
 from outbox.failures import Paced, PermanentFailure
+from outbox.worker import SendJournal
 
 from conftest import FakeClock
 from harness.fake_connector import FakeConnector
@@ -156,13 +157,16 @@ async def test_a_new_window_gets_a_report_of_its_own(world: StepWorld) -> None:
 async def test_chained_follow_ups_of_a_dead_letter_run_in_order() -> None:
     ran: list[str] = []
 
-    async def first(item: OutboxItem) -> None:
+    async def first(item: OutboxItem, _journal: SendJournal | None = None) -> None:
         ran.append(f"first {item.id}")
 
-    async def second(item: OutboxItem) -> None:
+    async def second(item: OutboxItem, _journal: SendJournal | None = None) -> None:
         ran.append(f"second {item.id}")
 
-    table = chain({effects.OutboxKind.NOTIFY: first}, {effects.OutboxKind.NOTIFY: second, effects.OutboxKind.POST_CARD: second})
+    table = chain(
+        {effects.OutboxKind.NOTIFY: first},
+        {effects.OutboxKind.NOTIFY: second, effects.OutboxKind.POST_CARD: second},
+    )
     item = OutboxItem(
         id=7,
         kind=effects.OutboxKind.NOTIFY,
@@ -172,6 +176,6 @@ async def test_chained_follow_ups_of_a_dead_letter_run_in_order() -> None:
         attempts=1,
         not_before=NOW,
     )
-    await table[effects.OutboxKind.NOTIFY](item)
+    await table[effects.OutboxKind.NOTIFY](item, None)
     assert ran == ["first 7", "second 7"]
     assert set(table) == {effects.OutboxKind.NOTIFY, effects.OutboxKind.POST_CARD}

@@ -4,6 +4,7 @@ test writes, in place of the Bot Connector's roster."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,6 +107,57 @@ class Scenario:
         assert use_case is not None, f"no use case answers {name}"
         return await use_case(request)
 
+    async def form(self, name: str, request: Request, value: dict[str, Any]) -> Reply:
+        """A card form of the table sent back with these values."""
+        use_case = self.use_cases.router.form(name)
+        assert use_case is not None, f"no use case answers the form {name}"
+        return await use_case(request, value)
+
+    async def reachable(self, person: Person) -> None:
+        """The person has installed the bot: their personal chat's address is stored, so
+        messages (an approval card, a reminder) can reach them."""
+        conversation_id = f"a:{person.id}"
+        await self.store.save_conversation(
+            ConversationAddress(
+                conversation_id=conversation_id,
+                kind=ConversationKind.PERSONAL,
+                service_url="https://smba.example/emea/",
+                user=person,
+                reference={"conversation": {"id": conversation_id}},
+                updated_at=self.clock.now(),
+            )
+        )
+
+    async def queued(self, kind: str | None = None) -> list[Queued]:
+        """What the use cases left in the outbox for later (of `kind`, if given), oldest first."""
+        rows = await self.store.database.fetch_all(
+            "SELECT kind, payload, dedupe_key, state, not_before, lane FROM outbox ORDER BY id"
+        )
+        found = [
+            Queued(
+                kind=str(row["kind"]),
+                payload=json.loads(row["payload"]),
+                dedupe_key=str(row["dedupe_key"]),
+                state=str(row["state"]),
+                not_before=row["not_before"],
+                lane=row["lane"],
+            )
+            for row in rows
+        ]
+        return [item for item in found if kind is None or item.kind == kind]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One outbox row, as the scenario tests look at it."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    state: str
+    not_before: datetime
+    lane: str | None
+
 
 def texts(reply: Reply) -> list[str]:
     return [said for said in reply if isinstance(said, str)]
@@ -125,7 +177,10 @@ def process_with(tmp_path: Path, **changes: Any) -> ProcessConfig:
 
 
 async def open_scenario(
-    tmp_path: Path, process: ProcessConfig | None = None, admin_ids: tuple[str, ...] = ()
+    tmp_path: Path,
+    process: ProcessConfig | None = None,
+    admin_ids: tuple[str, ...] = (),
+    group_chats_missing: tuple[str, ...] = (),
 ) -> AsyncIterator[Scenario]:
     """For a fixture: ``yield from`` it (``async for s in open_scenario(...)``)."""
     clock = StillClock()
@@ -147,9 +202,57 @@ async def open_scenario(
         assert scenario is not None
         scenario.woken += 1
 
-    use_cases = build_use_cases(store, process, clock, wake, admin_ids=admin_ids)
+    use_cases = build_use_cases(
+        store,
+        process,
+        clock,
+        wake,
+        admin_ids=admin_ids,
+        group_chats_missing=group_chats_missing,
+    )
     scenario = Scenario(store, use_cases, clock, process)
     try:
         yield scenario
     finally:
         await store.close()
+
+
+def card_words(content: Any) -> str:
+    """What a reader of the card sees in words: its texts, facts, labels and button titles,
+    one per line (not its data, ids or layout)."""
+    seen: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "label", "value", "placeholder"):
+                if isinstance(node.get(key), str):
+                    seen.append(node[key])
+            for key, value in node.items():
+                if key not in ("data", "msteams", "fallback"):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(content)
+    return "\n".join(seen)
+
+
+def buttons(content: Any) -> dict[str, dict[str, Any]]:
+    """The card's Action.Execute buttons (those inside a button's own card too), by verb: the
+    data each sends back when pressed."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute" and isinstance(node.get("verb"), str):
+                found[node["verb"]] = dict(node.get("data") or {})
+            for key, value in node.items():
+                if key != "fallback":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(content)
+    return found

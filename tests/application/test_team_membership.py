@@ -1,0 +1,67 @@
+"""Team membership asked of Teams and remembered a while: a member for ten minutes, a
+stranger (who may just have been added) for one, an unanswered look-up not at all. Teams'
+roster is faked (it is Microsoft's); the clock is moved, never waited for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from application.team_membership import RosterAnswer, TeamMembership
+
+from harness.scenario import BO, STRANGER, StillClock
+
+TEAM = "19:team@thread.tacv2"
+
+
+class Roster:
+    """Teams' roster: who is in the team, and how many times it was asked."""
+
+    def __init__(self, members: dict[str, RosterAnswer]) -> None:
+        self.members = members
+        self.asked = 0
+
+    async def __call__(self, team_id: str, person_id: str) -> RosterAnswer:
+        self.asked += 1
+        return self.members.get(person_id, RosterAnswer(member=False))
+
+
+async def test_a_member_is_remembered_ten_minutes() -> None:
+    clock = StillClock()
+    roster = Roster({BO.id: RosterAnswer(member=True)})
+    member_of = TeamMembership(clock).checker(roster, BO)
+    assert await member_of(TEAM) is True
+    clock.at += timedelta(minutes=9)
+    assert await member_of(TEAM) is True and roster.asked == 1
+    clock.at += timedelta(minutes=2)
+    roster.members.clear()  # removed from the team meanwhile
+    assert await member_of(TEAM) is False and roster.asked == 2
+
+
+async def test_a_stranger_is_asked_again_after_a_minute() -> None:
+    clock = StillClock()
+    roster = Roster({})
+    member_of = TeamMembership(clock).checker(roster, STRANGER)
+    assert await member_of(TEAM) is False
+    clock.at += timedelta(seconds=30)
+    assert await member_of(TEAM) is False and roster.asked == 1
+    clock.at += timedelta(seconds=31)
+    roster.members[STRANGER.id] = RosterAnswer(member=True)  # just added
+    assert await member_of(TEAM) is True and roster.asked == 2
+
+
+async def test_an_unanswered_look_up_is_asked_again_at_once() -> None:
+    roster = Roster({BO.id: RosterAnswer(member=None)})
+    member_of = TeamMembership(StillClock()).checker(roster, BO)
+    assert await member_of(TEAM) is None
+    assert await member_of(TEAM) is None and roster.asked == 2
+
+
+async def test_a_members_addresses_are_kept_lower_case() -> None:
+    roster = Roster(
+        {BO.id: RosterAnswer(member=True, addresses=frozenset({"Bo@Example.com ", " ", "bo"}))}
+    )
+    membership = TeamMembership(StillClock())
+    assert membership.addresses(BO) == frozenset()
+    assert await membership.is_member(roster, TEAM, BO) is True
+    assert membership.addresses(BO) == frozenset({"bo@example.com", "bo"})
+    assert membership.addresses(STRANGER) == frozenset()

@@ -347,7 +347,10 @@ def oof_summary(
     listed: int,
     leads: bool,
     auto_reply: str,
+    *,
+    reminded: bool,
 ) -> str:
+    """`reminded`: a reminder to take cases back waits for the return (only with cases)."""
     parts = [f"**Out of office — {kind.lower()}**"]
     if handed:
         parts.append(
@@ -367,7 +370,8 @@ def oof_summary(
         where = "sent to your Team Leader" if leads else "ready, but no Team Leader is configured"
         parts.append(f"List of {listed} other case(s) {where}.")
     parts.append(f"Your automatic reply:\n\n{auto_reply}")
-    parts.append("I will remind you to take your cases back when you return.")
+    if reminded:
+        parts.append("I will remind you to take your cases back when you return.")
     return "\n\n".join(parts)
 
 

@@ -135,6 +135,7 @@ class OutOfOffice:
                 len(outcome.ta_list),
                 bool(self._leads),
                 outcome.auto_reply,
+                reminded=bool(outcome.take_back),
             )
         ]
 

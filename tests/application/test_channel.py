@@ -137,7 +137,7 @@ async def test_setup_posts_the_cards_of_the_open_handoffs_still_waiting(
     assert "Posting the 2 open handoff(s) that were waiting." in said[0]
     to_channel = [
         item.payload["handoff_id"]
-        for item in await scenario.queued(effects.POST_CARD)
+        for item in await scenario.queued(effects.OutboxKind.POST_CARD)
         if item.dedupe_key.endswith(f":{DEFAULT_CHANNEL_ID}")
     ]
     assert sorted(to_channel) == sorted([waiting.id, also_waiting.id])

@@ -86,7 +86,8 @@ async def escalate(scenario: Scenario, actor: Person, *args: str) -> list[str]:
 async def asked_for(scenario: Scenario) -> list[str]:
     """Whom approval cards are queued for (lead ids)."""
     return [
-        item.payload["lead"]["id"] for item in await scenario.queued(effects.SEND_APPROVAL_CARD)
+        item.payload["lead"]["id"]
+        for item in await scenario.queued(effects.OutboxKind.SEND_APPROVAL_CARD)
     ]
 
 
@@ -260,12 +261,12 @@ async def test_a_lead_approves_and_the_requester_is_told(scenario: Scenario) -> 
     assert decided.decided_by.id == LEAD.id
     told = [
         item.payload["text"]
-        for item in await scenario.queued(effects.NOTIFY)
+        for item in await scenario.queued(effects.OutboxKind.NOTIFY)
         if item.payload["person"]["id"] == ANA.id
     ]
     assert told == [messages.escalation_decided(decided)]
     assert "Lee Lead decided the escalation of case" in told[0] and "Go ahead" in told[0]
-    updated = await scenario.queued(effects.UPDATE_APPROVAL_CARD)
+    updated = await scenario.queued(effects.OutboxKind.UPDATE_APPROVAL_CARD)
     assert sorted(item.payload["lead"]["id"] for item in updated) == sorted([LEAD.id, LEAD_TWO.id])
     assert scenario.woken == woken + 1
 
@@ -329,7 +330,11 @@ async def test_a_repeated_click_shows_the_card_and_records_once(scenario: Scenar
     assert said == ""
     assert card is not None and "Approved by Lee Lead" in card_words(card)
     assert (await case_steps(scenario, handoff)).count("escalation_approved") == 1
-    told = [i for i in await scenario.queued(effects.NOTIFY) if i.payload["person"]["id"] == ANA.id]
+    told = [
+        i
+        for i in await scenario.queued(effects.OutboxKind.NOTIFY)
+        if i.payload["person"]["id"] == ANA.id
+    ]
     assert len(told) == 1
 
 

@@ -197,7 +197,7 @@ async def test_the_owners_form_plans_the_chat_of_the_proposed_owners(scenario: S
         ("aad-ana", "EMEA"),
         ("aad-bo", "US"),
     }
-    [step] = await scenario.queued(effects.CREATE_GROUP_CHAT)
+    [step] = await scenario.queued(effects.OutboxKind.CREATE_GROUP_CHAT)
     assert step.payload["case_number"] == CASE
     assert scenario.woken == woken + 1
     # Asked again, the chat exists already.
@@ -264,7 +264,7 @@ async def test_the_owners_form_without_group_chats_changes_nothing(no_chats: Sce
     said = await submit(no_chats, BO, value)
     assert said == [messages.group_chats_not_configured(CASE, MISSING)]
     assert await no_chats.store.group_chat(CASE) is None
-    assert await no_chats.queued(effects.CREATE_GROUP_CHAT) == []
+    assert await no_chats.queued(effects.OutboxKind.CREATE_GROUP_CHAT) == []
 
 
 # -- shiftend -----------------------------------------------------------------------------

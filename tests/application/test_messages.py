@@ -63,8 +63,12 @@ ECHOES: dict[str, Callable[[str], str]] = {
         decided_by(Person(id="29:d", name=t), "c")
     ),
     "out of office name": messages.oof_ta_intro,
-    "teammate": lambda t: messages.oof_summary("Unexpected, short", t, ["1"], [], 0, True, "r"),
-    "why not handed off": lambda t: messages.oof_summary("k", "", [], [("1", t)], 0, True, "r"),
+    "teammate": lambda t: messages.oof_summary(
+        "Unexpected, short", t, ["1"], [], 0, True, "r", reminded=True
+    ),
+    "why not handed off": lambda t: messages.oof_summary(
+        "k", "", [], [("1", t)], 0, True, "r", reminded=True
+    ),
     "leads unreachable": lambda t: messages.no_lead_reachable("1", [t]),
     "approval reached nobody": lambda t: messages.approval_reached_nobody("1", [t]),
     "chat planned": lambda t: messages.chat_planned("1", t),
@@ -168,6 +172,7 @@ def oof(
         listed,
         leads,
         "I am away.",
+        reminded=True,
     )
     return said.split("\n\n")
 

@@ -74,7 +74,7 @@ def test_only_one_module_turns_cards_into_messages() -> None:
             lines = _builds_a_card_message(ast.parse(path.read_text(encoding="utf-8")))
             if lines and relative != THE_PLACE:
                 found[relative] = lines
-    assert found == {}, "send cards through teams.card_messages.card_activity"
+    assert found == {}, "send cards through teams.activities.card_activity"
 
 
 def test_a_card_message_carries_its_summary() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -252,6 +253,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     """The aiohttp application; storage opens when it starts and closes when it stops."""
     process = load_process_config(settings.handoff_config)
     check_groups_have_graph(settings, process)
+    # An injected clock (tests) also measures the signing keys' refetch interval.
+    injected = clock
     clock = clock or SystemClock()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
@@ -276,6 +279,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.openid_metadata_url,
             refresh_seconds=settings.signing_keys_refresh_seconds,
             refetch_seconds=settings.signing_keys_refetch_seconds,
+            seconds=(lambda: injected.now().timestamp()) if injected else time.monotonic,
         )
 
         async def signing_keys_context(_app: web.Application) -> AsyncIterator[None]:

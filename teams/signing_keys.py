@@ -25,7 +25,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -100,8 +100,11 @@ class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
         *,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         refetch_seconds: float = DEFAULT_REFETCH_SECONDS,
+        seconds: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`seconds`: the clock the refetch interval is measured by (tests move it)."""
         super().__init__(url)
+        self._seconds = seconds
         self._refresh_seconds = refresh_seconds
         self._refetch_seconds = refetch_seconds
         self._configs: Mapping[str, _OpenIdConfig] = {}
@@ -169,7 +172,7 @@ class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
         if not self._loaded and in_flight:
             # Start-up: no key is known yet, so every token waits for the first fetch.
             return self._fetching
-        if in_flight or time.monotonic() - self._last_fetch_started < self._refetch_seconds:
+        if in_flight or self._seconds() - self._last_fetch_started < self._refetch_seconds:
             return None
         log.info(
             "unknown signing key: fetching the keys again",
@@ -180,7 +183,7 @@ class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
     def _start_fetch(self) -> asyncio.Task[None]:
         """The fetch under way, or a new one: never two at once."""
         if self._fetching is None or self._fetching.done():
-            self._last_fetch_started = time.monotonic()
+            self._last_fetch_started = self._seconds()
             self._fetching = asyncio.create_task(self._fetch(), name="signing keys fetch")
             self._fetching.add_done_callback(_retrieve)
         return self._fetching

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import RunningBot, StartBot
+from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import ENDORSED_KID, FakeTokenService
@@ -26,7 +27,10 @@ ROTATED_KID = "harness-rotated-key"
 # answered to show they did not wait for them.
 SLOW_SECONDS = 2.0
 PROMPT_SECONDS = 1.0
-SHORT_INTERVAL = 0.3
+# The background refresh really waits (a fraction of a second) between its fetches.
+REFRESH_SECONDS = 0.3
+# The refetch interval is measured on the bot's injected clock, which these tests move.
+REFETCH = timedelta(minutes=5)
 
 
 @pytest.fixture
@@ -37,8 +41,11 @@ def tokens(fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
     return fake_token_service
 
 
-async def start(start_bot: StartBot, tokens: FakeTokenService, **settings: Any) -> RunningBot:
+async def start(
+    start_bot: StartBot, tokens: FakeTokenService, clock: FakeClock | None = None, **settings: Any
+) -> RunningBot:
     return await start_bot(
+        clock,
         MicrosoftAppId=APP_ID,
         TENANT_ID=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
@@ -110,9 +117,10 @@ async def test_the_keys_are_fetched_as_the_bot_starts_and_serve_every_token(
 async def test_a_flood_of_unknown_key_ids_fetches_the_keys_once_and_is_refused(
     start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
 ) -> None:
-    bot = await start(start_bot, tokens, SIGNING_KEYS_REFETCH_SECONDS=SHORT_INTERVAL)
+    clock = FakeClock()
+    bot = await start(start_bot, tokens, clock, SIGNING_KEYS_REFETCH_SECONDS=REFETCH.seconds)
     await keys_fetched(tokens)
-    await asyncio.sleep(SHORT_INTERVAL)  # past the interval: an unknown key may fetch again
+    clock.advance(REFETCH)  # past the interval: an unknown key may fetch again
 
     async def wave(name: str) -> list[int]:
         posts = (
@@ -132,9 +140,10 @@ async def test_a_flood_of_unknown_key_ids_fetches_the_keys_once_and_is_refused(
 async def test_while_the_keys_are_slow_to_come_other_requests_are_served(
     start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
 ) -> None:
-    bot = await start(start_bot, tokens, SIGNING_KEYS_REFETCH_SECONDS=SHORT_INTERVAL)
+    clock = FakeClock()
+    bot = await start(start_bot, tokens, clock, SIGNING_KEYS_REFETCH_SECONDS=REFETCH.seconds)
     await keys_fetched(tokens)
-    await asyncio.sleep(SHORT_INTERVAL)
+    clock.advance(REFETCH)
     tokens.delay_next(SLOW_SECONDS, path_contains="/v1/.well-known/")
 
     started = time.monotonic()
@@ -178,9 +187,8 @@ async def test_a_token_arriving_during_the_first_fetch_waits_for_it_alone(
 async def test_a_key_rotated_in_is_accepted_after_one_refetch(
     start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
 ) -> None:
-    # Long enough that a loaded machine still sends the first try within it.
-    refetch_after = 2.0
-    bot = await start(start_bot, tokens, SIGNING_KEYS_REFETCH_SECONDS=refetch_after)
+    clock = FakeClock()
+    bot = await start(start_bot, tokens, clock, SIGNING_KEYS_REFETCH_SECONDS=REFETCH.seconds)
     await keys_fetched(tokens)
     tokens.publish_key(ROTATED_KID)
     token = signed(tokens, fake_connector.url, ROTATED_KID)
@@ -188,7 +196,7 @@ async def test_a_key_rotated_in_is_accepted_after_one_refetch(
     # The keys were fetched a moment ago: the new key id waits for the interval, refused.
     assert await say_help(bot, fake_connector.url, token) == 401
     assert tokens.jwks_request_count == 1
-    await asyncio.sleep(refetch_after)
+    clock.advance(REFETCH)
     assert await say_help(bot, fake_connector.url, token) == 201
     assert await say_help(bot, fake_connector.url, token) == 201
     assert tokens.jwks_request_count == 2
@@ -202,7 +210,7 @@ async def test_the_background_refresh_picks_up_a_new_key_and_drops_a_retired_one
     bot = await start(
         start_bot,
         tokens,
-        SIGNING_KEYS_REFRESH_SECONDS=SHORT_INTERVAL,
+        SIGNING_KEYS_REFRESH_SECONDS=REFRESH_SECONDS,
         SIGNING_KEYS_REFETCH_SECONDS=3600,
     )
     await keys_fetched(tokens)
@@ -223,13 +231,14 @@ async def test_keys_that_cannot_be_fetched_refuse_every_token_until_they_can(
     start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
 ) -> None:
     tokens.fail_next(503, path_contains="/v1/.well-known/openidconfiguration")
-    bot = await start(start_bot, tokens, SIGNING_KEYS_REFETCH_SECONDS=SHORT_INTERVAL)
+    clock = FakeClock()
+    bot = await start(start_bot, tokens, clock, SIGNING_KEYS_REFETCH_SECONDS=REFETCH.seconds)
     await tokens.wait_for(lambda r: r.status == 503, description="the failed metadata fetch")
 
     token = signed(tokens, fake_connector.url)
     assert await say_help(bot, fake_connector.url, token) == 401
     assert tokens.jwks_request_count == 0
-    await asyncio.sleep(SHORT_INTERVAL)
+    clock.advance(REFETCH)
     assert await say_help(bot, fake_connector.url, token) == 201
     assert tokens.jwks_request_count == 1
 
@@ -237,7 +246,7 @@ async def test_keys_that_cannot_be_fetched_refuse_every_token_until_they_can(
 async def test_a_failed_refresh_keeps_the_keys_in_hand(
     start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
 ) -> None:
-    bot = await start(start_bot, tokens, SIGNING_KEYS_REFRESH_SECONDS=SHORT_INTERVAL)
+    bot = await start(start_bot, tokens, SIGNING_KEYS_REFRESH_SECONDS=REFRESH_SECONDS)
     await keys_fetched(tokens)
     tokens.fail_next(503, count=100, path_contains="/v1/.well-known/keys")
     await tokens.wait_for(lambda r: _is_jwks(r) and r.status == 503, description="a failed refresh")

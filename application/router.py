@@ -1,7 +1,8 @@
 """The one table of what people can type and submit: each command with how it is written, its
-line in `help`, its entry in Teams' command menu (the manifest) and the use case that answers
-it; each card form with its use case. `help`, the manifest's command lists, the dispatch and
-the test of what counts as a command written exactly are all read from here.
+line in `help` and its entry in Teams' command menu (the manifest); each card form. `help`, the
+manifest's command lists, the dispatch and the test of what counts as a command written exactly
+are all read from here. The use cases are bound to the table's names in application/assembly.py,
+and a Router whose bindings and table disagree refuses to be built.
 
 The handoff dialog (`handoff`) and the card buttons (application/transfers.py, the escalation
 decisions) have their own ways in at the edge; they are listed here for help and the menu."""

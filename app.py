@@ -41,7 +41,9 @@ from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
+from storage.database import open_database
 from storage.errors import StorageUnavailable
+from storage.migrate import migrate, schema_version
 from storage.sql_store import SqlStore, open_store
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.deliveries import Deliveries
@@ -373,17 +375,46 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-def main() -> int:
+async def migrate_only(settings: Settings) -> int:
+    """`python app.py migrate`: brings the database's schema up to date and exits, for a
+    deploy pipeline to run before the new release starts (start-up migrates too)."""
+    database = await open_database(
+        settings.database_url, timeout_seconds=settings.database_timeout_seconds
+    )
+    try:
+        applied = await migrate(database, SystemClock())
+        version = await schema_version(database)
+    finally:
+        await database.close()
+    log.info(
+        "the database schema is up to date",
+        extra={"backend": database.dialect, "applied": applied, "schema_version": version},
+    )
+    return 0
+
+
+USAGE = "usage: python app.py [migrate]  (no argument: serve the bot on PORT)"
+
+
+def main(argv: Sequence[str] = ()) -> int:
     configure_logging("INFO")
+    if list(argv) not in ([], ["migrate"]):
+        log.error("cannot start: %s", USAGE, extra={"error": USAGE})
+        return 2
     # A ValueError while starting is a setting or file that validation let through; whoever
     # starts the bot needs its message on one line, not a traceback.
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
+        if argv:
+            return asyncio.run(migrate_only(settings))
         app = create_app(settings)
     except (SettingsError, ConfigError, ValueError) as error:
         log.error("cannot start: %s", error, extra={"error": str(error)})
         return 2
+    except StorageUnavailable as error:
+        log.error("cannot migrate: %s", error, extra={"error": str(error)})
+        return 1
     started = False
 
     async def mark_started(_app: web.Application) -> None:
@@ -413,4 +444,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

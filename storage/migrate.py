@@ -109,3 +109,9 @@ async def migrate(db: Database, clock: Clock) -> list[int]:
         )
         applied.append(migration.version)
     return applied
+
+
+async def schema_version(db: Database) -> int:
+    """The newest migration the database has (0 for an empty one)."""
+    row = await db.fetch_one("SELECT max(version) AS version FROM schema_migrations")
+    return int(row["version"]) if row and row["version"] is not None else 0

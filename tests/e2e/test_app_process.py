@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from config.settings import DEFAULT_CONFIG_PATH
+from storage.migrate import load_migrations
 
-from conftest import free_port
+from conftest import CreateDatabase, free_port
 from harness import activities
 from harness.fake_connector import FakeConnector
 
@@ -227,3 +228,61 @@ def test_an_unusable_database_stops_start_up_with_the_path(
     assert process.returncode == 1
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
     assert str(blocked) in str(error["error"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_migrate_brings_the_schema_up_to_date_and_exits(
+    backend: str,
+    tmp_path: Path,
+    launch: list[subprocess.Popen[bytes]],
+    create_postgres_database: CreateDatabase,
+) -> None:
+    url = (
+        await create_postgres_database()
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'fresh' / 'bot.db'}"
+    )
+    env = bot_environment(tmp_path, DATABASE_URL=url)
+    first = start(launch, env, "app.py", "migrate")
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    [done] = [
+        line for line in log_lines(stderr) if line["message"] == "the database schema is up to date"
+    ]
+    newest = max(m.version for m in load_migrations(done["backend"]))  # type: ignore[arg-type]
+    assert done["schema_version"] == newest
+    assert done["applied"] == list(range(1, newest + 1))
+    # Again: nothing left to apply, the same version, and the bot never served.
+    again = start(launch, env, "app.py", "migrate")
+    _, stderr = again.communicate(timeout=60)
+    assert again.returncode == 0
+    [done] = [
+        line for line in log_lines(stderr) if line["message"] == "the database schema is up to date"
+    ]
+    assert (done["applied"], done["schema_version"]) == ([], newest)
+    assert not any(line["message"] == "serving the bot" for line in log_lines(stderr))
+
+
+def test_migrate_on_an_unusable_database_says_where_and_exits_1(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    env = bot_environment(tmp_path, DATABASE_URL=f"sqlite:///{blocked / 'sub' / 'bot.db'}")
+    process = start(launch, env, "app.py", "migrate")
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert b"Traceback" not in stderr
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert str(blocked) in str(error["error"])
+
+
+def test_an_unknown_argument_is_refused_with_the_usage(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    process = start(launch, bot_environment(tmp_path), "app.py", "migrat")
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert "python app.py [migrate]" in str(error["error"])
+    assert not (tmp_path / "bot.db").exists(), "nothing was opened"

@@ -69,6 +69,7 @@ from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
 from teams.server_log import ParseErrorsAsWarnings
 from teams.signing_keys import SigningKeys
+from teams.turn_ids import TurnIdFilter
 
 log = logging.getLogger("handoff.app")
 
@@ -367,6 +368,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(TurnIdFilter())
     handler.setFormatter(
         JsonFormatter(
             "{asctime}{levelname}{name}{message}", style="{", rename_fields={"levelname": "level"}

@@ -22,6 +22,7 @@ from teams.activity_checks import activity_problem, schema_problem
 from teams.activity_codec import read_activity
 from teams.deliveries import DeliveryInProgress
 from teams.json_body import JsonRefused, decode_json_text, parse_json
+from teams.turn_ids import new_turn
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,10 @@ class MessagesEndpoint:
         self._authenticated = authenticated
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        with new_turn():
+            return await self._handle(request)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         adapter, bot = request.app[ADAPTER], request.app.get(BOT)
         if bot is None:
             return _refuse(503, "The bot is still starting; try again in a moment.", "starting")

@@ -286,3 +286,31 @@ def test_an_unknown_argument_is_refused_with_the_usage(
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
     assert "python app.py [migrate]" in str(error["error"])
     assert not (tmp_path / "bot.db").exists(), "nothing was opened"
+
+
+async def test_each_turn_logs_under_its_own_id(
+    tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    async with aiohttp.ClientSession() as session:
+        for user in ("29:ana", "29:bo"):
+            activity = activities.personal_message(
+                "help", service_url=fake_connector.url, user_id=user
+            )
+            async with session.post(f"{url}/api/messages", json=activity) as response:
+                assert response.status in (200, 201)
+    await fake_connector.wait_for_activities(2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+
+    lines = log_lines(stderr)
+    stored = [line for line in lines if line["message"] == "conversation stored"]
+    assert len(stored) == 2
+    ids = [line.get("turn_id") for line in stored]
+    assert all(isinstance(turn_id, str) and len(turn_id) == 16 for turn_id in ids)
+    assert ids[0] != ids[1], "each request has its own id"
+    started = [line for line in lines if line["message"] == "serving the bot"]
+    assert started and "turn_id" not in started[0], "lines outside a turn carry none"

@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
+from application.outbox_steps.dead_letters import DeadLetterReports
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
@@ -35,7 +36,9 @@ from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
 from graph.token_provider import TokenProvider
 from handoff import effects
+from handoff.access import listed
 from handoff.effects import OutboxKind
+from handoff.models import Person
 from handoff.ports import Clock, SystemClock
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
@@ -210,12 +213,17 @@ def build_worker(
     # A report of messages that reached nobody looks again after a few polls of the outbox.
     recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
     undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
+    is_lead = listed(process.lead_ids())
+    admins = [*process.lead_people()]
+    admins += [Person(id=i) for i in settings.admin_ids if not is_lead(Person(id=i))]
+    dead_letters = DeadLetterReports(store, sender, clock, admins)
     tables = {
         **handlers.table(),
         **chats.table(),
         **reminders.table(),
         **approval_cards.table(),
         **undelivered.table(),
+        **dead_letters.table(),
     }
     unhandled = set(OutboxKind) - set(tables)
     if unhandled:
@@ -226,7 +234,7 @@ def build_worker(
         tables,
         clock,
         on_start=reminders.start,
-        on_dead=chain(approval_cards.on_dead(), undelivered.on_dead()),
+        on_dead=chain(approval_cards.on_dead(), undelivered.on_dead(), dead_letters.on_dead()),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         idle_seconds=settings.outbox_poll_seconds,
         retry=RetryPolicy(

@@ -42,6 +42,17 @@ def _line(item: OutboxItem) -> str:
     return f"- **{item.id}** {item.kind}{who}{about} after {item.attempts} attempt(s): {error}"
 
 
+async def overview(outbox: Outbox) -> str:
+    """Counts by state and the latest dead letters with their errors."""
+    counts = await outbox.outbox_counts()
+    summary = ", ".join(f"{state} {count}" for state, count in counts.items())
+    dead = await outbox.dead_letters(SHOWN_DEAD_LETTERS)
+    if not dead:
+        return f"Outbox: {summary}. No dead letters."
+    lines = "\n".join(_line(item) for item in dead)
+    return f"Outbox: {summary}. The latest dead letters:\n\n{lines}\n\n{USAGE}"
+
+
 class OutboxAdmin:
     def __init__(
         self, outbox: Outbox, is_admin: Callable[[Person], bool], wake: Callable[[], None]
@@ -57,19 +68,10 @@ class OutboxAdmin:
             return [NOT_ALLOWED]
         args = [arg.lower() for arg in request.args]
         if not args:
-            return [await self._overview()]
+            return [await overview(self._outbox)]
         if args[0] == "retry" and len(args) == 2:
             return [await self._retry(args[1], actor)]
         return [USAGE]
-
-    async def _overview(self) -> str:
-        counts = await self._outbox.outbox_counts()
-        summary = ", ".join(f"{state} {count}" for state, count in counts.items())
-        dead = await self._outbox.dead_letters(SHOWN_DEAD_LETTERS)
-        if not dead:
-            return f"Outbox: {summary}. No dead letters."
-        lines = "\n".join(_line(item) for item in dead)
-        return f"Outbox: {summary}. The latest dead letters:\n\n{lines}\n\n{USAGE}"
 
     async def _retry(self, which: str, actor: Person) -> str:
         if which == "all":

@@ -34,6 +34,7 @@ class OutboxKind(StrEnum):
     SHIFT_END_REMINDER = "shift_end_reminder"
     MEETING_AGENDA = "meeting_agenda"
     REPORT_UNDELIVERED = "report_undelivered"
+    REPORT_DEAD_LETTERS = "report_dead_letters"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never
@@ -41,6 +42,9 @@ class OutboxKind(StrEnum):
 IF_UNDELIVERED = "if_undelivered"
 # A storm of dead letters about one subject is told once per person in this window.
 UNDELIVERED_WINDOW = timedelta(hours=1)
+
+# How often, at most, each admin hears that outbox items became dead letters.
+DEAD_LETTER_WINDOW = timedelta(hours=1)
 
 # How often the reminders are planned ahead; any process may plan, the keys make it once.
 PLANNING_INTERVAL = timedelta(minutes=10)
@@ -406,4 +410,17 @@ def undelivered_report(tell: Person, topic: str, subject: str, at: datetime) -> 
         dedupe_key=f"{OutboxKind.REPORT_UNDELIVERED}:{topic}:{tell.id}:{window}",
         not_before=at,
         lane=chat_lane(tell),
+    )
+
+
+def dead_letter_report(admin: Person, at: datetime) -> OutboxMessage:
+    """Tells an admin what is in the dead letters: one item per admin and window, sent from
+    `at`, however many items died in that window."""
+    window = int(at.timestamp() // DEAD_LETTER_WINDOW.total_seconds())
+    return OutboxMessage(
+        kind=OutboxKind.REPORT_DEAD_LETTERS,
+        payload={"person": admin.model_dump()},
+        dedupe_key=f"{OutboxKind.REPORT_DEAD_LETTERS}:{admin.id}:{window}",
+        not_before=at,
+        lane=chat_lane(admin),
     )

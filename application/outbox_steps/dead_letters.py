@@ -18,7 +18,7 @@ from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
 from ..outbox_admin import overview
-from .sender import Sender
+from .sender import Sender, personal_chat
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ class DeadLetterReports:
 
     async def report(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         admin = Person.model_validate(item.payload["person"])
-        address = await self._store.personal_conversation(admin.id)
-        if address is None and admin.aad_object_id:
-            address = await self._store.personal_conversation(admin.aad_object_id)
+        address = await personal_chat(self._store, admin)
         if address is None:
             raise PermanentFailure(
                 f"no personal chat with the admin {admin.name or admin.id}: they have not "

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from application import messages
 from application.channel import case_transfer_channel
-from application.outbox_steps.sender import Sender
+from application.outbox_steps.sender import Sender, personal_chat
 from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
 from handoff import effects
@@ -103,9 +103,7 @@ class EffectHandlers:
     async def _tell(
         self, person: Person, messages: Sequence[Said], journal: SendJournal | None
     ) -> None:
-        address = await self._store.personal_conversation(person.id)
-        if address is None and person.aad_object_id:
-            address = await self._store.personal_conversation(person.aad_object_id)
+        address = await personal_chat(self._store, person)
         if address is None:
             raise PermanentFailure(
                 f"no personal chat with {person.name or person.id}: they have not installed the bot"

@@ -1,11 +1,13 @@
 """What the outbox steps need of Teams: a message sent into a stored conversation, or one
-replaced in place. teams/sending.py is the real one."""
+replaced in place (teams/sending.py is the real one); and where a person's chat is."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from application.request import Said
+from handoff.models import Person
+from handoff.ports import ConversationAddress, ConversationStore
 from outbox.worker import SendJournal
 
 
@@ -18,3 +20,12 @@ class Sender(Protocol):
 
     async def update(self, reference: dict[str, Any], activity_id: str, message: Said) -> None:
         """Replaces a posted message in place, for everyone who sees it."""
+
+
+async def personal_chat(store: ConversationStore, person: Person) -> ConversationAddress | None:
+    """The person's chat with the bot, found by Teams id, else by directory id (a lead or an
+    admin named in the configuration is known by the latter)."""
+    address = await store.personal_conversation(person.id)
+    if address is None and person.aad_object_id:
+        address = await store.personal_conversation(person.aad_object_id)
+    return address

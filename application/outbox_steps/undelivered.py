@@ -24,7 +24,7 @@ from typing import Any
 
 from application import messages
 from application.outbox_steps.follow_ups import Store
-from application.outbox_steps.sender import Sender
+from application.outbox_steps.sender import Sender, personal_chat
 from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.models import Person
@@ -121,9 +121,7 @@ class UndeliveredReports:
         ]
         if not lines:
             return
-        address = await self._store.personal_conversation(tell.id)
-        if address is None and tell.aad_object_id:
-            address = await self._store.personal_conversation(tell.aad_object_id)
+        address = await personal_chat(self._store, tell)
         if address is None:
             raise PermanentFailure(f"no personal chat with {tell.name or tell.id}")
         text = messages.undelivered(str(item.payload["subject"]), lines)

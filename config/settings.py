@@ -44,7 +44,9 @@ class Settings(BaseSettings):
 
     app_id: str = Field("", alias="MicrosoftAppId")
     app_password: str = Field("", alias="MicrosoftAppPassword", repr=False)
-    app_type: AppType = Field(AppType.MULTI_TENANT, alias="MicrosoftAppType")
+    # Azure creates single-tenant bots only (multi-tenant ones can no longer be made), so a
+    # new registration is single-tenant; MultiTenant stays for registrations made before.
+    app_type: AppType = Field(AppType.SINGLE_TENANT, alias="MicrosoftAppType")
     app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     handoff_config: Path = Field(DEFAULT_CONFIG_PATH, alias="HANDOFF_CONFIG")
@@ -204,8 +206,13 @@ class Settings(BaseSettings):
                 "MicrosoftAppPassword is required when MicrosoftAppId is set "
                 "(the client secret of the Azure Bot's app registration)"
             )
-        if self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
-            raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant")
+        if self.app_id and self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
+            raise ValueError(
+                "MicrosoftAppTenantId is required for a single-tenant bot (MicrosoftAppType "
+                "is SingleTenant unless set): the Directory (tenant) ID shown on the app "
+                "registration's Overview page; set MicrosoftAppType=MultiTenant only for a "
+                "registration made multi-tenant before Azure stopped creating them"
+            )
         if self.app_id and not (self.tenant_id or self.app_tenant_id):
             # Case notes are the organization's: another tenant's users must not be served by
             # an oversight, only by TENANT_ID=* said on purpose.

@@ -175,11 +175,15 @@ def test_the_bot_gets_its_tokens_from_its_own_tenant_when_single_tenant(
 ) -> None:
     monkeypatch.setenv("MicrosoftAppId", "app-id")
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("MicrosoftAppTenantId", APP_TENANT)
+    single = load_settings()
+    assert single.app_type is AppType.SINGLE_TENANT, "Azure makes single-tenant bots only"
+    assert single.channel_login_url == f"https://login.microsoftonline.com/{APP_TENANT}"
+    assert single.allowed_tenant == APP_TENANT
+    monkeypatch.setenv("MicrosoftAppType", "MultiTenant")
+    monkeypatch.delenv("MicrosoftAppTenantId")
     monkeypatch.setenv("TENANT_ID", ORG_TENANT)
     assert load_settings().channel_login_url == "https://login.microsoftonline.com/botframework.com"
-    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
-    monkeypatch.setenv("MicrosoftAppTenantId", "tenant-id")
-    assert load_settings().channel_login_url == "https://login.microsoftonline.com/tenant-id"
 
 
 @pytest.mark.parametrize(
@@ -209,10 +213,15 @@ def test_the_served_tenant_is_tenant_id_else_the_app_tenant_else_any(
 
 
 def test_an_app_id_without_a_tenant_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another organization's users would read the cases: TENANT_ID is named, and * is the
+    """Another organization's users would read the cases: the tenant is named, and * is the
     only way to serve every tenant."""
     monkeypatch.setenv("MicrosoftAppId", "app-id")
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    with pytest.raises(SettingsError, match="MicrosoftAppTenantId is required for a single-"):
+        load_settings()
+    # A registration made multi-tenant before Azure stopped creating them needs no app
+    # tenant, but still the organization's.
+    monkeypatch.setenv("MicrosoftAppType", "MultiTenant")
     with pytest.raises(SettingsError, match="TENANT_ID is required when MicrosoftAppId is set"):
         load_settings()
     monkeypatch.setenv("TENANT_ID", "*")

@@ -154,7 +154,7 @@ def test_bad_settings_stop_start_up_naming_the_setting(
     assert b"Traceback" not in stderr
 
 
-def test_an_app_id_without_a_tenant_stops_start_up_naming_tenant_id(
+def test_an_app_id_without_a_tenant_stops_start_up_naming_the_tenant_setting(
     tmp_path: Path, launch: list[subprocess.Popen[bytes]]
 ) -> None:
     env = bot_environment(
@@ -164,7 +164,7 @@ def test_an_app_id_without_a_tenant_stops_start_up_naming_tenant_id(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
-    assert "TENANT_ID is required when MicrosoftAppId is set" in str(error["message"])
+    assert "MicrosoftAppTenantId is required for a single-tenant bot" in str(error["message"])
     assert b"Traceback" not in stderr
 
 

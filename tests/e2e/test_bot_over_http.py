@@ -207,7 +207,7 @@ async def test_with_an_app_id_unauthenticated_requests_get_401(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     bot = await start_bot(
         MicrosoftAppId="app-id",
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         MicrosoftAppPassword="secret",
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
     )

@@ -72,7 +72,7 @@ async def authenticated_sender(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     settings = Settings(
         MicrosoftAppId=APP_ID,
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority("botframework.com"),
     )
@@ -137,7 +137,7 @@ async def test_a_refused_app_secret_is_a_permanent_failure_naming_the_setting(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
     settings = Settings(
         MicrosoftAppId=APP_ID,
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority("botframework.com"),
     )

@@ -63,6 +63,7 @@ from teams.endpoint import (
 )
 from teams.handlers import HandoffBot
 from teams.middleware import (
+    AddressedOnly,
     ConversationMemory,
     DeliveredOnce,
     ReplyPacing,
@@ -144,6 +145,7 @@ def build_bot(
     )
     middleware: tuple[Middleware, ...] = (
         TenantGuard(tenant_id),
+        AddressedOnly(),
         DeliveredOnce(Deliveries(store, clock, delivery_abandoned_after), wake_outbox),
         ConversationMemory(store, clock, group_chat_joined),
     )

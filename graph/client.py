@@ -24,7 +24,9 @@ import aiohttp
 from .errors import GraphError, GraphPermissionError, GraphTransientError
 
 __all__ = [
+    "CHANNEL_MESSAGE_RSC",
     "CHAT_CREATE_PERMISSION",
+    "CHAT_MESSAGE_RSC",
     "CHAT_READ_PERMISSIONS",
     "GROUP_MEMBER_PERMISSIONS",
     "INSTALL_APP_PERMISSION",
@@ -42,6 +44,10 @@ USER_READ_PERMISSIONS = ("User.Read.All",)
 APP_CHAT_PERMISSIONS = ("TeamsAppInstallation.ReadForUser.All",)
 CHANNEL_MESSAGE_PERMISSIONS = ("ChannelMessage.Read.All",)
 CHAT_MESSAGE_PERMISSIONS = ("Chat.Read.All",)
+# What the app package asks instead (resource-specific consent), for the one team or chat it
+# is installed in; the tenant-wide ones above serve where it was not granted.
+CHANNEL_MESSAGE_RSC = "ChannelMessage.Read.Group"
+CHAT_MESSAGE_RSC = "ChatMessage.Read.Chat"
 # Reading another user's (transitive) groups, least privileged first, as Graph documents it.
 GROUP_MEMBER_PERMISSIONS = ("User.Read.All and GroupMember.Read.All", "Directory.Read.All")
 
@@ -303,7 +309,9 @@ class GraphClient:
             f"/chats/{quote(chat_id, safe='')}/messages"
             f"?$top={MESSAGES_PAGE}&$orderby=createdDateTime desc"
         )
-        return await self._messages_since(path, since, CHAT_MESSAGE_PERMISSIONS, newest_first=True)
+        return await self._messages_since(
+            path, since, CHAT_MESSAGE_PERMISSIONS, CHAT_MESSAGE_RSC, newest_first=True
+        )
 
     async def channel_messages_since(
         self, team_group_id: str, channel_id: str, since: datetime
@@ -316,20 +324,25 @@ class GraphClient:
             f"/teams/{quote(team_group_id, safe='')}/channels/{quote(channel_id, safe='')}"
             f"/messages/delta?$top={MESSAGES_PAGE}&$filter=lastModifiedDateTime gt {stamp}"
         )
-        return await self._messages_since(path, since, CHANNEL_MESSAGE_PERMISSIONS, max_pages=10)
+        return await self._messages_since(
+            path, since, CHANNEL_MESSAGE_PERMISSIONS, CHANNEL_MESSAGE_RSC, max_pages=10
+        )
 
     async def _messages_since(
         self,
         path: str,
         since: datetime,
         permissions: tuple[str, ...],
+        resource_specific: str,
         *,
         newest_first: bool = False,
         max_pages: int = 4,
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for _ in range(max_pages):
-            _, page = await self._request("GET", path, None, permissions=permissions)
+            _, page = await self._request(
+                "GET", path, None, permissions=permissions, resource_specific=resource_specific
+            )
             messages = page.get("value") if isinstance(page, dict) else None
             if not isinstance(messages, list):
                 raise GraphError(200, "UnexpectedBody", "Graph returned no list of messages.")
@@ -357,6 +370,7 @@ class GraphClient:
         body: dict[str, Any] | None,
         *,
         permissions: tuple[str, ...],
+        resource_specific: str = "",
         accept: frozenset[int] = frozenset(),
     ) -> tuple[int, Any]:
         """Send with retries; returns (status, parsed JSON or None) for 2xx and ``accept``."""
@@ -381,7 +395,12 @@ class GraphClient:
                 continue
             if status == 403:
                 raise GraphPermissionError(
-                    status, code, message, permissions=permissions, request_id=request_id
+                    status,
+                    code,
+                    message,
+                    permissions=permissions,
+                    resource_specific=resource_specific,
+                    request_id=request_id,
                 )
             if status in _RETRYABLE:
                 throttled += 1

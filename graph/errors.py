@@ -56,12 +56,23 @@ class GraphPermissionError(GraphError):
         message: str,
         *,
         permissions: tuple[str, ...],
+        resource_specific: str = "",
         request_id: str | None = None,
     ) -> None:
         self.permissions = permissions
+        self.resource_specific = resource_specific
         named = " or ".join(permissions)
         advice = (
             f"An administrator must grant the app the Microsoft Graph application permission "
             f"{named} and give admin consent for the tenant. Graph said: {code}: {message}"
         )
+        if resource_specific:
+            # Least privilege first: the app package asks this of whoever installs it.
+            advice = (
+                f"The app asks {resource_specific} (resource-specific consent) of whoever "
+                f"installs it in the team or chat: allow resource-specific consent in the "
+                f"Teams admin center and update the app there; or else an administrator "
+                f"grants the tenant-wide application permission {named} with admin consent. "
+                f"Graph said: {code}: {message}"
+            )
         super().__init__(status, code, advice, request_id=request_id)

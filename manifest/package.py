@@ -18,11 +18,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.router import command_lists
 from config.settings import describe_errors
+from graph.client import CHANNEL_MESSAGE_RSC, CHAT_MESSAGE_RSC
 
 log = logging.getLogger("handoff.package")
 
 HERE = Path(__file__).parent
 SCHEMA_URL = "https://developer.microsoft.com/json-schemas/teams/v1.25/MicrosoftTeams.schema.json"
+# Granted by whoever installs the app in a team or chat, for that team or chat only, instead
+# of the tenant-wide ChannelMessage.Read.All and Chat.Read.All: reading back whether a post
+# cut off by a timeout landed (outbox/landed_sends.py) in the Case Transfer channel and in
+# the bot's group chats. With them Teams also delivers messages that do not @mention the
+# bot there; teams/middleware.py's AddressedOnly drops those.
+RESOURCE_SPECIFIC_PERMISSIONS = (CHANNEL_MESSAGE_RSC, CHAT_MESSAGE_RSC)
+RSC_RESOURCE = "https://RscPermission"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -91,6 +99,16 @@ def manifest(settings: PackageSettings) -> dict[str, Any]:
         ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [settings.bot_domain] if settings.bot_domain else [],
+        # Resource-specific consent needs the app registration named here; the resource is
+        # unused by RSC but must be present.
+        "webApplicationInfo": {"id": settings.bot_id, "resource": RSC_RESOURCE},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [
+                    {"name": name, "type": "Application"} for name in RESOURCE_SPECIFIC_PERMISSIONS
+                ]
+            }
+        },
     }
 
 

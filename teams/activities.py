@@ -53,6 +53,24 @@ def conversation_kind(activity: Activity) -> ConversationKind:
     return ConversationKind.PERSONAL
 
 
+def overheard(activity: Activity) -> bool:
+    """A typed message in a channel or group chat that does not @mention the bot. With the
+    app's resource-specific consent (ChannelMessage.Read.Group, ChatMessage.Read.Chat) Teams
+    delivers every message there, not only those addressed to the bot; people talking to each
+    other must not get answers, nor cost a database write each."""
+    if activity.type != "message" or activity.value is not None:
+        return False
+    if conversation_kind(activity) is ConversationKind.PERSONAL:
+        return False
+    bot_id = activity.recipient.id if activity.recipient else None
+    # The SDK keeps a mention entity's fields it has no attribute for in additional_properties.
+    return not any(
+        _object(entity.additional_properties or {}, "mentioned").get("id") == bot_id
+        for entity in activity.entities or []
+        if (entity.type or "").lower() == "mention"
+    )
+
+
 def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key)
     return value if isinstance(value, dict) else {}

@@ -33,6 +33,7 @@ from .activities import (
     address_of,
     conversation_kind,
     invoke_body_text,
+    overheard,
     tenant_of,
 )
 from .deliveries import Deliveries, DeliveryInProgress
@@ -184,6 +185,17 @@ class TenantGuard(Middleware):  # type: ignore[misc]
                     type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
                 )
             )
+
+
+class AddressedOnly(Middleware):  # type: ignore[misc]
+    """Channel and group-chat chatter that does not @mention the bot ends the turn here,
+    unanswered and unstored (see ``overheard``)."""
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        if overheard(context.activity):
+            log.debug("message not addressed to the bot ignored")
+            return
+        await logic()
 
 
 class DeliveredOnce(Middleware):  # type: ignore[misc]

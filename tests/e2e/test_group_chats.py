@@ -290,14 +290,10 @@ async def test_shift_end_in_the_chat_hands_the_case_to_the_next_regions_owner(
     await fake_connector.wait_for_activities(2, conversation_id=chat_id, timeout=10)
 
     emea = OWNERS["EMEA"]
-    in_chat = {"conversation": {"conversationType": "groupChat", "isGroup": True, "id": chat_id}}
 
     def said(text: str) -> dict[str, Any]:
-        return activities.personal_message(
-            text,
-            fake_connector.url,
-            **user_fields(emea),
-            overrides=in_chat,
+        return activities.group_chat_message(
+            text, fake_connector.url, conversation_id=chat_id, **user_fields(emea)
         )
 
     await bot.client.post(said("shiftend"))

@@ -226,14 +226,13 @@ async def test_a_case_is_shown_only_where_everyone_may_see_it(
     its_chat, other_chat = activities.group_chat_id("its own"), activities.group_chat_id("other")
     await give_case_a_chat(sqlite_url, clock, its_chat)
     for chat, shown in ((its_chat, True), (other_chat, False)):
-        where = {"conversation": {"conversationType": "groupChat", "isGroup": True, "id": chat}}
-        ask = activities.personal_message(
-            f"status {CASE}", fake_connector.url, **user_fields(RECEIVER), overrides=where
+        ask = activities.group_chat_message(
+            f"status {CASE}", fake_connector.url, conversation_id=chat, **user_fields(RECEIVER)
         )
         said = await told(bot, fake_connector, ask)
         assert (READY.summary in said) is shown and (said == access.NOT_SHOWN_HERE) is not shown
-        mine = activities.personal_message(
-            "list", fake_connector.url, **user_fields(RECEIVER), overrides=where
+        mine = activities.group_chat_message(
+            "list", fake_connector.url, conversation_id=chat, **user_fields(RECEIVER)
         )
         assert await told(bot, fake_connector, mine) == access.NOT_SHOWN_HERE
     assert set(refusals(caplog, "read refused")) == {"not shown here"}

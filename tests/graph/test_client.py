@@ -538,4 +538,15 @@ async def test_reading_messages_without_the_permission_names_the_one_to_grant(
     with pytest.raises(GraphPermissionError) as raised:
         await client.chat_messages_since("19:chat@thread.v2", datetime.now(UTC))
     assert raised.value.permissions == ("Chat.Read.All",)
-    assert "application permission Chat.Read.All and give admin consent" in str(raised.value)
+    said = str(raised.value)
+    assert "The app asks ChatMessage.Read.Chat (resource-specific consent)" in said
+    assert "tenant-wide application permission Chat.Read.All with admin consent" in said
+
+    fake_graph.fail_next(403, code="Forbidden", message="Missing role permissions.")
+    with pytest.raises(GraphPermissionError) as raised:
+        await client.channel_messages_since(
+            "group-id", "19:channel@thread.tacv2", datetime.now(UTC)
+        )
+    said = str(raised.value)
+    assert "ChannelMessage.Read.Group (resource-specific consent)" in said
+    assert "ChannelMessage.Read.All" in said

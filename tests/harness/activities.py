@@ -46,6 +46,7 @@ __all__ = [
     "card_action_invoke",
     "channel_message",
     "group_chat_id",
+    "group_chat_message",
     "installation_update",
     "load_template",
     "personal_message",
@@ -277,6 +278,88 @@ def personal_message(
     )
 
 
+def _addressed_message(
+    text: str,
+    *,
+    mention_bot: bool,
+    user_id: str,
+    user_name: str | None,
+    aad_object_id: str | None,
+    bot_id: str,
+    bot_name: str,
+    reply_to_id: str | None,
+) -> dict[str, Any]:
+    """A message where several people talk (a channel, a group chat): with ``mention_bot`` the
+    text is ``<at>{bot_name}</at> {text}`` and a ``mention`` entity names the bot, as Teams
+    sends it; without, it is chatter the bot hears only with resource-specific consent."""
+    mention = f"<at>{bot_name}</at>"
+    full_text = f"{mention} {text}" if mention_bot else text
+    activity = _message(
+        full_text,
+        user_id=user_id,
+        user_name=user_name,
+        aad_object_id=aad_object_id,
+        bot_id=bot_id,
+        bot_name=bot_name,
+        reply_to_id=reply_to_id,
+    )
+    if mention_bot:
+        activity["attachments"][0]["content"] = (
+            f"<p><at>{html.escape(bot_name)}</at> {html.escape(text)}</p>"
+        )
+        entity = {"type": "mention", "mentioned": {"id": bot_id, "name": bot_name}, "text": mention}
+        activity["entities"].insert(0, entity)
+    return activity
+
+
+def group_chat_message(
+    text: str,
+    service_url: str,
+    *,
+    conversation_id: str | None = None,
+    mention_bot: bool = True,
+    bot_id: str = DEFAULT_BOT_ID,
+    bot_name: str = DEFAULT_BOT_NAME,
+    user_id: str = DEFAULT_USER.id,
+    user_name: str | None = DEFAULT_USER.name,
+    aad_object_id: str | None = DEFAULT_USER.aad_object_id,
+    tenant_id: str = DEFAULT_TENANT_ID,
+    locale: str = "en-US",
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``message`` in a group chat (default ``group_chat_id()``), by default @mentioning
+    the bot."""
+    activity = _addressed_message(
+        text,
+        mention_bot=mention_bot,
+        user_id=user_id,
+        user_name=user_name,
+        aad_object_id=aad_object_id,
+        bot_id=bot_id,
+        bot_name=bot_name,
+        reply_to_id=None,
+    )
+    activity["conversation"], activity["channelData"] = _where(
+        "groupChat",
+        tenant_id=tenant_id,
+        user_id=user_id,
+        bot_id=bot_id,
+        conversation_id=conversation_id,
+        team_id=DEFAULT_TEAM_ID,
+        team_name=DEFAULT_TEAM_NAME,
+        channel_id=DEFAULT_CHANNEL_ID,
+        thread_id=None,
+    )
+    return _finish(
+        activity,
+        service_url,
+        activity_id=None,
+        numeric_id=True,
+        overrides=overrides,
+        client_info=(None, locale),
+    )
+
+
 def channel_message(
     text: str,
     service_url: str,
@@ -303,10 +386,9 @@ def channel_message(
     With ``mention_bot`` the text is ``<at>{bot_name}</at> {text}`` and a ``mention`` entity
     names the bot. ``thread_id`` (the root message id) makes it a reply in that thread.
     """
-    mention = f"<at>{bot_name}</at>"
-    full_text = f"{mention} {text}" if mention_bot else text
-    activity = _message(
-        full_text,
+    activity = _addressed_message(
+        text,
+        mention_bot=mention_bot,
         user_id=user_id,
         user_name=user_name,
         aad_object_id=aad_object_id,
@@ -314,12 +396,6 @@ def channel_message(
         bot_name=bot_name,
         reply_to_id=thread_id,
     )
-    if mention_bot:
-        activity["attachments"][0]["content"] = (
-            f"<p><at>{html.escape(bot_name)}</at> {html.escape(text)}</p>"
-        )
-        entity = {"type": "mention", "mentioned": {"id": bot_id, "name": bot_name}, "text": mention}
-        activity["entities"].insert(0, entity)
     activity["conversation"], activity["channelData"] = _where(
         "channel",
         tenant_id=tenant_id,

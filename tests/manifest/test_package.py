@@ -91,3 +91,18 @@ def test_missing_values_stop_the_build_naming_them(
     assert "MicrosoftAppId: Field required" in text
     assert "PRIVACY_URL: must be an https:// address" in text
     assert not (tmp_path / "build").exists()
+
+
+def test_message_reads_are_asked_per_team_and_chat_not_tenant_wide(
+    built: zipfile.ZipFile,
+) -> None:
+    """Least privilege: whoever installs the app grants reading its own team's channel and
+    its own chats (resource-specific consent), tied to the bot's app registration."""
+    manifest = json.loads(built.read("manifest.json"))
+    assert manifest["webApplicationInfo"]["id"] == BOT_ID
+    granted = manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert granted == [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"},
+        {"name": "ChatMessage.Read.Chat", "type": "Application"},
+    ]
+    assert not any(p["name"].endswith(".All") for p in granted)

@@ -148,7 +148,7 @@ def group_chats_not_configured(number: str, missing: Sequence[str]) -> str:
     return (
         f"I cannot make the group chat of case {number}: group chats are not configured for "
         f"this bot. An admin must set {', '.join(missing)}: Microsoft Graph credentials (with "
-        "the Graph permissions of step 6 of “Deploy to your tenant” in the bot's README) and "
+        "the Graph permissions listed under “Before you deploy” in the bot's README) and "
         "TEAMS_APP_ID, the app's id in your organization's app catalog, then restart the bot. "
         "Nothing was changed."
     )

@@ -4,7 +4,7 @@ with the same content is taken as the send having landed.
 
 The Bot Connector has no idempotency key, so this is the only way to close the window in
 which an outbox send was made but its result never written (outbox/worker.py). It needs
-Graph read access to the conversations the bot writes to (README "Outbox and operations"):
+Graph read access to the conversations the bot writes to (docs/operations.md, "The outbox"):
 where it has none, or Graph cannot tell, the send is made again and logged, as before.
 
 Content is compared by its letters and digits only: Teams shows markdown as HTML, wraps text

@@ -39,7 +39,7 @@ from handoff import effects
 from handoff.access import listed
 from handoff.effects import OutboxKind
 from handoff.models import Person
-from handoff.ports import Clock, SystemClock
+from handoff.ports import Clock, OutboxItem, SystemClock
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
@@ -62,6 +62,7 @@ from teams.endpoint import (
     readyz,
 )
 from teams.handlers import HandoffBot
+from teams.metrics import METRICS, METRICS_PATH, Metrics, served_apart
 from teams.middleware import (
     AddressedOnly,
     ConversationMemory,
@@ -71,7 +72,7 @@ from teams.middleware import (
 )
 from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
-from teams.server_log import ParseErrorsAsWarnings
+from teams.server_log import ParseErrorsAsWarnings, ProbesUnlogged
 from teams.signing_keys import SigningKeys
 from teams.turn_ids import TurnIdFilter
 
@@ -152,7 +153,11 @@ def build_bot(
     return TurnPipeline(bot, middleware)
 
 
-def build_graph(settings: Settings, session: aiohttp.ClientSession) -> GraphClient | None:
+def build_graph(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    on_answer: Callable[[int | None], None] = lambda _status: None,
+) -> GraphClient | None:
     credentials = settings.graph_credentials
     if credentials is None:
         return None
@@ -165,7 +170,7 @@ def build_graph(settings: Settings, session: aiohttp.ClientSession) -> GraphClie
         # (tests, sovereign clouds) answers for itself.
         instance_discovery=settings.graph_authority_host == "https://login.microsoftonline.com",
     )
-    return GraphClient(settings.graph_base_url, tokens, session)
+    return GraphClient(settings.graph_base_url, tokens, session, on_answer=on_answer)
 
 
 def build_worker(
@@ -177,6 +182,7 @@ def build_worker(
     graph: GraphClient | None = None,
     pacer: ConversationPacer | None = None,
     faults: FaultLog | None = None,
+    died: Callable[[OutboxItem], None] = lambda _item: None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
     if graph is not None:
@@ -245,6 +251,7 @@ def build_worker(
             cap_seconds=settings.outbox_backoff_cap_seconds,
         ),
         faults=faults,
+        died=died,
     )
 
 
@@ -271,10 +278,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     clock = clock or SystemClock()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback.
-        handler_args={"logger": ParseErrorsAsWarnings()},
+        # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback. The
+        # probes' hits stay out of the access log.
+        handler_args={"logger": ParseErrorsAsWarnings(), "access_log_class": ProbesUnlogged},
     )
-    connector_http = build_connector_http(settings)
+    metrics = app[METRICS] = Metrics(process.region_codes)
+    connector_http = build_connector_http(settings, metrics.connector_answered)
     # One per process, for the turns and the outbox: both fail on the same outage.
     faults = FaultLog(clock)
     adapter = create_adapter(settings, connector_http, faults)
@@ -288,6 +297,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     # One start-up/clean-up context per resource, cleaned up in the reverse order: the
     # outbox stops before the Graph session, the database and the connector it uses close.
     if not settings.local_mode:
+        # /metrics never on the public port: on METRICS_PORT. First, so that a port taken
+        # stops start-up before anything opens: aiohttp cleans up no context when a later
+        # one fails to start, and an open database would keep the process from exiting.
+        app.cleanup_ctx.append(
+            served_apart(
+                metrics, lambda: app.get(STORE), settings.listen_host, settings.metrics_port
+            )
+        )
         signing_keys = SigningKeys(
             settings.openid_metadata_url,
             refresh_seconds=settings.signing_keys_refresh_seconds,
@@ -328,8 +345,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def bot_context(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
-        graph = build_graph(settings, app[GRAPH_SESSION])
-        worker = build_worker(store, process, clock, adapter, settings, graph, pacer, faults)
+        graph = build_graph(settings, app[GRAPH_SESSION], metrics.graph_answered)
+        worker = build_worker(
+            store, process, clock, adapter, settings, graph, pacer, faults, metrics.dead_letter
+        )
         pipeline = build_bot(
             store,
             process,
@@ -355,9 +374,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             log.warning("outbox worker stopped mid-send; its item is retried after restart")
 
     app.cleanup_ctx.extend([store_context, connector_context, graph_context, bot_context])
-    app.router.add_post("/api/messages", MessagesEndpoint(authenticated=not settings.local_mode))
+    endpoint = MessagesEndpoint(authenticated=not settings.local_mode)
+    app.router.add_post("/api/messages", metrics.timed(endpoint))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if settings.local_mode:
+        app.router.add_get(METRICS_PATH, metrics.handler(lambda: app.get(STORE)))
     if settings.tenant_id == ANY_TENANT:
         log.warning(
             "TENANT_ID=*: activities from every Azure AD tenant are served. Set TENANT_ID to "

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     handoff_config: Path = Field(DEFAULT_CONFIG_PATH, alias="HANDOFF_CONFIG")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     port: int = Field(3978, alias="PORT", ge=1, le=65535)
+    # With an app id, /metrics is served only here (docs/metrics.md): an internal port that the
+    # operator's Prometheus reaches and the internet does not. 9464: Prometheus's usual one.
+    metrics_port: int = Field(9464, alias="METRICS_PORT", ge=1, le=65535)
     # Unauthenticated local mode should not listen beyond this machine unless asked to.
     host: str = Field("", alias="HOST")
     # R-LONG group chats go through Microsoft Graph with the bot's own app registration,
@@ -219,6 +222,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TENANT_ID is required when MicrosoftAppId is set: your organization's Azure "
                 "AD tenant id (or MicrosoftAppTenantId); TENANT_ID=* serves every tenant"
+            )
+        if self.app_id and self.metrics_port == self.port:
+            # Both would listen on one port, and /metrics must never be on the public one.
+            raise ValueError(
+                f"METRICS_PORT ({self.metrics_port}) must differ from PORT ({self.port}): "
+                "with MicrosoftAppId set, /metrics is served only on its own internal port; "
+                "set METRICS_PORT to a free port that only your Prometheus can reach"
             )
         return self
 

@@ -148,6 +148,7 @@ class GraphClient:
         *,
         max_attempts: int = 5,
         sleep: Sleep = asyncio.sleep,
+        on_answer: Callable[[int | None], None] = lambda _status: None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -156,6 +157,9 @@ class GraphClient:
         self._session = session
         self._max_attempts = max_attempts
         self._sleep = sleep
+        # Told each request's status (None: no answer), retries included; every request goes
+        # through _send, so /metrics counts them there.
+        self._on_answer = on_answer
 
     # -- the calls ------------------------------------------------------------------------
 
@@ -425,8 +429,11 @@ class GraphClient:
         self, method: str, url: str, body: dict[str, Any] | None, token: str
     ) -> tuple[int, float | None, str | None, Any]:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        answered = False
         try:
             async with self._session.request(method, url, json=body, headers=headers) as response:
+                answered = True
+                self._on_answer(response.status)
                 raw = await response.read()
                 payload: Any = None
                 if raw:
@@ -441,6 +448,8 @@ class GraphClient:
                     payload,
                 )
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            if not answered:
+                self._on_answer(None)
             # Not retried here: whether a POST reached Graph is unknown, and repeating a
             # create could make a second chat. The caller's outbox retries with a look-up.
             raise GraphTransientError(0, type(exc).__name__, str(exc) or repr(exc)) from exc

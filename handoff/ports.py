@@ -12,7 +12,7 @@ from pydantic import Field
 from .errors import DomainError
 from .escalation import Escalation
 from .long_running import GroupChat, GroupChatState
-from .models import AuditEntry, AuditEvent, Frozen, Handoff, Person, UtcDatetime
+from .models import AuditEntry, AuditEvent, Frozen, Handoff, HandoffState, Person, UtcDatetime
 from .user_settings import UserSettings
 
 
@@ -104,6 +104,10 @@ class HandoffRepository(Protocol):
 
     async def handoff_of_card(self, activity_id: str) -> str | None:
         """The handoff whose Case Transfer card is the message `activity_id`, if any."""
+
+    async def handoff_counts(self) -> dict[tuple[HandoffState, str], int]:
+        """How many handoffs there are in each state, per target region (only the pairs that
+        have any), in one query: what an operator's /metrics shows."""
 
 
 class GroupChatStore(Protocol):

@@ -156,6 +156,7 @@ class OutboxWorker:
         retry: RetryPolicy | None = None,
         on_dead: Mapping[str, Handler] | None = None,
         faults: FaultLog | None = None,
+        died: Callable[[OutboxItem], None] = lambda _item: None,
     ) -> None:
         self._outbox = outbox
         self._handlers = dict(handlers)
@@ -171,6 +172,8 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._on_start = on_start
         self._faults = faults or FaultLog(clock)
+        # Told of every item this worker makes a dead letter, whatever its kind (/metrics).
+        self._died = died
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -238,6 +241,7 @@ class OutboxWorker:
 
     async def _give_up(self, item: OutboxItem, error: str) -> None:
         await self._outbox.give_up(item.id, error)
+        self._died(item)
         follow_up = self._on_dead.get(item.kind)
         if follow_up is None:
             return

@@ -212,6 +212,14 @@ class SqlHandoffRepository(StoreBase):
         )
         return str(row["handoff_id"]) if row else None
 
+    async def handoff_counts(self) -> dict[tuple[HandoffState, str], int]:
+        rows = await self._db.fetch_all(
+            "SELECT state, target_region, COUNT(*) AS n FROM handoffs GROUP BY state, target_region"
+        )
+        return {
+            (HandoffState(row["state"]), str(row["target_region"])): int(row["n"]) for row in rows
+        }
+
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         rows = await self._db.fetch_all(
             "SELECT doc FROM handoff_events WHERE handoff_id = ? ORDER BY seq", handoff_id

@@ -273,13 +273,16 @@ class BotFrameworkConfig:
 BOT_CONNECTOR_SCOPE = "https://api.botframework.com/.default"
 
 
-def build_connector_http(settings: Settings) -> ConnectorHttp | None:
+def build_connector_http(
+    settings: Settings, on_answer: Callable[[int | None], None] = lambda _status: None
+) -> ConnectorHttp | None:
     """The pooled Bot Connector client, or None where the SDK's own must stay: a managed
-    identity gets its token from the Azure host, which only the SDK's credentials know."""
+    identity gets its token from the Azure host, which only the SDK's credentials know.
+    `on_answer` is told the status of each request it makes (/metrics)."""
     if settings.app_type is AppType.USER_ASSIGNED_MSI:
         return None
     if settings.local_mode:
-        return ConnectorHttp(None)
+        return ConnectorHttp(None, on_answer=on_answer)
     authority = settings.channel_login_url
     tokens = TokenProvider(
         settings.app_id,
@@ -291,7 +294,7 @@ def build_connector_http(settings: Settings) -> ConnectorHttp | None:
         instance_discovery=authority.startswith(MICROSOFT_LOGIN_HOST + "/"),
         purpose="Bot Connector",
     )
-    return ConnectorHttp(tokens)
+    return ConnectorHttp(tokens, on_answer=on_answer)
 
 
 def create_adapter(

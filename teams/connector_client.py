@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -139,10 +139,14 @@ class ConnectorHttp:
         *,
         ssl_context: ssl.SSLContext | None = None,
         retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
+        on_answer: Callable[[int | None], None] = lambda _status: None,
     ) -> None:
         self._tokens = tokens
         self._ssl_context = ssl_context
         self._retry_delays = tuple(retry_delays)
+        # Told each request's status (None: no answer), retries included: every request
+        # that reaches the Bot Connector goes through _once, so /metrics counts them here.
+        self._on_answer = on_answer
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -207,8 +211,11 @@ class ConnectorHttp:
     ) -> Any:
         """The parsed answer, or a SendFailed to raise or retry."""
         assert self._session is not None
+        answered = False
         try:
             async with self._session.request(method, url, data=data, headers=headers) as answer:
+                answered = True
+                self._on_answer(answer.status)
                 raw = await answer.read()
                 try:
                     payload = json.loads(raw) if raw else None
@@ -224,6 +231,8 @@ class ConnectorHttp:
                     _retry_after(answer.headers),
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
+            if not answered:
+                self._on_answer(None)
             return ConnectorRequestError(f"{type(error).__name__}: {error}")
 
 

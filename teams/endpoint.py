@@ -151,6 +151,8 @@ BOT = web.AppKey("bot", Bot)
 STORE = web.AppKey("store", SqlStore)
 GRAPH_SESSION = web.AppKey("graph_session", aiohttp.ClientSession)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
+# The activity's type as the request's body gave it, for the turn timer (teams/metrics.py).
+ACTIVITY_TYPE = web.RequestKey("activity_type", str)
 # Seconds a turn may take before the request is answered 503 (Teams resends after ~15 s).
 REQUEST_DEADLINE = web.AppKey("request_deadline", float)
 DEFAULT_DEADLINE_SECONDS = 10.0
@@ -189,6 +191,8 @@ class MessagesEndpoint:
         if isinstance(read, web.StreamResponse):
             return read
         text, body = read
+        if isinstance(body.get("type"), str):
+            request[ACTIVITY_TYPE] = body["type"]
         unreadable: str | None = None
         try:
             activity: Activity = read_activity(body)

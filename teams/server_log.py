@@ -1,4 +1,5 @@
-"""What aiohttp's own request handler logs of requests it cannot parse: one warning line.
+"""What aiohttp's own request handler logs: of requests it cannot parse, one warning line;
+of the probes' requests, nothing.
 
 aiohttp answers a request it cannot parse itself, with 400 (a header line longer than its
 8 KB ``max_field_size``, a broken chunk, a bad request line), before any route sees it, and
@@ -18,8 +19,13 @@ from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
+from aiohttp.web import BaseRequest, StreamResponse
+from aiohttp.web_log import AccessLogger
 
 REFUSED = "malformed HTTP request refused"
+# Asked every few seconds by the orchestrator and Prometheus: in the access log they would
+# bury the requests from Teams.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class ParseErrorsAsWarnings(logging.LoggerAdapter[logging.Logger]):
@@ -37,3 +43,13 @@ class ParseErrorsAsWarnings(logging.LoggerAdapter[logging.Logger]):
             )
             return
         super().exception(msg, *args, **kwargs)
+
+
+class ProbesUnlogged(AccessLogger):
+    """aiohttp's access log (given as the application's ``access_log_class``), without the
+    hits on the probes' paths; every other request keeps its line."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        if request.path in PROBE_PATHS:
+            return
+        super().log(request, response, time)

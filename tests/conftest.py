@@ -171,6 +171,11 @@ async def start_bot(sqlite_url: str, fake_connector: FakeConnector) -> AsyncIter
 
     async def start(clock: Any = None, **settings: Any) -> RunningBot:
         values: dict[str, Any] = {"DATABASE_URL": sqlite_url, **settings}
+        if values.get("MicrosoftAppId"):
+            # With an app id the bot serves /metrics on METRICS_PORT of HOST: here a free
+            # port on loopback, never the default one another test (or bot) may hold.
+            values.setdefault("METRICS_PORT", free_port())
+            values.setdefault("HOST", "127.0.0.1")
         app = create_app(Settings(**values), clock)
         runner = web.AppRunner(app)
         await runner.setup()

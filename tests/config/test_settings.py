@@ -16,6 +16,7 @@ SETTING_NAMES = [
     "HANDOFF_CONFIG",
     "LOG_LEVEL",
     "PORT",
+    "METRICS_PORT",
     "HOST",
     "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
     "TO_CHANNEL_FROM_BOT_LOGIN_URL",
@@ -59,6 +60,8 @@ def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("PORT", "eighty", "PORT: Input should be a valid integer"),
         ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
+        ("METRICS_PORT", "0", "METRICS_PORT: Input should be greater than or equal to 1"),
+        ("METRICS_PORT", "65536", "METRICS_PORT: Input should be less than or equal to 65535"),
         ("DATABASE_URL", "mysql://db/handoff", "DATABASE_URL: a mysql:// URL is not supported"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be DEBUG, INFO"),
         ("MicrosoftAppType", "Everyone", "MicrosoftAppType: Input should be 'MultiTenant'"),
@@ -95,6 +98,23 @@ def test_a_turns_keys_count_as_abandoned_after_the_deadline_and_the_margin(
     monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "4")
     monkeypatch.setenv("DELIVERY_TAKEOVER_MARGIN_SECONDS", "1.5")
     assert load_settings().delivery_abandoned_after == timedelta(seconds=5.5)
+
+
+def test_metrics_port_defaults_to_9464_and_must_differ_from_port_once_it_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().metrics_port == 9464
+    # Local mode serves /metrics on PORT itself: METRICS_PORT is not used there.
+    monkeypatch.setenv("PORT", "9464")
+    assert load_settings().port == 9464
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("TENANT_ID", ORG_TENANT)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "METRICS_PORT (9464) must differ from PORT (9464)" in str(caught.value)
+    monkeypatch.setenv("METRICS_PORT", "9100")
+    assert load_settings().metrics_port == 9100
 
 
 def test_an_app_id_without_a_password_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from storage.migrate import load_migrations
 from conftest import CreateDatabase, free_port
 from harness import activities
 from harness.fake_connector import FakeConnector
+from harness.fake_token_service import FakeTokenService
+from harness.ids import DEFAULT_TENANT_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 20.0
@@ -314,3 +317,119 @@ async def test_each_turn_logs_under_its_own_id(
     assert ids[0] != ids[1], "each request has its own id"
     started = [line for line in lines if line["message"] == "serving the bot"]
     assert started and "turn_id" not in started[0], "lines outside a turn carry none"
+
+
+def access_lines(stderr: bytes) -> list[str]:
+    """The access log's lines: one per request served, the request line in each."""
+    return [str(line["message"]) for line in log_lines(stderr) if line["name"] == "aiohttp.access"]
+
+
+async def test_metrics_is_served_on_port_and_probes_stay_out_of_the_access_log(
+    tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    async with aiohttp.ClientSession() as session:
+        for probe in ("/healthz", "/readyz", "/metrics"):
+            async with session.get(f"{url}{probe}") as response:
+                assert response.status == 200
+        activity = activities.personal_message("help", service_url=fake_connector.url)
+        async with session.post(f"{url}/api/messages", json=activity) as response:
+            assert response.status in (200, 201)
+        await fake_connector.wait_for_activities(1)
+        async with session.get(f"{url}/metrics") as response:
+            text = await response.text()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+
+    assert 'handoff_turn_seconds_count{kind="message"} 1.0' in text
+    assert 'handoff_connector_requests_total{status="200"} 1.0' in text
+    lines = access_lines(stderr)
+    assert len(lines) == 1 and '"POST /api/messages HTTP/1.1"' in lines[0], lines
+
+
+async def test_with_an_app_id_metrics_is_on_metrics_port_alone(
+    tmp_path: Path,
+    fake_token_service: FakeTokenService,
+    launch: list[subprocess.Popen[bytes]],
+) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = bot_environment(
+        tmp_path,
+        PORT=str(port),
+        METRICS_PORT=str(metrics_port),
+        HOST="127.0.0.1",
+        MicrosoftAppId="bot-app-id",
+        MicrosoftAppPassword="bot-secret",
+        TENANT_ID=DEFAULT_TENANT_ID,
+        # The keys that sign Teams' tokens come from the local fake, over its test CA.
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
+        TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority(),
+        REQUESTS_CA_BUNDLE=str(fake_token_service.ca_file),
+    )
+    process = start(launch, env)
+    url, internal = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+    await wait_until_ready(url, process)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/metrics") as response:
+            assert response.status == 404
+        async with session.get(f"{internal}/metrics") as response:
+            assert response.status == 200
+            assert "# TYPE handoff_handoffs_total gauge" in await response.text()
+        async with session.post(f"{url}/api/messages", json={}) as response:
+            assert response.status == 401
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+
+    assert process.returncode == 0
+    served = [line for line in log_lines(stderr) if line["message"] == "serving /metrics"]
+    assert [line["url"] for line in served] == [f"{internal}/metrics"]
+    lines = access_lines(stderr)
+    assert len(lines) == 1 and '"POST /api/messages HTTP/1.1" 401' in lines[0], lines
+
+
+def test_metrics_port_equal_to_port_stops_start_up_naming_both(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    port = str(free_port())
+    env = bot_environment(
+        tmp_path,
+        PORT=port,
+        METRICS_PORT=port,
+        MicrosoftAppId="bot-app-id",
+        MicrosoftAppPassword="bot-secret",
+        TENANT_ID=DEFAULT_TENANT_ID,
+    )
+    process = start(launch, env)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert b"Traceback" not in stderr
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert f"METRICS_PORT ({port}) must differ from PORT ({port})" in str(error["error"])
+
+
+def test_a_metrics_port_taken_stops_start_up_in_one_line(
+    tmp_path: Path, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        metrics_port = taken.getsockname()[1]
+        env = bot_environment(
+            tmp_path,
+            PORT=str(free_port()),
+            METRICS_PORT=str(metrics_port),
+            HOST="127.0.0.1",
+            MicrosoftAppId="bot-app-id",
+            MicrosoftAppPassword="bot-secret",
+            TENANT_ID=DEFAULT_TENANT_ID,
+        )
+        process = start(launch, env)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert b"Traceback" not in stderr
+    [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
+    assert str(error["message"]).startswith(f"cannot start: METRICS_PORT {metrics_port}")
+    assert not (tmp_path / "bot.db").exists(), "nothing was opened"

@@ -16,6 +16,7 @@ from teams.connector_auth import build_connector_http, create_adapter
 from teams.connector_client import ConnectorHttp
 from teams.sending import TeamsSender
 
+from conftest import free_port
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService
 from harness.ids import DEFAULT_TENANT_ID
@@ -219,3 +220,27 @@ async def test_replies_member_look_ups_and_deletes_within_a_turn_use_the_sdk_pat
     assert look_up.path == f"/v3/conversations/{CHANNEL}/members/29:ana"
     assert seen == ["Ana Lima <ana@contoso.example>"]
     assert delete.method == "DELETE" and delete.path.endswith(f"/activities/{reply.response['id']}")
+
+
+async def test_every_request_tells_its_status_retries_included_and_none_when_unanswered(
+    fake_connector: FakeConnector,
+) -> None:
+    heard: list[int | None] = []
+    http = build_connector_http(Settings(), heard.append)
+    assert http is not None
+    await http.start()
+    try:
+        sender = TeamsSender(create_adapter(Settings(), http), "")
+        where = reference(fake_connector.url)
+        posted = await sender.send(where, MessageFactory.text("v1"))
+        fake_connector.fail_next(503, method="PUT")
+        await sender.update(where, posted, MessageFactory.text("v2"))
+        fake_connector.fail_next(429, retry_after=30, method="POST")
+        with pytest.raises(SendFailed):
+            await sender.send(where, MessageFactory.text("v3"))
+        nowhere = f"http://127.0.0.1:{free_port()}/"
+        with pytest.raises(SendFailed):
+            await sender.send(reference(nowhere), MessageFactory.text("lost"))
+    finally:
+        await http.close()
+    assert heard == [200, 503, 200, 429, None]

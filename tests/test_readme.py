@@ -30,7 +30,6 @@ READ_ELSEWHERE = {
 PENDING = {
     "RETENTION_DAYS": "the retention branch (docs/retention.md)",
     "AUDIT_RETENTION_DAYS": "the retention branch (docs/retention.md)",
-    "METRICS_PORT": "the metrics branch (docs/metrics.md)",
 }
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)

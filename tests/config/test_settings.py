@@ -109,7 +109,7 @@ def test_metrics_port_defaults_to_9464_and_must_differ_from_port_once_it_is_used
     assert load_settings().port == 9464
     monkeypatch.setenv("MicrosoftAppId", "app-id")
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
-    monkeypatch.setenv("TENANT_ID", ORG_TENANT)
+    monkeypatch.setenv("MicrosoftAppTenantId", ORG_TENANT)
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert "METRICS_PORT (9464) must differ from PORT (9464)" in str(caught.value)

@@ -363,7 +363,7 @@ async def test_with_an_app_id_metrics_is_on_metrics_port_alone(
         HOST="127.0.0.1",
         MicrosoftAppId="bot-app-id",
         MicrosoftAppPassword="bot-secret",
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         # The keys that sign Teams' tokens come from the local fake, over its test CA.
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=fake_token_service.authority(),
@@ -400,7 +400,7 @@ def test_metrics_port_equal_to_port_stops_start_up_naming_both(
         METRICS_PORT=port,
         MicrosoftAppId="bot-app-id",
         MicrosoftAppPassword="bot-secret",
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
     )
     process = start(launch, env)
     _, stderr = process.communicate(timeout=30)
@@ -424,7 +424,7 @@ def test_a_metrics_port_taken_stops_start_up_in_one_line(
             HOST="127.0.0.1",
             MicrosoftAppId="bot-app-id",
             MicrosoftAppPassword="bot-secret",
-            TENANT_ID=DEFAULT_TENANT_ID,
+            MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         )
         process = start(launch, env)
         _, stderr = process.communicate(timeout=30)

@@ -214,7 +214,7 @@ async def start_with_app_id(
 ) -> RunningBot:
     return await start_bot(
         MicrosoftAppId=APP_ID,
-        TENANT_ID=DEFAULT_TENANT_ID,
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         MicrosoftAppPassword=SECRET,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=tokens.openid_metadata_url,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=tokens.authority(),

@@ -121,12 +121,19 @@ class CaseStep(_Step):
         return [Card(card)]
 
     def _your_region(self, answers: Answers) -> str:
-        """The region the person saved, else the one on shift now (whose engineer is most
-        likely the one handing off)."""
+        """The region the person saved, else the one whose hours are kept in the zone nearest
+        their Teams client's, else the one on shift now (whose engineer is most likely the
+        one handing off)."""
         saved = self.draft(answers).saved
         if saved is not None and saved.region in self.deps.regions:
             return saved.region
-        on_shift = self.deps.schedule.regions_on_shift(self.deps.clock.now())
+        now = self.deps.clock.now()
+        client_zone = answers.get("reader_zone")
+        if isinstance(client_zone, str) and client_zone:
+            nearest = self.deps.schedule.region_nearest(client_zone, now)
+            if nearest is not None:
+                return nearest
+        on_shift = self.deps.schedule.regions_on_shift(now)
         return on_shift[0] if on_shift else ""
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:

@@ -274,6 +274,29 @@ class Schedule:
         _require_aware(at, "at")
         return [region for region in self._order if self.current_shift(region, at) is not None]
 
+    def region_nearest(self, timezone: str, at: dt.datetime) -> str | None:
+        """Where someone whose Teams client is set to ``timezone`` most likely works: among
+        the regions whose shift is kept in a zone of the same area ("America/…", "Asia/…";
+        all regions if none is), the one nearest in UTC offset at ``at``, the first in travel
+        order on a tie. None for a zone that does not exist."""
+        _require_aware(at, "at")
+        try:
+            offset = at.astimezone(_zone(timezone)).utcoffset() or dt.timedelta()
+        except ValueError:
+            return None
+        area = timezone.split("/", 1)[0]
+        regions = [region for region in self._order if region in self._shifts]
+        same_area = [r for r in regions if self._shifts[r].timezone.split("/", 1)[0] == area]
+
+        def distance(region: str) -> float:
+            # Not wrapped round the date line: Auckland's engineers work with Asia, not with
+            # Los Angeles, though UTC+13 and UTC-8 are three hours apart on the clock.
+            theirs = at.astimezone(self._shifts[region].zone).utcoffset() or dt.timedelta()
+            return abs((theirs - offset).total_seconds())
+
+        candidates = same_area or regions
+        return min(candidates, key=distance) if candidates else None
+
     def next_shift_start(self, region: str, after: dt.datetime) -> ShiftOccurrence:
         """The first occurrence of ``region``'s shift starting strictly after ``after``."""
         _require_aware(after, "after")

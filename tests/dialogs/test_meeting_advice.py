@@ -93,6 +93,22 @@ async def test_the_persons_saved_settings_come_before_their_clients_and_their_re
     assert "after your shift ends" in shown, "16:30 UTC is outside 06:00-14:00 Singapore"
 
 
+@pytest.mark.parametrize(
+    ("client_zone", "proposed"),
+    [("America/Chicago", "US"), ("Asia/Tokyo", "APAC"), ("Asia/Kolkata", "IST"), ("", "EMEA")],
+)
+async def test_without_saved_settings_the_form_proposes_the_region_of_the_clients_zone(
+    adapter: Any, clock: FakeClock, client_zone: str, proposed: str
+) -> None:
+    """At 10:00 UTC EMEA is on shift; an engineer in Chicago handing off then is still a US
+    engineer. Without a client zone, the region on shift is the best guess."""
+    clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    user = Recorder(Chat(adapter, timezone=client_zone))
+    [case_form] = cards(await user.say(f"handoff {CASE}"))
+    assert form_of(case_form) == "case"
+    assert prefilled(case_form)["owner_region"] == proposed
+
+
 def prefilled(card: dict[str, Any]) -> dict[str, str]:
     """The values a form comes with, by input id."""
     values: dict[str, str] = {}

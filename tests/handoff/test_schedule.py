@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.process import load_process_config
+from config.settings import DEFAULT_CONFIG_PATH
 from handoff.schedule import HandoffMeeting, MeetingOccurrence, Schedule, Shift, ShiftOccurrence
 
 UTC = dt.UTC
@@ -604,3 +606,39 @@ def test_region_without_shift() -> None:
     assert schedule.is_workday("IST", saturday)
     with pytest.raises(LookupError, match="region 'IST' has no shift configured"):
         schedule.next_shift_start("IST", saturday)
+
+
+# --- the region a Teams client's zone points to ----------------------------------------------
+
+CLIENT_ZONES = {
+    "Europe/Berlin": "EMEA",
+    "Europe/London": "EMEA",
+    "Africa/Johannesburg": "EMEA",
+    "America/Chicago": "US",
+    "America/Sao_Paulo": "US",  # the Americas, though London is nearer on the clock
+    "Pacific/Honolulu": "US",
+    "Asia/Tokyo": "APAC",
+    "Australia/Sydney": "APAC",
+    "Pacific/Auckland": "APAC",  # not US, though nearer round the date line
+    "Asia/Kolkata": "IST",
+    "Asia/Colombo": "IST",
+}
+# A winter day, the day the US changes its clocks, the day Europe does: every hour of each.
+REGION_MOMENTS = [
+    day + dt.timedelta(hours=hour)
+    for day in (utc("2026-11-24 00:00"), utc("2026-03-08 00:00"), utc("2026-03-29 00:00"))
+    for hour in range(24)
+]
+
+
+@pytest.mark.parametrize(("zone", "region"), CLIENT_ZONES.items())
+def test_a_client_zone_points_to_its_region_at_every_hour_and_across_dst(
+    zone: str, region: str
+) -> None:
+    schedule = load_process_config(DEFAULT_CONFIG_PATH).schedule()
+    found = {at.isoformat(): schedule.region_nearest(zone, at) for at in REGION_MOMENTS}
+    assert set(found.values()) == {region}, found
+
+
+def test_a_zone_that_does_not_exist_points_nowhere(default_schedule: Schedule) -> None:
+    assert default_schedule.region_nearest("Mars/Olympus_Mons", utc("2026-11-24 10:00")) is None

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from playground.seed import Seeded, seed
 from storage.private_files import create_private_folders, tighten
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Stack:
     bot_url: str
     playground_url: str
     workdir: Path
+    waiting: Seeded
 
     def stop(self) -> None:
         """Stops both processes by PID: SIGTERM, then SIGKILL for one that lingers."""
@@ -151,12 +153,16 @@ def start(
             "(`make playground` does)"
         )
     make_workdir_private(workdir)
+    database_url = f"sqlite:///{workdir / 'handoff.db'}"
+    process_file = write_process_config(workdir)
+    # Before the bot starts, so that its first turn already finds the waiting handoff.
+    waiting = seed(database_url, process_file, playground_people())
     bot_env = {
         **os.environ,
         "PORT": str(bot_port),
         "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{workdir / 'handoff.db'}",
-        "HANDOFF_CONFIG": str(write_process_config(workdir)),
+        "DATABASE_URL": database_url,
+        "HANDOFF_CONFIG": str(process_file),
     }
     for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType"):
         bot_env.pop(name, None)  # the playground does not authenticate
@@ -202,7 +208,7 @@ def start(
         bot.kill()
         bot.wait(timeout=STOP_TIMEOUT_SECONDS)
         raise
-    stack = Stack(bot, playground, bot_url, "", workdir)
+    stack = Stack(bot, playground, bot_url, "", workdir, waiting)
     try:
         port = _wait_for(
             "the playground", lambda: _listening_port(playground_log), [bot, playground]
@@ -237,6 +243,12 @@ def main() -> int:
         "The playground is at %s (the bot at %s/api/messages). Ctrl-C stops both.",
         stack.playground_url,
         stack.bot_url,
+    )
+    log.info(
+        "%s has asked for a handoff of case %s, waiting for you: open Case Transfer, post "
+        "'@Handoff Bot setup' there, and press Accept on its card.",
+        stack.waiting.requester,
+        stack.waiting.case,
     )
     try:
         while stack.bot.poll() is None and stack.playground.poll() is None:

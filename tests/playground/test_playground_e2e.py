@@ -87,7 +87,7 @@ async def answer_form(
 
 
 async def test_a_handoff_runs_end_to_end_through_the_playground(
-    playground: PlaygroundClient,
+    playground: PlaygroundClient, stack: Stack
 ) -> None:
     await playground.custom_activity(TEAM, "install")
     await playground.custom_activity(TEAM, "botAdded")
@@ -175,4 +175,56 @@ async def test_a_handoff_runs_end_to_end_through_the_playground(
         "the list of open handoffs",
         after,
     )
-    assert "every handoff has an owner" in all_text(listed.card or {})
+    waiting = all_text(listed.card or {})
+    assert stack.waiting.case in waiting, "the seeded handoff still waits for an owner"
+    assert CASE not in waiting, "the accepted one does not"
+
+
+async def test_the_waiting_handoff_is_accepted_by_clicking_only(
+    playground: PlaygroundClient, stack: Stack
+) -> None:
+    """The README's walk-through: another engineer's handoff waits; the person at the
+    keyboard binds the channel and presses Accept, with nothing typed but `setup`."""
+    waiting = stack.waiting
+    me = PEOPLE["currentUser"]
+    assert waiting.created and waiting.requester != me["name"]
+    await playground.custom_activity(TEAM, "install")
+    await playground.custom_activity(TEAM, "botAdded")
+    await playground.wait_for(lambda e: e.conversation_id == TEAM and from_bot(e), "team welcome")
+
+    await playground.say(CHANNEL, me["id"], "setup", mention=BOT)
+    posted = await playground.wait_for(
+        lambda e: (
+            e.conversation_id.startswith(CHANNEL)
+            and e.card is not None
+            and f"Case {waiting.case}" in all_text(e.card)
+        ),
+        "the waiting handoff posted once the channel is bound",
+    )
+    card = posted.card
+    assert card is not None
+    shown = all_text(card)
+    assert f"Requested by <at>{waiting.requester}</at>" in shown
+    assert "APAC" in shown and "EMEA" in shown, shown
+    [accept] = [a for a in card["actions"] if a.get("verb") == "accept"]
+
+    after = len(playground.events)
+    answer = await playground.execute(
+        posted.thread_id, me["id"], posted.message_id, "accept", accept["data"]
+    )
+    assert f"Accepted by {me['name']}" in all_text(answer["value"]), answer
+    await playground.wait_for(
+        lambda e: (
+            e.action == "updateMessage"
+            and e.message_id == posted.message_id
+            and f"Accepted by {me['name']}" in all_text(e.card or {})
+        ),
+        "the channel card updated in place",
+        after,
+    )
+    after = len(playground.events)
+    await playground.say(PERSONAL_CHAT, me["id"], "mine")
+    mine = await playground.wait_for(
+        lambda e: from_bot(e) and e.conversation_id.startswith(PERSONAL_CHAT), "mine", after
+    )
+    assert waiting.case in all_text(mine.card or {}) + mine.text, "the case is mine now"

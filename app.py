@@ -23,6 +23,7 @@ from application.outbox_steps.dead_letters import DeadLetterReports
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
+from application.outbox_steps.retention import RUN_BUDGET, RetentionHandlers, RetentionPolicy
 from application.outbox_steps.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, load_process_config
 from config.settings import (
@@ -110,7 +111,7 @@ def build_bot(
     use_cases = build_use_cases(
         store, process, clock, wake_outbox, graph, admin_ids, group_chats_missing
     )
-    bot_storage = SqlBotStorage(store.database)
+    bot_storage = SqlBotStorage(store.database, clock)
     conversation_state = ConversationState(bot_storage)
     dialogs = DialogSet(conversation_state.create_property("DialogState"))
     deps = HandoffDeps(
@@ -225,6 +226,14 @@ def build_worker(
     admins = [*process.lead_people()]
     admins += [Person(id=i) for i in settings.admin_ids if not is_lead(Person(id=i))]
     dead_letters = DeadLetterReports(store, sender, clock, admins)
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    retention = RetentionHandlers(
+        store,
+        clock,
+        RetentionPolicy(settings.retention_days, settings.audit_retention_days),
+        # A run hands over to its next part well before another replica could take it up.
+        budget=min(RUN_BUDGET, lease / 4),
+    )
     tables = {
         **handlers.table(),
         **chats.table(),
@@ -232,6 +241,7 @@ def build_worker(
         **approval_cards.table(),
         **undelivered.table(),
         **dead_letters.table(),
+        **retention.table(),
     }
     unhandled = set(OutboxKind) - set(tables)
     if unhandled:
@@ -241,9 +251,9 @@ def build_worker(
         store,
         tables,
         clock,
-        on_start=reminders.start,
+        on_start=(reminders.start, retention.start),
         on_dead=chain(approval_cards.on_dead(), undelivered.on_dead(), dead_letters.on_dead()),
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        lease=lease,
         idle_seconds=settings.outbox_poll_seconds,
         retry=RetryPolicy(
             max_attempts=settings.outbox_max_attempts,

@@ -23,6 +23,11 @@ BOT_FRAMEWORK_OPENID_METADATA_URL = (
     "https://login.botframework.com/v1/.well-known/openidconfiguration"
 )
 MICROSOFT_LOGIN_HOST = "https://login.microsoftonline.com"
+# Retention (docs/retention.md): days a closed case, and an audit log entry, are kept; 0 keeps
+# them for ever. A hundred years is the most a date can be pushed back safely.
+DEFAULT_RETENTION_DAYS = 90
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+MAX_RETENTION_DAYS = 36500
 _DATABASE_URL_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, "
     "postgresql://user:password@host:5432/dbname (or postgres://…)"
@@ -102,6 +107,10 @@ class Settings(BaseSettings):
     # The organization's Azure AD tenant: activities from any other tenant are refused. With an
     # app id, one must be known (this, or MicrosoftAppTenantId); "*" serves every tenant.
     tenant_id: str = Field("", alias="TENANT_ID")
+    # Retention (docs/retention.md): closed cases (and finished outbox items, delivery keys)
+    # are deleted this many days after their last change; audit log entries after theirs.
+    retention_days: int = Field(DEFAULT_RETENTION_DAYS, alias="RETENTION_DAYS")
+    audit_retention_days: int = Field(DEFAULT_AUDIT_RETENTION_DAYS, alias="AUDIT_RETENTION_DAYS")
 
     @property
     def local_mode(self) -> bool:
@@ -194,6 +203,20 @@ class Settings(BaseSettings):
             )
         return tenant
 
+    @field_validator("retention_days", "audit_retention_days")
+    @classmethod
+    def _days_to_keep(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(
+                f"must be a number of days to keep, or 0 to keep for ever; got {value}"
+            )
+        if value > MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"must be at most {MAX_RETENTION_DAYS} days (100 years); got {value}. Set it to "
+                "0 to keep for ever"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -229,6 +252,17 @@ class Settings(BaseSettings):
                 f"METRICS_PORT ({self.metrics_port}) must differ from PORT ({self.port}): "
                 "with MicrosoftAppId set, /metrics is served only on its own internal port; "
                 "set METRICS_PORT to a free port that only your Prometheus can reach"
+            )
+        keep, audit = self.retention_days, self.audit_retention_days
+        if keep and audit and audit < keep:
+            # The audit log says who bound the channel whose team could act on the cards and
+            # who changed their settings: it must not be gone while the cases it explains are
+            # still there.
+            raise ValueError(
+                f"AUDIT_RETENTION_DAYS ({audit}) is shorter than RETENTION_DAYS ({keep}): the "
+                "audit log must be kept at least as long as the cases it explains. Set "
+                f"AUDIT_RETENTION_DAYS to {keep} or more (0 keeps it for ever), or lower "
+                "RETENTION_DAYS"
             )
         return self
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .models import AuditEvent, Handoff, HandoffState, Person
+from .models import AuditEvent, Handoff, HandoffState, Person, as_utc
 from .ports import OutboxMessage
 
 
@@ -35,6 +35,7 @@ class OutboxKind(StrEnum):
     MEETING_AGENDA = "meeting_agenda"
     REPORT_UNDELIVERED = "report_undelivered"
     REPORT_DEAD_LETTERS = "report_dead_letters"
+    PURGE_EXPIRED = "purge_expired"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never
@@ -311,6 +312,19 @@ def plan_reminders(at: datetime) -> OutboxMessage:
         kind=OutboxKind.PLAN_REMINDERS,
         payload={},
         dedupe_key=f"{OutboxKind.PLAN_REMINDERS}:{slot}",
+        not_before=at,
+    )
+
+
+def purge_expired(at: datetime, part: int = 0, day: str = "") -> OutboxMessage:
+    """The retention purge of the day `at` falls on (application/outbox_steps/retention.py),
+    keyed by that day so that every replica books it once; `part` > 0 goes on with a run that
+    stopped to let other work through."""
+    day = day or f"{as_utc(at):%Y-%m-%d}"
+    return OutboxMessage(
+        kind=OutboxKind.PURGE_EXPIRED,
+        payload={"day": day, "part": part},
+        dedupe_key=f"{OutboxKind.PURGE_EXPIRED}:{day}" + (f":{part}" if part else ""),
         not_before=at,
     )
 

@@ -109,6 +109,12 @@ class HandoffRepository(Protocol):
         """How many handoffs there are in each state, per target region (only the pairs that
         have any), in one query: what an operator's /metrics shows."""
 
+    async def purge_closed_cases(self, closed_before: datetime, limit: int) -> dict[str, int]:
+        """Retention: deletes up to `limit` handoffs, with their events and cards, oldest
+        first, in one transaction. A handoff goes only with its whole case: when none of the
+        case's handoffs is open or was changed since `closed_before`, and none of its
+        escalations is pending or was decided since. Rows deleted, per table."""
+
 
 class GroupChatStore(Protocol):
     """R-LONG group chats: planned before Graph is asked, with the chat id kept at once."""
@@ -131,6 +137,11 @@ class GroupChatStore(Protocol):
         chat_id: str | None = None,
         error: str | None = None,
     ) -> None: ...
+
+    async def purge_group_chats(self, before: datetime, limit: int) -> dict[str, int]:
+        """Retention: forgets up to `limit` chats unchanged since `before` whose case has no
+        handoff left, with the finished outbox steps that made them; the Teams chats stay.
+        Rows deleted, per table."""
 
 
 class EscalationStore(Protocol):
@@ -164,6 +175,10 @@ class EscalationStore(Protocol):
 
     async def escalation_of_card(self, activity_id: str) -> str | None:
         """The escalation whose approval card is the message `activity_id`, if any."""
+
+    async def purge_escalations(self, decided_before: datetime, limit: int) -> dict[str, int]:
+        """Retention: deletes up to `limit` escalations decided before `decided_before` whose
+        case has no handoff left, with their approval cards' places. Rows deleted, per table."""
 
 
 class KeysClaimed(Frozen):
@@ -235,6 +250,9 @@ class AuditLog(Protocol):
     async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
         """The latest audited changes outside the handoffs, newest first."""
 
+    async def purge_audit_entries(self, before: datetime, limit: int) -> int:
+        """Retention: deletes up to `limit` of the oldest entries made before `before`."""
+
 
 class ConversationKind(StrEnum):
     PERSONAL = "personal"
@@ -267,6 +285,10 @@ class ConversationStore(Protocol):
         """The 1:1 chat with a user, found by Teams user id or AAD object id."""
 
     async def channel_conversation(self, channel_id: str) -> ConversationAddress | None: ...
+
+    async def purge_idle_dialogs(self, before: datetime, limit: int) -> int:
+        """Retention: forgets up to `limit` conversations' dialog state (an unfinished
+        handoff's answers) untouched since `before`; the addresses stay."""
 
 
 class OutboxState(StrEnum):
@@ -338,6 +360,11 @@ class Outbox(Protocol):
 
     async def outbox_states(self, dedupe_keys: Sequence[str]) -> dict[str, OutboxState]:
         """The state of each of these items that was ever enqueued, by key."""
+
+    async def purge_finished(self, before: datetime, limit: int) -> int:
+        """Retention: deletes up to `limit` done or dead items last changed before `before`,
+        oldest first (their keys can then be enqueued again); a pending item is never
+        deleted."""
 
 
 class Notifier(Protocol):

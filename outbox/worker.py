@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -152,7 +152,7 @@ class OutboxWorker:
         lease: timedelta = timedelta(seconds=120),
         batch: int = 5,
         idle_seconds: float = 0.5,
-        on_start: Callable[[], Awaitable[None]] | None = None,
+        on_start: Sequence[Callable[[], Awaitable[None]]] = (),
         retry: RetryPolicy | None = None,
         on_dead: Mapping[str, Handler] | None = None,
         faults: FaultLog | None = None,
@@ -170,7 +170,7 @@ class OutboxWorker:
         self._batch = batch
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
-        self._on_start = on_start
+        self._on_start = tuple(on_start)
         self._faults = faults or FaultLog(clock)
         # Told of every item this worker makes a dead letter, whatever its kind (/metrics).
         self._died = died
@@ -289,9 +289,10 @@ class OutboxWorker:
         return busy
 
     async def run(self, stop: asyncio.Event) -> None:
-        if self._on_start is not None:
+        # Each on its own: one failing (the database away for a moment) skips none of the others.
+        for start in self._on_start:
             try:
-                await self._on_start()
+                await start()
             except Exception:
                 log.exception("outbox start-up work failed; the worker runs on")
         while not stop.is_set():

@@ -1,10 +1,14 @@
 """The audit log of changes that belong to no handoff (migration 0011): written in the same
-transaction as the change it records, read newest first."""
+transaction as the change it records, read newest first, deleted only by the retention purge
+after AUDIT_RETENTION_DAYS (docs/retention.md)."""
 
 from __future__ import annotations
 
-from handoff.models import AuditEntry
+from datetime import datetime
 
+from handoff.models import AuditEntry, as_utc
+
+from .handoff_events import delete_append_only
 from .sql_protocol import Database, Session
 from .store_base import StoreBase
 
@@ -33,3 +37,14 @@ class SqlAuditLog(StoreBase):
 
     async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
         return await latest_audit_entries(self._db, limit)
+
+    async def purge_audit_entries(self, before: datetime, limit: int) -> int:
+        async with self._db.transaction() as tx:
+            return await delete_append_only(
+                tx,
+                """
+                DELETE FROM audit_log
+                WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)""",
+                as_utc(before),
+                max(limit, 0),
+            )

@@ -3,6 +3,9 @@ chat, remembered from the activities it receives."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from handoff.models import as_utc
 from handoff.ports import ConversationAddress, ConversationKind
 
 from .sql_protocol import Row
@@ -67,6 +70,22 @@ class SqlConversationStore(StoreBase):
             channel_id,
         )
         return _conversation(row)
+
+    async def purge_idle_dialogs(self, before: datetime, limit: int) -> int:
+        # The dialog state of storage/bot_state.py: a handoff being typed in holds its case's
+        # notes there until it is sent. Untouched since the cutoff, it is abandoned; whoever
+        # comes back starts afresh. The addresses (conversations) stay: people are still
+        # reachable.
+        cutoff = as_utc(before)
+        return await self._db.execute(
+            """
+            DELETE FROM bot_state
+            WHERE key IN (SELECT key FROM bot_state WHERE updated_at < ? LIMIT ?)
+              AND updated_at < ?""",
+            cutoff,
+            max(limit, 0),
+            cutoff,
+        )
 
 
 def _conversation(row: Row | None) -> ConversationAddress | None:

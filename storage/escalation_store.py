@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from handoff.errors import ConcurrencyConflict, NotFound
-from handoff.escalation import Escalation
-from handoff.models import AuditEvent
+from handoff.escalation import Escalation, EscalationState
+from handoff.models import AuditEvent, as_utc
 from handoff.ports import CardRef, OutboxMessage
 
 from .handled_keys_store import claim_key_in
@@ -106,3 +107,30 @@ class SqlEscalationStore(StoreBase):
             "SELECT escalation_id FROM escalation_cards WHERE activity_id = ?", activity_id
         )
         return str(row["escalation_id"]) if row else None
+
+    async def purge_escalations(self, decided_before: datetime, limit: int) -> dict[str, int]:
+        cutoff = as_utc(decided_before)
+        async with self._db.transaction() as tx:
+            # A pending escalation still waits for a lead's decision: never purged. Decided
+            # ones are not changed again, so nothing needs locking.
+            rows = await tx.fetch_all(
+                """
+                SELECT id FROM escalations
+                WHERE state <> ? AND updated_at < ?
+                  AND NOT EXISTS (
+                      SELECT 1 FROM handoffs WHERE handoffs.case_number = escalations.case_number)
+                ORDER BY updated_at
+                LIMIT ?""",
+                EscalationState.PENDING.value,
+                cutoff,
+                max(limit, 0),
+            )
+            ids = [str(row["id"]) for row in rows]
+            if not ids:
+                return {"escalations": 0, "escalation_cards": 0}
+            marks = ", ".join("?" for _ in ids)
+            cards = await tx.execute(
+                f"DELETE FROM escalation_cards WHERE escalation_id IN ({marks})", *ids
+            )
+            escalations = await tx.execute(f"DELETE FROM escalations WHERE id IN ({marks})", *ids)
+        return {"escalations": escalations, "escalation_cards": cards}

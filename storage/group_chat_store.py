@@ -4,11 +4,26 @@ to created, installed and posted (or failed, and retried from where it stopped).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+from handoff import effects
+from handoff.effects import OutboxKind
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
+from handoff.models import as_utc
+from handoff.ports import OutboxState
 
 from .sql_protocol import Row
 from .store_base import StoreBase
+
+# The steps that make a case's chat, once per case (a retry's steps have keys of their own).
+_CHAT_STEPS = (
+    OutboxKind.CREATE_GROUP_CHAT,
+    OutboxKind.INSTALL_CHAT_APP,
+    OutboxKind.POST_CHAT_SUMMARY,
+)
+# Retention: a chat unchanged since the cutoff whose case has no handoff left.
+_EXPIRED = """updated_at < ? AND NOT EXISTS (
+    SELECT 1 FROM handoffs WHERE handoffs.case_number = group_chats.case_number)"""
 
 
 class SqlGroupChatStore(StoreBase):
@@ -74,6 +89,40 @@ class SqlGroupChatStore(StoreBase):
             self._clock.now(),
             case_number,
         )
+
+    async def purge_group_chats(self, before: datetime, limit: int) -> dict[str, int]:
+        cutoff = as_utc(before)
+        async with self._db.transaction() as tx:
+            # Only once the case's handoffs are gone (purge_closed_cases); the outer terms again
+            # so that, on PostgreSQL, a chat changed meanwhile is looked at as it is now.
+            rows = await tx.fetch_all(
+                f"""
+                DELETE FROM group_chats
+                WHERE case_number IN (
+                    SELECT case_number FROM group_chats WHERE {_EXPIRED} LIMIT ?)
+                  AND {_EXPIRED}
+                RETURNING case_number""",
+                cutoff,
+                max(limit, 0),
+                cutoff,
+            )
+            cases = [str(row["case_number"]) for row in rows]
+            if not cases:
+                return {"group_chats": 0, "outbox": 0}
+            # The chat's steps are keyed by its case: they go with it, so that a case that comes
+            # back one day gets a chat made again instead of finding the key used.
+            keys = [
+                effects.group_chat_step(kind, case, cutoff).dedupe_key
+                for case in cases
+                for kind in _CHAT_STEPS
+            ]
+            steps = await tx.execute(
+                f"""DELETE FROM outbox WHERE dedupe_key IN ({", ".join("?" for _ in keys)})
+                    AND state <> ?""",
+                *keys,
+                OutboxState.PENDING.value,
+            )
+        return {"group_chats": len(cases), "outbox": steps}
 
 
 def _group_chat(row: Row | None) -> GroupChat | None:

@@ -1,5 +1,6 @@
 """The audit events of handoffs (and of the escalations raised on them): written in the same
-transaction as the change they record, never changed afterwards."""
+transaction as the change they record, never changed afterwards, deleted only with their case
+by the retention purge (docs/retention.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 
 from handoff.models import AuditEvent, Handoff
 
-from .sql_protocol import Session
+from .sql_protocol import Session, SqlValue
 
 
 def check_events(handoff: Handoff, events: Sequence[AuditEvent]) -> None:
@@ -30,3 +31,14 @@ async def insert_events(tx: Session, events: Sequence[AuditEvent]) -> None:
             event.at,
             event.model_dump_json(),
         )
+
+
+async def delete_append_only(tx: Session, sql: str, *params: SqlValue) -> int:
+    """Runs `sql`, a DELETE from an append-only table (handoff_events, audit_log), for the
+    retention purge: its triggers let a delete through only while the retention_purge table
+    has a row (migration 0012), which is written and removed again inside this transaction,
+    so that no other connection ever sees it."""
+    await tx.execute("INSERT INTO retention_purge (purging) VALUES (1)")
+    deleted = await tx.execute(sql, *params)
+    await tx.execute("DELETE FROM retention_purge")
+    return deleted

@@ -5,16 +5,18 @@ handoff was posted as."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from handoff.errors import ConcurrencyConflict, NotFound
-from handoff.models import AuditEvent, Handoff, HandoffState
+from handoff.escalation import EscalationState
+from handoff.models import AuditEvent, Handoff, HandoffState, as_utc
 from handoff.ports import CardRef, DuplicateOpenHandoff, OutboxMessage
 
 from .errors import UniqueViolation
 from .handled_keys_store import claim_key_in
-from .handoff_events import check_events, insert_events
+from .handoff_events import check_events, delete_append_only, insert_events
 from .outbox_store import enqueue_all_in
-from .sql_protocol import Session
+from .sql_protocol import Dialect, Session
 from .store_base import StoreBase
 
 # The domain's rule (HandoffState.is_open), spelled exactly as in the partial indexes of the
@@ -22,6 +24,34 @@ from .store_base import StoreBase
 # (tests/storage/test_handoff_store.py checks the migrations say the same).
 _CLOSED = ", ".join(f"'{state.value}'" for state in HandoffState if not state.is_open)
 IS_OPEN = f"state NOT IN ({_CLOSED})"
+# Its opposite, as the retention index of migration 0012 spells it.
+IS_CLOSED = f"state IN ({_CLOSED})"
+
+# Retention: the closed handoffs last changed before the cutoff, oldest first, of cases with
+# nothing since: no handoff of the case open or changed since, no escalation pending or
+# decided since. A case goes whole, never in part, so what the bot reads from a case's past
+# (the technical level it reached, the route R-LONG looks at, its history) is never half there.
+_EXPIRED = f"""
+    SELECT id FROM handoffs
+    WHERE {IS_CLOSED} AND updated_at < ?
+      AND NOT EXISTS (
+          SELECT 1 FROM handoffs AS later
+          WHERE later.case_number = handoffs.case_number
+            AND (later.state NOT IN ({_CLOSED}) OR later.updated_at >= ?))
+      AND NOT EXISTS (
+          SELECT 1 FROM escalations
+          WHERE escalations.case_number = handoffs.case_number
+            AND (escalations.state = '{EscalationState.PENDING.value}'
+                 OR escalations.updated_at >= ?))
+    ORDER BY updated_at
+    LIMIT ?"""
+_EXPIRED_LOCKED: dict[Dialect, str] = {
+    # The SQLite driver's write transaction (BEGIN IMMEDIATE) already keeps writers out.
+    "sqlite": _EXPIRED,
+    # A handoff being changed right now is waited for and looked at again as changed (then it
+    # is no longer expired); one picked stays as it is until it is deleted.
+    "postgresql": _EXPIRED + " FOR UPDATE",
+}
 
 
 class SqlHandoffRepository(StoreBase):
@@ -219,6 +249,26 @@ class SqlHandoffRepository(StoreBase):
         return {
             (HandoffState(row["state"]), str(row["target_region"])): int(row["n"]) for row in rows
         }
+
+    async def purge_closed_cases(self, closed_before: datetime, limit: int) -> dict[str, int]:
+        cutoff = as_utc(closed_before)
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch_all(
+                _EXPIRED_LOCKED[self._db.dialect], cutoff, cutoff, cutoff, max(limit, 0)
+            )
+            ids = [str(row["id"]) for row in rows]
+            if not ids:
+                return {"handoffs": 0, "handoff_events": 0, "handoff_cards": 0}
+            marks = ", ".join("?" for _ in ids)
+            # The rows that reference a handoff go first (foreign keys).
+            events = await delete_append_only(
+                tx, f"DELETE FROM handoff_events WHERE handoff_id IN ({marks})", *ids
+            )
+            cards = await tx.execute(
+                f"DELETE FROM handoff_cards WHERE handoff_id IN ({marks})", *ids
+            )
+            handoffs = await tx.execute(f"DELETE FROM handoffs WHERE id IN ({marks})", *ids)
+        return {"handoffs": handoffs, "handoff_events": events, "handoff_cards": cards}
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         rows = await self._db.fetch_all(

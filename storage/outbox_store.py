@@ -224,6 +224,24 @@ class SqlOutbox(StoreBase):
         )
         return {str(row["dedupe_key"]): OutboxState(row["state"]) for row in rows}
 
+    async def purge_finished(self, before: datetime, limit: int) -> int:
+        cutoff = as_utc(before)
+        # The outer conditions again: an item revived (made pending) meanwhile is looked at
+        # again as it is now on PostgreSQL, and kept.
+        return await self._db.execute(
+            """
+            DELETE FROM outbox
+            WHERE id IN (
+                SELECT id FROM outbox
+                WHERE state IN ('done', 'dead') AND updated_at < ?
+                ORDER BY updated_at
+                LIMIT ?)
+              AND state IN ('done', 'dead') AND updated_at < ?""",
+            cutoff,
+            max(limit, 0),
+            cutoff,
+        )
+
     async def _finish(self, item_id: int, state: OutboxState, error: str | None) -> None:
         # Only a pending item moves on: a worker whose lease ran out must not undo the result
         # of the worker that re-claimed the item.

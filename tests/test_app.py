@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,15 @@ from botbuilder.core.adapters import TestAdapter
 from app import build_bot, check_groups_have_graph, create_app
 from config.process import ConfigError, load_process_config
 from config.settings import DEFAULT_CONFIG_PATH, Settings
+from handoff import effects
+from handoff.effects import OutboxKind
 from storage.errors import StorageUnavailable
 from storage.sql_store import open_store
 from teams.endpoint import BOT, STORE
-from teams.middleware import ConversationMemory, DeliveredOnce, TenantGuard
+from teams.middleware import AddressedOnly, ConversationMemory, DeliveredOnce, TenantGuard
 
 from conftest import FakeClock
+from harness.old_cases import Cases
 
 
 def settings_for(tmp_path: Path, **values: str) -> Settings:
@@ -60,7 +64,7 @@ def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(tmp_path:
         create_app(settings, FakeClock())
 
 
-async def test_every_turn_meets_the_tenant_guard_then_the_delivery_claim_then_memory(
+async def test_every_turn_meets_the_tenant_guard_then_the_addressed_filter_then_the_claim(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock()
@@ -75,6 +79,7 @@ async def test_every_turn_meets_the_tenant_guard_then_the_delivery_claim_then_me
         )
         assert [type(step) for step in pipeline.middleware] == [
             TenantGuard,
+            AddressedOnly,
             DeliveredOnce,
             ConversationMemory,
         ]
@@ -84,3 +89,47 @@ async def test_every_turn_meets_the_tenant_guard_then_the_delivery_claim_then_me
         assert attached[-3:] == list(pipeline.middleware)
     finally:
         await store.close()
+
+
+async def test_the_outbox_worker_books_the_daily_purge_and_runs_it_with_the_settings(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(datetime(2025, 3, 28, 9, 0, tzinfo=UTC))
+    settings = settings_for(tmp_path, RETENTION_DAYS="30", AUDIT_RETENTION_DAYS="30")
+    store = await open_store(settings.database_url, clock)
+    try:
+        cases = Cases(store, clock)
+        await cases.accepted("2503280040000001")
+        clock.advance(timedelta(days=2))
+        await cases.accepted("2503280040000002")
+        await cases.settle()
+        clock.advance(timedelta(days=29))  # closed 31 and 29 days ago
+        # Today's run is due (booked yesterday by a process that has since stopped).
+        await store.enqueue_message(effects.purge_expired(clock.now()))
+    finally:
+        await store.close()
+
+    runner = web.AppRunner(create_app(settings, clock))
+    await runner.setup()
+    try:
+        store = await open_store(settings.database_url, clock)
+        try:
+            for _ in range(200):  # the worker runs in the background: at most 10 s
+                state = await store.outbox_states([f"purge_expired:{clock.now():%Y-%m-%d}"])
+                if set(state.values()) == {"done"}:
+                    break
+                await asyncio.sleep(0.05)
+            assert [h.case.number for h in await store.for_case("2503280040000001")] == []
+            assert len(await store.for_case("2503280040000002")) == 1
+            booked = await store.database.fetch_all(
+                "SELECT dedupe_key, not_before FROM outbox WHERE kind = ? AND state = 'pending'",
+                OutboxKind.PURGE_EXPIRED.value,
+            )
+        finally:
+            await store.close()
+    finally:
+        await runner.cleanup()
+    # The next run, at 03:00 UTC tomorrow, booked once by the start-up and the run alike.
+    assert [(r["dedupe_key"], r["not_before"]) for r in booked] == [
+        ("purge_expired:2025-04-29", datetime(2025, 4, 29, 3, 0, tzinfo=UTC))
+    ]

@@ -25,12 +25,6 @@ THE_TWO_COMMANDS = ["make playground", "make test"]
 READ_ELSEWHERE = {
     "REQUESTS_CA_BUNDLE": "teams/connector_client.py reads it itself, as requests did",
 }
-# Settings documented ahead of the code that reads them: other branches of issue 17 add them
-# to config/settings.py. Once merged, they are aliases and must leave this list.
-PENDING = {
-    "RETENTION_DAYS": "the retention branch (docs/retention.md)",
-    "AUDIT_RETENTION_DAYS": "the retention branch (docs/retention.md)",
-}
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -224,7 +218,7 @@ def test_the_index_links_every_docs_page_and_the_readme_links_the_index() -> Non
 
 
 def test_every_documented_setting_is_one_the_code_reads() -> None:
-    allowed = code_aliases() | set(READ_ELSEWHERE) | set(PENDING)
+    allowed = code_aliases() | set(READ_ELSEWHERE)
     unknown = sorted(documented_settings() - allowed)
     assert unknown == [], (
         f"README.md or docs/configuration.md names {unknown}, which no alias in "
@@ -239,14 +233,7 @@ def test_every_setting_the_code_reads_is_in_the_configuration_page() -> None:
     assert missing == [], f"docs/configuration.md does not describe {missing}"
 
 
-def test_pending_settings_leave_the_list_once_the_code_reads_them() -> None:
-    merged = sorted(set(PENDING) & code_aliases())
-    assert merged == [], (
-        f"{merged} are settings now: remove them from PENDING in tests/test_readme.py"
-    )
-
-
 def test_the_settings_check_catches_a_made_up_setting() -> None:
     documented = documented_settings() | {"HANDOFF_MADE_UP_SETTING"}
-    allowed = code_aliases() | set(READ_ELSEWHERE) | set(PENDING)
+    allowed = code_aliases() | set(READ_ELSEWHERE)
     assert sorted(documented - allowed) == ["HANDOFF_MADE_UP_SETTING"]

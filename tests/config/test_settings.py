@@ -25,6 +25,8 @@ SETTING_NAMES = [
     "DELIVERY_TAKEOVER_MARGIN_SECONDS",
     "SIGNING_KEYS_REFRESH_SECONDS",
     "SIGNING_KEYS_REFETCH_SECONDS",
+    "RETENTION_DAYS",
+    "AUDIT_RETENTION_DAYS",
 ]
 
 
@@ -79,6 +81,22 @@ def test_bot_framework_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
             "SIGNING_KEYS_REFETCH_SECONDS",
             "0",
             "SIGNING_KEYS_REFETCH_SECONDS: Input should be greater than 0",
+        ),
+        (
+            "RETENTION_DAYS",
+            "-1",
+            "RETENTION_DAYS: must be a number of days to keep, or 0 to keep for ever; got -1",
+        ),
+        ("RETENTION_DAYS", "ninety", "RETENTION_DAYS: Input should be a valid integer"),
+        (
+            "AUDIT_RETENTION_DAYS",
+            "36501",
+            "AUDIT_RETENTION_DAYS: must be at most 36500 days (100 years); got 36501. Set it to 0",
+        ),
+        (
+            "AUDIT_RETENTION_DAYS",
+            "-365",
+            "AUDIT_RETENTION_DAYS: must be a number of days to keep, or 0 to keep for ever",
         ),
     ],
 )
@@ -249,3 +267,34 @@ def test_an_app_id_without_a_tenant_does_not_start(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TENANT_ID", "contoso")
     with pytest.raises(SettingsError, match="TENANT_ID: must be your Azure AD tenant id"):
         load_settings()
+
+
+def test_closed_cases_are_kept_90_days_and_the_audit_log_a_year_unless_told() -> None:
+    settings = load_settings()
+    assert (settings.retention_days, settings.audit_retention_days) == (90, 365)
+
+
+def test_an_audit_log_kept_shorter_than_the_cases_it_explains_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETENTION_DAYS", "180")
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", "30")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert (
+        "AUDIT_RETENTION_DAYS (30) is shorter than RETENTION_DAYS (180): the audit log must be "
+        "kept at least as long as the cases it explains. Set AUDIT_RETENTION_DAYS to 180 or "
+        "more (0 keeps it for ever), or lower RETENTION_DAYS"
+    ) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cases", "audit"), [("0", "0"), ("0", "30"), ("30", "0"), ("30", "30"), ("7", "3650")]
+)
+def test_zero_keeps_for_ever_and_an_audit_log_kept_as_long_or_longer_is_fine(
+    monkeypatch: pytest.MonkeyPatch, cases: str, audit: str
+) -> None:
+    monkeypatch.setenv("RETENTION_DAYS", cases)
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", audit)
+    settings = load_settings()
+    assert (settings.retention_days, settings.audit_retention_days) == (int(cases), int(audit))

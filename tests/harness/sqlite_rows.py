@@ -10,7 +10,10 @@ from handoff.effects import OutboxKind
 # Written by the bot for itself from start-up on, on its own schedule, whatever anyone sends.
 BOOKKEEPING = {
     "schema_migrations": "1 = 1",
-    "outbox": f"kind IN ('{OutboxKind.PLAN_REMINDERS}', '{OutboxKind.MEETING_AGENDA}')",
+    "outbox": (
+        f"kind IN ('{OutboxKind.PLAN_REMINDERS}', '{OutboxKind.MEETING_AGENDA}', "
+        f"'{OutboxKind.PURGE_EXPIRED}')"
+    ),
 }
 
 

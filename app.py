@@ -382,6 +382,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             await asyncio.wait_for(draining, SHUTDOWN_GRACE_SECONDS)
         except TimeoutError:
             log.warning("outbox worker stopped mid-send; its item is retried after restart")
+        else:
+            # The line an operator looks for after SIGTERM (a redeploy, a scale-in).
+            log.info("outbox worker stopped", extra={"grace_seconds": SHUTDOWN_GRACE_SECONDS})
 
     app.cleanup_ctx.extend([store_context, connector_context, graph_context, bot_context])
     endpoint = MessagesEndpoint(authenticated=not settings.local_mode)

@@ -41,6 +41,7 @@ from handoff.access import listed
 from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, SystemClock
+from handoff.turn_ids import TurnIdFilter
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
@@ -75,7 +76,6 @@ from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
 from teams.server_log import ParseErrorsAsWarnings, ProbesUnlogged
 from teams.signing_keys import SigningKeys
-from teams.turn_ids import TurnIdFilter
 
 log = logging.getLogger("handoff.app")
 

@@ -7,6 +7,7 @@ and the dialog state stays plain JSON in the database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,8 @@ from .handoff_draft import (
 )
 
 HANDOFF_DIALOG = "handoff"
+
+log = logging.getLogger(__name__)
 
 
 class _Step(Step):
@@ -377,6 +380,11 @@ class ReviewStep(_Step):
                     f"Type **handoff {number}** to start again from what it says now.",
                 )
             )
+        # The operator's trace of a request (with its turn_id): what was stored, by whom.
+        log.info(
+            "handoff updated" if answers.get("updating") else "handoff requested",
+            extra={"case": number, "handoff_id": stored.id, "version": stored.version},
+        )
         said: list[Said] = [f"{done} Next step: {outputs.next_step}"]
         if stored.requester.id == reply.user.id:
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only

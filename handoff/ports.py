@@ -312,6 +312,8 @@ class OutboxItem(Frozen):
     sending: str | None = None
     """The send begun and not recorded as done ("client activity id@attempt@began at"): set
     when a crash came between the two, and then that send may have reached Teams already."""
+    turn_id: str | None = None
+    """The request whose turn enqueued the item, if one did (handoff/turn_ids.py)."""
 
 
 class Outbox(Protocol):

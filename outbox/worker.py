@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 
 from handoff.errors import DomainError, StoreUnavailable
 from handoff.ports import Clock, Outbox, OutboxItem
+from handoff.turn_ids import resumed_turn
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 
 from .failures import Paced, PermanentFailure, SendFailed
@@ -185,7 +186,9 @@ class OutboxWorker:
         for item in items:
             if stop is not None and stop.is_set():
                 break  # the rest keep their lease and come back after it runs out
-            await self._run_item(item)
+            # What the item logs, and the items it enqueues, belong to the turn that made it.
+            with resumed_turn(item.turn_id):
+                await self._run_item(item)
         return len(items)
 
     async def drain(self, max_rounds: int = 50) -> None:

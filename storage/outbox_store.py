@@ -11,6 +11,7 @@ from typing import Any
 
 from handoff.models import as_utc
 from handoff.ports import Clock, OutboxItem, OutboxMessage, OutboxState
+from handoff.turn_ids import current_turn
 
 from .sql_protocol import Dialect, Row, Session
 from .store_base import StoreBase
@@ -21,7 +22,7 @@ _MAX_ERROR_LENGTH = 4000
 
 _OUTBOX_COLUMNS = (
     "id, kind, payload, dedupe_key, state, attempts, not_before, last_error, lane, sent_steps, "
-    "sending"
+    "sending, turn_id"
 )
 
 # An item is due when its time has come, nobody holds its lease, and nothing earlier in its
@@ -66,8 +67,8 @@ async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> 
     inserted = await session.execute(
         """
         INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
-                            created_at, updated_at, lane)
-        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)
+                            created_at, updated_at, lane, turn_id)
+        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
         ON CONFLICT (dedupe_key) DO NOTHING""",
         message.kind,
         json.dumps(message.payload),
@@ -77,6 +78,7 @@ async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> 
         now,
         now,
         message.lane,
+        current_turn(),
     )
     if not inserted:
         logger.debug(
@@ -276,4 +278,5 @@ def _outbox_item(row: Row) -> OutboxItem:
         lane=row["lane"],
         sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
         sending=row["sending"],
+        turn_id=row["turn_id"],
     )

@@ -16,13 +16,13 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
 
+from handoff.turn_ids import new_turn
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore
 from teams.activity_checks import activity_problem, schema_problem
 from teams.activity_codec import read_activity
 from teams.deliveries import DeliveryInProgress
 from teams.json_body import JsonRefused, decode_json_text, parse_json
-from teams.turn_ids import new_turn
 
 log = logging.getLogger(__name__)
 

@@ -575,7 +575,7 @@ async def test_handoff_in_a_channel_points_to_the_personal_chat(
     adapter.template.conversation = ConversationAccount(
         id="19:channel@thread.tacv2", conversation_type="channel"
     )
-    replies = await Chat(adapter).say(f"handoff {CASE}")
+    replies = await Chat(adapter).say(f"handoff {CASE}", mention_bot=True)
     assert texts(replies) == [messages.HANDOFF_IN_PERSONAL_CHAT]
 
 

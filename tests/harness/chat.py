@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, Entity
 
 from .plain_words import assert_plain_words, visible_strings
 
@@ -26,8 +26,15 @@ class Chat:
         assert_plain_words([*texts(replies), *visible_strings(cards(replies))], "a reply")
         return replies
 
-    async def say(self, text: str) -> list[Activity]:
-        return await self._send(Activity(type="message", text=text))
+    async def say(self, text: str, *, mention_bot: bool = False) -> list[Activity]:
+        """Types `text`; with `mention_bot`, @mentioning the bot first, as a channel needs."""
+        if not mention_bot:
+            return await self._send(Activity(type="message", text=text))
+        bot = self.adapter.template.recipient
+        at = f"<at>{bot.name}</at>"
+        # As the SDK reads it off the wire: a mention's fields land in additional_properties.
+        mention = Entity().deserialize({"type": "mention", "mentioned": {"id": bot.id}, "text": at})
+        return await self._send(Activity(type="message", text=f"{at} {text}", entities=[mention]))
 
     async def submit(self, form: str, action: str = "next", **values: Any) -> list[Activity]:
         value = {"form": form, "action": action, **values}

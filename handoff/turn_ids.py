@@ -1,6 +1,10 @@
 """One id per request to /api/messages, on every log line written while it is handled (the
-endpoint, the middleware, the handlers, the use cases, storage), so that an operator can follow
-one click through the log: `grep '"turn_id": "…"'`."""
+endpoint, the middleware, the handlers, the use cases, storage), and on the outbox items the
+request enqueues and every line written while the outbox works on them: an operator follows
+one click from the request to the card update with `grep '"turn_id": "…"'`.
+
+Here, below every layer, because the edge sets it, storage records it and the outbox worker
+takes it up again; plain Python, no I/O."""
 
 from __future__ import annotations
 
@@ -21,6 +25,16 @@ def new_turn() -> Iterator[str]:
     token = _CURRENT.set(turn_id)
     try:
         yield turn_id
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextmanager
+def resumed_turn(turn_id: str | None) -> Iterator[None]:
+    """Work done later for a turn (an outbox item it enqueued) logs under that turn's id."""
+    token = _CURRENT.set(turn_id)
+    try:
+        yield
     finally:
         _CURRENT.reset(token)
 

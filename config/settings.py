@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         "https://login.microsoftonline.com", alias="GRAPH_AUTHORITY_HOST"
     )
     teams_app_id: str = Field("", alias="TEAMS_APP_ID")
-    # Operations (README, "Outbox and operations"): how the outbox retries, and how long the
+    # Operations (docs/operations.md): how the outbox retries, and how long the
     # database and a whole request may take before the user is told to try again.
     # Besides the leads of the process file, who may run `outbox` (Teams user or AAD ids).
     bot_admins: str = Field("", alias="BOT_ADMINS")

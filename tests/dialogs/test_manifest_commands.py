@@ -25,7 +25,8 @@ async def test_every_listed_command_is_answered(adapter: Any, name: str, scope: 
     conversation_id, kind = CONVERSATION[scope]
     adapter.template.conversation = ConversationAccount(id=conversation_id, conversation_type=kind)
     adapter.template.from_property = ChannelAccount(id="29:ana", name="Ana Lopez")
-    replies = await Chat(adapter).say(name)
+    # Picked from the menu in a channel or group chat, a command comes @mentioning the bot.
+    replies = await Chat(adapter).say(name, mention_bot=scope != PERSONAL)
     assert replies, f"{name} in {scope} got no answer"
     said = [r.text for r in replies if r.text]
     assert messages.unknown_command(name) not in said

@@ -26,16 +26,12 @@ from application.outbox_steps.reminders import ReminderHandlers
 from application.outbox_steps.retention import RUN_BUDGET, RetentionHandlers, RetentionPolicy
 from application.outbox_steps.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, load_process_config
-from config.settings import (
-    ANY_TENANT,
-    Settings,
-    SettingsError,
-    load_settings,
-)
+from config.settings import ANY_TENANT, Settings, SettingsError, load_settings
 from dialogs.handoff_dialog import handoff_dialog
 from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
-from graph.token_provider import TokenProvider
+from graph.managed_identity import GRAPH_RESOURCE, ManagedIdentityTokens
+from graph.token_provider import CachedTokens, TokenProvider
 from handoff import effects
 from handoff.access import listed
 from handoff.effects import OutboxKind
@@ -158,19 +154,23 @@ def build_graph(
     settings: Settings,
     session: aiohttp.ClientSession,
     on_answer: Callable[[int | None], None] = lambda _status: None,
+    seconds: Callable[[], float] = time.monotonic,
 ) -> GraphClient | None:
-    credentials = settings.graph_credentials
-    if credentials is None:
-        return None
-    client_id, secret, authority = credentials
-    tokens = TokenProvider(
-        client_id,
-        secret,
-        authority,
+    """Graph with a client secret's tokens, or the managed identity's; None without either."""
+    credentials, identity = settings.graph_credentials, settings.graph_managed_identity
+    tokens: CachedTokens
+    if identity is not None:
+        tokens = ManagedIdentityTokens(identity, GRAPH_RESOURCE, seconds=seconds)
+    elif credentials is not None:
+        client_id, secret, authority = credentials
         # Instance discovery asks Microsoft's cloud about the authority; a private one
         # (tests, sovereign clouds) answers for itself.
-        instance_discovery=settings.graph_authority_host == "https://login.microsoftonline.com",
-    )
+        discover = settings.graph_authority_host == "https://login.microsoftonline.com"
+        tokens = TokenProvider(
+            client_id, secret, authority, instance_discovery=discover, seconds=seconds
+        )
+    else:
+        return None
     return GraphClient(settings.graph_base_url, tokens, session, on_answer=on_answer)
 
 
@@ -269,13 +269,13 @@ def check_groups_have_graph(settings: Settings, process: ProcessConfig) -> None:
     """Group membership is asked of Microsoft Graph: listing groups without giving the bot
     Graph would refuse every group member's click, which an admin would only hear of from
     the engineers; so it stops start-up instead, naming what to set."""
-    if process.case_transfer.allowed_groups and settings.graph_credentials is None:
+    if process.case_transfer.allowed_groups and not settings.graph_configured:
         raise ConfigError(
             f"{settings.handoff_config}: case_transfer.allowed_groups lists Microsoft Entra "
             "groups, whose membership the bot asks of Microsoft Graph, but Graph is not "
             "configured: set MicrosoftAppTenantId and MicrosoftAppId/MicrosoftAppPassword "
-            "(or GRAPH_CLIENT_ID/GRAPH_CLIENT_SECRET) and grant the app User.Read.All and "
-            "GroupMember.Read.All, or empty allowed_groups"
+            "(or GRAPH_CLIENT_ID/GRAPH_CLIENT_SECRET, or MicrosoftAppType=UserAssignedMSI) and "
+            "grant the app User.Read.All and GroupMember.Read.All, or empty allowed_groups"
         )
 
 
@@ -283,7 +283,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     """The aiohttp application; storage opens when it starts and closes when it stops."""
     process = load_process_config(settings.handoff_config)
     check_groups_have_graph(settings, process)
-    # An injected clock (tests) also measures the signing keys' refetch interval.
+    # An injected clock (tests) also renews tokens and measures the signing keys' refetch.
     injected = clock
     clock = clock or SystemClock()
     app = web.Application(
@@ -293,10 +293,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         handler_args={"logger": ParseErrorsAsWarnings(), "access_log_class": ProbesUnlogged},
     )
     metrics = app[METRICS] = Metrics(process.region_codes)
-    connector_http = build_connector_http(settings, metrics.connector_answered)
+    seconds = (lambda: injected.now().timestamp()) if injected else time.monotonic
+    connector_http = build_connector_http(settings, metrics.connector_answered, seconds=seconds)
     # One per process, for the turns and the outbox: both fail on the same outage.
     faults = FaultLog(clock)
-    adapter = create_adapter(settings, connector_http, faults)
+    adapter = create_adapter(settings, connector_http, faults, seconds=seconds)
     # One pacer for the outbox's sends and the turns' replies: both count against the same
     # per-conversation limits.
     pacer = ConversationPacer()
@@ -319,7 +320,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             settings.openid_metadata_url,
             refresh_seconds=settings.signing_keys_refresh_seconds,
             refetch_seconds=settings.signing_keys_refetch_seconds,
-            seconds=(lambda: injected.now().timestamp()) if injected else time.monotonic,
+            seconds=seconds,
         )
 
         async def signing_keys_context(_app: web.Application) -> AsyncIterator[None]:
@@ -340,9 +341,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await store.close()
 
     async def connector_context(_app: web.Application) -> AsyncIterator[None]:
-        if connector_http is None:
-            yield
-            return
         await connector_http.start()
         yield
         await connector_http.close()
@@ -355,7 +353,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def bot_context(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
-        graph = build_graph(settings, app[GRAPH_SESSION], metrics.graph_answered)
+        graph = build_graph(settings, app[GRAPH_SESSION], metrics.graph_answered, seconds)
         worker = build_worker(
             store, process, clock, adapter, settings, graph, pacer, faults, metrics.dead_letter
         )

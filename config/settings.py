@@ -126,9 +126,15 @@ class Settings(BaseSettings):
         return f"{MICROSOFT_LOGIN_HOST}/{tenant or 'botframework.com'}"
 
     @property
+    def uses_managed_identity(self) -> bool:
+        """The bot's tokens come from the Azure host's managed identity, not a secret."""
+        return bool(self.app_id) and self.app_type is AppType.USER_ASSIGNED_MSI
+
+    @property
     def graph_credentials(self) -> tuple[str, str, str] | None:
-        """Client id, secret and authority for Graph, or None when group chats cannot work:
-        client credentials need a tenant, not the multi-tenant "common" authority."""
+        """Client id, secret and authority for Graph with a client secret, or None (no
+        secret, or Graph through the managed identity: :attr:`graph_managed_identity`).
+        Client credentials need a tenant, not the multi-tenant "common" authority."""
         client_id = self.graph_client_id or self.app_id
         secret = self.graph_client_secret or self.app_password
         if not (client_id and secret and self.app_tenant_id):
@@ -137,16 +143,29 @@ class Settings(BaseSettings):
         return client_id, secret, authority
 
     @property
+    def graph_managed_identity(self) -> str | None:
+        """The client id of the managed identity Graph's tokens come from: a UserAssignedMSI
+        bot's own, unless GRAPH_CLIENT_SECRET names another app registration for Graph."""
+        if self.uses_managed_identity and self.app_tenant_id and self.graph_credentials is None:
+            return self.app_id
+        return None
+
+    @property
+    def graph_configured(self) -> bool:
+        return self.graph_credentials is not None or self.graph_managed_identity is not None
+
+    @property
     def group_chats_missing(self) -> tuple[str, ...]:
         """The settings an admin must still set for group chats (Graph, and the app to
         install in them), named as they are set; empty when group chats can work."""
         missing = []
-        if not (self.graph_client_id or self.app_id):
-            missing.append("MicrosoftAppId (or GRAPH_CLIENT_ID)")
-        if not (self.graph_client_secret or self.app_password):
-            missing.append("MicrosoftAppPassword (or GRAPH_CLIENT_SECRET)")
-        if not self.app_tenant_id:
-            missing.append("MicrosoftAppTenantId")
+        if not self.graph_configured:
+            if not (self.graph_client_id or self.app_id):
+                missing.append("MicrosoftAppId (or GRAPH_CLIENT_ID)")
+            if not (self.graph_client_secret or self.app_password):
+                missing.append("MicrosoftAppPassword (or GRAPH_CLIENT_SECRET)")
+            if not self.app_tenant_id:
+                missing.append("MicrosoftAppTenantId")
         if not self.teams_app_id:
             missing.append("TEAMS_APP_ID")
         return tuple(missing)
@@ -231,6 +250,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MicrosoftAppPassword is required when MicrosoftAppId is set "
                 "(the client secret of the Azure Bot's app registration)"
+            )
+        if self.uses_managed_identity and not self.app_tenant_id:
+            raise ValueError(
+                "MicrosoftAppTenantId is required with a managed identity (MicrosoftAppType "
+                "is UserAssignedMSI): the Directory (tenant) ID the user-assigned managed "
+                "identity belongs to (`az identity show --query tenantId`); MicrosoftAppId is "
+                "that identity's client id"
             )
         if self.app_id and self.app_type is AppType.SINGLE_TENANT and not self.app_tenant_id:
             raise ValueError(

@@ -14,14 +14,17 @@ __all__ = ["GraphAuthError", "GraphError", "GraphPermissionError", "GraphTransie
 class GraphAuthError(Exception):
     """The identity platform (via msal) refused to issue a token for the app.
 
-    ``error`` and ``error_description`` are msal's; ``hint`` says which setting to check.
+    ``error`` and ``error_description`` are msal's; ``hint`` says which setting to check;
+    ``purpose`` what the token was for (Graph, the Bot Connector).
     """
 
-    def __init__(self, error: str, error_description: str, hint: str) -> None:
+    def __init__(
+        self, error: str, error_description: str, hint: str, *, purpose: str = "Graph"
+    ) -> None:
         self.error = error
         self.error_description = error_description
         self.hint = hint
-        super().__init__(f"Could not get a Graph token: {error}: {error_description} {hint}")
+        super().__init__(f"Could not get a {purpose} token: {error}: {error_description} {hint}")
 
 
 class GraphError(Exception):

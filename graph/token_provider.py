@@ -6,7 +6,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msal
@@ -14,7 +15,7 @@ import requests
 
 from .errors import GraphAuthError
 
-__all__ = ["GRAPH_DEFAULT_SCOPE", "GraphAuthError", "TokenProvider"]
+__all__ = ["GRAPH_DEFAULT_SCOPE", "CachedTokens", "GraphAuthError", "TokenProvider"]
 
 GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
 
@@ -56,7 +57,90 @@ def _error_codes(result: Mapping[str, Any]) -> list[int]:
     return [code for code in codes if isinstance(code, int)]
 
 
-class TokenProvider:
+class CachedTokens(ABC):
+    """A token from msal, kept until shortly before it expires: what every token source of the
+    bot shares (a client secret's here, a managed identity's in graph/managed_identity.py).
+
+    ``seconds`` is the clock that decides renewal (monotonic; tests inject a fake one).
+    """
+
+    def __init__(self, *, purpose: str, seconds: Callable[[], float] = time.monotonic) -> None:
+        self._purpose = purpose
+        self._seconds = seconds
+        # One lock for acquiring: concurrent cache misses would each ask for a token. A thread
+        # lock, not an asyncio one, because the work runs in worker threads.
+        self._lock = threading.Lock()
+        # The last token and when to renew it: a cache hit costs no thread hop, which matters
+        # on the Bot Connector's path where every send needs the token.
+        self._cached: tuple[str, float] | None = None
+
+    async def token(self, *, force_refresh: bool = False) -> str:
+        """An access token, cached until shortly before it expires.
+
+        ``force_refresh`` drops the cached token first (the service answered 401 to it).
+        Raises :class:`GraphAuthError` when the identity platform refuses the app.
+        """
+        cached = None if force_refresh else self.cached_token()
+        if cached is not None:
+            return cached
+        # msal is synchronous (requests); keep it off the event loop.
+        return await asyncio.to_thread(self.token_blocking, force_refresh)
+
+    def cached_token(self) -> str | None:
+        """The last token while it is not due for renewal, without any I/O; None otherwise."""
+        cached = self._cached
+        if cached is not None and self._seconds() < cached[1]:
+            return cached[0]
+        return None
+
+    def token_blocking(self, force_refresh: bool = False) -> str:
+        """The same, blocking: only for worker threads, never the event loop."""
+        with self._lock:
+            cached = None if force_refresh else self.cached_token()
+            if cached is not None:
+                return cached  # another thread fetched it while this one waited
+            self._cached = None
+            result = self._acquire(force_refresh)
+            if not result or "access_token" not in result:
+                raise self._refused(result or {})
+            if result.get("token_source") == "identity_provider":
+                _log.info("got a new token", extra={"purpose": self._purpose, **self._describe()})
+            token = str(result["access_token"])
+            expires_in = result.get("expires_in")
+            if isinstance(expires_in, int | float) and expires_in > _RENEW_BEFORE_SECONDS:
+                self._cached = (token, self._seconds() + expires_in - _RENEW_BEFORE_SECONDS)
+            return token
+
+    def _refused(self, result: Mapping[str, Any]) -> GraphAuthError:
+        error = str(result.get("error") or "no_token")
+        description = str(result.get("error_description") or "msal returned no token.")
+        hint = self._hint(error, _error_codes(result))
+        _log.warning(
+            "token refused",
+            extra={
+                "purpose": self._purpose,
+                "error": error,
+                "error_codes": _error_codes(result),
+                "hint": hint,
+                **self._describe(),
+            },
+        )
+        return GraphAuthError(error, description, hint, purpose=self._purpose)
+
+    @abstractmethod
+    def _acquire(self, force_refresh: bool) -> Mapping[str, Any] | None:
+        """msal's answer (a token, or an error); runs under the lock, in a worker thread."""
+
+    @abstractmethod
+    def _hint(self, error: str, codes: Sequence[int]) -> str:
+        """What to fix, in the settings' own names."""
+
+    @abstractmethod
+    def _describe(self) -> dict[str, str]:
+        """Who asks for the token, for the log (never a secret)."""
+
+
+class TokenProvider(CachedTokens):
     """Gets (and caches) an app-only token with the real ``msal.ConfidentialClientApplication``.
 
     ``authority`` is ``https://login.microsoftonline.com/<tenant>`` in production; tests pass
@@ -76,78 +160,31 @@ class TokenProvider:
         http_client: requests.Session | None = None,
         instance_discovery: bool = True,
         purpose: str = "Graph",
+        seconds: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(purpose=purpose, seconds=seconds)
         self._client_id = client_id
         self._client_secret = client_secret
         self._authority = authority
         self._scopes = list(scopes)
         self._http_client = http_client
         self._instance_discovery = instance_discovery
-        self._purpose = purpose
         self._app: msal.ConfidentialClientApplication | None = None
-        # One lock for building the app and acquiring: msal's constructor does blocking
-        # tenant discovery, and concurrent cache misses would each ask for a token.
-        # A thread lock, not an asyncio one, because the work runs in worker threads.
-        self._lock = threading.Lock()
-        # The last token and when to renew it (monotonic clock): a cache hit costs no thread
-        # hop, which matters on the Bot Connector's path where every send needs the token.
-        self._cached: tuple[str, float] | None = None
 
-    async def token(self, *, force_refresh: bool = False) -> str:
-        """An access token, cached until shortly before it expires.
+    def _acquire(self, force_refresh: bool) -> Mapping[str, Any] | None:
+        app = self._application()
+        if force_refresh:
+            # acquire_token_for_client refuses force_refresh=True; removing the cached
+            # tokens is msal's supported way to make the next call go to the network.
+            app.remove_tokens_for_client()
+        result: dict[str, Any] | None = app.acquire_token_for_client(scopes=self._scopes)
+        return result
 
-        ``force_refresh`` drops the cached token first (the service answered 401 to it).
-        Raises :class:`GraphAuthError` when the identity platform refuses the app.
-        """
-        cached = None if force_refresh else self.cached_token()
-        if cached is not None:
-            return cached
-        # msal is synchronous (requests); keep it off the event loop.
-        return await asyncio.to_thread(self.token_blocking, force_refresh)
+    def _hint(self, error: str, codes: Sequence[int]) -> str:
+        return _hint(error, codes)
 
-    def cached_token(self) -> str | None:
-        """The last token while it is not due for renewal, without any I/O; None otherwise."""
-        cached = self._cached
-        if cached is not None and time.monotonic() < cached[1]:
-            return cached[0]
-        return None
-
-    def token_blocking(self, force_refresh: bool = False) -> str:
-        """The same, blocking: only for worker threads, never the event loop."""
-        with self._lock:
-            app = self._application()
-            if force_refresh:
-                self._cached = None
-                # acquire_token_for_client refuses force_refresh=True; removing the cached
-                # tokens is msal's supported way to make the next call go to the network.
-                app.remove_tokens_for_client()
-            result: dict[str, Any] | None = app.acquire_token_for_client(scopes=self._scopes)
-        if not result or "access_token" not in result:
-            result = result or {}
-            error = str(result.get("error") or "no_token")
-            description = str(result.get("error_description") or "msal returned no token.")
-            hint = _hint(error, _error_codes(result))
-            _log.warning(
-                "token refused",
-                extra={
-                    "purpose": self._purpose,
-                    "error": error,
-                    "error_codes": _error_codes(result),
-                    "hint": hint,
-                },
-            )
-            raise GraphAuthError(error, description, hint)
-        if result.get("token_source") == "identity_provider":
-            _log.info(
-                "got a new token", extra={"purpose": self._purpose, "client_id": self._client_id}
-            )
-        token = str(result["access_token"])
-        expires_in = result.get("expires_in")
-        if isinstance(expires_in, int | float) and expires_in > _RENEW_BEFORE_SECONDS:
-            self._cached = (token, time.monotonic() + expires_in - _RENEW_BEFORE_SECONDS)
-        else:
-            self._cached = None
-        return token
+    def _describe(self) -> dict[str, str]:
+        return {"client_id": self._client_id}
 
     def _application(self) -> msal.ConfidentialClientApplication:
         # Built on first use, not in __init__: the constructor talks to the network
@@ -165,5 +202,7 @@ class TokenProvider:
                 # msal raises ValueError when the authority's discovery document is missing,
                 # which is what an unknown tenant looks like.
                 hint = _hint("invalid_authority", [])
-                raise GraphAuthError("invalid_authority", str(exc), hint) from exc
+                raise GraphAuthError(
+                    "invalid_authority", str(exc), hint, purpose=self._purpose
+                ) from exc
         return self._app

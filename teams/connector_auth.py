@@ -13,8 +13,10 @@ Tokens: the bot's own tokens for the Bot Connector, from msal, fetched once and 
 The SDK's credential factory builds a new ``MicrosoftAppCredentials`` (and with it a new msal
 application and an empty token cache) for every turn and every proactive send, so each reply
 costs a round trip to the identity platform. This factory hands out one credentials object
-per authority and scope, backed by :class:`graph.token_provider.TokenProvider`, whose msal
-cache serves the token until shortly before it expires.
+per authority and scope, backed by :class:`graph.token_provider.TokenProvider`, whose cache
+serves the token until shortly before it expires. A managed identity (UserAssignedMSI) gets
+the same, backed by :class:`graph.managed_identity.ManagedIdentityTokens`: its tokens come
+from the Azure host instead of a client secret, and the pooled client sends with them too.
 
 msal is synchronous, and the SDK asks for the token synchronously too (msrest's
 ``signed_session``, on the event loop, just before each call). So the token is fetched in a
@@ -26,7 +28,9 @@ keeps serving other requests while the identity platform answers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,13 +52,15 @@ from botframework.connector.auth import (
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
 from config.settings import MICROSOFT_LOGIN_HOST, AppType, Settings
-from graph.token_provider import TokenProvider
+from graph.managed_identity import BOT_CONNECTOR_RESOURCE, ManagedIdentityTokens, identity_source
+from graph.token_provider import CachedTokens, TokenProvider
 from handoff.ports import SystemClock
 from outbox.fault_log import FaultLog
 from teams.connector_client import ConnectorHttp, PooledConnectorClient
 from teams.endpoint import TEAMS_CHANNEL
 from teams.middleware import TurnErrors, TurnSucceeded
 
+log = logging.getLogger(__name__)
 # A deployment talks to a handful of service URLs (one per region); more means something odd,
 # and the cache starts over rather than grow.
 MAX_SERVICE_URLS = 64
@@ -166,12 +172,12 @@ _DEFAULT_SCOPE_SUFFIX = "/.default"
 class MsalAppCredentials(AppCredentials):  # type: ignore[misc]
     """What msrest asks for a bearer token on each request; the provider answers from cache."""
 
-    def __init__(self, app_id: str, scope: str, tokens: TokenProvider) -> None:
+    def __init__(self, app_id: str, scope: str, tokens: CachedTokens) -> None:
         super().__init__(app_id=app_id, oauth_scope=scope)
         self._tokens = tokens
 
     @property
-    def tokens(self) -> TokenProvider:
+    def tokens(self) -> CachedTokens:
         return self._tokens
 
     def get_access_token(self, force_refresh: bool = False) -> str:
@@ -201,10 +207,18 @@ def _on_event_loop() -> bool:
 
 
 class CachedCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
-    def __init__(self, app_id: str, password: str, login_url: str) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        password: str,
+        login_url: str,
+        *,
+        seconds: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._app_id = app_id
         self._password = password
         self._login_url = login_url
+        self._seconds = seconds
         self._credentials: dict[tuple[str, str], MsalAppCredentials] = {}
         self._lock = threading.Lock()
 
@@ -226,22 +240,40 @@ class CachedCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[
         with self._lock:
             credentials = self._credentials.get((authority, scope))
             if credentials is None:
-                tokens = TokenProvider(
-                    self._app_id,
-                    self._password,
-                    authority,
-                    scopes=[scope + _DEFAULT_SCOPE_SUFFIX],
-                    # Instance discovery asks Microsoft's cloud about the authority; a private
-                    # one (tests, sovereign clouds) answers for itself.
-                    instance_discovery=_host(authority) == _host(MICROSOFT_LOGIN_HOST),
-                    purpose="Bot Connector",
-                )
+                tokens = self._new_tokens(authority, scope)
                 credentials = MsalAppCredentials(self._app_id, scope, tokens)
                 self._credentials[(authority, scope)] = credentials
         # In a worker thread (on a cache miss only): the SDK's get_access_token that follows
         # then reads the cache instead of calling msal on the event loop.
         await credentials.tokens.token()
         return credentials
+
+    def _new_tokens(self, authority: str, scope: str) -> CachedTokens:
+        return TokenProvider(
+            self._app_id,
+            self._password,
+            authority,
+            scopes=[scope + _DEFAULT_SCOPE_SUFFIX],
+            # Instance discovery asks Microsoft's cloud about the authority; a private one
+            # (tests, sovereign clouds) answers for itself.
+            instance_discovery=_host(authority) == _host(MICROSOFT_LOGIN_HOST),
+            purpose="Bot Connector",
+            seconds=self._seconds,
+        )
+
+
+class ManagedIdentityCredentialFactory(CachedCredentialFactory):
+    """The same for a managed identity: the SDK's own clients (another audience, a skill) get
+    the identity's token for their resource, fetched once per lifetime, off the event loop;
+    the authority the SDK names is not used, the Azure host issues the tokens."""
+
+    def __init__(self, app_id: str, *, seconds: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(app_id, "", "", seconds=seconds)
+
+    def _new_tokens(self, authority: str, scope: str) -> CachedTokens:
+        return ManagedIdentityTokens(
+            self._app_id, scope, purpose="Bot Connector", seconds=self._seconds
+        )
 
 
 def _host(url: str) -> str:
@@ -270,19 +302,29 @@ class BotFrameworkConfig:
     VALIDATE_AUTHORITY: bool = True
 
 
-BOT_CONNECTOR_SCOPE = "https://api.botframework.com/.default"
+BOT_CONNECTOR_SCOPE = BOT_CONNECTOR_RESOURCE + _DEFAULT_SCOPE_SUFFIX
 
 
 def build_connector_http(
-    settings: Settings, on_answer: Callable[[int | None], None] = lambda _status: None
-) -> ConnectorHttp | None:
-    """The pooled Bot Connector client, or None where the SDK's own must stay: a managed
-    identity gets its token from the Azure host, which only the SDK's credentials know.
-    `on_answer` is told the status of each request it makes (/metrics)."""
-    if settings.app_type is AppType.USER_ASSIGNED_MSI:
-        return None
+    settings: Settings,
+    on_answer: Callable[[int | None], None] = lambda _status: None,
+    *,
+    seconds: Callable[[], float] = time.monotonic,
+) -> ConnectorHttp:
+    """The pooled Bot Connector client with the bot's tokens: none in local mode, the managed
+    identity's for UserAssignedMSI, else the client secret's. `on_answer` is told the status
+    of each request it makes (/metrics); `seconds` is the clock that renews the token."""
     if settings.local_mode:
         return ConnectorHttp(None, on_answer=on_answer)
+    if settings.app_type is AppType.USER_ASSIGNED_MSI:
+        log.info(
+            "the bot's tokens come from its managed identity",
+            extra={"client_id": settings.app_id, "source": identity_source()},
+        )
+        identity = ManagedIdentityTokens(
+            settings.app_id, BOT_CONNECTOR_RESOURCE, purpose="Bot Connector", seconds=seconds
+        )
+        return ConnectorHttp(identity, on_answer=on_answer)
     authority = settings.channel_login_url
     tokens = TokenProvider(
         settings.app_id,
@@ -293,6 +335,7 @@ def build_connector_http(
         # (tests, sovereign clouds) answers for itself.
         instance_discovery=authority.startswith(MICROSOFT_LOGIN_HOST + "/"),
         purpose="Bot Connector",
+        seconds=seconds,
     )
     return ConnectorHttp(tokens, on_answer=on_answer)
 
@@ -301,6 +344,8 @@ def create_adapter(
     settings: Settings,
     connector_http: ConnectorHttp | None = None,
     faults: FaultLog | None = None,
+    *,
+    seconds: Callable[[], float] = time.monotonic,
 ) -> CloudAdapter:
     config = BotFrameworkConfig(
         APP_ID=settings.app_id,
@@ -310,13 +355,13 @@ def create_adapter(
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
         TO_CHANNEL_FROM_BOT_LOGIN_URL=settings.channel_login_url,
     )
-    # Managed identities get their tokens the SDK's way; a password goes through msal once per
-    # token lifetime instead of once per reply.
-    credentials = (
-        None
+    # A password or a managed identity goes through msal once per token lifetime instead of
+    # once per reply (the SDK's own factories would build new credentials for every call).
+    credentials: CachedCredentialFactory = (
+        ManagedIdentityCredentialFactory(settings.app_id, seconds=seconds)
         if settings.app_type is AppType.USER_ASSIGNED_MSI
         else CachedCredentialFactory(
-            settings.app_id, settings.app_password, settings.channel_login_url
+            settings.app_id, settings.app_password, settings.channel_login_url, seconds=seconds
         )
     )
     auth = ConfigurationBotFrameworkAuthentication(

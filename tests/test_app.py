@@ -63,6 +63,16 @@ def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(tmp_path:
     with pytest.raises(ConfigError):
         create_app(settings, FakeClock())
 
+    # A managed identity is Graph enough: no client secret is needed for the groups.
+    identity = settings_for(
+        tmp_path,
+        HANDOFF_CONFIG=str(config),
+        MicrosoftAppId="identity-client-id",
+        MicrosoftAppType="UserAssignedMSI",
+        MicrosoftAppTenantId="2f9c1d4e-8b7a-4c3d-9e2f-1a0b9c8d7e6f",
+    )
+    check_groups_have_graph(identity, load_process_config(config))
+
 
 async def test_every_turn_meets_the_tenant_guard_then_the_addressed_filter_then_the_claim(
     tmp_path: Path,

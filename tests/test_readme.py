@@ -24,6 +24,8 @@ THE_TWO_COMMANDS = ["make playground", "make test"]
 # Environment variables the docs name that are read outside the settings classes, and why.
 READ_ELSEWHERE = {
     "REQUESTS_CA_BUNDLE": "teams/connector_client.py reads it itself, as requests did",
+    "IDENTITY_ENDPOINT": "set by Azure for a managed identity; msal reads it itself",
+    "IDENTITY_HEADER": "set by Azure for a managed identity; msal reads it itself",
 }
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)

@@ -27,6 +27,9 @@ SETTING_NAMES = [
     "SIGNING_KEYS_REFETCH_SECONDS",
     "RETENTION_DAYS",
     "AUDIT_RETENTION_DAYS",
+    "GRAPH_CLIENT_ID",
+    "GRAPH_CLIENT_SECRET",
+    "TEAMS_APP_ID",
 ]
 
 
@@ -222,6 +225,70 @@ def test_the_bot_gets_its_tokens_from_its_own_tenant_when_single_tenant(
     monkeypatch.delenv("MicrosoftAppTenantId")
     monkeypatch.setenv("TENANT_ID", ORG_TENANT)
     assert load_settings().channel_login_url == "https://login.microsoftonline.com/botframework.com"
+
+
+def test_a_managed_identity_needs_no_password_but_its_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "identity-client-id")
+    monkeypatch.setenv("MicrosoftAppType", "UserAssignedMSI")
+    monkeypatch.setenv("TENANT_ID", ORG_TENANT)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    said = str(caught.value)
+    assert "MicrosoftAppTenantId is required with a managed identity" in said
+    assert "UserAssignedMSI" in said and "az identity show --query tenantId" in said
+    assert "MicrosoftAppId is that identity's client id" in said
+    assert "MicrosoftAppPassword" not in said
+    monkeypatch.setenv("MicrosoftAppTenantId", APP_TENANT)
+    settings = load_settings()
+    assert settings.uses_managed_identity and settings.app_password == ""
+
+
+def test_graph_goes_through_the_managed_identity_unless_a_secret_is_given_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "identity-client-id")
+    monkeypatch.setenv("MicrosoftAppType", "UserAssignedMSI")
+    monkeypatch.setenv("MicrosoftAppTenantId", APP_TENANT)
+    identity = load_settings()
+    assert identity.graph_managed_identity == "identity-client-id"
+    assert identity.graph_credentials is None and identity.graph_configured
+    assert identity.group_chats_missing == ("TEAMS_APP_ID",)
+    # Another app registration for Graph, with its secret, is used as before.
+    monkeypatch.setenv("GRAPH_CLIENT_ID", "graph-app")
+    monkeypatch.setenv("GRAPH_CLIENT_SECRET", "graph-secret")
+    registration = load_settings()
+    assert registration.graph_managed_identity is None
+    assert registration.graph_credentials == (
+        "graph-app",
+        "graph-secret",
+        f"https://login.microsoftonline.com/{APP_TENANT}",
+    )
+
+
+def test_a_single_tenant_bot_without_a_secret_for_graph_names_what_group_chats_need(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "app-id")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("MicrosoftAppTenantId", APP_TENANT)
+    secret = load_settings()
+    assert secret.graph_managed_identity is None
+    assert secret.graph_credentials == (
+        "app-id",
+        "secret",
+        f"https://login.microsoftonline.com/{APP_TENANT}",
+    )
+    assert secret.group_chats_missing == ("TEAMS_APP_ID",)
+    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId"):
+        monkeypatch.delenv(name)
+    assert load_settings().group_chats_missing == (
+        "MicrosoftAppId (or GRAPH_CLIENT_ID)",
+        "MicrosoftAppPassword (or GRAPH_CLIENT_SECRET)",
+        "MicrosoftAppTenantId",
+        "TEAMS_APP_ID",
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import trustme
 
 from .fake_connector import FakeConnector
 from .fake_graph import FakeGraph
+from .fake_managed_identity import FakeManagedIdentity
 from .fake_token_service import FakeTokenService
 from .plain_words import activity_strings, assert_plain_words
 from .tls import new_ca, server_ssl_context
@@ -23,6 +24,7 @@ __all__ = [
     "fake_connector",
     "fake_connector_https",
     "fake_graph",
+    "fake_managed_identity",
     "fake_token_service",
     "tls_ca",
 ]
@@ -63,3 +65,11 @@ def fake_token_service(tls_ca: trustme.CA) -> Iterator[FakeTokenService]:
     """The identity platform over HTTPS; register apps with ``add_client``."""
     with FakeTokenService(tls_ca) as service:
         yield service
+
+
+@pytest.fixture
+def fake_managed_identity() -> Iterator[FakeManagedIdentity]:
+    """Azure Container Apps' identity endpoint on http://127.0.0.1:<port>/msi/token; assign
+    identities with ``assign``, and point IDENTITY_ENDPOINT/IDENTITY_HEADER at it."""
+    with FakeManagedIdentity() as identity:
+        yield identity

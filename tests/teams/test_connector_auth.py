@@ -13,16 +13,25 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity
 
 from graph.token_provider import TokenProvider
-from teams.connector_auth import CachedCredentialFactory, MsalAppCredentials, TokenNotReady
+from teams.connector_auth import (
+    CachedCredentialFactory,
+    ManagedIdentityCredentialFactory,
+    MsalAppCredentials,
+    TokenNotReady,
+)
 from teams.endpoint import ADAPTER
 
 from conftest import RunningBot, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
+from harness.fake_managed_identity import TOKEN_PATH as IDENTITY_TOKEN_PATH
+from harness.fake_managed_identity import FakeManagedIdentity
 from harness.fake_token_service import ENDORSED_KID, FakeTokenService
 from harness.ids import DEFAULT_TENANT_ID
 
 APP_ID, SECRET = "bot-app-id", "bot-secret"
+# A user-assigned managed identity's client id: the app id of a UserAssignedMSI bot.
+IDENTITY_CLIENT_ID = "9a2e4c6b-8d0f-4a1c-b3e5-7f9a1b3c5d7e"
 TOKEN_PATH = "/oauth2/v2.0/token"
 SLOW_SECONDS = 2.0
 PROMPT_SECONDS = 1.0
@@ -131,3 +140,73 @@ async def test_credentials_for_another_app_id_are_refused(tokens: FakeTokenServi
     with pytest.raises(PermissionError):
         await factory.create_credentials("someone-else", SKILL_AUDIENCE, "", True)
     assert tokens.requests == []
+
+
+@pytest.fixture
+def identity(
+    fake_managed_identity: FakeManagedIdentity,
+    fake_token_service: FakeTokenService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> FakeManagedIdentity:
+    """Azure Container Apps' identity endpoint in the environment, the identity assigned."""
+    monkeypatch.setenv("IDENTITY_ENDPOINT", fake_managed_identity.endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", fake_managed_identity.header)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    fake_managed_identity.assign(IDENTITY_CLIENT_ID)
+    return fake_managed_identity
+
+
+async def test_with_a_managed_identity_the_sdks_own_clients_get_its_token_off_the_loop_once(
+    start_bot: StartBot,
+    identity: FakeManagedIdentity,
+    fake_token_service: FakeTokenService,
+    fake_connector: FakeConnector,
+) -> None:
+    bot = await start_bot(
+        MicrosoftAppId=IDENTITY_CLIENT_ID,
+        MicrosoftAppType="UserAssignedMSI",
+        MicrosoftAppTenantId=DEFAULT_TENANT_ID,
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
+    )
+    adapter = bot.runner.app[ADAPTER]
+    factory = adapter.bot_framework_authentication.create_connector_factory(
+        ClaimsIdentity({"aud": IDENTITY_CLIENT_ID}, True)
+    )
+    identity.delay_next(SLOW_SECONDS, path_contains=IDENTITY_TOKEN_PATH)
+
+    async def send(text: str) -> None:
+        client = await factory.create(fake_connector.url, SKILL_AUDIENCE)
+        await client.conversations.send_to_conversation(
+            "a:skill-conversation", Activity(type="message", text=text)
+        )
+
+    started = time.monotonic()
+    first = asyncio.create_task(send("one"))
+    await identity.wait_for_held(1)
+    assert await healthz_answered_within(bot, started) < PROMPT_SECONDS
+    assert not first.done()
+    await first
+    await send("two")
+
+    [token] = identity.issued_for(SKILL_AUDIENCE)
+    [request] = identity.token_requests()
+    assert request.query["client_id"] == IDENTITY_CLIENT_ID
+    sent = fake_connector.activity_records()
+    assert [r.body["text"] for r in sent] == ["one", "two"]
+    assert {r.headers["Authorization"] for r in sent} == {f"Bearer {token}"}
+    assert fake_token_service.token_request_count == 0
+
+
+async def test_a_managed_identity_gives_no_credentials_for_another_app_id(
+    identity: FakeManagedIdentity,
+) -> None:
+    factory = ManagedIdentityCredentialFactory(IDENTITY_CLIENT_ID)
+    assert await factory.is_valid_app_id(IDENTITY_CLIENT_ID)
+    with pytest.raises(PermissionError):
+        await factory.create_credentials(APP_ID, SKILL_AUDIENCE, "", True)
+    assert identity.requests == []
+    credentials = await factory.create_credentials(
+        IDENTITY_CLIENT_ID, SKILL_AUDIENCE + "/.default", "https://login.example/tenant", True
+    )
+    # The authority the SDK names plays no part: the Azure host issues the token.
+    assert credentials.get_access_token() == identity.issued_for(SKILL_AUDIENCE)[0]

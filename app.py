@@ -142,8 +142,9 @@ def build_bot(
         dialogs=dialogs,
     )
     middleware: tuple[Middleware, ...] = (
-        TenantGuard(tenant_id),
+        # First: chatter is dropped before anything answers or logs it, even a refusal.
         AddressedOnly(),
+        TenantGuard(tenant_id),
         DeliveredOnce(Deliveries(store, clock, delivery_abandoned_after), wake_outbox),
         ConversationMemory(store, clock, group_chat_joined),
     )

@@ -307,14 +307,19 @@ class GraphClient:
         chat_id = chat.get("id") if isinstance(chat, dict) else None
         return chat_id if isinstance(chat_id, str) and chat_id else None
 
-    async def chat_messages_since(self, chat_id: str, since: datetime) -> list[dict[str, Any]]:
-        """The chat's messages created at or after ``since``, newest first."""
+    async def chat_messages_since(
+        self, chat_id: str, since: datetime, *, group_chat: bool = True
+    ) -> list[dict[str, Any]]:
+        """The chat's messages created at or after ``since``, newest first. Resource-specific
+        consent serves a group chat the app is installed in; a person's one-to-one chat with
+        the bot needs the tenant-wide permission."""
         path = (
             f"/chats/{quote(chat_id, safe='')}/messages"
             f"?$top={MESSAGES_PAGE}&$orderby=createdDateTime desc"
         )
+        rsc = CHAT_MESSAGE_RSC if group_chat else ""
         return await self._messages_since(
-            path, since, CHAT_MESSAGE_PERMISSIONS, CHAT_MESSAGE_RSC, newest_first=True
+            path, since, CHAT_MESSAGE_PERMISSIONS, rsc, newest_first=True
         )
 
     async def channel_messages_since(

@@ -50,7 +50,7 @@ param registryName string = ''
 @description('Administrator login of the PostgreSQL server; the bot connects as it.')
 param postgresAdminLogin string = 'handoffadmin'
 
-@description('Password of that login (8 to 128 characters of three kinds). Stored in Key Vault only.')
+@description('Password of that login (12 to 128 characters of three kinds). Stored in Key Vault only.')
 @secure()
 @minLength(12)
 param postgresAdminPassword string
@@ -274,6 +274,13 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
         targetPort: botPort
         transport: 'auto'
         allowInsecure: false
+        // /metrics: reachable by a scraper inside the environment, never from the internet.
+        additionalPortMappings: [
+          {
+            external: false
+            targetPort: metricsPort
+          }
+        ]
       }
       secrets: appSecrets
       registries: registries

@@ -189,7 +189,7 @@ class LandedSends:
         if kind == "groupChat":
             return await self._graph.chat_messages_since(conversation_id, since)
         chat_id = await self._personal_chat(reference)
-        return await self._graph.chat_messages_since(chat_id, since)
+        return await self._graph.chat_messages_since(chat_id, since, group_chat=False)
 
     async def _personal_chat(self, reference: dict[str, Any]) -> str:
         user = reference.get("user") or {}

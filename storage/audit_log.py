@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff.models import AuditEntry, as_utc
+from handoff.models import AuditEntry, AuditKind, as_utc
 
 from .handoff_events import delete_append_only
 from .sql_protocol import Database, Session
@@ -39,12 +39,23 @@ class SqlAuditLog(StoreBase):
         return await latest_audit_entries(self._db, limit)
 
     async def purge_audit_entries(self, before: datetime, limit: int) -> int:
+        # Only what a later entry superseded goes: the entry that says who bound the channel
+        # in use, and each person's latest settings, explain what is in force today.
         async with self._db.transaction() as tx:
             return await delete_append_only(
                 tx,
                 """
                 DELETE FROM audit_log
-                WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)""",
+                WHERE seq IN (
+                    SELECT seq FROM audit_log
+                    WHERE at < ? AND EXISTS (
+                        SELECT 1 FROM audit_log AS later
+                        WHERE later.seq > audit_log.seq AND later.kind = audit_log.kind
+                          AND (later.kind = ? OR later.subject = audit_log.subject)
+                    )
+                    ORDER BY at LIMIT ?
+                )""",
                 as_utc(before),
+                AuditKind.CHANNEL_BOUND.value,
                 max(limit, 0),
             )

@@ -53,12 +53,16 @@ def conversation_kind(activity: Activity) -> ConversationKind:
     return ConversationKind.PERSONAL
 
 
+_TYPED = frozenset({"message", "messageUpdate", "messageDelete"})
+
+
 def overheard(activity: Activity) -> bool:
     """A typed message in a channel or group chat that does not @mention the bot. With the
     app's resource-specific consent (ChannelMessage.Read.Group, ChatMessage.Read.Chat) Teams
     delivers every message there, not only those addressed to the bot; people talking to each
-    other must not get answers, nor cost a database write each."""
-    if activity.type != "message" or activity.value is not None:
+    other must not get answers, nor cost a database write each; nor their edits and
+    deletions, which the bot has no use for."""
+    if activity.type not in _TYPED or activity.value is not None:
         return False
     if conversation_kind(activity) is ConversationKind.PERSONAL:
         return False

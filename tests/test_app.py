@@ -74,7 +74,7 @@ def test_allowed_groups_without_graph_stop_start_up_naming_what_to_set(tmp_path:
     check_groups_have_graph(identity, load_process_config(config))
 
 
-async def test_every_turn_meets_the_tenant_guard_then_the_addressed_filter_then_the_claim(
+async def test_every_turn_meets_the_addressed_filter_then_the_tenant_guard_then_the_claim(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock()
@@ -88,8 +88,8 @@ async def test_every_turn_meets_the_tenant_guard_then_the_addressed_filter_then_
             delivery_abandoned_after=timedelta(seconds=15),
         )
         assert [type(step) for step in pipeline.middleware] == [
-            TenantGuard,
             AddressedOnly,
+            TenantGuard,
             DeliveredOnce,
             ConversationMemory,
         ]

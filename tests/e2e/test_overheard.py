@@ -13,6 +13,7 @@ from storage.sql_store import open_store
 from conftest import StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
+from harness.ids import DEFAULT_TENANT_ID
 
 
 def chatter_in_a_group_chat(text: str, service_url: str) -> dict[str, Any]:
@@ -70,3 +71,30 @@ async def test_a_card_submitted_in_a_channel_is_still_handled(
     await bot.post_activity(stale)
     [reply] = await fake_connector.wait_for_activities(1)
     assert reply["text"] == messages.STALE_FORM
+
+
+async def test_chatter_from_another_tenant_gets_no_refusal_either(
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str
+) -> None:
+    """The refusal is for someone who asked the bot something; a conversation the bot merely
+    overhears in another organization gets no answer and no warning per message."""
+    bot = await start_bot(DATABASE_URL=database_url, TENANT_ID=DEFAULT_TENANT_ID)
+    other = "11111111-2222-4333-8444-555555555555"
+    chatter = activities.channel_message("lunch?", fake_connector.url, mention_bot=False)
+    chatter["conversation"]["tenantId"] = chatter["channelData"]["tenant"]["id"] = other
+    await bot.post_activity(chatter)
+    assert fake_connector.activities() == []
+
+
+async def test_an_edited_or_deleted_message_of_the_channel_is_ignored(
+    start_bot: StartBot, fake_connector: FakeConnector, database_url: str
+) -> None:
+    bot = await start_bot(DATABASE_URL=database_url)
+    before = await handled_keys(database_url)
+    for kind in ("messageUpdate", "messageDelete"):
+        edited = activities.channel_message("typo fixed", fake_connector.url, mention_bot=False)
+        edited["type"] = kind
+        response = await bot.post_activity(edited)
+        assert response.status in (200, 201)
+    assert fake_connector.activities() == []
+    assert await handled_keys(database_url) == before

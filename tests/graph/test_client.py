@@ -544,6 +544,13 @@ async def test_reading_messages_without_the_permission_names_the_one_to_grant(
 
     fake_graph.fail_next(403, code="Forbidden", message="Missing role permissions.")
     with pytest.raises(GraphPermissionError) as raised:
+        await client.chat_messages_since("19:personal", datetime.now(UTC), group_chat=False)
+    said = str(raised.value)
+    assert "resource-specific" not in said, "a one-to-one chat is not served by RSC"
+    assert "application permission Chat.Read.All and give admin consent" in said
+
+    fake_graph.fail_next(403, code="Forbidden", message="Missing role permissions.")
+    with pytest.raises(GraphPermissionError) as raised:
         await client.channel_messages_since(
             "group-id", "19:channel@thread.tacv2", datetime.now(UTC)
         )

@@ -25,10 +25,6 @@ from ship.artifacts import (
     settings_aliases,
 )
 
-# Set on the container for a setting another branch adds (Prometheus /metrics on an internal
-# port). Excused only while config.settings has no such alias: once it does, it is checked
-# like every other name.
-PENDING_SETTINGS = frozenset({"METRICS_PORT"})
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 
@@ -97,6 +93,16 @@ def test_ingress_reaches_the_port_the_bot_listens_on() -> None:
     assert resolve(as_text["parameters"]["value_to_convert"]) == port
 
 
+def test_metrics_are_reachable_inside_the_environment_and_never_from_the_internet() -> None:
+    ingress = container_app()["properties"]["configuration"]["ingress"]
+    [mapping] = resolve(ingress["additionalPortMappings"])
+    assert mapping["external"] is False
+    port = resolve(mapping["targetPort"])
+    assert port == Settings.model_fields["metrics_port"].default
+    as_text = environment()["METRICS_PORT"]["value"]["function"]  # string(metricsPort)
+    assert resolve(as_text["parameters"]["value_to_convert"]) == port
+
+
 def test_the_probes_ask_paths_app_py_serves_on_its_port() -> None:
     probes = {probe["type"]: probe["httpGet"] for probe in bot_container()["probes"]}
     assert probes["Liveness"]["path"] == "/healthz"
@@ -108,9 +114,7 @@ def test_the_probes_ask_paths_app_py_serves_on_its_port() -> None:
 
 
 def test_every_variable_set_on_the_container_is_a_setting_of_the_app() -> None:
-    aliases = settings_aliases()
-    pending = PENDING_SETTINGS - aliases
-    unknown = sorted(set(environment()) - aliases - pending)
+    unknown = sorted(set(environment()) - settings_aliases())
     assert unknown == [], "names config.settings.Settings does not read (a typo is ignored)"
     assert {
         "MicrosoftAppId",

@@ -243,6 +243,7 @@ async def test_after_a_purge_the_history_and_the_audit_log_are_still_append_only
 ) -> None:
     await cases.accepted("2311230040000008")
     await cases.channel_bound("19:a")
+    await cases.channel_bound("19:a2")  # supersedes 19:a, which may go
     clock.advance(2 * KEEP)
     await purge_all(store, clock)
     await store.purge_audit_entries(clock.now(), 500)
@@ -253,7 +254,7 @@ async def test_after_a_purge_the_history_and_the_audit_log_are_still_append_only
         with pytest.raises(Exception, match="append-only"):
             await store.database.execute(f"DELETE FROM {table}")
     assert len(await store.history(kept.id)) == 2
-    assert len(await store.audit_entries()) == 1
+    assert [e.subject for e in await store.audit_entries()] == ["19:b", "19:a2"]
     assert await count(store, "retention_purge") == 0
 
 
@@ -285,3 +286,18 @@ async def test_the_chat_steps_purged_are_only_the_finished_ones(
     assert await store.outbox_states([install.dedupe_key]) == {
         install.dedupe_key: OutboxState.PENDING
     }
+
+
+async def test_the_entries_that_explain_what_is_in_force_stay_however_old(
+    store: SqlStore, clock: FakeClock, cases: Cases
+) -> None:
+    """The one who bound the channel still in use, and each person's latest settings, stay:
+    only what a later entry superseded goes."""
+    bound = await cases.channel_bound("19:in-use")
+    clock.advance(3 * 365 * DAY)
+    assert await store.purge_audit_entries(clock.now(), 500) == 0
+    assert await store.audit_entries() == [bound]
+    rebound = await cases.channel_bound("19:moved")
+    clock.advance(DAY)
+    assert await store.purge_audit_entries(clock.now(), 500) == 1
+    assert await store.audit_entries() == [rebound]

@@ -11,7 +11,7 @@ CREATE INDEX handoffs_closed_by_age
 -- purge_closed_cases: does the case have an escalation still pending or decided lately?
 CREATE INDEX escalations_by_case ON escalations (case_number, updated_at);
 
--- purge_finished_outbox: done and dead items by age.
+-- purge_finished: done and dead items by age.
 CREATE INDEX outbox_finished_by_age ON outbox (updated_at) WHERE state IN ('done', 'dead');
 
 -- purge_audit_entries: the oldest entries.

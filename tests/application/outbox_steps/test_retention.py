@@ -189,10 +189,14 @@ async def test_audit_entries_follow_their_own_setting(
     await worker.drain()
     assert (await left_of_case(store, "2601050040000004"))["handoffs"] == 0
     assert await store.audit_entries() == [bound]
+    moved = await cases.channel_bound("19:moved@thread.tacv2")
 
     clock.advance(266 * DAY)
     await worker.drain()
-    assert await store.audit_entries() == []
+    assert await store.audit_entries() == [moved], "the superseded binding is a year old"
+    clock.advance(3 * 365 * DAY)
+    await worker.drain()
+    assert await store.audit_entries() == [moved], "the binding in force stays however old"
 
 
 async def test_retention_days_zero_keeps_everything(

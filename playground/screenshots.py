@@ -39,6 +39,7 @@ def main() -> int:
                     stack.playground_url,
                     str(OUTPUT),
                     str(people),
+                    stack.waiting.case,
                 ],
                 cwd=ROOT,
                 timeout=SCRIPT_TIMEOUT_SECONDS,

@@ -1,16 +1,18 @@
 // Photographs the bot's real cards in the Agents Playground for the README.
-// Usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json>
-// (`make screenshots` starts the bot and the playground first, writes people.json from
+// Usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json> <waiting case>
+// (`make screenshots` starts the bot and the playground first, with the handoff another
+// engineer requested waiting (playground/seed.yaml), writes people.json from
 // .m365agentsplayground.yml, and stops both after.)
-// The person at the keyboard is the playground's current user; the others act through the
-// playground's own API, as its "Mock an Activity" menu does.
+// It walks the README's "Try it": the channel bound, the waiting card, Accept pressed in the
+// browser by the person at the keyboard, then a handoff of their own typed in the personal
+// chat. The others act through the playground's own API, as its "Mock an Activity" menu does.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [baseUrl, outDir, peopleFile] = process.argv.slice(2);
-if (!baseUrl || !outDir || !peopleFile) {
-  console.error('usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json>');
+const [baseUrl, outDir, peopleFile, waitingCase] = process.argv.slice(2);
+if (!baseUrl || !outDir || !peopleFile || !waitingCase) {
+  console.error('usage: node scripts/screenshots.mjs <playground url> <output folder> <people.json> <waiting case>');
   process.exit(2);
 }
 const root = new URL('..', import.meta.url).pathname;
@@ -96,12 +98,15 @@ try {
     }
     throw new Error(`no ${description} within ${WAIT_MS} ms`);
   }
-  async function shoot(name) {
+  // The last card on the page, or the last one that says `text`.
+  async function shoot(name, text) {
     await page.waitForTimeout(800); // let the card renderer finish its layout
-    const card = page.locator('.ac-adaptiveCard').last();
+    const cards = page.locator('.ac-adaptiveCard');
+    const card = (text ? cards.filter({ hasText: text }) : cards).last();
     await card.scrollIntoViewIfNeeded();
     await card.screenshot({ path: join(outDir, name) });
     console.log(`wrote ${join(outDir, name)}`);
+    return card;
   }
   async function openConversation(name) {
     await page.getByText(name, { exact: true }).first().click();
@@ -116,8 +121,19 @@ try {
     mentions: [{ mentioned: { id: bot.id }, text: mention }],
   });
   await next((e) => (e.message.text || '').includes('now the Case Transfer channel'), 'channel bound');
+  await next((e) => e.actionConversationId.startsWith(channel) && cardOf(e.message), 'the waiting card');
+  await openConversation('Case Transfer');
+  await page.getByText(`Case ${waitingCase}`).first().waitFor({ timeout: WAIT_MS });
+  const waiting = await shoot('case-transfer-requested.png', `Case ${waitingCase}`);
 
-  // The current user types the command into the real message box.
+  // Accept, pressed as the README says: by the person at the keyboard, in the browser.
+  await waiting.getByRole('button', { name: 'Accept' }).click();
+  await next((e) => e.action === 'updateMessage', 'card updated');
+  await page.getByText('Accepted by').first().waitFor({ timeout: WAIT_MS });
+  await shoot('case-transfer-accepted.png', `Case ${waitingCase}`);
+
+  // Their own handoff: the command typed into the real message box of the personal chat.
+  await openConversation('Personal Chat');
   const box = page.locator('[data-lexical-editor="true"]');
   await box.click();
   await page.keyboard.type(`handoff ${scenario.case}`);
@@ -136,25 +152,6 @@ try {
     shown = await next((e) => e.message.from?.id === bot.id && cardOf(e.message), `card after ${form}`);
   }
   await shoot('handoff-review.png');
-
-  await api('/_conversation/v1/submit', {
-    conversation: { id: personalChat }, from: { id: scenario.requester }, replyToId: shown.message.messageId,
-    value: { form: 'review', action: 'next' },
-  });
-  const posted = await next((e) => e.actionConversationId.startsWith(channel) && cardOf(e.message), 'channel card');
-  await openConversation('Case Transfer');
-  await page.getByText(`Case ${scenario.case}`).first().waitFor({ timeout: WAIT_MS });
-  await shoot('case-transfer-requested.png');
-
-  const accept = cardOf(posted.message).actions.find((a) => a.verb === 'accept');
-  await api('/_conversation/v1/invoke', {
-    name: 'adaptiveCard/action', conversation: { id: posted.message.postConversationId },
-    from: { id: scenario.receiver }, replyToId: posted.message.messageId,
-    value: { action: { type: 'Action.Execute', verb: 'accept', data: accept.data }, trigger: 'manual' },
-  });
-  await next((e) => e.action === 'updateMessage', 'card updated');
-  await page.getByText('Accepted by').first().waitFor({ timeout: WAIT_MS });
-  await shoot('case-transfer-accepted.png');
 } finally {
   await browser.close();
 }

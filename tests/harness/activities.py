@@ -159,10 +159,10 @@ def _where(
     user_id: str,
     bot_id: str,
     conversation_id: str | None,
-    team_id: str,
-    team_name: str,
-    channel_id: str,
-    thread_id: str | None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_name: str = DEFAULT_TEAM_NAME,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    thread_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``conversation`` and ``channelData`` of an activity in ``scope``."""
     tenant = {"id": tenant_id}
@@ -263,10 +263,6 @@ def personal_message(
         user_id=user_id,
         bot_id=bot_id,
         conversation_id=conversation_id,
-        team_id=DEFAULT_TEAM_ID,
-        team_name=DEFAULT_TEAM_NAME,
-        channel_id=DEFAULT_CHANNEL_ID,
-        thread_id=None,
     )
     return _finish(
         activity,
@@ -345,10 +341,6 @@ def group_chat_message(
         user_id=user_id,
         bot_id=bot_id,
         conversation_id=conversation_id,
-        team_id=DEFAULT_TEAM_ID,
-        team_name=DEFAULT_TEAM_NAME,
-        channel_id=DEFAULT_CHANNEL_ID,
-        thread_id=None,
     )
     return _finish(
         activity,
@@ -448,10 +440,6 @@ def bot_added_personal(
         user_id=user_id,
         bot_id=bot_id,
         conversation_id=conversation_id,
-        team_id=DEFAULT_TEAM_ID,
-        team_name=DEFAULT_TEAM_NAME,
-        channel_id=DEFAULT_CHANNEL_ID,
-        thread_id=None,
     )
     return _finish(
         activity,

@@ -28,6 +28,7 @@ from harness.fake_managed_identity import TOKEN_PATH as IDENTITY_TOKEN_PATH
 from harness.fake_managed_identity import FakeManagedIdentity
 from harness.fake_token_service import ENDORSED_KID, FakeTokenService
 from harness.ids import DEFAULT_TENANT_ID
+from harness.server import FakeServer
 
 APP_ID, SECRET = "bot-app-id", "bot-secret"
 # A user-assigned managed identity's client id: the app id of a UserAssignedMSI bot.
@@ -86,29 +87,37 @@ async def test_while_the_token_endpoint_is_slow_the_bot_answers_other_requests(
     assert record.headers["Authorization"] == f"Bearer {tokens.issued_tokens[0]}"
 
 
-async def test_the_sdks_own_clients_get_their_token_off_the_event_loop_once(
-    start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
+async def two_sends_while_the_first_token_is_held(
+    bot: RunningBot, app_id: str, connector: FakeConnector, token_server: FakeServer
 ) -> None:
-    bot = await start(start_bot, tokens)
+    """Two sends through the SDK's own connector client: the first waits for its token, held
+    at `token_server`, while the bot answers /healthz at once; the second reuses the token."""
     adapter = bot.runner.app[ADAPTER]
     factory = adapter.bot_framework_authentication.create_connector_factory(
-        ClaimsIdentity({"aud": APP_ID}, True)
+        ClaimsIdentity({"aud": app_id}, True)
     )
-    tokens.delay_next(SLOW_SECONDS, path_contains=TOKEN_PATH)
 
     async def send(text: str) -> None:
-        client = await factory.create(fake_connector.url, SKILL_AUDIENCE)
+        client = await factory.create(connector.url, SKILL_AUDIENCE)
         await client.conversations.send_to_conversation(
             "a:skill-conversation", Activity(type="message", text=text)
         )
 
     started = time.monotonic()
     first = asyncio.create_task(send("one"))
-    await tokens.wait_for_held(1)
+    await token_server.wait_for_held(1)
     assert await healthz_answered_within(bot, started) < PROMPT_SECONDS
     assert not first.done()
     await first
     await send("two")
+
+
+async def test_the_sdks_own_clients_get_their_token_off_the_event_loop_once(
+    start_bot: StartBot, tokens: FakeTokenService, fake_connector: FakeConnector
+) -> None:
+    bot = await start(start_bot, tokens)
+    tokens.delay_next(SLOW_SECONDS, path_contains=TOKEN_PATH)
+    await two_sends_while_the_first_token_is_held(bot, APP_ID, fake_connector, tokens)
 
     [token] = tokens.issued_tokens
     [request] = [r for r in tokens.requests if r.path.endswith(TOKEN_PATH)]
@@ -168,25 +177,8 @@ async def test_with_a_managed_identity_the_sdks_own_clients_get_its_token_off_th
         MicrosoftAppTenantId=DEFAULT_TENANT_ID,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=fake_token_service.openid_metadata_url,
     )
-    adapter = bot.runner.app[ADAPTER]
-    factory = adapter.bot_framework_authentication.create_connector_factory(
-        ClaimsIdentity({"aud": IDENTITY_CLIENT_ID}, True)
-    )
     identity.delay_next(SLOW_SECONDS, path_contains=IDENTITY_TOKEN_PATH)
-
-    async def send(text: str) -> None:
-        client = await factory.create(fake_connector.url, SKILL_AUDIENCE)
-        await client.conversations.send_to_conversation(
-            "a:skill-conversation", Activity(type="message", text=text)
-        )
-
-    started = time.monotonic()
-    first = asyncio.create_task(send("one"))
-    await identity.wait_for_held(1)
-    assert await healthz_answered_within(bot, started) < PROMPT_SECONDS
-    assert not first.done()
-    await first
-    await send("two")
+    await two_sends_while_the_first_token_is_held(bot, IDENTITY_CLIENT_ID, fake_connector, identity)
 
     [token] = identity.issued_for(SKILL_AUDIENCE)
     [request] = identity.token_requests()

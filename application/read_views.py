@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
-from handoff.models import case_number_from
+from handoff.journey import Journey, case_journey
+from handoff.models import AuditEvent, HandoffState, case_number_from
 from handoff.notes.template import format_in_zone
 from handoff.ports import Clock, HandoffRepository, UserSettingsStore
 from handoff.schedule import Schedule
@@ -59,7 +60,23 @@ class ReadViews:
             return [messages.no_handoff_for(number)]
         history = await self._store.history(handoff.id)
         viewer = self._access.viewer(request, handoff)
-        return [Card(handoff_card(handoff, history=history, viewer=viewer))]
+        journey = await self._journey(number, history)
+        return [Card(handoff_card(handoff, history=history, viewer=viewer, journey=journey))]
+
+    async def _journey(self, number: str, history: list[AuditEvent]) -> Journey:
+        """The case's hops. An accepted handoff's state_since is its accept, so only records
+        written before that was kept need their own history read for the accept's time."""
+        handoffs = await self._store.for_case(number)
+        events = list(history)
+        known = {event.handoff_id for event in history}
+        for other in handoffs:
+            if (
+                other.state is HandoffState.ACCEPTED
+                and other.state_since is None
+                and other.id not in known
+            ):
+                events += await self._store.history(other.id)
+        return case_journey(handoffs, events, self._clock.now())
 
     async def list_open(self, request: Request) -> Reply:
         region, refused = await self._open_region(request)

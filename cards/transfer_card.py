@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handoff.access import VIEWER_VERBS, Viewer
+from handoff.durations import in_words
 from handoff.escalation import LEVEL_LABELS
+from handoff.journey import Journey
 from handoff.long_running import why_not_flaggable
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
@@ -54,6 +56,8 @@ SHOWN_CHARS = {"summary": 600, "reason": 400, "question": 800, "long_running": 3
 MAX_LINE_CHARS = 200
 MAX_STEPS_SHOWN = 6
 MAX_HISTORY_SHOWN = 8
+MAX_HOPS_SHOWN = 6
+MAX_NAME_CHARS = 60
 MAX_DETAIL_CHARS = 200
 MAX_LISTED = 20
 
@@ -154,10 +158,11 @@ def handoff_card(
     history: Sequence[AuditEvent] = (),
     viewer: Viewer = Viewer.TEAM,
     instead_of: str | None = None,
+    journey: Journey | None = None,
 ) -> Json:
     """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
     that reader may press (the team's, in a channel; the requester's or a lead's own, in their
-    personal chat)."""
+    personal chat). `status` adds the case's journey."""
     case, notes = handoff.case, handoff.notes
     requester_tag, requester_entity = mention(handoff.requester)
     entities = [requester_entity]
@@ -228,6 +233,8 @@ def handoff_card(
             text("Question to the requester", weight="Bolder"),
             text(safe(clip(handoff.open_question, SHOWN_CHARS["question"]))),
         ]
+    if journey is not None and journey.worth_showing:
+        body += journey_section(journey)
     if history:
         # The latest steps; the earlier ones are counted (every step is in the audit trail).
         earlier = len(history) - MAX_HISTORY_SHOWN
@@ -245,6 +252,32 @@ def handoff_card(
     content = card(body, actions, summary=handoff_summary(handoff))
     content["msteams"]["entities"] = entities
     return content
+
+
+def journey_section(journey: Journey) -> list[Json]:
+    """The case's hops in a line, the latest last: "EMEA (Ana) 2 hours → US (Bo) 40 minutes
+    so far → waiting for APAC since …"; a long journey shows its latest hops and counts the
+    earlier ones, as the history does."""
+    parts = []
+    for hop in journey.hops[-MAX_HOPS_SHOWN:]:
+        owner = safe(clip(hop.owner.name or hop.owner.id, MAX_NAME_CHARS))
+        spent = in_words(hop.spent) + (" so far" if hop.current else "")
+        parts.append(f"**{hop.region}** ({owner}) {spent}")
+    waiting = journey.waiting
+    if waiting is not None:
+        if waiting.back_in_queue:
+            parts.append(f"back in the queue since {local_time(waiting.since)}")
+        else:
+            who = waiting.region
+            if waiting.engineer is not None:
+                person = waiting.engineer
+                who += f" ({safe(clip(person.name or person.id, MAX_NAME_CHARS))})"
+            parts.append(f"waiting for {who} since {local_time(waiting.since)}")
+    section = [text("Journey", weight="Bolder")]
+    earlier = len(journey.hops) - MAX_HOPS_SHOWN
+    if earlier > 0:
+        section.append(more_line(earlier, "earlier hops"))
+    return [*section, text(" → ".join(parts))]
 
 
 def _possible(handoff: Handoff) -> list[Verb]:

@@ -4,15 +4,20 @@ Each asks the read policy first; a stranger learns nothing, not even whether a c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from application import messages
+from cards.transfer_card import local_time
 from handoff.models import Handoff
 from handoff.ports import ConversationKind
+from handoff.state_machine import Accept
 
 from harness import records
+from harness.card_schema import assert_valid_card
+from harness.chat import all_text
 from harness.scenario import ANA, BO, STRANGER, Scenario, cards, open_scenario, texts
 
 CASE = "2311230040001234"
@@ -97,3 +102,56 @@ async def test_shifts_are_shown_in_the_readers_zone(scenario: Scenario) -> None:
     assert "times in Europe/Berlin" in texts(berlin)[0]
     assert "times in Etc/UTC" in texts(utc)[0]
     assert texts(berlin) != texts(utc)
+
+
+async def test_status_shows_the_cases_journey_in_a_chat_and_in_the_channel(
+    scenario: Scenario,
+) -> None:
+    service, clock = scenario.use_cases.service, scenario.clock
+    start = clock.at
+    first = await requested(scenario)
+    clock.at = start + timedelta(hours=2, minutes=30)
+    await service.act(first.id, Accept(actor=BO), first.version)
+    clock.at = start + timedelta(hours=4)
+    second = await service.request(
+        records.answers(CASE, "US", "APAC"), records.PLACEHOLDER_OUTPUTS, BO
+    )
+    clock.at = start + timedelta(hours=6, minutes=45)
+    scenario.join(BO)
+    scenario.join(ANA)
+    expected = (
+        "**EMEA** (Ana Lopez) 2 hours 30 minutes → **US** (Bo Receiver) 4 hours 15 minutes so far"
+        f" → waiting for APAC since {local_time(second.created_at)}"
+    )
+    [mine] = cards(await scenario.command("status", scenario.request(ANA, CASE)))
+    channel = scenario.request(BO, CASE, kind=ConversationKind.CHANNEL)
+    [posted] = cards(await scenario.command("status", channel))
+    for card in (mine, posted):
+        assert_valid_card(card)
+        assert expected in all_text(card)
+
+
+async def test_an_old_record_without_its_state_time_is_timed_by_its_accept_event(
+    scenario: Scenario,
+) -> None:
+    # Written before the time a state began was kept, and changed after its accept (flagged
+    # long-running, say): the accept's time comes from the handoff's own history.
+    service, clock = scenario.use_cases.service, scenario.clock
+    start = clock.at
+    first = await requested(scenario)
+    clock.at = start + timedelta(hours=1)
+    taken = (await service.act(first.id, Accept(actor=BO), first.version)).handoff
+    old = taken.model_copy(
+        update={
+            "state_since": None,
+            "updated_at": start + timedelta(hours=5),
+            "version": taken.version + 1,
+        }
+    )
+    await scenario.store.save(old, taken.version, [])
+    clock.at = start + timedelta(hours=2)
+    await service.request(records.answers(CASE, "US", "APAC"), records.PLACEHOLDER_OUTPUTS, BO)
+    clock.at = start + timedelta(hours=8)
+    scenario.join(ANA)
+    [card] = cards(await scenario.command("status", scenario.request(ANA, CASE)))
+    assert "**EMEA** (Ana Lopez) 1 hour → **US** (Bo Receiver) 7 hours so far" in all_text(card)

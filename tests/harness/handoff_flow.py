@@ -131,6 +131,7 @@ async def request_handoff(
     case_form: Mapping[str, str] = CASE_FORM,
     notes: Mapping[str, str] | None = None,
     confirm: bool = True,
+    transfer: Mapping[str, str] = TRANSFER_FORM,
 ) -> None:
     """The whole dialog, one card per request (through a round robin, on alternate bots);
     without `confirm`, it stops at the review. The notes default to notes_form()."""
@@ -140,7 +141,7 @@ async def request_handoff(
     )
     await connector.wait_for_activities(before + 1, timeout=15)
     await _submit(bot, connector, "case", case_form, user)
-    await _submit(bot, connector, "transfer", TRANSFER_FORM, user)
+    await _submit(bot, connector, "transfer", transfer, user)
     await _submit(bot, connector, "notes", notes_form() if notes is None else notes, user)
     if _last_form(connector, user) == "meeting":
         await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user)

@@ -116,6 +116,7 @@ def build_bot(
         process=process,
         schedule=use_cases.schedule,
         clock=clock,
+        audit_log=store,
     )
     dialogs.add(handoff_dialog(deps))
 

@@ -14,7 +14,7 @@ from cards.oof_card import OOF_FORM
 from config.process import ProcessConfig
 from graph.client import GraphClient
 from handoff.access import AccessPolicy, listed
-from handoff.ports import AuditLog, Clock
+from handoff.ports import AuditLog, Clock, InsightsReader
 from handoff.request import Queue
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
@@ -23,6 +23,7 @@ from .access import RequestAccess
 from .audit_trail import AuditTrail
 from .channel import ChannelBinding, case_transfer_team
 from .escalations import Escalations
+from .insights import InsightsView
 from .long_running import LongRunning
 from .out_of_office import OutOfOffice
 from .outbox_admin import OutboxAdmin
@@ -34,7 +35,7 @@ from .team_membership import TeamMembership
 from .transfers import CardActions, TypedAnswers
 
 
-class Store(follow_ups.Store, AuditLog, Protocol):
+class Store(follow_ups.Store, AuditLog, InsightsReader, Protocol):
     """All the storage the use cases need (one SqlStore provides it)."""
 
 
@@ -116,6 +117,9 @@ def build_use_cases(
             "mine": views.mine,
             "agenda": views.agenda,
             "shifts": views.shifts,
+            "insights": InsightsView(
+                store, schedule, clock, access, process.insights.targets()
+            ).insights,
             "settings": PersonalSettings(store, schedule, clock).settings,
             "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
             "escalate": escalations.escalate,

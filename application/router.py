@@ -127,6 +127,16 @@ COMMANDS: tuple[Command, ...] = (
         (PERSONAL,),
     ),
     Command(
+        "insights",
+        ("period*",),
+        "**insights** [region] [7d | 30d | this week] — how well handoffs work: how many, "
+        "time to accept by route and severity, bounces, hops, critical cases waiting for an "
+        "owner, notes refused; the last 7 days unless you name a period.",
+        "How well handoffs work: insights [region] [7d]",
+        (PERSONAL, TEAM),
+        read_only=True,
+    ),
+    Command(
         "shifts",
         (),
         "**shifts** — who is on shift now, and each region's next shift and handoff meeting, "
@@ -205,6 +215,9 @@ _PATTERNS = {
     "technical": re.compile(r"^technical$", re.IGNORECASE),
     "setting": re.compile(r"^(?:region|zone|hours|mute|unmute)$", re.IGNORECASE),
     "words": re.compile(r"."),
+    # `insights`: a region as written in the data file (EMEA), a number of days (30d), or
+    # the words of "this week"; anything else, mid-handoff, is not taken for the command.
+    "period": re.compile(r"^(?:[A-Z]{2,8}|\d{1,4}[dD]|[Tt]his|[Ww]eek)$"),
 }
 
 

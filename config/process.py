@@ -18,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from handoff.models import Person, RegionCode
+from handoff.insights import DEFAULT_TARGET_MINUTES
+from handoff.models import Person, RegionCode, Severity
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone)]
@@ -110,6 +111,21 @@ class Reminders(_Strict):
     tell_smes_after_minutes: int = Field(240, ge=5, le=7 * 24 * 60)
 
 
+TargetMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
+class InsightsEntry(_Strict):
+    """`insights`: how soon a handoff should be accepted, per severity, in minutes; a severity
+    left out keeps its default (A 30, B 120, C 480)."""
+
+    targets_minutes: dict[Severity, TargetMinutes] = Field(
+        default_factory=lambda: dict(DEFAULT_TARGET_MINUTES)
+    )
+
+    def targets(self) -> dict[Severity, int]:
+        return {**DEFAULT_TARGET_MINUTES, **self.targets_minutes}
+
+
 def _group_object_id(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise ValueError(
@@ -155,6 +171,7 @@ class ProcessConfig(_Strict):
     phone_numbers: dict[RegionCode, str] = Field(default_factory=dict)
     case_transfer: CaseTransferChannel = CaseTransferChannel()
     reminders: Reminders = Reminders()
+    insights: InsightsEntry = InsightsEntry()
 
     @property
     def region_codes(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from cards.transfer_card import handoff_card
 from handoff.access import Viewer, may_update, not_yours_to_update
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.flowchart import NextStepKind
-from handoff.models import Handoff, case_number_from
+from handoff.models import AuditEntry, AuditKind, Handoff, Person, case_number_from
 from handoff.notes.parser import parse_notes
 from handoff.notes.quality import check_notes
 from handoff.notes.template import format_in_zone
@@ -216,13 +216,29 @@ class NotesStep(_Step):
             return Retry(tuple(notes), {"notes": raw, **also})
         clean_raw = notes_form.notes_to_raw(notes, zone)
         labels = notes_form.NOTE_LABELS
+        quality = check_notes(notes, case, reason_required=needs)
         problems = notes_form.too_long(notes) + [
-            f"{labels.get(p.field, p.field)}: {p.message}"
-            for p in check_notes(notes, case, reason_required=needs)
+            f"{labels.get(p.field, p.field)}: {p.message}" for p in quality
         ]
+        if quality:
+            await self._record_refusal(case.number, reply.user, [p.field for p in quality])
         if problems:
             return Retry(tuple(problems), {"notes": clean_raw, **also})
         return Advance({"notes": clean_raw, **also})
+
+    async def _record_refusal(self, case_number: str, person: Person, fixes: list[str]) -> None:
+        if self.deps.audit_log is None:
+            return
+        entry = AuditEntry(
+            kind=AuditKind.NOTES_REFUSED,
+            actor=person,
+            at=self.deps.clock.now(),
+            subject=case_number,
+            data={"fixes": sorted(set(fixes))},
+        )
+        # The dialog's own state is on the same database: if this write fails, so would the
+        # turn's, and the engineer is asked to try again either way.
+        await self.deps.audit_log.add_audit_entry(entry)
 
 
 class ChecklistStep(_Step):

@@ -16,7 +16,7 @@ from handoff.access import may_update, not_yours_to_update
 from handoff.flowchart import NextStep, next_step, within_region_step
 from handoff.models import Handoff, Person
 from handoff.policy import TransferReason, dont_warnings
-from handoff.ports import Clock, HandoffRepository
+from handoff.ports import AuditLog, Clock, HandoffRepository
 from handoff.request import HandoffAnswers
 from handoff.schedule import Schedule, ShiftOccurrence
 from handoff.service import HandoffService
@@ -34,6 +34,8 @@ class HandoffDeps:
     process: ProcessConfig
     schedule: Schedule
     clock: Clock
+    # Where the notes step records the notes the quality check refused (for `insights`).
+    audit_log: AuditLog | None = None
 
     @property
     def regions(self) -> tuple[str, ...]:

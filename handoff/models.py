@@ -221,12 +221,21 @@ class AuditEvent(Frozen):
 class AuditKind(StrEnum):
     CHANNEL_BOUND = "channel_bound"
     SETTINGS_CHANGED = "settings_changed"
+    # The handoff dialog's notes refused by the quality check (`subject`: the case number,
+    # `data["fixes"]`: the fields of the notes to fix), for `insights`.
+    NOTES_REFUSED = "notes_refused"
+
+    @property
+    def explains_what_is_in_force(self) -> bool:
+        """Whether the latest entry of the kind (per subject) says what is in force today, and
+        so outlives the retention period until a later one supersedes it."""
+        return self in (AuditKind.CHANNEL_BOUND, AuditKind.SETTINGS_CHANGED)
 
 
 class AuditEntry(Frozen):
     """An audited change that belongs to no handoff, kept append-only like AuditEvent: the
     Case Transfer channel bound (`subject`: the channel), a person's settings changed
-    (`subject`: the person's id)."""
+    (`subject`: the person's id), a handoff's notes refused (`subject`: the case number)."""
 
     id: str = Field(default_factory=lambda: uuid4().hex)
     kind: AuditKind

@@ -11,8 +11,18 @@ from pydantic import Field
 
 from .errors import DomainError
 from .escalation import Escalation
+from .insights import HandoffFact
 from .long_running import GroupChat, GroupChatState
-from .models import AuditEntry, AuditEvent, Frozen, Handoff, HandoffState, Person, UtcDatetime
+from .models import (
+    AuditEntry,
+    AuditEvent,
+    AuditKind,
+    Frozen,
+    Handoff,
+    HandoffState,
+    Person,
+    UtcDatetime,
+)
 from .user_settings import UserSettings
 
 
@@ -114,6 +124,28 @@ class HandoffRepository(Protocol):
         first, in one transaction. A handoff goes only with its whole case: when none of the
         case's handoffs is open or was changed since `closed_before`, and none of its
         escalations is pending or was decided since. Rows deleted, per table."""
+
+
+class InsightsReader(Protocol):
+    """The rows of handoff facts behind `insights` (handoff/insights.py), one per handoff, kept
+    by HandoffRepository in the same transaction as each change."""
+
+    async def facts_requested(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> list[HandoffFact]:
+        """The handoffs requested within [since, until), to `target_region` if given."""
+
+    async def case_facts(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> list[HandoffFact]:
+        """The other handoffs (requested before or after the period, or to another region)
+        of the cases that had one requested within [since, until) (to `target_region` if
+        given): with facts_requested, the cases' whole journeys."""
+
+    async def critical_open(
+        self, target_region: str | None = None, limit: int = 50
+    ) -> list[HandoffFact]:
+        """Critical (Sev A, 24x7) handoffs open now, so without an owner, oldest first."""
 
 
 class GroupChatStore(Protocol):
@@ -250,8 +282,18 @@ class AuditLog(Protocol):
     async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
         """The latest audited changes outside the handoffs, newest first."""
 
+    async def add_audit_entry(self, entry: AuditEntry) -> None:
+        """Records an entry that goes with no other change (a refusal, say)."""
+
+    async def audit_entries_between(
+        self, kind: AuditKind, since: datetime, until: datetime, limit: int = 10_000
+    ) -> list[AuditEntry]:
+        """The entries of `kind` made within [since, until), oldest first."""
+
     async def purge_audit_entries(self, before: datetime, limit: int) -> int:
-        """Retention: deletes up to `limit` of the oldest entries made before `before`."""
+        """Retention: deletes up to `limit` of the oldest entries made before `before`; of
+        the kinds that say what is in force (AuditKind.explains_what_is_in_force) only those a
+        later entry superseded."""
 
 
 class ConversationKind(StrEnum):

@@ -15,6 +15,7 @@ from handoff.ports import CardRef, DuplicateOpenHandoff, OutboxMessage
 from .errors import UniqueViolation
 from .handled_keys_store import claim_key_in
 from .handoff_events import check_events, delete_append_only, insert_events
+from .insights.facts import record_fact
 from .outbox_store import enqueue_all_in
 from .sql_protocol import Dialect, Session
 from .store_base import StoreBase
@@ -85,6 +86,7 @@ class SqlHandoffRepository(StoreBase):
             if not inserted:
                 await self._explain_refused_add(tx, handoff)
             await insert_events(tx, events)
+            await record_fact(tx, handoff, list(events))
             await enqueue_all_in(tx, outbox, self._clock)
 
     async def _explain_refused_add(self, tx: Session, handoff: Handoff) -> None:
@@ -159,6 +161,7 @@ class SqlHandoffRepository(StoreBase):
             if claim is not None:
                 await claim_key_in(tx, claim, self._clock)
             await insert_events(tx, events)
+            await record_fact(tx, handoff, list(events))
             await enqueue_all_in(tx, outbox, self._clock)
 
     async def open_for_case(self, case_number: str) -> Handoff | None:
@@ -258,7 +261,7 @@ class SqlHandoffRepository(StoreBase):
             )
             ids = [str(row["id"]) for row in rows]
             if not ids:
-                return {"handoffs": 0, "handoff_events": 0, "handoff_cards": 0}
+                return {"handoffs": 0, "handoff_events": 0, "handoff_cards": 0, "handoff_facts": 0}
             marks = ", ".join("?" for _ in ids)
             # The rows that reference a handoff go first (foreign keys).
             events = await delete_append_only(
@@ -267,8 +270,16 @@ class SqlHandoffRepository(StoreBase):
             cards = await tx.execute(
                 f"DELETE FROM handoff_cards WHERE handoff_id IN ({marks})", *ids
             )
+            facts = await tx.execute(
+                f"DELETE FROM handoff_facts WHERE handoff_id IN ({marks})", *ids
+            )
             handoffs = await tx.execute(f"DELETE FROM handoffs WHERE id IN ({marks})", *ids)
-        return {"handoffs": handoffs, "handoff_events": events, "handoff_cards": cards}
+        return {
+            "handoffs": handoffs,
+            "handoff_events": events,
+            "handoff_cards": cards,
+            "handoff_facts": facts,
+        }
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         rows = await self._db.fetch_all(

@@ -15,6 +15,7 @@ from .escalation_store import SqlEscalationStore
 from .group_chat_store import SqlGroupChatStore
 from .handled_keys_store import SqlHandledKeys
 from .handoff_store import SqlHandoffRepository
+from .insights.facts import SqlInsights
 from .migrate import migrate
 from .outbox_store import SqlOutbox
 from .settings_store import SqlSettingsStore
@@ -33,6 +34,7 @@ class SqlStore(
     SqlEscalationStore,
     SqlGroupChatStore,
     SqlAuditLog,
+    SqlInsights,
 ):
     """All the ports on one Database. One class rather than nine objects because a change that
     spans ports (a handoff saved with its outbox messages and its idempotency key) must commit

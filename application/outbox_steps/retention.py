@@ -49,6 +49,7 @@ TABLES = (
     "handoffs",
     "handoff_events",
     "handoff_cards",
+    "handoff_facts",
     "escalations",
     "escalation_cards",
     "group_chats",

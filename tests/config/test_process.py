@@ -143,3 +143,38 @@ def test_an_allowed_group_that_is_not_an_object_id_is_named(tmp_path: Path, wron
     assert f"case_transfer.allowed_groups[1]: {wrong!r} is not an Entra group's object id" in str(
         raised.value
     )
+
+
+def test_insights_targets_default_when_the_section_is_absent(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data.pop("insights")
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    targets = load_process_config(path).insights.targets()
+    assert {severity.value: minutes for severity, minutes in targets.items()} == {
+        "A": 30,
+        "B": 120,
+        "C": 480,
+    }
+
+
+def test_insights_targets_given_in_part_keep_the_other_defaults(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"insights": {"targets_minutes": {"A": 15}}})
+    targets = load_process_config(path).insights.targets()
+    assert [targets[s] for s in sorted(targets)] == [15, 120, 480]
+
+
+@pytest.mark.parametrize(
+    ("targets", "says"),
+    [
+        ({"D": 10}, r"insights\.targets_minutes\.D"),
+        ({"A": 0}, r"insights\.targets_minutes\.A.*greater than or equal to 1"),
+        ({"B": "soon"}, r"insights\.targets_minutes\.B"),
+    ],
+)
+def test_bad_insights_targets_name_the_setting(
+    tmp_path: Path, targets: dict[str, object], says: str
+) -> None:
+    path = write_config(tmp_path, {"insights": {"targets_minutes": targets}})
+    with pytest.raises(ConfigError, match=says):
+        load_process_config(path)

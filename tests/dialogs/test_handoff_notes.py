@@ -4,10 +4,11 @@ real SQLite store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.models import Handoff
+from handoff.insights import compute, parse_period
+from handoff.models import AuditKind, Handoff
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
@@ -133,3 +134,40 @@ async def test_a_vague_summary_and_a_one_letter_critsit_reason_are_sent_back(
     )
     replies = await chat.submit("notes", **GOOD_CRITICAL_NOTES)
     assert form_of(cards(replies)[0]) == "review", "the notes of the seed's kind pass"
+
+
+async def test_notes_refused_twice_then_passed_are_recorded_for_insights(
+    chat: Chat, store: SqlStore, clock: FakeClock
+) -> None:
+    clock._now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    await chat.say(f"handoff {CASE}")
+    await chat.submit("case", **CRITICAL_CASE)
+    await chat.submit("transfer", kind="between", target_region="US", reason="continual-support")
+    since = clock.now()
+    vague = {**GOOD_CRITICAL_NOTES, "summary": "Issue with Spark. Still looking into it."}
+    assert form_of(cards(await chat.submit("notes", **vague))[0]) == "notes"
+    clock.advance(timedelta(minutes=3))
+    no_owner = {**vague, "next_steps_us": "review the logs"}
+    assert form_of(cards(await chat.submit("notes", **no_owner))[0]) == "notes"
+    clock.advance(timedelta(minutes=3))
+    assert form_of(cards(await chat.submit("notes", **GOOD_CRITICAL_NOTES))[0]) == "review"
+    await chat.submit("review")
+    handoff = await stored(store)
+
+    refusals = await store.audit_entries_between(
+        AuditKind.NOTES_REFUSED, since, clock.now() + timedelta(minutes=1)
+    )
+    assert [(r.subject, r.data["fixes"]) for r in refusals] == [
+        (CASE, ["summary"]),
+        (CASE, ["next_steps_us", "summary"]),
+    ]
+    period = parse_period(("1d",), clock.now() + timedelta(minutes=1), "UTC")
+    facts = await store.facts_requested(period.since, period.until)
+    notes = compute(period, None, facts, [], [], refusals, clock.now()).notes
+    assert (notes.refusals, notes.cases, notes.passed, notes.refusals_before_passing) == (
+        2,
+        1,
+        1,
+        2,
+    )
+    assert [f.handoff_id for f in facts] == [handoff.id]

@@ -164,6 +164,7 @@ async def left_of_case(store: SqlStore, number: str) -> dict[str, int]:
         "handoffs": await count(store, "handoffs", "case_number = ?", number),
         "handoff_events": await count(store, "handoff_events", "case_number = ?", number),
         "handoff_cards": await count(store, "handoff_cards", handoffs, number),
+        "handoff_facts": await count(store, "handoff_facts", "case_number = ?", number),
         "escalations": await count(store, "escalations", "case_number = ?", number),
         "escalation_cards": await count(store, "escalation_cards", escalations, number),
         "group_chats": await count(store, "group_chats", "case_number = ?", number),

@@ -12,6 +12,7 @@ import pytest
 
 from handoff import effects
 from handoff.effects import OutboxKind
+from handoff.models import AuditEntry, AuditKind
 from handoff.ports import OutboxState
 from storage.handoff_store import IS_CLOSED
 from storage.sql_store import SqlStore
@@ -26,6 +27,7 @@ NOTHING_LEFT = dict.fromkeys(
         "handoffs",
         "handoff_events",
         "handoff_cards",
+        "handoff_facts",
         "escalations",
         "escalation_cards",
         "group_chats",
@@ -73,6 +75,7 @@ async def test_a_case_closed_longer_ago_than_the_cutoff_goes_whole(
         "handoffs": 2,
         "handoff_events": 5,
         "handoff_cards": 2,
+        "handoff_facts": 2,
         "escalations": 1,
         "escalation_cards": 1,
         "group_chats": 1,
@@ -116,6 +119,7 @@ async def test_an_open_handoff_stays_however_old_and_keeps_its_case_whole(
         "handoffs": 2,
         "handoff_events": 4,
         "handoff_cards": 2,
+        "handoff_facts": 2,
         "escalations": 1,
         "escalation_cards": 1,
         "group_chats": 1,
@@ -301,3 +305,31 @@ async def test_the_entries_that_explain_what_is_in_force_stay_however_old(
     clock.advance(DAY)
     assert await store.purge_audit_entries(clock.now(), 500) == 1
     assert await store.audit_entries() == [rebound]
+
+
+async def test_refused_notes_go_by_age_even_the_latest_of_a_case(
+    store: SqlStore, clock: FakeClock, cases: Cases
+) -> None:
+    """A notes refusal explains nothing in force: each goes once older than the cutoff, the
+    only (so latest) one of its case too; the channel binding still in use stays."""
+    bound = await cases.channel_bound("19:in-use")
+    refusals = [
+        AuditEntry(
+            kind=AuditKind.NOTES_REFUSED,
+            actor=ANA,
+            at=clock.now(),
+            subject=number,
+            data={"fixes": ["summary"]},
+        )
+        for number in ("2311230040000011", "2311230040000012")
+    ]
+    for entry in refusals:
+        await store.add_audit_entry(entry)
+    clock.advance(DAY)
+    recent = AuditEntry(
+        kind=AuditKind.NOTES_REFUSED, actor=ANA, at=clock.now(), subject="2311230040000013"
+    )
+    await store.add_audit_entry(recent)
+
+    assert await store.purge_audit_entries(clock.now() - timedelta(hours=1), 500) == 2
+    assert await store.audit_entries() == [recent, bound]

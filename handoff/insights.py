@@ -1,0 +1,392 @@
+"""Insights: how well handoffs work, as figures over the rows of handoff facts a period holds
+(one row per handoff, kept by the store with every change). Pure: no SQL, no clock, no I/O;
+the store reads the rows, the use case asks, the card draws."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .long_running import round_the_globe
+from .models import AuditEntry, AuditEvent, Handoff, HandoffState, Severity, as_utc
+
+DEFAULT_TARGET_MINUTES: Mapping[Severity, int] = {Severity.A: 30, Severity.B: 120, Severity.C: 480}
+DEFAULT_DAYS = 7
+MAX_DAYS = 365
+# How many of a list the figures keep (the card shows them all): the worst or oldest first.
+TOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffFact:
+    """One handoff as the figures see it (the store's handoff_facts row)."""
+
+    handoff_id: str
+    case_number: str
+    severity: Severity
+    is_24x7: bool
+    from_region: str
+    target_region: str
+    requested_at: datetime
+    state: HandoffState
+    accepted_at: datetime | None = None
+    owner_id: str | None = None
+    seconds_to_accept: int | None = None
+    back_to_queue_rounds: int = 0
+    more_info_rounds: int = 0
+    long_running: bool = False
+
+    @property
+    def route(self) -> str:
+        return f"{self.from_region} → {self.target_region}"
+
+    @property
+    def is_critical(self) -> bool:
+        return self.severity is Severity.A and self.is_24x7
+
+
+def _moves_into(events: Iterable[AuditEvent], state: HandoffState) -> list[AuditEvent]:
+    # An annotation (revised, long-running) repeats the state; only a move into it counts.
+    return [e for e in events if e.to_state is state and e.from_state is not state]
+
+
+def fact_change(handoff: Handoff, events: Sequence[AuditEvent]) -> HandoffFact:
+    """The handoff's row as this change leaves it: its fields as they are now, the rounds of
+    this change's events only (the store adds them up), and the accept if this change is it."""
+    accepts = _moves_into(events, HandoffState.ACCEPTED)
+    accepted_at = min((e.at for e in accepts), default=None)
+    seconds = round((accepted_at - handoff.created_at).total_seconds()) if accepted_at else None
+    return HandoffFact(
+        handoff_id=handoff.id,
+        case_number=handoff.case.number,
+        severity=handoff.case.severity,
+        is_24x7=handoff.case.is_24x7,
+        from_region=handoff.from_region,
+        target_region=handoff.target_region,
+        requested_at=handoff.created_at,
+        state=handoff.state,
+        accepted_at=accepted_at,
+        owner_id=handoff.owner.id if handoff.owner else None,
+        seconds_to_accept=seconds,
+        back_to_queue_rounds=len(_moves_into(events, HandoffState.BACK_TO_QUEUE)),
+        more_info_rounds=len(_moves_into(events, HandoffState.MORE_INFO_NEEDED)),
+        long_running=handoff.long_running is not None,
+    )
+
+
+class PeriodError(ValueError):
+    """The period typed cannot be read; the message says what to write instead."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until) in UTC, and how the reader asked for it."""
+
+    since: datetime
+    until: datetime
+    label: str
+    zone: str
+
+    def days(self) -> list[date]:
+        """The reader's calendar days the period touches, first to last."""
+        zone = ZoneInfo(self.zone)
+        first = self.since.astimezone(zone).date()
+        last = (self.until - timedelta(microseconds=1)).astimezone(zone).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+PERIOD_HELP = (
+    "Write the period as a number of days up to 365, e.g. **7d** or **30d**, or **this week** "
+    "(since Monday 00:00 in your time zone); without one, the last 7 days."
+)
+_DAYS = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
+
+
+def parse_period(words: Sequence[str], now: datetime, zone: str) -> Period:
+    """The period of `insights` from the words after the region: `7d`, `30d`, `Nd` (N up to
+    365), `this week`, or nothing (the last 7 days). PeriodError says what to write."""
+    now = as_utc(now)
+    text = " ".join(words).strip().lower()
+    if not text:
+        return Period(now - timedelta(days=DEFAULT_DAYS), now, "the last 7 days", zone)
+    if text == "this week":
+        local = now.astimezone(ZoneInfo(zone))
+        monday = local.date() - timedelta(days=local.weekday())
+        since = datetime.combine(monday, time(0), tzinfo=ZoneInfo(zone))
+        return Period(as_utc(since), now, "this week", zone)
+    match = _DAYS.match(text)
+    if match is None:
+        raise PeriodError(f"I cannot read the period {' '.join(words)!r}. {PERIOD_HELP}")
+    days = int(match[1])
+    if not 1 <= days <= MAX_DAYS:
+        raise PeriodError(f"The period must be 1 to {MAX_DAYS} days, not {days}. {PERIOD_HELP}")
+    label = "the last day" if days == 1 else f"the last {days} days"
+    return Period(now - timedelta(days=days), now, label, zone)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest rank: the smallest value with at least `share` of the values at or below it
+    (of 10 values, the 90th percentile is the 9th smallest)."""
+    ordered = sorted(values)
+    rank = max(math.ceil(share * len(ordered)), 1)
+    return float(ordered[rank - 1])
+
+
+@dataclass(frozen=True)
+class TimeToAccept:
+    """Seconds from request to accept of the handoffs accepted, in a group (a route, a
+    severity)."""
+
+    label: str
+    accepted: int
+    median_seconds: float
+    p90_seconds: float
+
+
+@dataclass(frozen=True)
+class SeverityFigures:
+    severity: Severity
+    requested: int
+    times: TimeToAccept | None
+    target_minutes: int
+    within_target: int
+    # Accepted, plus still waiting past the target: the handoffs whose verdict is in.
+    decided: int
+
+    @property
+    def share_within(self) -> float | None:
+        return self.within_target / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class Bounces:
+    handoffs: int
+    back_to_queue: int
+    more_info: int
+    # (route, back-to-queue rounds, more-info rounds), the most bounced first.
+    routes: tuple[tuple[str, int, int], ...]
+
+    def per_handoff(self, rounds: int) -> float:
+        return rounds / self.handoffs if self.handoffs else 0.0
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A case's accepted handoffs in order: how many, through which regions, the loop round
+    the globe it made (if any), and whether it is long-running."""
+
+    case_number: str
+    hops: int
+    regions: tuple[str, ...]
+    loop: str | None
+    long_running: bool
+
+
+@dataclass(frozen=True)
+class WaitingCritical:
+    case_number: str
+    route: str
+    state: HandoffState
+    requested_at: datetime
+    waiting: timedelta
+
+
+@dataclass(frozen=True)
+class NotesRefused:
+    refusals: int
+    cases: int
+    # The refused cases whose handoff then went out, and their refusals before it did.
+    passed: int
+    refusals_before_passing: int
+    # (field of the notes, how often it was to fix), most often first.
+    fixes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Insights:
+    period: Period
+    region: str | None
+    requested: int
+    by_day: tuple[tuple[date, int], ...]
+    by_region: tuple[tuple[str, int], ...]
+    accepted: int
+    overall: TimeToAccept | None
+    by_route: tuple[TimeToAccept, ...]
+    by_severity: tuple[SeverityFigures, ...]
+    bounces: Bounces
+    cases: int
+    hops: int
+    round_the_globe: tuple[Journey, ...]
+    critical_waiting: tuple[WaitingCritical, ...]
+    notes: NotesRefused
+    journeys: tuple[Journey, ...] = field(default=())
+
+    @property
+    def hops_per_case(self) -> float:
+        return self.hops / self.cases if self.cases else 0.0
+
+
+def _times(label: str, facts: Iterable[HandoffFact]) -> TimeToAccept | None:
+    seconds = [f.seconds_to_accept for f in facts if f.seconds_to_accept is not None]
+    if not seconds:
+        return None
+    return TimeToAccept(label, len(seconds), median(seconds), percentile(seconds, 0.9))
+
+
+def _by_day(period: Period, facts: Sequence[HandoffFact]) -> tuple[tuple[date, int], ...]:
+    zone = ZoneInfo(period.zone)
+    counts = Counter(f.requested_at.astimezone(zone).date() for f in facts)
+    return tuple((day, counts.get(day, 0)) for day in period.days())
+
+
+def _severity(
+    severity: Severity, facts: Sequence[HandoffFact], target_minutes: int, now: datetime
+) -> SeverityFigures:
+    target = timedelta(minutes=target_minutes)
+    mine = [f for f in facts if f.severity is severity]
+    accepted = [f for f in mine if f.seconds_to_accept is not None]
+    within = sum(1 for f in accepted if (f.seconds_to_accept or 0) <= target.total_seconds())
+    late_waiting = sum(
+        1
+        for f in mine
+        if f.accepted_at is None and f.state.is_open and now - f.requested_at > target
+    )
+    return SeverityFigures(
+        severity=severity,
+        requested=len(mine),
+        times=_times(f"Sev {severity.value}", accepted),
+        target_minutes=target_minutes,
+        within_target=within,
+        decided=len(accepted) + late_waiting,
+    )
+
+
+def _bounces(facts: Sequence[HandoffFact]) -> Bounces:
+    per_route: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for f in facts:
+        rounds = per_route[f.route]
+        rounds[0] += f.back_to_queue_rounds
+        rounds[1] += f.more_info_rounds
+    bounced = sorted(
+        ((route, btq, more) for route, (btq, more) in per_route.items() if btq + more),
+        key=lambda r: (-(r[1] + r[2]), r[0]),
+    )
+    return Bounces(
+        handoffs=len(facts),
+        back_to_queue=sum(f.back_to_queue_rounds for f in facts),
+        more_info=sum(f.more_info_rounds for f in facts),
+        routes=tuple(bounced[:TOP]),
+    )
+
+
+def journey(case_number: str, facts: Iterable[HandoffFact]) -> Journey:
+    accepted = sorted(
+        (f for f in facts if f.accepted_at is not None),
+        key=lambda f: (f.accepted_at or f.requested_at, f.handoff_id),
+    )
+    regions: list[str] = [accepted[0].from_region] if accepted else []
+    for f in accepted:
+        if f.target_region != regions[-1]:
+            regions.append(f.target_region)
+    return Journey(
+        case_number=case_number,
+        hops=len(accepted),
+        regions=tuple(regions),
+        loop=round_the_globe(regions),
+        long_running=any(f.long_running for f in facts),
+    )
+
+
+def _notes(refusals: Sequence[AuditEntry], facts: Sequence[HandoffFact]) -> NotesRefused:
+    per_case: Counter[str] = Counter(entry.subject for entry in refusals)
+    first_refused: dict[str, datetime] = {}
+    for entry in refusals:
+        first_refused[entry.subject] = min(entry.at, first_refused.get(entry.subject, entry.at))
+    passed = {
+        f.case_number
+        for f in facts
+        if f.case_number in first_refused and f.requested_at >= first_refused[f.case_number]
+    }
+    fixes: Counter[str] = Counter(
+        str(fix) for entry in refusals for fix in entry.data.get("fixes", [])
+    )
+    return NotesRefused(
+        refusals=len(refusals),
+        cases=len(per_case),
+        passed=len(passed),
+        refusals_before_passing=sum(per_case[case] for case in passed),
+        fixes=tuple(sorted(fixes.items(), key=lambda item: (-item[1], item[0]))),
+    )
+
+
+def compute(
+    period: Period,
+    region: str | None,
+    facts: Sequence[HandoffFact],
+    case_facts: Sequence[HandoffFact],
+    critical_open: Sequence[HandoffFact],
+    refusals: Sequence[AuditEntry],
+    now: datetime,
+    targets: Mapping[Severity, int] = DEFAULT_TARGET_MINUTES,
+) -> Insights:
+    """Every figure of the card. `facts`: the handoffs requested in the period (to `region`,
+    if given); `case_facts`: the other handoffs of their cases, for their journeys;
+    `critical_open`: the critical handoffs open now without an owner; `refusals`: the notes
+    refused by the quality check in the period."""
+    accepted = [f for f in facts if f.seconds_to_accept is not None]
+    routes: dict[str, list[HandoffFact]] = defaultdict(list)
+    for f in accepted:
+        routes[f.route].append(f)
+    by_route = sorted(
+        (t for route, group in routes.items() if (t := _times(route, group)) is not None),
+        key=lambda t: (-t.median_seconds, t.label),
+    )
+    by_case: dict[str, list[HandoffFact]] = defaultdict(list)
+    for f in (*facts, *case_facts):
+        by_case[f.case_number].append(f)
+    cases = sorted({f.case_number for f in facts})
+    journeys = [journey(case, by_case.get(case, [])) for case in cases]
+    travelled = sorted(
+        (j for j in journeys if j.loop or j.long_running), key=lambda j: (-j.hops, j.case_number)
+    )
+    waiting = sorted(
+        (
+            WaitingCritical(f.case_number, f.route, f.state, f.requested_at, now - f.requested_at)
+            for f in critical_open
+            if f.owner_id is None
+            and f.state.is_open
+            and (region is None or f.target_region == region)
+        ),
+        key=lambda w: (w.requested_at, w.case_number),
+    )
+    regions = Counter(f.target_region for f in facts)
+    return Insights(
+        period=period,
+        region=region,
+        requested=len(facts),
+        by_day=_by_day(period, facts),
+        by_region=tuple(sorted(regions.items(), key=lambda item: (-item[1], item[0]))),
+        accepted=len(accepted),
+        overall=_times("All", accepted),
+        by_route=tuple(by_route),
+        by_severity=tuple(
+            _severity(s, facts, targets.get(s, DEFAULT_TARGET_MINUTES[s]), now) for s in Severity
+        ),
+        bounces=_bounces(facts),
+        cases=len(cases),
+        hops=sum(j.hops for j in journeys),
+        round_the_globe=tuple(travelled),
+        critical_waiting=tuple(waiting),
+        notes=_notes(refusals, facts),
+        journeys=tuple(journeys),
+    )

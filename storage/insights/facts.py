@@ -1,0 +1,141 @@
+"""InsightsReader (handoff.ports) on SQL, and the write that keeps handoff_facts (migration
+0014) in step with the handoffs: SqlHandoffRepository calls `record_fact` inside the
+transaction of every add and save, and deletes a purged handoff's row with it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handoff.insights import HandoffFact, fact_change
+from handoff.models import AuditEvent, Handoff, HandoffState, Severity, as_utc
+
+from ..sql_protocol import Row, Session, SqlValue
+from ..store_base import StoreBase
+
+_COLUMNS = (
+    "handoff_id, case_number, severity, is_24x7, from_region, target_region, requested_at, "
+    "state, accepted_at, owner_id, seconds_to_accept, back_to_queue_rounds, more_info_rounds, "
+    "long_running"
+)
+# The partial index handoff_facts_critical_open says the same (SQLite only uses it when the
+# query repeats its WHERE term).
+CRITICAL_OPEN = "severity = 'A' AND is_24x7 = 1 AND state NOT IN ('accepted', 'cancelled')"
+
+
+async def record_fact(
+    tx: Session, handoff: Handoff, events: tuple[AuditEvent, ...] | list[AuditEvent]
+) -> None:
+    """Writes the handoff's row as this change leaves it: its fields replaced, this change's
+    rounds added, its first accept kept."""
+    fact = fact_change(handoff, events)
+    await tx.execute(
+        f"""
+        INSERT INTO handoff_facts ({_COLUMNS}, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (handoff_id) DO UPDATE SET
+            case_number = excluded.case_number,
+            severity = excluded.severity,
+            is_24x7 = excluded.is_24x7,
+            from_region = excluded.from_region,
+            target_region = excluded.target_region,
+            state = excluded.state,
+            accepted_at = COALESCE(handoff_facts.accepted_at, excluded.accepted_at),
+            owner_id = excluded.owner_id,
+            seconds_to_accept = COALESCE(handoff_facts.seconds_to_accept,
+                                         excluded.seconds_to_accept),
+            back_to_queue_rounds = handoff_facts.back_to_queue_rounds
+                                   + excluded.back_to_queue_rounds,
+            more_info_rounds = handoff_facts.more_info_rounds + excluded.more_info_rounds,
+            long_running = excluded.long_running,
+            updated_at = excluded.updated_at""",
+        fact.handoff_id,
+        fact.case_number,
+        fact.severity.value,
+        int(fact.is_24x7),
+        fact.from_region,
+        fact.target_region,
+        fact.requested_at,
+        fact.state.value,
+        fact.accepted_at,
+        fact.owner_id,
+        fact.seconds_to_accept,
+        fact.back_to_queue_rounds,
+        fact.more_info_rounds,
+        int(fact.long_running),
+        handoff.updated_at,
+    )
+
+
+def _fact(row: Row) -> HandoffFact:
+    accepted = row["accepted_at"]
+    return HandoffFact(
+        handoff_id=str(row["handoff_id"]),
+        case_number=str(row["case_number"]),
+        severity=Severity(row["severity"]),
+        is_24x7=bool(row["is_24x7"]),
+        from_region=str(row["from_region"]),
+        target_region=str(row["target_region"]),
+        requested_at=as_utc(row["requested_at"]),
+        state=HandoffState(row["state"]),
+        accepted_at=as_utc(accepted) if accepted is not None else None,
+        owner_id=row["owner_id"],
+        seconds_to_accept=row["seconds_to_accept"],
+        back_to_queue_rounds=int(row["back_to_queue_rounds"]),
+        more_info_rounds=int(row["more_info_rounds"]),
+        long_running=bool(row["long_running"]),
+    )
+
+
+class SqlInsights(StoreBase):
+    """InsightsReader (handoff.ports) on SQL: each read one indexed query."""
+
+    async def facts_requested(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> list[HandoffFact]:
+        if target_region is None:
+            rows = await self._db.fetch_all(
+                f"""SELECT {_COLUMNS} FROM handoff_facts
+                    WHERE requested_at >= ? AND requested_at < ?""",
+                as_utc(since),
+                as_utc(until),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"""SELECT {_COLUMNS} FROM handoff_facts
+                    WHERE target_region = ? AND requested_at >= ? AND requested_at < ?""",
+                target_region,
+                as_utc(since),
+                as_utc(until),
+            )
+        return [_fact(row) for row in rows]
+
+    async def case_facts(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> list[HandoffFact]:
+        # The period's own rows are facts_requested's: read once, not twice.
+        region = "AND target_region = ?" if target_region is not None else ""
+        params: list[SqlValue] = [as_utc(since), as_utc(until)]
+        if target_region is not None:
+            params.append(target_region)
+        rows = await self._db.fetch_all(
+            f"""SELECT {_COLUMNS} FROM handoff_facts
+                WHERE case_number IN (
+                    SELECT case_number FROM handoff_facts
+                    WHERE requested_at >= ? AND requested_at < ? {region})
+                  AND NOT (requested_at >= ? AND requested_at < ? {region})""",
+            *params,
+            *params,
+        )
+        return [_fact(row) for row in rows]
+
+    async def critical_open(
+        self, target_region: str | None = None, limit: int = 50
+    ) -> list[HandoffFact]:
+        region = "AND target_region = ?" if target_region is not None else ""
+        rows = await self._db.fetch_all(
+            f"""SELECT {_COLUMNS} FROM handoff_facts WHERE {CRITICAL_OPEN} {region}
+                ORDER BY requested_at, handoff_id LIMIT ?""",
+            *([target_region] if target_region is not None else []),
+            max(limit, 0),
+        )
+        return [_fact(row) for row in rows]

@@ -49,7 +49,7 @@ def _share(figures: SeverityFigures) -> str:
     target = _took(figures.target_minutes * 60)
     share = figures.share_within
     if share is None:
-        return f"none accepted or overdue yet (target {target})"
+        return f"target {target}, none due yet"
     return f"{figures.within_target} of {figures.decided} within {target} ({round(share * 100)}%)"
 
 
@@ -79,10 +79,20 @@ def buckets(by_day: Sequence[tuple[date, int]]) -> tuple[str, list[tuple[str, in
     return ("week" if by_week else "month"), list(grouped.items())
 
 
+def axis_label(label: str, unit: str, bars: int) -> str:
+    """A bucket's label short enough for a chart's axis (clients cut long ones to "Thu …");
+    the full label stays in the fallback and the text."""
+    if unit == "day":
+        return label[:3] if bars <= 7 else label[4:6]  # "Thu 26 Nov": "Thu", or "26"
+    if unit == "week":
+        return label.removeprefix("Week of ")
+    return label[:3]  # "Nov 2026"
+
+
 def _by_day(insights: Insights) -> list[Json]:
     unit, counts = buckets(insights.by_day)
     pairs = [(label, str(count)) for label, count in counts]
-    data = [{"x": label, "y": count} for label, count in counts]
+    data = [{"x": axis_label(label, unit, len(counts)), "y": count} for label, count in counts]
     return [
         _chart(
             VERTICAL_BAR,
@@ -119,8 +129,9 @@ def _by_route(insights: Insights) -> list[Json]:
             "Median time to accept by route (minutes)",
             data,
             facts(pairs),
-            xAxisTitle="Route",
-            yAxisTitle="Minutes",
+            # Drawn sideways: the x axis (along the bottom) carries the minutes.
+            xAxisTitle="Minutes",
+            yAxisTitle="Route",
         ),
         text("\n".join(f"- {label}: {value}" for label, value in pairs), subtle=True),
     ]
@@ -183,8 +194,8 @@ def _hops(insights: Insights) -> list[Json]:
     body = [
         text("**Hops**", weight="Bolder"),
         text(
-            f"{insights.hops_per_case:.1f} hops per case ({insights.hops} accepted handoffs "
-            f"of {insights.cases} cases)"
+            f"{insights.hops_per_case:.1f} hops per case "
+            f"({_many(insights.hops, 'accepted handoff')} of {_many(insights.cases, 'case')})"
         ),
     ]
     travelled = insights.round_the_globe

@@ -96,7 +96,9 @@ try {
       }
       await page.waitForTimeout(100);
     }
-    throw new Error(`no ${description} within ${WAIT_MS} ms`);
+    const recent = (await page.evaluate(() => window.botEvents)).slice(-4)
+      .map((e) => `${e.action} ${(e.message?.text || '').slice(0, 80)} ${JSON.stringify(cardOf(e.message || {}) || '').slice(0, 120)}`);
+    throw new Error(`no ${description} within ${WAIT_MS} ms; last events: ${recent.join(' | ')}`);
   }
   // The last card on the page, or the last one that says `text`.
   async function shoot(name, text) {
@@ -152,6 +154,19 @@ try {
     shown = await next((e) => e.message.from?.id === bot.id && cardOf(e.message), `card after ${form}`);
   }
   await shoot('handoff-review.png');
+
+  // Request it, then ask how the team's handoffs are doing.
+  await api('/_conversation/v1/submit', {
+    conversation: { id: personalChat }, from: { id: scenario.requester }, replyToId: shown.message.messageId,
+    value: { form: 'review', action: 'next' },
+  });
+  await next((e) => e.actionConversationId.startsWith(channel) && cardOf(e.message), 'its card in the channel');
+  await api(`/_conversation/v1/conversations/${personalChat}/messages`, {
+    from: { id: people.currentUser.id }, text: 'insights', textFormat: 'plain',
+  });
+  await next((e) => e.message.from?.id === bot.id && cardOf(e.message)
+    && JSON.stringify(cardOf(e.message)).includes('Handoff insights'), 'the insights card');
+  await shoot('insights.png', 'Handoff insights');
 } finally {
   await browser.close();
 }

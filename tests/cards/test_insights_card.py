@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cards.fit import CARD_LIMIT_BYTES, fit_card
-from cards.insights_card import buckets, insights_card
+from cards.insights_card import axis_label, buckets, insights_card
 from handoff.insights import HandoffFact, Insights, compute, parse_period
 from handoff.models import AuditEntry, AuditKind, HandoffState, Person, Severity
 
@@ -105,6 +105,11 @@ def test_long_periods_are_drawn_by_week_or_month_and_fit_teams_limit() -> None:
     year = figures(("365d",), count=400)
     unit, bars = buckets(year.by_day)
     assert unit == "month" and len(bars) == 13 and sum(n for _, n in bars) == 400
+    # Axis labels short enough not to be cut; the full ones stay in the fallback and text.
+    assert axis_label("Thu 26 Nov", "day", 7) == "Thu"
+    assert axis_label("Thu 26 Nov", "day", 30) == "26"
+    assert axis_label("Week of 30 Nov", "week", 13) == "30 Nov"
+    assert axis_label("Nov 2026", "month", 13) == "Nov"
     card = insights_card(year)
     assert_valid_card(card)
     fitted = fit_card(card)

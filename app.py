@@ -59,6 +59,7 @@ from teams.endpoint import (
     healthz,
     readyz,
 )
+from teams.file_uploads import HttpFileUploads
 from teams.handlers import HandoffBot
 from teams.metrics import METRICS, METRICS_PATH, Metrics, served_apart
 from teams.middleware import (
@@ -101,11 +102,12 @@ def build_bot(
     *,
     delivery_abandoned_after: timedelta,
     group_chats_missing: Sequence[str] = (),
+    uploads: HttpFileUploads | None = None,
 ) -> TurnPipeline:
     """The bot's handlers over the use cases and the handoff dialog, with dialog state on the
     same database as the handoffs; and the middleware of its turns."""
     use_cases = build_use_cases(
-        store, process, clock, wake_outbox, graph, admin_ids, group_chats_missing
+        store, process, clock, wake_outbox, graph, admin_ids, group_chats_missing, uploads
     )
     bot_storage = SqlBotStorage(store.database, clock)
     conversation_state = ConversationState(bot_storage)
@@ -136,6 +138,7 @@ def build_bot(
         escalations=use_cases.escalations,
         access=use_cases.access,
         membership=use_cases.membership,
+        file_consent=use_cases.insights.consent,
         repository=store,
         user_settings=store,
         conversation_state=conversation_state,
@@ -297,6 +300,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     metrics = app[METRICS] = Metrics(process.region_codes)
     seconds = (lambda: injected.now().timestamp()) if injected else time.monotonic
     connector_http = build_connector_http(settings, metrics.connector_answered, seconds=seconds)
+    uploads = HttpFileUploads()
     # One per process, for the turns and the outbox: both fail on the same outage.
     faults = FaultLog(clock)
     adapter = create_adapter(settings, connector_http, faults, seconds=seconds)
@@ -345,6 +349,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     async def connector_context(_app: web.Application) -> AsyncIterator[None]:
         await connector_http.start()
         yield
+        await uploads.close()  # opened by the first file sent (insights export)
         await connector_http.close()
 
     async def graph_context(app: web.Application) -> AsyncIterator[None]:
@@ -369,6 +374,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             tenant_id=settings.allowed_tenant,
             delivery_abandoned_after=settings.delivery_abandoned_after,
             group_chats_missing=settings.group_chats_missing,
+            uploads=uploads,
         )
         pipeline.attach(adapter)
         app[BOT] = pipeline.bot

@@ -23,7 +23,7 @@ from .access import RequestAccess
 from .audit_trail import AuditTrail
 from .channel import ChannelBinding, case_transfer_team
 from .escalations import Escalations
-from .insights import InsightsView
+from .insights import FileUploads, InsightsView
 from .long_running import LongRunning
 from .out_of_office import OutOfOffice
 from .outbox_admin import OutboxAdmin
@@ -49,6 +49,7 @@ class UseCases:
     membership: TeamMembership
     service: HandoffService
     schedule: Schedule
+    insights: InsightsView
 
 
 def build_service(store: Store, process: ProcessConfig, clock: Clock) -> HandoffService:
@@ -68,6 +69,7 @@ def build_use_cases(
     graph: GraphClient | None = None,
     admin_ids: Sequence[str] = (),
     group_chats_missing: Sequence[str] = (),
+    uploads: FileUploads | None = None,
 ) -> UseCases:
     service = build_service(store, process, clock)
     schedule = process.schedule()
@@ -110,6 +112,7 @@ def build_use_cases(
         leads=process.lead_people(),
         phone_numbers=process.phone_numbers,
     )
+    insights = InsightsView(store, schedule, clock, access, process.insights.targets(), uploads)
     router = Router(
         commands={
             "status": views.status,
@@ -117,9 +120,7 @@ def build_use_cases(
             "mine": views.mine,
             "agenda": views.agenda,
             "shifts": views.shifts,
-            "insights": InsightsView(
-                store, schedule, clock, access, process.insights.targets()
-            ).insights,
+            "insights": insights.insights,
             "settings": PersonalSettings(store, schedule, clock).settings,
             "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
             "escalate": escalations.escalate,
@@ -143,4 +144,5 @@ def build_use_cases(
         membership=TeamMembership(clock),
         service=service,
         schedule=schedule,
+        insights=insights,
     )

@@ -62,8 +62,19 @@ class Card:
     content: Json
 
 
-Said = str | Card
-"""One message of a reply: text, or a card."""
+@dataclass(frozen=True)
+class FileCard:
+    """An attachment Teams draws itself, not an Adaptive Card: the offer of a file (the
+    consent card) or the card of a file sent."""
+
+    content_type: str
+    content: Json
+    name: str | None = None
+    content_url: str | None = None
+
+
+Said = str | Card | FileCard
+"""One message of a reply: text, a card, or a file's card."""
 
 Reply = list[Said]
 """What a use case answers, message by message; empty for nothing to say."""

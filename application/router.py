@@ -131,7 +131,8 @@ COMMANDS: tuple[Command, ...] = (
         ("period*",),
         "**insights** [region] [7d | 30d | this week] — how well handoffs work: how many, "
         "time to accept by route and severity, bounces, hops, critical cases waiting for an "
-        "owner, notes refused; the last 7 days unless you name a period.",
+        "owner, notes refused; the last 7 days unless you name a period. **insights export** "
+        "[region] [period] sends the rows as a CSV file in our personal chat.",
         "How well handoffs work: insights [region] [7d]",
         (PERSONAL, TEAM),
         read_only=True,
@@ -217,7 +218,7 @@ _PATTERNS = {
     "words": re.compile(r"."),
     # `insights`: a region as written in the data file (EMEA), a number of days (30d), or
     # the words of "this week"; anything else, mid-handoff, is not taken for the command.
-    "period": re.compile(r"^(?:[A-Z]{2,8}|\d{1,4}[dD]|[Tt]his|[Ww]eek)$"),
+    "period": re.compile(r"^(?:[A-Z]{2,8}|\d{1,4}[dD]|[Tt]his|[Ww]eek|[Ee]xport)$"),
 }
 
 

@@ -92,7 +92,8 @@ def manifest(settings: PackageSettings) -> dict[str, Any]:
             {
                 "botId": settings.bot_id,
                 "scopes": ["personal", "team", "groupChat"],
-                "supportsFiles": False,
+                # `insights export` sends its CSV as a file in the personal chat.
+                "supportsFiles": True,
                 "isNotificationOnly": False,
                 "commandLists": command_lists(),
             }

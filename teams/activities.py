@@ -21,7 +21,7 @@ from botbuilder.schema import Activity, Attachment
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
-from application.request import Card, Conversation, Request, Said
+from application.request import Card, Conversation, FileCard, Request, Said
 from application.team_membership import AskRoster, RosterAnswer, TeamMembership
 from application.transfers import ActionResult
 from cards.elements import CARD_CONTENT_TYPE, Json
@@ -304,6 +304,15 @@ def message_of(said: Said) -> Activity:
     """One message of a reply, as the activity that carries it."""
     if isinstance(said, Card):
         return card_activity(said.content)
+    if isinstance(said, FileCard):
+        return MessageFactory.attachment(
+            Attachment(
+                content_type=said.content_type,
+                content=said.content,
+                name=said.name,
+                content_url=said.content_url,
+            )
+        )
     return MessageFactory.text(said)
 
 

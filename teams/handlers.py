@@ -6,6 +6,7 @@ are middleware (teams/middleware.py)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import ConversationState, InvokeResponse, TurnContext, UserState
@@ -17,6 +18,7 @@ from botbuilder.schema.teams import TeamInfo
 from application import messages
 from application.access import RequestAccess
 from application.escalations import Escalations
+from application.insights import Consent
 from application.request import Card, Request
 from application.router import (
     ParsedCommand,
@@ -53,6 +55,9 @@ from .activities import (
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+FILE_CONSENT = "fileConsent/invoke"
+
+FileConsent = Callable[[Request, Mapping[str, object]], Awaitable[Consent]]
 
 
 class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -65,6 +70,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         escalations: Escalations,
         access: RequestAccess,
         membership: TeamMembership,
+        file_consent: FileConsent,
         repository: HandoffRepository,
         user_settings: UserSettingsStore,
         conversation_state: ConversationState,
@@ -78,6 +84,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._escalations = escalations
         self._access = access
         self._membership = membership
+        self._file_consent = file_consent
         self._repository = repository
         self._user_settings = user_settings
         self._conversation_state = conversation_state
@@ -94,6 +101,9 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
+        if name == FILE_CONSENT:
+            await self._consent(turn_context)
+            return InvokeResponse(status=200)
         if name != ADAPTIVE_CARD_ACTION:
             # The bot answers no other invoke (no message extension, task module, tab or
             # sign-in); the SDK's handlers for them would only fail on the value's shape.
@@ -112,6 +122,21 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return InvokeResponse(status=200, body=invoke_body_text(action))
         result = await self._card_actions.run(action, self._request(turn_context))
         return InvokeResponse(status=200, body=invoke_body(result))
+
+    async def _consent(self, turn_context: TurnContext) -> None:
+        """A file offer answered: the use case uploads (or not) and says so; the offer goes
+        once dealt with, so it cannot be accepted twice."""
+        value = turn_context.activity.value
+        consent = await self._file_consent(
+            self._request(turn_context), value if isinstance(value, dict) else {}
+        )
+        await send_reply(turn_context, consent.reply)
+        offer = turn_context.activity.reply_to_id
+        if consent.offer_done and offer:
+            try:
+                await turn_context.delete_activity(offer)
+            except Exception as error:  # a card left in place is harmless; the file is sent
+                log.warning("file offer not deleted", extra={"error": repr(error)[:200]})
 
     async def _escalation_decision(
         self, turn_context: TurnContext

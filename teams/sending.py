@@ -19,7 +19,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationReference
 
-from application.request import Card, Said
+from application.request import Card, FileCard, Said
 from outbox.failures import Paced, SendFailed
 from outbox.landed_sends import CLOCK_SKEW, CannotTell, LandedSends
 from outbox.worker import SendJournal
@@ -120,7 +120,7 @@ class TeamsSender:
 
 def as_activity(message: Said | Activity) -> Activity:
     """A use case's message as the activity that carries it (an activity stays as it is)."""
-    return message_of(message) if isinstance(message, str | Card) else message
+    return message_of(message) if isinstance(message, str | Card | FileCard) else message
 
 
 CLIENT_ACTIVITY_ID = "clientActivityId"

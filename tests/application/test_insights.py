@@ -1,0 +1,94 @@
+"""The file `insights export` sends: its rows, its header, its name (the use case over HTTP is
+in tests/e2e/test_insights_export.py and tests/e2e/test_insights.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from application.insights import CSV_HEADER, export_csv, export_name
+from handoff.insights import HandoffFact, parse_period
+from handoff.models import HandoffState, Severity
+
+START = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+
+
+def fact(number: str, minutes: float | None, **fields: object) -> HandoffFact:
+    accepted = START + timedelta(minutes=minutes) if minutes is not None else None
+    values: dict[str, object] = {
+        "handoff_id": f"h-{number}-{fields.get('target_region', 'US')}",
+        "case_number": number,
+        "severity": Severity.A,
+        "is_24x7": True,
+        "from_region": "EMEA",
+        "target_region": "US",
+        "requested_at": START,
+        "state": HandoffState.ACCEPTED if accepted else HandoffState.REQUESTED,
+        "accepted_at": accepted,
+        "owner_id": "29:owner" if accepted else None,
+        "seconds_to_accept": round(minutes * 60) if minutes is not None else None,
+        **fields,
+    }
+    return HandoffFact(**values)  # type: ignore[arg-type]
+
+
+def rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_the_header_says_times_are_utc_and_no_rows_is_a_header_alone() -> None:
+    assert rows(export_csv([])) == [list(CSV_HEADER)]
+    assert "requested at (UTC)" in CSV_HEADER and "minutes to accept" in CSV_HEADER
+
+
+def test_rows_come_oldest_first_with_minutes_hops_and_bounces() -> None:
+    later = fact(
+        "1000002",
+        None,
+        requested_at=START + timedelta(hours=1),
+        back_to_queue_rounds=1,
+        more_info_rounds=2,
+        is_24x7=False,
+        severity=Severity.B,
+    )
+    first = fact("1000001", 1.5)
+    second_hop = fact(
+        "1000001",
+        20,
+        from_region="US",
+        target_region="APAC",
+        requested_at=START + timedelta(minutes=30),
+    )
+    table = rows(export_csv([later, second_hop, first]))
+    assert table[1:] == [
+        [
+            "1000001", "A", "yes", "EMEA -> US", "2026-03-30T08:00:00Z",
+            "2026-03-30T08:01:30Z", "29:owner", "1.5", "2", "0", "accepted",
+        ],
+        [
+            "1000001", "A", "yes", "US -> APAC", "2026-03-30T08:30:00Z",
+            "2026-03-30T08:20:00Z", "29:owner", "20", "2", "0", "accepted",
+        ],
+        [
+            "1000002", "B", "no", "EMEA -> US", "2026-03-30T09:00:00Z",
+            "", "", "", "0", "3", "requested",
+        ],
+    ]  # fmt: skip
+
+
+def test_hops_count_the_whole_journey_like_the_card() -> None:
+    earlier = fact("1000001", 5, requested_at=START - timedelta(days=40), target_region="IST")
+    table = rows(export_csv([fact("1000001", 10)], journeys=[earlier]))
+    assert [row[8] for row in table[1:]] == ["2"]
+
+
+def test_a_cell_with_a_comma_or_quote_stays_one_cell() -> None:
+    table = rows(export_csv([fact('10,"3"', 5)]))
+    assert table[1][0] == '10,"3"' and len(table[1]) == len(CSV_HEADER)
+
+
+def test_the_name_says_region_and_days() -> None:
+    period = parse_period(["7d"], datetime(2026, 4, 2, 12, 0, tzinfo=UTC), "UTC")
+    assert export_name(period, None) == "handoffs-all-20260326-20260402.csv"
+    assert export_name(period, "EMEA") == "handoffs-emea-20260326-20260402.csv"

@@ -20,6 +20,7 @@ from pythonjsonlogger.json import JsonFormatter
 from application.assembly import build_use_cases
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.dead_letters import DeadLetterReports
+from application.outbox_steps.digest import DigestHandlers
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
@@ -213,12 +214,14 @@ def build_worker(
         ),
         smes=process.sme_people(),
     )
+    digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(
         store,
         sender,
         clock,
         process.schedule(),
         configured_channel=process.case_transfer.channel_id,
+        also_plan=(digest.plan,),
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
     # A report of messages that reached nobody looks again after a few polls of the outbox.
@@ -240,6 +243,7 @@ def build_worker(
         **handlers.table(),
         **chats.table(),
         **reminders.table(),
+        **digest.table(),
         **approval_cards.table(),
         **undelivered.table(),
         **dead_letters.table(),

@@ -120,7 +120,7 @@ def build_use_cases(
             "insights": InsightsView(
                 store, schedule, clock, access, process.insights.targets()
             ).insights,
-            "settings": PersonalSettings(store, schedule, clock).settings,
+            "settings": PersonalSettings(store, schedule, clock, is_lead).settings,
             "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
             "escalate": escalations.escalate,
             "longrunning": long_running.long_running,

@@ -7,10 +7,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Protocol
 
 from cards.insights_card import insights_card
-from handoff.insights import DEFAULT_TARGET_MINUTES, PeriodError, compute, parse_period
+from handoff.insights import (
+    DEFAULT_TARGET_MINUTES,
+    Insights,
+    Period,
+    PeriodError,
+    compute,
+    parse_period,
+)
 from handoff.models import AuditKind, Severity
 from handoff.ports import AuditLog, Clock, InsightsReader, UserSettingsStore
 from handoff.schedule import Schedule
@@ -23,8 +31,41 @@ from .request import Card, Reply, Request
 log = logging.getLogger(__name__)
 
 
-class Store(InsightsReader, AuditLog, UserSettingsStore, Protocol):
+class FiguresStore(InsightsReader, AuditLog, Protocol):
     pass
+
+
+class Store(FiguresStore, UserSettingsStore, Protocol):
+    pass
+
+
+async def region_insights(
+    store: FiguresStore,
+    period: Period,
+    region: str | None,
+    now: datetime,
+    targets: Mapping[Severity, int] = DEFAULT_TARGET_MINUTES,
+) -> Insights:
+    """The figures of the handoffs received by `region` (all, with None) within `period`: what
+    `insights` shows, and the weekly digest (application/outbox_steps/digest.py) posts."""
+    started = time.perf_counter()
+    facts = await store.facts_requested(period.since, period.until, region)
+    case_facts = await store.case_facts(period.since, period.until, region)
+    critical = await store.critical_open(region)
+    refusals = await store.audit_entries_between(
+        AuditKind.NOTES_REFUSED, period.since, period.until
+    )
+    figures = compute(period, region, facts, case_facts, critical, refusals, now, targets)
+    log.info(
+        "insights computed",
+        extra={
+            "region": region or "all",
+            "days": len(period.days()),
+            "handoffs": len(facts),
+            "milliseconds": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return figures
 
 
 class InsightsView:
@@ -59,21 +100,5 @@ class InsightsView:
             period = parse_period(args, now, zone)
         except PeriodError as error:
             return [f"{error} For example: **insights EMEA 30d** or **insights this week**."]
-        started = time.perf_counter()
-        facts = await self._store.facts_requested(period.since, period.until, region)
-        case_facts = await self._store.case_facts(period.since, period.until, region)
-        critical = await self._store.critical_open(region)
-        refusals = await self._store.audit_entries_between(
-            AuditKind.NOTES_REFUSED, period.since, period.until
-        )
-        figures = compute(period, region, facts, case_facts, critical, refusals, now, self._targets)
-        log.info(
-            "insights computed",
-            extra={
-                "region": region or "all",
-                "days": len(period.days()),
-                "handoffs": len(facts),
-                "milliseconds": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        figures = await region_insights(self._store, period, region, now, self._targets)
         return [Card(insights_card(figures))]

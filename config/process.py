@@ -116,11 +116,16 @@ TargetMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
 
 class InsightsEntry(_Strict):
     """`insights`: how soon a handoff should be accepted, per severity, in minutes; a severity
-    left out keeps its default (A 30, B 120, C 480)."""
+    left out keeps its default (A 30, B 120, C 480); and when the weekly digest is posted."""
 
     targets_minutes: dict[Severity, TargetMinutes] = Field(
         default_factory=lambda: dict(DEFAULT_TARGET_MINUTES)
     )
+    # The weekly digest goes to the Case Transfer channel on Mondays at this local time, in
+    # each region's shift zone.
+    digest_time: dt.time = dt.time(8, 0)
+
+    _digest_time = field_validator("digest_time", mode="before")(_clock_time)
 
     def targets(self) -> dict[Severity, int]:
         return {**DEFAULT_TARGET_MINUTES, **self.targets_minutes}

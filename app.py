@@ -20,12 +20,13 @@ from pythonjsonlogger.json import JsonFormatter
 from application.assembly import build_use_cases
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.dead_letters import DeadLetterReports
+from application.outbox_steps.digest import DigestHandlers
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.outbox_steps.group_chats import GroupChatHandlers
 from application.outbox_steps.reminders import ReminderHandlers
 from application.outbox_steps.retention import RUN_BUDGET, RetentionHandlers, RetentionPolicy
 from application.outbox_steps.undelivered import UndeliveredReports, chain
-from config.process import ConfigError, ProcessConfig, load_process_config
+from config.process import ConfigError, ProcessConfig, check_groups_have_graph, load_process_config
 from config.settings import ANY_TENANT, Settings, SettingsError, load_settings
 from dialogs.handoff_dialog import handoff_dialog
 from dialogs.handoff_draft import HandoffDeps
@@ -216,12 +217,14 @@ def build_worker(
         ),
         smes=process.sme_people(),
     )
+    digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(
         store,
         sender,
         clock,
         process.schedule(),
         configured_channel=process.case_transfer.channel_id,
+        also_plan=(digest.plan,),
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
     # A report of messages that reached nobody looks again after a few polls of the outbox.
@@ -243,6 +246,7 @@ def build_worker(
         **handlers.table(),
         **chats.table(),
         **reminders.table(),
+        **digest.table(),
         **approval_cards.table(),
         **undelivered.table(),
         **dead_letters.table(),
@@ -268,20 +272,6 @@ def build_worker(
         faults=faults,
         died=died,
     )
-
-
-def check_groups_have_graph(settings: Settings, process: ProcessConfig) -> None:
-    """Group membership is asked of Microsoft Graph: listing groups without giving the bot
-    Graph would refuse every group member's click, which an admin would only hear of from
-    the engineers; so it stops start-up instead, naming what to set."""
-    if process.case_transfer.allowed_groups and not settings.graph_configured:
-        raise ConfigError(
-            f"{settings.handoff_config}: case_transfer.allowed_groups lists Microsoft Entra "
-            "groups, whose membership the bot asks of Microsoft Graph, but Graph is not "
-            "configured: set MicrosoftAppTenantId and MicrosoftAppId/MicrosoftAppPassword "
-            "(or GRAPH_CLIENT_ID/GRAPH_CLIENT_SECRET, or MicrosoftAppType=UserAssignedMSI) and "
-            "grant the app User.Read.All and GroupMember.Read.All, or empty allowed_groups"
-        )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

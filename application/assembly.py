@@ -121,7 +121,7 @@ def build_use_cases(
             "agenda": views.agenda,
             "shifts": views.shifts,
             "insights": insights.insights,
-            "settings": PersonalSettings(store, schedule, clock).settings,
+            "settings": PersonalSettings(store, schedule, clock, is_lead).settings,
             "setup": ChannelBinding(store, clock, access, wake_outbox).setup,
             "escalate": escalations.escalate,
             "longrunning": long_running.long_running,

@@ -26,6 +26,7 @@ from handoff.insights import (
     DEFAULT_TARGET_MINUTES,
     MAX_DAYS,
     HandoffFact,
+    Insights,
     Period,
     PeriodError,
     compute,
@@ -43,8 +44,41 @@ from .request import Card, FileCard, Reply, Request
 log = logging.getLogger(__name__)
 
 
-class Store(InsightsReader, AuditLog, UserSettingsStore, Protocol):
+class FiguresStore(InsightsReader, AuditLog, Protocol):
     pass
+
+
+class Store(FiguresStore, UserSettingsStore, Protocol):
+    pass
+
+
+async def region_insights(
+    store: FiguresStore,
+    period: Period,
+    region: str | None,
+    now: datetime,
+    targets: Mapping[Severity, int] = DEFAULT_TARGET_MINUTES,
+) -> Insights:
+    """The figures of the handoffs received by `region` (all, with None) within `period`: what
+    `insights` shows, and the weekly digest (application/outbox_steps/digest.py) posts."""
+    started = time.perf_counter()
+    facts = await store.facts_requested(period.since, period.until, region)
+    case_facts = await store.case_facts(period.since, period.until, region)
+    critical = await store.critical_open(region)
+    refusals = await store.audit_entries_between(
+        AuditKind.NOTES_REFUSED, period.since, period.until
+    )
+    figures = compute(period, region, facts, case_facts, critical, refusals, now, targets)
+    log.info(
+        "insights computed",
+        extra={
+            "region": region or "all",
+            "days": len(period.days()),
+            "handoffs": len(facts),
+            "milliseconds": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return figures
 
 
 class UploadFailed(Exception):
@@ -184,23 +218,7 @@ class InsightsView:
             return [scope]
         region, period = scope
         now = self._clock.now()
-        started = time.perf_counter()
-        facts = await self._store.facts_requested(period.since, period.until, region)
-        case_facts = await self._store.case_facts(period.since, period.until, region)
-        critical = await self._store.critical_open(region)
-        refusals = await self._store.audit_entries_between(
-            AuditKind.NOTES_REFUSED, period.since, period.until
-        )
-        figures = compute(period, region, facts, case_facts, critical, refusals, now, self._targets)
-        log.info(
-            "insights computed",
-            extra={
-                "region": region or "all",
-                "days": len(period.days()),
-                "handoffs": len(facts),
-                "milliseconds": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        figures = await region_insights(self._store, period, region, now, self._targets)
         return [Card(insights_card(figures))]
 
     async def _scope(self, request: Request, args: list[str]) -> tuple[str | None, Period] | str:

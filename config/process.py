@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.settings import Settings
 from handoff.insights import DEFAULT_TARGET_MINUTES
 from handoff.models import Person, RegionCode, Severity
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
@@ -116,11 +117,16 @@ TargetMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
 
 class InsightsEntry(_Strict):
     """`insights`: how soon a handoff should be accepted, per severity, in minutes; a severity
-    left out keeps its default (A 30, B 120, C 480)."""
+    left out keeps its default (A 30, B 120, C 480); and when the weekly digest is posted."""
 
     targets_minutes: dict[Severity, TargetMinutes] = Field(
         default_factory=lambda: dict(DEFAULT_TARGET_MINUTES)
     )
+    # The weekly digest goes to the Case Transfer channel on Mondays at this local time, in
+    # each region's shift zone.
+    digest_time: dt.time = dt.time(8, 0)
+
+    _digest_time = field_validator("digest_time", mode="before")(_clock_time)
 
     def targets(self) -> dict[Severity, int]:
         return {**DEFAULT_TARGET_MINUTES, **self.targets_minutes}
@@ -272,3 +278,17 @@ def load_process_config(path: Path) -> ProcessConfig:
     except ValueError as error:
         raise ConfigError(f"{path}: {error}") from None
     return config
+
+
+def check_groups_have_graph(settings: Settings, process: ProcessConfig) -> None:
+    """Group membership is asked of Microsoft Graph: listing groups without giving the bot
+    Graph would refuse every group member's click, which an admin would only hear of from
+    the engineers; so it stops start-up instead, naming what to set."""
+    if process.case_transfer.allowed_groups and not settings.graph_configured:
+        raise ConfigError(
+            f"{settings.handoff_config}: case_transfer.allowed_groups lists Microsoft Entra "
+            "groups, whose membership the bot asks of Microsoft Graph, but Graph is not "
+            "configured: set MicrosoftAppTenantId and MicrosoftAppId/MicrosoftAppPassword "
+            "(or GRAPH_CLIENT_ID/GRAPH_CLIENT_SECRET, or MicrosoftAppType=UserAssignedMSI) and "
+            "grant the app User.Read.All and GroupMember.Read.All, or empty allowed_groups"
+        )

@@ -36,6 +36,7 @@ class OutboxKind(StrEnum):
     REPORT_UNDELIVERED = "report_undelivered"
     REPORT_DEAD_LETTERS = "report_dead_letters"
     PURGE_EXPIRED = "purge_expired"
+    WEEKLY_DIGEST = "weekly_digest"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never
@@ -344,6 +345,26 @@ def meeting_agenda(from_region: str, meeting_at: datetime, at: datetime) -> Outb
         kind=OutboxKind.MEETING_AGENDA,
         payload={"from_region": from_region, "meeting_at": meeting_at.isoformat()},
         dedupe_key=f"{OutboxKind.MEETING_AGENDA}:{from_region}:{meeting_at.isoformat()}",
+        not_before=at,
+        lane=CASE_TRANSFER_LANE,
+    )
+
+
+def weekly_digest(
+    region: str, week: str, since: datetime, until: datetime, zone: str, at: datetime
+) -> OutboxMessage:
+    """`region`'s insights over [since, until) (the week before, in `zone`) to the Case
+    Transfer channel at `at`; keyed by region and ISO week ("2027-W13"), so posted once."""
+    return OutboxMessage(
+        kind=OutboxKind.WEEKLY_DIGEST,
+        payload={
+            "region": region,
+            "week": week,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "zone": zone,
+        },
+        dedupe_key=f"digest:{region}:{week}",
         not_before=at,
         lane=CASE_TRANSFER_LANE,
     )

@@ -12,8 +12,8 @@ import yaml
 from aiohttp import web
 from botbuilder.core.adapters import TestAdapter
 
-from app import build_bot, check_groups_have_graph, create_app
-from config.process import ConfigError, load_process_config
+from app import build_bot, create_app
+from config.process import ConfigError, check_groups_have_graph, load_process_config
 from config.settings import DEFAULT_CONFIG_PATH, Settings
 from handoff import effects
 from handoff.effects import OutboxKind

@@ -5,6 +5,7 @@ however many bot processes share the database."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from application.channel import case_transfer_channel
@@ -36,12 +37,15 @@ class ReminderHandlers:
         schedule: Schedule,
         *,
         configured_channel: str,
+        also_plan: Sequence[Callable[[datetime], Awaitable[None]]] = (),
     ) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
         self._schedule = schedule
         self._configured_channel = configured_channel
+        # Other plans made in the same rounds (the weekly digest).
+        self._also_plan = tuple(also_plan)
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -69,6 +73,8 @@ class ReminderHandlers:
             if meeting is not None:
                 at = meeting.at - AGENDA_NOTICE
                 await self._store.enqueue_message(effects.meeting_agenda(region, meeting.at, at))
+        for planner in self._also_plan:
+            await planner(now)
 
     async def shift_end(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])

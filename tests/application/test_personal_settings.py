@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from handoff.models import AuditKind
+from application.outbox_steps.digest import DIGEST_SETTING
+from application.personal_settings import ONLY_LEADS_DIGEST
+from handoff.models import AuditKind, Person
 
-from harness.scenario import ANA, Scenario, open_scenario, texts
+from harness.scenario import ANA, LEAD, Scenario, open_scenario, process_with, texts
 
 
 @pytest.fixture
@@ -39,7 +41,8 @@ async def test_bare_settings_shows_the_defaults_and_changes_nothing(scenario: Sc
     said = await settings(scenario, zone="Europe/Berlin")
     assert said == (
         "**Your settings** — region: not set; time zone: Europe/Berlin, from your Teams "
-        "client; working hours: your region's shift; reminders: on."
+        "client; working hours: your region's shift; reminders: on. Weekly digest to the "
+        "Case Transfer channel (for the whole team): on."
     )
     assert await scenario.store.user_settings(ANA.id) is None
     assert await audited(scenario) == []
@@ -81,7 +84,7 @@ async def test_mute_is_audited_once(scenario: Scenario) -> None:
         (("region", "MARS"), "“MARS” is not a region; use one of EMEA, US, APAC, IST"),
         (("zone", "Mars/Olympus"), "Mars/Olympus"),
         (("hours", "nine-to-five"), "write working hours like 09:00-17:30"),
-        (("colour", "blue"), "I know settings region, zone, hours, mute and unmute"),
+        (("colour", "blue"), "I know settings region, zone, hours, mute and unmute (and, for team"),
     ],
 )
 async def test_a_setting_written_wrong_says_how_and_saves_nothing(
@@ -91,3 +94,30 @@ async def test_a_setting_written_wrong_says_how_and_saves_nothing(
     assert problem in said and "For example: **settings region EMEA**" in said
     assert await scenario.store.user_settings(ANA.id) is None
     assert await audited(scenario) == []
+
+
+async def test_the_digest_is_the_leads_to_turn_off_and_on(tmp_path: Path) -> None:
+    process = process_with(tmp_path, leads=[{"name": LEAD.name, "teams_id": LEAD.id}])
+    async for scenario in open_scenario(tmp_path, process):
+
+        async def say(actor: Person, *args: str, scenario: Scenario = scenario) -> str:
+            [answer] = texts(await scenario.command("settings", scenario.request(actor, *args)))
+            return answer
+
+        assert await say(ANA, "digest", "off") == ONLY_LEADS_DIGEST
+        assert await scenario.store.get_setting(DIGEST_SETTING) is None
+        assert (await say(LEAD, "DIGEST", "Off")).endswith("(for the whole team): off.")
+        assert "(for the whole team): off." in await say(ANA)
+        assert await say(LEAD, "digest", "off") == await say(LEAD, "digest", "off")
+        assert (await say(LEAD, "digest")).startswith("Write **settings digest off**")
+        assert (await say(LEAD, "digest", "on")).endswith("(for the whole team): on.")
+        digest_audits = [
+            e.data
+            for e in reversed(await scenario.store.audit_entries())
+            if e.subject == DIGEST_SETTING
+        ]
+        assert digest_audits == [
+            {DIGEST_SETTING: {"from": "on", "to": "off"}},
+            {DIGEST_SETTING: {"from": "off", "to": "on"}},
+        ]
+        assert await audited(scenario) == [], "Ana changed nothing"

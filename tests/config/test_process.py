@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
@@ -177,4 +177,14 @@ def test_bad_insights_targets_name_the_setting(
 ) -> None:
     path = write_config(tmp_path, {"insights": {"targets_minutes": targets}})
     with pytest.raises(ConfigError, match=says):
+        load_process_config(path)
+
+
+def test_the_digest_time_defaults_to_eight_and_is_read_as_quoted_text(tmp_path: Path) -> None:
+    assert load_process_config(write_config(tmp_path, {})).insights.digest_time == time(8, 0)
+    path = write_config(tmp_path, {"insights": {"digest_time": "10:30"}})
+    assert load_process_config(path).insights.digest_time == time(10, 30)
+    # Unquoted, YAML reads 10:30 as the number 630 (minutes, base 60).
+    path.write_text(path.read_text(encoding="utf-8").replace("'10:30'", "10:30"))
+    with pytest.raises(ConfigError, match=r'insights\.digest_time: .*quoted "HH:MM"'):
         load_process_config(path)

@@ -939,7 +939,8 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
     [shown] = texts(await user.say("settings"))
     assert shown == (
         "**Your settings** — region: not set; time zone: Europe/Berlin, from your Teams client; "
-        "working hours: your region's shift; reminders: on."
+        "working hours: your region's shift; reminders: on. Weekly digest to the Case "
+        "Transfer channel (for the whole team): on."
     )
     assert await store.user_settings("29:ana") is None, "looking changes nothing"
     await user.say("settings region emea")
@@ -951,7 +952,8 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
     [shown] = texts(await user.say("settings mute"))
     assert shown == (
         "**Your settings** — region: EMEA; time zone: Europe/Berlin; working hours: "
-        "08:30-17:00; reminders: muted."
+        "08:30-17:00; reminders: muted. Weekly digest to the Case Transfer channel (for "
+        "the whole team): on."
     )
     [problem] = texts(await user.say("settings hours nine to five"))
     assert problem.startswith("write working hours like 09:00-17:30. For example:")

@@ -12,7 +12,7 @@ BOOKKEEPING = {
     "schema_migrations": "1 = 1",
     "outbox": (
         f"kind IN ('{OutboxKind.PLAN_REMINDERS}', '{OutboxKind.MEETING_AGENDA}', "
-        f"'{OutboxKind.PURGE_EXPIRED}')"
+        f"'{OutboxKind.PURGE_EXPIRED}', '{OutboxKind.WEEKLY_DIGEST}')"
     ),
 }
 

@@ -143,6 +143,17 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 @dataclass(frozen=True)
+class AcceptTimes:
+    """One severity's accepted handoffs as a histogram of their time to accept (/metrics):
+    how many were accepted within each bound (cumulative, in the bounds' order), how many in
+    all, and their seconds added up."""
+
+    within: tuple[int, ...]
+    count: int
+    seconds: int
+
+
+@dataclass(frozen=True)
 class TimeToAccept:
     """Seconds from request to accept of the handoffs accepted, in a group (a route, a
     severity)."""

@@ -224,6 +224,9 @@ def run_ours(
             warmup=status_sessions(50),
         )
     )
+    # `list` and `insights` answer members of the Case Transfer team only: before `setup`
+    # they would measure the refusal.
+    bind_channel_and_requesters(bot, connector, https, layout)
     rows.append(
         measure(
             Row(f"list EMEA ({layout.open_emea} open), c=1", name),
@@ -242,7 +245,6 @@ def run_ours(
         )
     )
     rows += insights_rows(name, bot, connector, https, layout, seconds)
-    bind_channel_and_requesters(bot, connector, https, layout)
     if full:
         cases = Cases()
         meeting = probe_meeting_step(bot, connector, https, cases)
@@ -323,7 +325,9 @@ def run_insights(
 ) -> tuple[Bot, list[Row]]:
     """`bench/run.py --only insights`: the insights rows alone."""
     bot = start_ours(processes, name, database_url, connector)
-    rows = insights_rows(name, bot, connector, connector.url(tls=True), layout, seconds)
+    https = connector.url(tls=True)
+    bind_channel_and_requesters(bot, connector, https, layout)
+    rows = insights_rows(name, bot, connector, https, layout, seconds)
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
     return bot, rows

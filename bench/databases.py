@@ -14,7 +14,7 @@ import asyncpg
 
 from bench.processes import DATA, ROOT
 from bench.report import log
-from bench.seed import Layout, seed
+from bench.seed import SEED_VERSION, Layout, seed
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HANDOFF_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -24,7 +24,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def sqlite_database(layout: Layout) -> Path:
     """A work copy of the seeded SQLite file; the seeded one is cached in bench/.data."""
     migrations = sorted(p.name for p in (ROOT / "storage" / "migrations" / "sqlite").glob("*.sql"))
-    stamp = f"{layout.total}-{layout.accept_pool}-{len(migrations)}-{migrations[-1][:4]}"
+    stamp = (
+        f"{layout.total}-{layout.accept_pool}-{len(migrations)}-{migrations[-1][:4]}"
+        f"-v{SEED_VERSION}"
+    )
     cached = DATA / f"seed-{stamp}.sqlite"
     if not cached.exists():
         for old in DATA.glob("seed-*.sqlite*"):

@@ -7,7 +7,10 @@ load generator per measured run. Every run is bounded (a session count and a tim
 warmed up, and repeated three times; the table shows min/median/max turns/s and the median
 run's latencies. Every process it started is stopped by its PID, whatever happens.
 
-    .venv/bin/python bench/run.py [--handoffs 1000000] [--seconds 4]
+    .venv/bin/python bench/run.py [--handoffs 1000000] [--seconds 4] [--only insights]
+
+``--only insights`` measures the insights commands alone (no reference bots, no other
+scenario), e.g. with ``--postgres-handoffs 1000000`` for the issue's million on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from bench.databases import (  # noqa: E402
 from bench.measuring import REPETITIONS, Row  # noqa: E402
 from bench.processes import DATA, REF_PYTHON, Processes, start_connector  # noqa: E402
 from bench.report import log, print_table, print_targets, progress  # noqa: E402
-from bench.scenarios import REQUESTERS, run_ours, run_reference  # noqa: E402
+from bench.scenarios import REQUESTERS, run_insights, run_ours, run_reference  # noqa: E402
 from bench.seed import Layout, seed  # noqa: E402
 
 from harness.ids import DEFAULT_CHANNEL_ID  # noqa: E402
@@ -48,8 +51,9 @@ def main() -> int:
     # kind; PostgreSQL gets a quarter of that unless asked, to keep `make bench` bounded.
     parser.add_argument("--postgres-handoffs", type=int, default=250_000)
     parser.add_argument("--seconds", type=float, default=4.0, help="time bound of each run")
+    parser.add_argument("--only", choices=["insights"], help="run this scenario alone")
     args = parser.parse_args()
-    if not REF_PYTHON.exists():
+    if not REF_PYTHON.exists() and args.only is None:
         raise SystemExit("bench/.venv-ref is missing: run `make bench` (it installs it)")
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
     layout = Layout(
@@ -69,24 +73,25 @@ def main() -> int:
     try:
         sqlite_file = sqlite_database(layout)
         connector = start_connector(processes)
-        log("reference: botbuilder echo bot")
-        rows += run_reference(
-            "botbuilder-echo", "ref_botbuilder_echo.py", processes, connector, args.seconds
-        )
-        log("reference: Agents SDK echo bot")
-        rows += run_reference(
-            "agents-echo", "ref_agents_echo.py", processes, connector, args.seconds
-        )
+        if args.only is None:
+            log("reference: botbuilder echo bot")
+            rows += run_reference(
+                "botbuilder-echo", "ref_botbuilder_echo.py", processes, connector, args.seconds
+            )
+            log("reference: Agents SDK echo bot")
+            rows += run_reference(
+                "agents-echo", "ref_agents_echo.py", processes, connector, args.seconds
+            )
         log("handoff bot on SQLite")
-        bot, sqlite_rows = run_ours(
-            "handoff-bot sqlite",
-            processes,
-            connector,
-            f"sqlite:///{sqlite_file}",
-            layout,
-            args.seconds,
-            True,
-        )
+        sqlite_url = f"sqlite:///{sqlite_file}"
+        if args.only == "insights":
+            bot, sqlite_rows = run_insights(
+                "handoff-bot sqlite", processes, connector, sqlite_url, layout, args.seconds
+            )
+        else:
+            bot, sqlite_rows = run_ours(
+                "handoff-bot sqlite", processes, connector, sqlite_url, layout, args.seconds, True
+            )
         startups[bot.name] = bot.startup_s
         processes.stop(bot.process)
         ours[bot.name] = sqlite_rows
@@ -98,9 +103,14 @@ def main() -> int:
         took = time.perf_counter() - started
         log(f"seeded PostgreSQL with {pg_layout.total:,} handoffs in {took:.0f} s")
         log("handoff bot on PostgreSQL")
-        bot, pg_rows = run_ours(
-            "handoff-bot postgres", processes, connector, pg_url, pg_layout, args.seconds, False
-        )
+        if args.only == "insights":
+            bot, pg_rows = run_insights(
+                "handoff-bot postgres", processes, connector, pg_url, pg_layout, args.seconds
+            )
+        else:
+            bot, pg_rows = run_ours(
+                "handoff-bot postgres", processes, connector, pg_url, pg_layout, args.seconds, False
+            )
         startups[bot.name] = bot.startup_s
         processes.stop(bot.process)
         ours[bot.name] = pg_rows

@@ -1,5 +1,5 @@
 """What the bench asks of a bot: the sessions of each scenario (help, a whole handoff
-submission, Accept clicks, status and list), and the rows measured on our bot and on the
+submission, Accept clicks, status, list and insights), and the rows measured on our bot and on the
 reference echo bots."""
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ REQUESTERS = 200
 # The bench's engineers. Each person's chat may take 60 sends in 30 s (teams/pacing.py): with
 # 64 people a bot doing more than 128 turns/s measured the pacing instead of itself.
 PEOPLE = 1024
+# A week of all regions, and a month of one: the seeded rollup holds about 6,400 and 6,800
+# handoffs in them at a million (bench/seed.py spreads them over three years).
+INSIGHTS_COMMANDS = ("insights 7d", "insights EMEA 30d")
 
 
 def people() -> Iterator[str]:
@@ -221,6 +224,9 @@ def run_ours(
             warmup=status_sessions(50),
         )
     )
+    # `list` and `insights` answer members of the Case Transfer team only: before `setup`
+    # they would measure the refusal.
+    bind_channel_and_requesters(bot, connector, https, layout)
     rows.append(
         measure(
             Row(f"list EMEA ({layout.open_emea} open), c=1", name),
@@ -238,7 +244,7 @@ def run_ours(
             ],
         )
     )
-    bind_channel_and_requesters(bot, connector, https, layout)
+    rows += insights_rows(name, bot, connector, https, layout, seconds)
     if full:
         cases = Cases()
         meeting = probe_meeting_step(bot, connector, https, cases)
@@ -276,6 +282,52 @@ def run_ours(
     )
     # The channel card PUTs go out at Teams' 7 sends/s per conversation, after the run.
     rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, partly counted"
+    for row in rows:
+        row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
+    return bot, rows
+
+
+def insights_rows(
+    name: str, bot: Bot, connector: Connector, https: str, layout: Layout, seconds: float
+) -> list[Row]:
+    """Each insights command over HTTP, one at a time, asked by many people (one person's
+    chat is paced to Teams' 7 messages/s)."""
+    rows = []
+    for command in INSIGHTS_COMMANDS:
+
+        def sessions(count: int, command: str = command) -> list[Session]:
+            return [
+                [activities.personal_message(command, https, user_id=user)]
+                for _, user in zip(range(count), people(), strict=False)
+            ]
+
+        rows.append(
+            measure(
+                Row(f"{command}, {layout.total:,} handoffs, c=1", name),
+                bot,
+                connector,
+                lambda sessions=sessions: sessions(3000),
+                concurrency=1,
+                seconds=seconds,
+                warmup=sessions(20),
+            )
+        )
+    return rows
+
+
+def run_insights(
+    name: str,
+    processes: Processes,
+    connector: Connector,
+    database_url: str,
+    layout: Layout,
+    seconds: float,
+) -> tuple[Bot, list[Row]]:
+    """`bench/run.py --only insights`: the insights rows alone."""
+    bot = start_ours(processes, name, database_url, connector)
+    https = connector.url(tls=True)
+    bind_channel_and_requesters(bot, connector, https, layout)
+    rows = insights_rows(name, bot, connector, https, layout, seconds)
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
     return bot, rows

@@ -4,6 +4,8 @@ The rows are the bot's own: a scratch SQLite store makes one handoff of each kin
 real service (an open one to EMEA, an open one to US with its posted card, an accepted one),
 and those rows are copied N times with their ids, case numbers and requesters replaced. So
 the documents always match the current models, and nothing here knows their JSON shape.
+The insights rollup (handoff_facts) is copied the same way, then spread over three years,
+the regions and the severities (``_spread_fact``).
 
 SQLite: ``executemany`` in one transaction. PostgreSQL: ``COPY`` (asyncpg).
 """
@@ -15,7 +17,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,17 @@ from storage.sql_store import open_store
 
 from harness.records import PLACEHOLDER_OUTPUTS, answers
 
-TABLES = ("handoffs", "handoff_events", "handoff_cards")
-TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "at"})
+TABLES = ("handoffs", "handoff_events", "handoff_cards", "handoff_facts")
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "at", "requested_at", "accepted_at"})
+# The insights rollup's rows are spread over this many days back from the seeding, so that a
+# week holds a realistic share of the million (about 1/150th) and not all of it; a week-old
+# cached seed still fills `insights 7d`.
+FACT_DAYS = 3 * 365
+# Part of the cached SQLite seed's name (bench/databases.py): a change of what is seeded
+# makes a new one.
+SEED_VERSION = 2
+_REGIONS = ("EMEA", "US", "APAC", "IST")
+_SEVERITIES = ("A", "B", "C")
 _CASE_EMEA, _CASE_US, _CASE_DONE = "9000000000000001", "9000000000000002", "9000000000000003"
 _REQUESTER = "29:bench-requester-template"
 _OWNER = Person(id="29:bench-owner", name="Bench Owner")
@@ -132,10 +143,43 @@ def _template_ids(templates: dict[str, Rows]) -> dict[str, dict[str, str]]:
     }
 
 
+def _sqlite_time(moment: datetime) -> str:
+    # As storage/sqlite_driver.py writes TIMESTAMP_TEXT (and _pg_value reads it back).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _spread_fact(layout: Layout, i: int, row: dict[str, Any], now: datetime) -> None:
+    """The template's handoff_facts row (as storage/insights/facts.py wrote it) moved in time,
+    region and severity, so that `insights` reads a period's share of varied handoffs. The open
+    ones keep their region and severity (the `list` and Accept scenarios' handoffs)."""
+    step = FACT_DAYS * 86400 / max(layout.total, 1)
+    requested = now - timedelta(seconds=(layout.total - i) * step)
+    row["requested_at"] = _sqlite_time(requested)
+    row["updated_at"] = row["requested_at"]
+    if row["accepted_at"] is None:
+        return
+    target = _REGIONS[i % len(_REGIONS)]
+    row["target_region"] = target
+    row["from_region"] = _REGIONS[(i + 1 + i // 7 % 3) % len(_REGIONS)]
+    row["severity"] = _SEVERITIES[i % len(_SEVERITIES)]
+    row["is_24x7"] = int(i % 5 != 0)
+    # From a minute to about ten hours, scattered (a multiplicative hash of i).
+    seconds = 60 + (i * 2654435761) % 36000
+    row["seconds_to_accept"] = seconds
+    row["accepted_at"] = _sqlite_time(requested + timedelta(seconds=seconds))
+    row["updated_at"] = row["accepted_at"]
+    row["back_to_queue_rounds"] = int(i % 11 == 0)
+    row["more_info_rounds"] = int(i % 13 == 0)
+
+
 def generate(
-    layout: Layout, templates: dict[str, Rows], tables: tuple[str, ...] = TABLES
+    layout: Layout,
+    templates: dict[str, Rows],
+    tables: tuple[str, ...] = TABLES,
+    now: datetime | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) for every seeded row of ``tables``, a handoff before its events."""
+    now = now or datetime.now(UTC)
     known = _template_ids(templates)
     cases = {"open_emea": _CASE_EMEA, "open_us": _CASE_US, "accepted": _CASE_DONE}
     for i in range(layout.total):
@@ -157,6 +201,8 @@ def generate(
                             if old in value:
                                 value = value.replace(old, new)
                     row[column] = value
+                if table == "handoff_facts":
+                    _spread_fact(layout, i, row, now)
                 yield table, row
 
 
@@ -194,7 +240,7 @@ def _flush(
     statements: dict[str, str],
     batches: dict[str, list[tuple[Any, ...]]],
 ) -> None:
-    for table in TABLES:  # parents first: events and cards reference handoffs
+    for table in TABLES:  # parents first: events, cards and facts reference handoffs
         if batches[table]:
             connection.executemany(statements[table], batches[table])
             batches[table].clear()

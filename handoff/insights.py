@@ -143,6 +143,17 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 @dataclass(frozen=True)
+class AcceptTimes:
+    """One severity's accepted handoffs as a histogram of their time to accept (/metrics):
+    how many were accepted within each bound (cumulative, in the bounds' order), how many in
+    all, and their seconds added up."""
+
+    within: tuple[int, ...]
+    count: int
+    seconds: int
+
+
+@dataclass(frozen=True)
 class TimeToAccept:
     """Seconds from request to accept of the handoffs accepted, in a group (a route, a
     severity)."""
@@ -307,6 +318,23 @@ def journey(case_number: str, facts: Iterable[HandoffFact]) -> Journey:
     )
 
 
+def _journey(case_number: str, facts: list[HandoffFact]) -> Journey:
+    """journey(), quicker for the usual case of one handoff (no order, no loop to look for):
+    a card over a big week reads thousands of cases."""
+    if len(facts) > 1:
+        return journey(case_number, facts)
+    [f] = facts
+    accepted = f.accepted_at is not None
+    regions = (f.from_region, f.target_region) if f.target_region != f.from_region else ()
+    return Journey(
+        case_number=case_number,
+        hops=int(accepted),
+        regions=(regions or (f.from_region,)) if accepted else (),
+        loop=None,
+        long_running=f.long_running,
+    )
+
+
 def _notes(refusals: Sequence[AuditEntry], facts: Sequence[HandoffFact]) -> NotesRefused:
     per_case: Counter[str] = Counter(entry.subject for entry in refusals)
     first_refused: dict[str, datetime] = {}
@@ -355,7 +383,7 @@ def compute(
     for f in (*facts, *case_facts):
         by_case[f.case_number].append(f)
     cases = sorted({f.case_number for f in facts})
-    journeys = [journey(case, by_case.get(case, [])) for case in cases]
+    journeys = [_journey(case, by_case[case]) for case in cases]
     travelled = sorted(
         (j for j in journeys if j.loop or j.long_running), key=lambda j: (-j.hops, j.case_number)
     )

@@ -5,7 +5,8 @@ Each application has its own ``CollectorRegistry``, never prometheus_client's gl
 that tests and several applications in one process never share a series. The counters and
 the turn histogram move as things happen, told by the places that see them (the endpoint,
 the Bot Connector and Graph clients, the outbox worker) through plain callables, so that
-those layers import nothing of Prometheus. The outbox and handoff numbers are the database's:
+those layers import nothing of Prometheus. The outbox and handoff numbers (and the time to
+accept histogram) are the database's:
 they are read at scrape time, in the async handler, before the text is rendered, because a
 collector's ``collect`` is synchronous and cannot wait for the store.
 """
@@ -15,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
@@ -26,12 +28,13 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from handoff.effects import OutboxKind
-from handoff.models import HandoffState
+from handoff.insights import AcceptTimes
+from handoff.models import HandoffState, Severity
 from handoff.ports import OutboxItem
 from teams.endpoint import ACTIVITY_TYPE
 from teams.server_log import ProbesUnlogged
@@ -68,6 +71,11 @@ _OUTBOX_KINDS = frozenset(kind.value for kind in OutboxKind)
 NO_ANSWER = "none"
 # Around the request deadline (10 s by default) and Teams' own patience (~15 s).
 TURN_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
+# Time to accept a handoff, in seconds: 5, 15 and 30 minutes (Sev A's default target is 30),
+# 1, 2 and 4 hours (Sev B's is 2 hours, C's 8), 8 hours (a shift) and a day (the next shift
+# of the same region). Handoffs are taken in minutes to hours, never in the sub-second range
+# of prometheus_client's default buckets; past a day the exact time no longer matters.
+ACCEPT_BUCKETS = (300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 # A scrape waits this long for the database; Prometheus gives up on a scrape after 10 s.
 QUERY_SECONDS = 3.0
 
@@ -81,6 +89,19 @@ class Counts(Protocol):
 
     async def handoff_counts(self) -> dict[tuple[HandoffState, str], int]: ...
 
+    async def time_to_accept_buckets(
+        self, bounds: Sequence[int]
+    ) -> dict[Severity, AcceptTimes]: ...
+
+
+@dataclass(frozen=True)
+class StoreNumbers:
+    """What one scrape read of the database."""
+
+    outbox: dict[str, int]
+    handoffs: dict[tuple[HandoffState, str], int]
+    accept_times: dict[Severity, AcceptTimes]
+
 
 class _StoreCounts(Collector):
     """The database's numbers as the last scrape read them; left out (and
@@ -88,34 +109,36 @@ class _StoreCounts(Collector):
 
     def __init__(self, regions: Iterable[str]) -> None:
         self._regions = tuple(regions)
-        self._outbox: dict[str, int] | None = None
-        self._handoffs: dict[tuple[HandoffState, str], int] | None = None
+        self._numbers: StoreNumbers | None = None
 
-    def update(
-        self,
-        outbox: dict[str, int] | None,
-        handoffs: dict[tuple[HandoffState, str], int] | None,
-    ) -> None:
-        self._outbox, self._handoffs = outbox, handoffs
+    def update(self, numbers: StoreNumbers | None) -> None:
+        self._numbers = numbers
 
     def collect(self) -> Iterator[Metric]:
-        up = self._outbox is not None and self._handoffs is not None
+        numbers = self._numbers
         yield GaugeMetricFamily(
             "handoff_database_up",
             "1 when the database answered this scrape's queries, else 0 (and the outbox and "
             "handoff numbers are left out).",
-            value=1 if up else 0,
+            value=1 if numbers is not None else 0,
         )
-        if self._outbox is None or self._handoffs is None:
+        if numbers is None:
             return
+        yield from self._outbox(numbers)
+        yield from self._handoffs(numbers)
+        yield self._accept_times(numbers)
+
+    def _outbox(self, numbers: StoreNumbers) -> Iterator[Metric]:
         outbox = GaugeMetricFamily(
             "handoff_outbox_items",
             "Outbox items (messages, card updates, Graph calls) in the database, by state.",
             labels=["state"],
         )
-        for state, count in sorted(self._outbox.items()):
+        for state, count in sorted(numbers.outbox.items()):
             outbox.add_metric([state], count)
         yield outbox
+
+    def _handoffs(self, numbers: StoreNumbers) -> Iterator[Metric]:
         handoffs = GaugeMetricFamily(
             "handoff_handoffs_total",
             "Handoffs in the database by their current state and target region (a gauge, "
@@ -124,11 +147,33 @@ class _StoreCounts(Collector):
         )
         # Every state of every region, zero included, so that a series does not vanish when
         # its last handoff moves on.
-        regions = sorted({*self._regions, *(region for _, region in self._handoffs)})
+        regions = sorted({*self._regions, *(region for _, region in numbers.handoffs)})
         for region in regions:
             for state in HandoffState:
-                handoffs.add_metric([state.value, region], self._handoffs.get((state, region), 0))
+                handoffs.add_metric([state.value, region], numbers.handoffs.get((state, region), 0))
         yield handoffs
+
+    @staticmethod
+    def _accept_times(numbers: StoreNumbers) -> Metric:
+        histogram = HistogramMetricFamily(
+            "handoff_time_to_accept_seconds",
+            "Seconds from request to accept of every accepted handoff in the database, by "
+            "severity (read at scrape time: the same on every replica).",
+            labels=["severity"],
+        )
+        # Every severity, at zero before its first accept, so that no series appears late.
+        for severity in Severity:
+            times = numbers.accept_times.get(
+                severity, AcceptTimes((0,) * len(ACCEPT_BUCKETS), 0, 0)
+            )
+            buckets: list[tuple[str, float]] = [
+                # "300.0", as prometheus_client writes the bounds of its own histograms.
+                (str(float(bound)), within)
+                for bound, within in zip(ACCEPT_BUCKETS, times.within, strict=True)
+            ]
+            buckets.append(("+Inf", times.count))
+            histogram.add_metric([severity.value], buckets, times.seconds)
+        return histogram
 
 
 class Metrics:
@@ -209,7 +254,7 @@ class Metrics:
     async def render(self, store: Counts | None) -> bytes:
         """The exposition text, with the database's numbers read now."""
         async with self._scraping:
-            self._counts.update(*await _read_counts(store))
+            self._counts.update(await _read_counts(store))
             return generate_latest(self.registry)
 
     def handler(self, store_of: Callable[[], Counts | None]) -> Handler:
@@ -225,14 +270,16 @@ class Metrics:
 METRICS = web.AppKey("metrics", Metrics)
 
 
-async def _read_counts(
-    store: Counts | None,
-) -> tuple[dict[str, int] | None, dict[tuple[HandoffState, str], int] | None]:
+async def _read_counts(store: Counts | None) -> StoreNumbers | None:
     if store is None:
-        return None, None
+        return None
     try:
         async with asyncio.timeout(QUERY_SECONDS):
-            return await store.outbox_counts(), await store.handoff_counts()
+            return StoreNumbers(
+                outbox=await store.outbox_counts(),
+                handoffs=await store.handoff_counts(),
+                accept_times=await store.time_to_accept_buckets(ACCEPT_BUCKETS),
+            )
     except Exception as error:
         # The scrape still answers, with what the process knows: an outage must not also
         # blind the operator to the 429s and dead letters that come with it.
@@ -240,7 +287,7 @@ async def _read_counts(
             "metrics: the database did not answer; its numbers are left out of this scrape",
             extra={"error": f"{type(error).__name__}: {error}"},
         )
-        return None, None
+        return None
 
 
 def served_apart(

@@ -4,6 +4,7 @@ handoff adds to its row of facts."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from handoff.insights import (
     HandoffFact,
     PeriodError,
+    compute,
     fact_change,
     journey,
     median,
@@ -164,3 +166,25 @@ def test_a_back_and_forth_is_no_trip_round_the_globe() -> None:
     assert (there_and_back.hops, there_and_back.loop) == (2, None)
     cancelled = journey("2", [fact("2", ("EMEA", "US"), None)])
     assert (cancelled.hops, cancelled.regions) == (0, ())
+
+
+def test_the_card_gives_every_case_the_journey_that_journey_gives_it() -> None:
+    """compute() takes a short cut for cases of one handoff; it must change nothing."""
+    long_running = dataclasses.replace(fact("5", ("APAC", "EMEA"), 30), long_running=True)
+    facts = [
+        fact("1", ("EMEA", "US"), 10),
+        fact("2", ("EMEA", "US"), None),
+        fact("3", ("US", "US"), 5),
+        fact("4", ("EMEA", "US"), 10),
+        long_running,
+    ]
+    others = [fact("4", ("US", "APAC"), 20), fact("4", ("APAC", "EMEA"), 40)]
+    figures = compute(parse_period((), NOW, "UTC"), None, facts, others, [], [], NOW)
+
+    by_case = {
+        f.case_number: [g for g in [*facts, *others] if g.case_number == f.case_number]
+        for f in facts
+    }
+    assert list(figures.journeys) == [journey(case, by_case[case]) for case in sorted(by_case)]
+    assert figures.hops == 1 + 0 + 1 + 3 + 1
+    assert [j.case_number for j in figures.round_the_globe] == ["4", "5"]

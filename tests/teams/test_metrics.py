@@ -8,6 +8,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -38,6 +39,7 @@ EVERY_METRIC = (
     "handoff_connector_requests_total",
     "handoff_graph_requests_total",
     "handoff_handoffs_total",
+    "handoff_time_to_accept_seconds",
     "handoff_database_up",
 )
 APP_ID, SECRET = "bot-app-id", "bot-secret"
@@ -92,6 +94,7 @@ async def test_metrics_answers_prometheus_text_naming_every_metric(
         "handoff_connector_requests_total": "counter",
         "handoff_graph_requests_total": "counter",
         "handoff_handoffs_total": "gauge",
+        "handoff_time_to_accept_seconds": "histogram",
         "handoff_database_up": "gauge",
     }
     assert set(types) == set(EVERY_METRIC)
@@ -101,6 +104,13 @@ async def test_metrics_answers_prometheus_text_naming_every_metric(
     # Every configured region shows each state, at zero before any handoff.
     for region in ("EMEA", "US", "APAC", "IST"):
         assert value(samples, "handoff_handoffs_total", state="requested", region=region) == 0
+    # Every severity's histogram, at zero before any accept.
+    for severity in ("A", "B", "C"):
+        assert value(samples, "handoff_time_to_accept_seconds_count", severity=severity) == 0
+        assert (
+            value(samples, "handoff_time_to_accept_seconds_bucket", severity=severity, le="+Inf")
+            == 0
+        )
 
 
 @pytest.fixture
@@ -116,6 +126,8 @@ async def test_the_numbers_move_as_a_handoff_is_requested_and_accepted(
 
     card, message_id = await handoff_card(bot, fake_connector, CASE)
     requested = await scrape(bot.session, bot.url)
+    # Taken 20 minutes after the request: past the 15-minute bucket, inside the 30-minute one.
+    clock.advance(timedelta(minutes=20))
     await post(bot, accept_invoke(fake_connector, card, message_id, RECEIVER))
     await fake_connector.wait_for_activities(
         predicate=lambda a: "accepted your handoff" in (a.get("text") or "")
@@ -129,6 +141,16 @@ async def test_the_numbers_move_as_a_handoff_is_requested_and_accepted(
     assert (handoffs(before, "requested"), handoffs(before, "accepted")) == (0, 0)
     assert (handoffs(requested, "requested"), handoffs(requested, "accepted")) == (1, 0)
     assert (handoffs(accepted, "requested"), handoffs(accepted, "accepted")) == (0, 1)
+
+    def accepts(samples: Samples, le: str, severity: str = "B") -> float:
+        return value(samples, "handoff_time_to_accept_seconds_bucket", severity=severity, le=le)
+
+    # The example case is Sev B: its histogram alone counts the accept, once, at 1200 s.
+    assert [accepts(requested, le) for le in ("900.0", "1800.0", "+Inf")] == [0, 0, 0]
+    assert [accepts(accepted, le) for le in ("900.0", "1800.0", "86400.0", "+Inf")] == [0, 1, 1, 1]
+    assert value(accepted, "handoff_time_to_accept_seconds_count", severity="B") == 1
+    assert value(accepted, "handoff_time_to_accept_seconds_sum", severity="B") == 1200
+    assert accepts(accepted, "+Inf", "A") == accepts(accepted, "+Inf", "C") == 0
 
     def turns(samples: Samples, kind: str) -> float:
         return value(samples, "handoff_turn_seconds_count", kind=kind)

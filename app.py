@@ -290,7 +290,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     metrics = app[METRICS] = Metrics(process.region_codes)
     seconds = (lambda: injected.now().timestamp()) if injected else time.monotonic
     connector_http = build_connector_http(settings, metrics.connector_answered, seconds=seconds)
-    uploads = HttpFileUploads()
+    uploads = HttpFileUploads(settings.file_upload_host_list)
     # One per process, for the turns and the outbox: both fail on the same outage.
     faults = FaultLog(clock)
     adapter = create_adapter(settings, connector_http, faults, seconds=seconds)

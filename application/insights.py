@@ -276,6 +276,10 @@ class InsightsView:
         again for the offer's period and PUT to the upload URL Teams gave."""
         context = value.get("context")
         context = context if isinstance(context, dict) else {}
+        if not request.conversation.personal:
+            # Offers go only to personal chats: an answer from anywhere else was made up.
+            log.warning("file consent refused: not in a personal chat")
+            return Consent([FILES_ONLY_IN_PERSONAL_CHAT], offer_done=False)
         refusal = await self._access.see_open(request)
         if refusal is not None:
             log.warning(

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         "https://login.microsoftonline.com", alias="GRAPH_AUTHORITY_HOST"
     )
     teams_app_id: str = Field("", alias="TEAMS_APP_ID")
+    # Where `insights export` may upload the file Teams' consent card asks for: OneDrive's
+    # hosts in the public and government clouds (a host matches itself and its subdomains).
+    file_upload_hosts: str = Field(
+        "sharepoint.com,sharepoint.us,sharepoint-mil.us,sharepoint.cn", alias="FILE_UPLOAD_HOSTS"
+    )
     # Operations (docs/operations.md): how the outbox retries, and how long the
     # database and a whole request may take before the user is told to try again.
     # Besides the leads of the process file, who may run `outbox` (Teams user or AAD ids).
@@ -177,6 +182,10 @@ class Settings(BaseSettings):
         return timedelta(
             seconds=self.request_deadline_seconds + self.delivery_takeover_margin_seconds
         )
+
+    @property
+    def file_upload_host_list(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.file_upload_hosts.split(",") if h.strip())
 
     @property
     def admin_ids(self) -> tuple[str, ...]:

@@ -5,6 +5,8 @@ session that trusts what the Bot Connector calls trust (``REQUESTS_CA_BUNDLE`` i
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -22,9 +24,24 @@ class HttpFileUploads:
     """FileUploads (application.insights) over HTTPS; the session opens with the first file
     (or :meth:`start`), and :meth:`close` ends it with the application."""
 
-    def __init__(self, timeout_seconds: float = UPLOAD_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, hosts: Sequence[str], timeout_seconds: float = UPLOAD_TIMEOUT_SECONDS
+    ) -> None:
+        # The upload URL comes in the invoke, from the client: only OneDrive's hosts (the
+        # FILE_UPLOAD_HOSTS setting) may receive the rows, never an address inside our network.
+        self._hosts = tuple(host.lower().strip(".") for host in hosts if host.strip("."))
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
+
+    def allowed(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        return parts.scheme == "https" and any(
+            host == allowed or host.endswith("." + allowed) for allowed in self._hosts
+        )
 
     async def start(self) -> None:
         if self._session is None:
@@ -42,8 +59,9 @@ class HttpFileUploads:
     async def put(self, url: str, data: bytes) -> None:
         await self.start()
         assert self._session is not None
-        if not url.startswith("https://"):
-            raise UploadFailed("the upload URL is not https")
+        if not self.allowed(url):
+            log.warning("upload URL refused: not https on an allowed host")
+            raise UploadFailed("the upload URL is not https on an allowed host")
         size = len(data)
         headers = {
             "Content-Length": str(size),
@@ -52,7 +70,10 @@ class HttpFileUploads:
         }
         try:
             # No bot token: the URL itself authorizes the upload (a pre-signed session).
-            async with self._session.put(url, data=data, headers=headers) as response:
+            # A redirect is not followed: it could lead the rows off the allowed hosts.
+            async with self._session.put(
+                url, data=data, headers=headers, allow_redirects=False
+            ) as response:
                 if response.status not in (200, 201):
                     raise UploadFailed(f"the upload URL answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as error:

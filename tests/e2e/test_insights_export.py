@@ -66,8 +66,10 @@ async def bot(
     tls_ca: trustme.CA,
     monkeypatch: pytest.MonkeyPatch,
 ) -> RunningBot:
-    # The bot trusts the test CA as a deployment trusts its proxy's: by REQUESTS_CA_BUNDLE.
+    # The bot trusts the test CA as a deployment trusts its proxy's: by REQUESTS_CA_BUNDLE;
+    # and the fake OneDrive's host is the one upload host allowed.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_bundle_file(tls_ca)))
+    monkeypatch.setenv("FILE_UPLOAD_HOSTS", "127.0.0.1")
     store = await open_store(sqlite_url, clock)
     try:
         await make_history(store, clock)
@@ -219,6 +221,28 @@ async def test_an_upload_url_that_is_not_https_is_refused(
     assert onedrive.requests == []
 
 
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        "https://localhost:{port}/upload/x",
+        "https://10.0.0.7/upload/x",
+        "https://127.0.0.1.evil.example/x",
+    ],
+)
+async def test_an_upload_url_off_the_allowed_hosts_gets_nothing(
+    bot: RunningBot, fake_connector: FakeConnector, onedrive: FakeUploads, elsewhere: str
+) -> None:
+    """The URL comes from the client: rows go only to OneDrive's hosts (FILE_UPLOAD_HOSTS),
+    never to an address inside the bot's network."""
+    card, card_id = await offer(bot, fake_connector)
+    url = elsewhere.format(port=onedrive.port)
+    reply = await answered(
+        bot, fake_connector, consent(fake_connector, card, card_id, "accept", url)
+    )
+    assert "Please try again" in reply["text"]
+    assert onedrive.requests == []
+
+
 async def test_a_failed_upload_says_to_try_again_and_the_offer_stays(
     bot: RunningBot, fake_connector: FakeConnector, onedrive: FakeUploads
 ) -> None:
@@ -240,3 +264,15 @@ async def test_in_the_channel_the_bot_offers_the_personal_chat(
     answer = await told(bot, fake_connector, mention)
     assert answer.startswith("I can send files only in our personal chat")
     assert "**insights export 30d**" in answer
+
+
+async def test_an_answer_to_a_file_offer_from_a_channel_uploads_nothing(
+    bot: RunningBot, fake_connector: FakeConnector, onedrive: FakeUploads
+) -> None:
+    card, card_id = await offer(bot, fake_connector)
+    invoke = consent(fake_connector, card, card_id, "accept", onedrive.upload_url(NAME))
+    channel = activities.channel_message("x", fake_connector.url)
+    invoke["conversation"], invoke["channelData"] = channel["conversation"], channel["channelData"]
+    reply = await answered(bot, fake_connector, invoke)
+    assert "only in our personal chat" in reply["text"]
+    assert onedrive.requests == []

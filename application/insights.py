@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from cards.insights_card import insights_card
 from handoff.insights import (
@@ -86,6 +85,9 @@ class UploadFailed(Exception):
 
 
 class FileUploads(Protocol):
+    def allowed(self, url: str) -> bool:
+        """Whether the rows may go to ``url`` (https, on an allowed host)."""
+
     async def put(self, url: str, data: bytes) -> None:
         """PUTs the whole file to ``url`` in one range; raises UploadFailed."""
 
@@ -173,14 +175,6 @@ def export_csv(facts: Sequence[HandoffFact], journeys: Sequence[HandoffFact] = (
             )
         )
     return out.getvalue().encode("utf-8")
-
-
-def _is_https(url: str) -> bool:
-    try:
-        address = urlsplit(url)
-        return address.scheme == "https" and bool(address.hostname)
-    except ValueError:  # a broken bracketed host or port
-        return False
 
 
 def export_name(period: Period, region: str | None) -> str:
@@ -302,9 +296,9 @@ class InsightsView:
             log.warning("file consent unreadable", extra={"action": str(value.get("action"))[:20]})
             return Consent([EXPORT_UNREADABLE], offer_done=False)
         upload_url = str(info.get("uploadUrl") or "")
-        if not _is_https(upload_url):
-            # The rows go only over TLS, whatever the invoke says.
-            log.warning("file consent refused: upload URL not https")
+        if not self._uploads.allowed(upload_url):
+            # Asked before the rows are read: the URL comes from the client.
+            log.warning("file consent refused: upload URL not https on an allowed host")
             return Consent([EXPORT_FAILED], offer_done=False)
         since, until, region = offer
         facts = await self._store.facts_requested(since, until, region)
@@ -351,5 +345,8 @@ class InsightsView:
 
 
 class _NoUploads:
+    def allowed(self, url: str) -> bool:
+        return False
+
     async def put(self, url: str, data: bytes) -> None:
         raise UploadFailed("no file uploads wired")

@@ -33,7 +33,7 @@ from bench.databases import (  # noqa: E402
     sqlite_database,
 )
 from bench.measuring import REPETITIONS, Row  # noqa: E402
-from bench.processes import DATA, REF_PYTHON, Processes, start_connector  # noqa: E402
+from bench.processes import DATA, REF_PYTHON, Bot, Processes, start_connector  # noqa: E402
 from bench.report import log, print_table, print_targets, progress  # noqa: E402
 from bench.scenarios import REQUESTERS, run_insights, run_ours, run_reference  # noqa: E402
 from bench.seed import Layout, seed  # noqa: E402
@@ -73,6 +73,12 @@ def main() -> int:
     try:
         sqlite_file = sqlite_database(layout)
         connector = start_connector(processes)
+
+        def run_bot(name: str, url: str, seeded: Layout, *, full: bool) -> tuple[Bot, list[Row]]:
+            if args.only == "insights":
+                return run_insights(name, processes, connector, url, seeded, args.seconds)
+            return run_ours(name, processes, connector, url, seeded, args.seconds, full)
+
         if args.only is None:
             log("reference: botbuilder echo bot")
             rows += run_reference(
@@ -84,14 +90,7 @@ def main() -> int:
             )
         log("handoff bot on SQLite")
         sqlite_url = f"sqlite:///{sqlite_file}"
-        if args.only == "insights":
-            bot, sqlite_rows = run_insights(
-                "handoff-bot sqlite", processes, connector, sqlite_url, layout, args.seconds
-            )
-        else:
-            bot, sqlite_rows = run_ours(
-                "handoff-bot sqlite", processes, connector, sqlite_url, layout, args.seconds, True
-            )
+        bot, sqlite_rows = run_bot("handoff-bot sqlite", sqlite_url, layout, full=True)
         startups[bot.name] = bot.startup_s
         processes.stop(bot.process)
         ours[bot.name] = sqlite_rows
@@ -103,14 +102,7 @@ def main() -> int:
         took = time.perf_counter() - started
         log(f"seeded PostgreSQL with {pg_layout.total:,} handoffs in {took:.0f} s")
         log("handoff bot on PostgreSQL")
-        if args.only == "insights":
-            bot, pg_rows = run_insights(
-                "handoff-bot postgres", processes, connector, pg_url, pg_layout, args.seconds
-            )
-        else:
-            bot, pg_rows = run_ours(
-                "handoff-bot postgres", processes, connector, pg_url, pg_layout, args.seconds, False
-            )
+        bot, pg_rows = run_bot("handoff-bot postgres", pg_url, pg_layout, full=False)
         startups[bot.name] = bot.startup_s
         processes.stop(bot.process)
         ours[bot.name] = pg_rows

@@ -30,6 +30,7 @@ from handoff.insights import (
     PeriodError,
     compute,
     parse_period,
+    rollup_query,
 )
 from handoff.models import AuditKind, Severity, as_utc
 from handoff.ports import AuditLog, Clock, InsightsReader, UserSettingsStore
@@ -61,19 +62,18 @@ async def region_insights(
     """The figures of the handoffs received by `region` (all, with None) within `period`: what
     `insights` shows, and the weekly digest (application/outbox_steps/digest.py) posts."""
     started = time.perf_counter()
-    facts = await store.facts_requested(period.since, period.until, region)
-    case_facts = await store.case_facts(period.since, period.until, region)
-    critical = await store.critical_open(region)
     refusals = await store.audit_entries_between(
         AuditKind.NOTES_REFUSED, period.since, period.until
     )
-    figures = compute(period, region, facts, case_facts, critical, refusals, now, targets)
+    rollup = await store.rollup(rollup_query(period, region, now, refusals, targets))
+    critical = await store.critical_open(region)
+    figures = compute(period, region, rollup, critical, refusals, now, targets)
     log.info(
         "insights computed",
         extra={
             "region": region or "all",
             "days": len(period.days()),
-            "handoffs": len(facts),
+            "handoffs": figures.requested,
             "milliseconds": round((time.perf_counter() - started) * 1000, 1),
         },
     )

@@ -4,12 +4,11 @@ the store reads the rows, the use case asks, the card draws."""
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,6 +99,16 @@ class Period:
         last = (self.until - timedelta(microseconds=1)).astimezone(zone).date()
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
+    def day_bounds(self) -> list[tuple[datetime, datetime]]:
+        """Each of days() as [start, end) in UTC, cut to the period: a day of 23 or 25 hours
+        where the clocks change."""
+        zone = ZoneInfo(self.zone)
+        starts = [
+            max(as_utc(datetime.combine(day, time(0), tzinfo=zone)), self.since)
+            for day in self.days()
+        ]
+        return list(zip(starts, [*starts[1:], self.until], strict=True))
+
 
 PERIOD_HELP = (
     "Write the period as a number of days up to 365, e.g. **7d** or **30d**, or **this week** "
@@ -134,11 +143,12 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest rank: the smallest value with at least `share` of the values at or below it
-    (of 10 values, the 90th percentile is the 9th smallest)."""
+def percentile(values: Sequence[float], percent: int) -> float:
+    """Nearest rank: the smallest value with at least `percent` % of the values at or below it
+    (of 10 values, the 90th percentile is the 9th smallest). The rank in whole numbers, as the
+    store's SQL has it: 0.9 * 70 is 63.00000000000001 in floating point, and its ceiling 64."""
     ordered = sorted(values)
-    rank = max(math.ceil(share * len(ordered)), 1)
+    rank = max(-(-percent * len(ordered) // 100), 1)
     return float(ordered[rank - 1])
 
 
@@ -240,63 +250,83 @@ class Insights:
     round_the_globe: tuple[Journey, ...]
     critical_waiting: tuple[WaitingCritical, ...]
     notes: NotesRefused
-    journeys: tuple[Journey, ...] = field(default=())
 
     @property
     def hops_per_case(self) -> float:
         return self.hops / self.cases if self.cases else 0.0
 
 
-def _times(label: str, facts: Iterable[HandoffFact]) -> TimeToAccept | None:
-    seconds = [f.seconds_to_accept for f in facts if f.seconds_to_accept is not None]
-    if not seconds:
-        return None
-    return TimeToAccept(label, len(seconds), median(seconds), percentile(seconds, 0.9))
+@dataclass(frozen=True)
+class GroupCounts:
+    """The period's handoffs of one route and severity, counted by the store."""
+
+    from_region: str
+    target_region: str
+    severity: Severity
+    requested: int
+    # The time to accept of each handoff accepted, in seconds, in no order.
+    seconds_to_accept: tuple[int, ...]
+    within_target: int
+    # Not accepted, still open, and waiting longer than the severity's target.
+    late_waiting: int
+    back_to_queue: int
+    more_info: int
+
+    @property
+    def route(self) -> str:
+        return f"{self.from_region} → {self.target_region}"
+
+    @property
+    def accepted(self) -> int:
+        return len(self.seconds_to_accept)
 
 
-def _by_day(period: Period, facts: Sequence[HandoffFact]) -> tuple[tuple[date, int], ...]:
-    zone = ZoneInfo(period.zone)
-    counts = Counter(f.requested_at.astimezone(zone).date() for f in facts)
-    return tuple((day, counts.get(day, 0)) for day in period.days())
+@dataclass(frozen=True)
+class RollupQuery:
+    """What InsightsReader.rollup adds up: the handoffs requested within [since, until), to
+    `region` if given; per day of `day_bounds`; against the targets (minutes) at `now`; and,
+    for `refused_cases`, when their latest handoff of the period was requested."""
+
+    since: datetime
+    until: datetime
+    region: str | None
+    day_bounds: tuple[tuple[datetime, datetime], ...]
+    targets: Mapping[Severity, int]
+    now: datetime
+    refused_cases: frozenset[str]
 
 
-def _severity(
-    severity: Severity, facts: Sequence[HandoffFact], target_minutes: int, now: datetime
-) -> SeverityFigures:
-    target = timedelta(minutes=target_minutes)
-    mine = [f for f in facts if f.severity is severity]
-    accepted = [f for f in mine if f.seconds_to_accept is not None]
-    within = sum(1 for f in accepted if (f.seconds_to_accept or 0) <= target.total_seconds())
-    late_waiting = sum(
-        1
-        for f in mine
-        if f.accepted_at is None and f.state.is_open and now - f.requested_at > target
-    )
-    return SeverityFigures(
-        severity=severity,
-        requested=len(mine),
-        times=_times(f"Sev {severity.value}", accepted),
-        target_minutes=target_minutes,
-        within_target=within,
-        decided=len(accepted) + late_waiting,
-    )
+@dataclass(frozen=True)
+class PeriodRollup:
+    """A period's handoff facts as the store adds them up (InsightsReader.rollup): counts, not
+    rows, except for the few cases that need their rows for a journey."""
+
+    groups: tuple[GroupCounts, ...]
+    by_day: tuple[int, ...]
+    cases: int
+    # The period's handoffs of the cases with more than one handoff or flagged long-running,
+    # and the other handoffs (outside the period or the region) of all the period's cases.
+    travelled: tuple[HandoffFact, ...]
+    others: tuple[HandoffFact, ...]
+    # Of the refused cases asked about: when their latest handoff of the period was requested.
+    last_requested: Mapping[str, datetime]
 
 
-def _bounces(facts: Sequence[HandoffFact]) -> Bounces:
-    per_route: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for f in facts:
-        rounds = per_route[f.route]
-        rounds[0] += f.back_to_queue_rounds
-        rounds[1] += f.more_info_rounds
-    bounced = sorted(
-        ((route, btq, more) for route, (btq, more) in per_route.items() if btq + more),
-        key=lambda r: (-(r[1] + r[2]), r[0]),
-    )
-    return Bounces(
-        handoffs=len(facts),
-        back_to_queue=sum(f.back_to_queue_rounds for f in facts),
-        more_info=sum(f.more_info_rounds for f in facts),
-        routes=tuple(bounced[:TOP]),
+def rollup_query(
+    period: Period,
+    region: str | None,
+    now: datetime,
+    refusals: Sequence[AuditEntry] = (),
+    targets: Mapping[Severity, int] = DEFAULT_TARGET_MINUTES,
+) -> RollupQuery:
+    return RollupQuery(
+        since=period.since,
+        until=period.until,
+        region=region,
+        day_bounds=tuple(period.day_bounds()),
+        targets={s: targets.get(s, DEFAULT_TARGET_MINUTES[s]) for s in Severity},
+        now=now,
+        refused_cases=frozenset(entry.subject for entry in refusals),
     )
 
 
@@ -318,32 +348,69 @@ def journey(case_number: str, facts: Iterable[HandoffFact]) -> Journey:
     )
 
 
-def _journey(case_number: str, facts: list[HandoffFact]) -> Journey:
-    """journey(), quicker for the usual case of one handoff (no order, no loop to look for):
-    a card over a big week reads thousands of cases."""
-    if len(facts) > 1:
-        return journey(case_number, facts)
-    [f] = facts
-    accepted = f.accepted_at is not None
-    regions = (f.from_region, f.target_region) if f.target_region != f.from_region else ()
-    return Journey(
-        case_number=case_number,
-        hops=int(accepted),
-        regions=(regions or (f.from_region,)) if accepted else (),
-        loop=None,
-        long_running=f.long_running,
+def _times(label: str, groups: Iterable[GroupCounts]) -> TimeToAccept | None:
+    seconds = [value for g in groups for value in g.seconds_to_accept]
+    if not seconds:
+        return None
+    return TimeToAccept(label, len(seconds), median(seconds), percentile(seconds, 90))
+
+
+def _severity(severity: Severity, rollup: PeriodRollup, target_minutes: int) -> SeverityFigures:
+    mine = [g for g in rollup.groups if g.severity is severity]
+    accepted = sum(g.accepted for g in mine)
+    return SeverityFigures(
+        severity=severity,
+        requested=sum(g.requested for g in mine),
+        times=_times(f"Sev {severity.value}", mine),
+        target_minutes=target_minutes,
+        within_target=sum(g.within_target for g in mine),
+        decided=accepted + sum(g.late_waiting for g in mine),
     )
 
 
-def _notes(refusals: Sequence[AuditEntry], facts: Sequence[HandoffFact]) -> NotesRefused:
+def _bounces(groups: Sequence[GroupCounts]) -> Bounces:
+    per_route: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for g in groups:
+        rounds = per_route[g.route]
+        rounds[0] += g.back_to_queue
+        rounds[1] += g.more_info
+    bounced = sorted(
+        ((route, btq, more) for route, (btq, more) in per_route.items() if btq + more),
+        key=lambda r: (-(r[1] + r[2]), r[0]),
+    )
+    return Bounces(
+        handoffs=sum(g.requested for g in groups),
+        back_to_queue=sum(g.back_to_queue for g in groups),
+        more_info=sum(g.more_info for g in groups),
+        routes=tuple(bounced[:TOP]),
+    )
+
+
+def _travelled(rollup: PeriodRollup) -> tuple[Journey, ...]:
+    by_case: dict[str, list[HandoffFact]] = defaultdict(list)
+    for f in rollup.travelled:
+        by_case[f.case_number].append(f)
+    for f in rollup.others:
+        if f.case_number in by_case:
+            by_case[f.case_number].append(f)
+    journeys = (journey(case, facts) for case, facts in by_case.items())
+    return tuple(
+        sorted(
+            (j for j in journeys if j.loop or j.long_running),
+            key=lambda j: (-j.hops, j.case_number),
+        )
+    )
+
+
+def _notes(refusals: Sequence[AuditEntry], last_requested: Mapping[str, datetime]) -> NotesRefused:
     per_case: Counter[str] = Counter(entry.subject for entry in refusals)
     first_refused: dict[str, datetime] = {}
     for entry in refusals:
         first_refused[entry.subject] = min(entry.at, first_refused.get(entry.subject, entry.at))
     passed = {
-        f.case_number
-        for f in facts
-        if f.case_number in first_refused and f.requested_at >= first_refused[f.case_number]
+        case
+        for case, refused in first_refused.items()
+        if case in last_requested and last_requested[case] >= refused
     }
     fixes: Counter[str] = Counter(
         str(fix) for entry in refusals for fix in entry.data.get("fixes", [])
@@ -360,32 +427,22 @@ def _notes(refusals: Sequence[AuditEntry], facts: Sequence[HandoffFact]) -> Note
 def compute(
     period: Period,
     region: str | None,
-    facts: Sequence[HandoffFact],
-    case_facts: Sequence[HandoffFact],
+    rollup: PeriodRollup,
     critical_open: Sequence[HandoffFact],
     refusals: Sequence[AuditEntry],
     now: datetime,
     targets: Mapping[Severity, int] = DEFAULT_TARGET_MINUTES,
 ) -> Insights:
-    """Every figure of the card. `facts`: the handoffs requested in the period (to `region`,
-    if given); `case_facts`: the other handoffs of their cases, for their journeys;
-    `critical_open`: the critical handoffs open now without an owner; `refusals`: the notes
-    refused by the quality check in the period."""
-    accepted = [f for f in facts if f.seconds_to_accept is not None]
-    routes: dict[str, list[HandoffFact]] = defaultdict(list)
-    for f in accepted:
-        routes[f.route].append(f)
+    """Every figure of the card, from the period's rollup (to `region`, if given), the
+    critical handoffs open now without an owner, and the notes refused by the quality check
+    in the period."""
+    groups = rollup.groups
+    routes: dict[str, list[GroupCounts]] = defaultdict(list)
+    for g in groups:
+        routes[g.route].append(g)
     by_route = sorted(
-        (t for route, group in routes.items() if (t := _times(route, group)) is not None),
+        (t for route, mine in routes.items() if (t := _times(route, mine)) is not None),
         key=lambda t: (-t.median_seconds, t.label),
-    )
-    by_case: dict[str, list[HandoffFact]] = defaultdict(list)
-    for f in (*facts, *case_facts):
-        by_case[f.case_number].append(f)
-    cases = sorted({f.case_number for f in facts})
-    journeys = [_journey(case, by_case[case]) for case in cases]
-    travelled = sorted(
-        (j for j in journeys if j.loop or j.long_running), key=lambda j: (-j.hops, j.case_number)
     )
     waiting = sorted(
         (
@@ -397,24 +454,27 @@ def compute(
         ),
         key=lambda w: (w.requested_at, w.case_number),
     )
-    regions = Counter(f.target_region for f in facts)
+    regions: Counter[str] = Counter()
+    for g in groups:
+        regions[g.target_region] += g.requested
+    accepted = sum(g.accepted for g in groups)
+    hops = accepted + sum(1 for f in rollup.others if f.accepted_at is not None)
     return Insights(
         period=period,
         region=region,
-        requested=len(facts),
-        by_day=_by_day(period, facts),
+        requested=sum(g.requested for g in groups),
+        by_day=tuple(zip(period.days(), rollup.by_day, strict=True)),
         by_region=tuple(sorted(regions.items(), key=lambda item: (-item[1], item[0]))),
-        accepted=len(accepted),
-        overall=_times("All", accepted),
+        accepted=accepted,
+        overall=_times("All", groups),
         by_route=tuple(by_route),
         by_severity=tuple(
-            _severity(s, facts, targets.get(s, DEFAULT_TARGET_MINUTES[s]), now) for s in Severity
+            _severity(s, rollup, targets.get(s, DEFAULT_TARGET_MINUTES[s])) for s in Severity
         ),
-        bounces=_bounces(facts),
-        cases=len(cases),
-        hops=sum(j.hops for j in journeys),
-        round_the_globe=tuple(travelled),
+        bounces=_bounces(groups),
+        cases=rollup.cases,
+        hops=hops,
+        round_the_globe=_travelled(rollup),
         critical_waiting=tuple(waiting),
-        notes=_notes(refusals, facts),
-        journeys=tuple(journeys),
+        notes=_notes(refusals, rollup.last_requested),
     )

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from .errors import DomainError
 from .escalation import Escalation
-from .insights import HandoffFact
+from .insights import HandoffFact, PeriodRollup, RollupQuery
 from .long_running import GroupChat, GroupChatState
 from .models import (
     AuditEntry,
@@ -129,6 +129,10 @@ class HandoffRepository(Protocol):
 class InsightsReader(Protocol):
     """The rows of handoff facts behind `insights` (handoff/insights.py), one per handoff, kept
     by HandoffRepository in the same transaction as each change."""
+
+    async def rollup(self, query: RollupQuery) -> PeriodRollup:
+        """The period's handoffs added up as the figures need them (handoff.insights.compute),
+        in a few aggregate queries whatever their number."""
 
     async def facts_requested(
         self, since: datetime, until: datetime, target_region: str | None = None

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from handoff.insights import AcceptTimes, HandoffFact, fact_change
+from handoff.insights import AcceptTimes, HandoffFact, PeriodRollup, RollupQuery, fact_change
 from handoff.models import AuditEvent, Handoff, HandoffState, Severity, as_utc
 
 from ..sql_protocol import Row, Session, SqlValue
 from ..store_base import StoreBase
+from .rollup import read_rollup
 
 _COLUMNS = (
     "handoff_id, case_number, severity, is_24x7, from_region, target_region, requested_at, "
@@ -194,3 +195,6 @@ class SqlInsights(StoreBase):
             )
             for row in rows
         }
+
+    async def rollup(self, query: RollupQuery) -> PeriodRollup:
+        return await read_rollup(self._db, query, _COLUMNS, _fact, self.case_facts)

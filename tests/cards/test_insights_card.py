@@ -9,11 +9,12 @@ from typing import Any
 
 from cards.fit import CARD_LIMIT_BYTES, fit_card
 from cards.insights_card import axis_label, buckets, insights_card
-from handoff.insights import HandoffFact, Insights, compute, parse_period
+from handoff.insights import HandoffFact, Insights, parse_period
 from handoff.models import AuditEntry, AuditKind, HandoffState, Person, Severity
 
 from harness.card_schema import assert_valid_card, card_problems
 from harness.chat import all_text
+from harness.insights_oracle import figures_from_facts
 
 NOW = datetime(2026, 4, 2, 12, 0, tzinfo=UTC)
 REGIONS = ("EMEA", "US", "APAC", "IST")
@@ -51,7 +52,7 @@ def figures(words: tuple[str, ...] = ("7d",), count: int = 6) -> Insights:
         data={"fixes": ["summary", "next_steps_us"]},
     )
     critical = [f for f in facts if f.is_critical and f.accepted_at is None]
-    return compute(period, None, facts, [], critical, [refused], NOW)
+    return figures_from_facts(period, None, facts, [], critical, [refused], NOW)
 
 
 def charts(card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,7 +119,7 @@ def test_long_periods_are_drawn_by_week_or_month_and_fit_teams_limit() -> None:
 
 def test_an_empty_period_says_so() -> None:
     period = parse_period(("this", "week"), NOW, "UTC")
-    card = insights_card(compute(period, "US", [], [], [], [], NOW))
+    card = insights_card(figures_from_facts(period, "US", [], [], [], [], NOW))
     assert_valid_card(card)
     text = all_text(card)
     assert "Handoff insights to US" in text

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.insights import compute, parse_period
+from application.insights import region_insights
+from handoff.insights import parse_period
 from handoff.models import AuditKind, Handoff
 from storage.sql_store import SqlStore
 
@@ -162,12 +163,12 @@ async def test_notes_refused_twice_then_passed_are_recorded_for_insights(
         (CASE, ["next_steps_us", "summary"]),
     ]
     period = parse_period(("1d",), clock.now() + timedelta(minutes=1), "UTC")
-    facts = await store.facts_requested(period.since, period.until)
-    notes = compute(period, None, facts, [], [], refusals, clock.now()).notes
+    notes = (await region_insights(store, period, None, clock.now())).notes
     assert (notes.refusals, notes.cases, notes.passed, notes.refusals_before_passing) == (
         2,
         1,
         1,
         2,
     )
+    facts = await store.facts_requested(period.since, period.until)
     assert [f.handoff_id for f in facts] == [handoff.id]

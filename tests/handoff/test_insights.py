@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handoff.insights import (
+    GroupCounts,
     HandoffFact,
     PeriodError,
+    PeriodRollup,
     compute,
     fact_change,
     journey,
@@ -83,10 +85,12 @@ def test_a_period_that_cannot_be_read_says_what_to_write(words: tuple[str, ...],
 def test_median_and_nearest_rank_percentile() -> None:
     values = [600, 10, 50, 20, 180, 40, 100]
     assert median(values) == 50
-    assert percentile(values, 0.9) == 600  # the 7th of 7
+    assert percentile(values, 90) == 600  # the 7th of 7
     ten = list(range(1, 11))
-    assert (median(ten), percentile(ten, 0.9)) == (5.5, 9)
-    assert percentile([42], 0.9) == 42
+    assert (median(ten), percentile(ten, 90)) == (5.5, 9)
+    assert percentile([42], 90) == 42
+    # 90 % of 70 is 63 exactly: the 63rd, where 0.9 * 70 in floating point would give the 64th.
+    assert percentile(list(range(1, 71)), 90) == 63
 
 
 def a_handoff(state: HandoffState = HandoffState.REQUESTED) -> Handoff:
@@ -168,23 +172,28 @@ def test_a_back_and_forth_is_no_trip_round_the_globe() -> None:
     assert (cancelled.hops, cancelled.regions) == (0, ())
 
 
-def test_the_card_gives_every_case_the_journey_that_journey_gives_it() -> None:
-    """compute() takes a short cut for cases of one handoff; it must change nothing."""
+def test_the_hops_and_journeys_of_a_period_come_from_its_rollup() -> None:
+    """Every accepted handoff of the period's cases is a hop, those outside the period too;
+    a journey is shown when it went round the globe or the case is long-running."""
     long_running = dataclasses.replace(fact("5", ("APAC", "EMEA"), 30), long_running=True)
-    facts = [
-        fact("1", ("EMEA", "US"), 10),
-        fact("2", ("EMEA", "US"), None),
-        fact("3", ("US", "US"), 5),
-        fact("4", ("EMEA", "US"), 10),
-        long_running,
-    ]
+    travelled = [fact("4", ("EMEA", "US"), 10), long_running]
     others = [fact("4", ("US", "APAC"), 20), fact("4", ("APAC", "EMEA"), 40)]
-    figures = compute(parse_period((), NOW, "UTC"), None, facts, others, [], [], NOW)
+    group = GroupCounts("EMEA", "US", Severity.B, 5, (600, 1200, 60, 60), 4, 0, 0, 0)
+    period = parse_period((), NOW, "UTC")
+    rollup = PeriodRollup(
+        groups=(group,),
+        by_day=tuple(0 for _ in period.days()),
+        cases=5,
+        travelled=tuple(travelled),
+        others=tuple(others),
+        last_requested={},
+    )
+    figures = compute(period, None, rollup, [], [], NOW)
 
-    by_case = {
-        f.case_number: [g for g in [*facts, *others] if g.case_number == f.case_number]
-        for f in facts
-    }
-    assert list(figures.journeys) == [journey(case, by_case[case]) for case in sorted(by_case)]
-    assert figures.hops == 1 + 0 + 1 + 3 + 1
-    assert [j.case_number for j in figures.round_the_globe] == ["4", "5"]
+    assert (figures.cases, figures.hops) == (5, 4 + 2)
+    assert figures.overall is not None
+    assert (figures.overall.median_seconds, figures.overall.p90_seconds) == (330, 1200)
+    assert [(j.case_number, j.hops, j.loop) for j in figures.round_the_globe] == [
+        ("4", 3, "EMEA → US → APAC → EMEA"),
+        ("5", 1, None),
+    ]

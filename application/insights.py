@@ -11,6 +11,7 @@ those handoffs stand at upload time, a moment after the offer."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -145,11 +146,17 @@ def _iso(moment: datetime | None) -> str:
     return "" if moment is None else as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export_csv(facts: Sequence[HandoffFact], journeys: Sequence[HandoffFact] = ()) -> bytes:
+def export_csv(
+    facts: Sequence[HandoffFact],
+    journeys: Sequence[HandoffFact] = (),
+    owner_names: Mapping[str, str] | None = None,
+) -> bytes:
     """The rows, oldest request first: no notes or customer words, only what the figures use.
     Hops are the case's accepted handoffs over its whole journey, as `insights` counts them
     (``journeys``: its handoffs outside the period); bounces the handoff's back-to-queue and
-    more-info rounds."""
+    more-info rounds; the owner by name (``owner_names``, by handoff id), by Teams id when the
+    bot never learnt the name."""
+    names = owner_names or {}
     rows = sorted(facts, key=lambda f: (f.requested_at, f.case_number, f.handoff_id))
     hops: dict[str, int] = {}
     for fact in (*rows, *journeys):
@@ -167,7 +174,7 @@ def export_csv(facts: Sequence[HandoffFact], journeys: Sequence[HandoffFact] = (
                 f"{fact.from_region} -> {fact.target_region}",
                 _iso(fact.requested_at),
                 _iso(fact.accepted_at),
-                fact.owner_id or "",
+                names.get(fact.handoff_id) or fact.owner_id or "",
                 _minutes(fact.seconds_to_accept),
                 hops.get(fact.case_number, 0),
                 fact.back_to_queue_rounds + fact.more_info_rounds,
@@ -324,7 +331,11 @@ class InsightsView:
     async def _export(
         self, since: datetime, until: datetime, region: str | None, facts: list[HandoffFact]
     ) -> bytes:
-        return export_csv(facts, await self._store.case_facts(since, until, region))
+        others = await self._store.case_facts(since, until, region)
+        names = await self._store.owner_names(since, until, region)
+        # A year of a busy team is hundreds of thousands of rows: written off the event loop,
+        # so other people's turns go on meanwhile.
+        return await asyncio.to_thread(export_csv, facts, others, names)
 
     def _offer_of(
         self, context: Mapping[str, object]

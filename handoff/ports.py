@@ -146,6 +146,12 @@ class InsightsReader(Protocol):
         of the cases that had one requested within [since, until) (to `target_region` if
         given): with facts_requested, the cases' whole journeys."""
 
+    async def owner_names(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> dict[str, str]:
+        """The owners' names (by handoff id) of the handoffs requested within [since,
+        until) that have an owner with a name."""
+
     async def critical_open(
         self, target_region: str | None = None, limit: int = 50
     ) -> list[HandoffFact]:

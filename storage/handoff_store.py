@@ -86,7 +86,7 @@ class SqlHandoffRepository(StoreBase):
             if not inserted:
                 await self._explain_refused_add(tx, handoff)
             await insert_events(tx, events)
-            await record_fact(tx, handoff, list(events))
+            await record_fact(tx, handoff, list(events), new=True)
             await enqueue_all_in(tx, outbox, self._clock)
 
     async def _explain_refused_add(self, tx: Session, handoff: Handoff) -> None:

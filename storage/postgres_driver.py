@@ -69,6 +69,10 @@ def numbered_placeholders(sql: str) -> str:
     return "".join(out)
 
 
+# How long a migration script may run (execute_script).
+SCRIPT_TIMEOUT_SECONDS = 3600.0
+
+
 def describe_server(dsn: str) -> str:
     """host:port of a PostgreSQL URL, never its credentials."""
     _, _, rest = dsn.partition("://")
@@ -111,7 +115,9 @@ class _PostgresSession:
 
     async def execute_script(self, script: str) -> None:
         # Without arguments asyncpg uses the simple query protocol, which runs many statements.
-        await self._run(lambda: self._conn.execute(script))
+        # Scripts are migrations: a backfill over a big table may take minutes, far beyond the
+        # few seconds a turn's statement is given.
+        await self._run(lambda: self._conn.execute(script, timeout=SCRIPT_TIMEOUT_SECONDS))
 
 
 class _Runner:

@@ -12,7 +12,7 @@ from handoff.models import AuditEvent, Handoff, HandoffState, Severity, as_utc
 
 from ..sql_protocol import Row, Session, SqlValue
 from ..store_base import StoreBase
-from .rollup import read_rollup
+from .rollup import period_filter, read_rollup
 
 _COLUMNS = (
     "handoff_id, case_number, severity, is_24x7, from_region, target_region, requested_at, "
@@ -24,21 +24,22 @@ _COLUMNS = (
 CRITICAL_OPEN = "severity = 'A' AND is_24x7 = 1 AND state NOT IN ('accepted', 'cancelled')"
 
 # The other handoffs of the period's cases: one look-up by case (handoff_facts_by_case) per
-# case of the period. PostgreSQL's planner costs those look-ups above a scan of the whole
-# table and hash-joins (370 ms at a million handoffs, against 17 ms); the LATERAL subquery
-# with OFFSET 0, which it cannot flatten, keeps it to the look-ups. SQLite does them anyway
-# (and has no LATERAL).
+# case of the period that has more than one handoff (migration 0016). PostgreSQL's planner
+# costs those look-ups above a scan of the whole table and hash-joins (370 ms at a million
+# handoffs, against 17 ms); the LATERAL subquery with OFFSET 0, which it cannot flatten, keeps
+# it to the look-ups. SQLite does them anyway (and has no LATERAL).
 _CASE_FACTS = {
     "sqlite": """
         SELECT {columns} FROM handoff_facts
         WHERE case_number IN (
             SELECT case_number FROM handoff_facts
-            WHERE requested_at >= ? AND requested_at < ? {region})
+            WHERE requested_at >= ? AND requested_at < ? {region} AND case_handoffs > 1)
           AND NOT (requested_at >= ? AND requested_at < ? {region})""",
     "postgresql": """
         SELECT other.* FROM (
             SELECT DISTINCT case_number FROM handoff_facts
-            WHERE requested_at >= ? AND requested_at < ? {region}) AS period
+            WHERE requested_at >= ? AND requested_at < ? {region} AND case_handoffs > 1
+            ) AS period
         CROSS JOIN LATERAL (
             SELECT {columns} FROM handoff_facts
             WHERE handoff_facts.case_number = period.case_number
@@ -46,12 +47,22 @@ _CASE_FACTS = {
             OFFSET 0) AS other""",
 }
 
+# The owner's name, from the handoff's document (the rollup keeps only the id).
+_OWNER_NAME = {
+    "sqlite": "json_extract(handoffs.doc, '$.owner.name')",
+    "postgresql": "CAST(handoffs.doc AS jsonb) -> 'owner' ->> 'name'",
+}
+
 
 async def record_fact(
-    tx: Session, handoff: Handoff, events: tuple[AuditEvent, ...] | list[AuditEvent]
+    tx: Session,
+    handoff: Handoff,
+    events: tuple[AuditEvent, ...] | list[AuditEvent],
+    *,
+    new: bool = False,
 ) -> None:
     """Writes the handoff's row as this change leaves it: its fields replaced, this change's
-    rounds added, its first accept kept."""
+    rounds added, its first accept kept; for a `new` handoff, the case's rows count it."""
     fact = fact_change(handoff, events)
     await tx.execute(
         f"""
@@ -89,6 +100,15 @@ async def record_fact(
         int(fact.long_running),
         handoff.updated_at,
     )
+    if new:
+        await tx.execute(
+            """UPDATE handoff_facts SET case_handoffs = (
+                   SELECT COUNT(*) FROM handoff_facts AS same_case
+                   WHERE same_case.case_number = ?)
+               WHERE case_number = ?""",
+            fact.case_number,
+            fact.case_number,
+        )
 
 
 # An insights card reads thousands of rows: these dict look-ups instead of the enums' calls,
@@ -196,5 +216,18 @@ class SqlInsights(StoreBase):
             for row in rows
         }
 
+    async def owner_names(
+        self, since: datetime, until: datetime, target_region: str | None = None
+    ) -> dict[str, str]:
+        period, params = period_filter(since, until, target_region)
+        rows = await self._db.fetch_all(
+            f"""SELECT period.handoff_id, {_OWNER_NAME[self._db.dialect]} AS name
+                FROM (SELECT handoff_id FROM handoff_facts
+                      WHERE {period} AND owner_id IS NOT NULL) AS period
+                JOIN handoffs ON handoffs.id = period.handoff_id""",
+            *params,
+        )
+        return {str(row["handoff_id"]): str(row["name"]) for row in rows if row["name"]}
+
     async def rollup(self, query: RollupQuery) -> PeriodRollup:
-        return await read_rollup(self._db, query, _COLUMNS, _fact, self.case_facts)
+        return await read_rollup(self._db, query, _COLUMNS, _fact)

@@ -5,7 +5,7 @@ long-running) and the refused cases of the notes figure."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from handoff.insights import GroupCounts, HandoffFact, PeriodRollup, RollupQuery
@@ -18,7 +18,6 @@ from ..sql_protocol import Database, Row, SqlValue
 CHUNK = 400
 _CLOSED = tuple(state.value for state in HandoffState if not state.is_open)
 
-Others = Callable[[datetime, datetime, str | None], Awaitable[list[HandoffFact]]]
 ToFact = Callable[[Row], HandoffFact]
 # The times to accept of a group, in one text: a row per group, not per handoff.
 _JOINED = {
@@ -27,11 +26,19 @@ _JOINED = {
 }
 
 
-def _period(query: RollupQuery) -> tuple[str, list[SqlValue]]:
-    params: list[SqlValue] = [as_utc(query.since), as_utc(query.until)]
-    if query.region is None:
+def period_filter(
+    since: datetime, until: datetime, region: str | None
+) -> tuple[str, list[SqlValue]]:
+    """The WHERE terms (and their values) of the handoffs requested within [since, until), to
+    `region` if given: an index range of handoff_facts_by_requested or _by_region."""
+    params: list[SqlValue] = [as_utc(since), as_utc(until)]
+    if region is None:
         return "requested_at >= ? AND requested_at < ?", params
-    return "target_region = ? AND requested_at >= ? AND requested_at < ?", [query.region, *params]
+    return "target_region = ? AND requested_at >= ? AND requested_at < ?", [region, *params]
+
+
+def _period(query: RollupQuery) -> tuple[str, list[SqlValue]]:
+    return period_filter(query.since, query.until, query.region)
 
 
 def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
@@ -106,12 +113,13 @@ async def _by_day(db: Database, query: RollupQuery) -> tuple[int, ...]:
 
 
 async def _cases(db: Database, query: RollupQuery) -> tuple[int, set[str]]:
-    """How many cases the period's handoffs belong to, and which of them made a journey in
-    it (more than one handoff, or long-running)."""
+    """How many cases the period's handoffs belong to, and which of them made a journey
+    (more than one handoff in all, or long-running)."""
     period, params = _period(query)
     rows = await db.fetch_all(
         f"""WITH per_case AS (
-                SELECT case_number, COUNT(*) AS handoffs, MAX(long_running) AS long_running
+                SELECT case_number, MAX(case_handoffs) AS handoffs,
+                       MAX(long_running) AS long_running
                 FROM handoff_facts WHERE {period} GROUP BY case_number)
             SELECT NULL AS case_number, COUNT(*) AS cases FROM per_case
             UNION ALL
@@ -122,30 +130,39 @@ async def _cases(db: Database, query: RollupQuery) -> tuple[int, set[str]]:
     return cases, {str(row["case_number"]) for row in rows if row["case_number"] is not None}
 
 
-async def _period_rows(
-    db: Database, query: RollupQuery, columns: str, cases: Iterable[str]
+async def _case_rows(
+    db: Database, columns: str, cases: Iterable[str], where: str = "", *params: SqlValue
 ) -> list[Row]:
-    period, params = _period(query)
+    """The rows of `cases` (one look-up each on handoff_facts_by_case), within `where`."""
     rows: list[Row] = []
     for chunk in _chunks(cases):
         marks = ", ".join("?" for _ in chunk)
         rows += await db.fetch_all(
-            f"SELECT {columns} FROM handoff_facts WHERE {period} AND case_number IN ({marks})",
-            *params,
+            f"SELECT {columns} FROM handoff_facts WHERE case_number IN ({marks}) {where}",
             *chunk,
+            *params,
         )
     return rows
 
 
+def _in_period(fact: HandoffFact, query: RollupQuery) -> bool:
+    return query.since <= fact.requested_at < query.until and query.region in (
+        None,
+        fact.target_region,
+    )
+
+
 async def read_rollup(
-    db: Database, query: RollupQuery, columns: str, to_fact: ToFact, others: Others
+    db: Database, query: RollupQuery, columns: str, to_fact: ToFact
 ) -> PeriodRollup:
-    """The rollup of `query` (InsightsReader.rollup); `others` reads the other handoffs of the
-    period's cases (InsightsReader.case_facts), `to_fact` makes a row a HandoffFact."""
+    """The rollup of `query` (InsightsReader.rollup); `to_fact` makes a row a HandoffFact."""
     cases, journeys = await _cases(db, query)
-    other_facts = await others(query.since, query.until, query.region)
-    travelled = journeys | {f.case_number for f in other_facts}
-    refused = await _period_rows(db, query, "case_number, requested_at", query.refused_cases)
+    # Every handoff of the cases that made a journey, in the period and out of it.
+    travelled = [to_fact(row) for row in await _case_rows(db, columns, journeys)]
+    period, params = _period(query)
+    refused = await _case_rows(
+        db, "case_number, requested_at", query.refused_cases, f"AND {period}", *params
+    )
     last: dict[str, datetime] = {}
     for row in refused:
         at = as_utc(row["requested_at"])
@@ -154,7 +171,7 @@ async def read_rollup(
         groups=await _groups(db, query),
         by_day=await _by_day(db, query),
         cases=cases,
-        travelled=tuple(to_fact(row) for row in await _period_rows(db, query, columns, travelled)),
-        others=tuple(other_facts),
+        travelled=tuple(f for f in travelled if _in_period(f, query)),
+        others=tuple(f for f in travelled if not _in_period(f, query)),
         last_requested=last,
     )

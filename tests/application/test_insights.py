@@ -70,11 +70,12 @@ def test_rows_come_oldest_first_with_minutes_hops_and_bounces() -> None:
         target_region="APAC",
         requested_at=START + timedelta(minutes=30),
     )
-    table = rows(export_csv([later, second_hop, first]))
+    # The owner by name; by Teams id where the bot never learnt the name.
+    table = rows(export_csv([later, second_hop, first], owner_names={first.handoff_id: "Bo"}))
     assert table[1:] == [
         [
             "1000001", "A", "yes", "EMEA -> US", "2026-03-30T08:00:00Z",
-            "2026-03-30T08:01:30Z", "29:owner", "1.5", "2", "0", "accepted",
+            "2026-03-30T08:01:30Z", "Bo", "1.5", "2", "0", "accepted",
         ],
         [
             "1000001", "A", "yes", "US -> APAC", "2026-03-30T08:30:00Z",

@@ -37,10 +37,13 @@ HEADER = (
 # Worked out by hand from the history's table: 30 days back from Thu 2 Apr 12:00 UTC reach
 # 1000007 (20 Mar); CASE, requested at that very minute, is after the period's end.
 ROWS = [
-    "1000007,B,no,EMEA -> US,2026-03-20T09:00:00Z,2026-03-20T09:15:00Z,29:bo,15,1,0,accepted",
-    "1000002,A,yes,EMEA -> US,2026-03-29T00:30:00Z,2026-03-29T01:20:00Z,29:bo,50,1,1,accepted",
-    "1000003,B,no,US -> APAC,2026-03-29T23:30:00Z,2026-03-30T02:30:00Z,29:bo,180,1,1,accepted",
-    "1000004,B,yes,APAC -> EMEA,2026-03-31T00:00:00Z,2026-03-31T01:40:00Z,29:bo,100,3,0,accepted",
+    "1000007,B,no,EMEA -> US,2026-03-20T09:00:00Z,2026-03-20T09:15:00Z,Bo Receiver,15,1,0,accepted",
+    "1000002,A,yes,EMEA -> US,2026-03-29T00:30:00Z,2026-03-29T01:20:00Z,"
+    "Bo Receiver,50,1,1,accepted",
+    "1000003,B,no,US -> APAC,2026-03-29T23:30:00Z,2026-03-30T02:30:00Z,"
+    "Bo Receiver,180,1,1,accepted",
+    "1000004,B,yes,APAC -> EMEA,2026-03-31T00:00:00Z,2026-03-31T01:40:00Z,"
+    "Bo Receiver,100,3,0,accepted",
     "1000005,A,yes,APAC -> EMEA,2026-04-01T10:00:00Z,,,,0,0,requested",
 ]
 

@@ -118,3 +118,18 @@ async def test_a_naive_time_is_refused_before_it_reaches_the_server(db: Database
     assert await db.fetch_one("SELECT ?::timestamptz AS at", datetime(2025, 1, 1, tzinfo=UTC)) == {
         "at": datetime(2025, 1, 1, tzinfo=UTC)
     }
+
+
+async def test_a_migration_may_outlast_a_turns_statement_timeout(
+    create_postgres_database: CreateDatabase,
+) -> None:
+    """A backfill over a big table takes longer than the seconds a turn's statement is given;
+    the upgrade must not fail half-way as if the server were down."""
+    db = await open_database(await create_postgres_database(), timeout_seconds=0.5)
+    try:
+        with pytest.raises(StorageUnavailable):
+            await db.fetch_one("SELECT pg_sleep(1) AS slept")
+        await db.execute_script("SELECT pg_sleep(1); CREATE TABLE migrated (id int);")
+        assert await db.fetch_all("SELECT id FROM migrated") == []
+    finally:
+        await db.close()

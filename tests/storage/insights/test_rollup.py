@@ -6,6 +6,7 @@ in Europe and the US. Also the edge cases of the percentiles (ties, one value, 7
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -68,7 +69,9 @@ def random_history(seed: int, handoffs: int) -> list[HandoffFact]:
 
 
 async def insert(store: SqlStore, facts: list[HandoffFact]) -> None:
-    """The rows as the store writes them (a handoff row for each, which the facts refer to)."""
+    """The rows as the store writes them (a handoff row for each, which the facts refer to,
+    and the count of the case's handoffs on each)."""
+    per_case = Counter(f.case_number for f in facts)
     async with store.database.transaction() as tx:
         for f in facts:
             await tx.execute(
@@ -87,8 +90,8 @@ async def insert(store: SqlStore, facts: list[HandoffFact]) -> None:
                 """INSERT INTO handoff_facts (handoff_id, case_number, severity, is_24x7,
                    from_region, target_region, requested_at, state, accepted_at, owner_id,
                    seconds_to_accept, back_to_queue_rounds, more_info_rounds, long_running,
-                   updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   updated_at, case_handoffs)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 f.handoff_id,
                 f.case_number,
                 f.severity.value,
@@ -104,6 +107,7 @@ async def insert(store: SqlStore, facts: list[HandoffFact]) -> None:
                 f.more_info_rounds,
                 int(f.long_running),
                 f.requested_at,
+                per_case[f.case_number],
             )
 
 

@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
+from application.outbox_steps.commitments import CommitmentReminders
 from application.outbox_steps.dead_letters import DeadLetterReports
 from application.outbox_steps.digest import DigestHandlers
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
@@ -227,6 +228,7 @@ def build_worker(
         also_plan=(digest.plan,),
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
+    commitments = CommitmentReminders(store, sender, clock, process.schedule())
     # A report of messages that reached nobody looks again after a few polls of the outbox.
     recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
     undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
@@ -247,6 +249,7 @@ def build_worker(
         **chats.table(),
         **reminders.table(),
         **digest.table(),
+        **commitments.table(),
         **approval_cards.table(),
         **undelivered.table(),
         **dead_letters.table(),

@@ -58,6 +58,7 @@ def build_service(store: Store, process: ProcessConfig, clock: Clock) -> Handoff
         clock,
         stay_interval=timedelta(minutes=process.reminders.stay_interval_minutes),
         smes=process.sme_people(),
+        commitment_notice=process.reminders.commitment_notice,
     )
 
 
@@ -133,7 +134,7 @@ def build_use_cases(
         },
         forms={OOF_FORM: oof.submitted, CHAT_OWNERS: long_running.chat_owners_submitted},
     )
-    card_actions = CardActions(service, store, policy)
+    card_actions = CardActions(service, store, policy, clock)
 
     return UseCases(
         router=router,

@@ -61,7 +61,9 @@ class ReadViews:
         history = await self._store.history(handoff.id)
         viewer = self._access.viewer(request, handoff)
         journey = await self._journey(number, history)
-        return [Card(handoff_card(handoff, history=history, viewer=viewer, journey=journey))]
+        now = self._clock.now()
+        card = handoff_card(handoff, history=history, viewer=viewer, journey=journey, now=now)
+        return [Card(card)]
 
     async def _journey(self, number: str, history: list[AuditEvent]) -> Journey:
         """The case's hops. An accepted handoff's state_since is its accept, so only records
@@ -84,7 +86,8 @@ class ReadViews:
             return refused
         handoffs = await self._store.list_open(region, limit=LIST_LIMIT)
         title = f"Open handoffs to {region}" if region else "Open handoffs"
-        return [Card(handoff_list_card(title, handoffs, "None: every handoff has an owner."))]
+        empty = "None: every handoff has an owner."
+        return [Card(handoff_list_card(title, handoffs, empty, now=self._clock.now()))]
 
     async def mine(self, request: Request) -> Reply:
         refusal = await self._access.show_own(request)
@@ -93,7 +96,10 @@ class ReadViews:
         # Only the person's own: each is theirs to see (the read policy's people of a handoff).
         handoffs = await self._store.involving(request.actor.id, limit=LIST_LIMIT)
         card = handoff_list_card(
-            "Handoffs you requested or took", handoffs, "None yet: type **handoff** to start one."
+            "Handoffs you requested or took",
+            handoffs,
+            "None yet: type **handoff** to start one.",
+            now=self._clock.now(),
         )
         return [Card(card)]
 

@@ -16,7 +16,13 @@ from cards.transfer_card import handoff_card, offered_verbs
 from handoff.access import AccessPolicy, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.models import Handoff, HandoffState, Person
-from handoff.ports import AlreadyHandled, HandledKeys, HandoffRepository, UserSettingsStore
+from handoff.ports import (
+    AlreadyHandled,
+    Clock,
+    HandledKeys,
+    HandoffRepository,
+    UserSettingsStore,
+)
 from handoff.service import ActionOutcome, HandoffService
 from handoff.state_machine import (
     Accept,
@@ -132,10 +138,12 @@ class CardActions:
         service: HandoffService,
         store: Store,
         policy: AccessPolicy,
+        clock: Clock,
     ) -> None:
         self._service = service
         self._store = store
         self._policy = policy
+        self._clock = clock
 
     async def run(self, action: CardAction, request: Request) -> ActionResult:
         actor = request.actor
@@ -171,7 +179,9 @@ class CardActions:
             # Allowed, but not meant for them: they confirm first, so nobody takes someone
             # else's handoff by a slip of the finger.
             notice = messages.take_instead(handoff.case.number, instead_of)
-            card = handoff_card(handoff, notice=notice, instead_of=instead_of)
+            card = handoff_card(
+                handoff, notice=notice, instead_of=instead_of, now=self._clock.now()
+            )
             return ActionResult(card=card, message=notice, asks=True)
         command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
         if isinstance(command, str):
@@ -215,7 +225,7 @@ class CardActions:
     ) -> Json:
         """The refreshed card for the clicker: their own copy in a personal chat."""
         viewer = self._policy.viewer(actor, handoff, personal=request.conversation.personal)
-        return handoff_card(handoff, notice=notice, viewer=viewer)
+        return handoff_card(handoff, notice=notice, viewer=viewer, now=self._clock.now())
 
     def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:
         log.info("repeated card action answered with the current card", extra={"id": handoff.id})

@@ -17,6 +17,7 @@ from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import Verb, allowed_verbs
 
+from .commitment_card import overdue_lines
 from .elements import (
     Json,
     card,
@@ -159,10 +160,12 @@ def handoff_card(
     viewer: Viewer = Viewer.TEAM,
     instead_of: str | None = None,
     journey: Journey | None = None,
+    now: datetime | None = None,
 ) -> Json:
     """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
     that reader may press (the team's, in a channel; the requester's or a lead's own, in their
-    personal chat). `status` adds the case's journey."""
+    personal chat). `status` adds the case's journey; `now`, whether the next customer contact
+    is overdue."""
     case, notes = handoff.case, handoff.notes
     requester_tag, requester_entity = mention(handoff.requester)
     entities = [requester_entity]
@@ -173,6 +176,7 @@ def handoff_card(
         heading(f"Case {case.number} · {_badge(handoff)}"),
         _state_line(handoff),
         text(f"Requested by {requester_tag} · {local_time(handoff.created_at)}"),
+        *overdue_lines(handoff, now),
     ]
     if handoff.long_running:
         body.append(
@@ -339,7 +343,12 @@ def timeline(history: Sequence[AuditEvent]) -> str:
 
 
 def handoff_list_card(
-    title: str, handoffs: Sequence[Handoff], empty: str, *, summary: str = ""
+    title: str,
+    handoffs: Sequence[Handoff],
+    empty: str,
+    *,
+    summary: str = "",
+    now: datetime | None = None,
 ) -> Json:
     body: list[Json] = [heading(title)]
     if not handoffs:
@@ -354,6 +363,7 @@ def handoff_list_card(
                 f"{safe(skill)}: {safe(clip(handoff.notes.summary, 140))}"
             )
         )
+        body += overdue_lines(handoff, now)
     if len(handoffs) > MAX_LISTED:
         body.append(more_line(len(handoffs) - MAX_LISTED, "handoffs not shown"))
     count = f"{len(handoffs)} handoff{'s' if len(handoffs) != 1 else ''}" if handoffs else "none"

@@ -21,11 +21,14 @@ from pydantic import (
 from config.settings import Settings
 from handoff.insights import DEFAULT_TARGET_MINUTES
 from handoff.models import Person, RegionCode, Severity
+from handoff.notes.commitment import DEFAULT_NOTICE
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone)]
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# A reminder more than a day ahead of the customer's next contact is no reminder.
+MAX_NOTICE_MINUTES = 24 * 60
 
 
 class ConfigError(Exception):
@@ -106,10 +109,27 @@ class QueueEntry(_Strict):
 
 class Reminders(_Strict):
     """R-STAY: while a critical handoff has no owner, remind its requester every
-    `stay_interval_minutes`, and tell the regional SMEs after `tell_smes_after_minutes`."""
+    `stay_interval_minutes`, and tell the regional SMEs after `tell_smes_after_minutes`.
+    R-CUSTOMER: whoever has the case hears of the customer's next contact
+    `commitment_notice_minutes` before it."""
 
     stay_interval_minutes: int = Field(60, ge=5, le=24 * 60)
     tell_smes_after_minutes: int = Field(240, ge=5, le=7 * 24 * 60)
+    commitment_notice_minutes: int = int(DEFAULT_NOTICE.total_seconds() // 60)
+
+    @field_validator("commitment_notice_minutes")
+    @classmethod
+    def _notice_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MAX_NOTICE_MINUTES:
+            raise ValueError(
+                f"{value} minutes is out of range: give how many minutes before a customer's "
+                f"next contact its engineer is reminded, from 1 to {MAX_NOTICE_MINUTES} (a day)"
+            )
+        return value
+
+    @property
+    def commitment_notice(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.commitment_notice_minutes)
 
 
 TargetMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]

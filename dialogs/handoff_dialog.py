@@ -404,8 +404,10 @@ class ReviewStep(_Step):
         said: list[Said] = [f"{done} Next step: {outputs.next_step}"]
         if stored.requester.id == reply.user.id:
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only
-            # here, where nobody else sees them.
-            said.append(Card(handoff_card(stored, viewer=Viewer.REQUESTER)))
+            # here, where nobody else sees them. With the time: a next contact already past
+            # says so at once.
+            card = handoff_card(stored, viewer=Viewer.REQUESTER, now=self.deps.clock.now())
+            said.append(Card(card))
         return Finish(tuple(said))
 
 

@@ -37,6 +37,8 @@ class OutboxKind(StrEnum):
     REPORT_DEAD_LETTERS = "report_dead_letters"
     PURGE_EXPIRED = "purge_expired"
     WEEKLY_DIGEST = "weekly_digest"
+    # The customer's next contact, before it is due (handoff/notes/commitment.py).
+    COMMITMENT_REMINDER = "commitment_reminder"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never

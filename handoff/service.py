@@ -11,6 +11,7 @@ from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess, why_not_flaggable
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
+from .notes import commitment
 from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
@@ -42,10 +43,12 @@ class HandoffService:
         *,
         stay_interval: timedelta = timedelta(hours=1),
         smes: Mapping[str, tuple[Person, ...]] | None = None,
+        commitment_notice: timedelta = commitment.DEFAULT_NOTICE,
     ) -> None:
         self._repository = repository
         self._clock = clock
         self._stay_interval = stay_interval
+        self._commitment_notice = commitment_notice
         self._smes = dict(smes or {})
 
     async def request(
@@ -64,6 +67,7 @@ class HandoffService:
         event = request_event(handoff, conversation_id)
         event = event.model_copy(update={"data": {"path": list(outputs.path)}})
         outbox = effects.on_request(handoff, self._stay_interval)
+        outbox += commitment.reminders(handoff, handoff.created_at, self._commitment_notice)
         await self._repository.add(handoff, [event], outbox)
         return handoff
 
@@ -185,6 +189,8 @@ class HandoffService:
             data=data,
         )
         outbox = [*effects.on_change(changed, event), *(also(changed, event) if also else [])]
+        # A revision may promise the customer another time: its reminder follows.
+        outbox += commitment.reminders(changed, at, self._commitment_notice)
         await self._repository.save(changed, handoff.version, [event], outbox, claim)
         return changed
 
@@ -227,6 +233,10 @@ class HandoffService:
         [event] = transition.events
         smes = self._smes.get(handoff.target_region, ()) + self._smes.get(handoff.from_region, ())
         outbox = effects.on_change(changed, event, smes)
+        # The promise to the customer goes with the case: an accept gives it a new holder.
+        outbox += commitment.reminders(
+            changed, event.at, self._commitment_notice, taken=isinstance(command, Accept)
+        )
         if isinstance(command, Accept) and changed.long_running is None:
             earlier = [
                 h

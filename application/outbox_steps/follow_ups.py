@@ -132,9 +132,8 @@ class EffectHandlers:
             )
             await self._tell(handoff.requester, [text], journal)
             return
-        activity_id = await self._sender.send(
-            address.reference, Card(handoff_card(handoff)), journal
-        )
+        card = handoff_card(handoff, now=self._clock.now())
+        activity_id = await self._sender.send(address.reference, Card(card), journal)
         await self._store.set_card(
             handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
         )
@@ -148,7 +147,9 @@ class EffectHandlers:
         if address is None:
             raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
         handoff = await self._store.get(handoff_id)
-        await self._sender.update(address.reference, card.activity_id, Card(handoff_card(handoff)))
+        # Also run when the customer's next contact falls due (handoff/notes/commitment.py).
+        content = handoff_card(handoff, now=self._clock.now())
+        await self._sender.update(address.reference, card.activity_id, Card(content))
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])

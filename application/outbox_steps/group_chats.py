@@ -152,7 +152,8 @@ class GroupChatHandlers:
         # depend on how long the posts below take, and a retry books nothing twice.
         owner_region = handoff.target_region if handoff.owner else handoff.from_region
         await self._remind_at_shift_end(chat.case_number, owner_region)
-        await self._sender.send(address.reference, Card(handoff_card(handoff)), journal)
+        card = handoff_card(handoff, now=self._clock.now())
+        await self._sender.send(address.reference, Card(card), journal)
         await self._sender.send(address.reference, CHAT_RULES, journal)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ from application.request import Reply, Request
 from application.router import COMMANDS, DIALOG_COMMANDS, FORMS, Router, help_text
 from cards.long_running_card import CHAT_OWNERS
 from cards.oof_card import OOF_FORM
+from handoff.effects import OutboxKind
+from handoff.models import HandoffNotes, NextContact
 
-from harness.scenario import ANA, Scenario, open_scenario, texts
+from harness import records
+from harness.scenario import ANA, Scenario, open_scenario, process_with, texts
 
 
 @pytest.fixture
@@ -100,3 +104,22 @@ def test_forms_that_differ_from_the_table_stop_start_up() -> None:
         Router(commands=ALL_COMMANDS, forms={OOF_FORM: _no_form})
     with pytest.raises(ValueError, match="do not match the table"):
         Router(commands=ALL_COMMANDS, forms={**ALL_FORMS, "survey": _no_form})
+
+
+async def test_the_service_reminds_the_customers_contact_as_early_as_the_process_file_says(
+    tmp_path: Path,
+) -> None:
+    process = process_with(tmp_path, reminders={"commitment_notice_minutes": 90})
+    async for scenario in open_scenario(tmp_path, process=process):
+        contact = scenario.clock.now() + timedelta(hours=5)
+        notes = HandoffNotes(
+            summary="Autoscale stops at 20 nodes.",
+            next_customer_contact=NextContact(at=contact, who_waits="Customer waits for us"),
+        )
+        await scenario.use_cases.service.request(
+            records.answers("2311230040001234", "EMEA", "US", notes=notes),
+            records.PLACEHOLDER_OUTPUTS,
+            ANA,
+        )
+        [reminder] = await scenario.queued(OutboxKind.COMMITMENT_REMINDER)
+        assert reminder.not_before == contact - timedelta(minutes=90)

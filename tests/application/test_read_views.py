@@ -11,7 +11,7 @@ import pytest
 
 from application import messages
 from cards.transfer_card import local_time
-from handoff.models import Handoff
+from handoff.models import Handoff, HandoffNotes, NextContact, Person
 from handoff.ports import ConversationKind
 from handoff.state_machine import Accept
 
@@ -155,3 +155,35 @@ async def test_an_old_record_without_its_state_time_is_timed_by_its_accept_event
     scenario.join(ANA)
     [card] = cards(await scenario.command("status", scenario.request(ANA, CASE)))
     assert "**EMEA** (Ana Lopez) 1 hour → **US** (Bo Receiver) 7 hours so far" in all_text(card)
+
+
+OVERDUE = "Next customer contact overdue since Mon 23 Nov 05:00 (America/Chicago)"
+
+
+async def test_mine_list_and_status_flag_a_next_contact_overdue_while_nobody_took_the_case(
+    scenario: Scenario,
+) -> None:
+    # Promised for 11:00 UTC, 05:00 in the customer's Chicago, an hour from now.
+    contact = NextContact(
+        at=scenario.clock.at + timedelta(hours=1), who_waits="Customer waits for our call"
+    )
+    notes = HandoffNotes(summary="Autoscale stops at 20 nodes.", next_customer_contact=contact)
+    handoff = await scenario.use_cases.service.request(
+        records.answers(CASE, "EMEA", "US", notes=notes), records.PLACEHOLDER_OUTPUTS, ANA
+    )
+    scenario.join(BO)
+
+    async def shown(command: str, who: Person, *args: str) -> str:
+        [card] = cards(await scenario.command(command, scenario.request(who, *args)))
+        assert_valid_card(card)
+        return all_text(card)
+
+    assert OVERDUE not in await shown("mine", ANA)
+    scenario.clock.at = contact.at + timedelta(minutes=5)
+    assert OVERDUE in await shown("mine", ANA)
+    assert OVERDUE in await shown("status", ANA, CASE)
+    assert OVERDUE in await shown("list", BO)
+    # Once Bo took the case he was reminded; the bot cannot see his call, so no flag after.
+    await scenario.use_cases.service.act(handoff.id, Accept(actor=BO), handoff.version)
+    assert OVERDUE not in await shown("mine", BO)
+    assert OVERDUE not in await shown("status", BO, CASE)

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -187,4 +187,32 @@ def test_the_digest_time_defaults_to_eight_and_is_read_as_quoted_text(tmp_path: 
     # Unquoted, YAML reads 10:30 as the number 630 (minutes, base 60).
     path.write_text(path.read_text(encoding="utf-8").replace("'10:30'", "10:30"))
     with pytest.raises(ConfigError, match=r'insights\.digest_time: .*quoted "HH:MM"'):
+        load_process_config(path)
+
+
+def test_the_commitment_notice_defaults_to_thirty_minutes(tmp_path: Path) -> None:
+    shipped = load_process_config(DEFAULT_CONFIG_PATH).reminders
+    assert shipped.commitment_notice == timedelta(minutes=30)
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["reminders"].pop("commitment_notice_minutes")
+    path = tmp_path / "handoff.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_process_config(path).reminders.commitment_notice_minutes == 30
+    given = write_config(tmp_path, {"reminders": {"commitment_notice_minutes": 45}})
+    assert load_process_config(given).reminders.commitment_notice == timedelta(minutes=45)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "says"),
+    [
+        (0, r"reminders\.commitment_notice_minutes: 0 minutes is out of range: give how many"),
+        (1441, r"reminders\.commitment_notice_minutes: 1441 minutes .* from 1 to 1440"),
+        ("soon", r"reminders\.commitment_notice_minutes: .*valid integer"),
+    ],
+)
+def test_a_bad_commitment_notice_names_the_setting_and_the_range(
+    tmp_path: Path, minutes: object, says: str
+) -> None:
+    path = write_config(tmp_path, {"reminders": {"commitment_notice_minutes": minutes}})
+    with pytest.raises(ConfigError, match=says):
         load_process_config(path)

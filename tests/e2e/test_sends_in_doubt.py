@@ -68,8 +68,12 @@ SENT_NOW = (effects.OutboxKind.NOTIFY, effects.OutboxKind.POST_CARD, effects.Out
 
 async def sends_done(database_url: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
     """Waits until the messages and cards in the outbox are all sent, due yet or not (a send
-    in doubt waits a few seconds before it is looked for)."""
-    query = "SELECT id FROM outbox WHERE state = 'pending' AND kind IN (?, ?, ?)"
+    in doubt waits a few seconds before it is looked for); but for the card's update planned
+    for when the customer's next contact comes due, tomorrow (handoff/notes/commitment.py)."""
+    query = (
+        "SELECT id FROM outbox WHERE state = 'pending' AND kind IN (?, ?, ?) "
+        "AND dedupe_key NOT LIKE 'card:%:due:%'"
+    )
     await _wait_for_no_rows(database_url, query, SENT_NOW, timeout)
 
 

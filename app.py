@@ -217,6 +217,7 @@ def build_worker(
             tell_smes_after=timedelta(minutes=process.reminders.tell_smes_after_minutes),
         ),
         smes=process.sme_people(),
+        leads=process.lead_people(),
     )
     digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(

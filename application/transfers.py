@@ -1,5 +1,7 @@
 """Card buttons: Action.Execute invokes, their Action.Submit fallback, and the requester's
-answer from their personal chat. Card data is untrusted and checked before anything runs."""
+answer from their personal chat; and the refresh of the Case Transfer card, which gives each
+reader Teams asks for their own copy (cards/user_views.py). Card data is untrusted and checked
+before anything runs."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from application import messages
 from application.clicks import click_key, pressed_before
 from cards.elements import Json
 from cards.transfer_card import handoff_card, offered_verbs
-from handoff.access import AccessPolicy, log_refusal, meant_for_someone_else
+from cards.user_views import REFRESH_VERB
+from handoff.access import AccessPolicy, Viewer, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from handoff.models import Handoff, HandoffState, Person
 from handoff.ports import (
@@ -40,6 +43,8 @@ from .request import Reply, Request
 log = logging.getLogger(__name__)
 
 VERBS = frozenset(Verb)
+# A refresh comes as an invoke only: a client without Universal Actions never refreshes.
+INVOKE_VERBS = VERBS | {REFRESH_VERB}
 _MAX_ID_LENGTH = 64
 
 
@@ -57,16 +62,16 @@ def read_invoke(value: object) -> CardAction | str:
     if not isinstance(action, dict):
         return "That card action came without its data."
     data = action.get("data")
-    return _read(action.get("verb"), data if isinstance(data, dict) else {})
+    return _read(action.get("verb"), data if isinstance(data, dict) else {}, INVOKE_VERBS)
 
 
 def read_submit(value: dict[str, Any]) -> CardAction | str:
     """An Action.Submit's value: the card's data with its inputs merged in."""
-    return _read(value.get("verb"), value)
+    return _read(value.get("verb"), value, VERBS)
 
 
-def _read(verb: object, data: dict[str, Any]) -> CardAction | str:
-    if not isinstance(verb, str) or verb not in VERBS:
+def _read(verb: object, data: dict[str, Any], known: frozenset[str]) -> CardAction | str:
+    if not isinstance(verb, str) or verb not in known:
         log.warning("card action with an unknown verb refused", extra={"verb": str(verb)[:40]})
         return "I don't know that button. Use the buttons of the latest card."
     handoff_id = data.get("handoff_id")
@@ -220,11 +225,48 @@ class CardActions:
             actor_addresses=request.addresses(),
         )
 
+    async def refresh(self, action: CardAction, request: Request) -> ActionResult:
+        """Teams asks for the caller's own copy of the Case Transfer card (a refresh): the
+        current version, with the buttons the caller's role may press (AccessPolicy.own_view;
+        everyone else, strangers too, gets the team's card they see in the channel). Answered
+        within Teams' invoke time limit: one read, no call out (not even a membership look-up)
+        and nothing written, so a refresh is never a click. Only the card's own message asks:
+        a refresh from anywhere else would show the case where it is not posted."""
+        actor = request.actor
+        try:
+            handoff, posted = await self._store.with_card(action.handoff_id)
+        except NotFound:
+            _log_forged("unknown handoff", action, actor)
+            return ActionResult(card=None, message="That handoff no longer exists.")
+        if not 1 <= action.version <= handoff.version:
+            _log_forged("version", action, actor)
+            return ActionResult(card=None, message=messages.FORGED_CARD)
+        if posted is None or not request.message_id or posted.activity_id != request.message_id:
+            _log_forged("refresh not on the handoff's card", action, actor)
+            return ActionResult(card=None, message=messages.FORGED_CARD)
+        viewer = self._policy.own_view(actor, handoff, request.addresses())
+        log.info(
+            "card refreshed",
+            extra={
+                "handoff_id": handoff.id,
+                "view": viewer.value,
+                "version": action.version,
+                "current_version": handoff.version,
+            },
+        )
+        # The copy keeps refreshing for its reader when it has buttons of their own; the
+        # team's copy waits for the next update of the message (or Refresh in its menu).
+        users = [actor.id] if viewer is not Viewer.TEAM else []
+        return ActionResult(
+            card=handoff_card(handoff, viewer=viewer, refresh_users=users, now=self._clock.now()),
+            message="",
+        )
+
     def _card(
         self, handoff: Handoff, actor: Person, request: Request, notice: str | None = None
     ) -> Json:
-        """The refreshed card for the clicker: their own copy in a personal chat."""
-        viewer = self._policy.viewer(actor, handoff, personal=request.conversation.personal)
+        """The refreshed card for the clicker, which Teams shows them alone: their own copy."""
+        viewer = self._policy.own_view(actor, handoff, request.addresses())
         return handoff_card(handoff, notice=notice, viewer=viewer, now=self._clock.now())
 
     def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:

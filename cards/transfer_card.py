@@ -30,6 +30,7 @@ from .elements import (
     text,
     text_input,
 )
+from .user_views import placed, refresh_block
 
 ACTION_TITLES = {
     Verb.ACCEPT: "Accept",
@@ -38,6 +39,7 @@ ACTION_TITLES = {
     Verb.ESCALATE: "Escalate to SME",
     Verb.CANCEL: "Cancel",
     Verb.LONG_RUNNING: "Long-running",
+    Verb.PROVIDE_INFO: "Answer the question",
 }
 # Verbs whose button first opens a text box: what the clicker must say with it.
 VERB_INPUTS = {
@@ -47,8 +49,10 @@ VERB_INPUTS = {
         "why",
         "Why is the case long-running? (e.g. the customer works in two zones)",
     ),
+    Verb.PROVIDE_INFO: ("answer", "Your answer"),
 }
-# provide_info is answered from the requester's personal chat, not from the channel card.
+# Answering a question is the requester's alone, so only their copy offers it (besides the
+# answer card in their personal chat).
 CARD_VERBS = tuple(ACTION_TITLES)
 
 # How much of long texts, lists and histories the cards show: the card is where a case stands,
@@ -160,12 +164,14 @@ def handoff_card(
     viewer: Viewer = Viewer.TEAM,
     instead_of: str | None = None,
     journey: Journey | None = None,
+    refresh_users: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> Json:
     """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
     that reader may press (the team's, in a channel; the requester's or a lead's own, in their
-    personal chat). `status` adds the case's journey; `now`, whether the next customer contact
-    is overdue."""
+    personal chat), their own first and the rest in the overflow menu. `status` adds the case's
+    journey; `refresh_users` makes Teams ask for these people's own copies
+    (cards/user_views.py); `now`, whether the next customer contact is overdue."""
     case, notes = handoff.case, handoff.notes
     requester_tag, requester_entity = mention(handoff.requester)
     entities = [requester_entity]
@@ -247,14 +253,20 @@ def handoff_card(
             body.append(more_line(earlier, "earlier steps"))
         body.append(text(timeline(history[-MAX_HISTORY_SHOWN:])))
     actions = [
-        # Someone the handoff is not meant for confirms they take it instead.
-        _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
-        if verb == Verb.ACCEPT and instead_of
-        else _action(verb, handoff)
+        placed(
+            # Someone the handoff is not meant for confirms they take it instead.
+            _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
+            if verb == Verb.ACCEPT and instead_of
+            else _action(verb, handoff),
+            verb,
+            viewer,
+        )
         for verb in viewer_verbs(handoff, viewer)
     ]
     content = card(body, actions, summary=handoff_summary(handoff))
     content["msteams"]["entities"] = entities
+    if refresh_users is not None:
+        content["refresh"] = refresh_block(handoff, refresh_users)
     return content
 
 

@@ -52,11 +52,13 @@ ANYONE_ACTING = frozenset({Verb.ACCEPT, Verb.MORE_INFO, Verb.ESCALATE, Verb.LONG
 class Viewer(StrEnum):
     """Whose copy of a handoff's card it is, and so which buttons it offers: a button shown
     to someone the policy refuses would always refuse. The Case Transfer channel (and any
-    channel or group chat) is seen by the whole team; a personal chat by one person."""
+    channel or group chat) is seen by the whole team; a personal chat by one person, and so
+    is a card Teams asks for one reader alone (AccessPolicy.own_view)."""
 
     TEAM = "team"
     REQUESTER = "requester"
     LEAD = "lead"
+    RECEIVER = "receiver"
 
 
 VIEWER_VERBS: dict[Viewer, frozenset[Verb]] = {
@@ -66,6 +68,9 @@ VIEWER_VERBS: dict[Viewer, frozenset[Verb]] = {
     | REQUESTER_OR_LEAD
     | REQUESTER_ONLY,
     Viewer.LEAD: ANYONE_ACTING | REQUESTER_OR_LEAD,
+    # The engineer the handoff names may do what anyone in the team may; their copy puts
+    # Accept first.
+    Viewer.RECEIVER: ANYONE_ACTING,
 }
 
 _MAX_LOGGED_ID = 64  # ids may come from untrusted card data: logged, but cut short
@@ -214,6 +219,15 @@ def is_person_of(handoff: Handoff, actor: Person) -> bool:
     )
 
 
+def is_named(handoff: Handoff, actor: Person, actor_addresses: frozenset[str]) -> bool:
+    """Whether the actor is the engineer the handoff names: by Teams id, directory id or one
+    of their e-mail addresses (lower case, as a membership look-up gave them)."""
+    named = handoff.target_engineer
+    return named is not None and (
+        _same(named, actor) or named.id.strip().lower() in actor_addresses
+    )
+
+
 def meant_for_someone_else(
     handoff: Handoff,
     actor: Person,
@@ -231,7 +245,7 @@ def meant_for_someone_else(
         return None
     named = handoff.target_engineer
     if named is not None:
-        if _same(named, actor) or named.id.strip().lower() in actor_addresses:
+        if is_named(handoff, actor, actor_addresses):
             return None
         return named.name or named.id
     if actor_region and actor_region != handoff.target_region:
@@ -279,6 +293,20 @@ class AccessPolicy:
         if _same(handoff.requester, actor):
             return Viewer.REQUESTER
         return Viewer.LEAD if self._is_lead(actor) else Viewer.TEAM
+
+    def own_view(
+        self, actor: Person, handoff: Handoff, addresses: frozenset[str] = frozenset()
+    ) -> Viewer:
+        """The copy of the card for `actor` alone, wherever it is shown (Teams draws a card it
+        asks for one person, a refresh's or a click's answer, for that person only): the
+        requester's, a lead's, the named engineer's, else the team's. Told from what the bot
+        knows already, without asking Teams who is in the team: the copies differ in the role
+        buttons, which need no membership, and every click is asked of may_act again."""
+        if _same(handoff.requester, actor):
+            return Viewer.REQUESTER
+        if self._is_lead(actor):
+            return Viewer.LEAD
+        return Viewer.RECEIVER if is_named(handoff, actor, addresses) else Viewer.TEAM
 
     async def _teams(self) -> list[str]:
         """The Case Transfer team and the allowed teams; empty while none is known."""

@@ -112,6 +112,10 @@ class HandoffRepository(Protocol):
 
     async def card_of(self, handoff_id: str) -> CardRef | None: ...
 
+    async def with_card(self, handoff_id: str) -> tuple[Handoff, CardRef | None]:
+        """The handoff and the card it was posted as (None: not posted), in one query: all a
+        refresh of the card reads. Raises NotFound."""
+
     async def handoff_of_card(self, activity_id: str) -> str | None:
         """The handoff whose Case Transfer card is the message `activity_id`, if any."""
 

@@ -239,6 +239,21 @@ class SqlHandoffRepository(StoreBase):
         )
         return CardRef(**row) if row else None
 
+    async def with_card(self, handoff_id: str) -> tuple[Handoff, CardRef | None]:
+        row = await self._db.fetch_one(
+            """
+            SELECT handoffs.doc, handoff_cards.conversation_id, handoff_cards.activity_id
+            FROM handoffs LEFT JOIN handoff_cards ON handoff_cards.handoff_id = handoffs.id
+            WHERE handoffs.id = ?""",
+            handoff_id,
+        )
+        if row is None:
+            raise NotFound(f"There is no handoff with id {handoff_id}.")
+        card = None
+        if row["activity_id"] is not None:
+            card = CardRef(conversation_id=row["conversation_id"], activity_id=row["activity_id"])
+        return Handoff.model_validate_json(row["doc"]), card
+
     async def handoff_of_card(self, activity_id: str) -> str | None:
         row = await self._db.fetch_one(
             "SELECT handoff_id FROM handoff_cards WHERE activity_id = ?", activity_id

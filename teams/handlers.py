@@ -31,6 +31,7 @@ from application.team_membership import TeamMembership
 from application.transfers import ActionResult, CardActions, TypedAnswers, read_invoke, read_submit
 from cards.elements import Json
 from cards.restart_card import KEEP, RESTART_FORM, restart_card
+from cards.user_views import REFRESH_VERB
 from dialogs.form_flow import DIALOG_WORDS, Answers, answers_in_progress, step_in_progress
 from dialogs.handoff_dialog import HANDOFF_DIALOG, TEXT_STEPS
 from dialogs.handoff_draft import (
@@ -120,7 +121,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         action = read_invoke(turn_context.activity.value)
         if isinstance(action, str):
             return InvokeResponse(status=200, body=invoke_body_text(action))
-        result = await self._card_actions.run(action, self._request(turn_context))
+        if action.verb == REFRESH_VERB:
+            # Teams asks for the caller's own copy of the card: read only, and fast.
+            result = await self._card_actions.refresh(action, self._request(turn_context))
+        else:
+            result = await self._card_actions.run(action, self._request(turn_context))
         return InvokeResponse(status=200, body=invoke_body(result))
 
     async def _consent(self, turn_context: TurnContext) -> None:

@@ -11,9 +11,10 @@ from typing import Protocol
 
 from application import messages
 from application.channel import case_transfer_channel
-from application.outbox_steps.sender import Sender, personal_chat
+from application.outbox_steps.sender import Sender, personal_chat, teams_user_id
 from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
+from cards.user_views import MAX_REFRESH_USERS, refresh_users
 from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.models import Handoff, HandoffState, Person
@@ -84,6 +85,7 @@ class EffectHandlers:
         configured_channel: str,
         stay: StayPolicy,
         smes: dict[str, tuple[Person, ...]],
+        leads: Sequence[Person] = (),
     ) -> None:
         self._store = store
         self._sender = sender
@@ -91,6 +93,7 @@ class EffectHandlers:
         self._configured_channel = configured_channel
         self._stay = stay
         self._smes = smes
+        self._leads = tuple(leads)
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -132,8 +135,9 @@ class EffectHandlers:
             )
             await self._tell(handoff.requester, [text], journal)
             return
-        card = handoff_card(handoff, now=self._clock.now())
-        activity_id = await self._sender.send(address.reference, Card(card), journal)
+        activity_id = await self._sender.send(
+            address.reference, await self._channel_card(handoff), journal
+        )
         await self._store.set_card(
             handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
         )
@@ -148,8 +152,29 @@ class EffectHandlers:
             raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
         handoff = await self._store.get(handoff_id)
         # Also run when the customer's next contact falls due (handoff/notes/commitment.py).
-        content = handoff_card(handoff, now=self._clock.now())
-        await self._sender.update(address.reference, card.activity_id, Card(content))
+        await self._sender.update(
+            address.reference, card.activity_id, await self._channel_card(handoff)
+        )
+
+    async def _channel_card(self, handoff: Handoff) -> Card:
+        """The team's card, whose refresh gives the handoff's requester, owner and named
+        engineer and the leads their own copies: at most Teams' limit of people, those of the
+        handoff first, then the leads in the configuration's order (the last ones left out).
+        Someone whose Teams id the bot has not seen (an engineer named by e-mail, a lead who
+        never chatted with it) sees the team's card until they pick Refresh in its menu."""
+        people = (handoff.requester, handoff.owner, handoff.target_engineer, *self._leads)
+        ids = [await teams_user_id(self._store, p) for p in people if p is not None]
+        users = refresh_users(i for i in ids if i)
+        if users.left_out:
+            log.warning(
+                "card refresh limited to the first people Teams takes",
+                extra={
+                    "handoff_id": handoff.id,
+                    "limit": MAX_REFRESH_USERS,
+                    "left_out": list(users.left_out),
+                },
+            )
+        return Card(handoff_card(handoff, refresh_users=users.ids, now=self._clock.now()))
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])

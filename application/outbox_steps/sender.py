@@ -29,3 +29,18 @@ async def personal_chat(store: ConversationStore, person: Person) -> Conversatio
     if address is None and person.aad_object_id:
         address = await store.personal_conversation(person.aad_object_id)
     return address
+
+
+# Teams' user ids (MRIs) as activities carry them; what a refresh of a card names its people by.
+_TEAMS_USER = "29:"
+
+
+async def teams_user_id(store: ConversationStore, person: Person) -> str | None:
+    """The person's Teams user id: their own id when it is one (a requester, an owner), else
+    the one their personal chat with the bot was stored with (a lead named in the configuration
+    by directory id); None for someone known only by e-mail or who never chatted with the bot."""
+    if person.id.startswith(_TEAMS_USER):
+        return person.id
+    address = await personal_chat(store, person)
+    user = address.user if address is not None else None
+    return user.id if user is not None and user.id.startswith(_TEAMS_USER) else None

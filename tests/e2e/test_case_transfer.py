@@ -35,6 +35,7 @@ from harness.handoff_flow import (
     set_up_channel,
 )
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, fake_user, personal_conversation_id
+from harness.team import settled
 
 DEFAULT_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 
@@ -294,10 +295,12 @@ async def test_a_click_on_an_old_card_gets_the_current_card_and_a_notice(
 
 
 async def test_only_the_requester_cancels_and_queue_needs_a_reason(
-    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
     bot = await start_bot(clock=clock)
     _, message_id = await handoff_card(bot, fake_connector)
+    # The bot knows the message as the handoff's card (a refusal shows the card there).
+    await settled(sqlite_url, clock)
     # The requester's own copy, sent to their personal chat when the request was stored.
     copy = fake_connector.adaptive_cards(DEFAULT_CHAT)[-1]
     # Its Cancel pressed by someone else (its data sent from the channel card).

@@ -227,3 +227,32 @@ def test_who_a_handoff_is_meant_for_when_someone_else_accepts_it(
         actor_addresses=addresses,
     )
     assert found == meant_for
+
+
+@pytest.mark.parametrize(
+    ("actor", "named", "addresses", "view"),
+    [
+        (REQUESTER, NAMED, frozenset(), access.Viewer.REQUESTER),
+        (NAMED_IN_TEAMS, NAMED, frozenset(), access.Viewer.RECEIVER),  # by directory id
+        (
+            MEMBER,
+            Person(id="Mo@Contoso.example"),
+            frozenset({"mo@contoso.example"}),
+            access.Viewer.RECEIVER,
+        ),
+        (MEMBER, Person(id="mo@contoso.example"), frozenset(), access.Viewer.TEAM),
+        (LEAD, LEAD, frozenset(), access.Viewer.LEAD),  # a lead's copy has Accept as well
+        (OWNER, NAMED, frozenset(), access.Viewer.TEAM),
+        (STRANGER, NAMED, frozenset(), access.Viewer.TEAM),
+    ],
+)
+def test_each_reader_alone_gets_the_copy_of_their_role(
+    actor: Person, named: Person, addresses: frozenset[str], view: str
+) -> None:
+    """Told from who the actor is, never from a membership look-up (a refresh asks no one);
+    the requester's copy wins over a lead's, a lead's over the named engineer's."""
+    handoff = HANDOFF.model_copy(update={"target_engineer": named})
+    assert policy().own_view(actor, handoff, addresses) == view
+    # A lead who requested the handoff gets the requester's copy (they cannot take it).
+    leads_own = HANDOFF.model_copy(update={"requester": LEAD})
+    assert policy().own_view(LEAD, leads_own) is access.Viewer.REQUESTER

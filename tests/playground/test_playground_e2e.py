@@ -81,8 +81,11 @@ async def answer_form(
     after = len(playground.events)
     values: dict[str, Any] = {"form": form, "action": "next", **teams_values(card, **changes)}
     await playground.submit(PERSONAL_CHAT, REQUESTER["id"], shown.message_id, values)
+    # The next card in the requester's chat: the channel's cards come at their own pace.
     return await playground.wait_for(
-        lambda e: from_bot(e) and e.card is not None, f"the card after the {form} form", after
+        lambda e: from_bot(e) and e.card is not None and e.conversation_id == PERSONAL_CHAT,
+        f"the card after the {form} form",
+        after,
     )
 
 

@@ -362,6 +362,19 @@ async def test_the_handoff_of_a_posted_card_is_found_by_its_message(
     assert await store.handoff_of_card("1701") is None
 
 
+async def test_a_handoff_is_read_with_its_card_in_one_go(
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff]
+) -> None:
+    handoff = a_handoff("310000004")
+    await store.add(handoff, [request_event(handoff)])
+    assert await store.with_card(handoff.id) == (handoff, None)
+    card = CardRef(conversation_id="19:ct", activity_id="1800")
+    await store.set_card(handoff.id, card)
+    assert await store.with_card(handoff.id) == (handoff, card)
+    with pytest.raises(NotFound):
+        await store.with_card("no-such-handoff")
+
+
 def message(key: str, clock: FakeClock) -> OutboxMessage:
     return OutboxMessage(kind="notify", payload={"k": key}, dedupe_key=key, not_before=clock.now())
 

@@ -6,6 +6,7 @@ OutboxSender to the fake Bot Connector."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,6 +96,94 @@ async def test_a_post_card_run_again_after_it_posted_posts_nothing_more(world: S
     await world.run(handlers(world).post_card, item)
     await world.run(handlers(world).post_card, await world.item(item.dedupe_key))
     assert len(world.connector.requests) == 1
+
+
+def leads(count: int) -> list[Person]:
+    """Team Leaders as the process file names them: by directory id."""
+    return [Person(id=f"aad-lead-{n:02d}", name=f"Lead {n:02d}") for n in range(count)]
+
+
+async def test_the_card_names_whose_teams_refresh_it_by_their_teams_ids(
+    world: StepWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The requester and the owner by the ids their clicks came with; the named engineer and
+    the leads (known by directory id) by the chat they installed the bot in; whoever the bot
+    has no Teams id for (named by e-mail, never chatted with it) is left out."""
+    channel = await world.channel()
+    named = Person(id="aad-bo", name="Bo Receiver")
+    answers = replace(
+        records.answers(CASE, "EMEA", "US"), target_engineer=named.id, target_engineer_name="Bo"
+    )
+    handoff = await service(world).request(answers, records.PLACEHOLDER_OUTPUTS, ANA)
+    await world.personal_chat(BO)
+    team_leads = leads(3)
+    for lead in team_leads[:2]:
+        await world.personal_chat(Person(id=f"29:{lead.id}", name=lead.name, aad_object_id=lead.id))
+    steps = EffectHandlers(
+        world.store,
+        world.sender,
+        world.clock,
+        configured_channel=channel,
+        stay=STAY,
+        smes={},
+        leads=team_leads,
+    )
+    await world.run(steps.post_card, await world.item(f"post:{handoff.id}"))
+    [card] = world.cards(channel)
+    assert card["refresh"]["userIds"] == [ANA.id, BO.id, "29:aad-lead-00", "29:aad-lead-01"]
+
+    carol = Person(id="29:carol", name="Carol")
+    taken = await service(world).act(handoff.id, Accept(actor=carol), handoff.version)
+    await world.run(
+        steps.update_card, await world.item(f"card:{handoff.id}:v{taken.handoff.version}")
+    )
+    updated = world.cards(channel)[-1]
+    assert updated["refresh"]["userIds"] == [
+        ANA.id,
+        carol.id,
+        BO.id,
+        "29:aad-lead-00",
+        "29:aad-lead-01",
+    ]
+    assert updated["refresh"]["action"]["data"]["version"] == taken.handoff.version
+    assert not [r for r in caplog.records if r.getMessage().startswith("card refresh limited")]
+
+    # A receiver named by e-mail: no Teams id to give Teams.
+    by_mail = replace(
+        answers,
+        case=answers.case.model_copy(update={"number": "2311230040009999"}),
+        target_engineer="bo@contoso.example",
+    )
+    other = await service(world).request(by_mail, records.PLACEHOLDER_OUTPUTS, ANA)
+    await world.run(steps.post_card, await world.item(f"post:{other.id}"))
+    assert world.cards(channel)[-1]["refresh"]["userIds"][:2] == [ANA.id, "29:aad-lead-00"]
+
+
+async def test_past_sixty_people_the_last_leads_are_left_out_and_logged(
+    world: StepWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = await world.channel()
+    handoff = await requested(world)
+    team_leads = leads(70)
+    for lead in team_leads:
+        await world.personal_chat(Person(id=f"29:{lead.id}", name=lead.name, aad_object_id=lead.id))
+    steps = EffectHandlers(
+        world.store,
+        world.sender,
+        world.clock,
+        configured_channel=channel,
+        stay=STAY,
+        smes={},
+        leads=team_leads,
+    )
+    await world.run(steps.post_card, await world.item(f"post:{handoff.id}"))
+    [card] = world.cards(channel)
+    named = card["refresh"]["userIds"]
+    # The requester first, then the leads in the configuration's order, as many as fit.
+    assert named == [ANA.id, *(f"29:aad-lead-{n:02d}" for n in range(59))]
+    [warning] = [r for r in caplog.records if r.getMessage().startswith("card refresh limited")]
+    assert warning.__dict__["left_out"] == [f"29:aad-lead-{n:02d}" for n in range(59, 70)]
+    assert warning.__dict__["limit"] == 60
 
 
 async def test_without_a_channel_the_requester_is_told_and_the_card_follows_once_set_up(

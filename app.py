@@ -18,6 +18,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
+from application.compose.hand_off import OpenHandoffStep
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.dead_letters import DeadLetterReports
 from application.outbox_steps.digest import DigestHandlers
@@ -47,6 +48,7 @@ from storage.database import open_database
 from storage.errors import StorageUnavailable
 from storage.migrate import migrate, schema_version
 from storage.sql_store import SqlStore, open_store
+from teams.compose_handlers import BeginHandoff, ComposeHandlers, HandoffStarter
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.deliveries import Deliveries
 from teams.endpoint import (
@@ -145,6 +147,7 @@ def build_bot(
         conversation_state=conversation_state,
         user_state=UserState(bot_storage),
         dialogs=dialogs,
+        compose=ComposeHandlers(use_cases.case_search, use_cases.hand_off, use_cases.membership),
     )
     middleware: tuple[Middleware, ...] = (
         # First: chatter is dropped before anything answers or logs it, even a refusal.
@@ -186,12 +189,14 @@ def build_worker(
     clock: Clock,
     adapter: CloudAdapter,
     settings: Settings,
+    open_handoff: BeginHandoff,
     graph: GraphClient | None = None,
     pacer: ConversationPacer | None = None,
     faults: FaultLog | None = None,
     died: Callable[[OutboxItem], None] = lambda _item: None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
+    links = process.case_system.url_template
     if graph is not None:
         sender.look_for_landed_sends(
             LandedSends(
@@ -202,9 +207,9 @@ def build_worker(
                 teams_app_id=settings.teams_app_id,
             )
         )
-    teams_app_id = settings.teams_app_id
+    app_id, schedule = settings.teams_app_id, process.schedule()
     chats = GroupChatHandlers(
-        store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()
+        store, graph, sender, clock, teams_app_id=app_id, schedule=schedule, case_url_template=links
     )
     handlers = EffectHandlers(
         store,
@@ -216,17 +221,19 @@ def build_worker(
             tell_smes_after=timedelta(minutes=process.reminders.tell_smes_after_minutes),
         ),
         smes=process.sme_people(),
+        case_url_template=links,
     )
     digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(
         store,
         sender,
         clock,
-        process.schedule(),
+        schedule,
         configured_channel=process.case_transfer.channel_id,
         also_plan=(digest.plan,),
     )
-    approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
+    approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock, links)
+    opened = OpenHandoffStep(store, HandoffStarter(sender, open_handoff))
     # A report of messages that reached nobody looks again after a few polls of the outbox.
     recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
     undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
@@ -251,6 +258,7 @@ def build_worker(
         **undelivered.table(),
         **dead_letters.table(),
         **retention.table(),
+        **opened.table(),
     }
     unhandled = set(OutboxKind) - set(tables)
     if unhandled:
@@ -351,14 +359,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     async def bot_context(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
         graph = build_graph(settings, app[GRAPH_SESSION], metrics.graph_answered, seconds)
-        worker = build_worker(
-            store, process, clock, adapter, settings, graph, pacer, faults, metrics.dead_letter
-        )
+        # The bot first: the outbox begins handoff dialogs through it; it wakes the worker.
         pipeline = build_bot(
             store,
             process,
             clock,
-            worker.wake,
+            lambda: worker.wake(),
             graph,
             settings.admin_ids,
             tenant_id=settings.allowed_tenant,
@@ -366,8 +372,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             group_chats_missing=settings.group_chats_missing,
             uploads=uploads,
         )
+        bot, died = pipeline.bot, metrics.dead_letter
+        worker = build_worker(
+            store, process, clock, adapter, settings, bot.open_handoff, graph, pacer, faults, died
+        )
         pipeline.attach(adapter)
-        app[BOT] = pipeline.bot
+        app[BOT] = bot
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))
         yield

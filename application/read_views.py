@@ -31,7 +31,9 @@ class ReadViews:
         schedule: Schedule,
         clock: Clock,
         access: RequestAccess,
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._settings = settings
         self._schedule = schedule
@@ -61,7 +63,14 @@ class ReadViews:
         history = await self._store.history(handoff.id)
         viewer = self._access.viewer(request, handoff)
         journey = await self._journey(number, history)
-        return [Card(handoff_card(handoff, history=history, viewer=viewer, journey=journey))]
+        card = handoff_card(
+            handoff,
+            history=history,
+            viewer=viewer,
+            journey=journey,
+            case_url_template=self._case_url_template,
+        )
+        return [Card(card)]
 
     async def _journey(self, number: str, history: list[AuditEvent]) -> Journey:
         """The case's hops. An accepted handoff's state_since is its accept, so only records

@@ -132,7 +132,9 @@ class CardActions:
         service: HandoffService,
         store: Store,
         policy: AccessPolicy,
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._service = service
         self._store = store
         self._policy = policy
@@ -171,7 +173,12 @@ class CardActions:
             # Allowed, but not meant for them: they confirm first, so nobody takes someone
             # else's handoff by a slip of the finger.
             notice = messages.take_instead(handoff.case.number, instead_of)
-            card = handoff_card(handoff, notice=notice, instead_of=instead_of)
+            card = handoff_card(
+                handoff,
+                notice=notice,
+                instead_of=instead_of,
+                case_url_template=self._case_url_template,
+            )
             return ActionResult(card=card, message=notice, asks=True)
         command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
         if isinstance(command, str):
@@ -215,7 +222,9 @@ class CardActions:
     ) -> Json:
         """The refreshed card for the clicker: their own copy in a personal chat."""
         viewer = self._policy.viewer(actor, handoff, personal=request.conversation.personal)
-        return handoff_card(handoff, notice=notice, viewer=viewer)
+        return handoff_card(
+            handoff, notice=notice, viewer=viewer, case_url_template=self._case_url_template
+        )
 
     def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:
         log.info("repeated card action answered with the current card", extra={"id": handoff.id})

@@ -37,6 +37,9 @@ class OutboxKind(StrEnum):
     REPORT_DEAD_LETTERS = "report_dead_letters"
     PURGE_EXPIRED = "purge_expired"
     WEEKLY_DIGEST = "weekly_digest"
+    # A handoff someone started from a message (the compose box): its dialog begun in their
+    # personal chat, with the message's notes filled in.
+    OPEN_HANDOFF = "open_handoff"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never
@@ -430,6 +433,18 @@ def tell(
         kind=OutboxKind.NOTIFY,
         payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
+        not_before=at,
+        lane=chat_lane(person),
+    )
+
+
+def open_handoff(person: Person, draft: dict[str, Any], key: str, at: datetime) -> OutboxMessage:
+    """Begins the handoff dialog of `draft` (its case, the message's text) in `person`'s
+    personal chat, after what the bot already has to say there."""
+    return OutboxMessage(
+        kind=OutboxKind.OPEN_HANDOFF,
+        payload={"person": person.model_dump(), **draft},
+        dedupe_key=f"{OutboxKind.OPEN_HANDOFF}:{key}",
         not_before=at,
         lane=chat_lane(person),
     )

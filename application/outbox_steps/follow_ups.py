@@ -84,7 +84,9 @@ class EffectHandlers:
         configured_channel: str,
         stay: StayPolicy,
         smes: dict[str, tuple[Person, ...]],
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._sender = sender
         self._clock = clock
@@ -111,6 +113,10 @@ class EffectHandlers:
         for message in messages:
             await self._sender.send(address.reference, message, journal)
 
+    def _card(self, handoff: Handoff) -> Card:
+        """The handoff's card in the Case Transfer channel."""
+        return Card(handoff_card(handoff, case_url_template=self._case_url_template))
+
     async def post_card(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         handoff = await self._store.get(item.payload["handoff_id"])
         if await self._store.card_of(handoff.id) is not None:
@@ -132,9 +138,7 @@ class EffectHandlers:
             )
             await self._tell(handoff.requester, [text], journal)
             return
-        activity_id = await self._sender.send(
-            address.reference, Card(handoff_card(handoff)), journal
-        )
+        activity_id = await self._sender.send(address.reference, self._card(handoff), journal)
         await self._store.set_card(
             handoff.id, CardRef(conversation_id=address.conversation_id, activity_id=activity_id)
         )
@@ -148,7 +152,7 @@ class EffectHandlers:
         if address is None:
             raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
         handoff = await self._store.get(handoff_id)
-        await self._sender.update(address.reference, card.activity_id, Card(handoff_card(handoff)))
+        await self._sender.update(address.reference, card.activity_id, self._card(handoff))
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])
@@ -158,7 +162,7 @@ class EffectHandlers:
         if item.payload.get("ask_answer"):
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:
-                messages.append(Card(answer_card(handoff)))
+                messages.append(Card(answer_card(handoff, self._case_url_template)))
         await self._tell(person, messages, journal)
 
     async def stay_reminder(self, item: OutboxItem, journal: SendJournal | None = None) -> None:

@@ -18,6 +18,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
+from application.compose.hand_off import OpenHandoffStep
 from application.outbox_steps.approval_cards import ApprovalCardHandlers
 from application.outbox_steps.commitments import CommitmentReminders
 from application.outbox_steps.dead_letters import DeadLetterReports
@@ -48,6 +49,7 @@ from storage.database import open_database
 from storage.errors import StorageUnavailable
 from storage.migrate import migrate, schema_version
 from storage.sql_store import SqlStore, open_store
+from teams.compose_handlers import BeginHandoff, ComposeHandlers, HandoffStarter
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.deliveries import Deliveries
 from teams.endpoint import (
@@ -146,6 +148,7 @@ def build_bot(
         conversation_state=conversation_state,
         user_state=UserState(bot_storage),
         dialogs=dialogs,
+        compose=ComposeHandlers(use_cases.case_search, use_cases.hand_off, use_cases.membership),
     )
     middleware: tuple[Middleware, ...] = (
         # First: chatter is dropped before anything answers or logs it, even a refusal.
@@ -187,12 +190,14 @@ def build_worker(
     clock: Clock,
     adapter: CloudAdapter,
     settings: Settings,
+    open_handoff: BeginHandoff,
     graph: GraphClient | None = None,
     pacer: ConversationPacer | None = None,
     faults: FaultLog | None = None,
     died: Callable[[OutboxItem], None] = lambda _item: None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
+    links = process.case_system.url_template
     if graph is not None:
         sender.look_for_landed_sends(
             LandedSends(
@@ -203,9 +208,9 @@ def build_worker(
                 teams_app_id=settings.teams_app_id,
             )
         )
-    teams_app_id = settings.teams_app_id
+    app_id, schedule = settings.teams_app_id, process.schedule()
     chats = GroupChatHandlers(
-        store, graph, sender, clock, teams_app_id=teams_app_id, schedule=process.schedule()
+        store, graph, sender, clock, teams_app_id=app_id, schedule=schedule, case_url_template=links
     )
     handlers = EffectHandlers(
         store,
@@ -218,18 +223,20 @@ def build_worker(
         ),
         smes=process.sme_people(),
         leads=process.lead_people(),
+        case_url_template=links,
     )
     digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(
         store,
         sender,
         clock,
-        process.schedule(),
+        schedule,
         configured_channel=process.case_transfer.channel_id,
         also_plan=(digest.plan,),
     )
-    approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock)
-    commitments = CommitmentReminders(store, sender, clock, process.schedule())
+    approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock, links)
+    commitments = CommitmentReminders(store, sender, clock, schedule)
+    opened = OpenHandoffStep(store, HandoffStarter(sender, open_handoff))
     # A report of messages that reached nobody looks again after a few polls of the outbox.
     recheck = timedelta(seconds=settings.outbox_poll_seconds * 4)
     undelivered = UndeliveredReports(store, sender, clock, recheck=recheck)
@@ -245,17 +252,10 @@ def build_worker(
         # A run hands over to its next part well before another replica could take it up.
         budget=min(RUN_BUDGET, lease / 4),
     )
-    tables = {
-        **handlers.table(),
-        **chats.table(),
-        **reminders.table(),
-        **digest.table(),
-        **commitments.table(),
-        **approval_cards.table(),
-        **undelivered.table(),
-        **dead_letters.table(),
-        **retention.table(),
-    }
+    parts = [handlers.table(), chats.table(), reminders.table(), digest.table(), opened.table()]
+    parts += [commitments.table(), approval_cards.table(), undelivered.table()]
+    parts += [dead_letters.table(), retention.table()]
+    tables = {kind: handler for part in parts for kind, handler in part.items()}
     unhandled = set(OutboxKind) - set(tables)
     if unhandled:
         # A kind nobody handles would only be found as dead letters, at night.
@@ -355,14 +355,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     async def bot_context(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
         graph = build_graph(settings, app[GRAPH_SESSION], metrics.graph_answered, seconds)
-        worker = build_worker(
-            store, process, clock, adapter, settings, graph, pacer, faults, metrics.dead_letter
-        )
+        # The bot first: the outbox begins handoff dialogs through it; it wakes the worker.
         pipeline = build_bot(
             store,
             process,
             clock,
-            worker.wake,
+            lambda: worker.wake(),
             graph,
             settings.admin_ids,
             tenant_id=settings.allowed_tenant,
@@ -370,8 +368,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             group_chats_missing=settings.group_chats_missing,
             uploads=uploads,
         )
+        bot, died = pipeline.bot, metrics.dead_letter
+        worker = build_worker(
+            store, process, clock, adapter, settings, bot.open_handoff, graph, pacer, faults, died
+        )
         pipeline.attach(adapter)
-        app[BOT] = pipeline.bot
+        app[BOT] = bot
         stop = asyncio.Event()
         draining = asyncio.create_task(worker.run(stop))
         yield

@@ -14,7 +14,7 @@ from cards.oof_card import OOF_FORM
 from config.process import ProcessConfig
 from graph.client import GraphClient
 from handoff.access import AccessPolicy, listed
-from handoff.ports import AuditLog, Clock, InsightsReader
+from handoff.ports import AuditLog, Clock, HandoffFinder, InsightsReader
 from handoff.request import Queue
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
@@ -22,6 +22,8 @@ from handoff.service import HandoffService
 from .access import RequestAccess
 from .audit_trail import AuditTrail
 from .channel import ChannelBinding, case_transfer_team
+from .compose.hand_off import HandOffMessage
+from .compose.search import CaseSearch
 from .escalations import Escalations
 from .insights import FileUploads, InsightsView
 from .long_running import LongRunning
@@ -35,7 +37,7 @@ from .team_membership import TeamMembership
 from .transfers import CardActions, TypedAnswers
 
 
-class Store(follow_ups.Store, AuditLog, InsightsReader, Protocol):
+class Store(follow_ups.Store, AuditLog, InsightsReader, HandoffFinder, Protocol):
     """All the storage the use cases need (one SqlStore provides it)."""
 
 
@@ -50,6 +52,8 @@ class UseCases:
     service: HandoffService
     schedule: Schedule
     insights: InsightsView
+    case_search: CaseSearch
+    hand_off: HandOffMessage
 
 
 def build_service(store: Store, process: ProcessConfig, clock: Clock) -> HandoffService:
@@ -90,7 +94,8 @@ def build_use_cases(
         ),
     )
     access = RequestAccess(policy, store)
-    views = ReadViews(store, store, schedule, clock, access)
+    case_url_template = process.case_system.url_template
+    views = ReadViews(store, store, schedule, clock, access, case_url_template)
     long_running = LongRunning(
         store,
         schedule,
@@ -103,7 +108,14 @@ def build_use_cases(
         group_chats_missing=group_chats_missing,
     )
     escalations = Escalations(
-        store, clock, process.lead_people(), is_lead, wake_outbox, service, access
+        store,
+        clock,
+        process.lead_people(),
+        is_lead,
+        wake_outbox,
+        service,
+        access,
+        case_url_template,
     )
     oof = OutOfOffice(
         store,
@@ -134,7 +146,7 @@ def build_use_cases(
         },
         forms={OOF_FORM: oof.submitted, CHAT_OWNERS: long_running.chat_owners_submitted},
     )
-    card_actions = CardActions(service, store, policy, clock)
+    card_actions = CardActions(service, store, policy, clock, case_url_template)
 
     return UseCases(
         router=router,
@@ -146,4 +158,6 @@ def build_use_cases(
         service=service,
         schedule=schedule,
         insights=insights,
+        case_search=CaseSearch(store, access, clock, case_url_template),
+        hand_off=HandOffMessage(store, access, clock, wake_outbox, case_url_template),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from cards.elements import Json
 from cards.escalation_card import approval_card
@@ -44,8 +45,10 @@ class Escalations:
         wake_outbox: Callable[[], None],
         service: HandoffService,
         access: RequestAccess,
+        case_url_template: str | None = None,
     ) -> None:
         self._service = service
+        self._approval_card = partial(approval_card, case_url_template=case_url_template)
         self._access = access
         self._store = store
         self._clock = clock
@@ -166,15 +169,15 @@ class Escalations:
             return None, messages.FORGED_CARD
         key = click_key("decision", message_id, actor, verb, version)
         if await pressed_before(self._store, key):
-            return approval_card(await self._store.get_escalation(escalation_id)), ""
+            return self._approval_card(await self._store.get_escalation(escalation_id)), ""
         if version != escalation.version:
             notice = messages.ESCALATION_DECIDED
-            return approval_card(escalation, notice=notice), notice
+            return self._approval_card(escalation, notice=notice), notice
         try:
             decided = decide(escalation, verb, actor, comment, self._clock.now())
         except DomainError as refusal:
             _refused(type(refusal).__name__, verb, escalation_id, actor)
-            return approval_card(escalation, notice=str(refusal)), str(refusal)
+            return self._approval_card(escalation, notice=str(refusal)), str(refusal)
         at = self._clock.now()
         # Every approver's card, whether or not it was sent yet: an update waits behind its
         # lead's send in that lead's lane, and one for a card never sent does nothing.
@@ -202,13 +205,13 @@ class Escalations:
         except (AlreadyHandled, ConcurrencyConflict):
             current = await self._store.get_escalation(escalation_id)
             if await pressed_before(self._store, key):
-                return approval_card(current), ""  # the same click, delivered twice at once
-            return approval_card(
+                return self._approval_card(current), ""  # the same click, delivered twice at once
+            return self._approval_card(
                 current, notice=messages.ESCALATION_DECIDED
             ), messages.ESCALATION_DECIDED
         self._wake_outbox()
         state = decided.state.value.replace("-", " ")
-        return approval_card(decided), f"Recorded: {state}."
+        return self._approval_card(decided), f"Recorded: {state}."
 
 
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:

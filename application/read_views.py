@@ -31,7 +31,9 @@ class ReadViews:
         schedule: Schedule,
         clock: Clock,
         access: RequestAccess,
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._settings = settings
         self._schedule = schedule
@@ -61,8 +63,14 @@ class ReadViews:
         history = await self._store.history(handoff.id)
         viewer = self._access.viewer(request, handoff)
         journey = await self._journey(number, history)
-        now = self._clock.now()
-        card = handoff_card(handoff, history=history, viewer=viewer, journey=journey, now=now)
+        card = handoff_card(
+            handoff,
+            history=history,
+            viewer=viewer,
+            journey=journey,
+            now=self._clock.now(),
+            case_url_template=self._case_url_template,
+        )
         return [Card(card)]
 
     async def _journey(self, number: str, history: list[AuditEvent]) -> Journey:

@@ -144,7 +144,9 @@ class CardActions:
         store: Store,
         policy: AccessPolicy,
         clock: Clock,
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._service = service
         self._store = store
         self._policy = policy
@@ -185,7 +187,11 @@ class CardActions:
             # else's handoff by a slip of the finger.
             notice = messages.take_instead(handoff.case.number, instead_of)
             card = handoff_card(
-                handoff, notice=notice, instead_of=instead_of, now=self._clock.now()
+                handoff,
+                notice=notice,
+                instead_of=instead_of,
+                now=self._clock.now(),
+                case_url_template=self._case_url_template,
             )
             return ActionResult(card=card, message=notice, asks=True)
         command = command_for(action, actor, self._policy.is_lead(actor), instead_of)
@@ -267,7 +273,13 @@ class CardActions:
     ) -> Json:
         """The refreshed card for the clicker, which Teams shows them alone: their own copy."""
         viewer = self._policy.own_view(actor, handoff, request.addresses())
-        return handoff_card(handoff, notice=notice, viewer=viewer, now=self._clock.now())
+        return handoff_card(
+            handoff,
+            notice=notice,
+            viewer=viewer,
+            now=self._clock.now(),
+            case_url_template=self._case_url_template,
+        )
 
     def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:
         log.info("repeated card action answered with the current card", extra={"id": handoff.id})

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from handoff.models import case_url
+
 Json = dict[str, Any]
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -47,6 +49,14 @@ def card(body: Sequence[Json], actions: Sequence[Json] = (), *, summary: str = "
     if actions:
         content["actions"] = list(actions)
     return content
+
+
+def open_case(number: str, url_template: str | None) -> list[Json]:
+    """The "Open case" button to the case's page in the case system (case_system.url_template),
+    to add to a case card's actions; none while no template is set."""
+    if not url_template:
+        return []
+    return [{"type": "Action.OpenUrl", "title": "Open case", "url": case_url(url_template, number)}]
 
 
 ELLIPSIS = "\u2026"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handoff.escalation import Escalation, EscalationState
 
-from .elements import Json, card, heading, safe, text, text_input
+from .elements import Json, card, heading, open_case, safe, text, text_input
 from .transfer_card import local_time
 
 DECISION_TITLES = {
@@ -26,7 +26,9 @@ def _execute(verb: str, escalation: Escalation) -> Json:
     }
 
 
-def approval_card(escalation: Escalation, *, notice: str | None = None) -> Json:
+def approval_card(
+    escalation: Escalation, *, notice: str | None = None, case_url_template: str | None = None
+) -> Json:
     body: list[Json] = []
     if notice:
         body.append({"type": "Container", "style": "attention", "items": [text(notice)]})
@@ -50,7 +52,8 @@ def approval_card(escalation: Escalation, *, notice: str | None = None) -> Json:
                 max_length=2000,
             )
         )
-        return card(body, [_execute(verb, escalation) for verb in DECISION_TITLES])
+        actions = [_execute(verb, escalation) for verb in DECISION_TITLES]
+        return card(body, [*actions, *open_case(escalation.case_number, case_url_template)])
     decided = escalation.state.value.replace("-", " ").capitalize()
     by = safe(escalation.decided_by.name) if escalation.decided_by else "someone"
     when = local_time(escalation.decided_at) if escalation.decided_at else ""
@@ -64,4 +67,4 @@ def approval_card(escalation: Escalation, *, notice: str | None = None) -> Json:
     )
     if escalation.comment:
         body.append(text(safe(escalation.comment)))
-    return card(body)
+    return card(body, open_case(escalation.case_number, case_url_template))

@@ -242,6 +242,17 @@ def pasted_notes(parsed: ParsedNotes, *, needs_justification: bool) -> HandoffNo
     return HandoffNotes.model_validate({**HandoffNotes().model_dump(), **found})
 
 
+def pasted_raw(parsed: ParsedNotes, zone_name: str, *, needs_justification: bool) -> Raw:
+    """The form's values for notes pasted as text: what the template gives, and the steps tried
+    written without an outcome kept as written, so the form asks for their outcomes instead of
+    losing them."""
+    notes = pasted_notes(parsed, needs_justification=needs_justification)
+    raw = notes_to_raw(notes, zone_name)
+    if parsed.steps_without_outcome:
+        raw["steps_tried"] = "\n".join([raw["steps_tried"], *parsed.steps_without_outcome]).strip()
+    return raw
+
+
 def reason_for_transfer(
     parsed: ParsedNotes, transfer: Raw, *, needs_justification: bool
 ) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from .elements import (
     facts,
     heading,
     more_line,
+    open_case,
     safe,
     text,
     text_input,
@@ -166,12 +167,14 @@ def handoff_card(
     journey: Journey | None = None,
     refresh_users: Sequence[str] | None = None,
     now: datetime | None = None,
+    case_url_template: str | None = None,
 ) -> Json:
     """The handoff's card as `viewer` gets it: the same facts for everyone, and the buttons
     that reader may press (the team's, in a channel; the requester's or a lead's own, in their
-    personal chat), their own first and the rest in the overflow menu. `status` adds the case's
-    journey; `refresh_users` makes Teams ask for these people's own copies
-    (cards/user_views.py); `now`, whether the next customer contact is overdue."""
+    personal chat), their own first and the rest in the overflow menu, and "Open case" with a
+    case system's `case_url_template`. `status` adds the case's journey; `refresh_users` makes
+    Teams ask for these people's own copies (cards/user_views.py); `now`, whether the next
+    customer contact is overdue."""
     case, notes = handoff.case, handoff.notes
     requester_tag, requester_entity = mention(handoff.requester)
     entities = [requester_entity]
@@ -263,6 +266,7 @@ def handoff_card(
         )
         for verb in viewer_verbs(handoff, viewer)
     ]
+    actions += open_case(case.number, case_url_template)
     content = card(body, actions, summary=handoff_summary(handoff))
     content["msteams"]["entities"] = entities
     if refresh_users is not None:
@@ -382,7 +386,7 @@ def handoff_list_card(
     return card(body, summary=f"{summary or title}: {count}")
 
 
-def answer_card(handoff: Handoff) -> Json:
+def answer_card(handoff: Handoff, case_url_template: str | None = None) -> Json:
     """Asks the requester, in their personal chat, the receiving side's question."""
     question = safe(clip(handoff.open_question or "", 1500))
     data = {"verb": Verb.PROVIDE_INFO.value, "handoff_id": handoff.id, "version": handoff.version}
@@ -392,7 +396,10 @@ def answer_card(handoff: Handoff) -> Json:
             text(question),
             text_input("answer", "Your answer", multiline=True, required=True, max_length=2000),
         ],
-        [{"type": "Action.Submit", "title": "Send the answer", "data": data}],
+        [
+            {"type": "Action.Submit", "title": "Send the answer", "data": data},
+            *open_case(handoff.case.number, case_url_template),
+        ],
     )
 
 

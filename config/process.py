@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -20,7 +21,7 @@ from pydantic import (
 
 from config.settings import Settings
 from handoff.insights import DEFAULT_TARGET_MINUTES
-from handoff.models import Person, RegionCode, Severity
+from handoff.models import CASE_PLACEHOLDER, Person, RegionCode, Severity
 from handoff.notes.commitment import DEFAULT_NOTICE
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
 
@@ -187,6 +188,48 @@ class CaseTransferChannel(_Strict):
         return value
 
 
+def _case_url_template(value: str) -> str:
+    example = "e.g. https://support.example.com/cases/{case}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(
+            f"{value!r} is not a web address: give the address of a case's page in your case "
+            f"system, starting with https://, with {CASE_PLACEHOLDER} where the case number goes "
+            f"({example})"
+        )
+    if value.count(CASE_PLACEHOLDER) != 1:
+        raise ValueError(
+            f"{value!r} must have {CASE_PLACEHOLDER} exactly once, where the case number goes "
+            f"({example})"
+        )
+    if CASE_PLACEHOLDER in parts.netloc:
+        raise ValueError(
+            f"{value!r}: put {CASE_PLACEHOLDER} in the path or the query, not the host"
+        )
+    rest = value.replace(CASE_PLACEHOLDER, "")
+    if "{" in rest or "}" in rest:
+        raise ValueError(
+            f"{value!r}: the only placeholder is {CASE_PLACEHOLDER} ({example}); remove the "
+            "other braces"
+        )
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{value!r}: a web address has no spaces; write them as %20")
+    return value
+
+
+class CaseSystem(_Strict):
+    """Where each case has its page: every case card gets an "Open case" button to it, and a
+    pasted link of that form unfurls into the case's card (the app package registers its
+    host). Unset: no button, no unfurling."""
+
+    url_template: Annotated[str, AfterValidator(_case_url_template)] | None = None
+
+    @property
+    def link_domain(self) -> str:
+        """The host the app package registers for link unfurling ("" when unset)."""
+        return (urlsplit(self.url_template).hostname or "") if self.url_template else ""
+
+
 class ProcessConfig(_Strict):
     regions: tuple[RegionEntry, ...] = Field(min_length=1)
     shifts: tuple[ShiftEntry, ...] = ()
@@ -198,6 +241,7 @@ class ProcessConfig(_Strict):
     case_transfer: CaseTransferChannel = CaseTransferChannel()
     reminders: Reminders = Reminders()
     insights: InsightsEntry = InsightsEntry()
+    case_system: CaseSystem = CaseSystem()
 
     @property
     def region_codes(self) -> tuple[str, ...]:

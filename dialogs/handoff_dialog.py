@@ -46,6 +46,7 @@ from .handoff_draft import (
     HandoffDeps,
     card_values,
     lookup_case,
+    notes_of_message,
     raw_of,
 )
 
@@ -183,12 +184,10 @@ class NotesStep(_Step):
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
         draft = self.draft(answers)
-        card = notes_form.notes_card(
-            draft.case().case,
-            answers.get("notes") or {},
-            problems,
-            needs_justification=draft.needs_justification(),
-        )
+        case, needs = draft.case().case, draft.needs_justification()
+        # Until the notes are first answered, a handoff opened from a message shows its notes.
+        raw = answers.get("notes") or notes_of_message(answers, case.customer_timezone, needs)
+        card = notes_form.notes_card(case, raw, problems, needs_justification=needs)
         return [Card(card)]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
@@ -200,13 +199,8 @@ class NotesStep(_Step):
         pasted = parse_notes(pasted_text, zone_name=zone)
         if raw is None:
             # Notes pasted as a message: read what the template gives, ask for the rest.
-            notes_given = notes_form.pasted_notes(pasted, needs_justification=needs)
-            raw = {**(answers.get("notes") or {}), **notes_form.notes_to_raw(notes_given, zone)}
-            if pasted.steps_without_outcome:
-                # Kept as written, so the card asks for their outcomes instead of losing them.
-                raw["steps_tried"] = "\n".join(
-                    [raw.get("steps_tried", ""), *pasted.steps_without_outcome]
-                ).strip()
+            given = notes_form.pasted_raw(pasted, zone, needs_justification=needs)
+            raw = {**(answers.get("notes") or {}), **given}
         transfer = notes_form.reason_for_transfer(
             pasted, answers.get("transfer") or {}, needs_justification=needs
         )
@@ -406,7 +400,13 @@ class ReviewStep(_Step):
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only
             # here, where nobody else sees them. With the time: a next contact already past
             # says so at once.
-            card = handoff_card(stored, viewer=Viewer.REQUESTER, now=self.deps.clock.now())
+            template = self.deps.process.case_system.url_template
+            card = handoff_card(
+                stored,
+                viewer=Viewer.REQUESTER,
+                now=self.deps.clock.now(),
+                case_url_template=template,
+            )
             said.append(Card(card))
         return Finish(tuple(said))
 

@@ -10,11 +10,13 @@ from typing import Any
 
 from cards import handoff_forms as forms
 from cards import notes_form
+from cards.elements import clip
 from config.process import ProcessConfig
 from handoff import policy
 from handoff.access import may_update, not_yours_to_update
 from handoff.flowchart import NextStep, next_step, within_region_step
 from handoff.models import Handoff, Person
+from handoff.notes.parser import parse_notes
 from handoff.policy import TransferReason, dont_warnings
 from handoff.ports import AuditLog, Clock, HandoffRepository
 from handoff.request import HandoffAnswers
@@ -57,8 +59,14 @@ SEES_EVERY_CASE = "sees_every_case"
 # Set when the dialog starts: what the person saved with `settings` (region, zone, hours), the
 # first word on their region and zone, before their Teams client's and their region's.
 SAVED_SETTINGS = "saved_settings"
+# Set when the dialog is opened from a message (the compose box's "Hand off this case"): the
+# message's text, read into the notes form until its notes are first answered.
+PASTED_MESSAGE = "pasted_message"
+# Set with it: the key of the outbox item that began the dialog, so that a retry of the item
+# (its turn done, its completion not recorded) finds the dialog begun and does not object to it.
+OPENED_BY = "opened_by"
 # Answers that stay when the dialog starts over with another case.
-CARRIED = ("reader_zone", SEES_EVERY_CASE, SAVED_SETTINGS)
+CARRIED = ("reader_zone", SEES_EVERY_CASE, SAVED_SETTINGS, PASTED_MESSAGE)
 
 
 def saved_settings_answer(settings: UserSettings | None) -> Answers:
@@ -75,6 +83,19 @@ async def lookup_case(
     if existing is not None and not may_update(existing, user, bool(answers.get(SEES_EVERY_CASE))):
         return not_yours_to_update(number)
     return {"case_number": number, "existing_id": existing.id if existing else None}
+
+
+def notes_of_message(answers: Answers, zone_name: str, needs_justification: bool) -> Answers:
+    """The notes form's values that the message the dialog was opened from gives (none
+    without one): its notes in the team's template, or, when it holds none, its text as the
+    summary."""
+    text = answers.get(PASTED_MESSAGE)
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    parsed = parse_notes(text, zone_name=zone_name)
+    if not parsed.found():
+        return {"summary": clip(text.strip(), notes_form.NOTE_LIMITS["summary"])}
+    return dict(notes_form.pasted_raw(parsed, zone_name, needs_justification=needs_justification))
 
 
 # --- reading the answers kept so far --------------------------------------------------------

@@ -39,6 +39,9 @@ class OutboxKind(StrEnum):
     WEEKLY_DIGEST = "weekly_digest"
     # The customer's next contact, before it is due (handoff/notes/commitment.py).
     COMMITMENT_REMINDER = "commitment_reminder"
+    # A handoff someone started from a message (the compose box): its dialog begun in their
+    # personal chat, with the message's notes filled in.
+    OPEN_HANDOFF = "open_handoff"
 
 
 # The payload key of a message meant for a person that names who hears of it should it never
@@ -432,6 +435,18 @@ def tell(
         kind=OutboxKind.NOTIFY,
         payload=payload,
         dedupe_key=f"tell:{key}:{person.id}",
+        not_before=at,
+        lane=chat_lane(person),
+    )
+
+
+def open_handoff(person: Person, draft: dict[str, Any], key: str, at: datetime) -> OutboxMessage:
+    """Begins the handoff dialog of `draft` (its case, the message's text) in `person`'s
+    personal chat, after what the bot already has to say there."""
+    return OutboxMessage(
+        kind=OutboxKind.OPEN_HANDOFF,
+        payload={"person": person.model_dump(), **draft},
+        dedupe_key=f"{OutboxKind.OPEN_HANDOFF}:{key}",
         not_before=at,
         lane=chat_lane(person),
     )

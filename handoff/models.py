@@ -249,3 +249,54 @@ def case_number_from(text: str) -> str | None:
     """The case number a person typed, spaces and dashes dropped; None when it is not one."""
     candidate = re.sub(r"[\s-]", "", text)
     return candidate if re.fullmatch(CASE_NUMBER_PATTERN, candidate) else None
+
+
+# A case number written in a message: after the word "case" (Case 2311230040001234, case no.
+# 2311-2300-4000-1234, Case #…), its digits may come in groups of three or more split by a
+# space or a dash; standing alone, only an unbroken run counts (a date or a time is not one).
+_LABELLED_NUMBER = re.compile(
+    r"\bcase(?:[ \t]*(?:number|no\.?|nr\.?|id))?[ \t]*[:#]?[ \t]*(\d{3,20}(?:[ -]\d{3,20}){0,6})",
+    re.IGNORECASE,
+)
+# Not part of a longer word, number, link or date ("/cases/123456", "v1.123456", "12:30").
+_BARE_NUMBER = re.compile(r"(?<![\w.:/#-])(\d{6,20})(?![\w:/-]|\.\d)")
+# Numbers that are something else by the words just before them on their line.
+_OTHER_NUMBER = re.compile(
+    r"\b(?:icm|ticket|incident|phone|tel|fax|mobile)\b[^a-z\n]{0,20}$", re.IGNORECASE
+)
+
+
+def case_number_in(text: str) -> str | None:
+    """The case number a message names: the first one written after the word "case", else
+    the one number of case length it holds (none when it holds several: which one would be a
+    guess, and the handoff form asks instead)."""
+    for match in _LABELLED_NUMBER.finditer(text):
+        number = case_number_from(match[1])
+        if number is not None:
+            return number
+    found = {
+        match[1]
+        for match in _BARE_NUMBER.finditer(text)
+        if not _OTHER_NUMBER.search(text[max(match.start() - 30, 0) : match.start()])
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+CASE_PLACEHOLDER = "{case}"
+
+
+def case_url(template: str, number: str) -> str:
+    """The case's page in the case system (case_system.url_template, with its {case})."""
+    return template.replace(CASE_PLACEHOLDER, number)
+
+
+def case_from_url(template: str, url: str) -> str | None:
+    """The case number of a link to a case's page made from `template` (any letter case in
+    its scheme and host; a trailing slash, a further path, a query or a fragment allowed);
+    None when the link is not one of those."""
+    before, placeholder, after = template.partition(CASE_PLACEHOLDER)
+    if not placeholder:
+        return None
+    pattern = re.escape(before) + r"([\d-]{6,40})" + re.escape(after) + r"(?:[/?#&;]\S*)?"
+    match = re.fullmatch(pattern, url.strip(), re.IGNORECASE)
+    return case_number_from(match[1]) if match else None

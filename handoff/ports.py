@@ -130,6 +130,25 @@ class HandoffRepository(Protocol):
         escalations is pending or was decided since. Rows deleted, per table."""
 
 
+class HandoffSearch(Frozen):
+    """What the compose box's search asks for (application/compose/search.py)."""
+
+    # Digits the case number holds, anywhere in it ("" for any case).
+    case_digits: str = Field("", pattern=r"^\d*$", max_length=20)
+    # Words each of which the case's title or the handoff's internal title holds, in any
+    # letter case (() for any title).
+    words: tuple[str, ...] = Field((), max_length=8)
+    # Closed handoffs count when changed since then; open ones always.
+    changed_since: UtcDatetime
+    limit: int = Field(ge=1, le=100)
+
+
+class HandoffFinder(Protocol):
+    async def find_handoffs(self, search: HandoffSearch) -> list[Handoff]:
+        """The handoffs that match: the open ones first, then the most recently changed, at
+        most `search.limit`."""
+
+
 class InsightsReader(Protocol):
     """The rows of handoff facts behind `insights` (handoff/insights.py), one per handoff, kept
     by HandoffRepository in the same transaction as each change."""

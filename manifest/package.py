@@ -1,6 +1,7 @@
 """`make package`: builds build/appPackage.zip (manifest.json and the two icons) from
-settings, for uploading the bot to Teams. Refuses, naming what is missing, rather than build
-a package Teams would reject."""
+settings and the process file (HANDOFF_CONFIG: its case_system.url_template gives the host of
+the case links Teams unfurls), for uploading the bot to Teams. Refuses, naming what is missing,
+rather than build a package Teams would reject."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.compose.hand_off import CASE_PARAMETER, HAND_OFF_COMMAND
+from application.compose.search import QUERY_PARAMETER, SEARCH_COMMAND
 from application.router import command_lists
-from config.settings import describe_errors
+from config.process import ConfigError, load_process_config
+from config.settings import DEFAULT_CONFIG_PATH, describe_errors
 from graph.client import CHANNEL_MESSAGE_RSC, CHAT_MESSAGE_RSC
 
 log = logging.getLogger("handoff.package")
@@ -50,6 +54,7 @@ class PackageSettings(BaseSettings):
     privacy_url: str = Field(alias="PRIVACY_URL")
     terms_url: str = Field(alias="TERMS_URL")
     bot_domain: str = Field("", alias="BOT_DOMAIN")
+    handoff_config: Path = Field(DEFAULT_CONFIG_PATH, alias="HANDOFF_CONFIG")
     app_version: str = Field(default_factory=lambda: version("handoff-bot"), alias="APP_VERSION")
 
     @field_validator("teams_app_id", "bot_id")
@@ -64,7 +69,56 @@ class PackageSettings(BaseSettings):
     )
 
 
-def manifest(settings: PackageSettings) -> dict[str, Any]:
+def compose_extension(bot_id: str, link_domain: str = "") -> dict[str, Any]:
+    """The compose box (application/compose/): finding a case to insert its card, "Hand off
+    this case" on a message, and, with a case system's host, unfurling links to its cases."""
+    extension: dict[str, Any] = {
+        "botId": bot_id,
+        "composeExtensionType": "botBased",
+        "commands": [
+            {
+                "id": SEARCH_COMMAND,
+                "type": "query",
+                "title": "Find a case",
+                "description": "Insert a case's handoff card: type its number or title words",
+                "context": ["compose", "commandBox"],
+                # Opened with nothing typed, it lists the person's own handoffs.
+                "initialRun": True,
+                "parameters": [
+                    {
+                        "name": QUERY_PARAMETER,
+                        "title": "Case number or title",
+                        "description": "Part of the case number, or words of the case's title",
+                        "inputType": "text",
+                    }
+                ],
+            },
+            {
+                "id": HAND_OFF_COMMAND,
+                "type": "action",
+                "title": "Hand off this case",
+                "description": "Start a handoff of the case this message is about, notes filled in",
+                "context": ["message"],
+                # The dialog is the bot's Adaptive Card; the parameter is for clients that
+                # draw the form from the manifest instead.
+                "fetchTask": True,
+                "parameters": [
+                    {
+                        "name": CASE_PARAMETER,
+                        "title": "Case number",
+                        "description": "The case, if the message does not name it",
+                        "inputType": "text",
+                    }
+                ],
+            },
+        ],
+    }
+    if link_domain:
+        extension["messageHandlers"] = [{"type": "link", "value": {"domains": [link_domain]}}]
+    return extension
+
+
+def manifest(settings: PackageSettings, link_domain: str = "") -> dict[str, Any]:
     return {
         "$schema": SCHEMA_URL,
         "manifestVersion": "1.25",
@@ -98,6 +152,7 @@ def manifest(settings: PackageSettings) -> dict[str, Any]:
                 "commandLists": command_lists(),
             }
         ],
+        "composeExtensions": [compose_extension(settings.bot_id, link_domain)],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [settings.bot_domain] if settings.bot_domain else [],
         # Resource-specific consent needs the app registration named here; the resource is
@@ -113,10 +168,11 @@ def manifest(settings: PackageSettings) -> dict[str, Any]:
     }
 
 
-def build(settings: PackageSettings, target: Path) -> Path:
+def build(settings: PackageSettings, target: Path, link_domain: str = "") -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("manifest.json", json.dumps(manifest(settings), indent=2))
+        content = manifest(settings, link_domain)
+        package.writestr("manifest.json", json.dumps(content, indent=2))
         package.write(HERE / "color.png", "color.png")
         package.write(HERE / "outline.png", "outline.png")
     return target
@@ -129,8 +185,20 @@ def main() -> int:
     except ValidationError as error:
         log.error("cannot build the app package. %s", describe_errors(error, PackageSettings))
         return 2
-    target = build(settings, Path("build") / "appPackage.zip")
-    log.info("built %s (app %s, bot %s)", target, settings.teams_app_id, settings.bot_id)
+    try:
+        process = load_process_config(settings.handoff_config)
+    except ConfigError as error:
+        log.error("cannot build the app package: %s", error)
+        return 2
+    domain = process.case_system.link_domain
+    target = build(settings, Path("build") / "appPackage.zip", domain)
+    log.info(
+        "built %s (app %s, bot %s, case links unfurled: %s)",
+        target,
+        settings.teams_app_id,
+        settings.bot_id,
+        domain or "none",
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from .handoff_store import SqlHandoffRepository
 from .insights.facts import SqlInsights
 from .migrate import migrate
 from .outbox_store import SqlOutbox
+from .search.handoff_search import SqlHandoffSearch
 from .settings_store import SqlSettingsStore
 from .user_settings_store import SqlUserSettingsStore
 
@@ -35,6 +36,7 @@ class SqlStore(
     SqlGroupChatStore,
     SqlAuditLog,
     SqlInsights,
+    SqlHandoffSearch,
 ):
     """All the ports on one Database. One class rather than nine objects because a change that
     spans ports (a handoff saved with its outbox messages and its idempotency key) must commit

@@ -221,6 +221,12 @@ def card_activity(content: Json) -> Activity:
     return activity
 
 
+def fitted_card(content: Json) -> Json:
+    """A card that goes out in an invoke's answer (the compose box's results and dialogs): as
+    every card, within Teams' limit."""
+    return _fitted(content).content
+
+
 def invoke_card(content: Json) -> dict[str, Any]:
     """The Universal Actions answer that replaces a card in place: within Teams' limit too (it
     is no new message, so it needs no summary)."""

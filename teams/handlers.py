@@ -17,6 +17,11 @@ from botbuilder.schema.teams import TeamInfo
 
 from application import messages
 from application.access import RequestAccess
+from application.compose.hand_off import (
+    HandoffDraft,
+    finish_the_open_one_first,
+    started_from_message,
+)
 from application.escalations import Escalations
 from application.insights import Consent
 from application.request import Card, Request
@@ -35,6 +40,8 @@ from cards.user_views import REFRESH_VERB
 from dialogs.form_flow import DIALOG_WORDS, Answers, answers_in_progress, step_in_progress
 from dialogs.handoff_dialog import HANDOFF_DIALOG, TEXT_STEPS
 from dialogs.handoff_draft import (
+    OPENED_BY,
+    PASTED_MESSAGE,
     SAVED_SETTINGS,
     SEES_EVERY_CASE,
     lookup_case,
@@ -52,6 +59,7 @@ from .activities import (
     request_of,
     send_reply,
 )
+from .compose_handlers import COMPOSE_INVOKES, ComposeHandlers
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +85,10 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         conversation_state: ConversationState,
         user_state: UserState,
         dialogs: DialogSet,
+        compose: ComposeHandlers,
     ) -> None:
         super().__init__()
+        self._compose = compose
         self._router = router
         self._card_actions = card_actions
         self._typed_answers = typed_answers
@@ -105,9 +115,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if name == FILE_CONSENT:
             await self._consent(turn_context)
             return InvokeResponse(status=200)
+        if isinstance(name, str) and name in COMPOSE_INVOKES:
+            return await self._compose.answer(turn_context)
         if name != ADAPTIVE_CARD_ACTION:
-            # The bot answers no other invoke (no message extension, task module, tab or
-            # sign-in); the SDK's handlers for them would only fail on the value's shape.
+            # The bot answers no other invoke (no task module of its own, tab or sign-in);
+            # the SDK's handlers for them would only fail on the value's shape.
             log.warning("invoke not handled", extra={"invoke_name": str(name)[:80]})
             return InvokeResponse(
                 status=501, body={"error": f"This bot does not handle {str(name)[:80]!r}."}
@@ -271,7 +283,34 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return False
         return step_in_progress(dc) not in TEXT_STEPS
 
-    async def _start_handoff(self, dc: DialogContext, command: ParsedCommand) -> None:
+    async def open_handoff(self, turn_context: TurnContext, draft: HandoffDraft) -> None:
+        """A handoff started from a message in the compose box, begun in the person's personal
+        chat by the outbox (a turn of the bot's own there): the case and the message's notes
+        filled in, the rest as `handoff` asks it."""
+        dc = await self._dialogs.create_context(turn_context)
+        if dc.active_dialog is not None:
+            in_progress = answers_in_progress(dc)
+            if draft.key and in_progress.get(OPENED_BY) == draft.key:
+                return  # begun by an earlier attempt of this very outbox item
+            # Not dropped unasked, as `handoff` would not; and no card to keep the message.
+            case = in_progress.get("case_number")
+            await turn_context.send_activity(finish_the_open_one_first(case))
+            return
+        prefill: Answers = {PASTED_MESSAGE: draft.text, OPENED_BY: draft.key}
+        if draft.zone:
+            prefill["reader_zone"] = draft.zone
+        args = (draft.case,) if draft.case else ()
+        command = ParsedCommand("handoff", args, " ".join(("handoff", *args)))
+        await self._start_handoff(dc, command, prefill, started_from_message(draft.case))
+        await self._conversation_state.save_changes(turn_context)
+
+    async def _start_handoff(
+        self,
+        dc: DialogContext,
+        command: ParsedCommand,
+        prefill: Answers | None = None,
+        intro: str | None = None,
+    ) -> None:
         activity = dc.context.activity
         if conversation_kind(activity) is not ConversationKind.PERSONAL:
             await dc.context.send_activity(messages.HANDOFF_IN_PERSONAL_CHAT)
@@ -288,6 +327,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             SAVED_SETTINGS: saved_settings_answer(
                 await self._user_settings.user_settings(request.actor.id)
             ),
+            **(prefill or {}),
         }
         if command.args:
             number = case_number_from("".join(command.args))
@@ -309,6 +349,8 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             # Answers given so far are not dropped without asking.
             await send_reply(dc.context, [Card(restart_card(in_progress, new_case))])
             return
+        if intro:
+            await dc.context.send_activity(intro)
         await dc.begin_dialog(HANDOFF_DIALOG, options)
 
     async def _restart_answered(self, turn_context: TurnContext, value: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -78,6 +79,13 @@ class TeamsSender:
         if failed is not None:
             raise _failure(failed) from failed
         return result.get("value")
+
+    async def run_turn(
+        self, reference: dict[str, Any], work: Callable[[TurnContext], Awaitable[Any]]
+    ) -> Any:
+        """Runs `work` in a turn of the bot's own on that conversation (what it sends there is
+        paced like a reply); SendFailed, classified for the outbox, when it fails."""
+        return await self._run(reference, work)
 
     async def send(self, reference: dict[str, Any], message: Said | Activity) -> str:
         """Posts the message (a new thread in a channel); returns its activity id."""

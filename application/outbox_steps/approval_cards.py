@@ -74,7 +74,15 @@ def _is(address: ConversationAddress, lead: Person) -> bool:
 
 
 class ApprovalCardHandlers:
-    def __init__(self, store: Store, sender: Sender, leads: Sequence[Person], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        leads: Sequence[Person],
+        clock: Clock,
+        case_url_template: str | None = None,
+    ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._sender = sender
         self._leads = tuple(leads)
@@ -87,6 +95,9 @@ class ApprovalCardHandlers:
             OutboxKind.SEND_APPROVAL_CARDS: self.split,
             OutboxKind.UPDATE_APPROVAL_CARDS: self.split,
         }
+
+    def _card(self, escalation: Escalation) -> Card:
+        return Card(approval_card(escalation, case_url_template=self._case_url_template))
 
     def on_dead(self) -> dict[str, Handler]:
         return {OutboxKind.SEND_APPROVAL_CARD: self.tell_if_nobody_reached}
@@ -114,9 +125,7 @@ class ApprovalCardHandlers:
             )
         # A retry after the send (the record below failed) gets the sent card's id back from
         # the send journal instead of sending it again.
-        activity_id = await self._sender.send(
-            address.reference, Card(approval_card(escalation)), journal
-        )
+        activity_id = await self._sender.send(address.reference, self._card(escalation), journal)
         await self._store.add_escalation_card(
             escalation.id,
             CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
@@ -129,9 +138,7 @@ class ApprovalCardHandlers:
         if sent is None:
             return  # this lead never got the card (its send is a dead letter): nothing to show
         card, address = sent
-        await self._sender.update(
-            address.reference, card.activity_id, Card(approval_card(escalation))
-        )
+        await self._sender.update(address.reference, card.activity_id, self._card(escalation))
 
     async def tell_if_nobody_reached(
         self, item: OutboxItem, journal: SendJournal | None = None

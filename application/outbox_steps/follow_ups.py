@@ -86,7 +86,9 @@ class EffectHandlers:
         stay: StayPolicy,
         smes: dict[str, tuple[Person, ...]],
         leads: Sequence[Person] = (),
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._sender = sender
         self._clock = clock
@@ -174,7 +176,14 @@ class EffectHandlers:
                     "left_out": list(users.left_out),
                 },
             )
-        return Card(handoff_card(handoff, refresh_users=users.ids, now=self._clock.now()))
+        return Card(
+            handoff_card(
+                handoff,
+                refresh_users=users.ids,
+                now=self._clock.now(),
+                case_url_template=self._case_url_template,
+            )
+        )
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])
@@ -184,7 +193,7 @@ class EffectHandlers:
         if item.payload.get("ask_answer"):
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:
-                messages.append(Card(answer_card(handoff)))
+                messages.append(Card(answer_card(handoff, self._case_url_template)))
         await self._tell(person, messages, journal)
 
     async def stay_reminder(self, item: OutboxItem, journal: SendJournal | None = None) -> None:

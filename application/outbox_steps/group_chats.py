@@ -45,7 +45,9 @@ class GroupChatHandlers:
         *,
         teams_app_id: str,
         schedule: Schedule,
+        case_url_template: str | None = None,
     ) -> None:
+        self._case_url_template = case_url_template
         self._store = store
         self._graph = graph
         self._sender = sender
@@ -152,7 +154,9 @@ class GroupChatHandlers:
         # depend on how long the posts below take, and a retry books nothing twice.
         owner_region = handoff.target_region if handoff.owner else handoff.from_region
         await self._remind_at_shift_end(chat.case_number, owner_region)
-        card = handoff_card(handoff, now=self._clock.now())
+        card = handoff_card(
+            handoff, now=self._clock.now(), case_url_template=self._case_url_template
+        )
         await self._sender.send(address.reference, Card(card), journal)
         await self._sender.send(address.reference, CHAT_RULES, journal)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)

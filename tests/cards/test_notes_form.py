@@ -51,3 +51,12 @@ def test_a_justification_is_not_kept_for_a_handoff_that_needs_none() -> None:
     notes = notes_form.read_notes(raw, "Etc/UTC", needs_justification=False)
     assert not isinstance(notes, list)
     assert notes.reason is None
+
+
+def test_pasted_notes_become_the_forms_values_steps_without_outcome_kept() -> None:
+    parsed = parse_notes(
+        "Summary: Lag since Friday\nSteps tried:\n- Restarted brokers -> lag back\n- Checked ACLs"
+    )
+    raw = notes_form.pasted_raw(parsed, "Etc/UTC", needs_justification=False)
+    assert raw["summary"] == "Lag since Friday"
+    assert raw["steps_tried"] == "Restarted brokers -> Outcome: lag back\nChecked ACLs"

@@ -216,3 +216,42 @@ def test_a_bad_commitment_notice_names_the_setting_and_the_range(
     path = write_config(tmp_path, {"reminders": {"commitment_notice_minutes": minutes}})
     with pytest.raises(ConfigError, match=says):
         load_process_config(path)
+
+
+def test_a_case_system_is_optional_and_its_host_is_what_links_unfurl(tmp_path: Path) -> None:
+    assert load_process_config(DEFAULT_CONFIG_PATH).case_system.url_template is None
+    assert load_process_config(DEFAULT_CONFIG_PATH).case_system.link_domain == ""
+    template = "https://Support.Example.com/cases/{case}?tab=notes"
+    path = write_config(tmp_path, {"case_system": {"url_template": template}})
+    config = load_process_config(path)
+    assert config.case_system.url_template == template
+    assert config.case_system.link_domain == "support.example.com"
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("support.example.com/cases/{case}", "is not a web address"),
+        ("ftp://support.example.com/{case}", "is not a web address"),
+        ("https://support.example.com/cases/", "must have {case} exactly once"),
+        ("https://x.example/{case}/{case}", "must have {case} exactly once"),
+        ("https://{case}.example.com/view", "not the host"),
+        ("https://x.example/{case}?user={user}", "the only placeholder is {case}"),
+        ("https://x.example/my cases/{case}", "has no spaces"),
+    ],
+)
+def test_a_wrong_case_link_template_says_what_to_fix(
+    tmp_path: Path, template: str, says: str
+) -> None:
+    path = write_config(tmp_path, {"case_system": {"url_template": template}})
+    with pytest.raises(ConfigError) as raised:
+        load_process_config(path)
+    message = str(raised.value)
+    assert "case_system.url_template" in message and says in message
+    assert "e.g. https://support.example.com/cases/{case}" in message or "{case}" in message
+
+
+def test_the_case_system_takes_no_other_setting(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"case_system": {"url": "https://x.example/{case}"}})
+    with pytest.raises(ConfigError, match=r"case_system\.url: Extra inputs are not permitted"):
+        load_process_config(path)

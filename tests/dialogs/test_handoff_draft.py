@@ -14,12 +14,15 @@ from config.process import ProcessConfig, load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
 from dialogs.form_flow import FormOutdated, Reply
 from dialogs.handoff_draft import (
+    CARRIED,
+    PASTED_MESSAGE,
     SAVED_SETTINGS,
     SEES_EVERY_CASE,
     Draft,
     HandoffDeps,
     card_values,
     lookup_case,
+    notes_of_message,
     raw_of,
     saved_settings_answer,
 )
@@ -230,3 +233,19 @@ async def test_a_reason_an_update_retired_reads_back_as_other_with_the_words_kep
         update={"reason": f"{TransferReason.CUSTOMER_TIME_ZONE.label}. Works from Chicago"}
     )
     assert raw_of(detailed)["transfer"]["reason_text"] == "Works from Chicago"
+
+
+def test_a_message_the_dialog_was_opened_from_fills_in_the_notes() -> None:
+    templated = {PASTED_MESSAGE: "Summary: Lag since Friday\nMSFT:\n- US SE: check the ACLs"}
+    raw = notes_of_message(templated, "America/Chicago", needs_justification=False)
+    assert raw["summary"] == "Lag since Friday"
+    assert raw["next_steps_us"] == "US SE: check the ACLs"
+    words = {PASTED_MESSAGE: "  Could US take it? " + "x" * 2000}
+    summary = notes_of_message(words, "Etc/UTC", needs_justification=False)["summary"]
+    assert summary.startswith("Could US take it?") and len(summary) == 800
+    assert notes_of_message({}, "Etc/UTC", needs_justification=False) == {}
+    assert notes_of_message({PASTED_MESSAGE: "  "}, "Etc/UTC", needs_justification=False) == {}
+
+
+def test_the_message_stays_with_the_dialog_when_it_starts_over_with_another_case() -> None:
+    assert PASTED_MESSAGE in CARRIED

@@ -27,3 +27,13 @@ def test_a_person_known_only_by_teams_id_has_a_lane_of_their_own() -> None:
 
     assert first.lane == "chat:29:one"
     assert second.lane == "chat:29:two"
+
+
+def test_a_handoff_opened_from_a_message_waits_its_turn_in_the_persons_chat() -> None:
+    person = Person(id="29:teams-id", name="Ana", aad_object_id=AAD)
+    draft = {"case": "2311230040009999", "text": "Summary: x", "zone": "Europe/Berlin"}
+    opened = effects.open_handoff(person, draft, "k1", NOW)
+    assert opened.kind == effects.OutboxKind.OPEN_HANDOFF
+    assert opened.lane == f"chat:{AAD}"  # after what the bot already has to say there
+    assert opened.payload == {"person": person.model_dump(), **draft}
+    assert opened.dedupe_key != effects.open_handoff(person, draft, "k2", NOW).dedupe_key

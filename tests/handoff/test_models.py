@@ -19,6 +19,9 @@ from handoff.models import (
     Person,
     Severity,
     as_utc,
+    case_from_url,
+    case_number_in,
+    case_url,
 )
 from handoff.request import new_handoff
 
@@ -155,3 +158,75 @@ def test_each_record_gets_its_own_id_and_its_own_data() -> None:
     ]
     events[0].data["note"] = "only here"
     assert events[1].data == {}, "the default data is not shared"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Case 2311230040001234 needs US hours", "2311230040001234"),
+        ("case no. 2311-2300-4000-1234, Sev A", "2311230040001234"),
+        ("CASE #12345678", "12345678"),
+        ("Case number: 2311 2300 4000 1234", "2311230040001234"),
+        ("Case: 123456789 22 hours in", "123456789"),  # a short group after it is not its
+        ("Could US take 2311230040001234? Since 2026-11-24 12:30", "2311230040001234"),
+        ("IcM 123456789 is open for 2311230040001234", "2311230040001234"),
+        ("Phone +49 30 1234567 about 2311230040001234", "2311230040001234"),
+    ],
+)
+def test_the_case_number_a_message_names_is_found(text: str, number: str) -> None:
+    assert case_number_in(text) == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No number here, only a date: 2026-11-24 at 12:30",
+        "Either 123456789 or 987654321, I forget",  # which one would be a guess
+        "The logs: https://support.example.com/cases/2311230040001234",  # a link is not a number
+        "version 1.123456 and v2.345678",
+        "Case 12345 is too short",
+        "IcM: 123456789, please look",  # the one number is something else
+    ],
+)
+def test_no_case_number_is_made_up(text: str) -> None:
+    assert case_number_in(text) is None
+
+
+TEMPLATE = "https://support.example.com/cases/{case}"
+
+
+def test_a_case_link_is_made_from_the_template() -> None:
+    assert case_url(TEMPLATE, CASE) == f"https://support.example.com/cases/{CASE}"
+    query = "https://crm.example/view?id={case}&tab=notes"
+    assert case_url(query, CASE) == f"https://crm.example/view?id={CASE}&tab=notes"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"https://support.example.com/cases/{CASE}",
+        f"HTTPS://Support.Example.com/cases/{CASE}/",
+        f"https://support.example.com/cases/{CASE}?tab=notes#history",
+        f"https://support.example.com/cases/{CASE}/emails",
+        "https://support.example.com/cases/2311-2300-4000-1234",
+    ],
+)
+def test_a_link_to_a_case_page_names_its_case(link: str) -> None:
+    assert case_from_url(TEMPLATE, link) == CASE
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://support.example.com/cases/not-a-number",
+        f"https://support.example.com/cases/{CASE}x",
+        f"https://support.example.com/tickets/{CASE}",
+        f"https://support.example.com.evil.example/cases/{CASE}",
+        f"https://evil.example/?next=https://support.example.com/cases/{CASE}",
+        f"http://support.example.com/cases/{CASE}",  # not the template's scheme
+        "https://support.example.com/cases/123",
+    ],
+)
+def test_other_links_name_no_case(link: str) -> None:
+    assert case_from_url(TEMPLATE, link) is None
+    assert case_from_url("https://support.example.com/cases", link) is None

@@ -169,3 +169,18 @@ class PlaygroundClient:
             assert response.status == 200, await response.text()
             activity = await response.json()
         await self._post("/_internal/v1/customActivities", activity)
+
+    async def compose(
+        self, name: str, conversation_id: str, user_id: str, value: dict[str, Any]
+    ) -> Any:
+        """The compose box's invoke (composeExtension/query, fetchTask, submitAction,
+        queryLink), as the playground's web client sends it; returns the bot's answer."""
+        return await self._post(
+            "/_conversation/v1/invoke",
+            {
+                "name": name,
+                "conversation": {"id": conversation_id},
+                "from": {"id": user_id},
+                "value": value,
+            },
+        )

@@ -4,6 +4,7 @@ with its L1/L2 work in the notes (ready to escalate)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from conftest import FakeClock, RunningBot, StartBot
 LEAD = fake_user("Tara Lead")
 
 
-def config_with_lead(tmp_path: Path) -> str:
+def config_with_lead(tmp_path: Path, extra: Mapping[str, Any] | None = None) -> str:
+    """The process file with LEAD as the lead, and `extra` sections (case_system, say)."""
     data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
     data["leads"] = [{"name": LEAD.name, "teams_id": LEAD.aad_object_id}]
+    data.update(extra or {})
     path = tmp_path / "handoff.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return str(path)
@@ -38,12 +41,13 @@ async def team_bot(
     sqlite_url: str,
     tmp_path: Path,
     members: tuple[TeamsUser, ...] = (DEFAULT_USER, RECEIVER),
+    config: Mapping[str, Any] | None = None,
 ) -> RunningBot:
     """The bot with a lead, its Case Transfer channel bound in a team of `members`, and CASE
     requested by DEFAULT_USER (EMEA → US) with the L1/L2 work in its notes."""
     connector.set_roster(DEFAULT_TEAM_ID, members)
     await requested_case(sqlite_url, clock, CASE)
-    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_lead(tmp_path))
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_lead(tmp_path, config))
     for user in (LEAD, DEFAULT_USER):
         await bot.client.post(activities.bot_added_personal(connector.url, **_ids(user)))
     await bot.client.post(activities.bot_added_to_team(connector.url))

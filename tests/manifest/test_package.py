@@ -1,4 +1,5 @@
-"""The Teams app package: a valid v1.25 manifest and the two icons, nothing else."""
+"""The Teams app package: a valid v1.25 manifest and the two icons, nothing else; the compose
+box's commands, and the case system's host for link unfurling when one is configured."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from PIL import Image
 
+from config.settings import DEFAULT_CONFIG_PATH
 from manifest import package
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "schemas"
@@ -106,3 +109,57 @@ def test_message_reads_are_asked_per_team_and_chat_not_tenant_wide(
         {"name": "ChatMessage.Read.Chat", "type": "Application"},
     ]
     assert not any(p["name"].endswith(".All") for p in granted)
+
+
+def test_the_compose_box_has_the_case_search_and_the_action_on_a_message(
+    built: zipfile.ZipFile,
+) -> None:
+    manifest = json.loads(built.read("manifest.json"))
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID
+    search, action = extension["commands"]
+    assert search["id"] == "searchCases" and search["type"] == "query"
+    assert search["initialRun"] is True
+    assert [p["name"] for p in search["parameters"]] == ["query"]
+    assert action["id"] == "handOffCase" and action["type"] == "action"
+    assert action["context"] == ["message"] and action["fetchTask"] is True
+    # No case system configured (the shipped file): no links to unfurl.
+    assert "messageHandlers" not in extension
+
+
+def test_a_case_systems_host_is_registered_for_link_unfurling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["case_system"] = {"url_template": "https://Support.Example.com/cases/{case}"}
+    config = tmp_path / "handoff.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for name, value in {**ENV, "HANDOFF_CONFIG": str(config)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert package.main() == 0
+    manifest = json.loads(
+        zipfile.ZipFile(tmp_path / "build" / "appPackage.zip").read("manifest.json")
+    )
+    errors = list(manifest_validator().iter_errors(manifest))
+    assert errors == [], errors[0].message if errors else ""
+    [extension] = manifest["composeExtensions"]
+    assert extension["messageHandlers"] == [
+        {"type": "link", "value": {"domains": ["support.example.com"]}}
+    ]
+
+
+def test_a_wrong_process_file_stops_the_build_naming_what_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    data["case_system"] = {"url_template": "support.example.com/cases"}
+    config = tmp_path / "handoff.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for name, value in {**ENV, "HANDOFF_CONFIG": str(config)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.ERROR):
+        assert package.main() == 2
+    assert "case_system.url_template" in caplog.text and "is not a web address" in caplog.text
+    assert not (tmp_path / "build").exists()

@@ -231,3 +231,38 @@ async def test_the_waiting_handoff_is_accepted_by_clicking_only(
         lambda e: from_bot(e) and e.conversation_id.startswith(PERSONAL_CHAT), "mine", after
     )
     assert waiting.case in all_text(mine.card or {}) + mine.text, "the case is mine now"
+
+
+async def test_the_compose_box_finds_a_case_and_hands_off_a_message_in_the_playground(
+    playground: PlaygroundClient, stack: Stack
+) -> None:
+    """docs/playground.md's "The compose box": the playground sends the message extension's
+    invokes as Teams does (its manifest unread: the command ids are typed in)."""
+    waiting = stack.waiting
+    me = PEOPLE["currentUser"]
+    await playground.custom_activity(TEAM, "install")
+    await playground.custom_activity(TEAM, "botAdded")
+    await playground.wait_for(lambda e: e.conversation_id == TEAM and from_bot(e), "team welcome")
+    await playground.say(CHANNEL, me["id"], "setup", mention=BOT)
+    await playground.wait_for(lambda e: "now the Case Transfer channel" in e.text, "the binding")
+
+    query = {"commandId": "searchCases", "parameters": [{"name": "query", "value": waiting.case}]}
+    found = await playground.compose("composeExtension/query", CHANNEL, me["id"], query)
+    [result] = found["composeExtension"]["attachments"]
+    assert f"Case {waiting.case}" in all_text(result["content"])
+    assert result["preview"]["content"]["title"].startswith(f"Case {waiting.case}")
+
+    # The handoff opens in the personal chat: the bot knows it once it has been written to.
+    after = len(playground.events)
+    await playground.say(PERSONAL_CHAT, me["id"], "help")
+    await playground.wait_for(lambda e: from_bot(e) and "What I can do" in e.text, "help", after)
+    message = {"body": {"contentType": "html", "content": "<p>Summary: Lag since Friday</p>"}}
+    fetch = {"commandId": "handOffCase", "commandContext": "message", "messagePayload": message}
+    dialog = await playground.compose("composeExtension/fetchTask", CHANNEL, me["id"], fetch)
+    assert dialog["task"]["type"] == "continue"
+    after = len(playground.events)
+    submit = {**fetch, "data": {"case": "2311230040007777"}}
+    said = await playground.compose("composeExtension/submitAction", CHANNEL, me["id"], submit)
+    assert said["task"]["value"].startswith("I opened the handoff of case 2311230040007777")
+    shown = await playground.wait_for(lambda e: form_card(e) == "case", "the case form", after)
+    assert shown.conversation_id.startswith(PERSONAL_CHAT)

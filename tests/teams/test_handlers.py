@@ -90,14 +90,24 @@ async def test_a_card_form_with_an_unknown_command_is_a_stale_form(chat: Chat) -
     assert texts(replies) == [messages.STALE_FORM]
 
 
-async def test_an_invoke_other_than_a_card_action_gets_501(adapter: TestAdapter) -> None:
+async def test_an_invoke_the_bot_does_not_answer_gets_501(adapter: TestAdapter) -> None:
     await adapter.receive_activity(
-        Activity(type=ActivityTypes.invoke, name="composeExtension/query", value={"q": "x"})
+        Activity(type=ActivityTypes.invoke, name="task/fetch", value={"q": "x"})
     )
     [answer] = adapter.activity_buffer
     assert answer.type == ActivityTypes.invoke_response
     assert answer.value.status == 501
-    assert "composeExtension/query" in answer.value.body["error"]
+    assert "task/fetch" in answer.value.body["error"]
+
+
+async def test_a_compose_box_invoke_is_answered_in_its_shape(adapter: TestAdapter) -> None:
+    value = {"commandId": "searchCases", "parameters": [{"name": "query", "value": CASE}]}
+    await adapter.receive_activity(
+        Activity(type=ActivityTypes.invoke, name="composeExtension/query", value=value)
+    )
+    [answer] = adapter.activity_buffer
+    assert answer.value.status == 200
+    assert answer.value.body["composeExtension"]["type"] == "message"  # no team known yet
 
 
 async def test_a_card_action_invoke_is_answered_on_the_card(adapter: TestAdapter) -> None:

@@ -1,0 +1,1 @@
+"""The compose box's search over handoffs (application/compose/search.py)."""

@@ -36,7 +36,7 @@ postgres:
 
 ## test: lint, type-check and the whole suite (SQLite and PostgreSQL)
 test: $(STAMP) $(NODE_STAMP) postgres lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 ## package: build build/appPackage.zip for Teams (needs TEAMS_APP_ID, MicrosoftAppId, DEVELOPER_*, PRIVACY_URL, TERMS_URL)
 package: $(STAMP)

@@ -148,21 +148,10 @@ class SqlInsights(StoreBase):
     async def facts_requested(
         self, since: datetime, until: datetime, target_region: str | None = None
     ) -> list[HandoffFact]:
-        if target_region is None:
-            rows = await self._db.fetch_all(
-                f"""SELECT {_COLUMNS} FROM handoff_facts
-                    WHERE requested_at >= ? AND requested_at < ?""",
-                as_utc(since),
-                as_utc(until),
-            )
-        else:
-            rows = await self._db.fetch_all(
-                f"""SELECT {_COLUMNS} FROM handoff_facts
-                    WHERE target_region = ? AND requested_at >= ? AND requested_at < ?""",
-                target_region,
-                as_utc(since),
-                as_utc(until),
-            )
+        period, params = period_filter(since, until, target_region)
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM handoff_facts WHERE {period}", *params
+        )
         return [_fact(row) for row in rows]
 
     async def case_facts(

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos bench
+.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos bench messages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ $(REF_STAMP): bench/requirements-ref.txt
 ## bench: the bot beside the botbuilder and Agents SDK echo bots on loopback; prints a table (not part of test)
 bench: $(STAMP) $(REF_STAMP) postgres
 	$(PY) bench/run.py
+
+## messages: collect the marked texts into i18n/messages.pot and update every language's .po
+messages: $(STAMP)
+	$(PY) -m i18n.extract
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

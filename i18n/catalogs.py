@@ -1,0 +1,102 @@
+"""The message catalogs (gettext .po files, compiled to .mo when read), one per language, and
+the language the current turn speaks.
+
+Which language is spoken is a context variable, set where a turn or a proactive message
+begins (``speaking``), so a text anywhere below (a use case, a card, a domain error) is
+written in the reader's language without each function passing the language on; asyncio
+copies it into every task a turn starts."""
+
+from __future__ import annotations
+
+import contextvars
+import gettext
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from .languages import ENGLISH, LANGUAGES
+
+LOG = logging.getLogger(__name__)
+
+CATALOG_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+
+_speaking: contextvars.ContextVar[str] = contextvars.ContextVar("speaking", default=ENGLISH.code)
+_loaded: dict[str, gettext.NullTranslations] = {}
+
+
+def po_path(code: str) -> Path:
+    return CATALOG_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _compiled(code: str) -> gettext.NullTranslations:
+    po, mo = po_path(code), po_path(code).with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as compiled:
+            return gettext.GNUTranslations(compiled)
+    # No compiled catalog (a plain clone, or a .po edited since): compile it in memory. Fuzzy
+    # entries stay out, as msgfmt leaves them out.
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=LANGUAGES[code].babel_locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def translations(code: str) -> gettext.NullTranslations:
+    """The catalog of a language, read once; English (the source texts) has none."""
+    found = _loaded.get(code)
+    if found is None:
+        if code == ENGLISH.code or code not in LANGUAGES or not po_path(code).exists():
+            found = gettext.NullTranslations()
+        else:
+            found = _compiled(code)
+        _loaded[code] = found
+    return found
+
+
+def register(code: str, catalog: gettext.NullTranslations) -> None:
+    """Use ``catalog`` for ``code`` (pseudo-localization in the tests)."""
+    _loaded[code] = catalog
+
+
+def current() -> str:
+    """The language the current turn speaks."""
+    return _speaking.get()
+
+
+@contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """Everything said inside is in ``code`` (a code of LANGUAGES; anything else is English)."""
+    token = _speaking.set(code if code in LANGUAGES or code in _loaded else ENGLISH.code)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (the English text when it has no translation)."""
+    return translations(_speaking.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n``, by the current language's plural rules."""
+    return translations(_speaking.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, translated for ``context`` (a command word, a
+    short label that means different things in different places)."""
+    return translations(_speaking.get()).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalogs where it is defined; translate it with _() where shown."""
+    return message

@@ -24,9 +24,12 @@ class UserSettings(BaseModel):
     start: dt.time | None = None
     end: dt.time | None = None
     muted: bool = False
+    # The language the bot speaks to the person (a code of i18n.languages.LANGUAGES); None:
+    # their Teams client's, else English.
+    language: str | None = None
 
 
-_AUDITED = ("region", "timezone", "start", "end", "muted")
+_AUDITED = ("region", "timezone", "start", "end", "muted", "language")
 
 
 def changes(before: UserSettings | None, after: UserSettings) -> dict[str, dict[str, str]]:

@@ -12,6 +12,7 @@ import contextvars
 import gettext
 import io
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,13 +36,9 @@ def po_path(code: str) -> Path:
 
 
 def _compiled(code: str) -> gettext.NullTranslations:
-    po, mo = po_path(code), po_path(code).with_suffix(".mo")
-    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-        with mo.open("rb") as compiled:
-            return gettext.GNUTranslations(compiled)
-    # No compiled catalog (a plain clone, or a .po edited since): compile it in memory. Fuzzy
-    # entries stay out, as msgfmt leaves them out.
-    with po.open("rb") as source:
+    # The .po is compiled in memory when the language is first spoken (tens of milliseconds),
+    # so no build step can leave a stale .mo behind. Fuzzy entries stay out, as msgfmt's do.
+    with po_path(code).open("rb") as source:
         catalog = read_po(source, locale=LANGUAGES[code].babel_locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
@@ -66,6 +63,15 @@ def register(code: str, catalog: gettext.NullTranslations) -> None:
     _loaded[code] = catalog
 
 
+def use_pseudo() -> None:
+    """Every language shows its texts bracketed (i18n/pseudo.py), to find the texts that
+    are not in a catalog."""
+    from .pseudo import PseudoTranslations
+
+    for code in LANGUAGES:
+        _loaded[code] = PseudoTranslations()
+
+
 def current() -> str:
     """The language the current turn speaks."""
     return _speaking.get()
@@ -79,6 +85,10 @@ def speaking(code: str) -> Iterator[None]:
         yield
     finally:
         _speaking.reset(token)
+
+
+if os.environ.get("PSEUDO_LOCALIZE") == "1":
+    use_pseudo()
 
 
 def _(message: str) -> str:

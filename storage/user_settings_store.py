@@ -3,6 +3,9 @@ reminders), saved together with the audit entry that records the change."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from handoff.models import AuditEntry
 from handoff.user_settings import UserSettings
 
@@ -10,7 +13,50 @@ from .audit_log import insert_audit_entry
 from .store_base import StoreBase
 
 
+class ChosenLanguages:
+    """The language each person chose, as this process last read or saved it. A turn asks it
+    before it says anything, so a round trip per turn is spared; a change saved by another
+    replica is seen within MAX_AGE_SECONDS, one saved here at once."""
+
+    MAX_AGE_SECONDS = 60.0
+    # A bound on memory; past it the cache starts over.
+    MAX_ENTRIES = 20_000
+
+    def __init__(self, seconds: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._known: dict[str, tuple[str | None, float]] = {}
+
+    def get(self, user_id: str) -> tuple[bool, str | None]:
+        """(known, language): known is False when it must be read again."""
+        found = self._known.get(user_id)
+        if found is None or self._seconds() - found[1] > self.MAX_AGE_SECONDS:
+            return False, None
+        return True, found[0]
+
+    def put(self, user_id: str, language: str | None) -> None:
+        if len(self._known) >= self.MAX_ENTRIES:
+            self._known.clear()
+        self._known[user_id] = (language, self._seconds())
+
+
 class SqlUserSettingsStore(StoreBase):
+    _chosen: ChosenLanguages | None = None
+
+    @property
+    def chosen_languages(self) -> ChosenLanguages:
+        if self._chosen is None:
+            self._chosen = ChosenLanguages()
+        return self._chosen
+
+    async def chosen_language(self, user_id: str) -> str | None:
+        """The language the person chose with `settings language`, None if none."""
+        known, language = self.chosen_languages.get(user_id)
+        if not known:
+            settings = await self.user_settings(user_id)
+            language = settings.language if settings else None
+            self.chosen_languages.put(user_id, language)
+        return language
+
     async def user_settings(self, user_id: str) -> UserSettings | None:
         row = await self._db.fetch_one("SELECT doc FROM user_settings WHERE user_id = ?", user_id)
         return UserSettings.model_validate_json(row["doc"]) if row else None
@@ -28,6 +74,7 @@ class SqlUserSettingsStore(StoreBase):
                 self._clock.now(),
             )
             await insert_audit_entry(tx, audit)
+        self.chosen_languages.put(settings.person.id, settings.language)
 
     async def reminded_users(self) -> list[UserSettings]:
         """Everyone who has not muted reminders."""

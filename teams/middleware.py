@@ -18,12 +18,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
+from typing import Protocol
 
 from botbuilder.core import InvokeResponse, Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
 
 from application import messages
 from handoff.ports import Clock, ConversationKind, ConversationStore
+from i18n import speaking
+from i18n.languages import choose
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 from storage.errors import StorageUnavailable
 
@@ -229,6 +232,36 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
         # claim pending (a repeat until the bound) rather than released (done twice).
         await deliveries.finish(claim)
         self._wake_outbox()
+
+
+class ChosenLanguage(Protocol):
+    async def chosen_language(self, user_id: str) -> str | None: ...
+
+
+class SpokenLanguage(Middleware):  # type: ignore[misc]
+    """The turn speaks its reader's language. In a personal chat that is the person's own
+    (`settings language`, else the locale of their Teams client, else English); in a channel
+    or a group chat, whose messages and cards everyone there reads, the team's language
+    (`case_transfer.language`). The outbox's own turns keep the language their sender chose."""
+
+    def __init__(self, languages: ChosenLanguage, team_language: str) -> None:
+        self._languages = languages
+        self._team_language = team_language
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        activity = context.activity
+        if _proactive(activity):
+            await logic()
+            return
+        with speaking(await self.language_of(activity)):
+            await logic()
+
+    async def language_of(self, activity: Activity) -> str:
+        if conversation_kind(activity) is not ConversationKind.PERSONAL:
+            return self._team_language
+        sender = activity.from_property.id if activity.from_property else None
+        chosen = await self._languages.chosen_language(sender) if sender else None
+        return choose(chosen, activity.locale)
 
 
 class ConversationMemory(Middleware):  # type: ignore[misc]

@@ -20,8 +20,24 @@ from aiohttp import web
 from app import create_app
 from config.settings import Settings
 
+from harness import pseudo_locale
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import BotClient
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pseudo-localize",
+        action="store_true",
+        help="show every catalog text bracketed and fail on any text of the code shown outside "
+        "the brackets (a text not in a catalog); bots started as processes do the same",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--pseudo-localize"):
+        os.environ["PSEUDO_LOCALIZE"] = "1"
+        pseudo_locale.activate()
 
 
 @dataclass

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .pseudo_locale import assert_translated
+
 # A rule id of the spec (R-STAY, R-24x7, R-NON24x7-3), a seed document, a duration in hours
 # written as a decimal with a bare "h".
 JARGON = re.compile(r"\bR-[A-Z0-9]|\b[Ss]eed 0\d\d|\b\d+(?:\.\d+)? h\b")
@@ -53,5 +55,7 @@ def activity_strings(activity: dict[str, Any]) -> list[str]:
 
 
 def assert_plain_words(strings: Iterable[str], where: str = "what the bot shows") -> None:
+    strings = list(strings)
+    assert_translated(strings, where)
     found = jargon_in(strings)
     assert not found, f"{where} shows spec ids or odd units: {found[:5]}"

@@ -56,7 +56,7 @@ def test_concurrent_turns_keep_their_own_languages() -> None:
         return seen
 
     async def both() -> tuple[list[str], list[str]]:
-        return await asyncio.gather(turn("de"), turn("ja"))  # type: ignore[return-value]
+        return await asyncio.gather(turn("de"), turn("ja"))
 
     german, japanese = asyncio.run(both())
     assert german == ["de"] * 3 and japanese == ["ja"] * 3

@@ -32,9 +32,9 @@ class AuditTrail:
         actor = request.actor
         if not self._is_admin(actor):
             log_refusal("audit refused", "not an admin", "audit", actor)
-            return [messages.AUDIT_NOT_ALLOWED]
+            return [messages.audit_not_allowed()]
         if not request.conversation.personal:
-            return [messages.AUDIT_IN_PERSONAL_CHAT]
+            return [messages.audit_in_personal_chat()]
         entries = await self._store.audit_entries(SHOWN_ENTRIES)
         zone = await reader_zone(self._store, request)
         return [messages.audit_trail(entries, zone)]

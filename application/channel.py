@@ -66,7 +66,7 @@ class ChannelBinding:
     async def setup(self, request: Request) -> Reply:
         conversation = request.conversation
         if conversation.kind is not ConversationKind.CHANNEL or conversation.address is None:
-            return [messages.SETUP_IN_CHANNEL]
+            return [messages.setup_in_channel()]
         refusal = await self._access.bind_channel(request)
         if refusal is not None:
             return [refusal]

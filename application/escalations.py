@@ -61,7 +61,7 @@ class Escalations:
             return await self.technical(request)
         number = case_number_from(request.args[0]) if request.args else None
         if number is None:
-            return [messages.ESCALATE_USAGE]
+            return [messages.escalate_usage()]
         handoff = await self._case_to_escalate(request, number)
         if isinstance(handoff, str):
             return [handoff]
@@ -69,7 +69,7 @@ class Escalations:
         if missing:
             return [messages.escalation_not_ready(number, missing)]
         if not self._leads:
-            return [messages.NO_LEADS]
+            return [messages.no_leads()]
         if await self._store.pending_escalation(number) is not None:
             return [messages.escalation_pending(number)]
         requester = request.actor
@@ -111,7 +111,7 @@ class Escalations:
         """`escalate <case> technical`: one level up, L1 → L2 → SME → TL → TM → leadership."""
         number = case_number_from(request.args[0])
         if number is None:
-            return [messages.ESCALATE_USAGE]
+            return [messages.escalate_usage()]
         handoff = await self._case_to_escalate(request, number)
         if isinstance(handoff, str):
             return [handoff]
@@ -133,7 +133,7 @@ class Escalations:
                 request.conversation.id,
             )
         except ConcurrencyConflict:
-            return [messages.CHANGED_MEANWHILE]
+            return [messages.changed_meanwhile()]
         self._wake_outbox()
         return [messages.technical_escalation(number, LEVEL_NAMES[level])]
 
@@ -152,7 +152,7 @@ class Escalations:
             # Words only, before anything is looked up: an approval card is a lead's, and
             # whether an escalation exists is not the clicker's to learn.
             _refused("not a lead", verb, escalation_id, actor)
-            return None, messages.ONLY_LEADS_DECIDE
+            return None, messages.only_leads_decide()
         try:
             escalation = await self._store.get_escalation(escalation_id)
         except NotFound:
@@ -160,18 +160,18 @@ class Escalations:
             return None, "That escalation no longer exists."
         if version is None or not 1 <= version <= escalation.version:
             _refused("forged version", verb, escalation_id, actor)
-            return None, messages.FORGED_CARD
+            return None, messages.forged_card()
         owner = await self._store.escalation_of_card(message_id) if message_id else None
         if owner is not None and owner != escalation_id:
             # The data of one escalation pasted onto another's approval card decides neither.
             # (A card not recorded yet is let through: its record follows its send.)
             _refused("escalation id of another card", verb, escalation_id, actor)
-            return None, messages.FORGED_CARD
+            return None, messages.forged_card()
         key = click_key("decision", message_id, actor, verb, version)
         if await pressed_before(self._store, key):
             return self._approval_card(await self._store.get_escalation(escalation_id)), ""
         if version != escalation.version:
-            notice = messages.ESCALATION_DECIDED
+            notice = messages.escalation_decided_first()
             return self._approval_card(escalation, notice=notice), notice
         try:
             decided = decide(escalation, verb, actor, comment, self._clock.now())
@@ -207,8 +207,8 @@ class Escalations:
             if await pressed_before(self._store, key):
                 return self._approval_card(current), ""  # the same click, delivered twice at once
             return self._approval_card(
-                current, notice=messages.ESCALATION_DECIDED
-            ), messages.ESCALATION_DECIDED
+                current, notice=messages.escalation_decided_first()
+            ), messages.escalation_decided_first()
         self._wake_outbox()
         state = decided.state.value.replace("-", " ")
         return self._approval_card(decided), f"Recorded: {state}."

@@ -77,7 +77,7 @@ class LongRunning:
         """R-LONG: where a long-running case stands, or flag one (`longrunning <case> <why>`)."""
         number = case_number_from(request.args[0]) if request.args else None
         if number is None:
-            return [messages.LONG_RUNNING_USAGE]
+            return [messages.long_running_usage()]
         handoffs = await self._store.for_case(number)
         latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
         refusal = await self._access.read(request, latest, case=number)
@@ -105,7 +105,7 @@ class LongRunning:
                     request.conversation.id,
                 )
             except ConcurrencyConflict:
-                return [messages.CHANGED_MEANWHILE]
+                return [messages.changed_meanwhile()]
             except IllegalTransition as refused:
                 return [str(refused)]
             marked = latest.long_running
@@ -194,14 +194,14 @@ class LongRunning:
         actor = request.actor
         number = case_number_from(str(value.get("case") or ""))
         if number is None:
-            return [messages.STALE_FORM]
+            return [messages.stale_form()]
         handoffs = await self._store.for_case(number)
         latest = max(handoffs, key=lambda h: h.updated_at) if handoffs else None
         # The form is only card data: whoever sends it must be allowed to act on the case,
         # where the answer is shown, and only a case flagged long-running gets a chat.
         refusal = await self._access.read_and_act(request, Verb.LONG_RUNNING, latest, number)
         if refusal is not None or latest is None:
-            return [refusal or messages.STALE_FORM]
+            return [refusal or messages.stale_form()]
         if not any(h.long_running for h in handoffs):
             log_refusal("chat owners refused", "not long-running", CHAT_OWNERS, actor, case=number)
             return [messages.not_long_running(number)]
@@ -275,10 +275,10 @@ class LongRunning:
         chat_id = request.conversation.id
         chat = await self._store.group_chat_by_id(chat_id)
         if chat is None:
-            return [messages.SHIFT_END_WHERE]
+            return [messages.shift_end_where()]
         summary = " ".join(request.args).strip()
         if len(summary) < 10:
-            return [messages.SHIFT_END_USAGE]
+            return [messages.shift_end_usage()]
         latest = await self._store.latest_for_case(chat.case_number)
         if latest is None:
             return [messages.no_handoff_for(chat.case_number)]

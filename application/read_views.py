@@ -53,7 +53,7 @@ class ReadViews:
     async def status(self, request: Request) -> Reply:
         number = case_number_from("".join(request.args)) if request.args else None
         if number is None:
-            return [messages.STATUS_USAGE]
+            return [messages.status_usage()]
         handoff = await self._store.latest_for_case(number)
         refusal = await self._access.read(request, handoff, case=number)
         if refusal is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from cards.long_running_card import CHAT_OWNERS
 from cards.oof_card import OOF_FORM
+from i18n import N_, _
 
 from .request import Reply, Request, UseCase
 
@@ -57,8 +58,10 @@ class Command:
     # The kind of each argument ("?" optional, "*" any words to the end): a message is taken
     # for this command only when written so; anything else may be an answer to a question.
     shape: tuple[str, ...]
+    # Its line in `help`, marked N_() for the catalogs and translated when help is shown.
     help: str
     # Teams' command menu: its description there and where it is listed ("" and (): not).
+    # The manifest is built once, in English, so the menu is not translated.
     menu: str = ""
     scopes: tuple[str, ...] = ()
     # Only shows something: answered mid-dialog without disturbing it.
@@ -69,17 +72,19 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "handoff",
         ("case?",),
-        "**handoff** [case number] — hand a case to the next engineer or region: I ask the "
-        "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
-        "a message for the customer; its card goes to the Case Transfer channel. In a handoff, "
-        "**back** goes one step back and **cancel** stops.",
+        N_(
+            "**handoff** [case number] — hand a case to the next engineer or region: I ask the "
+            "questions, check the notes, and give you the title, the DM e-mail, the notes text and "
+            "a message for the customer; its card goes to the Case Transfer channel. In a handoff, "
+            "**back** goes one step back and **cancel** stops."
+        ),
         "Hand a case to the next engineer or region",
         (PERSONAL,),
     ),
     Command(
         "status",
         ("case?",),
-        "**status** <case number> — where a case's handoff stands, with its history.",
+        N_("**status** <case number> — where a case's handoff stands, with its history."),
         "Where a case's handoff stands: status <case>",
         EVERYWHERE,
         read_only=True,
@@ -87,7 +92,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "list",
         ("region?",),
-        "**list** [region] — open handoffs, oldest first.",
+        N_("**list** [region] — open handoffs, oldest first."),
         "Open handoffs, oldest first: list [region]",
         (PERSONAL, TEAM),
         read_only=True,
@@ -95,7 +100,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "mine",
         (),
-        "**mine** — handoffs you requested or took.",
+        N_("**mine** — handoffs you requested or took."),
         "Handoffs you requested or took",
         (PERSONAL, TEAM),
         read_only=True,
@@ -103,7 +108,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "agenda",
         ("region?",),
-        "**agenda** [region] — what the region's next handoff meeting must cover.",
+        N_("**agenda** [region] — what the region's next handoff meeting must cover."),
         "What the next handoff meeting must cover",
         (PERSONAL, TEAM),
         read_only=True,
@@ -111,28 +116,34 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "escalate",
         ("case", "technical?"),
-        "**escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
-        "once the L1/L2 steps and their logs are in the notes; **escalate** <case> "
-        "**technical** takes the case one technical level up (L2, SME, TL, TM, leadership) "
-        "and records it.",
+        N_(
+            "**escalate** <case> — ask the Team Leaders to approve an escalation to the vendor, "
+            "once the L1/L2 steps and their logs are in the notes; **escalate** <case> "
+            "**technical** takes the case one technical level up (L2, SME, TL, TM, leadership) "
+            "and records it."
+        ),
         "Ask the Team Leaders to approve an escalation",
         (PERSONAL,),
     ),
     Command(
         "oof",
         (),
-        "**oof** — plan time away: warm handoffs for your critical cases, the list for your "
-        "Team Leader, your automatic-reply text, and a reminder to take the cases back.",
+        N_(
+            "**oof** — plan time away: warm handoffs for your critical cases, the list for your "
+            "Team Leader, your automatic-reply text, and a reminder to take the cases back."
+        ),
         "Plan time away: handoffs, TA list, auto-reply",
         (PERSONAL,),
     ),
     Command(
         "insights",
         ("period*",),
-        "**insights** [region] [7d | 30d | this week] — how well handoffs work: how many, "
-        "time to accept by route and severity, bounces, hops, critical cases waiting for an "
-        "owner, notes refused; the last 7 days unless you name a period. **insights export** "
-        "[region] [period] sends the rows as a CSV file in our personal chat.",
+        N_(
+            "**insights** [region] [7d | 30d | this week] — how well handoffs work: how many, "
+            "time to accept by route and severity, bounces, hops, critical cases waiting for an "
+            "owner, notes refused; the last 7 days unless you name a period. **insights export** "
+            "[region] [period] sends the rows as a CSV file in our personal chat."
+        ),
         "How well handoffs work: insights [region] [7d]",
         (PERSONAL, TEAM),
         read_only=True,
@@ -140,8 +151,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "shifts",
         (),
-        "**shifts** — who is on shift now, and each region's next shift and handoff meeting, "
-        "in your time zone.",
+        N_(
+            "**shifts** — who is on shift now, and each region's next shift and handoff meeting, "
+            "in your time zone."
+        ),
         "Who is on shift now; next shifts and meetings",
         EVERYWHERE,
         read_only=True,
@@ -149,40 +162,46 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "settings",
         ("setting?", "words*"),
-        "**settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
-        "what I know about you; before your shift ends I remind you of your critical cases. "
-        "Leads: **settings digest off** (or **on**) for the weekly insights in the channel.",
+        N_(
+            "**settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | mute | unmute] — "
+            "what I know about you; before your shift ends I remind you of your critical cases. "
+            "Leads: **settings digest off** (or **on**) for the weekly insights in the channel."
+        ),
         "Your region, time zone, hours and reminders",
         (PERSONAL,),
     ),
     Command(
         "setup",
         (),
-        "**setup** — in a channel: post handoff cards here (the Case Transfer channel).",
+        N_("**setup** — in a channel: post handoff cards here (the Case Transfer channel)."),
         "Post handoff cards in this channel",
         (TEAM,),
     ),
     Command(
         "longrunning",
         ("case", "words*"),
-        "**longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
-        "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
-        "**longrunning** <case> **chat** makes the group chat of its regional owners.",
+        N_(
+            "**longrunning** <case> [why] — whether a 24x7 case is long-running and who owned it "
+            "in each region; with a reason (e.g. the customer works in two time zones), flag it; "
+            "**longrunning** <case> **chat** makes the group chat of its regional owners."
+        ),
         "Long-running case: status, flag, group chat",
         (PERSONAL, TEAM),
     ),
     Command(
         "shiftend",
         ("words*",),
-        "**shiftend** <summary> — in a long-running case's group chat: hand the case to the "
-        "next region's owner.",
+        N_(
+            "**shiftend** <summary> — in a long-running case's group chat: hand the case to the "
+            "next region's owner."
+        ),
         "End your shift in a long-running case's chat",
         (GROUP_CHAT,),
     ),
     # For Team Leaders and admins, who learn of them from the README: not in help or the menu.
     Command("audit", (), ""),
     Command("outbox", ("words*",), ""),
-    Command("help", (), "**help** — this message.", "What the bot can do", EVERYWHERE, True),
+    Command("help", (), N_("**help** — this message."), "What the bot can do", EVERYWHERE, True),
 )
 
 BY_NAME: Mapping[str, Command] = {command.name: command for command in COMMANDS}
@@ -191,11 +210,14 @@ DIALOG_COMMANDS = frozenset({"handoff"})
 
 
 def help_text() -> str:
-    lines = "\n".join(f"- {command.help}" for command in COMMANDS if command.help)
-    return (
-        f"**What I can do**\n\n{lines}\n\n"
+    """`help` in the language of the turn: the table's lines, marked where written, are
+    translated here, when someone asks."""
+    lines = "\n".join(f"- {_(command.help)}" for command in COMMANDS if command.help)
+    # Translators: {commands} is one line per command: "- **status** <case number> — …".
+    return _(
+        "**What I can do**\n\n{commands}\n\n"
         "Chat with me here in a personal chat, or @mention me in a channel."
-    )
+    ).format(commands=lines)
 
 
 def command_lists() -> list[dict[str, object]]:

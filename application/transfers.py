@@ -81,7 +81,7 @@ def _read(verb: object, data: dict[str, Any], known: frozenset[str]) -> CardActi
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         log.warning("card action with a forged version refused", extra={"verb": verb})
-        return messages.FORGED_CARD
+        return messages.forged_card()
     inputs = {k: v for k, v in data.items() if k not in {"verb", "handoff_id", "version"}}
     return CardAction(verb=verb, handoff_id=handoff_id, version=version, inputs=inputs)
 
@@ -162,7 +162,7 @@ class CardActions:
         forged = await self._forged(action, handoff, request)
         if forged is not None:
             _log_forged(forged, action, actor)
-            said = messages.BUTTON_NOT_ON_CARD if forged == "verb" else messages.FORGED_CARD
+            said = messages.button_not_on_card() if forged == "verb" else messages.forged_card()
             return ActionResult(card=None, message=said)
         key = click_key("card", request.message_id, actor, action.verb, action.version)
         # A click on an older version of the card may be this very click again (Teams
@@ -246,10 +246,10 @@ class CardActions:
             return ActionResult(card=None, message="That handoff no longer exists.")
         if not 1 <= action.version <= handoff.version:
             _log_forged("version", action, actor)
-            return ActionResult(card=None, message=messages.FORGED_CARD)
+            return ActionResult(card=None, message=messages.forged_card())
         if posted is None or not request.message_id or posted.activity_id != request.message_id:
             _log_forged("refresh not on the handoff's card", action, actor)
-            return ActionResult(card=None, message=messages.FORGED_CARD)
+            return ActionResult(card=None, message=messages.forged_card())
         viewer = self._policy.own_view(actor, handoff, request.addresses())
         log.info(
             "card refreshed",
@@ -330,8 +330,8 @@ class CardActions:
             if await self._twin_won(False, key):
                 return self._repeat(current, actor, request)
             return ActionResult(
-                card=self._card(current, actor, request, messages.CHANGED_MEANWHILE),
-                message=messages.CHANGED_MEANWHILE,
+                card=self._card(current, actor, request, messages.changed_meanwhile()),
+                message=messages.changed_meanwhile(),
             )
         number = flagged.case.number
         return ActionResult(

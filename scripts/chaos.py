@@ -327,7 +327,9 @@ async def postgres_outage(work: Path) -> Row:
                         failures += status >= 500
                         not_ready = not_ready or await client.ready() == 503
                     told = await connector.wait_for_activities(before + requests, timeout=30)
-                    clear = sum(1 for a in told[before:] if a.get("text") == messages.DATABASE_DOWN)
+                    clear = sum(
+                        1 for a in told[before:] if a.get("text") == messages.database_down()
+                    )
                     failures += requests - clear
                     told_try_again, outage_requests = clear, requests
                     tcp.restore()

@@ -227,7 +227,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             )
             if answered is not None:
                 if dc.active_dialog is not None:
-                    answered.append(messages.IN_A_HANDOFF)
+                    answered.append(messages.in_a_handoff())
                 await send_reply(turn_context, answered)
                 return
         # Mid-handoff, only the bare command restarts: "Handoff notes for US: …" is a paste.
@@ -241,13 +241,13 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         if dc.active_dialog is not None and read_only(command.name, command.args, activity.text):
             # Answered on the side: the dialog stays where it was, its card still the last.
             reply = await use_case(self._request(turn_context, command.args)) if use_case else []
-            await send_reply(turn_context, [*reply, messages.IN_A_HANDOFF])
+            await send_reply(turn_context, [*reply, messages.in_a_handoff()])
             return
         if dc.active_dialog is not None:
             await dc.continue_dialog()
             return
         if value is not None and not command.name:
-            await turn_context.send_activity(messages.STALE_FORM)
+            await turn_context.send_activity(messages.stale_form())
             return
         if not command.name:
             await turn_context.send_activity(messages.empty_message())
@@ -313,7 +313,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
     ) -> None:
         activity = dc.context.activity
         if conversation_kind(activity) is not ConversationKind.PERSONAL:
-            await dc.context.send_activity(messages.HANDOFF_IN_PERSONAL_CHAT)
+            await dc.context.send_activity(messages.handoff_in_personal_chat())
             return
         request = self._request(dc.context)
         # Asked before the case is looked up: its open handoff is shown to whoever may update it.
@@ -362,13 +362,13 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
                 # Keep; or the card is about a draft that is gone: the one now in progress
                 # is not dropped by it.
                 if value.get("choice") != KEEP:
-                    await turn_context.send_activity(messages.RESTART_CARD_OUTDATED)
+                    await turn_context.send_activity(messages.restart_card_outdated())
                 await dc.reprompt_dialog()
                 return
             await dc.cancel_all_dialogs()
-            await turn_context.send_activity(messages.HANDOFF_RESTARTED)
+            await turn_context.send_activity(messages.handoff_restarted())
         elif value.get("choice") == KEEP:
-            await turn_context.send_activity(messages.STALE_FORM)
+            await turn_context.send_activity(messages.stale_form())
             return
         case = str(value.get("case") or "")
         await self._start_handoff(dc, ParsedCommand("handoff", (case,) if case else (), case))
@@ -384,7 +384,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         kind = conversation_kind(turn_context.activity)
         welcome = {
-            ConversationKind.PERSONAL: messages.WELCOME,
-            ConversationKind.GROUP_CHAT: messages.GROUP_CHAT_WELCOME,
-        }.get(kind, messages.TEAM_WELCOME)
+            ConversationKind.PERSONAL: messages.welcome(),
+            ConversationKind.GROUP_CHAT: messages.group_chat_welcome(),
+        }.get(kind, messages.team_welcome())
         await turn_context.send_activity(welcome)

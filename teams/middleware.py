@@ -140,7 +140,9 @@ class TurnSucceeded(Middleware):  # type: ignore[misc]
 
 async def _apologise(turn_context: TurnContext, error: Exception) -> None:
     activity = turn_context.activity
-    apology = messages.DATABASE_DOWN if isinstance(error, StorageUnavailable) else messages.SORRY
+    apology = (
+        messages.database_down() if isinstance(error, StorageUnavailable) else messages.sorry()
+    )
     try:
         if activity.type == ActivityTypes.invoke:
             # An invoke's answer is its HTTP response (a chat message would appear out of
@@ -180,9 +182,9 @@ class TenantGuard(Middleware):  # type: ignore[misc]
             },
         )
         if activity.type == ActivityTypes.message:
-            await context.send_activity(messages.OTHER_TENANT)
+            await context.send_activity(messages.other_tenant())
         elif activity.type == ActivityTypes.invoke:
-            body = invoke_body_text(messages.OTHER_TENANT)
+            body = invoke_body_text(messages.other_tenant())
             await context.send_activity(
                 Activity(
                     type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)

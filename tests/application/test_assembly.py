@@ -56,7 +56,7 @@ async def test_both_forms_are_answered(scenario: Scenario) -> None:
     assert oof is not None and owners is not None
     assert router.form("no-such-form") is None
     # A regional owners form naming no case is stale.
-    assert await owners(scenario.request(ANA), {"command": CHAT_OWNERS}) == [messages.STALE_FORM]
+    assert await owners(scenario.request(ANA), {"command": CHAT_OWNERS}) == [messages.stale_form()]
 
 
 async def test_help_is_the_tables_help(scenario: Scenario) -> None:

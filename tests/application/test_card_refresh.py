@@ -217,7 +217,7 @@ async def test_an_old_version_gets_the_current_card(scenario: Scenario) -> None:
     [
         ({"handoff_id": "nope", "version": 1}, "That handoff no longer exists."),
         ({"version": 1}, "That card does not name a handoff. Use the buttons of the latest card."),
-        ({"handoff_id": "x", "version": "1"}, messages.FORGED_CARD),
+        ({"handoff_id": "x", "version": "1"}, messages.forged_card()),
     ],
 )
 async def test_refresh_data_that_does_not_hold_gets_a_message(
@@ -249,12 +249,12 @@ async def test_a_refresh_from_anywhere_but_the_cards_own_message_is_refused(
             result = await scenario.use_cases.card_actions.refresh(
                 refresh_of(handoff), request_of(person)
             )
-            assert result == ActionResult(card=None, message=messages.FORGED_CARD)
+            assert result == ActionResult(card=None, message=messages.forged_card())
     future = refresh_of(handoff, handoff_id=handoff.id, version=handoff.version + 1)
     result = await scenario.use_cases.card_actions.refresh(
         future, on_card(scenario, STRANGER, handoff)
     )
-    assert result == ActionResult(card=None, message=messages.FORGED_CARD)
+    assert result == ActionResult(card=None, message=messages.forged_card())
 
 
 # The states a handoff's card can show, and how ANA's handoff (naming BO) gets there.

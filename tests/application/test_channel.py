@@ -86,9 +86,9 @@ async def requested(scenario: Scenario, number: str) -> Handoff:
 
 
 async def test_setup_works_only_in_a_channel(scenario: Scenario) -> None:
-    assert await setup(scenario, scenario.request(BO)) == [messages.SETUP_IN_CHANNEL]
+    assert await setup(scenario, scenario.request(BO)) == [messages.setup_in_channel()]
     group = scenario.request(BO, kind=ConversationKind.GROUP_CHAT, conversation_id="19:g@thread.v2")
-    assert await setup(scenario, group) == [messages.SETUP_IN_CHANNEL]
+    assert await setup(scenario, group) == [messages.setup_in_channel()]
     assert await bound(scenario) is None
 
 
@@ -134,7 +134,7 @@ async def test_setup_posts_the_cards_of_the_open_handoffs_still_waiting(
 
     said = await setup(scenario, in_channel(scenario, BO))
     assert said == [messages.setup_done(2)]
-    assert "Posting the 2 open handoff(s) that were waiting." in said[0]
+    assert "Posting the 2 open handoffs that were waiting." in said[0]
     to_channel = [
         item.payload["handoff_id"]
         for item in await scenario.queued(effects.OutboxKind.POST_CARD)

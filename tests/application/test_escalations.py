@@ -118,7 +118,7 @@ async def test_a_case_not_ready_is_told_what_its_notes_miss(scenario: Scenario) 
 
 async def test_without_leads_nobody_can_approve(leaderless: Scenario) -> None:
     await requested(leaderless)
-    assert await escalate(leaderless, ANA, CASE) == [messages.NO_LEADS]
+    assert await escalate(leaderless, ANA, CASE) == [messages.no_leads()]
     assert await leaderless.store.pending_escalation(CASE) is None
 
 
@@ -171,7 +171,7 @@ async def test_a_member_is_told_a_case_has_no_handoff(scenario: Scenario) -> Non
 
 
 async def test_escalate_without_a_case_number_says_how(scenario: Scenario) -> None:
-    assert await escalate(scenario, ANA, "the-cluster") == [messages.ESCALATE_USAGE]
+    assert await escalate(scenario, ANA, "the-cluster") == [messages.escalate_usage()]
 
 
 # -- escalate <case> technical ------------------------------------------------------------
@@ -282,11 +282,11 @@ async def test_rejecting_needs_a_comment(scenario: Scenario) -> None:
 async def test_only_leads_decide_and_learn_nothing_else(scenario: Scenario) -> None:
     escalation = await pending(scenario)
     for actor in (ANA, BO, STRANGER):
-        assert await decide(scenario, escalation, actor) == (None, messages.ONLY_LEADS_DECIDE)
+        assert await decide(scenario, escalation, actor) == (None, messages.only_leads_decide())
     unknown = await scenario.use_cases.escalations.decide(
         "esc_approve", "no-such-escalation", 1, "", BO, None
     )
-    assert unknown == (None, messages.ONLY_LEADS_DECIDE)
+    assert unknown == (None, messages.only_leads_decide())
     assert (await scenario.store.get_escalation(escalation.id)).state is EscalationState.PENDING
 
 
@@ -296,7 +296,7 @@ async def test_a_forged_version_decides_nothing(scenario: Scenario, version: int
     result = await scenario.use_cases.escalations.decide(
         "esc_approve", escalation.id, version, "", LEAD, "1:approval-card"
     )
-    assert result == (None, messages.FORGED_CARD)
+    assert result == (None, messages.forged_card())
     assert (await scenario.store.get_escalation(escalation.id)).state is EscalationState.PENDING
 
 
@@ -315,7 +315,7 @@ async def test_another_cards_message_id_decides_neither(scenario: Scenario) -> N
             escalation.id, CardRef(conversation_id=f"a:{LEAD.id}:{message}", activity_id=message)
         )
     card, said = await decide(scenario, first, LEAD, message_id="1:second-card")
-    assert (card, said) == (None, messages.FORGED_CARD)
+    assert (card, said) == (None, messages.forged_card())
     for escalation in (first, second):
         state = (await scenario.store.get_escalation(escalation.id)).state
         assert state is EscalationState.PENDING
@@ -345,7 +345,7 @@ async def test_a_lead_deciding_second_sees_the_first_decision(scenario: Scenario
     card, said = await decide(
         scenario, escalation, LEAD_TWO, "esc_reject", comment="No", message_id="1:lia-card"
     )
-    assert said == messages.ESCALATION_DECIDED
+    assert said == messages.escalation_decided_first()
     assert card is not None and "Approved by Lee Lead" in card_words(card)
     decided = await scenario.store.get_escalation(escalation.id)
     assert decided.state is EscalationState.APPROVED and decided.decided_by is not None

@@ -118,7 +118,7 @@ async def test_flagging_with_a_reason_marks_it_and_shows_its_owners(scenario: Sc
 async def test_the_status_names_what_group_chats_still_need(no_chats: Scenario) -> None:
     await accepted(no_chats)
     [said] = await say(no_chats, BO, CASE, *FLAG)
-    assert "an admin must set MicrosoftAppTenantId, TEAMS_APP_ID" in said
+    assert "an admin must set MicrosoftAppTenantId and TEAMS_APP_ID" in said
     assert "chat**" not in said
 
 
@@ -132,7 +132,7 @@ async def test_a_stranger_learns_nothing_of_the_case(scenario: Scenario) -> None
 
 
 async def test_without_a_case_number_it_says_how(scenario: Scenario) -> None:
-    assert await say(scenario, BO) == [messages.LONG_RUNNING_USAGE]
+    assert await say(scenario, BO) == [messages.long_running_usage()]
     assert await say(scenario, BO, UNKNOWN_CASE) == [messages.no_handoff_for(UNKNOWN_CASE)]
 
 
@@ -149,7 +149,7 @@ async def test_group_chats_not_configured_says_what_to_set(no_chats: Scenario) -
     await say(no_chats, BO, CASE, *FLAG)
     [said] = await say(no_chats, BO, CASE, "chat")
     assert said == messages.group_chats_not_configured(CASE, MISSING)
-    assert "An admin must set MicrosoftAppTenantId, TEAMS_APP_ID" in said
+    assert "An admin must set MicrosoftAppTenantId and TEAMS_APP_ID" in said
     assert "Nothing was changed" in said
     assert await no_chats.store.group_chat(CASE) is None
 
@@ -237,7 +237,7 @@ async def test_the_customer_preferring_one_engineer_makes_no_chat(scenario: Scen
 async def test_the_owners_form_refuses_what_it_must(scenario: Scenario) -> None:
     card = await owners_card(scenario)
     value = filled(card, preference="global")
-    assert await submit(scenario, BO, {**value, "case": "not a case"}) == [messages.STALE_FORM]
+    assert await submit(scenario, BO, {**value, "case": "not a case"}) == [messages.stale_form()]
     refused = await submit(scenario, STRANGER, value)
     assert len(refused) == 1 and "not yours to see" in refused[0]
     assert await scenario.store.group_chat(CASE) is None
@@ -300,13 +300,13 @@ async def test_shiftend_outside_a_cases_chat_says_where_it_works(scenario: Scena
             BO, *SUMMARY, kind=ConversationKind.GROUP_CHAT, conversation_id="19:other@thread.v2"
         ),
     )
-    assert reply == [messages.SHIFT_END_WHERE]
+    assert reply == [messages.shift_end_where()]
 
 
 async def test_shiftend_needs_a_summary(scenario: Scenario) -> None:
     await case_chat(scenario)
     assert await scenario.command("shiftend", in_chat(scenario, BO, "done")) == [
-        messages.SHIFT_END_USAGE
+        messages.shift_end_usage()
     ]
 
 

@@ -152,7 +152,7 @@ async def test_critical_cases_go_warm_to_the_teammate_and_the_rest_to_the_lead(
     assert isinstance(summary, str)
     assert summary.startswith("**Out of office — planned, longer than a week**")
     assert f"Warm handoff to {TEAMMATE} requested for your critical cases: {CRITICAL}." in summary
-    assert "List of 1 other case(s) sent to your Team Leader." in summary
+    assert "List of 1 other case sent to your Team Leader." in summary
     assert "I am out of the office from Tue 24 Nov and back on Mon 30 Nov 2026." in summary
 
     warm = await scenario.store.latest_for_case(CRITICAL)
@@ -220,7 +220,7 @@ async def test_without_leads_the_list_is_said_to_have_no_reader(leaderless: Scen
     await owned_by_bo(leaderless, ORDINARY, Severity.B)
     value = {"kind": OofKind.UNEXPECTED_LONG.value, **AWAY}
     [summary] = await send(leaderless, BO, value)
-    assert "List of 1 other case(s) ready, but no Team Leader is configured." in summary
+    assert "List of 1 other case ready, but no Team Leader is configured." in summary
 
 
 async def test_a_stranger_hands_off_nothing(scenario: Scenario) -> None:

@@ -1,7 +1,8 @@
 """What the bot says is plain words: no spec rule ids ("R-STAY"), no seed documents ("seed
-001"), no "0.1 h". Every message of application/messages.py (constants, and each function's output),
-the texts other modules show people, and the cards below are read; every card and message the
-rest of the suite makes the bot show is read by the harness (harness/plain_words.py)."""
+001"), no "0.1 h". Every message of application/messages (each function's output, in English
+and marked for translation), the texts other modules show people, and the cards below are read;
+every card and message the rest of the suite makes the bot show is read by the harness
+(harness/plain_words.py)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from handoff.user_settings import UserSettings
 
 from harness.card_schema import assert_valid_card
 from harness.plain_words import jargon_in, visible_strings
+from harness.pseudo_language import speaking_pseudo, untranslated
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 CASE = "2311230040001234"
@@ -108,7 +110,7 @@ def _module_texts(module: types.ModuleType) -> list[str]:
             continue
         if isinstance(value, str):
             texts.append(value)
-        elif inspect.isfunction(value) and value.__module__ == module.__name__:
+        elif inspect.isfunction(value) and value.__module__.startswith(module.__name__):
             said = value(**_arguments(value))
             if isinstance(said, str):
                 texts.append(said)
@@ -119,6 +121,13 @@ def test_every_message_of_the_bot_is_plain_words() -> None:
     texts = _module_texts(messages)
     assert len(texts) > 50, "the messages were all read"
     assert jargon_in(texts) == []
+
+
+def test_every_message_of_the_bot_is_said_in_the_readers_language() -> None:
+    with speaking_pseudo():
+        texts = _module_texts(messages)
+    assert len(texts) > 50, "the messages were all read"
+    assert {text: words for text in texts if (words := untranslated(text))} == {}
 
 
 @pytest.mark.parametrize("module", [access, long_running, oof, outbox_admin])

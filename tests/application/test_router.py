@@ -1,6 +1,17 @@
+import json
+
 import pytest
 
-from application.router import parse_command, read_only, written_exactly
+from application.router import (
+    COMMANDS,
+    command_lists,
+    help_text,
+    parse_command,
+    read_only,
+    written_exactly,
+)
+
+from harness.pseudo_language import speaking_pseudo, untranslated
 
 
 @pytest.mark.parametrize(
@@ -72,3 +83,15 @@ def test_a_read_only_command_mid_dialog_is_only_one_written_exactly(
 def test_a_command_is_a_command_only_written_as_one(text: str, exact: bool) -> None:
     parsed = parse_command(text)
     assert written_exactly(parsed.name, parsed.args, text) is exact
+
+
+def test_help_is_in_the_readers_language_and_the_menu_in_english() -> None:
+    with speaking_pseudo():
+        said = help_text()
+        menu = command_lists()
+    assert untranslated(said) == []
+    lines = [line for line in said.splitlines() if line.startswith("- ")]
+    assert lines == [f"- ⟦{command.help}⟧" for command in COMMANDS if command.help]
+    # The manifest is built once, in English: its menu does not follow the turn's language.
+    shown = json.dumps(menu, ensure_ascii=False)
+    assert "Hand a case to the next engineer or region" in shown and "⟦" not in shown

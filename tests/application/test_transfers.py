@@ -253,7 +253,7 @@ async def test_a_version_the_handoff_never_had_is_a_damaged_card(
     result = await run(
         scenario, CardAction("accept", handoff.id, version, {}), in_channel(scenario, BO)
     )
-    assert result == ActionResult(card=None, message=messages.FORGED_CARD)
+    assert result == ActionResult(card=None, message=messages.forged_card())
     assert await stored(scenario, handoff) == handoff
 
 
@@ -263,7 +263,7 @@ async def test_a_button_not_on_the_card_is_refused(scenario: Scenario) -> None:
     assert "long_running" not in buttons(team_card(handoff))
     forged = CardAction("long_running", handoff.id, handoff.version, {"why": "I say so"})
     result = await run(scenario, forged, in_channel(scenario, BO))
-    assert result == ActionResult(card=None, message=messages.BUTTON_NOT_ON_CARD)
+    assert result == ActionResult(card=None, message=messages.button_not_on_card())
     assert (await stored(scenario, handoff)).long_running is None
 
 
@@ -273,7 +273,7 @@ async def test_a_button_of_an_accepted_card_is_refused(scenario: Scenario) -> No
     accepted = await stored(scenario, handoff)
     forged = CardAction("cancel", handoff.id, accepted.version, {})
     result = await run(scenario, forged, personal(scenario, ANA))
-    assert result.message == messages.BUTTON_NOT_ON_CARD
+    assert result.message == messages.button_not_on_card()
     assert (await stored(scenario, handoff)).state is HandoffState.ACCEPTED
 
 
@@ -286,7 +286,7 @@ async def test_another_cards_message_id_is_a_damaged_card(scenario: Scenario) ->
         press(team_card(handoff), "accept"),
         in_channel(scenario, BO, message_id=OTHER_CARD_MESSAGE),
     )
-    assert result == ActionResult(card=None, message=messages.FORGED_CARD)
+    assert result == ActionResult(card=None, message=messages.forged_card())
     assert (await stored(scenario, handoff)).state is HandoffState.REQUESTED
 
 

@@ -51,7 +51,7 @@ async def test_a_read_only_command_mid_dialog_is_answered_and_the_dialog_stays_p
     replies = await user.say(command)
     said = texts(replies)
     assert USE_THE_CARD not in said, f"{command} was taken for an answer"
-    assert said[-1] == messages.IN_A_HANDOFF
+    assert said[-1] == messages.in_a_handoff()
     if command.startswith("status "):
         [status] = cards(replies)
         assert f"Case {CASE}" in all_text(status)
@@ -66,7 +66,7 @@ async def test_notes_pasted_mid_dialog_that_start_like_a_command_stay_notes(
     await user.submit("case", **CRITICAL_CASE)
     await user.submit("transfer", **BETWEEN)
     replies = await user.say("Status\n=============\nWaiting for the customer's logs.")
-    assert messages.IN_A_HANDOFF not in texts(replies)
+    assert messages.in_a_handoff() not in texts(replies)
     assert form_of(cards(replies)[-1]) == "notes", "read as notes, not as the status command"
 
 
@@ -93,7 +93,7 @@ async def test_another_handoff_mid_dialog_is_started_once_the_draft_is_dropped(
     await user.submit("case", **CRITICAL_CASE)
     [ask] = cards(await user.say(f"handoff {OTHER_CASE}"))
     replies = await user.press(ask, "Drop")
-    assert messages.HANDOFF_RESTARTED in texts(replies)
+    assert messages.handoff_restarted() in texts(replies)
     [case_form] = cards(replies)
     assert form_of(case_form) == "case" and OTHER_CASE in all_text(case_form)
     # A bare `handoff` asks too, and the same case number just carries on.
@@ -111,7 +111,7 @@ async def test_an_old_drop_button_does_not_drop_the_draft_started_since(user: Re
     await user.press(ask, "Drop")
     await user.submit("case", **CRITICAL_CASE)  # the new draft has answers now
     replies = await user.press(ask, "Drop")  # pressed again, or delivered again
-    assert texts(replies)[0] == messages.RESTART_CARD_OUTDATED
+    assert texts(replies)[0] == messages.restart_card_outdated()
     [transfer] = cards(replies)
     assert form_of(transfer) == "transfer", "the new draft carries on where it was"
 

@@ -576,7 +576,7 @@ async def test_handoff_in_a_channel_points_to_the_personal_chat(
         id="19:channel@thread.tacv2", conversation_type="channel"
     )
     replies = await Chat(adapter).say(f"handoff {CASE}", mention_bot=True)
-    assert texts(replies) == [messages.HANDOFF_IN_PERSONAL_CHAT]
+    assert texts(replies) == [messages.handoff_in_personal_chat()]
 
 
 async def test_a_handoff_nobody_asked_for_needs_its_reason_in_the_notes(
@@ -614,7 +614,7 @@ async def test_help_in_the_middle_keeps_the_answers(user: Recorder) -> None:
     await user.say(f"handoff {CASE}")
     await user.submit("case", **CRITICAL_CASE)
     replies = await user.say("help")
-    assert texts(replies) == [help_text(), messages.IN_A_HANDOFF]
+    assert texts(replies) == [help_text(), messages.in_a_handoff()]
     assert (
         the_form(
             await user.submit("transfer", kind="between", target_region="US", reason="needs-sme")
@@ -830,7 +830,7 @@ async def test_pressing_request_again_after_it_went_through_says_the_form_is_don
         await user.submit("meeting", can_attend="yes")
     await user.submit("review")
     replies = await user.submit("review")
-    assert texts(replies) == [messages.STALE_FORM]
+    assert texts(replies) == [messages.stale_form()]
     assert len(await store.history((await stored(store)).id)) == 1, "requested once"
 
 

@@ -292,7 +292,7 @@ async def test_when_every_leads_card_fails_for_good_the_requester_is_told_once(
         conversation_id=chat_of(DEFAULT_USER), predicate=lambda a: REACHED_NOBODY in a["text"]
     )
     assert f"The approval card for escalating case {CASE} reached no Team Leader" in said["text"]
-    assert "(Tara Lead, Uma Lead)" in said["text"] and "outbox retry" in said["text"]
+    assert "(Tara Lead and Uma Lead)" in said["text"] and "outbox retry" in said["text"]
     requests = fake_connector.requests
     last_failure = max(
         i for i, r in enumerate(requests) if chat_of(UMA) in r.path and r.status == 503
@@ -345,7 +345,7 @@ async def test_an_old_item_for_leads_without_a_personal_chat_tells_the_requester
     [said] = await fake_connector.wait_for_activities(
         conversation_id=chat_of(DEFAULT_USER), predicate=lambda a: REACHED_NOBODY in a["text"]
     )
-    assert "(Vic Lead, Uma Lead)" in said["text"]
+    assert "(Vic Lead and Uma Lead)" in said["text"]
     rows = await outbox_rows(database_url, "send_approval_card:")
     assert [row["state"] for row in rows] == ["dead", "dead"]
     assert "no personal chat with Team Leader Vic Lead" in rows[0]["last_error"]

@@ -43,7 +43,7 @@ async def test_the_channel_binding_and_settings_changes_are_in_the_audit_log(
     shown = await command_by(bot, fake_connector, "audit", LEAD)
     lines = [line for line in shown.splitlines() if line.startswith("- ")]
     assert shown.startswith("**Audit log**, newest first (times in Asia/Singapore)")
-    at = "Tue 2026-11-24 18:00 (UTC+08:00, Asia/Singapore)"
+    at = "Tue Nov 24, 2026, 6:00 PM UTC+08:00"
     assert lines == [
         f"- {at} · Tara Lead · changed their settings: time zone not set → Asia/Singapore",
         f"- {at} · Test User · changed their settings: region not set → APAC",
@@ -51,7 +51,7 @@ async def test_the_channel_binding_and_settings_changes_are_in_the_audit_log(
     ]
 
     assert await command_by(bot, fake_connector, "audit", DEFAULT_USER) == (
-        messages.AUDIT_NOT_ALLOWED
+        messages.audit_not_allowed()
     )
     assert refusals(caplog, "audit refused") == ["not an admin"]
     store = await open_store(sqlite_url, clock)
@@ -75,7 +75,7 @@ async def test_the_audit_log_is_not_shown_in_a_channel(
     [reply] = await fake_connector.wait_for_activities(
         predicate=lambda a: a.get("replyToId") == ask["id"]
     )
-    assert reply["text"] == messages.AUDIT_IN_PERSONAL_CHAT
+    assert reply["text"] == messages.audit_in_personal_chat()
 
 
 async def test_an_escalations_request_and_decision_are_in_the_cases_history(

@@ -66,7 +66,7 @@ async def test_a_form_submitted_after_its_dialog_ended_gets_a_pointer_not_silenc
     bot = await start_bot()
     await bot.post_activity(activities.submit_message({"x": 1}, service_url=fake_connector.url))
     [reply] = await fake_connector.wait_for_activities(1)
-    assert reply["text"] == messages.STALE_FORM
+    assert reply["text"] == messages.stale_form()
 
 
 async def test_installing_personally_welcomes_and_remembers_the_chat(
@@ -76,7 +76,7 @@ async def test_installing_personally_welcomes_and_remembers_the_chat(
     incoming = activities.bot_added_personal(service_url=fake_connector.url)
     await bot.post_activity(incoming)
     [welcome] = await fake_connector.wait_for_activities(1)
-    assert welcome["text"] == messages.WELCOME
+    assert welcome["text"] == messages.welcome()
     store = await open_store(database_url, SystemClock())
     try:
         stored = await store.personal_conversation(incoming["from"]["id"])
@@ -95,7 +95,7 @@ async def test_adding_to_a_team_greets_the_channel_and_remembers_it(
     incoming = activities.bot_added_to_team(service_url=fake_connector.url)
     await bot.post_activity(incoming)
     [greeting] = await fake_connector.wait_for_activities(1)
-    assert greeting["text"] == messages.TEAM_WELCOME
+    assert greeting["text"] == messages.team_welcome()
     channel_id = incoming["channelData"]["settings"]["selectedChannel"]["id"]
     store = await open_store(sqlite_url, SystemClock())
     try:
@@ -114,7 +114,7 @@ async def test_adding_to_a_group_chat_greets_it_with_what_works_there(
     in_chat = {"conversation": {"conversationType": "groupChat", "isGroup": True, "id": chat}}
     await bot.post_activity(activities.bot_added_personal(fake_connector.url, overrides=in_chat))
     [greeting] = await fake_connector.wait_for_activities(1, conversation_id=chat)
-    assert greeting["text"] == messages.GROUP_CHAT_WELCOME
+    assert greeting["text"] == messages.group_chat_welcome()
     assert "handoff cards here" not in greeting["text"], "no promise of the channel's cards"
 
 
@@ -163,7 +163,7 @@ async def test_a_failing_turn_apologises_in_one_line_and_logs_the_trace(
         )
     assert response.status in (200, 201)
     [reply] = await fake_connector.wait_for_activities(1)
-    assert reply["text"] == messages.SORRY
+    assert reply["text"] == messages.sorry()
     assert "\n" not in reply["text"]
     failures = [r for r in caplog.records if r.getMessage() == "turn failed"]
     assert failures and failures[0].exc_info is not None
@@ -243,7 +243,7 @@ async def test_readiness_reports_a_database_that_stopped_answering(
         # A user who writes meanwhile is told what is going on, not just "sorry".
         await bot.post_activity(activities.personal_message("help", service_url=fake_connector.url))
         [reply] = await fake_connector.wait_for_activities(1)
-        assert reply["text"] == messages.DATABASE_DOWN
+        assert reply["text"] == messages.database_down()
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         assert (await bot.get("/readyz"))[0] == 200
     finally:

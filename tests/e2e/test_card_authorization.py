@@ -294,10 +294,10 @@ async def another_handoff(url: str, clock: FakeClock) -> str:
 @pytest.mark.parametrize(
     ("forge", "verb", "answer", "logged"),
     [
-        ({"version": 99}, "accept", messages.FORGED_CARD, "version"),
-        ({"version": 0}, "accept", messages.FORGED_CARD, "version"),
-        ({}, "provide_info", messages.BUTTON_NOT_ON_CARD, "verb"),
-        ({"handoff_id": "other"}, "accept", messages.FORGED_CARD, "handoff id of another card"),
+        ({"version": 99}, "accept", messages.forged_card(), "version"),
+        ({"version": 0}, "accept", messages.forged_card(), "version"),
+        ({}, "provide_info", messages.button_not_on_card(), "verb"),
+        ({"handoff_id": "other"}, "accept", messages.forged_card(), "handoff id of another card"),
         (
             {"handoff_id": "no-such-handoff"},
             "accept",
@@ -349,12 +349,12 @@ async def test_activities_from_another_tenant_are_refused_and_nothing_is_stored(
     )
     await post(bot, stranger)
     [told] = await fake_connector.wait_for_activities()
-    assert told["text"] == messages.OTHER_TENANT
+    assert told["text"] == messages.other_tenant()
     invoke = activities.card_action_invoke(
         "accept", {"handoff_id": "x", "version": 1}, fake_connector.url, "1", tenant_id=OTHER_TENANT
     )
     _, body = await post(bot, invoke)
-    assert body["value"] == messages.OTHER_TENANT
+    assert body["value"] == messages.other_tenant()
     store = await open_store(sqlite_url, SystemClock())
     try:
         assert await store.get_conversation(stranger["conversation"]["id"]) is None
@@ -426,7 +426,7 @@ async def test_an_escalation_is_decided_only_on_its_own_approval_card(
         )
 
     _, body = await post(bot, decide("card-of-first"))
-    assert body["value"] == messages.FORGED_CARD
+    assert body["value"] == messages.forged_card()
     assert refusals(caplog, "escalation decision refused") == ["escalation id of another card"]
     store = await open_store(sqlite_url, clock)
     try:

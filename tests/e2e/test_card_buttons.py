@@ -184,7 +184,7 @@ async def test_a_button_no_card_of_the_handoff_offers_is_refused_as_forged(
         **user_fields(RECEIVER),
     )
     _, body = await post(bot, forged)
-    assert body["value"] == messages.BUTTON_NOT_ON_CARD
+    assert body["value"] == messages.button_not_on_card()
     assert refusals(caplog, "card action with forged data refused") == ["verb"]
 
     # The command that does the same says why, and changes nothing.

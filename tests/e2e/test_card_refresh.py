@@ -305,7 +305,7 @@ async def test_a_refresh_with_an_old_version_gets_the_current_card(
     [
         ({"handoff_id": "nope", "version": 1}, "That handoff no longer exists."),
         ({"version": 1}, "That card does not name a handoff. Use the buttons of the latest card."),
-        ({"handoff_id": "x", "version": "1"}, messages.FORGED_CARD),
+        ({"handoff_id": "x", "version": "1"}, messages.forged_card()),
         ("not an object", "That card does not name a handoff. Use the buttons of the latest card."),
     ],
 )
@@ -365,7 +365,7 @@ async def test_a_refresh_sent_from_another_message_shows_nothing(
     for user in (DEFAULT_USER, OUTSIDER):
         activity = refresh_invoke(fake_connector, card, "1:another-message", user)
         status, body = await post(bot, activity)
-        assert (status, body["value"]) == (200, messages.FORGED_CARD)
+        assert (status, body["value"]) == (200, messages.forged_card())
 
 
 async def test_a_button_in_the_menu_still_works_from_its_submit_fallback(

@@ -274,7 +274,7 @@ async def test_a_typed_answer_that_starts_like_a_command_is_still_the_answer(
         2, predicate=lambda a: a.get("replyToId") == answer["id"]
     )
     assert recorded["text"] == messages.answer_recorded(CASE, QUESTION)
-    assert kept["text"] == messages.IN_A_HANDOFF, "the other handoff's answers are kept"
+    assert kept["text"] == messages.in_a_handoff(), "the other handoff's answers are kept"
     assert await answered(sqlite_url) == (f"Q: {QUESTION} A: {typed}",)
 
 

@@ -169,7 +169,7 @@ async def test_an_old_card_cannot_flag_a_cancelled_handoff(
     data = {"handoff_id": first.id, "version": first.version, "why": "two time zones"}
     press = activities.card_action_invoke("long_running", data, fake_connector.url, "old-card")
     _, body = await post(bot, press)
-    assert messages.CHANGED_MEANWHILE in all_text(body["value"])
+    assert messages.changed_meanwhile() in all_text(body["value"])
     handoff, kinds, _, _ = await stored(sqlite_url, clock)
     assert (handoff.state, handoff.long_running) == (HandoffState.CANCELLED, None)
     assert "long_running" not in kinds

@@ -86,9 +86,9 @@ async def test_postgresql_gone_for_a_while_is_reported_and_nothing_is_lost(
     assert await client.ready() == 503
     clicker = fake_user("During Outage")
     status, body = await client.post(accept_invoke(fake_connector, card, message_id, clicker))
-    assert status == 200 and messages.DATABASE_DOWN in str(body)
+    assert status == 200 and messages.database_down() in str(body)
     told = await fake_connector.wait_for_activities(replies_before + sent, timeout=10)
-    assert all(a.get("text") == messages.DATABASE_DOWN for a in told[replies_before:])
+    assert all(a.get("text") == messages.database_down() for a in told[replies_before:])
     assert slowest < DEADLINE_SECONDS + 0.5, "no request waits past its deadline"
 
     pg_proxy.restore()
@@ -160,7 +160,7 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
         status, _ = await bot.client.post(message(n))
         assert status < 500
     told = await fake_connector.wait_for_activities(before + 50)
-    assert [a.get("text") for a in told[before:]] == [messages.DATABASE_DOWN] * 50
+    assert [a.get("text") for a in told[before:]] == [messages.database_down()] * 50
     await _until(lambda: _errors(caplog, "outbox.worker"), "the outbox's first failure")
 
     [turns] = _errors(caplog, "teams.middleware")
@@ -185,8 +185,8 @@ async def test_an_outage_logs_one_traceback_then_a_count_every_30_s_and_then_its
     status, _ = await bot.client.post(message(51))
     assert status < 500
     told = await fake_connector.wait_for_activities(before + 52)
-    assert told[before + 50].get("text") == messages.DATABASE_DOWN, "told to try again each time"
-    assert told[before + 51].get("text") != messages.DATABASE_DOWN
+    assert told[before + 50].get("text") == messages.database_down(), "told to try again each time"
+    assert told[before + 51].get("text") != messages.database_down()
     await _until(lambda: len(_ends(caplog)) == 2, "the outbox's rounds working again")
 
     assert sorted(r.getMessage().split(" after ")[0] for r in _ends(caplog)) == [
@@ -219,12 +219,12 @@ async def test_a_locked_sqlite_file_is_a_clear_reply_while_running(
     try:
         await bot.post_activity(activities.personal_message("mine", fake_connector.url))
         [reply] = await fake_connector.wait_for_activities(1)
-        assert reply.get("text") == messages.DATABASE_DOWN
+        assert reply.get("text") == messages.database_down()
     finally:
         await asyncio.to_thread(holder.close)
     await bot.post_activity(activities.personal_message("mine", fake_connector.url))
     [_, after] = await fake_connector.wait_for_activities(2)
-    assert after.get("text") != messages.DATABASE_DOWN
+    assert after.get("text") != messages.database_down()
 
 
 @asynccontextmanager

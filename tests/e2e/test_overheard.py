@@ -70,7 +70,7 @@ async def test_a_card_submitted_in_a_channel_is_still_handled(
     stale["value"] = {"x": 1}
     await bot.post_activity(stale)
     [reply] = await fake_connector.wait_for_activities(1)
-    assert reply["text"] == messages.STALE_FORM
+    assert reply["text"] == messages.stale_form()
 
 
 async def test_chatter_from_another_tenant_gets_no_refusal_either(

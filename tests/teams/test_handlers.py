@@ -81,13 +81,13 @@ async def test_a_card_form_with_a_known_command_reaches_its_form(chat: Chat) -> 
     replies = await chat._send(Activity(type="message", text="", value=value))
     shown = everything(replies)
     assert "What kind of absence?: choose one." in shown
-    assert messages.STALE_FORM not in shown
+    assert messages.stale_form() not in shown
 
 
 async def test_a_card_form_with_an_unknown_command_is_a_stale_form(chat: Chat) -> None:
     value = {"command": "no-such-form", "answer": "42"}
     replies = await chat._send(Activity(type="message", text="", value=value))
-    assert texts(replies) == [messages.STALE_FORM]
+    assert texts(replies) == [messages.stale_form()]
 
 
 async def test_an_invoke_the_bot_does_not_answer_gets_501(adapter: TestAdapter) -> None:
@@ -130,7 +130,7 @@ async def test_a_read_only_command_mid_handoff_is_answered_on_the_side_and_the_d
     side = await chat.say("shifts")
 
     said = texts(side)
-    assert len(said) == 2 and "EMEA" in said[0] and said[1] == messages.IN_A_HANDOFF
+    assert len(said) == 2 and "EMEA" in said[0] and said[1] == messages.in_a_handoff()
     assert cards(side) == []
     # The dialog still waits for the case number: typing it moves the handoff on.
     after = await chat.say(CASE)
@@ -141,7 +141,7 @@ async def test_a_read_only_command_mid_handoff_is_answered_on_the_side_and_the_d
 async def test_a_handoff_is_not_started_outside_a_personal_chat(chat: Chat) -> None:
     in_channel = read_activity(channel_message("handoff", "https://smba.example/emea/"))
     replies = await chat._send(in_channel)
-    assert texts(replies) == [messages.HANDOFF_IN_PERSONAL_CHAT]
+    assert texts(replies) == [messages.handoff_in_personal_chat()]
     assert cards(replies) == []
 
 

@@ -113,7 +113,7 @@ async def test_a_message_from_another_tenant_is_told_so_and_goes_no_further() ->
     made = adapter(turns, TenantGuard(DEFAULT_TENANT_ID))
     await made.receive_activity(teams_message("help", tenant_id=OTHER_TENANT))
     assert turns.seen == []
-    assert [a.text for a in sent(made)] == [messages.OTHER_TENANT]
+    assert [a.text for a in sent(made)] == [messages.other_tenant()]
 
 
 async def test_an_invoke_from_another_tenant_is_answered_on_the_card() -> None:
@@ -126,7 +126,7 @@ async def test_an_invoke_from_another_tenant_is_answered_on_the_card() -> None:
     assert turns.seen == []
     [answer] = sent(made)
     assert answer.type == ActivityTypes.invoke_response and answer.value.status == 200
-    assert answer.value.body["value"] == messages.OTHER_TENANT
+    assert answer.value.body["value"] == messages.other_tenant()
 
 
 async def test_the_own_tenant_in_any_letter_case_passes() -> None:
@@ -272,13 +272,13 @@ def failing(error: Exception) -> tuple[TestAdapter, Turns]:
 async def test_a_failed_turn_apologises_in_one_line() -> None:
     made, _ = failing(RuntimeError("a bug"))
     await made.receive_activity(teams_message("mine"))
-    assert [a.text for a in sent(made)] == [messages.SORRY]
+    assert [a.text for a in sent(made)] == [messages.sorry()]
 
 
 async def test_a_turn_failed_on_the_database_says_to_try_again_in_a_minute() -> None:
     made, _ = failing(StorageUnavailable("the database does not answer"))
     await made.receive_activity(teams_message("mine"))
-    assert [a.text for a in sent(made)] == [messages.DATABASE_DOWN]
+    assert [a.text for a in sent(made)] == [messages.database_down()]
 
 
 async def test_a_failed_click_is_apologised_for_on_the_card() -> None:
@@ -287,7 +287,7 @@ async def test_a_failed_click_is_apologised_for_on_the_card() -> None:
     await made.receive_activity(read_activity(invoke))
     [answer] = sent(made)
     assert answer.type == ActivityTypes.invoke_response
-    assert answer.value.body["value"] == messages.SORRY
+    assert answer.value.body["value"] == messages.sorry()
 
 
 async def test_a_delivery_in_progress_is_no_failure_and_is_passed_on() -> None:

@@ -140,7 +140,7 @@ async def test_when_every_leads_card_died_the_requester_is_told_once(world: Step
 
     [told] = await world.items(effects.OutboxKind.NOTIFY)
     assert told.payload["person"]["id"] == ANA.id
-    assert "reached no Team Leader (Lee Lead, Kim Lead)" in told.payload["text"]
+    assert "reached no Team Leader (Lee Lead and Kim Lead)" in told.payload["text"]
     assert told.lane == effects.chat_lane(ANA)
 
 

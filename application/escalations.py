@@ -15,6 +15,7 @@ from handoff.errors import ConcurrencyConflict, DomainError, NotFound
 from handoff.escalation import (
     LEVEL_NAMES,
     Escalation,
+    EscalationState,
     decide,
     missing_troubleshooting,
     next_level,
@@ -24,6 +25,7 @@ from handoff.models import AuditEvent, Handoff, Person, case_number_from
 from handoff.ports import AlreadyHandled, Clock
 from handoff.service import HandoffService
 from handoff.state_machine import Verb
+from i18n import N_, _
 
 from . import messages
 from .access import RequestAccess
@@ -33,6 +35,14 @@ from .outbox_steps.follow_ups import Store
 from .request import Reply, Request
 
 log = logging.getLogger(__name__)
+
+# What the lead who decided is told, by the decision.
+_RECORDED = {
+    EscalationState.PENDING: N_("Recorded: pending."),
+    EscalationState.APPROVED: N_("Recorded: approved."),
+    EscalationState.MORE_STEPS: N_("Recorded: more steps suggested."),
+    EscalationState.REJECTED: N_("Recorded: rejected."),
+}
 
 
 class Escalations:
@@ -157,7 +167,7 @@ class Escalations:
             escalation = await self._store.get_escalation(escalation_id)
         except NotFound:
             _refused("unknown escalation", verb, escalation_id, actor)
-            return None, "That escalation no longer exists."
+            return None, _("That escalation no longer exists.")
         if version is None or not 1 <= version <= escalation.version:
             _refused("forged version", verb, escalation_id, actor)
             return None, messages.forged_card()
@@ -210,8 +220,7 @@ class Escalations:
                 current, notice=messages.escalation_decided_first()
             ), messages.escalation_decided_first()
         self._wake_outbox()
-        state = decided.state.value.replace("-", " ")
-        return self._approval_card(decided), f"Recorded: {state}."
+        return self._approval_card(decided), _(_RECORDED[decided.state])
 
 
 def _refused(reason: str, verb: str, escalation_id: str, actor: Person) -> None:

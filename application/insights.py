@@ -36,6 +36,7 @@ from handoff.insights import (
 from handoff.models import AuditKind, Severity, as_utc
 from handoff.ports import AuditLog, Clock, InsightsReader, UserSettingsStore
 from handoff.schedule import Schedule
+from i18n import _, ngettext
 
 from . import messages
 from .access import RequestAccess
@@ -111,22 +112,63 @@ CSV_HEADER = (
     "bounces",
     "state",
 )
-FILES_ONLY_IN_PERSONAL_CHAT = (
-    "I can send files only in our personal chat: open it from my name in the Teams app bar "
-    "(or search for me under Chat), and write **insights export** there, e.g. "
-    "**insights export 30d**."
-)
-EXPORT_DECLINED = (
-    "All right, I will not send the file. Write **insights export** whenever you want it."
-)
-EXPORT_FAILED = (
-    "I could not upload the file to your OneDrive just now. Please try again: write "
-    "**insights export** with the same period."
-)
-EXPORT_UNREADABLE = (
-    "I cannot read this file offer any more. Write **insights export** again for a new one."
-)
-EXPORT_FOR_SOMEONE_ELSE = "This file was offered to someone else; I have not sent it."
+
+
+def files_only_in_personal_chat() -> str:
+    return _(
+        "I can send files only in our personal chat: open it from my name in the Teams app bar "
+        "(or search for me under Chat), and write **insights export** there, e.g. "
+        "**insights export 30d**."
+    )
+
+
+def export_declined() -> str:
+    return _("All right, I will not send the file. Write **insights export** whenever you want it.")
+
+
+def export_failed() -> str:
+    return _(
+        "I could not upload the file to your OneDrive just now. Please try again: write "
+        "**insights export** with the same period."
+    )
+
+
+def export_unreadable() -> str:
+    return _(
+        "I cannot read this file offer any more. Write **insights export** again for a new one."
+    )
+
+
+def export_for_someone_else() -> str:
+    return _("This file was offered to someone else; I have not sent it.")
+
+
+def period_problem(problem: str, export: bool) -> str:
+    """A period that cannot be read, with examples of the command asked for."""
+    if export:
+        return _(
+            "{problem} For example: **insights export EMEA 30d** or **insights export this week**."
+        ).format(problem=problem)
+    return _("{problem} For example: **insights EMEA 30d** or **insights this week**.").format(
+        problem=problem
+    )
+
+
+def offered_file(period: str, region: str | None, rows: int) -> str:
+    """The file offer's description (Teams shows it on the consent card)."""
+    if region is None:
+        # Translators: {period} is e.g. "the last 7 days" or "this week".
+        return ngettext(
+            "Handoffs requested {period}, to all regions: {count} row, times in UTC.",
+            "Handoffs requested {period}, to all regions: {count} rows, times in UTC.",
+            rows,
+        ).format(period=period, count=rows)
+    # Translators: {period} is e.g. "the last 7 days"; {region} a region code such as EMEA.
+    return ngettext(
+        "Handoffs requested {period}, to {region}: {count} row, times in UTC.",
+        "Handoffs requested {period}, to {region}: {count} rows, times in UTC.",
+        rows,
+    ).format(period=period, region=region, count=rows)
 
 
 @dataclass(frozen=True)
@@ -214,7 +256,7 @@ class InsightsView:
         args = list(request.args)
         if args and args[0].lower() == EXPORT:
             return await self._offer(request, args[1:])
-        scope = await self._scope(request, args)
+        scope = await self._scope(request, args, export=False)
         if isinstance(scope, str):
             return [scope]
         region, period = scope
@@ -222,7 +264,9 @@ class InsightsView:
         figures = await region_insights(self._store, period, region, now, self._targets)
         return [Card(insights_card(figures))]
 
-    async def _scope(self, request: Request, args: list[str]) -> tuple[str | None, Period] | str:
+    async def _scope(
+        self, request: Request, args: list[str], *, export: bool
+    ) -> tuple[str | None, Period] | str:
         """The region and period the words name, or what to write instead."""
         region: str | None = None
         if args and args[0].upper() in self._schedule.travel_order:
@@ -233,15 +277,15 @@ class InsightsView:
         try:
             return region, parse_period(args, self._clock.now(), zone)
         except PeriodError as error:
-            return f"{error} For example: **insights EMEA 30d** or **insights this week**."
+            return period_problem(str(error), export)
 
     async def _offer(self, request: Request, args: list[str]) -> Reply:
         """`insights export`: the consent card for the file (asked for after the read policy)."""
         if not request.conversation.personal:
-            return [FILES_ONLY_IN_PERSONAL_CHAT]
-        scope = await self._scope(request, args)
+            return [files_only_in_personal_chat()]
+        scope = await self._scope(request, args, export=True)
         if isinstance(scope, str):
-            return [scope.replace("**insights ", "**insights export ")]
+            return [scope]
         region, period = scope
         facts = await self._store.facts_requested(period.since, period.until, region)
         data = await self._export(period.since, period.until, region, facts)
@@ -260,10 +304,7 @@ class InsightsView:
             FileCard(
                 CONSENT_CARD,
                 {
-                    "description": (
-                        f"Handoffs requested {period.label}, to {region or 'all regions'}: "
-                        f"{len(facts)} rows, times in UTC."
-                    ),
+                    "description": offered_file(period.label, region, len(facts)),
                     "sizeInBytes": len(data),
                     "acceptContext": context,
                     "declineContext": context,
@@ -280,7 +321,7 @@ class InsightsView:
         if not request.conversation.personal:
             # Offers go only to personal chats: an answer from anywhere else was made up.
             log.warning("file consent refused: not in a personal chat")
-            return Consent([FILES_ONLY_IN_PERSONAL_CHAT], offer_done=False)
+            return Consent([files_only_in_personal_chat()], offer_done=False)
         refusal = await self._access.see_open(request)
         if refusal is not None:
             log.warning(
@@ -293,20 +334,20 @@ class InsightsView:
                 "file consent refused: offered to someone else",
                 extra={"actor_id": request.actor.id},
             )
-            return Consent([EXPORT_FOR_SOMEONE_ELSE], offer_done=False)
+            return Consent([export_for_someone_else()], offer_done=False)
         if value.get("action") == "decline":
             log.info("insights export declined", extra={"actor_id": request.actor.id})
-            return Consent([EXPORT_DECLINED], offer_done=True)
+            return Consent([export_declined()], offer_done=True)
         offer = self._offer_of(context)
         info = value.get("uploadInfo")
         if value.get("action") != "accept" or offer is None or not isinstance(info, dict):
             log.warning("file consent unreadable", extra={"action": str(value.get("action"))[:20]})
-            return Consent([EXPORT_UNREADABLE], offer_done=False)
+            return Consent([export_unreadable()], offer_done=False)
         upload_url = str(info.get("uploadUrl") or "")
         if not self._uploads.allowed(upload_url):
             # Asked before the rows are read: the URL comes from the client.
             log.warning("file consent refused: upload URL not https on an allowed host")
-            return Consent([EXPORT_FAILED], offer_done=False)
+            return Consent([export_failed()], offer_done=False)
         since, until, region = offer
         facts = await self._store.facts_requested(since, until, region)
         data = await self._export(since, until, region, facts)
@@ -314,7 +355,7 @@ class InsightsView:
             await self._uploads.put(upload_url, data)
         except UploadFailed as error:
             log.warning("insights export upload failed", extra={"reason": str(error)[:200]})
-            return Consent([EXPORT_FAILED], offer_done=False)
+            return Consent([export_failed()], offer_done=False)
         log.info("insights export uploaded", extra={"bytes": len(data), "region": region or "all"})
         name = str(info.get("name") or "")
         sent = FileCard(

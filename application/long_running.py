@@ -34,6 +34,7 @@ from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import Schedule
 from handoff.service import HandoffService
 from handoff.state_machine import Verb
+from i18n import _, formats
 
 from . import messages
 from .access import RequestAccess
@@ -187,8 +188,7 @@ class LongRunning:
             "group chat retried",
             extra={"case": number, "step": kind, "chat_id": chat.chat_id},
         )
-        names = ", ".join(f"{m.name} ({m.region})" for m in chat.members)
-        return [messages.chat_retried(number, names)]
+        return [messages.chat_retried(number, _members(chat.members))]
 
     async def chat_owners_submitted(self, request: Request, value: dict[str, Any]) -> Reply:
         actor = request.actor
@@ -213,9 +213,9 @@ class LongRunning:
         owners = regional_owners(handoffs)
         members, problems = await self._resolve_owners(value, owners)
         if value.get("preference") != "global":
-            problems.insert(0, "What does the customer prefer?: choose one.")
+            problems.insert(0, _("What does the customer prefer?: choose one."))
         if len(members) < 2 and not problems:
-            problems.append("Name owners in at least two regions for a group chat.")
+            problems.append(_("Name owners in at least two regions for a group chat."))
         if problems:
             regions = self._schedule.travel_order
             emails = await self._emails(owners.values())
@@ -226,8 +226,7 @@ class LongRunning:
             step = effects.group_chat_step(OutboxKind.CREATE_GROUP_CHAT, number, self._clock.now())
             await self._store.enqueue_message(step)
             self._wake_outbox()
-        names = ", ".join(f"{m.name} ({m.region})" for m in members)
-        return [messages.chat_planned(number, names)]
+        return [messages.chat_planned(number, _members(members))]
 
     async def _resolve_owners(
         self, value: dict[str, Any], owners: Mapping[str, Person]
@@ -257,12 +256,20 @@ class LongRunning:
                     else None
                 )
             except (GraphError, GraphAuthError) as error:
-                problems.append(f"{region} owner: I could not look “{entry[:60]}” up: {error}")
+                problems.append(
+                    # Translators: {region} is a region code (EMEA); {entry} what was typed for
+                    # its owner; {error} what Microsoft Graph answered.
+                    _("{region} owner: I could not look “{entry}” up: {error}").format(
+                        region=region, entry=entry[:60], error=error
+                    )
+                )
                 continue
             if found is None:
                 problems.append(
-                    f"{region} owner: I found nobody called “{entry[:60]}”; type their e-mail "
-                    "address as in Teams."
+                    _(
+                        "{region} owner: I found nobody called “{entry}”; type their e-mail "
+                        "address as in Teams."
+                    ).format(region=region, entry=entry[:60])
                 )
                 continue
             members.append(ChatMember(aad_object_id=found[0], name=found[1], region=region))
@@ -286,7 +293,9 @@ class LongRunning:
         region = latest.target_region if latest.owner else latest.from_region
         current = next((m for m in chat.members if m.region == region), None)
         if current is None or current.aad_object_id != actor.aad_object_id:
-            owner = current.name if current else f"the {region} owner"
+            # Translators: who holds the case, said in a sentence ("Only the EMEA owner, who
+            # holds case … now, ends this shift"); {region} is a region code.
+            owner = current.name if current else _("the {region} owner").format(region=region)
             return [messages.not_your_shift(chat.case_number, owner)]
         refusal = await self._access.act(request, "shift_end", latest)
         if refusal is not None:
@@ -306,10 +315,9 @@ class LongRunning:
             target_engineer=successor.aad_object_id,
             target_engineer_name=successor.name,
         )
-        how = "warm: they are on shift now, talk to them" if on_shift else "directly"
         step = NextStep(
             kind=NextStepKind.REASSIGN,
-            instruction=f"Hand the case {how} to {successor.name} ({successor.region}).",
+            instruction=_handed_to(successor, on_shift),
             path=(PathStep.LONG_RUNNING_SHIFT_END, PathStep.DIRECT_TO_NEXT_OWNER),
         )
         outputs = compose_outputs(answers, step, self._queue)
@@ -323,6 +331,22 @@ class LongRunning:
                 actor.name, region, summary, successor.name, successor.region, on_shift
             )
         ]
+
+
+def _members(members: Sequence[ChatMember]) -> str:
+    """The people of a group chat, each with their region."""
+    return formats.listing([f"{m.name} ({m.region})" for m in members])
+
+
+def _handed_to(successor: ChatMember, on_shift: bool) -> str:
+    """The next step of a shiftend's handoff, for the owner ending their shift."""
+    if on_shift:
+        return _(
+            "Hand the case warm to {name} ({region}): they are on shift now, talk to them."
+        ).format(name=successor.name, region=successor.region)
+    return _("Hand the case directly to {name} ({region}).").format(
+        name=successor.name, region=successor.region
+    )
 
 
 def _kept(entry: str, shown: object, proposals: Sequence[ChatMember]) -> ChatMember | None:

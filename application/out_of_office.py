@@ -20,11 +20,13 @@ from handoff.oof import OofKind, plan
 from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.service import HandoffService
+from i18n import _
 
 from . import messages
 from .outbox_steps.follow_ups import Store, owned_open_cases
 from .reader import reader_zone
 from .request import Card, Reply, Request
+from .transfers import state_in_words
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +61,17 @@ class OutOfOffice:
         try:
             kind = OofKind(str(value.get("kind") or ""))
         except ValueError:
-            problems.append("What kind of absence?: choose one.")
+            problems.append(_("What kind of absence?: choose one."))
             kind = OofKind.PLANNED_SHORT
         try:
             first_day = date.fromisoformat(str(value.get("first_day") or ""))
             back_on = date.fromisoformat(str(value.get("back_on") or ""))
             if back_on <= first_day:
-                problems.append("Back on: the day you are back comes after the first day away.")
+                problems.append(_("Back on: the day you are back comes after the first day away."))
             elif back_on <= self._clock.now().date():
-                problems.append("Back on: pick a day still to come.")
+                problems.append(_("Back on: pick a day still to come."))
         except ValueError:
-            problems.append("First day away and Back on: pick both dates.")
+            problems.append(_("First day away and Back on: pick both dates."))
             first_day = back_on = date.min
         teammate = str(value.get("teammate") or "").strip()
         actor = request.actor
@@ -79,8 +81,10 @@ class OutOfOffice:
         needs_teammate = any(h.case.is_critical for h in owned)
         if needs_teammate and not _EMAIL.fullmatch(teammate):
             problems.append(
-                "Teammate: your critical cases need a warm handoff; give the e-mail of the "
-                "teammate who takes them."
+                _(
+                    "Teammate: your critical cases need a warm handoff; give the e-mail of the "
+                    "teammate who takes them."
+                )
             )
         if problems:
             return [Card(oof_card(value, problems))]
@@ -107,7 +111,15 @@ class OutOfOffice:
             topic = f"oof:{actor.id}:{first_day}"
             keys = [f"tell:{topic}:{lead.id}" for lead in self._leads]
             undelivered = effects.if_undelivered(
-                actor, "your list of cases for your Team Leader", "your time away", topic, keys
+                actor,
+                # Translators: a message that could not be delivered, in the line "{about},
+                # for {name}: {why}" of the report to the person going away.
+                _("your list of cases for your Team Leader"),
+                # Translators: in that report, "Some of my messages about {subject} did not
+                # reach the people they were for".
+                _("your time away"),
+                topic,
+                keys,
             )
             for lead in self._leads:
                 outbox.append(
@@ -149,8 +161,14 @@ class OutOfOffice:
         if latest is None or (latest.id, latest.version) != (handoff.id, handoff.version):
             # Someone acted on the case since the list was read: handing it off now could
             # undo what they did.
-            state = latest.state.value if latest else "gone"
-            return f"its handoff changed meanwhile (now {state}); see **status {number}**"
+            if latest is None:
+                return _(
+                    "its handoff changed meanwhile (now gone); see **status {number}**"
+                ).format(number=number)
+            # Translators: why a case was not handed off, after the case number in a list.
+            return _("its handoff changed meanwhile (now {state}); see **status {number}**").format(
+                state=state_in_words(latest.state), number=number
+            )
         region = handoff.target_region
         answers = HandoffAnswers(
             case=handoff.case,
@@ -166,17 +184,19 @@ class OutOfOffice:
         try:
             await self._service.request(answers, outputs, actor)
         except DuplicateOpenHandoff:
-            return f"it already has an open handoff; see **status {number}**"
+            return _("it already has an open handoff; see **status {number}**").format(
+                number=number
+            )
         except ConcurrencyConflict:
-            return f"its handoff changed meanwhile; see **status {number}**"
+            return _("its handoff changed meanwhile; see **status {number}**").format(number=number)
         except DomainError as refused:
             return str(refused)
         except StoreUnavailable:
             log.warning("oof handoff not stored", extra={"case": number}, exc_info=True)
-            return "my database could not store it just now"
+            return _("my database could not store it just now")
         except Exception:
             # Whatever else the store refuses stays with this case: the report still tells
             # the person which cases are handed off and which are not.
             log.exception("oof handoff failed", extra={"case": number})
-            return "I could not store it (the error is in my log for the admins)"
+            return _("I could not store it (the error is in my log for the admins)")
         return None

@@ -17,6 +17,7 @@ from cards.elements import safe
 from handoff.effects import IF_UNDELIVERED
 from handoff.models import Person
 from handoff.ports import Outbox, OutboxItem
+from i18n import _, ngettext
 
 from .request import Reply, Request
 
@@ -25,32 +26,74 @@ log = logging.getLogger(__name__)
 SHOWN_DEAD_LETTERS = 20
 _ERROR_SHOWN = 160
 
-USAGE = "Use **outbox** to see the dead letters, **outbox retry** <id> or **outbox retry all**."
-NOT_ALLOWED = "Only the bot's admins (the leads, and BOT_ADMINS) may look into the outbox."
+
+def usage() -> str:
+    return _(
+        "Use **outbox** to see the dead letters, **outbox retry** <id> or **outbox retry all**."
+    )
+
+
+def not_allowed() -> str:
+    return _("Only the bot's admins (the leads, and BOT_ADMINS) may look into the outbox.")
 
 
 def _line(item: OutboxItem) -> str:
-    error = (item.last_error or "no error recorded").replace("\n", " ")
+    error = (item.last_error or _("no error recorded")).replace("\n", " ")
     if len(error) > _ERROR_SHOWN:
         error = error[:_ERROR_SHOWN] + "…"
     # A message meant for a person says who, and about what: whom to reach another way.
     person = item.payload.get("person") or item.payload.get("lead")
     name = person.get("name") or person.get("id") if isinstance(person, dict) else None
-    who = f" for {safe(str(name))}" if name else ""
     info = item.payload.get(IF_UNDELIVERED)
-    about = f" ({safe(str(info['subject']))})" if isinstance(info, dict) else ""
-    return f"- **{item.id}** {item.kind}{who}{about} after {item.attempts} attempt(s): {error}"
+    about = safe(str(info["subject"])) if isinstance(info, dict) else None
+    fields = {
+        "id": item.id,
+        "kind": item.kind,
+        "name": safe(str(name)) if name else "",
+        "about": about or "",
+        "count": item.attempts,
+        "error": error,
+    }
+    # Translators: {kind} is the kind of outbox item (notify, tell, post_card); {about} what
+    # the message concerned ("case 123"); {error} the last error, as the system gave it.
+    if name and about:
+        text = ngettext(
+            "- **{id}** {kind} for {name} ({about}) after {count} attempt: {error}",
+            "- **{id}** {kind} for {name} ({about}) after {count} attempts: {error}",
+            item.attempts,
+        )
+    elif name:
+        text = ngettext(
+            "- **{id}** {kind} for {name} after {count} attempt: {error}",
+            "- **{id}** {kind} for {name} after {count} attempts: {error}",
+            item.attempts,
+        )
+    elif about:
+        text = ngettext(
+            "- **{id}** {kind} ({about}) after {count} attempt: {error}",
+            "- **{id}** {kind} ({about}) after {count} attempts: {error}",
+            item.attempts,
+        )
+    else:
+        text = ngettext(
+            "- **{id}** {kind} after {count} attempt: {error}",
+            "- **{id}** {kind} after {count} attempts: {error}",
+            item.attempts,
+        )
+    return text.format(**fields)
 
 
 async def overview(outbox: Outbox) -> str:
     """Counts by state and the latest dead letters with their errors."""
     counts = await outbox.outbox_counts()
+    # The outbox's states (pending, sent, dead) are the words `outbox retry` works with.
     summary = ", ".join(f"{state} {count}" for state, count in counts.items())
     dead = await outbox.dead_letters(SHOWN_DEAD_LETTERS)
     if not dead:
-        return f"Outbox: {summary}. No dead letters."
+        return _("Outbox: {summary}. No dead letters.").format(summary=summary)
     lines = "\n".join(_line(item) for item in dead)
-    return f"Outbox: {summary}. The latest dead letters:\n\n{lines}\n\n{USAGE}"
+    heading = _("Outbox: {summary}. The latest dead letters:").format(summary=summary)
+    return f"{heading}\n\n{lines}\n\n{usage()}"
 
 
 class OutboxAdmin:
@@ -65,13 +108,13 @@ class OutboxAdmin:
         actor = request.actor
         if not self._is_admin(actor):
             log.warning("outbox command refused", extra={"user_id": actor.id})
-            return [NOT_ALLOWED]
+            return [not_allowed()]
         args = [arg.lower() for arg in request.args]
         if not args:
             return [await overview(self._outbox)]
         if args[0] == "retry" and len(args) == 2:
             return [await self._retry(args[1], actor)]
-        return [USAGE]
+        return [usage()]
 
     async def _retry(self, which: str, actor: Person) -> str:
         if which == "all":
@@ -79,11 +122,12 @@ class OutboxAdmin:
         elif which.isdigit():
             ids = [int(which)]
         else:
-            return f"“{which[:40]}” is not an outbox item id. {USAGE}"
+            not_an_id = _("“{which}” is not an outbox item id.").format(which=which[:40])
+            return f"{not_an_id} {usage()}"
         revived = [item_id for item_id in ids if await self._outbox.revive(item_id)]
         log.warning("dead letters retried", extra={"by": actor.id, "items": revived})
         if revived:
             self._wake()
             shown = ", ".join(str(item_id) for item_id in revived)
-            return f"Trying again: {shown}. **outbox** shows how it went."
-        return f"There is no dead letter {which}; **outbox** lists them."
+            return _("Trying again: {items}. **outbox** shows how it went.").format(items=shown)
+        return _("There is no dead letter {which}; **outbox** lists them.").format(which=which)

@@ -1,26 +1,105 @@
-"""`settings [region R | zone Z | hours HH:MM-HH:MM | mute | unmute]`: what the bot knows of a
-person, changed and audited (R-STAY reminders come before the end of their hours); and, for the
-team leads, `settings digest on|off`: the weekly digest to the Case Transfer channel."""
+"""`settings [region R | zone Z | hours HH:MM-HH:MM | language L | mute | unmute]`: what the bot
+knows of a person, changed and audited (R-STAY reminders come before the end of their hours);
+and, for the team leads, `settings digest on|off`: the weekly digest to the Case Transfer
+channel."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from cards.elements import safe
 from handoff.models import AuditEntry, AuditKind, Person
 from handoff.ports import Clock, SettingsStore, UserSettingsStore
 from handoff.schedule import Schedule, check_zone
 from handoff.user_settings import UserSettings, changes, parse_hours
+from i18n import _, formats, speaking
+from i18n.languages import ENGLISH, LANGUAGES, by_name, choose, from_tag
 
 from . import messages
 from .outbox_steps.digest import DIGEST_SETTING, OFF, digest_on
 from .request import Reply, Request
 
-ONLY_LEADS_DIGEST = (
-    "Only the team leads in the bot's configuration can turn the weekly digest on or off; "
-    "ask one of them."
-)
-DIGEST_USAGE = "Write **settings digest off** or **settings digest on**."
+# `settings language auto`: back to the Teams client's language.
+_FOLLOW_CLIENT = ("auto", "default")
+
+
+def only_leads_digest() -> str:
+    return _(
+        "Only the team leads in the bot's configuration can turn the weekly digest on or off; "
+        "ask one of them."
+    )
+
+
+def digest_usage() -> str:
+    return _("Write **settings digest off** or **settings digest on**.")
+
+
+def language_usage() -> str:
+    return _(
+        "Write **settings language** and a language, e.g. **settings language Deutsch** or "
+        "**settings language pt-BR**; **settings language auto** follows your Teams client "
+        "again."
+    )
+
+
+def languages_spoken() -> str:
+    names = formats.listing([language.native_name for language in LANGUAGES.values()])
+    return _("I speak {languages}.").format(languages=names)
+
+
+def unknown_language(wanted: str) -> str:
+    said = _("I don't know the language “{wanted}”.").format(wanted=safe(wanted[:40]))
+    return f"{said} {languages_spoken()} {language_usage()}"
+
+
+def language_of(words: Sequence[str]) -> str | None:
+    """Our language for what a person wrote after `settings language`: a code, a tag or a name
+    (by_name), or a name without its parenthesis (`Chinese`, `Português`) when only one
+    language has it."""
+    wanted = " ".join(words).strip()
+    found = by_name(wanted)
+    if found is not None or not wanted:
+        return found
+    short = [
+        language.code
+        for language in LANGUAGES.values()
+        if wanted.casefold()
+        in (
+            language.english_name.split(" (")[0].casefold(),
+            language.native_name.split(" (")[0].casefold(),
+        )
+    ]
+    return short[0] if len(short) == 1 else None
+
+
+def language_shown(settings: UserSettings, client_locale: str | None) -> str:
+    """The language line of the settings summary: the person's own, else their client's."""
+    if settings.language in LANGUAGES:
+        name = LANGUAGES[settings.language].native_name
+        return _("Language: {language}.").format(language=name)
+    from_client = from_tag(client_locale)
+    if from_client is not None:
+        name = LANGUAGES[from_client].native_name
+        return _("Language: from Teams ({language}).").format(language=name)
+    return _("Language: {language} (the default).").format(language=ENGLISH.native_name)
+
+
+def language_changed(chosen: str | None, client_locale: str | None) -> str:
+    """The confirmation, said in the language now chosen."""
+    if chosen in LANGUAGES:
+        name = LANGUAGES[chosen].native_name
+        return _("From now on I write to you in {language}.").format(language=name)
+    from_client = from_tag(client_locale)
+    if from_client is not None:
+        name = LANGUAGES[from_client].native_name
+        return _(
+            "From now on I write to you in the language of your Teams client, {language}."
+        ).format(language=name)
+    return _(
+        "From now on I write to you in the language of your Teams client when I speak it, "
+        "else in {language}."
+    ).format(language=ENGLISH.native_name)
 
 
 class Store(UserSettingsStore, SettingsStore, Protocol):
@@ -38,15 +117,30 @@ class PersonalSettings:
 
     async def settings(self, request: Request) -> Reply:
         actor, args = request.actor, request.args
-        if [w.lower() for w in args[:1]] == ["digest"]:
+        first = [w.lower() for w in args[:1]]
+        if first == ["digest"]:
             return [await self._digest(request)]
         stored = await self._store.user_settings(actor.id)
         current = stored or UserSettings(person=actor)
+        if first == ["language"]:
+            return [await self._language(request, stored, current)]
         words = [w.lower() for w in args]
         try:
             change = self._change(words, args, current, request.client_zone)
         except ValueError as problem:
             return [messages.settings_problem(str(problem))]
+        updated = await self._save(request, stored, current, change)
+        return [await self._summary(updated, request)]
+
+    async def _save(
+        self,
+        request: Request,
+        stored: UserSettings | None,
+        current: UserSettings,
+        change: dict[str, object],
+    ) -> UserSettings:
+        """The settings with ``change`` made, stored and audited when anything changed."""
+        actor = request.actor
         updated = current.model_copy(update={**change, "person": actor})
         changed = changes(stored, updated) if change else {}
         if changed:
@@ -58,20 +152,44 @@ class PersonalSettings:
                 data=changed,
             )
             await self._store.save_user_settings(updated, audit)
-        shown = messages.settings_shown(updated, request.client_zone)
-        return [f"{shown} {await self._digest_state()}"]
+        return updated
+
+    async def _summary(self, settings: UserSettings, request: Request) -> str:
+        shown = messages.settings_shown(settings, request.client_zone)
+        language = language_shown(settings, request.locale)
+        return f"{shown} {language} {await self._digest_state()}"
+
+    async def _language(
+        self, request: Request, stored: UserSettings | None, current: UserSettings
+    ) -> str:
+        """`settings language <name>` or `settings language auto`: the language the bot
+        writes to the person in; the reply is already in it."""
+        words = request.args[1:]
+        wanted = " ".join(words).strip()
+        if not wanted:
+            shown = language_shown(current, request.locale)
+            return f"{shown} {languages_spoken()} {language_usage()}"
+        follow_client = wanted.lower() in _FOLLOW_CLIENT
+        code = None if follow_client else language_of(words)
+        if code is None and not follow_client:
+            return unknown_language(wanted)
+        updated = await self._save(request, stored, current, {"language": code})
+        with speaking(choose(code, request.locale)):
+            confirmed = language_changed(code, request.locale)
+            return f"{confirmed} {await self._summary(updated, request)}"
 
     async def _digest_state(self) -> str:
-        state = "on" if await digest_on(self._store) else "off"
-        return f"Weekly digest to the Case Transfer channel (for the whole team): {state}."
+        if await digest_on(self._store):
+            return _("Weekly digest to the Case Transfer channel (for the whole team): on.")
+        return _("Weekly digest to the Case Transfer channel (for the whole team): off.")
 
     async def _digest(self, request: Request) -> str:
         """`settings digest on|off`: a team setting, so the leads' alone, and audited."""
         words = [w.lower() for w in request.args[1:]]
         if words not in (["on"], ["off"]):
-            return f"{DIGEST_USAGE} {await self._digest_state()}"
+            return f"{digest_usage()} {await self._digest_state()}"
         if not self._is_lead(request.actor):
-            return ONLY_LEADS_DIGEST
+            return only_leads_digest()
         was = "on" if await digest_on(self._store) else OFF
         if words[0] != was:
             audit = AuditEntry(
@@ -99,8 +217,11 @@ class PersonalSettings:
             region = args[1].upper()
             if region not in self._schedule.travel_order:
                 raise ValueError(
-                    f"“{args[1][:20]}” is not a region; use one of "
-                    f"{', '.join(self._schedule.travel_order)}"
+                    # Translators: {regions} are region codes from the configuration, e.g.
+                    # "EMEA, US, APAC, IST".
+                    _("“{region}” is not a region; use one of {regions}").format(
+                        region=args[1][:20], regions=", ".join(self._schedule.travel_order)
+                    )
                 )
             return {"region": region}
         if words[:1] == ["zone"] and len(args) == 2:
@@ -111,7 +232,9 @@ class PersonalSettings:
             return {"start": start, "end": end, "timezone": current.timezone or client_zone}
         if words:
             raise ValueError(
-                "I know settings region, zone, hours, mute and unmute (and, for team leads, "
-                "digest on and digest off)"
+                _(
+                    "I know settings region, zone, hours, language, mute and unmute (and, for "
+                    "team leads, digest on and digest off)"
+                )
             )
         return {}

@@ -8,10 +8,10 @@ import logging
 from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
 from handoff.journey import Journey, case_journey
 from handoff.models import AuditEvent, HandoffState, case_number_from
-from handoff.notes.template import format_in_zone
 from handoff.ports import Clock, HandoffRepository, UserSettingsStore
 from handoff.schedule import Schedule
-from handoff.shifts import agenda, overview
+from handoff.shifts import RegionNow, agenda, overview
+from i18n import _, formats
 
 from . import messages
 from .access import RequestAccess
@@ -93,8 +93,10 @@ class ReadViews:
         if refused:
             return refused
         handoffs = await self._store.list_open(region, limit=LIST_LIMIT)
-        title = f"Open handoffs to {region}" if region else "Open handoffs"
-        empty = "None: every handoff has an owner."
+        title = (
+            _("Open handoffs to {region}").format(region=region) if region else _("Open handoffs")
+        )
+        empty = _("None: every handoff has an owner.")
         return [Card(handoff_list_card(title, handoffs, empty, now=self._clock.now()))]
 
     async def mine(self, request: Request) -> Reply:
@@ -104,9 +106,9 @@ class ReadViews:
         # Only the person's own: each is theirs to see (the read policy's people of a handoff).
         handoffs = await self._store.involving(request.actor.id, limit=LIST_LIMIT)
         card = handoff_list_card(
-            "Handoffs you requested or took",
+            _("Handoffs you requested or took"),
             handoffs,
-            "None yet: type **handoff** to start one.",
+            _("None yet: type **handoff** to start one."),
             now=self._clock.now(),
         )
         return [Card(card)]
@@ -129,20 +131,37 @@ class ReadViews:
         """Who is on now, and each region's next shift and meeting, in the reader's zone."""
         zone = await reader_zone(self._settings, request)
         now = self._clock.now()
-        lines = [f"**Shifts and handoff meetings** (times in {zone})", ""]
-        for row in overview(self._schedule, now):
-            if row.current is not None:
-                state = f"on shift until {format_in_zone(row.current.end, zone)}"
-            elif row.next_start is not None:
-                state = f"off; next shift {format_in_zone(row.next_start.start, zone)}"
-            else:
-                state = "no shift configured"
-            meeting = row.next_meeting
-            held = (
-                f"; next meeting → {', '.join(meeting.meeting.to_regions)} "
-                f"{format_in_zone(meeting.at, zone)}"
-                if meeting
-                else ""
-            )
-            lines.append(f"- **{row.region}**: {state}{held}")
+        heading = _("**Shifts and handoff meetings** (times in {zone})").format(zone=zone)
+        lines = [heading, ""]
+        lines += [_shift_line(row, zone) for row in overview(self._schedule, now)]
         return ["\n".join(lines)]
+
+
+def _shift_line(row: RegionNow, zone: str) -> str:
+    """A region's line of `shifts`: on shift or when next, and its next handoff meeting."""
+    meeting = row.next_meeting
+    fields = {
+        "region": row.region,
+        "end": formats.when(row.current.end, zone) if row.current else "",
+        "start": formats.when(row.next_start.start, zone) if row.next_start else "",
+        # Region codes, as the configuration names them.
+        "regions": ", ".join(meeting.meeting.to_regions) if meeting else "",
+        "meeting": formats.when(meeting.at, zone) if meeting else "",
+    }
+    if row.current is not None:
+        if meeting:
+            # Translators: {regions} are the regions the meeting hands over to (region codes
+            # such as "US, APAC"); {end}, {start} and {meeting} are dates with times.
+            text = _("- **{region}**: on shift until {end}; next meeting → {regions} {meeting}")
+        else:
+            text = _("- **{region}**: on shift until {end}")
+    elif row.next_start is not None:
+        if meeting:
+            text = _("- **{region}**: off; next shift {start}; next meeting → {regions} {meeting}")
+        else:
+            text = _("- **{region}**: off; next shift {start}")
+    elif meeting:
+        text = _("- **{region}**: no shift configured; next meeting → {regions} {meeting}")
+    else:
+        text = _("- **{region}**: no shift configured")
+    return text.format(**fields)

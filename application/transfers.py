@@ -37,6 +37,7 @@ from handoff.state_machine import (
     SendBackToQueue,
     Verb,
 )
+from i18n import _, formats, pgettext
 
 from .request import Reply, Request
 
@@ -46,6 +47,25 @@ VERBS = frozenset(Verb)
 # A refresh comes as an invoke only: a client without Universal Actions never refreshes.
 INVOKE_VERBS = VERBS | {REFRESH_VERB}
 _MAX_ID_LENGTH = 64
+# The longest question, answer or reason a command takes (NonBlank in handoff/state_machine.py).
+_MAX_TEXT_CHARS = 4000
+
+
+def state_in_words(state: HandoffState) -> str:
+    """A handoff's state as a sentence says it ("Case 123 is {state}")."""
+    words = {
+        HandoffState.REQUESTED: pgettext("handoff state", "requested"),
+        HandoffState.ACCEPTED: pgettext("handoff state", "accepted"),
+        HandoffState.MORE_INFO_NEEDED: pgettext("handoff state", "more info needed"),
+        HandoffState.BACK_TO_QUEUE: pgettext("handoff state", "back to queue"),
+        HandoffState.ESCALATED: pgettext("handoff state", "escalated"),
+        HandoffState.CANCELLED: pgettext("handoff state", "cancelled"),
+    }
+    return words[state]
+
+
+def _gone() -> str:
+    return _("That handoff no longer exists.")
 
 
 @dataclass(frozen=True)
@@ -60,7 +80,7 @@ def read_invoke(value: object) -> CardAction | str:
     """An `adaptiveCard/action` invoke's value: {"action": {"verb", "data"}, ...}."""
     action = value.get("action") if isinstance(value, dict) else None
     if not isinstance(action, dict):
-        return "That card action came without its data."
+        return _("That card action came without its data.")
     data = action.get("data")
     return _read(action.get("verb"), data if isinstance(data, dict) else {}, INVOKE_VERBS)
 
@@ -73,11 +93,11 @@ def read_submit(value: dict[str, Any]) -> CardAction | str:
 def _read(verb: object, data: dict[str, Any], known: frozenset[str]) -> CardAction | str:
     if not isinstance(verb, str) or verb not in known:
         log.warning("card action with an unknown verb refused", extra={"verb": str(verb)[:40]})
-        return "I don't know that button. Use the buttons of the latest card."
+        return _("I don't know that button. Use the buttons of the latest card.")
     handoff_id = data.get("handoff_id")
     if not isinstance(handoff_id, str) or not 0 < len(handoff_id) <= _MAX_ID_LENGTH:
         log.warning("card action without a valid handoff id refused", extra={"verb": verb})
-        return "That card does not name a handoff. Use the buttons of the latest card."
+        return _("That card does not name a handoff. Use the buttons of the latest card.")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         log.warning("card action with a forged version refused", extra={"verb": verb})
@@ -104,19 +124,21 @@ def command_for(
         if action.verb == Verb.MORE_INFO:
             question = _text(action.inputs, "question")
             if not question:
-                return "Type your question in the box first, then press the button."
+                return _("Type your question in the box first, then press the button.")
             return RequestMoreInfo(actor=actor, question=question)
         if action.verb == Verb.BACK_TO_QUEUE:
             reason = _text(action.inputs, "reason")
             if not reason:
-                return "Say why the case goes back to the queue, then press the button."
+                return _("Say why the case goes back to the queue, then press the button.")
             return SendBackToQueue(actor=actor, reason=reason, actor_is_lead=is_lead)
         answer = _text(action.inputs, "answer")
         if not answer:
-            return "Type your answer first, then press the button."
+            return _("Type your answer first, then press the button.")
         return ProvideInfo(actor=actor, answer=answer)
     except ValidationError:
-        return "That text is too long: keep it under 4,000 characters."
+        return _("That text is too long: keep it under {count} characters.").format(
+            count=formats.number(_MAX_TEXT_CHARS)
+        )
 
 
 @dataclass(frozen=True)
@@ -158,7 +180,7 @@ class CardActions:
             handoff = await self._store.get(action.handoff_id)
         except NotFound:
             _log_forged("unknown handoff", action, actor)
-            return ActionResult(card=None, message="That handoff no longer exists.")
+            return ActionResult(card=None, message=_gone())
         forged = await self._forged(action, handoff, request)
         if forged is not None:
             _log_forged(forged, action, actor)
@@ -207,7 +229,7 @@ class CardActions:
                 current=handoff,
             )
         except NotFound:
-            return ActionResult(card=None, message="That handoff no longer exists.")
+            return ActionResult(card=None, message=_gone())
         if outcome.repeated or (await self._twin_won(outcome.changed, key)):
             return self._repeat(outcome.handoff, actor, request)
         return ActionResult(
@@ -243,7 +265,7 @@ class CardActions:
             handoff, posted = await self._store.with_card(action.handoff_id)
         except NotFound:
             _log_forged("unknown handoff", action, actor)
-            return ActionResult(card=None, message="That handoff no longer exists.")
+            return ActionResult(card=None, message=_gone())
         if not 1 <= action.version <= handoff.version:
             _log_forged("version", action, actor)
             return ActionResult(card=None, message=messages.forged_card())
@@ -308,7 +330,7 @@ class CardActions:
     ) -> ActionResult:
         why = _text(action.inputs, "why")
         if not why:
-            return ActionResult(card=None, message="Say why the case is long-running first.")
+            return ActionResult(card=None, message=_("Say why the case is long-running first."))
         try:
             flagged = await self._service.flag_long_running(
                 action.handoff_id,
@@ -319,7 +341,7 @@ class CardActions:
                 seen_version=action.version,
             )
         except NotFound:
-            return ActionResult(card=None, message="That handoff no longer exists.")
+            return ActionResult(card=None, message=_gone())
         except IllegalTransition as refused:
             current = await self._store.get(action.handoff_id)
             return ActionResult(
@@ -336,7 +358,7 @@ class CardActions:
         number = flagged.case.number
         return ActionResult(
             card=self._card(flagged, actor, request),
-            message=f"Case {number} is marked long-running.",
+            message=_("Case {number} is marked long-running.").format(number=number),
         )
 
 
@@ -353,8 +375,9 @@ def _log_forged(what: str, action: CardAction, actor: Person) -> None:
 def _said(outcome: ActionOutcome) -> str:
     if outcome.notice:
         return outcome.notice
-    number = outcome.handoff.case.number
-    return f"Done: case {number} is {outcome.handoff.state.value.replace('-', ' ')} now."
+    return _("Done: case {number} is {state} now.").format(
+        number=outcome.handoff.case.number, state=state_in_words(outcome.handoff.state)
+    )
 
 
 class TypedAnswers:

@@ -190,7 +190,7 @@ async def test_the_owners_form_plans_the_chat_of_the_proposed_owners(scenario: S
     card = await owners_card(scenario)
     woken = scenario.woken
     said = await submit(scenario, BO, filled(card, preference="global"))
-    assert said == [messages.chat_planned(CASE, "Ana Lopez (EMEA), Bo Receiver (US)")]
+    assert said == [messages.chat_planned(CASE, "Ana Lopez (EMEA) and Bo Receiver (US)")]
     chat = await scenario.store.group_chat(CASE)
     assert chat is not None and chat.state is GroupChatState.REQUESTED
     assert {(m.aad_object_id, m.region) for m in chat.members} == {

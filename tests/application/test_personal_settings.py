@@ -3,15 +3,20 @@ SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import gettext
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from application.outbox_steps.digest import DIGEST_SETTING
-from application.personal_settings import ONLY_LEADS_DIGEST
+from application.personal_settings import only_leads_digest
 from handoff.models import AuditKind, Person
+from i18n import catalogs, current
+from i18n.languages import LANGUAGES
 
 from harness.scenario import ANA, LEAD, Scenario, open_scenario, process_with, texts
 
@@ -41,8 +46,8 @@ async def test_bare_settings_shows_the_defaults_and_changes_nothing(scenario: Sc
     said = await settings(scenario, zone="Europe/Berlin")
     assert said == (
         "**Your settings** — region: not set; time zone: Europe/Berlin, from your Teams "
-        "client; working hours: your region's shift; reminders: on. Weekly digest to the "
-        "Case Transfer channel (for the whole team): on."
+        "client; working hours: your region's shift; reminders: on. Language: English (the "
+        "default). Weekly digest to the Case Transfer channel (for the whole team): on."
     )
     assert await scenario.store.user_settings(ANA.id) is None
     assert await audited(scenario) == []
@@ -84,7 +89,7 @@ async def test_mute_is_audited_once(scenario: Scenario) -> None:
         (("region", "MARS"), "“MARS” is not a region; use one of EMEA, US, APAC, IST"),
         (("zone", "Mars/Olympus"), "Mars/Olympus"),
         (("hours", "nine-to-five"), "write working hours like 09:00-17:30"),
-        (("colour", "blue"), "I know settings region, zone, hours, mute and unmute (and, for team"),
+        (("colour", "blue"), "I know settings region, zone, hours, language, mute and unmute (and"),
     ],
 )
 async def test_a_setting_written_wrong_says_how_and_saves_nothing(
@@ -104,7 +109,7 @@ async def test_the_digest_is_the_leads_to_turn_off_and_on(tmp_path: Path) -> Non
             [answer] = texts(await scenario.command("settings", scenario.request(actor, *args)))
             return answer
 
-        assert await say(ANA, "digest", "off") == ONLY_LEADS_DIGEST
+        assert await say(ANA, "digest", "off") == only_leads_digest()
         assert await scenario.store.get_setting(DIGEST_SETTING) is None
         assert (await say(LEAD, "DIGEST", "Off")).endswith("(for the whole team): off.")
         assert "(for the whole team): off." in await say(ANA)
@@ -121,3 +126,135 @@ async def test_the_digest_is_the_leads_to_turn_off_and_on(tmp_path: Path) -> Non
             {DIGEST_SETTING: {"from": "off", "to": "on"}},
         ]
         assert await audited(scenario) == [], "Ana changed nothing"
+
+
+class _Deutsch(gettext.NullTranslations):
+    """A German catalog of a few texts: enough to see which language a reply is written in."""
+
+    TEXTS: ClassVar[dict[str, str]] = {
+        "From now on I write to you in {language}.": "Ab jetzt schreibe ich dir auf {language}.",
+        "Language: {language}.": "Sprache: {language}.",
+    }
+
+    def gettext(self, message: str) -> str:
+        return self.TEXTS.get(message, message)
+
+
+@pytest.fixture
+def german() -> Iterator[None]:
+    before = catalogs.translations("de")
+    catalogs.register("de", _Deutsch())
+    yield
+    catalogs.register("de", before)
+
+
+async def language(scenario: Scenario, *words: str, locale: str | None = None) -> str:
+    request = replace(scenario.request(ANA, "language", *words), locale=locale)
+    [said] = texts(await scenario.command("settings", request))
+    return said
+
+
+async def chosen(scenario: Scenario) -> str | None:
+    saved = await scenario.store.user_settings(ANA.id)
+    return saved.language if saved else None
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        (("de",), "de"),
+        (("de-DE",), "de"),
+        (("pt-BR",), "pt_BR"),
+        (("zh-Hans",), "zh_Hans"),
+        (("Deutsch",), "de"),
+        (("日本語",), "ja"),
+        (("Português", "(Brasil)"), "pt_BR"),
+        (("français",), "fr"),
+        (("German",), "de"),
+        (("spanish",), "es"),
+        (("Chinese", "(Simplified)"), "zh_Hans"),
+        (("Chinese",), "zh_Hans"),
+    ],
+)
+async def test_a_language_is_chosen_by_code_tag_or_name(
+    scenario: Scenario, words: tuple[str, ...], code: str
+) -> None:
+    said = await language(scenario, *words)
+    assert await chosen(scenario) == code
+    assert LANGUAGES[code].native_name in said
+
+
+async def test_the_confirmation_is_already_in_the_new_language(
+    scenario: Scenario, german: None
+) -> None:
+    said = await language(scenario, "Deutsch")
+    assert said.startswith("Ab jetzt schreibe ich dir auf Deutsch. ")
+    assert "Sprache: Deutsch." in said, "the summary too"
+    assert current() == "en", "the turn itself goes on in its own language"
+    assert "Language: Deutsch." in await settings(scenario), "English turn, German chosen"
+
+
+async def test_auto_goes_back_to_the_teams_clients_language(scenario: Scenario) -> None:
+    await settings(scenario, "region", "EMEA")
+    await language(scenario, "ja")
+    said = await language(scenario, "auto", locale="fr-FR")
+    assert said.startswith(
+        "From now on I write to you in the language of your Teams client, Français."
+    )
+    assert "Language: from Teams (Français)." in said
+    saved = await scenario.store.user_settings(ANA.id)
+    assert saved is not None and saved.language is None and saved.region == "EMEA"
+    await language(scenario, "fr")
+    said = await language(scenario, "DEFAULT")
+    assert said.startswith(
+        "From now on I write to you in the language of your Teams client when I speak it, "
+        "else in English."
+    )
+    assert "Language: English (the default)." in said
+    assert await chosen(scenario) is None
+
+
+async def test_an_unknown_language_says_which_we_speak_and_loses_nothing(
+    scenario: Scenario,
+) -> None:
+    await settings(scenario, "region", "EMEA")
+    await settings(scenario, "mute")
+    await language(scenario, "es")
+    before = await scenario.store.user_settings(ANA.id)
+    audits = await audited(scenario)
+    said = await language(scenario, "Klingon")
+    assert said.startswith("I don't know the language “Klingon”. I speak English, Deutsch, ")
+    assert "日本語, 简体中文, and Português (Brasil)." in said
+    assert "**settings language Deutsch**" in said and "**settings language auto**" in said
+    assert await scenario.store.user_settings(ANA.id) == before
+    assert await audited(scenario) == audits
+    for other in ("zh-TW", "Portuguese (Portugal)"):
+        assert (await language(scenario, other)).startswith("I don't know the language")
+    assert await chosen(scenario) == "es"
+
+
+async def test_language_alone_says_what_it_is_and_how_to_change_it(scenario: Scenario) -> None:
+    said = await language(scenario, locale="de-AT")
+    assert said.startswith("Language: from Teams (Deutsch). I speak English, Deutsch, ")
+    assert "**settings language pt-BR**" in said
+    assert await scenario.store.user_settings(ANA.id) is None
+
+
+async def test_a_change_of_language_is_audited(scenario: Scenario) -> None:
+    await language(scenario, "de")
+    await language(scenario, "Deutsch")
+    await language(scenario, "auto")
+    await language(scenario, "auto")
+    assert await audited(scenario) == [
+        {"language": {"from": "", "to": "de"}},
+        {"language": {"from": "de", "to": ""}},
+    ]
+
+
+async def test_the_summary_names_the_language_chosen_or_the_clients(scenario: Scenario) -> None:
+    request = replace(scenario.request(ANA), locale="ja-JP")
+    [said] = texts(await scenario.command("settings", request))
+    assert "reminders: on. Language: from Teams (日本語). Weekly digest" in said
+    await language(scenario, "pt-BR")
+    [said] = texts(await scenario.command("settings", request))
+    assert "Language: Português (Brasil)." in said

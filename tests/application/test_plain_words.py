@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from application import messages, outbox_admin
+from application import insights, messages, outbox_admin, personal_settings
 from cards.long_running_card import owners_card
 from cards.transfer_card import handoff_card
 from handoff import access, long_running, oof
@@ -130,9 +130,21 @@ def test_every_message_of_the_bot_is_said_in_the_readers_language() -> None:
     assert {text: words for text in texts if (words := untranslated(text))} == {}
 
 
-@pytest.mark.parametrize("module", [access, long_running, oof, outbox_admin])
+@pytest.mark.parametrize(
+    "module", [access, long_running, oof, outbox_admin, personal_settings, insights]
+)
 def test_the_texts_other_modules_show_are_plain_words(module: types.ModuleType) -> None:
     texts = [v for k, v in vars(module).items() if isinstance(v, str) and not k.startswith("__")]
+    # Texts said in the turn's language are functions without arguments.
+    texts += [
+        v()
+        for k, v in vars(module).items()
+        if inspect.isfunction(v)
+        and v.__module__ == module.__name__
+        and not k.startswith("_")
+        and not inspect.signature(v).parameters
+        and inspect.signature(v).return_annotation == "str"
+    ]
     assert jargon_in([text for text in texts if " " in text]) == []
 
 

@@ -925,12 +925,10 @@ async def test_shifts_shows_who_is_on_and_what_comes_next_in_the_readers_zone(
     lines = text.splitlines()
     assert lines[0] == "**Shifts and handoff meetings** (times in Europe/Berlin)"
     assert lines[2] == (
-        "- **EMEA**: on shift until Mon 2026-11-23 18:00 CET (UTC+01:00, Europe/Berlin); "
-        "next meeting → US Mon 2026-11-23 17:30 CET (UTC+01:00, Europe/Berlin)"
+        "- **EMEA**: on shift until Mon Nov 23, 2026, 6:00 PM CET; "
+        "next meeting → US Mon Nov 23, 2026, 5:30 PM CET"
     )
-    assert lines[3].startswith(
-        "- **US**: off; next shift Mon 2026-11-23 18:00 CET (UTC+01:00, Europe/Berlin)"
-    )
+    assert lines[3].startswith("- **US**: off; next shift Mon Nov 23, 2026, 6:00 PM CET")
 
 
 async def test_settings_are_kept_per_person_and_bad_values_explained(
@@ -939,8 +937,8 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
     [shown] = texts(await user.say("settings"))
     assert shown == (
         "**Your settings** — region: not set; time zone: Europe/Berlin, from your Teams client; "
-        "working hours: your region's shift; reminders: on. Weekly digest to the Case "
-        "Transfer channel (for the whole team): on."
+        "working hours: your region's shift; reminders: on. Language: English (the default). "
+        "Weekly digest to the Case Transfer channel (for the whole team): on."
     )
     assert await store.user_settings("29:ana") is None, "looking changes nothing"
     await user.say("settings region emea")
@@ -952,8 +950,8 @@ async def test_settings_are_kept_per_person_and_bad_values_explained(
     [shown] = texts(await user.say("settings mute"))
     assert shown == (
         "**Your settings** — region: EMEA; time zone: Europe/Berlin; working hours: "
-        "08:30-17:00; reminders: muted. Weekly digest to the Case Transfer channel (for "
-        "the whole team): on."
+        "08:30-17:00; reminders: muted. Language: English (the default). Weekly digest to the "
+        "Case Transfer channel (for the whole team): on."
     )
     [problem] = texts(await user.say("settings hours nine to five"))
     assert problem.startswith("write working hours like 09:00-17:30. For example:")

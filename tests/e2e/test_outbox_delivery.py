@@ -176,7 +176,7 @@ async def test_429_waits_its_retry_after_and_a_dead_letter_is_retried_by_an_admi
     overview = await _say(bot, fake_connector, admin, "a:admin-chat", "outbox")
     # Who the message was for: whom to reach another way.
     name = person.person.name
-    assert f"**{row['id']}** notify for {name} after 1 attempt(s)" in overview
+    assert f"**{row['id']}** notify for {name} after 1 attempt" in overview
     assert "403" in overview
     retried = await _say(bot, fake_connector, admin, "a:admin-chat", f"outbox retry {row['id']}")
     assert f"Trying again: {row['id']}" in retried

@@ -17,7 +17,7 @@ import pytest
 
 from application.outbox_steps.digest import DIGEST_SETTING, DigestHandlers
 from application.outbox_steps.reminders import ReminderHandlers
-from application.personal_settings import ONLY_LEADS_DIGEST, PersonalSettings
+from application.personal_settings import PersonalSettings, only_leads_digest
 from application.request import Conversation, Request
 from config.process import ProcessConfig, load_process_config
 from config.settings import DEFAULT_CONFIG_PATH, Settings
@@ -291,7 +291,7 @@ async def test_a_lead_turns_it_off_planning_stops_and_the_planned_digest_stays_s
 
 
 async def test_anyone_else_is_refused_and_the_digest_stays_on(world: StepWorld) -> None:
-    assert await said(world, ANA, "digest", "off") == ONLY_LEADS_DIGEST
+    assert await said(world, ANA, "digest", "off") == only_leads_digest()
     assert "digest to the Case Transfer channel (for the whole team): on." in await said(world, ANA)
     assert await world.store.get_setting(DIGEST_SETTING) is None
     await digest(world).plan(world.clock.now())

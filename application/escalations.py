@@ -13,10 +13,10 @@ from handoff import effects
 from handoff.access import log_refusal
 from handoff.errors import ConcurrencyConflict, DomainError, NotFound
 from handoff.escalation import (
-    LEVEL_NAMES,
     Escalation,
     EscalationState,
     decide,
+    level_name,
     missing_troubleshooting,
     next_level,
     request_escalation,
@@ -145,7 +145,7 @@ class Escalations:
         except ConcurrencyConflict:
             return [messages.changed_meanwhile()]
         self._wake_outbox()
-        return [messages.technical_escalation(number, LEVEL_NAMES[level])]
+        return [messages.technical_escalation(number, level_name(level))]
 
     async def decide(
         self,

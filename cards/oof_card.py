@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from handoff.oof import NO_BATCH_TO_QUEUE, OofKind, TaLine
+from handoff.oof import OofKind, TaLine, no_batch_to_queue
 
 from .elements import (
     Json,
@@ -46,7 +46,7 @@ def oof_card(raw: Mapping[str, Any], problems: Sequence[str]) -> Json:
             str(raw.get("teammate") or ""),
             max_length=200,
         ),
-        text(NO_BATCH_TO_QUEUE, subtle=True),
+        text(no_batch_to_queue(), subtle=True),
     ]
     return card(body, [submit("Plan my time away", {"command": OOF_FORM}, style="positive")])
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from handoff.access import VIEWER_VERBS, Viewer
 from handoff.durations import in_words
-from handoff.escalation import LEVEL_LABELS
+from handoff.escalation import level_label
 from handoff.journey import Journey
 from handoff.long_running import why_not_flaggable
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
@@ -199,7 +199,7 @@ def handoff_card(
             }
         )
     if handoff.technical_level:
-        level = LEVEL_LABELS.get(handoff.technical_level, handoff.technical_level)
+        level = level_label(handoff.technical_level)
         body.append(
             {
                 "type": "TextBlock",

@@ -14,6 +14,7 @@ from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurn
 
 from application.request import Said
 from handoff.models import Person
+from i18n import _
 from teams.activities import client_timezone, message_of
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
         outdated_text: str,
         carried: Sequence[str] = ("reader_zone",),
     ) -> None:
+        """The three texts are marked with N_ and said in the turn's language."""
         super().__init__(dialog_id)
         self._carried = frozenset(carried)
         self._steps = list(steps)
@@ -142,7 +144,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
         state = dc.active_dialog.state
         reply = reply_from(dc)
         if reply.action == "cancel":
-            await dc.context.send_activity(self._cancelled_text)
+            await dc.context.send_activity(_(self._cancelled_text))
             return await dc.end_dialog(None)
         try:
             return await self._continue(dc, state, reply)
@@ -150,7 +152,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
             # Answers stored by an older release of the form: say so rather than fail on
             # every message until the user finds `cancel`.
             log.warning("dialog state no longer fits the form", extra={"error": repr(error)})
-            await dc.context.send_activity(self._outdated_text)
+            await dc.context.send_activity(_(self._outdated_text))
             return await dc.end_dialog(None)
 
     async def _continue(
@@ -159,7 +161,7 @@ class FormDialog(Dialog):  # type: ignore[misc]
         step = self._by_name[state["step"]]
         if reply.form is not None and reply.form != step.name:
             # A button on an older card: answer with the current question, change nothing.
-            await dc.context.send_activity(self._stale_text)
+            await dc.context.send_activity(_(self._stale_text))
             await self._ask(dc, step, state)
             return Dialog.end_of_turn
         if reply.action == "back":

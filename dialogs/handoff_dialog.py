@@ -22,11 +22,12 @@ from handoff.flowchart import NextStepKind
 from handoff.models import AuditEntry, AuditKind, Handoff, Person, case_number_from
 from handoff.notes.parser import parse_notes
 from handoff.notes.quality import check_notes
-from handoff.notes.template import format_in_zone
 from handoff.policy import downgrade_hint
 from handoff.ports import DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.schedule import ShiftOccurrence
+from handoff.state_machine import state_in_words
+from i18n import N_, _, formats
 
 from .form_flow import (
     Advance,
@@ -41,13 +42,13 @@ from .form_flow import (
 from .handoff_draft import (
     CARRIED,
     SEES_EVERY_CASE,
-    USE_THE_CARD,
     Draft,
     HandoffDeps,
     card_values,
     lookup_case,
     notes_of_message,
     raw_of,
+    use_the_card,
 )
 
 HANDOFF_DIALOG = "handoff"
@@ -70,12 +71,13 @@ class CaseNumberStep(_Step):
         return "case_number" not in answers
 
     async def ask(self, answers: Answers, problems: Sequence[str]) -> list[Said]:
-        return [*problems, "Which case do you want to hand off? Type its case number."]
+        return [*problems, _("Which case do you want to hand off? Type its case number.")]
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         number = case_number_from(reply.text)
         if number is None:
-            return Retry((f"“{reply.text[:40]}” is not a case number: use its 6 to 20 digits.",))
+            said = _("“{text}” is not a case number: use its 6 to 20 digits.")
+            return Retry((said.format(text=reply.text[:40]),))
         # Another case (after going back): nothing said about the first one carries over.
         found = await lookup_case(self.deps.repository, number, answers, reply.user)
         if isinstance(found, str):
@@ -99,13 +101,12 @@ class ExistingStep(_Step):
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         existing = await self._existing(answers)
         if not existing.state.is_open:
-            notice = (
-                f"Meanwhile the handoff of case {existing.case.number} was "
-                f"{existing.state.value}; this one starts afresh."
-            )
+            notice = _(
+                "Meanwhile the handoff of case {number} was {state}; this one starts afresh."
+            ).format(number=existing.case.number, state=state_in_words(existing.state))
             return Advance({"existing_id": None}, notices=(notice,))
         if answers.get("updating"):
             # Back here after editing it: the edits stay, and so does the version they were
@@ -143,7 +144,7 @@ class CaseStep(_Step):
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
         if raw is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         result = forms.read_case(answers["case_number"], raw, self.deps.regions)
         if isinstance(result, list):
             return Retry(tuple(result), {"case": raw})
@@ -164,7 +165,7 @@ class TransferStep(_Step):
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
         if raw is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         owner_region = self.draft(answers).case().owner_region
         result = forms.read_transfer(raw, self.deps.regions, owner_region)
         if isinstance(result, list):
@@ -172,8 +173,10 @@ class TransferStep(_Step):
         if result.kind == "collab" and not result.needs_collab_input:
             return Finish(
                 (
-                    "No handoff is needed: you no longer need input from the collaborating "
-                    "team. Close the collaboration in the case tool instead.",
+                    _(
+                        "No handoff is needed: you no longer need input from the collaborating "
+                        "team. Close the collaboration in the case tool instead."
+                    ),
                 )
             )
         return Advance({"transfer": raw})
@@ -211,8 +214,10 @@ class NotesStep(_Step):
         clean_raw = notes_form.notes_to_raw(notes, zone)
         labels = notes_form.NOTE_LABELS
         quality = check_notes(notes, case, reason_required=needs)
+        # Translators: a problem with the notes, after the name of the field to fix.
+        said = _("{field}: {problem}")
         problems = notes_form.too_long(notes) + [
-            f"{labels.get(p.field, p.field)}: {p.message}" for p in quality
+            said.format(field=_(labels.get(p.field, p.field)), problem=p.message) for p in quality
         ]
         if quality:
             await self._record_refusal(case.number, reply.user, [p.field for p in quality])
@@ -248,7 +253,7 @@ class ChecklistStep(_Step):
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
         if raw is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         problems = forms.read_checklist(raw)
         return (
             Retry(tuple(problems), {"checklist": raw}) if problems else Advance({"checklist": raw})
@@ -273,22 +278,25 @@ class MeetingStep(_Step):
         planned = draft.meeting_plan()
         assert planned.meeting is not None
         meeting = planned.meeting.meeting
-        when = format_in_zone(planned.meeting.at, draft.reader_zone)
-        meeting_text = (
-            f"The next handoff meeting, {meeting.from_region} → "
-            f"{', '.join(meeting.to_regions)}, is on {when}."
+        meeting_text = _("The next handoff meeting, {route}, is on {when}.").format(
+            route=f"{meeting.from_region} → {formats.listing(meeting.to_regions)}",
+            when=formats.when(planned.meeting.at, draft.reader_zone),
         )
         sme_text = ""
         if case.case.is_critical:
             smes = self.deps.process.smes.get(case.owner_region, ())
-            names = ", ".join(sme.name for sme in smes) or "your regional handoff SME"
-            sme_text = f"If no teammate can: I have aligned with {names}"
+            names = formats.listing([sme.name for sme in smes], alternatives=True)
+            sme_text = (
+                _("If no teammate can: I have aligned with {names}").format(names=names)
+                if names
+                else _("If no teammate can: I have aligned with your regional handoff SME")
+            )
         link = next(
             (m.link for m in self.deps.process.meetings if m.from_region == meeting.from_region),
             "",
         )
         if link:
-            meeting_text += f" Join: {link}"
+            meeting_text += " " + _("Join: {link}").format(link=link)
         in_hours = planned.kind is NextStepKind.ATTEND_MEETING
         if not in_hours:
             meeting_text += " " + outside_your_hours(planned.meeting.at, draft.owner_shift_today())
@@ -301,7 +309,7 @@ class MeetingStep(_Step):
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         raw = card_values(reply)
         if raw is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         raw.setdefault("can_attend", "no")
         problems = forms.read_meeting(raw)
         return Retry(tuple(problems), {"meeting": raw}) if problems else Advance({"meeting": raw})
@@ -319,7 +327,7 @@ class WarningsStep(_Step):
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         return Advance({"warnings_seen": True})
 
 
@@ -342,7 +350,7 @@ class ReviewStep(_Step):
 
     async def receive(self, answers: Answers, reply: Reply) -> Outcome:
         if reply.value is None:
-            return Retry((USE_THE_CARD,))
+            return Retry((use_the_card(),))
         handoff_answers, outputs = self._outputs(answers)
         number = handoff_answers.case.number
         service = self.deps.service
@@ -355,28 +363,38 @@ class ReviewStep(_Step):
                     outputs,
                     reply.user,
                 )
-                done = f"Updated the open handoff of case {number}."
+                done = _("Updated the open handoff of case {number}. Next step: {step}")
             else:
                 stored = await service.request(handoff_answers, outputs, reply.user)
-                done = (
-                    f"Handoff of case {number} requested; it now waits for the receiving engineer."
+                done = _(
+                    "Handoff of case {number} requested; it now waits for the receiving "
+                    "engineer. Next step: {step}"
                 )
         except DuplicateOpenHandoff:
             existing = await self.deps.repository.open_for_case(number)
             if existing is not None and existing.requester.id == reply.user.id:
                 # A second press of the button (or Teams redelivering it): already done.
-                return Finish((f"The handoff of case {number} is already requested.",))
+                already = _("The handoff of case {number} is already requested.")
+                return Finish((already.format(number=number),))
             if existing is not None and not may_update(
                 existing, reply.user, bool(answers.get(SEES_EVERY_CASE))
             ):
                 return Finish((not_yours_to_update(number),))
             # Someone else opened one meanwhile: offer to update theirs, answers kept.
-            who = existing.requester.name if existing else "someone"
+            who = existing.requester.name if existing else ""
+            opened = (
+                _(
+                    "{name} opened a handoff for case {number} while you were writing this one. "
+                    "Press the button to replace it with yours, or Cancel."
+                )
+                if who
+                else _(
+                    "Someone opened a handoff for case {number} while you were writing this one. "
+                    "Press the button to replace it with yours, or Cancel."
+                )
+            )
             return Retry(
-                (
-                    f"{who} opened a handoff for case {number} while you were writing this one. "
-                    "Press the button to replace it with yours, or Cancel.",
-                ),
+                (opened.format(name=who, number=number),),
                 {
                     "updating": existing is not None,
                     "existing_id": existing.id if existing else None,
@@ -384,18 +402,18 @@ class ReviewStep(_Step):
                 },
             )
         except (ConcurrencyConflict, IllegalTransition, NotFound):
-            return Finish(
-                (
-                    f"The handoff of case {number} changed or closed while you were updating it. "
-                    f"Type **handoff {number}** to start again from what it says now.",
-                )
+            # Translators: keep **handoff {number}** as it is: it is the command typed.
+            changed = _(
+                "The handoff of case {number} changed or closed while you were updating it. "
+                "Type **handoff {number}** to start again from what it says now."
             )
+            return Finish((changed.format(number=number),))
         # The operator's trace of a request (with its turn_id): what was stored, by whom.
         log.info(
             "handoff updated" if answers.get("updating") else "handoff requested",
             extra={"case": number, "handoff_id": stored.id, "version": stored.version},
         )
-        said: list[Said] = [f"{done} Next step: {outputs.next_step}"]
+        said: list[Said] = [done.format(number=number, step=outputs.next_step)]
         if stored.requester.id == reply.user.id:
             # The requester's own copy: Cancel and Back to queue are theirs, and shown only
             # here, where nobody else sees them. With the time: a next contact already past
@@ -415,12 +433,10 @@ def outside_your_hours(meeting_at: datetime, shift: ShiftOccurrence | None) -> s
     """Why the owner cannot attend the meeting themselves, said from where it falls against
     their shift of today's date (None: they do not work today)."""
     if shift is None:
-        why = "You are not working today"
-    elif meeting_at < shift.start:
-        why = "It is before your shift starts"
-    else:
-        why = "It is after your shift ends"
-    return f"{why}, so you cannot attend it yourself."
+        return _("You are not working today, so you cannot attend it yourself.")
+    if meeting_at < shift.start:
+        return _("It is before your shift starts, so you cannot attend it yourself.")
+    return _("It is after your shift ends, so you cannot attend it yourself.")
 
 
 # The steps that read typed text (a case number, pasted notes); every other step answers with
@@ -444,9 +460,10 @@ def handoff_dialog(deps: HandoffDeps) -> FormDialog:
         HANDOFF_DIALOG,
         steps,
         carried=CARRIED,
-        cancelled_text="Handoff cancelled. Nothing was saved.",
-        stale_text="That card belongs to an earlier step; here is the current one.",
-        outdated_text=(
+        cancelled_text=N_("Handoff cancelled. Nothing was saved."),
+        stale_text=N_("That card belongs to an earlier step; here is the current one."),
+        # Translators: keep **handoff** as it is: it is the command typed.
+        outdated_text=N_(
             "The handoff form changed with an update of the bot, so I could not carry on with "
             "the one you started. Type **handoff** to start again."
         ),

@@ -23,6 +23,7 @@ from handoff.request import HandoffAnswers
 from handoff.schedule import Schedule, ShiftOccurrence
 from handoff.service import HandoffService
 from handoff.user_settings import UserSettings, own_hours
+from i18n import _
 
 from .form_flow import Answers, FormOutdated, Reply
 
@@ -50,7 +51,8 @@ def card_values(reply: Reply) -> dict[str, Any] | None:
     return {key: value for key, value in reply.value.items() if key not in _CONTROL_KEYS}
 
 
-USE_THE_CARD = "Please answer with the card above: pick from its choices and press Next."
+def use_the_card() -> str:
+    return _("Please answer with the card above: pick from its choices and press Next.")
 
 
 # Set when the dialog starts: whether the person may read any case's handoff (a lead, a member

@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
+from i18n import N_, _
+
 from .models import Handoff, Person
 from .ports import ConversationKind
 from .state_machine import Verb
@@ -75,49 +77,55 @@ VIEWER_VERBS: dict[Viewer, frozenset[Verb]] = {
 
 _MAX_LOGGED_ID = 64  # ids may come from untrusted card data: logged, but cut short
 
-NOT_YOURS_TO_SEE = (
+# What a refusal says: marked here, translated when the Refusal is made.
+NOT_YOURS_TO_SEE = N_(
     "That case is not yours to see: handoffs are shown to the Case Transfer team (and the teams "
     "and groups it is opened to), the leads, and the engineers of each handoff."
 )
-NOT_YOURS_TO_LIST = (
+NOT_YOURS_TO_LIST = N_(
     "The open handoffs are shown to the Case Transfer team (and the teams and groups it is "
     "opened to) and the leads; **mine** lists the handoffs you requested or took."
 )
-NOT_SHOWN_HERE = (
+NOT_SHOWN_HERE = N_(
     "I don't show cases in this conversation, since everyone in it would see them: ask me in "
     "our personal chat or in a channel of the Case Transfer team."
 )
-NO_TEAM_TO_SHOW = (
+NO_TEAM_TO_SHOW = N_(
     "I show cases to the Case Transfer team once its channel is set up: ask a team lead to "
     "@mention me with **setup** there."
 )
-NOT_IN_TEAM = (
+NOT_IN_TEAM = N_(
     "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
     "act on handoff cards. Ask a team lead to add you if you should."
 )
-NO_TRANSFER_TEAM = (
+NO_TRANSFER_TEAM = N_(
     "Handoffs can be taken once the Case Transfer channel is set up: ask a team lead to "
     "@mention me with **setup** there."
 )
-NOT_IN_TEAM_TO_REQUEST = (
+NOT_IN_TEAM_TO_REQUEST = N_(
     "Only members of the Case Transfer team (and of the teams and groups it is opened to) can "
     "request handoffs. Ask a team lead to add you if you should."
 )
-MEMBERSHIP_UNKNOWN = (
+MEMBERSHIP_UNKNOWN = N_(
     "I could not check that you are in the Case Transfer team just now; try again in a moment."
 )
-ONLY_REQUESTER_OR_LEAD = "Only the requester or a team lead can send this case back to the queue."
-SETUP_NOT_ALLOWED = (
+ONLY_REQUESTER_OR_LEAD = N_(
+    "Only the requester or a team lead can send this case back to the queue."
+)
+SETUP_NOT_ALLOWED = N_(
     "Only the team leads in the bot's configuration can choose the Case Transfer channel."
 )
-SETUP_BOUND_TEAM_ONLY = (
+SETUP_BOUND_TEAM_ONLY = N_(
     "The Case Transfer channel is bound already: only members of its team (or a team lead in "
     "the bot's configuration) can move it."
 )
 
 
-def only_the_requester(who: str) -> str:
-    return f"Only {who}, who requested this handoff, can do that."
+def only_the_requester(name: str) -> str:
+    """Who alone may do this: the requester, by their `name` if known."""
+    if not name:
+        return _("Only the requester of this handoff can do that.")
+    return _("Only {name}, who requested this handoff, can do that.").format(name=name)
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,8 @@ def meant_for_someone_else(
             return None
         return named.name or named.id
     if actor_region and actor_region != handoff.target_region:
-        return f"the {handoff.target_region} team"
+        # Translators: who a handoff is meant for, as in "took it instead of {meant_for}".
+        return _("the {region} team").format(region=handoff.target_region)
     return None
 
 
@@ -260,10 +269,10 @@ def may_update(handoff: Handoff, actor: Person, sees_every_case: bool) -> bool:
 
 
 def not_yours_to_update(case: str) -> str:
-    return (
-        f"Case {case} has an open handoff that is not yours to see, so I cannot start another "
+    return _(
+        "Case {number} has an open handoff that is not yours to see, so I cannot start another "
         "or update it: ask its requester or a team lead."
-    )
+    ).format(number=case)
 
 
 class AccessPolicy:
@@ -420,20 +429,20 @@ class AccessPolicy:
         if verb in REQUESTER_ONLY:
             if is_requester:
                 return None
-            who = handoff.requester.name or "the requester"
-            return _act_refused("not the requester", verb, actor, handoff, only_the_requester(who))
+            only = only_the_requester(handoff.requester.name)
+            return _act_refused("not the requester", verb, actor, handoff, only)
         is_lead = self._is_lead(actor)
         if verb in REQUESTER_OR_LEAD:
             if is_requester or is_lead:
                 return None
             return _act_refused(
-                "neither requester nor lead", verb, actor, handoff, ONLY_REQUESTER_OR_LEAD
+                "neither requester nor lead", verb, actor, handoff, _(ONLY_REQUESTER_OR_LEAD)
             )
         if is_requester or _same(handoff.owner, actor) or is_lead:
             return None
         standing = await self._standing(actor, member_of)
         said = _TO_ACT[standing]
-        return None if said is None else _act_refused(standing.value, verb, actor, handoff, said)
+        return None if said is None else _act_refused(standing.value, verb, actor, handoff, _(said))
 
     async def may_bind_channel(self, actor: Person, member_of: MemberOf) -> Refusal | None:
         """Binding the Case Transfer channel (which also names the team whose members act on
@@ -461,11 +470,13 @@ class AccessPolicy:
 def _refused(
     message: str, reason: str, verb: str, actor: Person, said: str, case: str | None = None
 ) -> Refusal:
+    """`said`: one of the texts marked above, said in the reader's language."""
     subject = {"case": case} if case else {}
     log_refusal(message, reason, verb, actor, **subject)
-    return Refusal(reason, said)
+    return Refusal(reason, _(said))
 
 
 def _act_refused(reason: str, verb: str, actor: Person, handoff: Handoff, said: str) -> Refusal:
+    """`said`: in the reader's language already."""
     log_refusal("card action refused", reason, verb, actor, handoff_id=handoff.id)
     return Refusal(reason, said)

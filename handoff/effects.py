@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from i18n import _
+
 from .models import AuditEvent, Handoff, HandoffState, Person, as_utc
 from .ports import OutboxMessage
 
@@ -127,7 +129,9 @@ def _notify(
 
 def _case_topic(number: str) -> tuple[str, str]:
     """A case's subject in words and as a key."""
-    return f"case {number}", f"case:{number}"
+    # Translators: what some messages were about, in "Some of my messages about {subject} did
+    # not reach the people they were for".
+    return _("case {number}").format(number=number), f"case:{number}"
 
 
 def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
@@ -161,7 +165,8 @@ def on_request(handoff: Handoff, stay_interval: timedelta) -> list[OutboxMessage
 
 
 def _who(person: Person) -> str:
-    return person.name or "Someone"
+    # Translators: a person whose name is unknown, at the start of a sentence.
+    return person.name or _("Someone")
 
 
 def on_change(
@@ -182,50 +187,56 @@ def on_change(
     # Only a move of the state is news for the requester; a revision or a flag is not.
     if actor.id == after.requester.id or event.from_state == event.to_state:
         return messages
+    # In the language of the person who acted (the turn's): the requester's is not known here.
+    said = {"who": _who(actor), "number": number}
     if after.state is HandoffState.ACCEPTED:
-        text = f"{_who(actor)} accepted your handoff of case {number} and owns it now."
+        text = _("{who} accepted your handoff of case {number} and owns it now.").format(**said)
         instead_of = event.data.get("instead_of")
         if instead_of:
-            text = (
-                f"{_who(actor)} took your handoff of case {number} instead of {instead_of}, "
-                "and owns it now."
-            )
+            # Translators: {meant_for} is who the handoff was meant for: a name or "the US team".
+            text = _(
+                "{who} took your handoff of case {number} instead of {meant_for}, and owns it now."
+            ).format(**said, meant_for=instead_of)
         messages.append(_notify(after, after.requester, text, at))
     elif after.state is HandoffState.MORE_INFO_NEEDED:
-        question = event.data.get("question", "")
-        text = (
-            f"{_who(actor)} needs more information before taking case {number}: "
-            f"“{question}”. Answer with the card below, or just type your answer here; it is "
-            "added to the notes."
-        )
+        text = _(
+            "{who} needs more information before taking case {number}: “{question}”. Answer "
+            "with the card below, or just type your answer here; it is added to the notes."
+        ).format(**said, question=event.data.get("question", ""))
         messages.append(_notify(after, after.requester, text, at, ask=True))
     elif after.state is HandoffState.BACK_TO_QUEUE:
-        reason = event.data.get("reason", "")
-        text = f"{_who(actor)} sent case {number} back to the queue: {reason}"
+        text = _("{who} sent case {number} back to the queue: {reason}").format(
+            **said, reason=event.data.get("reason", "")
+        )
         messages.append(_notify(after, after.requester, text, at))
     elif after.state is HandoffState.ESCALATED:
-        text = f"{_who(actor)} escalated case {number} to the regional handoff SME."
+        text = _("{who} escalated case {number} to the regional handoff SME.").format(**said)
         if not smes:
-            text += " " + NO_SME_REACHABLE
+            text += " " + no_sme_reachable()
         messages.append(_notify(after, after.requester, text, at))
         subject, topic = _case_topic(number)
         batch = [_notify_key(after, sme) for sme in smes]
-        about = f"the notice that the handoff of case {number} was escalated to them"
+        # Translators: a message that did not arrive, in a list of them.
+        about = _("the notice that the handoff of case {number} was escalated to them")
+        about = about.format(number=number)
+        route = f"{after.from_region} → {after.target_region}"
         for sme in smes:
-            sme_text = (
-                f"{_who(actor)} escalated the handoff of case {number} ({after.from_region} → "
-                f"{after.target_region}) to you. Its card is in the Case Transfer channel."
-            )
+            sme_text = _(
+                "{who} escalated the handoff of case {number} ({route}) to you. Its card is in "
+                "the Case Transfer channel."
+            ).format(**said, route=route)
             undelivered = if_undelivered(after.requester, about, subject, topic, batch)
             messages.append(_notify(after, sme, sme_text, at, undelivered=undelivered))
     return messages
 
 
-NO_SME_REACHABLE = (
-    "I can message none of the regional handoff SMEs (their Teams ids are not in my "
-    "configuration): contact your regional handoff SME yourself, and ask an admin to add "
-    "their teams_id to the process file."
-)
+def no_sme_reachable() -> str:
+    # Translators: keep teams_id as it is: it is the name of a setting.
+    return _(
+        "I can message none of the regional handoff SMEs (their Teams ids are not in my "
+        "configuration): contact your regional handoff SME yourself, and ask an admin to add "
+        "their teams_id to the process file."
+    )
 
 
 def stay_sme_notices(
@@ -235,7 +246,10 @@ def stay_sme_notices(
     handoff; the requester hears if that reaches none of them."""
     keys = [f"stay-sme:{handoff.id}:{sme.id}" for sme in smes]
     subject, topic = _case_topic(handoff.case.number)
-    about = f"the notice that the critical handoff of case {handoff.case.number} has no owner"
+    # Translators: a message that did not arrive, in a list of them.
+    about = _("the notice that the critical handoff of case {number} has no owner").format(
+        number=handoff.case.number
+    )
     return [
         OutboxMessage(
             kind=OutboxKind.NOTIFY,
@@ -255,14 +269,18 @@ def stay_sme_notices(
 
 def on_long_running(handoff: Handoff, event: AuditEvent) -> list[OutboxMessage]:
     """R-LONG: the owner and the requester hear that the case is now long-running."""
-    text = (
-        f"Case {handoff.case.number} is now long-running: {handoff.long_running}. It should "
-        "get one owner per region and a group chat; type **longrunning "
-        f"{handoff.case.number}** to see where it stands."
-    )
+    # Translators: {reason} is why, e.g. "it has gone round the globe: EMEA → US → APAC →
+    # EMEA"; keep **longrunning** as it is: it is the command typed.
+    text = _(
+        "Case {number} is now long-running: {reason}. It should get one owner per region and a "
+        "group chat; type **longrunning {number}** to see where it stands."
+    ).format(number=handoff.case.number, reason=handoff.long_running)
     people = [p for p in (handoff.owner, handoff.requester) if p is not None]
     subject, topic = _case_topic(handoff.case.number)
-    about = f"the notice that case {handoff.case.number} is now long-running"
+    # Translators: a message that did not arrive, in a list of them.
+    about = _("the notice that case {number} is now long-running").format(
+        number=handoff.case.number
+    )
     messages = []
     for person in people:
         key = f"long:{handoff.id}:{person.id}"
@@ -402,7 +420,10 @@ def approval_cards(
         # A card that never arrives is told to the engineer who asked (an update of one
         # that did arrive is not news to them).
         subject, topic = _case_topic(case_number)
-        about = f"the approval card for escalating case {case_number} to the vendor"
+        # Translators: a message that did not arrive, in a list of them.
+        about = _("the approval card for escalating case {number} to the vendor").format(
+            number=case_number
+        )
         payload[IF_UNDELIVERED] = if_undelivered(requester, about, subject, topic, keys)
     return [
         OutboxMessage(

@@ -9,6 +9,8 @@ from uuid import uuid4
 
 from pydantic import Field
 
+from i18n import _, pgettext
+
 from .errors import IllegalTransition, NotAllowed
 from .models import Frozen, HandoffNotes, Person, UtcDatetime, as_utc
 
@@ -42,14 +44,27 @@ class Escalation(Frozen):
     created_at: UtcDatetime
 
 
+def decision_in_words(state: EscalationState) -> str:
+    """An escalation's state as a sentence says it ("decided: {decision}")."""
+    words = {
+        EscalationState.PENDING: pgettext("escalation state", "pending"),
+        EscalationState.APPROVED: pgettext("escalation state", "approved"),
+        EscalationState.MORE_STEPS: pgettext("escalation state", "more steps suggested"),
+        EscalationState.REJECTED: pgettext("escalation state", "rejected"),
+    }
+    return words[state]
+
+
 def missing_troubleshooting(notes: HandoffNotes) -> list[str]:
     """What L1/L2 must capture before the vendor is asked (R-ESC): the steps tried with their
     outcomes, and the logs or screenshots they produced."""
     missing = []
     if not notes.steps_tried:
-        missing.append("the L1/L2 steps tried, each with its outcome")
+        # Translators: an item of a list of what the notes lack before an escalation.
+        missing.append(_("the L1/L2 steps tried, each with its outcome"))
     if not notes.research:
-        missing.append("links to the logs or screenshots collected")
+        # Translators: an item of a list of what the notes lack before an escalation.
+        missing.append(_("links to the logs or screenshots collected"))
     return missing
 
 
@@ -71,15 +86,20 @@ def decide(
 ) -> Escalation:
     """A Team Leader's decision; a requester never decides their own escalation."""
     if actor.id == escalation.requester.id:
-        raise NotAllowed("You asked for this escalation, so a Team Leader has to decide it.")
+        raise NotAllowed(_("You asked for this escalation, so a Team Leader has to decide it."))
     if escalation.state is not EscalationState.PENDING:
-        who = escalation.decided_by.name if escalation.decided_by else "someone"
+        decision = decision_in_words(escalation.state)
+        who = escalation.decided_by.name if escalation.decided_by else ""
         raise IllegalTransition(
-            f"{who} already decided this escalation: {escalation.state.value.replace('-', ' ')}."
+            _("{name} already decided this escalation: {decision}.").format(
+                name=who, decision=decision
+            )
+            if who
+            else _("Someone already decided this escalation: {decision}.").format(decision=decision)
         )
     state = DECISIONS[verb]
     if state is not EscalationState.APPROVED and not comment.strip():
-        raise NotAllowed("Say what to do instead in the comment box, then press the button.")
+        raise NotAllowed(_("Say what to do instead in the comment box, then press the button."))
     return escalation.model_copy(
         update={
             "state": state,
@@ -94,25 +114,34 @@ def decide(
 # R-ESC: technical escalation climbs one level at a time through the existing case; after
 # the Team Manager comes leadership escalation.
 TECHNICAL_LEVELS = ("L1", "L2", "SME", "TL", "TM", "leadership")
-LEVEL_NAMES = {
-    "L1": "L1 engineer",
-    "L2": "L2 engineer",
-    "SME": "subject matter expert",
-    "TL": "Team Leader",
-    "TM": "Team Manager",
-    "leadership": "leadership (engineer, TL and TM prepare the case details together)",
-}
 
 
-# How the card and `status` name the level a case has reached.
-LEVEL_LABELS = {
-    "L1": "L1 engineer",
-    "L2": "L2 engineer",
-    "SME": "subject matter expert (SME)",
-    "TL": "Team Leader (TL)",
-    "TM": "Team Manager (TM)",
-    "leadership": "leadership",
-}
+def level_name(level: str) -> str:
+    """Who works a case at a technical level (a level of TECHNICAL_LEVELS), as the message
+    that the case went up says it."""
+    names = {
+        "L1": _("L1 engineer"),
+        "L2": _("L2 engineer"),
+        "SME": _("subject matter expert"),
+        "TL": _("Team Leader"),
+        "TM": _("Team Manager"),
+        "leadership": _("leadership (engineer, TL and TM prepare the case details together)"),
+    }
+    return names.get(level, level)
+
+
+def level_label(level: str) -> str:
+    """How the card and `status` name the level a case has reached (an unknown level as it
+    is stored)."""
+    labels = {
+        "L1": _("L1 engineer"),
+        "L2": _("L2 engineer"),
+        "SME": _("subject matter expert (SME)"),
+        "TL": _("Team Leader (TL)"),
+        "TM": _("Team Manager (TM)"),
+        "leadership": _("leadership"),
+    }
+    return labels.get(level, level)
 
 
 def next_level(levels_reached: list[str]) -> str | None:

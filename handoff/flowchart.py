@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .notes.template import format_in_zone
+from i18n import _, formats
+
 from .schedule import MeetingOccurrence, Schedule, Shift
 
 # How far ahead a 24x7 case looks for "the" handoff meeting: one daily cycle.
@@ -95,9 +96,10 @@ def _meeting(
     return schedule.next_meeting(owner_region, now, target_region if connects else None)
 
 
-def _meeting_name(occurrence: MeetingOccurrence) -> str:
+def _meeting_route(occurrence: MeetingOccurrence) -> str:
+    """The regions a meeting joins, as its name says them ("EMEA->US/APAC")."""
     meeting = occurrence.meeting
-    return f"{meeting.from_region}->{'/'.join(meeting.to_regions)} handoff meeting"
+    return f"{meeting.from_region}->{'/'.join(meeting.to_regions)}"
 
 
 def next_step(
@@ -135,17 +137,18 @@ def next_step(
 
     def back_to_queue(path: list[PathStep]) -> NextStep:
         path.append(PathStep.BACK_TO_QUEUE)
-        when = (
-            f"At the end of your shift ({format_in_zone(shift_end, reader_zone)})"
-            if shift_end is not None
-            else "Now"
-        )
-        instruction = (
-            f"{when}, transfer the case back to the queue and e-mail the DM for reassignment."
-        )
+        if shift_end is not None:
+            instruction = _(
+                "At the end of your shift ({when}), transfer the case back to the queue and "
+                "e-mail the DM for reassignment."
+            ).format(when=formats.when(shift_end, reader_zone))
+        else:
+            instruction = _(
+                "Now, transfer the case back to the queue and e-mail the DM for reassignment."
+            )
         if critical:
             path.append(PathStep.STAY)
-            instruction += " Stay with the case until another engineer has taken it."
+            instruction += " " + _("Stay with the case until another engineer has taken it.")
         return NextStep(
             kind=NextStepKind.BACK_TO_QUEUE_AND_MAIL,
             instruction=instruction,
@@ -168,13 +171,15 @@ def next_step(
             return back_to_queue(path)
         path.append(PathStep.MEETING)
 
-    name = _meeting_name(meeting)
-    when = format_in_zone(meeting.at, reader_zone)
+    said = {"route": _meeting_route(meeting), "when": formats.when(meeting.at, reader_zone)}
     if in_hours and owner_can_attend:
         path.append(PathStep.OWNER_ATTENDS)
         return NextStep(
             kind=NextStepKind.ATTEND_MEETING,
-            instruction=f"Attend the {name} at {when} and follow the instructions there.",
+            # Translators: {route} names the regions of the meeting, e.g. "EMEA->US".
+            instruction=_(
+                "Attend the {route} handoff meeting at {when} and follow the instructions there."
+            ).format(**said),
             path=tuple(path),
             meeting=meeting,
             act_at=meeting.at,
@@ -183,13 +188,20 @@ def next_step(
     path.append(PathStep.OWNER_UNAVAILABLE if in_hours else PathStep.OUTSIDE_HOURS)
     if teammate_can_hold:
         path.append(PathStep.TEAMMATE_HOLDS)
+        instruction = (
+            _(
+                "Transfer the case to {teammate}, who holds it and attends the {route} handoff "
+                "meeting at {when} in your place."
+            ).format(**said, teammate=teammate)
+            if teammate
+            else _(
+                "Transfer the case to a teammate, who holds it and attends the {route} handoff "
+                "meeting at {when} in your place."
+            ).format(**said)
+        )
         return NextStep(
             kind=NextStepKind.TEAMMATE_ATTENDS,
-            instruction=(
-                f"Transfer the case to {teammate or 'a teammate'}, who holds it and attends the "
-                f"{name} at {when} "
-                "in your place."
-            ),
+            instruction=instruction,
             path=tuple(path),
             meeting=meeting,
             act_at=meeting.at,
@@ -202,10 +214,10 @@ def next_step(
         path.append(PathStep.CONTACT_SME)
         return NextStep(
             kind=NextStepKind.CONTACT_SME,
-            instruction=(
-                f"No teammate can hold the case before the {name} at {when}: contact your "
-                "regional handoff SME and align with them before moving the case."
-            ),
+            instruction=_(
+                "No teammate can hold the case before the {route} handoff meeting at {when}: "
+                "contact your regional handoff SME and align with them before moving the case."
+            ).format(**said),
             path=tuple(path),
             meeting=meeting,
             act_at=now,
@@ -218,11 +230,17 @@ def next_step(
 def within_region_step(receiver: str, critical: bool) -> NextStep:
     """R-TRANSFER: with its must-dos done, a case moving inside a region is reassigned directly;
     a critical one stays with its owner until the receiver has it (R-STAY)."""
-    who = receiver or "the engineer you agreed with your supervisor"
+    instruction = (
+        _("Reassign the case to {receiver} in the case tool.").format(receiver=receiver)
+        if receiver
+        else _(
+            "Reassign the case to the engineer you agreed with your supervisor in the case tool."
+        )
+    )
     path = (PathStep.WITHIN_REGION, PathStep.MUST_DOS_DONE)
     return NextStep(
         kind=NextStepKind.REASSIGN,
-        instruction=f"Reassign the case to {who} in the case tool.",
+        instruction=instruction,
         path=(*path, PathStep.STAY) if critical else path,
         stay_with_case=critical,
     )

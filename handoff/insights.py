@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from i18n import _, ngettext
+
 from .long_running import round_the_globe
 from .models import AuditEntry, AuditEvent, Handoff, HandoffState, Severity, as_utc
 
@@ -110,10 +112,14 @@ class Period:
         return list(zip(starts, [*starts[1:], self.until], strict=True))
 
 
-PERIOD_HELP = (
-    "Write the period as a number of days up to 365, e.g. **7d** or **30d**, or **this week** "
-    "(since Monday 00:00 in your time zone); without one, the last 7 days."
-)
+def period_help() -> str:
+    # Translators: keep **7d**, **30d** and **this week** as they are: they are typed.
+    return _(
+        "Write the period as a number of days up to 365, e.g. **7d** or **30d**, or **this "
+        "week** (since Monday 00:00 in your time zone); without one, the last 7 days."
+    )
+
+
 _DAYS = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
 
 
@@ -123,20 +129,32 @@ def parse_period(words: Sequence[str], now: datetime, zone: str) -> Period:
     now = as_utc(now)
     text = " ".join(words).strip().lower()
     if not text:
-        return Period(now - timedelta(days=DEFAULT_DAYS), now, "the last 7 days", zone)
+        last = _last_days(DEFAULT_DAYS)
+        return Period(now - timedelta(days=DEFAULT_DAYS), now, last, zone)
     if text == "this week":
         local = now.astimezone(ZoneInfo(zone))
         monday = local.date() - timedelta(days=local.weekday())
         since = datetime.combine(monday, time(0), tzinfo=ZoneInfo(zone))
-        return Period(as_utc(since), now, "this week", zone)
+        # Translators: a period, as in "Handoffs requested this week".
+        return Period(as_utc(since), now, _("this week"), zone)
     match = _DAYS.match(text)
     if match is None:
-        raise PeriodError(f"I cannot read the period {' '.join(words)!r}. {PERIOD_HELP}")
+        problem = _("I cannot read the period {words}.").format(words=repr(" ".join(words)))
+        raise PeriodError(f"{problem} {period_help()}")
     days = int(match[1])
     if not 1 <= days <= MAX_DAYS:
-        raise PeriodError(f"The period must be 1 to {MAX_DAYS} days, not {days}. {PERIOD_HELP}")
-    label = "the last day" if days == 1 else f"the last {days} days"
-    return Period(now - timedelta(days=days), now, label, zone)
+        problem = _("The period must be 1 to {most} days, not {days}.").format(
+            most=MAX_DAYS, days=days
+        )
+        raise PeriodError(f"{problem} {period_help()}")
+    return Period(now - timedelta(days=days), now, _last_days(days), zone)
+
+
+def _last_days(days: int) -> str:
+    if days == 1:
+        return _("the last day")
+    # Translators: a period, as in "Handoffs requested the last 7 days".
+    return ngettext("the last {count} day", "the last {count} days", days).format(count=days)
 
 
 def median(values: Sequence[float]) -> float:
@@ -361,7 +379,8 @@ def _severity(severity: Severity, rollup: PeriodRollup, target_minutes: int) -> 
     return SeverityFigures(
         severity=severity,
         requested=sum(g.requested for g in mine),
-        times=_times(f"Sev {severity.value}", mine),
+        # Translators: {severity} is a letter, A to C.
+        times=_times(_("Sev {severity}").format(severity=severity.value), mine),
         target_minutes=target_minutes,
         within_target=sum(g.within_target for g in mine),
         decided=accepted + sum(g.late_waiting for g in mine),
@@ -466,7 +485,8 @@ def compute(
         by_day=tuple(zip(period.days(), rollup.by_day, strict=True)),
         by_region=tuple(sorted(regions.items(), key=lambda item: (-item[1], item[0]))),
         accepted=accepted,
-        overall=_times("All", groups),
+        # Translators: the row of all handoffs in a table of times to accept.
+        overall=_times(_("All"), groups),
         by_route=tuple(by_route),
         by_severity=tuple(
             _severity(s, rollup, targets.get(s, DEFAULT_TARGET_MINUTES[s])) for s in Severity

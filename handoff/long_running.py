@@ -9,8 +9,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from i18n import _
+
 from .models import Handoff, HandoffState, Person, Severity
 from .schedule import Schedule
+from .state_machine import state_in_words
 from .user_settings import SHIFT_END_NOTICE
 
 # Fewest regions besides the first that a trip must pass through to count as "round the
@@ -69,18 +72,21 @@ def why_not_flaggable(handoff: Handoff) -> str | None:
     statement of the rule: the service refuses by it, the cards offer the button by it."""
     number = handoff.case.number
     if handoff.state in _CLOSED:
-        state = handoff.state.value.replace("-", " ")
-        return (
-            f"This handoff of case {number} is {state}: it can no longer be flagged "
+        return _(
+            "This handoff of case {number} is {state}: it can no longer be flagged "
             "long-running. Flag the case's current handoff."
-        )
+        ).format(number=number, state=state_in_words(handoff.state))
     if handoff.long_running is not None:
-        return f"Case {number} is already marked long-running: {handoff.long_running}"
-    if not can_be_long_running(handoff):
-        return (
-            f"Case {number} cannot be long-running: only Sev A or B cases the customer works "
-            "24x7 can be."
+        # Translators: {reason} is why it is long-running, e.g. "flagged: the customer works in
+        # two time zones".
+        return _("Case {number} is already marked long-running: {reason}").format(
+            number=number, reason=handoff.long_running
         )
+    if not can_be_long_running(handoff):
+        return _(
+            "Case {number} cannot be long-running: only Sev A or B cases the customer works "
+            "24x7 can be."
+        ).format(number=number)
     return None
 
 
@@ -92,7 +98,9 @@ def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) ->
     taken as given: they know the case (who may flag which case: why_not_flaggable).
     """
     if flagged_reason:
-        return Verdict(True, f"flagged: {flagged_reason}")
+        # Translators: why a case is long-running; {reason} is what the person who flagged it
+        # wrote.
+        return Verdict(True, _("flagged: {reason}").format(reason=flagged_reason))
     if not handoffs:
         return Verdict(False)
     if not can_be_long_running(max(handoffs, key=lambda h: h.updated_at)):
@@ -100,7 +108,9 @@ def assess(handoffs: Sequence[Handoff], *, flagged_reason: str | None = None) ->
     loop = round_the_globe(regions_travelled(handoffs))
     if loop is None:
         return Verdict(False)
-    return Verdict(True, f"it has gone round the globe: {loop}")
+    # Translators: why a case is long-running; {regions} is its trip, e.g. "EMEA → US → APAC →
+    # EMEA".
+    return Verdict(True, _("it has gone round the globe: {regions}").format(regions=loop))
 
 
 def regional_owners(handoffs: Sequence[Handoff]) -> dict[str, Person]:
@@ -164,14 +174,20 @@ def chat_members(owners: Mapping[str, Person]) -> tuple[ChatMember, ...]:
 
 
 def chat_topic(handoff: Handoff) -> str:
-    return f"Case {handoff.case.number} · {handoff.case.product_skill} · regional owners"
+    # Translators: the name of a long-running case's group chat in Teams.
+    return _("Case {number} · {product} · regional owners").format(
+        number=handoff.case.number, product=handoff.case.product_skill
+    )
 
 
-CHAT_RULES = (
-    "This chat holds the regional owners of a long-running case. Hand off directly "
-    "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your shift, "
-    "update the notes and type **shiftend** here with a short summary."
-)
+def chat_rules() -> str:
+    """The bot's first words in a long-running case's group chat."""
+    # Translators: keep **shiftend** as it is: it is the command typed.
+    return _(
+        "This chat holds the regional owners of a long-running case. Hand off directly "
+        "EMEA → US → APAC → EMEA, warm when the next owner is on shift. At the end of your "
+        "shift, update the notes and type **shiftend** here with a short summary."
+    )
 
 
 def next_owner(chat: GroupChat, region: str, travel_order: Sequence[str]) -> ChatMember | None:

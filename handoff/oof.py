@@ -7,6 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from babel.dates import format_skeleton
+
+from i18n import N_, _, formats
+
 from .models import Handoff
 
 
@@ -18,20 +22,22 @@ class OofKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        return _(_LABELS[self])
 
 
 _LABELS = {
-    OofKind.PLANNED_SHORT: "Planned, one week or less",
-    OofKind.PLANNED_LONG: "Planned, longer than a week",
-    OofKind.UNEXPECTED_SHORT: "Unexpected, short",
-    OofKind.UNEXPECTED_LONG: "Unexpected, long",
+    OofKind.PLANNED_SHORT: N_("Planned, one week or less"),
+    OofKind.PLANNED_LONG: N_("Planned, longer than a week"),
+    OofKind.UNEXPECTED_SHORT: N_("Unexpected, short"),
+    OofKind.UNEXPECTED_LONG: N_("Unexpected, long"),
 }
 
-NO_BATCH_TO_QUEUE = (
-    "Cases are not pushed back to the queue in a batch: the critical ones get a warm "
-    "handoff to a teammate, the others go on the list for your Team Leader."
-)
+
+def no_batch_to_queue() -> str:
+    return _(
+        "Cases are not pushed back to the queue in a batch: the critical ones get a warm "
+        "handoff to a teammate, the others go on the list for your Team Leader."
+    )
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,14 @@ def plan(
         for h in listed
     )
     phones = "; ".join(f"{region} {number}" for region, number in phone_numbers.items())
-    auto_reply = (
-        f"I am out of the office from {first_day:%a %d %b} and back on {back_on:%a %d %b %Y}. "
-        "Your case is in the hands of my team; for urgent help call support: "
-        f"{phones}."
+    # For the engineer's customers and colleagues, in the engineer's language; the dates as
+    # it writes a weekday and a day (the first without its year).
+    auto_reply = _(
+        "I am out of the office from {first_day} and back on {back_on}. Your case is in the "
+        "hands of my team; for urgent help call support: {phones}."
+    ).format(
+        first_day=format_skeleton("MMMEd", first_day, locale=formats.locale()),
+        back_on=format_skeleton("yMMMEd", back_on, locale=formats.locale()),
+        phones=phones,
     )
     return OofPlan(hand_off=critical, ta_list=lines, auto_reply=auto_reply, take_back=bool(owned))

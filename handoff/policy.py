@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from i18n import N_, _
+
 from .models import Case, Severity
 
 
@@ -30,7 +32,7 @@ class TransferReason(StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        return _(_LABELS[self])
 
     @property
     def scope(self) -> TransferScope:
@@ -43,14 +45,16 @@ class TransferReason(StrEnum):
 
 
 _LABELS: dict[TransferReason, str] = {
-    TransferReason.EXTENDED_TIME_OFF: "I am taking extended time off and the case cannot be closed",
-    TransferReason.OUT_WITH_URGENT_ISSUE: (
+    TransferReason.EXTENDED_TIME_OFF: N_(
+        "I am taking extended time off and the case cannot be closed"
+    ),
+    TransferReason.OUT_WITH_URGENT_ISSUE: N_(
         "I will be out for a couple of days and an urgent issue needs watching"
     ),
-    TransferReason.NEEDS_SME: "High-priority case that needs a subject matter expert",
-    TransferReason.CONTINUAL_SUPPORT: "High-priority case that needs continual support",
-    TransferReason.CUSTOMER_TIME_ZONE: "Customer needs support in a time zone I cannot serve",
-    TransferReason.OTHER: "Other (explain in the notes)",
+    TransferReason.NEEDS_SME: N_("High-priority case that needs a subject matter expert"),
+    TransferReason.CONTINUAL_SUPPORT: N_("High-priority case that needs continual support"),
+    TransferReason.CUSTOMER_TIME_ZONE: N_("Customer needs support in a time zone I cannot serve"),
+    TransferReason.OTHER: N_("Other (explain in the notes)"),
 }
 
 _SCOPES: dict[TransferReason, TransferScope] = {
@@ -73,15 +77,16 @@ def downgrade_hint(case: Case) -> str | None:
     if qualifies_as_24x7(case):
         return None
     if case.severity is Severity.A:
-        return (
+        return _(
             "This Sev A case is not marked 24x7, so it does not qualify for the 24x7 handoff. "
             "If the customer can work around the clock, mark it 24x7; otherwise consider "
             "downgrading it to Sev B (Case Severity Management) and use the non-24x7 handoff."
         )
-    return (
-        f"Only Sev A cases with a customer available 24x7 use the 24x7 handoff; this is a "
-        f"Sev {case.severity.value} case, so use the non-24x7 handoff."
-    )
+    # Translators: {severity} is a letter, A to C.
+    return _(
+        "Only Sev A cases with a customer available 24x7 use the 24x7 handoff; this is a "
+        "Sev {severity} case, so use the non-24x7 handoff."
+    ).format(severity=case.severity.value)
 
 
 def justification_required(customer_asked: bool, meets_criteria: bool) -> bool:
@@ -102,15 +107,16 @@ _LEAVE_WORDS = re.compile(
     re.IGNORECASE,
 )
 
-LEAVE_WARNING = (
+# Marked here, translated by dont_warnings.
+LEAVE_WARNING = N_(
     "Don't send a case back to the queue because you are taking leave: ask a teammate to take "
     "it and set your out-of-office replies. Use the out-of-office handoff instead."
 )
-RESOLVED_WARNING = (
+RESOLVED_WARNING = N_(
     "Don't send a case back to the queue when the solution was delivered and only the "
     "customer's closure confirmation is pending: keep it until the customer confirms."
 )
-SEVERITY_WARNING = (
+SEVERITY_WARNING = N_(
     "Don't suggest the customer raise the severity only to get resources faster; the severity "
     "must match the business impact."
 )
@@ -140,7 +146,7 @@ def dont_warnings(
         warnings.append(RESOLVED_WARNING)
     if severity_raise_for_speed:
         warnings.append(SEVERITY_WARNING)
-    return warnings
+    return [_(warning) for warning in warnings]
 
 
 def needs_justification(
@@ -167,22 +173,29 @@ class MustDo(StrEnum):
 
     @property
     def label(self) -> str:
-        return _MUST_DO_LABELS[self]
+        return _(_MUST_DO_LABELS[self])
 
 
 _MUST_DO_LABELS = {
-    MustDo.SUPERVISOR_CONSULTED: "I consulted my supervisor on who takes the case and why",
-    MustDo.RECEIVER_SPOKEN_TO: "I spoke to the receiving engineer",
-    MustDo.CUSTOMER_TOLD: "I told the customer",
+    MustDo.SUPERVISOR_CONSULTED: N_("I consulted my supervisor on who takes the case and why"),
+    MustDo.RECEIVER_SPOKEN_TO: N_("I spoke to the receiving engineer"),
+    MustDo.CUSTOMER_TOLD: N_("I told the customer"),
 }
-
-NOBODY_FOUND = (
-    "If nobody can take the case, talk to your supervisor; never transfer it to your "
-    "supervisor without asking first."
-)
+# What is said of a must-do not done yet.
+_NOT_YET = {
+    MustDo.SUPERVISOR_CONSULTED: N_(
+        "Not yet: consulted my supervisor on who takes the case and why."
+    ),
+    MustDo.RECEIVER_SPOKEN_TO: N_("Not yet: spoke to the receiving engineer."),
+    MustDo.CUSTOMER_TOLD: N_("Not yet: told the customer."),
+}
 
 
 def missing_must_dos(done: set[MustDo]) -> list[str]:
     """What still stands between the owner and the reassignment, each said plainly."""
-    missing = [f"Not yet: {m.label.removeprefix('I ')}." for m in MustDo if m not in done]
-    return [*missing, NOBODY_FOUND] if missing else []
+    missing = [_(_NOT_YET[m]) for m in MustDo if m not in done]
+    nobody_found = _(
+        "If nobody can take the case, talk to your supervisor; never transfer it to your "
+        "supervisor without asking first."
+    )
+    return [*missing, nobody_found] if missing else []

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from i18n import _
+
 # How far ahead the "next ..." look-ups search; two weeks covers any weekly pattern with room
 # for a DST change, so finding nothing means the configuration can never produce an occurrence.
 SEARCH_WINDOW = dt.timedelta(days=14)
@@ -34,8 +36,12 @@ def _zone(name: str) -> ZoneInfo:
     # ZoneInfo refuses malformed keys with ValueError and keys that name a folder of the zone
     # database (such as "America") with OSError; all of them mean "not a zone".
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # Shown to whoever typed the zone (`settings zone`, the case form); the other errors
+        # here are the configuration's, read by its admins in the log.
         raise ValueError(
-            f"unknown IANA time zone {name!r}; use a name such as 'Europe/Berlin' or 'Etc/UTC'"
+            _(
+                "unknown IANA time zone {zone}; use a name such as 'Europe/Berlin' or 'Etc/UTC'"
+            ).format(zone=repr(name))
         ) from exc
 
 

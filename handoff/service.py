@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from i18n import _
+
 from . import effects
 from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess, why_not_flaggable
@@ -21,6 +23,7 @@ from .state_machine import (
     RequestMoreInfo,
     apply,
     request_event,
+    state_in_words,
 )
 
 
@@ -86,12 +89,16 @@ class HandoffService:
         existing = await self._repository.get(handoff_id)
         if existing.case.number != answers.case.number:
             raise IllegalTransition(
-                f"The open handoff is for case {existing.case.number}, not {answers.case.number}."
+                _("The open handoff is for case {number}, not {other}.").format(
+                    number=existing.case.number, other=answers.case.number
+                )
             )
         if not existing.state.is_open:
             raise IllegalTransition(
-                f"The handoff of case {existing.case.number} is {existing.state.value}; start a "
-                "new one instead of updating it."
+                _(
+                    "The handoff of case {number} is {state}; start a new one instead of "
+                    "updating it."
+                ).format(number=existing.case.number, state=state_in_words(existing.state))
             )
         if existing.version != expected_version:
             raise ConcurrencyConflict(existing.case.number)
@@ -258,6 +265,12 @@ class HandoffService:
 
 
 def _out_of_date(handoff: Handoff) -> str:
-    state = handoff.state.value.replace("-", " ")
-    by = f" by {handoff.owner.name}" if handoff.owner and handoff.owner.name else ""
-    return f"Someone acted on this handoff first: it is {state}{by} now. This is the current card."
+    state = state_in_words(handoff.state)
+    if handoff.owner and handoff.owner.name:
+        return _(
+            "Someone acted on this handoff first: it is {state} by {owner} now. This is the "
+            "current card."
+        ).format(state=state, owner=handoff.owner.name)
+    return _(
+        "Someone acted on this handoff first: it is {state} now. This is the current card."
+    ).format(state=state)

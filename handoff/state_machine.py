@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from i18n import _, pgettext
+
 from .errors import IllegalTransition, NotAllowed
 from .models import AuditEvent, Frozen, Handoff, HandoffState, Person, as_utc
 
@@ -89,14 +91,33 @@ TRANSITIONS: dict[tuple[HandoffState, type[Command]], HandoffState] = {
     (_S.ESCALATED, Cancel): _S.CANCELLED,
 }
 
-_VERB_WORDS = {
-    Verb.ACCEPT: "accepted",
-    Verb.MORE_INFO: "asked for more information on",
-    Verb.PROVIDE_INFO: "answered the question on",
-    Verb.BACK_TO_QUEUE: "sent back to the queue",
-    Verb.ESCALATE: "escalated",
-    Verb.CANCEL: "cancelled",
-}
+
+def state_in_words(state: HandoffState) -> str:
+    """A handoff's state as a sentence says it ("Case 123 is {state}")."""
+    words = {
+        HandoffState.REQUESTED: pgettext("handoff state", "requested"),
+        HandoffState.ACCEPTED: pgettext("handoff state", "accepted"),
+        HandoffState.MORE_INFO_NEEDED: pgettext("handoff state", "more info needed"),
+        HandoffState.BACK_TO_QUEUE: pgettext("handoff state", "back to queue"),
+        HandoffState.ESCALATED: pgettext("handoff state", "escalated"),
+        HandoffState.CANCELLED: pgettext("handoff state", "cancelled"),
+    }
+    return words[state]
+
+
+def _cannot_now(verb: Verb) -> str:
+    """Why a move is refused in the state the handoff is in, one sentence per move."""
+    texts = {
+        Verb.ACCEPT: _("Case {number} is {state}; it cannot be accepted now."),
+        Verb.MORE_INFO: _(
+            "Case {number} is {state}; it cannot be asked for more information on now."
+        ),
+        Verb.PROVIDE_INFO: _("Case {number} is {state}; its question cannot be answered now."),
+        Verb.BACK_TO_QUEUE: _("Case {number} is {state}; it cannot be sent back to the queue now."),
+        Verb.ESCALATE: _("Case {number} is {state}; it cannot be escalated now."),
+        Verb.CANCEL: _("Case {number} is {state}; it cannot be cancelled now."),
+    }
+    return texts[verb]
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,7 @@ class Transition:
 def allowed_verbs(state: HandoffState) -> list[Verb]:
     """The verbs a card may offer in this state, in table order."""
     verbs: list[Verb] = []
-    for (from_state, command_type), _ in TRANSITIONS.items():
+    for from_state, command_type in TRANSITIONS:
         verb = command_type.model_fields["verb"].default
         if from_state is state and verb not in verbs:
             verbs.append(verb)
@@ -118,12 +139,18 @@ def allowed_verbs(state: HandoffState) -> list[Verb]:
 def _check_actor(handoff: Handoff, command: Command) -> None:
     is_requester = command.actor.id == handoff.requester.id
     if isinstance(command, Accept) and is_requester:
-        raise NotAllowed("You requested this handoff, so someone else has to accept it.")
+        raise NotAllowed(_("You requested this handoff, so someone else has to accept it."))
     if isinstance(command, Cancel | ProvideInfo) and not is_requester:
-        who = handoff.requester.name or "the requester"
-        raise NotAllowed(f"Only {who}, who requested this handoff, can do that.")
+        who = handoff.requester.name
+        raise NotAllowed(
+            _("Only {name}, who requested this handoff, can do that.").format(name=who)
+            if who
+            else _("Only the requester of this handoff can do that.")
+        )
     if isinstance(command, SendBackToQueue) and not (is_requester or command.actor_is_lead):
-        raise NotAllowed("Only the requester or a team lead can send this case back to the queue.")
+        raise NotAllowed(
+            _("Only the requester or a team lead can send this case back to the queue.")
+        )
 
 
 def apply(
@@ -133,8 +160,9 @@ def apply(
     target = TRANSITIONS.get((handoff.state, type(command)))
     if target is None:
         raise IllegalTransition(
-            f"Case {handoff.case.number} is {handoff.state.value}; it cannot be "
-            f"{_VERB_WORDS[command.verb]} now."
+            _cannot_now(command.verb).format(
+                number=handoff.case.number, state=state_in_words(handoff.state)
+            )
         )
     _check_actor(handoff, command)
     at = as_utc(at)

@@ -7,6 +7,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from i18n import _
+
 from .models import Person
 from .schedule import Schedule, Shift
 
@@ -56,11 +58,11 @@ def parse_hours(text: str) -> tuple[dt.time, dt.time]:
     """`09:00-17:30` as two times; ValueError saying how to write it otherwise."""
     match = _HOURS.match(text.replace(" ", ""))
     if match is None:
-        raise ValueError("write working hours like 09:00-17:30")
+        raise ValueError(_("write working hours like 09:00-17:30"))
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     start, end = dt.time(h1, m1), dt.time(h2, m2)
     if start == end:
-        raise ValueError("working hours must not start and end at the same time")
+        raise ValueError(_("working hours must not start and end at the same time"))
     return start, end
 
 

@@ -223,5 +223,5 @@ class EffectHandlers:
                 await self._store.enqueue_message(notice)
         text = messages.stay_reminder(handoff.case.number, waited)
         if tell_smes and not smes:
-            text += " " + effects.NO_SME_REACHABLE
+            text += " " + effects.no_sme_reachable()
         await self._tell(handoff.requester, [text], journal)

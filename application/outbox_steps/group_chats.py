@@ -17,9 +17,9 @@ from graph.errors import GraphAuthError, GraphError, GraphTransientError
 from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.long_running import (
-    CHAT_RULES,
     GroupChat,
     GroupChatState,
+    chat_rules,
     next_owner,
     shift_end_reminder_at,
 )
@@ -158,7 +158,7 @@ class GroupChatHandlers:
             handoff, now=self._clock.now(), case_url_template=self._case_url_template
         )
         await self._sender.send(address.reference, Card(card), journal)
-        await self._sender.send(address.reference, CHAT_RULES, journal)
+        await self._sender.send(address.reference, chat_rules(), journal)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
 
     async def _remind_at_shift_end(self, case_number: str, region: str) -> None:

@@ -52,6 +52,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from i18n import _
+
 from ..models import Case, HandoffNotes, Severity
 from .summary_parts import is_real_reason, missing_parts
 
@@ -191,32 +193,49 @@ def _requires_steps_tried(case: Case) -> bool:
     return case.severity is Severity.A or case.is_24x7
 
 
-# What each part of seed 000's summary is called, and what to add for it.
-_SUMMARY_PARTS = {
-    "issue": (
-        "what the issue is",
-        "the issue at a glance: what fails, with which error, since when (e.g. 'Spark jobs fail "
-        "with OutOfMemory on the executors since Monday')",
-    ),
-    "done": (
-        "what was just done",
-        "what you or the customer just did (e.g. 'we raised the executor memory to 8 GB')",
-    ),
-    "conclusion": (
-        "your current conclusion",
-        "where it stands now (e.g. 'it did not help, so we suspect the shuffle partitions')",
-    ),
-}
-
-
-def _joined(parts: list[str], word: str) -> str:
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {word} {parts[-1]}"
+def _summary_part(part: str) -> tuple[str, str]:
+    """What a part of seed 000's summary is called ({part1} in "The summary … does not say
+    {part1}"), and what to add for it ({add1} in "Add {add1}")."""
+    parts = {
+        "issue": (
+            # Translators: completes "The summary … does not say …".
+            _("what the issue is"),
+            # Translators: completes "Add …".
+            _(
+                "the issue at a glance: what fails, with which error, since when (e.g. 'Spark "
+                "jobs fail with OutOfMemory on the executors since Monday')"
+            ),
+        ),
+        "done": (
+            # Translators: completes "The summary … does not say …".
+            _("what was just done"),
+            # Translators: completes "Add …".
+            _("what you or the customer just did (e.g. 'we raised the executor memory to 8 GB')"),
+        ),
+        "conclusion": (
+            # Translators: completes "The summary … does not say …".
+            _("your current conclusion"),
+            # Translators: completes "Add …".
+            _("where it stands now (e.g. 'it did not help, so we suspect the shuffle partitions')"),
+        ),
+    }
+    return parts[part]
 
 
 def _summary_lacks(summary: str, lacks: tuple[str, ...]) -> str:
-    said = _joined([_SUMMARY_PARTS[part][0] for part in lacks], "or")
-    add = _joined([_SUMMARY_PARTS[part][1] for part in lacks], "and")
-    return f"The summary {summary[:60]!r} does not say {said}. Add {add}."
+    said: dict[str, str] = {"summary": repr(summary[:60])}
+    for index, part in enumerate(lacks[:3], start=1):
+        said[f"part{index}"], said[f"add{index}"] = _summary_part(part)
+    if len(lacks) == 1:
+        return _("The summary {summary} does not say {part1}. Add {add1}.").format(**said)
+    if len(lacks) == 2:
+        return _(
+            "The summary {summary} does not say {part1} or {part2}. Add {add1} and {add2}."
+        ).format(**said)
+    return _(
+        "The summary {summary} does not say {part1}, {part2} or {part3}. Add {add1}, {add2} "
+        "and {add3}."
+    ).format(**said)
 
 
 def check_notes(
@@ -229,8 +248,10 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "reason",
-                "Say why this case needs a handoff: the customer did not ask for it and the "
-                "reason is not one of the accepted ones.",
+                _(
+                    "Say why this case needs a handoff: the customer did not ask for it and the "
+                    "reason is not one of the accepted ones."
+                ),
             )
         )
 
@@ -239,25 +260,30 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "summary",
-                "Add a summary: the issue at a glance, what you and the customer just did, and "
-                "your current conclusion.",
+                _(
+                    "Add a summary: the issue at a glance, what you and the customer just did, "
+                    "and your current conclusion."
+                ),
             )
         )
     elif is_vague(summary):
         problems.append(
             NoteProblem(
                 "summary",
-                f"The summary {summary!r} does not tell the next engineer anything. Write the "
-                "issue at a glance, what was just done, and the current conclusion.",
+                _(
+                    "The summary {summary} does not tell the next engineer anything. Write the "
+                    "issue at a glance, what was just done, and the current conclusion."
+                ).format(summary=repr(summary)),
             )
         )
     elif len(normalise(summary).split()) < MIN_SUMMARY_WORDS or len(summary) < MIN_SUMMARY_CHARS:
         problems.append(
             NoteProblem(
                 "summary",
-                f"The summary is too short (at least {MIN_SUMMARY_WORDS} words and "
-                f"{MIN_SUMMARY_CHARS} characters). Add what was just done and the current "
-                "conclusion.",
+                _(
+                    "The summary is too short (at least {words} words and {characters} "
+                    "characters). Add what was just done and the current conclusion."
+                ).format(words=MIN_SUMMARY_WORDS, characters=MIN_SUMMARY_CHARS),
             )
         )
     elif lacks := missing_parts(summary):
@@ -267,8 +293,10 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "next_steps_us",
-                "Add the next steps for us, each saying who does it, e.g. 'US SE: review the "
-                "gateway logs the customer uploads'.",
+                _(
+                    "Add the next steps for us, each saying who does it, e.g. 'US SE: review "
+                    "the gateway logs the customer uploads'."
+                ),
             )
         )
     for number, step in enumerate(notes.next_steps_us, start=1):
@@ -276,16 +304,22 @@ def check_notes(
             problems.append(
                 NoteProblem(
                     "next_steps_us",
-                    f"Next step for us {number} ({step!r}) is vague: say what exactly is to "
-                    "be done and who does it.",
+                    _(
+                        "Next step for us {number} ({step}) is vague: say what exactly is to be "
+                        "done and who does it."
+                    ).format(number=number, step=repr(step)),
                 )
             )
         elif not names_an_owner(step):
             problems.append(
                 NoteProblem(
                     "next_steps_us",
-                    f"Next step for us {number} ({step!r}) has no owner: start it with who "
-                    "does it, e.g. 'We will …', 'US SE: …', 'PG to …', or add 'owner: …'.",
+                    # Translators: the examples are how engineers write the owner in English
+                    # notes; the check reads those words only.
+                    _(
+                        "Next step for us {number} ({step}) has no owner: start it with who "
+                        "does it, e.g. 'We will …', 'US SE: …', 'PG to …', or add 'owner: …'."
+                    ).format(number=number, step=repr(step)),
                 )
             )
 
@@ -293,8 +327,10 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "next_steps_customer",
-                "Add the customer's next steps (what they will do or send), or write that "
-                "they have nothing to do and are waiting for us.",
+                _(
+                    "Add the customer's next steps (what they will do or send), or write that "
+                    "they have nothing to do and are waiting for us."
+                ),
             )
         )
     for number, step in enumerate(notes.next_steps_customer, start=1):
@@ -302,8 +338,10 @@ def check_notes(
             problems.append(
                 NoteProblem(
                     "next_steps_customer",
-                    f"Customer next step {number} ({step!r}) is vague: say what the customer "
-                    "will do or send.",
+                    _(
+                        "Customer next step {number} ({step}) is vague: say what the customer "
+                        "will do or send."
+                    ).format(number=number, step=repr(step)),
                 )
             )
 
@@ -311,8 +349,10 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "next_customer_contact",
-                "Add the next customer contact: when (in the customer's time zone) and who is "
-                "waiting for whom.",
+                _(
+                    "Add the next customer contact: when (in the customer's time zone) and who "
+                    "is waiting for whom."
+                ),
             )
         )
     elif notes.next_customer_contact is not None and is_vague(
@@ -321,35 +361,48 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "next_customer_contact",
-                "Say who is waiting for whom at the next contact, e.g. 'customer waits for our "
-                "analysis of the logs'.",
+                _(
+                    "Say who is waiting for whom at the next contact, e.g. 'customer waits for "
+                    "our analysis of the logs'."
+                ),
             )
         )
 
     if _requires_steps_tried(case) and not notes.steps_tried:
-        problems.append(
-            NoteProblem(
-                "steps_tried",
-                f"A Sev {case.severity.value}{' 24x7' if case.is_24x7 else ''} case needs the "
-                "steps already tried, each with its outcome, so the next engineer does not "
-                "repeat them.",
+        needs_steps = (
+            # Translators: {severity} is a letter, A to C.
+            _(
+                "A Sev {severity} 24x7 case needs the steps already tried, each with its "
+                "outcome, so the next engineer does not repeat them."
             )
+            if case.is_24x7
+            else _(
+                "A Sev {severity} case needs the steps already tried, each with its outcome, so "
+                "the next engineer does not repeat them."
+            )
+        )
+        problems.append(
+            NoteProblem("steps_tried", needs_steps.format(severity=case.severity.value))
         )
     for number, tried in enumerate(notes.steps_tried, start=1):
         if is_vague(tried.step):
             problems.append(
                 NoteProblem(
                     "steps_tried",
-                    f"Step tried {number} ({tried.step!r}) is vague: say what was done "
-                    "(command, test, change).",
+                    _(
+                        "Step tried {number} ({step}) is vague: say what was done (command, "
+                        "test, change)."
+                    ).format(number=number, step=repr(tried.step)),
                 )
             )
         if is_vague_outcome(tried.outcome):
             problems.append(
                 NoteProblem(
                     "steps_tried",
-                    f"Step tried {number} ({tried.step.strip()!r}) has no outcome: add what "
-                    "happened (error text, result of the test).",
+                    _(
+                        "Step tried {number} ({step}) has no outcome: add what happened (error "
+                        "text, result of the test)."
+                    ).format(number=number, step=repr(tried.step.strip())),
                 )
             )
 
@@ -358,7 +411,7 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "checklist",
-                "Add the reason for the critsit to the checklist: this is a Sev A 24x7 case.",
+                _("Add the reason for the critsit to the checklist: this is a Sev A 24x7 case."),
             )
         )
     elif critsit_reason and not is_real_reason(critsit_reason):
@@ -366,9 +419,11 @@ def check_notes(
         problems.append(
             NoteProblem(
                 "checklist",
-                f"The reason for the critsit ({critsit_reason[:60]!r}) does not say why the "
-                "case is critical: write it in a few words, e.g. 'Production loads blocked for "
-                "all stores'.",
+                _(
+                    "The reason for the critsit ({reason}) does not say why the case is "
+                    "critical: write it in a few words, e.g. 'Production loads blocked for all "
+                    "stores'."
+                ).format(reason=repr(critsit_reason[:60])),
             )
         )
     if case.is_critical:
@@ -377,8 +432,10 @@ def check_notes(
             problems.append(
                 NoteProblem(
                     "checklist",
-                    "Answer 'Customer reachable?' in the checklist: the next region must know "
-                    "whether it can call the customer.",
+                    _(
+                        "Answer 'Customer reachable?' in the checklist: the next region must "
+                        "know whether it can call the customer."
+                    ),
                 )
             )
     return problems

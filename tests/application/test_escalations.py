@@ -13,7 +13,7 @@ from application import messages
 from application.transfers import CardAction
 from cards.escalation_card import approval_card
 from handoff import effects
-from handoff.escalation import LEVEL_NAMES, TECHNICAL_LEVELS, Escalation, EscalationState
+from handoff.escalation import TECHNICAL_LEVELS, Escalation, EscalationState, level_name
 from handoff.models import Handoff, HandoffNotes, Person
 from handoff.ports import CardRef
 
@@ -181,7 +181,7 @@ async def test_technical_escalation_climbs_one_level_at_a_time(scenario: Scenari
     handoff = await requested(scenario)
     for level in TECHNICAL_LEVELS[1:]:
         said = await escalate(scenario, BO, CASE, "technical")
-        assert said == [messages.technical_escalation(CASE, LEVEL_NAMES[level])]
+        assert said == [messages.technical_escalation(CASE, level_name(level))]
         assert (await scenario.store.get(handoff.id)).technical_level == level
     assert await escalate(scenario, BO, CASE, "Technical") == [messages.escalation_at_top(CASE)]
     history = await scenario.store.history(handoff.id)
@@ -203,7 +203,7 @@ async def test_the_level_reached_stays_with_the_case_across_handoffs(scenario: S
     second = await requested(scenario)
     assert second.technical_level == "L2"
     said = await escalate(scenario, BO, CASE, "technical")
-    assert said == [messages.technical_escalation(CASE, LEVEL_NAMES["SME"])]
+    assert said == [messages.technical_escalation(CASE, level_name("SME"))]
 
 
 async def test_a_stranger_cannot_escalate_technically(scenario: Scenario) -> None:

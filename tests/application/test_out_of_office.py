@@ -153,7 +153,7 @@ async def test_critical_cases_go_warm_to_the_teammate_and_the_rest_to_the_lead(
     assert summary.startswith("**Out of office — planned, longer than a week**")
     assert f"Warm handoff to {TEAMMATE} requested for your critical cases: {CRITICAL}." in summary
     assert "List of 1 other case sent to your Team Leader." in summary
-    assert "I am out of the office from Tue 24 Nov and back on Mon 30 Nov 2026." in summary
+    assert "I am out of the office from Tue, Nov 24 and back on Mon, Nov 30, 2026." in summary
 
     warm = await scenario.store.latest_for_case(CRITICAL)
     assert warm is not None and warm.state is HandoffState.REQUESTED

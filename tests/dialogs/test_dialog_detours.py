@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from application import messages
-from dialogs.handoff_draft import USE_THE_CARD
+from dialogs.handoff_draft import use_the_card
 
 from conftest import FakeClock
 from harness.chat import all_text, cards, form_of, texts
@@ -50,7 +50,7 @@ async def test_a_read_only_command_mid_dialog_is_answered_and_the_dialog_stays_p
     await user.submit("case", **CRITICAL_CASE)
     replies = await user.say(command)
     said = texts(replies)
-    assert USE_THE_CARD not in said, f"{command} was taken for an answer"
+    assert use_the_card() not in said, f"{command} was taken for an answer"
     assert said[-1] == messages.in_a_handoff()
     if command.startswith("status "):
         [status] = cards(replies)

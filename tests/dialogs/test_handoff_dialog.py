@@ -643,7 +643,7 @@ async def test_weekday_critical_case_asks_about_the_meeting_and_records_the_team
     assert form_of(meeting) == "meeting"
     shown = all_text(meeting)
     # 08:30 in Los Angeles, shown in the reader's zone (the chat's client is in Berlin).
-    assert "EMEA → US, is on Tue 2026-11-24 17:30 CET" in shown
+    assert "EMEA → US, is on Tue Nov 24, 2026, 5:30 PM CET" in shown
     assert "I have aligned with EMEA handoff SME" in json.dumps(meeting)
     replies = await user.submit("meeting", can_attend="no", teammate_can_hold="yes")
     assert "The teammate's name: say who holds the case." in all_text(cards(replies)[0])
@@ -870,7 +870,7 @@ async def test_a_client_time_zone_that_is_not_iana_is_ignored(
     await chat.submit("transfer", kind="between", target_region="US", reason="continual-support")
     replies = await chat.submit("notes", **{**CRITICAL_NOTES, "next_contact_date": "2026-11-24"})
     [meeting] = cards(replies)
-    assert "Tue 2026-11-24 16:30 UTC" in all_text(meeting), "shown in UTC instead"
+    assert "Tue Nov 24, 2026, 4:30 PM UTC" in all_text(meeting), "shown in UTC instead"
 
 
 async def test_notes_pasted_mid_dialog_that_start_with_handoff_are_notes(user: Recorder) -> None:

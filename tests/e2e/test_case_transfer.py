@@ -513,7 +513,7 @@ async def test_an_escalation_no_sme_can_be_told_of_says_so_to_the_requester(
     )
     assert told["text"] == (
         f"Bo Receiver escalated case {CASE} to the regional handoff SME. "
-        + effects.NO_SME_REACHABLE
+        + effects.no_sme_reachable()
     )
 
 

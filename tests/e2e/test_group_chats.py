@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from handoff.long_running import CHAT_RULES
+from handoff.long_running import chat_rules
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
 from storage.sql_store import open_store
@@ -150,7 +150,7 @@ async def test_a_long_running_case_gets_one_group_chat_with_its_owners_and_a_sum
     assert "Long-running case: it has gone round the globe" in all_text(
         posted[0]["attachments"][0]["content"]
     )
-    assert posted[1]["text"] == CHAT_RULES
+    assert posted[1]["text"] == chat_rules()
 
     # Near the end of the EMEA owner's shift (17:00 UTC in November), the chat reminds them.
     clock._now = datetime(2026, 11, 25, 16, 31, tzinfo=UTC)

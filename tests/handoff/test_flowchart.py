@@ -53,7 +53,7 @@ def test_non_critical_meeting_in_hours_is_attended(schedule: Schedule) -> None:
     assert not step.stay_with_case
     assert not step.mail_dm
     assert step.instruction == (
-        "Attend the EMEA->US handoff meeting at Tue 2026-06-02 15:30 UTC "
+        "Attend the EMEA->US handoff meeting at Tue Jun 2, 2026, 3:30 PM UTC "
         "and follow the instructions there."
     )
 
@@ -62,7 +62,7 @@ def test_instruction_shows_meeting_in_reader_zone(schedule: Schedule) -> None:
     step = next_step(
         schedule, "EMEA", "US", SUMMER_TUESDAY_EMEA, True, False, False, reader_zone="Europe/Berlin"
     )
-    assert "at Tue 2026-06-02 17:30 CEST (UTC+02:00, Europe/Berlin)" in step.instruction
+    assert "at Tue Jun 2, 2026, 5:30 PM CEST" in step.instruction
 
 
 def test_non_critical_meeting_after_shift_end_goes_back_to_queue(
@@ -79,7 +79,7 @@ def test_non_critical_meeting_after_shift_end_goes_back_to_queue(
     assert step.act_at == dt.datetime(2026, 1, 13, 16, 0, tzinfo=UTC)
     assert step.meeting is None
     assert not step.stay_with_case
-    assert step.instruction.startswith("At the end of your shift (Tue 2026-01-13 16:00 UTC")
+    assert step.instruction.startswith("At the end of your shift (Tue Jan 13, 2026, 4:00 PM UTC")
 
 
 def test_non_critical_owner_outside_hours_goes_back_to_queue_now(schedule: Schedule) -> None:

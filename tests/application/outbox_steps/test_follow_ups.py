@@ -375,7 +375,7 @@ async def test_with_no_sme_to_tell_the_requester_hears_so(world: StepWorld) -> N
     due = await world.enqueued(effects.stay_reminder(handoff, world.clock.now(), 4))
     await world.run(handlers(world, smes=()).stay_reminder, due)
     [told] = world.texts(chat)
-    assert told.endswith(effects.NO_SME_REACHABLE)
+    assert told.endswith(effects.no_sme_reachable())
 
 
 async def test_the_last_stay_reminder_books_no_other(world: StepWorld) -> None:

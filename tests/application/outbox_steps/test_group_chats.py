@@ -18,7 +18,7 @@ from config.settings import DEFAULT_CONFIG_PATH
 from graph.client import GraphClient
 from graph.errors import GraphTransientError
 from handoff import effects
-from handoff.long_running import CHAT_RULES, ChatMember, GroupChat, GroupChatState
+from handoff.long_running import ChatMember, GroupChat, GroupChatState, chat_rules
 from handoff.models import Handoff, Person
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
@@ -231,7 +231,7 @@ async def test_the_summary_books_the_owners_shift_reminder_then_posts_card_and_r
     await world.run(handlers(world, graph).post_summary, await world.item(item.dedupe_key))
     card, rules = world.connector.activities(chat_id)
     assert CASE in all_text(card["attachments"][0]["content"])
-    assert rules["text"] == CHAT_RULES
+    assert rules["text"] == chat_rules()
     assert len(await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)) == 1
     stored = await world.store.group_chat(CASE)
     assert stored is not None and stored.state is GroupChatState.POSTED

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from i18n import _, speaking
+
 from .flowchart import NextStep
 from .models import (
     Case,
@@ -55,13 +57,15 @@ class HandoffAnswers:
 def who_continues(answers: HandoffAnswers) -> str:
     """Who the customer is told continues: the named engineer by their name when it is known,
     else a colleague of the receiving region's team. A name typed as an e-mail address (the
-    transfer form asks for one) is no name: the customer never sees a raw address."""
-    if not answers.target_engineer:
-        return f"Our {answers.target_region} support engineer"
-    name = " ".join(answers.target_engineer_name.split())
-    if name and "@" not in name:
-        return name
-    return f"A colleague from our {answers.target_region} team"
+    transfer form asks for one) is no name: the customer never sees a raw address. Written in
+    the customer's language, as the message it goes into."""
+    with speaking(answers.case.customer_language):
+        if not answers.target_engineer:
+            return _("Our {region} support engineer").format(region=answers.target_region)
+        name = " ".join(answers.target_engineer_name.split())
+        if name and "@" not in name:
+            return name
+        return _("A colleague from our {region} team").format(region=answers.target_region)
 
 
 def compose_outputs(answers: HandoffAnswers, step: NextStep, queue: Queue) -> HandoffOutputs:

@@ -4,14 +4,13 @@ line the Case Transfer card and the lists show once that contact is overdue."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from handoff.durations import in_words
 from handoff.models import Handoff
 from handoff.notes.commitment import overdue_since, waiting
-from handoff.notes.template import format_in_zone
+from i18n import _, formats
 
-from .elements import Json, card, clip, facts, heading, safe, text
+from .elements import Json, card, clip, facts, heading, safe, severity_badge, text
 
 MAX_STEPS_SHOWN = 3
 MAX_LINE_CHARS = 200
@@ -21,8 +20,9 @@ def overdue_text(handoff: Handoff, since: datetime) -> str:
     """In the customer's zone, which the promise was made in, and named: one card is read in
     many zones, and this line is not rewritten for each reader."""
     zone = handoff.case.customer_timezone
-    local = since.astimezone(ZoneInfo(zone))
-    return f"Next customer contact overdue since {local:%a %d %b %H:%M} ({zone})"
+    return _("Next customer contact overdue since {time} ({zone})").format(
+        time=formats.when(since, zone), zone=zone
+    )
 
 
 def overdue_lines(handoff: Handoff, now: datetime | None) -> list[Json]:
@@ -50,37 +50,43 @@ def commitment_card(handoff: Handoff, now: datetime, zone: str, zone_note: str =
         raise ValueError("a handoff without a next customer contact has nothing to remind")
     case, number = handoff.case, handoff.case.number
     if contact.at > now:
-        title = f"Customer contact in {in_words(contact.at - now)}: case {number}"
+        # Translators: {time} is how long until the contact, e.g. "30 minutes".
+        title = _("Customer contact in {time}: case {number}").format(
+            time=in_words(contact.at - now), number=number
+        )
     else:
-        title = f"Customer contact overdue by {in_words(now - contact.at)}: case {number}"
-    badge = f"Sev {case.severity.value}" + (" · 24x7" if case.is_24x7 else "")
+        title = _("Customer contact overdue by {time}: case {number}").format(
+            time=in_words(now - contact.at), number=number
+        )
+    skill = safe(clip(case.product_skill, 60))
     body: list[Json] = [
         heading(title),
         facts(
             [
-                ("Case", f"{number} · {badge} · {safe(clip(case.product_skill, 60))}"),
-                ("Title", safe(clip(case.title, MAX_LINE_CHARS))),
-                ("Customer", f"{case.customer_region} ({case.customer_timezone})"),
-                ("Promised", safe(clip(contact.who_waits, MAX_LINE_CHARS))),
-                ("When, for you", format_in_zone(contact.at, zone)),
-                ("For the customer", format_in_zone(contact.at, case.customer_timezone)),
+                (_("Case"), f"{number} · {severity_badge(case)} · {skill}"),
+                (_("Title"), safe(clip(case.title, MAX_LINE_CHARS))),
+                (_("Customer"), f"{case.customer_region} ({case.customer_timezone})"),
+                (_("Promised"), safe(clip(contact.who_waits, MAX_LINE_CHARS))),
+                (_("When, for you"), formats.when(contact.at, zone)),
+                (_("For the customer"), formats.when(contact.at, case.customer_timezone)),
             ]
         ),
     ]
     steps = handoff.notes.next_steps_us
     if steps:
         shown = [f"- {safe(clip(step, MAX_LINE_CHARS))}" for step in steps[:MAX_STEPS_SHOWN]]
-        body += [text("Our next steps", weight="Bolder"), text("\n".join(shown))]
+        body += [text(_("Our next steps"), weight="Bolder"), text("\n".join(shown))]
     if waiting(handoff):
-        body.append(text("Nobody has taken your handoff yet, so this contact is still yours."))
+        body.append(text(_("Nobody has taken your handoff yet, so this contact is still yours.")))
     if zone_note:
         body.append(text(zone_note, subtle=True))
     show = {
         "type": "Action.Submit",
-        "title": "Show the case",
+        "title": _("Show the case"),
         # messageBack: the click says "status <case>" as if typed, and is answered as that.
         "data": {"msteams": {"type": "messageBack", "text": f"status {number}"}},
     }
-    at = contact.at.astimezone(ZoneInfo(zone))
-    summary = f"Customer contact for case {number} at {at:%H:%M} ({zone})"
+    summary = _("Customer contact for case {number} at {time} ({zone})").format(
+        number=number, time=formats.time_of_day(contact.at, zone), zone=zone
+    )
     return card(body, [show], summary=summary)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from handoff.models import case_url
+from handoff.models import Case, Severity, case_url
+from i18n import _, ngettext
 
 Json = dict[str, Any]
 
@@ -33,6 +35,38 @@ def safe(value: str) -> str:
     return _LINK_CLOSER.sub("\uff3d", value)
 
 
+# Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko, their
+# presentation forms).
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_FIRST_STRONG_ISOLATE, _POP_ISOLATE = "\u2068", "\u2069"
+
+
+def isolated(value: str) -> str:
+    """A name or short text set into a line of another direction, kept whole as its own run:
+    without the isolate, a right-to-left name ("محمد عبد الرحمن") takes the " · " and the
+    words next to it into its own direction, and the line reads in the wrong order. Left-to-right
+    text is left as it is."""
+    if not _RIGHT_TO_LEFT.search(value):
+        return value
+    return f"{_FIRST_STRONG_ISOLATE}{value}{_POP_ISOLATE}"
+
+
+def name_text(value: str) -> str:
+    """A person's name, as typed, set into a line of the card (safe, and isolated)."""
+    return isolated(safe(value))
+
+
+def severity_text(severity: Severity) -> str:
+    """A severity as the team writes it: "Sev A"."""
+    return _("Sev {severity}").format(severity=severity.value)
+
+
+def severity_badge(case: Case) -> str:
+    """The case's severity, and 24x7 when it is: "Sev A · 24x7"."""
+    badge = severity_text(case.severity)
+    return f"{badge} · 24x7" if case.is_24x7 else badge
+
+
 def card(body: Sequence[Json], actions: Sequence[Json] = (), *, summary: str = "") -> Json:
     """A card. ``summary`` is what the card says in a line: it goes in the card's ``speak`` (its
     spoken form) and becomes the message's notification text (cards/fit.py); without it, the
@@ -56,7 +90,7 @@ def open_case(number: str, url_template: str | None) -> list[Json]:
     to add to a case card's actions; none while no template is set."""
     if not url_template:
         return []
-    return [{"type": "Action.OpenUrl", "title": "Open case", "url": case_url(url_template, number)}]
+    return [open_url(_("Open case"), case_url(url_template, number))]
 
 
 ELLIPSIS = "\u2026"
@@ -64,15 +98,21 @@ ELLIPSIS = "\u2026"
 
 def clip(value: str, limit: int) -> str:
     """At most ``limit`` characters; a text that is cut ends with "…", so the reader sees it
-    goes on."""
+    goes on. It is never cut between a letter and the marks written on it (Arabic vowels,
+    accents typed as combining marks), which would leave a mark on nothing."""
     if len(value) <= limit:
         return value
-    return value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+    end = max(limit - 1, 0)
+    while 0 < end < len(value) and unicodedata.combining(value[end]):
+        end -= 1
+    return value[:end].rstrip() + ELLIPSIS
 
 
-def more_line(count: int, what: str) -> Json:
-    """The line that ends a list shown in part: "… 12 more earlier steps"."""
-    return text(f"{ELLIPSIS} {count} more {what}", subtle=True)
+def more_line(said: str) -> Json:
+    """The line that ends a list shown in part: "… 12 more earlier steps" (``said`` is the
+    whole "12 more earlier steps", written with ngettext by the list that knows what it
+    counts)."""
+    return text(f"{ELLIPSIS} {said}", subtle=True)
 
 
 def heading(text: str) -> Json:
@@ -120,14 +160,21 @@ def problems_block(problems: Sequence[str]) -> list[Json]:
     if not problems:
         return []
     shown = [clip(problem, MAX_PROBLEM_CHARS) for problem in problems[:MAX_PROBLEMS_SHOWN]]
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        shown.append(f"{ELLIPSIS} {len(problems) - MAX_PROBLEMS_SHOWN} more to fix after these")
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    if more > 0:
+        shown.append(
+            ELLIPSIS
+            + " "
+            + ngettext(
+                "{count} more to fix after these", "{count} more to fix after these", more
+            ).format(count=more)
+        )
     lines = "\n".join(f"- {problem}" for problem in shown)
     return [
         {
             "type": "Container",
             "style": "attention",
-            "items": [text("Please fix:", weight="Bolder"), text(lines)],
+            "items": [text(_("Please fix:"), weight="Bolder"), text(lines)],
         }
     ]
 
@@ -155,7 +202,8 @@ def choice_set(
         "label": label,
         "choices": [{"title": title, "value": key} for key, title in choices],
         "isRequired": required,
-        "errorMessage": f"Choose {label.lower()}.",
+        # Translators: shown under a list left unanswered; {label} is the list's label.
+        "errorMessage": _("{label}: choose one.").format(label=label),
     }
     if value:
         element["value"] = value
@@ -196,7 +244,8 @@ def text_input(
         "maxLength": max_length,
     }
     if required:
-        element["errorMessage"] = f"{label} is required."
+        # Translators: shown under a box left empty; {label} is the box's label.
+        element["errorMessage"] = _("{label} is required.").format(label=label)
     if value:
         # Never more than the box holds: a longer value (from pasted notes) would make the form
         # larger than Teams accepts, and the reader names what was cut.

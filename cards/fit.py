@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from i18n import _, ngettext
+
 from .elements import Json, clip, text
 
 # Teams' limit for a message, and what the activity around the card takes (ids, conversation,
@@ -34,7 +36,11 @@ CARD_LIMIT_BYTES = MESSAGE_LIMIT_BYTES - ENVELOPE_BYTES
 MAX_SUMMARY_CHARS = 150
 # Each pass clips every text to this many characters, until the card fits.
 _CLIP_STEPS = (2000, 1000, 500, 250, 120)
-DEFAULT_SUMMARY = "A card from the handoff bot"
+
+
+def default_summary() -> str:
+    """The notification text of a card with neither a summary nor a heading."""
+    return _("A card from the handoff bot")
 
 
 def utf16_bytes(value: Any) -> int:
@@ -85,16 +91,17 @@ def _heading(content: Json) -> str:
 def card_summary(content: Json) -> str:
     """The card's notification text: its ``speak``, else its heading, else a default."""
     said = _plain(str(content.get("speak") or "")) or _heading(content)
-    return clip(said or DEFAULT_SUMMARY, MAX_SUMMARY_CHARS)
+    return clip(said or default_summary(), MAX_SUMMARY_CHARS)
 
 
 def _label(block: Json) -> str:
-    return str(block.get("label") or block.get("id") or "a box")
+    return str(block.get("label") or block.get("id") or _("a box"))
 
 
-def _clipped(content: Json, limit: int) -> tuple[Json, list[str]]:
+def _clipped(content: Json, limit: int) -> tuple[Json, list[str], list[str]]:
     """A copy of the card with every text, fact and typed value cut to ``limit`` characters,
-    and what was cut: the boxes by label, other texts together."""
+    and what was cut: the boxes by label, other texts together; for the reader, and in English
+    for the log."""
     shortened = copy.deepcopy(content)
     boxes: list[str] = []
     texts = 0
@@ -112,10 +119,12 @@ def _clipped(content: Json, limit: int) -> tuple[Json, list[str]]:
                 if isinstance(fact, dict) and len(str(fact.get("value", ""))) > limit:
                     fact["value"] = clip(str(fact["value"]), limit)
                     texts += 1
-    cut = [f"what you typed in “{box}” (check its end)" for box in boxes]
+    said = [_("what you typed in “{box}” (check its end)").format(box=box) for box in boxes]
+    logged = [f"what was typed in “{box}”" for box in boxes]
     if texts:
-        cut.append(f"{texts} long text{'s' if texts > 1 else ''}")
-    return shortened, cut
+        said.append(ngettext("{count} long text", "{count} long texts", texts).format(count=texts))
+        logged.append(f"{texts} long text{'s' if texts > 1 else ''}")
+    return shortened, said, logged
 
 
 def _with_notice(content: Json, notice: str) -> Json:
@@ -130,14 +139,15 @@ def _size(content: Json, summary: str) -> int:
 
 
 def _fallback(content: Json, summary: str, size: int, limit: int) -> Json:
-    kb = round(size / 1024)
     heading = _heading(content) or summary
     body: list[Json] = [
         {"type": "TextBlock", "text": clip(heading, 200), "size": "Large", "wrap": True},
         text(
-            f"This card was too large for Teams ({kb} KB; the limit is about "
-            f"{MESSAGE_LIMIT_BYTES // 1024} KB), so its details are left out here. Ask for it "
-            "again once what it shows is shorter."
+            _(
+                "This card was too large for Teams ({size} KB; the limit is about {limit} KB), "
+                "so its details are left out here. Ask for it again once what it shows is "
+                "shorter."
+            ).format(size=round(size / 1024), limit=MESSAGE_LIMIT_BYTES // 1024)
         ),
     ]
     short: Json = {key: value for key, value in content.items() if key != "actions"}
@@ -159,16 +169,13 @@ def fit_card(content: Json, limit: int = CARD_LIMIT_BYTES) -> FittedCard:
     if original <= limit:
         return FittedCard(content, summary, original, original)
     for step in _CLIP_STEPS:
-        shortened, cut = _clipped(content, step)
-        notice = (
-            "Part of this card was too long for Teams, so it is cut short here: "
-            + "; ".join(cut)
-            + "."
-        )
-        candidate = _with_notice(shortened, notice)
+        shortened, said, logged = _clipped(content, step)
+        # Translators: {cut} lists what was cut, each part separated by "; ".
+        notice = _("Part of this card was too long for Teams, so it is cut short here: {cut}.")
+        candidate = _with_notice(shortened, notice.format(cut="; ".join(said)))
         size = _size(candidate, summary)
         if size <= limit:
-            return FittedCard(candidate, summary, size, original, tuple(cut))
+            return FittedCard(candidate, summary, size, original, tuple(logged))
     short = _fallback(content, summary, original, limit)
     left_out = ("the card's details", *(() if "actions" in short else ("its buttons",)))
     return FittedCard(short, summary, _size(short, summary), original, left_out)

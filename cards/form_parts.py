@@ -5,19 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from i18n import pgettext
+
 from .elements import Json, submit
 
 Raw = Mapping[str, Any]
 # The transfer form's box for the reason in one's own words (the notes form may fill it).
 MAX_REASON_TEXT = 1000
-YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
 
 
-def form_buttons(form: str, *, first: bool = False, next_title: str = "Next") -> list[Json]:
-    actions = [submit(next_title, {"form": form, "action": "next"}, style="positive")]
+def yes_no() -> tuple[tuple[str, str], ...]:
+    """The answers of a yes-or-no question: what the card sends back, and what it shows."""
+    return (("yes", pgettext("answer", "Yes")), ("no", pgettext("answer", "No")))
+
+
+def form_buttons(form: str, *, first: bool = False, next_title: str | None = None) -> list[Json]:
+    title = next_title or pgettext("button", "Next")
+    actions = [submit(title, {"form": form, "action": "next"}, style="positive")]
     if not first:
-        actions.append(submit("Back", {"form": form, "action": "back"}, validate=False))
-    actions.append(submit("Cancel", {"form": form, "action": "cancel"}, validate=False))
+        back = pgettext("button", "Back")
+        actions.append(submit(back, {"form": form, "action": "back"}, validate=False))
+    cancel = pgettext("button", "Cancel")
+    actions.append(submit(cancel, {"form": form, "action": "cancel"}, validate=False))
     return actions
 
 

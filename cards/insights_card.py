@@ -5,14 +5,17 @@ every number written out as text as well."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+
+from babel.dates import format_skeleton
 
 from handoff.durations import in_words
 from handoff.insights import Insights, Journey, SeverityFigures, TimeToAccept
+from i18n import _, formats, ngettext
 
-from .elements import Json, card, facts, heading, more_line, text
-from .notes_form import NOTE_LABELS
+from .elements import Json, card, facts, heading, more_line, severity_text, text
+from .handoff_words import state_words
+from .notes_form import note_labels
 
 # Teams' chart elements (not in the Adaptive Card 1.5 schema; tests/harness/card_schema.py).
 VERTICAL_BAR = "Chart.VerticalBar"
@@ -38,10 +41,19 @@ def _took(seconds: float) -> str:
     return in_words(timedelta(seconds=seconds))
 
 
+def _count(value: int) -> str:
+    return formats.number(value)
+
+
 def _times(times: TimeToAccept) -> str:
-    return (
-        f"median {_took(times.median_seconds)}, 90th percentile {_took(times.p90_seconds)} "
-        f"({times.accepted} accepted)"
+    return ngettext(
+        "median {median}, 90th percentile {p90} ({count} accepted)",
+        "median {median}, 90th percentile {p90} ({count} accepted)",
+        times.accepted,
+    ).format(
+        median=_took(times.median_seconds),
+        p90=_took(times.p90_seconds),
+        count=_count(times.accepted),
     )
 
 
@@ -49,71 +61,88 @@ def _share(figures: SeverityFigures) -> str:
     target = _took(figures.target_minutes * 60)
     share = figures.share_within
     if share is None:
-        return f"target {target}, none due yet"
-    return f"{figures.within_target} of {figures.decided} within {target} ({round(share * 100)}%)"
-
-
-def _local(at: datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
-
-
-def _many(count: int, what: str) -> str:
-    return f"{count} {what}" if count == 1 else f"{count} {what}s"
+        # Translators: {target} is the time within which a handoff is to be accepted.
+        return _("target {target}, none due yet").format(target=target)
+    return _("{within} of {decided} within {target} ({share})").format(
+        within=_count(figures.within_target),
+        decided=_count(figures.decided),
+        target=target,
+        share=formats.percent(share),
+    )
 
 
 def _inline(pairs: Sequence[tuple[str, str]]) -> str:
     return " · ".join(f"{label}: {value}" for label, value in pairs)
 
 
-def buckets(by_day: Sequence[tuple[date, int]]) -> tuple[str, list[tuple[str, int]]]:
-    """The days' counts as bars a card can hold: by day up to a month, then by week (from
-    Monday), past half a year by month."""
+def _skeleton(skeleton: str, day: date) -> str:
+    """``day`` as the reader's language writes it in the CLDR skeleton given (``MMMEd``: the
+    weekday, day and month, in the language's order)."""
+    return str(format_skeleton(skeleton, day, locale=formats.locale()))
+
+
+def buckets(by_day: Sequence[tuple[date, int]]) -> tuple[str, list[tuple[date, int]]]:
+    """The days' counts as bars a card can hold: by day up to a month, then by week (each
+    bar's date its Monday), past half a year by month (its first day)."""
     if len(by_day) <= DAYS_AS_DAYS:
-        return "day", [(day.strftime("%a %d %b"), count) for day, count in by_day]
+        return "day", list(by_day)
     by_week = len(by_day) <= DAYS_AS_WEEKS
-    grouped: dict[str, int] = {}
+    grouped: dict[date, int] = {}
     for day, count in by_day:
-        monday = day - timedelta(days=day.weekday())
-        label = monday.strftime("Week of %d %b") if by_week else day.strftime("%b %Y")
-        grouped[label] = grouped.get(label, 0) + count
+        start = day - timedelta(days=day.weekday()) if by_week else day.replace(day=1)
+        grouped[start] = grouped.get(start, 0) + count
     return ("week" if by_week else "month"), list(grouped.items())
 
 
-def axis_label(label: str, unit: str, bars: int) -> str:
-    """A bucket's label short enough for a chart's axis (clients cut long ones to "Thu …");
-    the full label stays in the fallback and the text."""
+def bucket_label(start: date, unit: str) -> str:
+    """A bar's label in full, as the fallback and the text show it: "Thu, Nov 26", "Week of
+    Nov 30", "Nov 2026"."""
     if unit == "day":
-        return label[:3] if bars <= 7 else label[4:6]  # "Thu 26 Nov": "Thu", or "26"
+        return _skeleton("MMMEd", start)
     if unit == "week":
-        return label.removeprefix("Week of ")
-    return label[:3]  # "Nov 2026"
+        return _("Week of {day}").format(day=_skeleton("MMMd", start))
+    return _skeleton("yMMM", start)
+
+
+def axis_label(start: date, unit: str, bars: int) -> str:
+    """A bar's label short enough for a chart's axis (clients cut long ones to "Thu …"); the
+    full label stays in the fallback and the text."""
+    if unit == "day":
+        return _skeleton("E" if bars <= 7 else "d", start)  # "Thu", or "26"
+    if unit == "week":
+        return _skeleton("MMMd", start)
+    return _skeleton("MMM", start)
+
+
+# Each unit's chart title, axis and line, whole, so each reads right in every language.
+def _unit_words(unit: str, zone: str) -> tuple[str, str, str]:
+    if unit == "day":
+        return _("Handoffs requested by day"), _("Day ({zone})").format(zone=zone), _("By day")
+    if unit == "week":
+        return _("Handoffs requested by week"), _("Week ({zone})").format(zone=zone), _("By week")
+    return _("Handoffs requested by month"), _("Month ({zone})").format(zone=zone), _("By month")
 
 
 def _by_day(insights: Insights) -> list[Json]:
     unit, counts = buckets(insights.by_day)
-    pairs = [(label, str(count)) for label, count in counts]
-    data = [{"x": axis_label(label, unit, len(counts)), "y": count} for label, count in counts]
+    pairs = [(bucket_label(start, unit), _count(count)) for start, count in counts]
+    data = [{"x": axis_label(start, unit, len(counts)), "y": count} for start, count in counts]
+    title, axis, line = _unit_words(unit, insights.period.zone)
     return [
-        _chart(
-            VERTICAL_BAR,
-            f"Handoffs requested by {unit}",
-            data,
-            facts(pairs),
-            xAxisTitle=f"{unit.capitalize()} ({insights.period.zone})",
-            yAxisTitle="Handoffs",
-        ),
-        text(f"By {unit}: {_inline(pairs)}", subtle=True),
+        _chart(VERTICAL_BAR, title, data, facts(pairs), xAxisTitle=axis, yAxisTitle=_("Handoffs")),
+        text(f"{line}: {_inline(pairs)}", subtle=True),
     ]
 
 
 def _by_region(insights: Insights) -> list[Json]:
     if not insights.by_region:
         return []
-    pairs = [(region, str(count)) for region, count in insights.by_region]
+    pairs = [(region, _count(count)) for region, count in insights.by_region]
     data = [{"legend": region, "value": count} for region, count in insights.by_region]
+    title = _("By receiving region")
     return [
-        _chart(DONUT, "By receiving region", data, facts(pairs)),
-        text(f"By receiving region: {_inline(pairs)}", subtle=True),
+        _chart(DONUT, title, data, facts(pairs)),
+        text(f"{title}: {_inline(pairs)}", subtle=True),
     ]
 
 
@@ -126,17 +155,22 @@ def _by_route(insights: Insights) -> list[Json]:
     body = [
         _chart(
             HORIZONTAL_BAR,
-            "Median time to accept by route (minutes)",
+            _("Median time to accept by route (minutes)"),
             data,
             facts(pairs),
             # Drawn sideways: the x axis (along the bottom) carries the minutes.
-            xAxisTitle="Minutes",
-            yAxisTitle="Route",
+            xAxisTitle=_("Minutes"),
+            yAxisTitle=_("Route"),
         ),
         text("\n".join(f"- {label}: {value}" for label, value in pairs), subtle=True),
     ]
-    if len(insights.by_route) > LISTED:
-        body.append(more_line(len(insights.by_route) - LISTED, "routes"))
+    more = len(insights.by_route) - LISTED
+    if more > 0:
+        body.append(
+            more_line(
+                ngettext("{count} more route", "{count} more routes", more).format(count=more)
+            )
+        )
     return body
 
 
@@ -145,31 +179,32 @@ def _by_severity(insights: Insights) -> list[Json]:
     for figures in insights.by_severity:
         if not figures.requested:
             continue
-        times = _times(figures.times) if figures.times else "none accepted yet"
-        pairs.append(
-            (f"Sev {figures.severity.value} ({figures.requested})", f"{times}; {_share(figures)}")
-        )
+        times = _times(figures.times) if figures.times else _("none accepted yet")
+        severity = f"{severity_text(figures.severity)} ({_count(figures.requested)})"
+        pairs.append((severity, f"{times}; {_share(figures)}"))
     if not pairs:
         return []
-    return [text("**Time to accept by severity**", weight="Bolder"), facts(pairs)]
+    return [text(_("**Time to accept by severity**"), weight="Bolder"), facts(pairs)]
 
 
 def _rounds(count: int, per_handoff: float) -> str:
-    return f"{count} ({per_handoff:.2f} per handoff)"
+    return _("{count} ({per_handoff} per handoff)").format(
+        count=_count(count), per_handoff=formats.number(per_handoff, 2)
+    )
 
 
 def _bounces(insights: Insights) -> list[Json]:
     bounces = insights.bounces
     body = [
-        text("**Bounces**", weight="Bolder"),
+        text(_("**Bounces**"), weight="Bolder"),
         facts(
             [
                 (
-                    "Back to the queue",
+                    _("Back to the queue"),
                     _rounds(bounces.back_to_queue, bounces.per_handoff(bounces.back_to_queue)),
                 ),
                 (
-                    "More information asked",
+                    _("More information asked"),
                     _rounds(bounces.more_info, bounces.per_handoff(bounces.more_info)),
                 ),
             ]
@@ -177,88 +212,157 @@ def _bounces(insights: Insights) -> list[Json]:
     ]
     if bounces.routes:
         lines = [
-            f"- {route}: {back} back to the queue, {more} more information"
+            "- "
+            + _("{route}: {back} back to the queue, {more} more information").format(
+                route=route, back=_count(back), more=_count(more)
+            )
             for route, back, more in bounces.routes
         ]
-        body.append(text("Routes that bounce most:\n" + "\n".join(lines)))
+        body.append(text(_("Routes that bounce most:") + "\n" + "\n".join(lines)))
     return body
 
 
 def _journey(journey: Journey) -> str:
     where = journey.loop or " → ".join(journey.regions)
-    flagged = ", long-running" if journey.long_running else ""
-    return f"- Case {journey.case_number}: {where} ({journey.hops} hops{flagged})"
+    if journey.long_running:
+        said = ngettext(
+            "Case {number}: {where} ({count} hop, long-running)",
+            "Case {number}: {where} ({count} hops, long-running)",
+            journey.hops,
+        )
+    else:
+        said = ngettext(
+            "Case {number}: {where} ({count} hop)",
+            "Case {number}: {where} ({count} hops)",
+            journey.hops,
+        )
+    return "- " + said.format(number=journey.case_number, where=where, count=journey.hops)
 
 
 def _hops(insights: Insights) -> list[Json]:
+    handoffs = ngettext(
+        "{count} accepted handoff", "{count} accepted handoffs", insights.hops
+    ).format(count=_count(insights.hops))
+    cases = ngettext("{count} case", "{count} cases", insights.cases).format(
+        count=_count(insights.cases)
+    )
     body = [
-        text("**Hops**", weight="Bolder"),
+        text(_("**Hops**"), weight="Bolder"),
         text(
-            f"{insights.hops_per_case:.1f} hops per case "
-            f"({_many(insights.hops, 'accepted handoff')} of {_many(insights.cases, 'case')})"
+            # Translators: "1.5 hops per case (3 accepted handoffs of 2 cases)".
+            _("{per_case} hops per case ({handoffs} of {cases})").format(
+                per_case=formats.number(insights.hops_per_case, 1), handoffs=handoffs, cases=cases
+            )
         ),
     ]
     travelled = insights.round_the_globe
     if travelled:
         lines = [_journey(j) for j in travelled[:LISTED]]
-        body.append(text("Round the globe or long-running:\n" + "\n".join(lines)))
-        if len(travelled) > LISTED:
-            body.append(more_line(len(travelled) - LISTED, "cases"))
+        body.append(text(_("Round the globe or long-running:") + "\n" + "\n".join(lines)))
+        more = len(travelled) - LISTED
+        if more > 0:
+            body.append(
+                more_line(
+                    ngettext("{count} more case", "{count} more cases", more).format(count=more)
+                )
+            )
     return body
 
 
 def _critical(insights: Insights, zone: str) -> list[Json]:
     waiting = insights.critical_waiting
-    body = [text("**Critical handoffs open now without an owner**", weight="Bolder")]
+    body = [text(_("**Critical handoffs open now without an owner**"), weight="Bolder")]
     if not waiting:
-        return [*body, text("None: every critical handoff has an owner.")]
+        return [*body, text(_("None: every critical handoff has an owner."))]
     lines = [
-        f"- Case {w.case_number} · {w.route} · {w.state.value.replace('-', ' ')} · waiting "
-        f"{in_words(w.waiting)} (since {_local(w.requested_at, zone)})"
+        "- "
+        # Translators: {state} is where the handoff stands; {time} how long it has waited.
+        + _("Case {number} · {route} · {state} · waiting {time} (since {since})").format(
+            number=w.case_number,
+            route=w.route,
+            state=state_words(w.state, inline=True),
+            time=in_words(w.waiting),
+            since=formats.when(w.requested_at, zone),
+        )
         for w in waiting[:LISTED]
     ]
     body.append(text("\n".join(lines)))
-    if len(waiting) > LISTED:
-        body.append(more_line(len(waiting) - LISTED, "critical handoffs"))
+    more = len(waiting) - LISTED
+    if more > 0:
+        body.append(
+            more_line(
+                ngettext(
+                    "{count} more critical handoff", "{count} more critical handoffs", more
+                ).format(count=more)
+            )
+        )
     return body
 
 
 def _notes(insights: Insights) -> list[Json]:
     notes = insights.notes
-    body = [text("**Notes refused by the quality check**", weight="Bolder")]
+    body = [text(_("**Notes refused by the quality check**"), weight="Bolder")]
     if not notes.refusals:
-        return [*body, text("None: every note passed the first time.")]
-    went = (
-        f"{_many(notes.passed, 'case')} then went out, after "
-        f"{_many(notes.refusals_before_passing, 'refusal')} in all"
-        if notes.passed
-        else "none has gone out yet"
+        return [*body, text(_("None: every note passed the first time."))]
+    refusals = ngettext("{count} refusal", "{count} refusals", notes.refusals).format(
+        count=_count(notes.refusals)
     )
+    cases = ngettext("{count} case", "{count} cases", notes.cases).format(count=_count(notes.cases))
+    if notes.passed:
+        passed = ngettext("{count} case", "{count} cases", notes.passed).format(
+            count=_count(notes.passed)
+        )
+        before = ngettext(
+            "{count} refusal", "{count} refusals", notes.refusals_before_passing
+        ).format(count=_count(notes.refusals_before_passing))
+        said = _(
+            "{refusals} for {cases} (all regions); of those, {passed} then went out, after "
+            "{before} in all."
+        ).format(refusals=refusals, cases=cases, passed=passed, before=before)
+    else:
+        said = _("{refusals} for {cases} (all regions); of those, none has gone out yet.").format(
+            refusals=refusals, cases=cases
+        )
+    body.append(text(said))
+    labels = note_labels()
     body.append(
-        text(
-            f"{_many(notes.refusals, 'refusal')} for {_many(notes.cases, 'case')} "
-            f"(all regions); of those, {went}."
+        facts(
+            [
+                (
+                    labels.get(field, field),
+                    ngettext("{count} time", "{count} times", n).format(count=_count(n)),
+                )
+                for field, n in notes.fixes
+            ]
         )
     )
-    body.append(facts([(NOTE_LABELS.get(f, f), f"{n} times") for f, n in notes.fixes]))
     return body
 
 
 def insights_card(insights: Insights) -> Json:
     zone = insights.period.zone
     period = insights.period
-    where = f"to {insights.region}" if insights.region else "to all regions"
     summary = [
-        ("Handoffs requested", str(insights.requested)),
-        ("Accepted", str(insights.accepted)),
+        (_("Handoffs requested"), _count(insights.requested)),
+        (_("Accepted"), _count(insights.accepted)),
     ]
     if insights.overall is not None:
-        summary.append(("Time to accept", _times(insights.overall)))
+        summary.append((_("Time to accept"), _times(insights.overall)))
+    if insights.region:
+        title = _("Handoff insights to {region}").format(region=insights.region)
+    else:
+        title = _("Handoff insights to all regions")
+    label = period.label[:1].upper() + period.label[1:]
     body: list[Json] = [
-        heading(f"Handoff insights {where}"),
+        heading(title),
         text(
-            f"{period.label.capitalize()}: {_local(period.since, zone)} to "
-            f"{_local(period.until, zone)} ({zone})",
+            # Translators: {period} is the period asked for, e.g. "The last 7 days".
+            _("{period}: {since} to {until} ({zone})").format(
+                period=label,
+                since=formats.when(period.since, zone),
+                until=formats.when(period.until, zone),
+                zone=zone,
+            ),
             subtle=True,
         ),
         facts(summary),
@@ -271,5 +375,9 @@ def insights_card(insights: Insights) -> Json:
         *_critical(insights, zone),
         *_notes(insights),
     ]
-    line = f"Handoff insights {where}, {period.label}: {insights.requested} requested"
+    # Translators: the card's notification: "Handoff insights to US, the last 7 days: 12
+    # requested".
+    line = _("{title}, {period}: {count} requested").format(
+        title=title, period=period.label, count=_count(insights.requested)
+    )
     return card(body, summary=line)

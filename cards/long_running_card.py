@@ -7,13 +7,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from handoff.models import Person
+from i18n import N_, _
 
 from .elements import Json, card, choice_set, heading, problems_block, submit, text, text_input
 
 CHAT_OWNERS = "chat_owners"
+# What the customer may prefer, by the value the card sends back; titled where shown.
 PREFERENCES: tuple[tuple[str, str], ...] = (
-    ("global", "Global engineers: one owner per region, in a group chat"),
-    ("regional", "One regional engineer keeps the case (high severity)"),
+    ("global", N_("Global engineers: one owner per region, in a group chat")),
+    ("regional", N_("One regional engineer keeps the case (high severity)")),
 )
 
 
@@ -24,7 +26,7 @@ def owner_field(region: str) -> str:
 def shown_owner(person: Person, email: str | None) -> str:
     """How a proposed owner is named to people: their name, and their e-mail when known.
     Never their directory object id, which means nothing to anyone."""
-    name = person.name or "someone"
+    name = person.name or _("someone")
     return f"{name} ({email})" if email else name
 
 
@@ -43,31 +45,35 @@ def owners_card(
     emails = emails or {}
     proposed: dict[str, dict[str, str]] = {}
     body: list[Json] = [
-        heading(f"Case {case_number}: regional owners"),
+        heading(_("Case {number}: regional owners").format(number=case_number)),
         *problems_block(problems),
         choice_set(
             "preference",
-            "What does the customer prefer?",
-            PREFERENCES,
+            _("What does the customer prefer?"),
+            [(value, _(title)) for value, title in PREFERENCES],
             str(raw.get("preference") or ""),
             expanded=True,
         ),
         text(
-            "One owner per region, from who owned the case. Change anyone by typing their "
-            "e-mail address; leave a region empty to have no owner there.",
+            _(
+                "One owner per region, from who owned the case. Change anyone by typing their "
+                "e-mail address; leave a region empty to have no owner there."
+            ),
             subtle=True,
         ),
     ]
     for region in regions:
         person = owners.get(region)
-        label, default = f"{region} owner", ""
+        label, default = _("{region} owner").format(region=region), ""
         if person is not None and person.aad_object_id:
             default = shown_owner(person, emails.get(person.aad_object_id))
             proposed[region] = {"id": person.aad_object_id, "shown": default}
         elif person is not None:
             # Not known to the directory by id: they cannot be added as they are.
-            label += f" (proposed: {person.name or 'someone'}; type their e-mail address)"
+            label = _("{region} owner (proposed: {name}; type their e-mail address)").format(
+                region=region, name=person.name or _("someone")
+            )
         value = raw.get(owner_field(region), default)
         body.append(text_input(owner_field(region), label, str(value or ""), max_length=200))
     data = {"command": CHAT_OWNERS, "case": case_number, "proposed": proposed}
-    return card(body, [submit("Make the group chat", data, style="positive")])
+    return card(body, [submit(_("Make the group chat"), data, style="positive")])

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handoff.models import Case, Checklist, HandoffNotes, NextContact, PendingOn
 from handoff.notes.parser import ParsedNotes, parse_items, parse_notes, parse_steps
+from i18n import N_, _, formats
 
 from .elements import (
     Json,
@@ -26,25 +27,31 @@ from .elements import (
     text_input,
     time_input,
 )
-from .form_parts import MAX_REASON_TEXT, YES_NO, Raw
+from .form_parts import MAX_REASON_TEXT, Raw, yes_no
 from .form_parts import form_buttons as _buttons
 from .form_parts import raw_text as _str
 
+# The checklist's questions and the free-text boxes, by field; their labels are translated
+# where shown.
 _CHECKLIST_QUESTIONS = (
-    ("customer_reachable", "Customer reachable?"),
-    ("waiting_for_rca", "Waiting for RCA?"),
-    ("accepts_english", "Customer accepts English support?"),
+    ("customer_reachable", N_("Customer reachable?")),
+    ("waiting_for_rca", N_("Waiting for RCA?")),
+    ("accepts_english", N_("Customer accepts English support?")),
 )
 # Free-text note fields of seeds 001 and 003 that have their own box on the notes card.
 _TEXT_NOTES = (
-    ("issue", "Issue (the problem in the customer's words)"),
-    ("root_cause", "Root cause, if known"),
-    ("blockers", "Blockers or approvals waited on"),
-    ("sla_urgency", "SLA urgency"),
+    ("issue", N_("Issue (the problem in the customer's words)")),
+    ("root_cause", N_("Root cause, if known")),
+    ("blockers", N_("Blockers or approvals waited on")),
+    ("sla_urgency", N_("SLA urgency")),
 )
+_CHECKLIST_KEYS = tuple(key for key, _label in _CHECKLIST_QUESTIONS)
+_TEXT_NOTE_KEYS = tuple(key for key, _label in _TEXT_NOTES)
+# Who waits for whom: the value is what the notes say (in English, as tools read them), the
+# title what the form shows.
 WHO_WAITS: tuple[tuple[str, str], ...] = (
-    ("Customer waits for us", "The customer waits for us"),
-    ("We wait for the customer", "We wait for the customer"),
+    ("Customer waits for us", N_("The customer waits for us")),
+    ("We wait for the customer", N_("We wait for the customer")),
 )
 _PENDING = tuple((p.value, p.value) for p in PendingOn)
 
@@ -71,38 +78,48 @@ NOTE_LIMITS: dict[str, int] = {
 # The paste box is not shown again, so it may take a whole template.
 MAX_PASTE_CHARS = 10_000
 
-NOTE_LABELS = {
-    "summary": "Summary",
-    "issue": "Issue",
-    "steps_tried": "Steps tried",
-    "next_steps_customer": "Next steps for the customer",
-    "next_steps_us": "Next steps for us",
-    "icm_or_partner_ticket": "ICM or partner ticket",
-    "research": "Research",
-    "checklist": "Checklist",
-    "next_customer_contact": "Next customer contact",
-    "justification": "Why this case needs a handoff",
-    "reason": "Why this case needs a handoff",
-    "root_cause": "Root cause",
-    "blockers": "Blockers or approvals",
-    "sla_urgency": "SLA urgency",
-    "icm_id": "IcM ID",
-    "critsit_reason": "Reason for critsit",
-    "who_waits": "Who waits for whom",
-}
+
+def note_labels() -> dict[str, str]:
+    """The notes' fields as the notes form names them (and its problems, and the insights)."""
+    return {
+        "summary": _("Summary"),
+        "issue": _("Issue"),
+        "steps_tried": _("Steps tried"),
+        "next_steps_customer": _("Next steps for the customer"),
+        "next_steps_us": _("Next steps for us"),
+        "icm_or_partner_ticket": _("ICM or partner ticket"),
+        "research": _("Research"),
+        "checklist": _("Checklist"),
+        "next_customer_contact": _("Next customer contact"),
+        "justification": _("Why this case needs a handoff"),
+        "reason": _("Why this case needs a handoff"),
+        "root_cause": _("Root cause"),
+        "blockers": _("Blockers or approvals"),
+        "sla_urgency": _("SLA urgency"),
+        "icm_id": _("IcM ID"),
+        "critsit_reason": _("Reason for critsit"),
+        "who_waits": _("Who waits for whom"),
+    }
 
 
 def too_long(notes: HandoffNotes) -> list[str]:
     """The fields longer than their box (pasted ones: a box takes no more when typed in). The
     form shows each cut at its box's length, so the problem says so."""
     problems = []
+    labels = note_labels()
     for key, value in notes_to_raw(notes, "Etc/UTC").items():
         limit = NOTE_LIMITS.get(key)
         if limit is not None and len(value) > limit:
             problems.append(
-                f"{NOTE_LABELS[key]}: {len(value):,} characters are more than this form holds "
-                f"({limit:,}), so the box below shows the first {limit:,}: shorten it and check "
-                "its end (the details belong in the case)."
+                _(
+                    "{label}: {count} characters are more than this form holds ({limit}), so the "
+                    "box below shows the first {limit}: shorten it and check its end (the details "
+                    "belong in the case)."
+                ).format(
+                    label=labels[key],
+                    count=formats.number(len(value)),
+                    limit=formats.number(limit),
+                )
             )
     return problems
 
@@ -121,11 +138,11 @@ def notes_to_raw(notes: HandoffNotes, zone_name: str) -> dict[str, str]:
         "icm_id": notes.checklist.icm_id or "",
         "pending_on": notes.checklist.pending_on.value if notes.checklist.pending_on else "",
     }
-    for key, _ in _CHECKLIST_QUESTIONS:
+    for key in _CHECKLIST_KEYS:
         value = getattr(notes.checklist, key)
         if value is not None:
             raw[key] = "yes" if value else "no"
-    for key, _ in _TEXT_NOTES:
+    for key in _TEXT_NOTE_KEYS:
         raw[key] = getattr(notes, key) or ""
     contact = notes.next_customer_contact
     if contact is not None:
@@ -150,53 +167,61 @@ def _box(key: str, label: str, raw: Raw, *, multiline: bool = True, required: bo
 def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justification: bool) -> Json:
     zone = case.customer_timezone
     body: list[Json] = [
-        heading(f"Handoff of case {case.number}: the notes"),
+        heading(_("Handoff of case {number}: the notes").format(number=case.number)),
         text(
-            "Write them so another engineer can carry on without you. You can also paste notes "
-            "written in the team's template below, or as a chat message.",
+            _(
+                "Write them so another engineer can carry on without you. You can also paste "
+                "notes written in the team's template below, or as a chat message."
+            ),
             subtle=True,
         ),
         *problems_block(problems),
-        _box("summary", "Summary", raw, multiline=True, required=True),
-        _box("steps_tried", "Steps tried, one per line: step -> what happened", raw),
-        _box("next_steps_customer", "Next steps for the customer, one per line", raw),
+        _box("summary", _("Summary"), raw, multiline=True, required=True),
+        # Translators: "->" is what the form reads between a step and its outcome: keep it.
+        _box("steps_tried", _("Steps tried, one per line: step -> what happened"), raw),
+        _box("next_steps_customer", _("Next steps for the customer, one per line"), raw),
         _box(
             "next_steps_us",
-            "Next steps for us, one per line, each saying who (e.g. US SE: …)",
+            _("Next steps for us, one per line, each saying who (e.g. US SE: …)"),
             raw,
             required=True,
         ),
-        *(_box(key, label, raw) for key, label in _TEXT_NOTES),
-        _box("icm_or_partner_ticket", "ICM or partner ticket", raw, multiline=False),
-        _box("research", "Research: links to articles, logs, screenshots", raw),
-        text("Next customer contact, in the customer's time zone (" + zone + ")", weight="Bolder"),
-        date_input("next_contact_date", "Date", _str(raw, "next_contact_date")),
-        time_input("next_contact_time", "Time", _str(raw, "next_contact_time")),
+        *(_box(key, _(label), raw) for key, label in _TEXT_NOTES),
+        _box("icm_or_partner_ticket", _("ICM or partner ticket"), raw, multiline=False),
+        _box("research", _("Research: links to articles, logs, screenshots"), raw),
+        text(
+            _("Next customer contact, in the customer's time zone ({zone})").format(zone=zone),
+            weight="Bolder",
+        ),
+        date_input("next_contact_date", _("Date"), _str(raw, "next_contact_date")),
+        time_input("next_contact_time", _("Time"), _str(raw, "next_contact_time")),
         choice_set(
             "who_waits",
-            "Who waits for whom",
-            WHO_WAITS,
+            _("Who waits for whom"),
+            [(value, _(title)) for value, title in WHO_WAITS],
             _str(raw, "who_waits")[: NOTE_LIMITS["who_waits"]],
             required=False,
         ),
-        text("Checklist", weight="Bolder"),
+        text(_("Checklist"), weight="Bolder"),
         # Yes/No with no default: an unanswered question must not be written down as "No".
         *(
-            choice_set(key, label, YES_NO, _str(raw, key), required=False, expanded=True)
+            choice_set(key, _(label), yes_no(), _str(raw, key), required=False, expanded=True)
             for key, label in _CHECKLIST_QUESTIONS
         ),
         choice_set(
-            "pending_on", "Now pending on", _PENDING, _str(raw, "pending_on"), required=False
+            "pending_on", _("Now pending on"), _PENDING, _str(raw, "pending_on"), required=False
         ),
-        _box("icm_id", "IcM ID", raw, multiline=False),
-        _box("critsit_reason", "Reason for critsit (critical cases)", raw, multiline=False),
+        _box("icm_id", _("IcM ID"), raw, multiline=False),
+        _box("critsit_reason", _("Reason for critsit (critical cases)"), raw, multiline=False),
     ]
     if needs_justification:
         body.append(
             _box(
                 "justification",
-                "The customer did not ask for this handoff and the reason is not one of the "
-                "accepted ones: why does the case need it?",
+                _(
+                    "The customer did not ask for this handoff and the reason is not one of the "
+                    "accepted ones: why does the case need it?"
+                ),
                 raw,
                 required=True,
             )
@@ -204,7 +229,7 @@ def notes_card(case: Case, raw: Raw, problems: Sequence[str], *, needs_justifica
     body.append(
         text_input(
             "paste",
-            "Or paste notes in the team's template (fields above win where both are filled)",
+            _("Or paste notes in the team's template (fields above win where both are filled)"),
             None,
             multiline=True,
             max_length=MAX_PASTE_CHARS,
@@ -222,11 +247,13 @@ def _next_contact(raw: Raw, zone_name: str) -> NextContact | str | None:
     if not (day or clock or who):
         return None
     if not (day and clock and who):
-        return "Next customer contact: give the date, the time and who waits for whom."
+        return _("Next customer contact: give the date, the time and who waits for whom.")
     try:
         local = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
     except ValueError:
-        return "Next customer contact: the date must look like 2026-11-24 and the time like 09:30."
+        return _(
+            "Next customer contact: the date must look like 2026-11-24 and the time like 09:30."
+        )
     return NextContact(at=local.replace(tzinfo=ZoneInfo(zone_name)), who_waits=who)
 
 
@@ -273,7 +300,10 @@ def read_notes(raw: Raw, zone_name: str, *, needs_justification: bool) -> Handof
     answer left from an earlier reason must not outlive it."""
     steps, without_outcome = parse_steps(_str(raw, "steps_tried"))
     problems = [
-        f"Steps tried: add the outcome of “{step}” (write: step -> what happened)."
+        # Translators: "->" is what the form reads between a step and its outcome: keep it.
+        _("Steps tried: add the outcome of “{step}” (write: step -> what happened).").format(
+            step=step
+        )
         for step in without_outcome
     ]
     contact = _next_contact(raw, zone_name)
@@ -281,9 +311,7 @@ def read_notes(raw: Raw, zone_name: str, *, needs_justification: bool) -> Handof
         problems.append(contact)
         contact = None
     pending = _str(raw, "pending_on")
-    answers = {
-        key: {"yes": True, "no": False}.get(_str(raw, key)) for key, _ in _CHECKLIST_QUESTIONS
-    }
+    answers = {key: {"yes": True, "no": False}.get(_str(raw, key)) for key in _CHECKLIST_KEYS}
     typed_checklist = {
         **answers,
         "pending_on": PendingOn(pending) if pending in {p.value for p in PendingOn} else None,
@@ -299,7 +327,7 @@ def read_notes(raw: Raw, zone_name: str, *, needs_justification: bool) -> Handof
         "icm_or_partner_ticket": _str(raw, "icm_or_partner_ticket") or None,
         "research": parse_items(_str(raw, "research")),
         "next_customer_contact": contact,
-        **{key: _str(raw, key) or None for key, _ in _TEXT_NOTES},
+        **{key: _str(raw, key) or None for key in _TEXT_NOTE_KEYS},
     }
     if problems:
         return problems

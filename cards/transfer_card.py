@@ -16,45 +16,36 @@ from handoff.long_running import why_not_flaggable
 from handoff.models import AuditEvent, Handoff, HandoffState, Person
 from handoff.schedule import MeetingOccurrence
 from handoff.state_machine import Verb, allowed_verbs
+from i18n import _, ngettext
 
 from .commitment_card import overdue_lines
 from .elements import (
+    ELLIPSIS,
     Json,
     card,
     clip,
     copyable,
     facts,
     heading,
+    isolated,
     more_line,
+    name_text,
     open_case,
     safe,
+    severity_badge,
     text,
     text_input,
 )
+from .handoff_words import (
+    CARD_VERBS,
+    VERB_INPUTS,
+    action_title,
+    state_inline,
+    state_words,
+    timeline,
+)
+from .handoff_words import local_time as local_time
 from .user_views import placed, refresh_block
-
-ACTION_TITLES = {
-    Verb.ACCEPT: "Accept",
-    Verb.MORE_INFO: "Need more info",
-    Verb.BACK_TO_QUEUE: "Back to queue",
-    Verb.ESCALATE: "Escalate to SME",
-    Verb.CANCEL: "Cancel",
-    Verb.LONG_RUNNING: "Long-running",
-    Verb.PROVIDE_INFO: "Answer the question",
-}
-# Verbs whose button first opens a text box: what the clicker must say with it.
-VERB_INPUTS = {
-    Verb.MORE_INFO: ("question", "What do you need to know before taking the case?"),
-    Verb.BACK_TO_QUEUE: ("reason", "Why does the case go back to the queue?"),
-    Verb.LONG_RUNNING: (
-        "why",
-        "Why is the case long-running? (e.g. the customer works in two zones)",
-    ),
-    Verb.PROVIDE_INFO: ("answer", "Your answer"),
-}
-# Answering a question is the requester's alone, so only their copy offers it (besides the
-# answer card in their personal chat).
-CARD_VERBS = tuple(ACTION_TITLES)
 
 # How much of long texts, lists and histories the cards show: the card is where a case stands,
 # the notes hold the rest, and Teams refuses a message much above 28 KB.
@@ -64,7 +55,6 @@ MAX_STEPS_SHOWN = 6
 MAX_HISTORY_SHOWN = 8
 MAX_HOPS_SHOWN = 6
 MAX_NAME_CHARS = 60
-MAX_DETAIL_CHARS = 200
 MAX_LISTED = 20
 
 _STATE_COLOURS = {
@@ -77,12 +67,6 @@ _STATE_COLOURS = {
 }
 
 
-def local_time(at: datetime) -> str:
-    """Rendered by Teams in the reader's own time zone."""
-    iso = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
-
-
 def mention(person: Person) -> tuple[str, Json]:
     name = safe(person.name or person.id)
     tag = f"<at>{name}</at>"
@@ -90,15 +74,15 @@ def mention(person: Person) -> tuple[str, Json]:
 
 
 def _badge(handoff: Handoff) -> str:
-    case = handoff.case
-    badge = f"Sev {case.severity.value}"
-    return f"{badge} · 24x7" if case.is_24x7 else badge
+    return severity_badge(handoff.case)
 
 
 def _state_line(handoff: Handoff) -> Json:
-    words = handoff.state.value.replace("-", " ").capitalize()
+    words = state_words(handoff.state)
     if handoff.state is HandoffState.ACCEPTED and handoff.owner:
-        words += f" by {safe(handoff.owner.name or handoff.owner.id)}"
+        words = _("Accepted by {name}").format(
+            name=name_text(handoff.owner.name or handoff.owner.id)
+        )
     # Since when it is in this state: a change that keeps the state (a technical escalation,
     # a flag, a revision) does not move it.
     words += f" · {local_time(handoff.state_since or handoff.updated_at)}"
@@ -115,7 +99,7 @@ def _execute(verb: Verb, handoff: Handoff, *, title: str = "", confirmed: bool =
     data: Json = {"handoff_id": handoff.id, "version": handoff.version}
     if confirmed:
         data["instead"] = True
-    title = title or ACTION_TITLES[verb]
+    title = title or action_title(verb)
     return {
         "type": "Action.Execute",
         "title": title,
@@ -132,10 +116,12 @@ def _action(verb: Verb, handoff: Handoff) -> Json:
     input_id, label = VERB_INPUTS[verb]
     return {
         "type": "Action.ShowCard",
-        "title": ACTION_TITLES[verb],
+        "title": action_title(verb),
         "card": {
             "type": "AdaptiveCard",
-            "body": [text_input(input_id, label, multiline=True, required=True, max_length=1000)],
+            "body": [
+                text_input(input_id, _(label), multiline=True, required=True, max_length=1000)
+            ],
             "actions": [_execute(verb, handoff)],
         },
     }
@@ -143,18 +129,20 @@ def _action(verb: Verb, handoff: Handoff) -> Json:
 
 def _lines(items: Sequence[str]) -> str:
     shown = [f"- {safe(clip(item, MAX_LINE_CHARS))}" for item in items[:MAX_STEPS_SHOWN]]
-    if len(items) > MAX_STEPS_SHOWN:
-        shown.append(f"- \u2026 {len(items) - MAX_STEPS_SHOWN} more")
+    more = len(items) - MAX_STEPS_SHOWN
+    if more > 0:
+        shown.append(
+            f"- {ELLIPSIS} " + ngettext("{count} more", "{count} more", more).format(count=more)
+        )
     return "\n".join(shown)
 
 
 def handoff_summary(handoff: Handoff) -> str:
     """The card in a line, for notifications: the case, where it goes and where it stands."""
-    state = handoff.state.value.replace("-", " ")
-    if handoff.state is HandoffState.ACCEPTED and handoff.owner:
-        state += f" by {handoff.owner.name or handoff.owner.id}"
     route = f"{handoff.from_region} → {handoff.target_region}"
-    return f"Case {handoff.case.number} · {_badge(handoff)} · {route}: {state}"
+    return _("Case {number} · {badge} · {route}: {state}").format(
+        number=handoff.case.number, badge=_badge(handoff), route=route, state=state_inline(handoff)
+    )
 
 
 def handoff_card(
@@ -182,17 +170,22 @@ def handoff_card(
     if notice:
         body.append({"type": "Container", "style": "attention", "items": [text(notice)]})
     body += [
-        heading(f"Case {case.number} · {_badge(handoff)}"),
+        heading(_("Case {number} · {badge}").format(number=case.number, badge=_badge(handoff))),
         _state_line(handoff),
-        text(f"Requested by {requester_tag} · {local_time(handoff.created_at)}"),
+        text(
+            _("Requested by {name} · {time}").format(
+                name=isolated(requester_tag), time=local_time(handoff.created_at)
+            )
+        ),
         *overdue_lines(handoff, now),
     ]
     if handoff.long_running:
         body.append(
             {
                 "type": "TextBlock",
-                "text": "Long-running case: "
-                + safe(clip(handoff.long_running, SHOWN_CHARS["long_running"])),
+                "text": _("Long-running case: {why}").format(
+                    why=safe(clip(handoff.long_running, SHOWN_CHARS["long_running"]))
+                ),
                 "color": "Warning",
                 "weight": "Bolder",
                 "wrap": True,
@@ -203,7 +196,7 @@ def handoff_card(
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"Technical escalation: {safe(level)}",
+                "text": _("Technical escalation: {level}").format(level=safe(level)),
                 "color": "Warning",
                 "weight": "Bolder",
                 "wrap": True,
@@ -212,17 +205,17 @@ def handoff_card(
     if handoff.target_engineer is not None:
         engineer_tag, engineer_entity = mention(handoff.target_engineer)
         entities.append(engineer_entity)
-        body.append(text(f"For {engineer_tag}"))
+        body.append(text(_("For {name}").format(name=isolated(engineer_tag))))
     contact = notes.next_customer_contact
     body.append(
         facts(
             [
-                ("Route", f"{handoff.from_region} → {handoff.target_region}"),
-                ("Plan", case.plan.value),
-                ("Skill", safe(clip(case.product_skill, MAX_LINE_CHARS))),
-                ("Reason", safe(clip(handoff.reason, SHOWN_CHARS["reason"]))),
+                (_("Route"), f"{handoff.from_region} → {handoff.target_region}"),
+                (_("Plan"), case.plan.value),
+                (_("Skill"), safe(clip(case.product_skill, MAX_LINE_CHARS))),
+                (_("Reason"), safe(clip(handoff.reason, SHOWN_CHARS["reason"]))),
                 (
-                    "Next contact",
+                    _("Next contact"),
                     f"{local_time(contact.at)} · {safe(clip(contact.who_waits, MAX_LINE_CHARS))}"
                     if contact
                     else "",
@@ -231,19 +224,19 @@ def handoff_card(
         )
     )
     if handoff.outputs is not None:
-        body.append(copyable("internal_title", "Internal title", handoff.outputs.title))
+        body.append(copyable("internal_title", _("Internal title"), handoff.outputs.title))
     if notes.summary:
         summary = clip(notes.summary, SHOWN_CHARS["summary"])
-        body += [text("Summary", weight="Bolder"), text(safe(summary))]
+        body += [text(_("Summary"), weight="Bolder"), text(safe(summary))]
     if notes.next_steps_us or notes.next_steps_customer:
-        body.append(text("Next steps", weight="Bolder"))
+        body.append(text(_("Next steps"), weight="Bolder"))
         if notes.next_steps_customer:
-            body.append(text("Customer:\n" + _lines(notes.next_steps_customer)))
+            body.append(text(_("Customer:") + "\n" + _lines(notes.next_steps_customer)))
         if notes.next_steps_us:
-            body.append(text("Us:\n" + _lines(notes.next_steps_us)))
+            body.append(text(_("Us:") + "\n" + _lines(notes.next_steps_us)))
     if handoff.open_question:
         body += [
-            text("Question to the requester", weight="Bolder"),
+            text(_("Question to the requester"), weight="Bolder"),
             text(safe(clip(handoff.open_question, SHOWN_CHARS["question"]))),
         ]
     if journey is not None and journey.worth_showing:
@@ -251,14 +244,25 @@ def handoff_card(
     if history:
         # The latest steps; the earlier ones are counted (every step is in the audit trail).
         earlier = len(history) - MAX_HISTORY_SHOWN
-        body.append(text("History", weight="Bolder"))
+        body.append(text(_("History"), weight="Bolder"))
         if earlier > 0:
-            body.append(more_line(earlier, "earlier steps"))
+            body.append(
+                more_line(
+                    ngettext(
+                        "{count} more earlier step", "{count} more earlier steps", earlier
+                    ).format(count=earlier)
+                )
+            )
         body.append(text(timeline(history[-MAX_HISTORY_SHOWN:])))
     actions = [
         placed(
             # Someone the handoff is not meant for confirms they take it instead.
-            _execute(verb, handoff, title=f"Take it instead of {safe(instead_of)}", confirmed=True)
+            _execute(
+                verb,
+                handoff,
+                title=_("Take it instead of {name}").format(name=name_text(instead_of)),
+                confirmed=True,
+            )
             if verb == Verb.ACCEPT and instead_of
             else _action(verb, handoff),
             verb,
@@ -280,23 +284,34 @@ def journey_section(journey: Journey) -> list[Json]:
     earlier ones, as the history does."""
     parts = []
     for hop in journey.hops[-MAX_HOPS_SHOWN:]:
-        owner = safe(clip(hop.owner.name or hop.owner.id, MAX_NAME_CHARS))
-        spent = in_words(hop.spent) + (" so far" if hop.current else "")
+        owner = name_text(clip(hop.owner.name or hop.owner.id, MAX_NAME_CHARS))
+        spent = in_words(hop.spent)
+        if hop.current:
+            # Translators: {time} is how long the region has had the case, e.g. "2 hours".
+            spent = _("{time} so far").format(time=spent)
         parts.append(f"**{hop.region}** ({owner}) {spent}")
     waiting = journey.waiting
     if waiting is not None:
+        since = local_time(waiting.since)
         if waiting.back_in_queue:
-            parts.append(f"back in the queue since {local_time(waiting.since)}")
+            parts.append(_("back in the queue since {time}").format(time=since))
         else:
             who = waiting.region
             if waiting.engineer is not None:
                 person = waiting.engineer
-                who += f" ({safe(clip(person.name or person.id, MAX_NAME_CHARS))})"
-            parts.append(f"waiting for {who} since {local_time(waiting.since)}")
-    section = [text("Journey", weight="Bolder")]
+                who += f" ({name_text(clip(person.name or person.id, MAX_NAME_CHARS))})"
+            # Translators: {who} is a region, with the engineer it is meant for in brackets.
+            parts.append(_("waiting for {who} since {time}").format(who=who, time=since))
+    section = [text(_("Journey"), weight="Bolder")]
     earlier = len(journey.hops) - MAX_HOPS_SHOWN
     if earlier > 0:
-        section.append(more_line(earlier, "earlier hops"))
+        section.append(
+            more_line(
+                ngettext("{count} more earlier hop", "{count} more earlier hops", earlier).format(
+                    count=earlier
+                )
+            )
+        )
     return [*section, text(" → ".join(parts))]
 
 
@@ -321,43 +336,6 @@ def offered_verbs(handoff: Handoff) -> list[Verb]:
     return [v for v in _possible(handoff) if v in offered or v == Verb.PROVIDE_INFO]
 
 
-# What each kind of event reads as in a history: what the person did, in plain words.
-EVENT_WORDS = {
-    "requested": "requested",
-    "revised": "updated the request",
-    "accept": "accepted",
-    "more_info": "asked for more information",
-    "provide_info": "answered",
-    "back_to_queue": "sent it back to the queue",
-    "escalate": "escalated to the regional SME",
-    "cancel": "cancelled",
-    "long_running": "marked it long-running",
-    "technical_escalation": "escalated technically",
-    "escalation_requested": "asked to escalate to the vendor",
-}
-
-
-def timeline(history: Sequence[AuditEvent]) -> str:
-    lines = []
-    for event in history:
-        who = safe(event.actor.name or event.actor.id)
-        what = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
-        if event.data.get("instead_of"):
-            what = f"took it instead of {event.data['instead_of']}"
-        # The first words worth reading: not the flowchart path, not an id.
-        detail = next(
-            iter(
-                v
-                for k, v in event.data.items()
-                if k not in ("path", "instead_of") and not k.endswith("_id") and isinstance(v, str)
-            ),
-            "",
-        )
-        suffix = f": {safe(clip(detail, MAX_DETAIL_CHARS))}" if detail else ""
-        lines.append(f"- {local_time(event.at)} · {who} · {what}{suffix}")
-    return "\n".join(lines)
-
-
 def handoff_list_card(
     title: str,
     handoffs: Sequence[Handoff],
@@ -370,7 +348,7 @@ def handoff_list_card(
     if not handoffs:
         body.append(text(empty))
     for handoff in handoffs[:MAX_LISTED]:
-        state = handoff.state.value.replace("-", " ")
+        state = state_words(handoff.state, inline=True)
         skill = clip(handoff.case.product_skill, 60)
         body.append(
             text(
@@ -380,10 +358,23 @@ def handoff_list_card(
             )
         )
         body += overdue_lines(handoff, now)
-    if len(handoffs) > MAX_LISTED:
-        body.append(more_line(len(handoffs) - MAX_LISTED, "handoffs not shown"))
-    count = f"{len(handoffs)} handoff{'s' if len(handoffs) != 1 else ''}" if handoffs else "none"
-    return card(body, summary=f"{summary or title}: {count}")
+    more = len(handoffs) - MAX_LISTED
+    if more > 0:
+        body.append(
+            more_line(
+                ngettext(
+                    "{count} more handoff not shown", "{count} more handoffs not shown", more
+                ).format(count=more)
+            )
+        )
+    if handoffs:
+        count = ngettext("{count} handoff", "{count} handoffs", len(handoffs)).format(
+            count=len(handoffs)
+        )
+    else:
+        count = _("none")
+    # Translators: the list's notification text: "Open handoffs: 3 handoffs".
+    return card(body, summary=_("{title}: {count}").format(title=summary or title, count=count))
 
 
 def answer_card(handoff: Handoff, case_url_template: str | None = None) -> Json:
@@ -392,12 +383,14 @@ def answer_card(handoff: Handoff, case_url_template: str | None = None) -> Json:
     data = {"verb": Verb.PROVIDE_INFO.value, "handoff_id": handoff.id, "version": handoff.version}
     return card(
         [
-            heading(f"Case {handoff.case.number}: a question before it is taken"),
+            heading(
+                _("Case {number}: a question before it is taken").format(number=handoff.case.number)
+            ),
             text(question),
-            text_input("answer", "Your answer", multiline=True, required=True, max_length=2000),
+            text_input("answer", _("Your answer"), multiline=True, required=True, max_length=2000),
         ],
         [
-            {"type": "Action.Submit", "title": "Send the answer", "data": data},
+            {"type": "Action.Submit", "title": _("Send the answer"), "data": data},
             *open_case(handoff.case.number, case_url_template),
         ],
     )
@@ -405,16 +398,17 @@ def answer_card(handoff: Handoff, case_url_template: str | None = None) -> Json:
 
 def agenda_card(meeting: MeetingOccurrence, handoffs: Sequence[Handoff]) -> Json:
     """What a regional handoff meeting must cover."""
-    title = (
-        f"Agenda: {meeting.meeting.from_region} → {', '.join(meeting.meeting.to_regions)} "
-        f"handoff meeting, {local_time(meeting.at)}"
-    )
+    # The regions, written as a route ("EMEA → US, APAC"), not as a sentence.
     route = f"{meeting.meeting.from_region} → {', '.join(meeting.meeting.to_regions)}"
+    # Translators: {route} is "EMEA → US, APAC"; {time} the meeting's date and time.
+    title = _("Agenda: {route} handoff meeting, {time}").format(
+        route=route, time=local_time(meeting.at)
+    )
     return handoff_list_card(
         title,
         handoffs,
-        "No open handoffs to discuss.",
-        summary=f"Agenda of the {route} handoff meeting",
+        _("No open handoffs to discuss."),
+        summary=_("Agenda of the {route} handoff meeting").format(route=route),
     )
 
 
@@ -422,8 +416,12 @@ def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
     """Before the end of an engineer's shift: their open critical cases, each with a button
     that starts its handoff."""
     body: list[Json] = [
-        heading("Your shift ends soon"),
-        text(f"Your shift ends {local_time(shift_end)}. These critical cases are yours:"),
+        heading(_("Your shift ends soon")),
+        text(
+            _("Your shift ends {time}. These critical cases are yours:").format(
+                time=local_time(shift_end)
+            )
+        ),
     ]
     actions: list[Json] = []
     for handoff in cases[:MAX_LISTED]:
@@ -433,11 +431,22 @@ def shift_end_card(cases: Sequence[Handoff], shift_end: datetime) -> Json:
         actions.append(
             {
                 "type": "Action.Submit",
-                "title": f"Start handoff {number}",
+                "title": _("Start handoff {number}").format(number=number),
                 # messageBack: the click says "handoff <case>" as if typed.
                 "data": {"msteams": {"type": "messageBack", "text": f"handoff {number}"}},
             }
         )
-    if len(cases) > MAX_LISTED:
-        body.append(more_line(len(cases) - MAX_LISTED, "critical cases: type **mine** for all"))
+    more = len(cases) - MAX_LISTED
+    if more > 0:
+        body.append(
+            more_line(
+                # Translators: **mine** is the command that lists one's cases; write it as the
+                # bot understands it.
+                ngettext(
+                    "{count} more critical case: type **mine** for all",
+                    "{count} more critical cases: type **mine** for all",
+                    more,
+                ).format(count=more)
+            )
+        )
     return card(body, actions)

@@ -212,7 +212,7 @@ class NotesStep(_Step):
         if isinstance(notes, list):
             return Retry(tuple(notes), {"notes": raw, **also})
         clean_raw = notes_form.notes_to_raw(notes, zone)
-        labels = notes_form.NOTE_LABELS
+        labels = notes_form.note_labels()
         quality = check_notes(notes, case, reason_required=needs)
         # Translators: a problem with the notes, after the name of the field to fix.
         said = _("{field}: {problem}")

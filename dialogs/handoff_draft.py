@@ -23,7 +23,8 @@ from handoff.request import HandoffAnswers
 from handoff.schedule import Schedule, ShiftOccurrence
 from handoff.service import HandoffService
 from handoff.user_settings import UserSettings, own_hours
-from i18n import _
+from i18n import _, speaking
+from i18n.languages import ENGLISH
 
 from .form_flow import Answers, FormOutdated, Reply
 
@@ -238,6 +239,7 @@ def raw_of(handoff: Handoff) -> Answers:
             "customer_timezone": case.customer_timezone,
             "status": case.status.value,
             "language_needs": case.language_needs or "",
+            "customer_language": case.customer_language,
             "owner_region": handoff.from_region,
         },
         "transfer": {
@@ -260,5 +262,8 @@ def _reason_raw(handoff: Handoff) -> dict[str, str]:
         reason = TransferReason.OTHER
     if reason is TransferReason.OTHER:
         return {"reason": reason.value, "reason_text": handoff.reason}
-    detail = handoff.reason.removeprefix(reason.label).removeprefix(".").strip()
+    # The record keeps the reason's label in English (TransferAnswers.reason_line).
+    with speaking(ENGLISH.code):
+        label = reason.label
+    detail = handoff.reason.removeprefix(label).removeprefix(".").strip()
     return {"reason": reason.value, "reason_text": detail}

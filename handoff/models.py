@@ -10,6 +10,8 @@ from uuid import uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from i18n.languages import ENGLISH, LANGUAGES
+
 from .schedule import check_zone
 
 
@@ -86,6 +88,13 @@ class Person(Frozen):
     aad_object_id: str | None = None
 
 
+def check_language(code: str) -> str:
+    """A language the bot writes in (i18n.languages), by its code."""
+    if code not in LANGUAGES:
+        raise ValueError(f"unknown language {code!r}; use one of {', '.join(LANGUAGES)}")
+    return code
+
+
 class Case(Frozen):
     number: CaseNumber
     severity: Severity
@@ -98,6 +107,8 @@ class Case(Frozen):
     title: Annotated[str, Field(max_length=500)] = ""
     pending_on: PendingOn | None = None
     language_needs: str | None = None
+    # The language the customer is written to in (the message drafted for them).
+    customer_language: Annotated[str, AfterValidator(check_language)] = ENGLISH.code
 
     @property
     def is_critical(self) -> bool:

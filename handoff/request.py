@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from i18n import _
+from i18n import _, speaking
 
 from .flowchart import NextStep
 from .models import (
@@ -57,17 +57,18 @@ class HandoffAnswers:
 def who_continues(answers: HandoffAnswers) -> str:
     """Who the customer is told continues: the named engineer by their name when it is known,
     else a colleague of the receiving region's team. A name typed as an e-mail address (the
-    transfer form asks for one) is no name: the customer never sees a raw address."""
-    region = answers.target_region
-    if not answers.target_engineer:
-        # Translators: who continues with the case, in the message to the customer; {region}
-        # is a region code such as US.
-        return _("Our {region} support engineer").format(region=region)
-    name = " ".join(answers.target_engineer_name.split())
-    if name and "@" not in name:
-        return name
-    # Translators: who continues with the case, in the message to the customer.
-    return _("A colleague from our {region} team").format(region=region)
+    transfer form asks for one) is no name: the customer never sees a raw address. Written in
+    the customer's language, as the message it goes into."""
+    with speaking(answers.case.customer_language):
+        if not answers.target_engineer:
+            # Translators: who continues with the case, in the message to the customer; {region}
+            # is a region code such as US.
+            return _("Our {region} support engineer").format(region=answers.target_region)
+        name = " ".join(answers.target_engineer_name.split())
+        if name and "@" not in name:
+            return name
+        # Translators: who continues with the case, in the message to the customer.
+        return _("A colleague from our {region} team").format(region=answers.target_region)
 
 
 def compose_outputs(answers: HandoffAnswers, step: NextStep, queue: Queue) -> HandoffOutputs:

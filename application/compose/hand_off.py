@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from uuid import uuid4
 
 from cards.compose_cards import CASE_INPUT, hand_off_form
-from cards.notes_form import NOTE_LABELS
+from cards.notes_form import note_labels
 from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.models import Person, case_from_url, case_number_from, case_number_in
@@ -120,7 +120,7 @@ class Store(ConversationStore, Outbox, Protocol):
 def noted(text: str) -> list[str]:
     """The fields of the notes template the text fills in, as the notes form labels them."""
     found = parse_notes(text).found()
-    return [NOTE_LABELS.get(name, name.replace("_", " ").capitalize()) for name in found]
+    return [note_labels().get(name, name.replace("_", " ").capitalize()) for name in found]
 
 
 class HandOffMessage:

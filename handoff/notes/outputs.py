@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from i18n import _, formats, speaking
+
 from ..models import Case, Severity, SupportPlan
-from .template import format_in_zone
 
 _REGION = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 
@@ -137,7 +138,9 @@ def reassignment_mail(
     return Mail(to=address, subject=subject, body=body, mailto_url=url)
 
 
-NO_TIME_PROMISED = "The new engineer will be in touch with you."
+def no_time_promised() -> str:
+    """What the customer is told when no next contact was agreed."""
+    return _("The new engineer will be in touch with you.")
 
 
 def customer_message(
@@ -148,31 +151,42 @@ def customer_message(
     next_update_at: datetime | None,
     zone_name: str,
 ) -> str:
-    """A short draft telling the customer who continues, what they do, when they hear from us.
+    """A short draft telling the customer who continues, what they do, when they hear from us,
+    in the customer's language (``case.customer_language``), whatever the engineer's.
 
     ``next_update_at`` is the next customer contact the engineer entered, shown in ``zone_name``
     (the customer's zone) with its abbreviation (R-CUSTOMER); without one, no time is promised:
-    the draft commits the team only to what the engineer agreed.
+    the draft commits the team only to what the engineer agreed. ``who_continues`` is written in
+    the customer's language by the caller (handoff.request.who_continues, under the same
+    ``speaking``).
     """
     who = who_continues.strip()
     if not who:
         raise ValueError("say who continues with the case, e.g. 'our US support engineer'")
+    if next_update_at is not None and next_update_at.utcoffset() is None:
+        raise ValueError("a time to show must carry a time zone")
     actions = [action.strip() for action in customer_actions if action.strip()]
-    lines = [
-        "Hello,",
-        "",
-        f"{who} will continue working on your case {case.number}.",
-        "",
-    ]
-    if actions:
-        lines.append("What we need from you:")
-        lines += [f"- {action}" for action in actions]
-    else:
-        lines.append("You do not need to do anything for now.")
-    when = (
-        f"Our next update will reach you by {format_in_zone(next_update_at, zone_name)}."
-        if next_update_at is not None
-        else NO_TIME_PROMISED
-    )
-    lines += ["", when, "", "Best regards"]
+    with speaking(case.customer_language):
+        lines = [
+            _("Hello,"),
+            "",
+            # Translators: {who} is who continues: a name, or "Our US support engineer".
+            _("{who} will continue working on your case {number}.").format(
+                who=who, number=case.number
+            ),
+            "",
+        ]
+        if actions:
+            lines.append(_("What we need from you:"))
+            lines += [f"- {action}" for action in actions]
+        else:
+            lines.append(_("You do not need to do anything for now."))
+        when = (
+            _("Our next update will reach you by {time}.").format(
+                time=formats.when(next_update_at, zone_name)
+            )
+            if next_update_at is not None
+            else no_time_promised()
+        )
+        lines += ["", when, "", _("Best regards")]
     return "\n".join(lines)

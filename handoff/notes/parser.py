@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from ..models import CaseStatus, Checklist, HandoffNotes, NextContact, PendingOn, StepTried
 from ..schedule import check_zone
-from .template import ASKED_FIELDS, NOTE_FIELDS, OUTCOME_SEPARATOR
+from .template import ASKED_FIELDS, NOTE_FIELDS, OUTCOME_SEPARATOR, read_language_needs
 
 # Normalised heading text -> the section it starts. "next_steps" groups Cx and MSFT; text right
 # under it is what the next engineer does.
@@ -133,8 +133,7 @@ _WHEN = re.compile(r"^\s*when\s*:\s*", re.IGNORECASE)
 # pattern allowing optional runs of spaces and dashes before the word backtracks over them.
 _OUTCOME_WORD = re.compile(r"\b(?:outcome|result)\s*:\s*", re.IGNORECASE)
 _ARROW_DASHES = "-=\u2013\u2014"
-# "step -> result": an arrow with a space on each side; without spaces ("A->B") it is part of
-# the step.
+# "step -> result": an arrow with a space on each side; unspaced ("A->B") it is part of the step.
 _SPACED_ARROW = re.compile(r"\s(?:-{1,2}>|={1,2}>|\u2192|[\u2013\u2014]>)\s")
 
 # --- times ---------------------------------------------------------------------------------------
@@ -260,8 +259,8 @@ class ParsedNotes:
     ``missing`` lists the HandoffNotes field names not found, so the dialog asks only for those.
     Steps tried without an outcome are kept apart in ``steps_without_outcome`` (a step needs an
     outcome), and then ``steps_tried`` counts as missing. ``pass_to``, ``handoff_reason``,
-    ``language_needs`` and ``status`` are facts of the handoff and the case, not of the notes:
-    they are read back, but never asked for as notes.
+    ``language_needs``, ``customer_language`` (None when unnamed) and ``status`` are facts of the
+    handoff and the case, not of the notes: read back, but never asked for as notes.
     """
 
     summary: str | None = None
@@ -282,6 +281,7 @@ class ParsedNotes:
     pass_to: str | None = None
     handoff_reason: str | None = None
     language_needs: str | None = None
+    customer_language: str | None = None
     status: CaseStatus | None = None
     missing: tuple[str, ...] = field(default=())
     # The text was longer than MAX_NOTES_CHARS and only its beginning was read.
@@ -454,6 +454,7 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
 
     steps, without = _parse_steps(sections.get("steps_tried", []))
     found_checklist = {name: value for name, value in checklist_values.items() if value is not None}
+    language, language_needs = read_language_needs(_text(sections.get("language_needs", [])) or "")
     parsed = ParsedNotes(
         summary=_text(sections.get("summary", [])),
         reason=_text(sections.get("reason", [])),
@@ -473,7 +474,8 @@ def parse_notes(text: str, *, zone_name: str | None = None) -> ParsedNotes:
         questions_answered=_items(sections.get("questions_answered", [])),
         pass_to=_region_value(_text(sections.get("pass_to", []))),
         handoff_reason=_text(sections.get("handoff_reason", [])),
-        language_needs=_text(sections.get("language_needs", [])),
+        language_needs=language_needs or None,
+        customer_language=language,
         status=_status_value(_text(sections.get("status", []))),
     )
     present = parsed.found()

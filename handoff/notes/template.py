@@ -15,9 +15,12 @@ bot writes is what it reads back when the text is pasted again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from i18n.languages import ENGLISH, LANGUAGES, by_name
 
 from ..models import Case, HandoffNotes
 from ..schedule import check_zone
@@ -35,6 +38,12 @@ REASON_FOR_HANDOFF = "Reason for Handoff"
 WHY_A_HANDOFF = "Why It Needs a Handoff"
 LANGUAGE_NEEDS = "Language Needs"
 CURRENT_STATUS = "Current Status"
+
+# The customer's language, said first in the Language Needs section by its English name (the
+# notes are English): "Customer language: German; prefers calls in the morning".
+CUSTOMER_LANGUAGE = "Customer language"
+# No two parts of the pattern take the same characters (pasted text is read in linear time).
+_SAYS_LANGUAGE = re.compile(r"\s*customer language\s*:([^;]*)(?:;(.*))?", re.I | re.S)
 
 # The notes show the latest questions the receiving side asked, each cut to a length the case
 # tool and the cards can carry; the ones before are counted on a "… N more" line (the history
@@ -113,6 +122,29 @@ def _answered(questions: tuple[str, ...]) -> list[str]:
     return [*more, *shown]
 
 
+def language_needs_text(case: Case) -> str:
+    """The Language Needs section's text: the customer's language, unless it is English, then
+    the language needs in the engineer's words. English is said too when the words would
+    otherwise read as another language's ("Customer language: …" typed by hand)."""
+    needs = (case.language_needs or "").strip()
+    language = LANGUAGES.get(case.customer_language, ENGLISH)
+    if language is ENGLISH and read_language_needs(needs)[0] is None:
+        return needs
+    said = f"{CUSTOMER_LANGUAGE}: {language.english_name}"
+    return f"{said}; {needs}" if needs else said
+
+
+def read_language_needs(text: str) -> tuple[str | None, str]:
+    """The customer's language (a code of LANGUAGES) and the rest of a Language Needs text, as
+    language_needs_text writes it; no language when the text names none we know, and then the
+    whole text is the rest."""
+    said = _SAYS_LANGUAGE.fullmatch(text)
+    code = by_name(said.group(1).strip()) if said else None
+    if said is None or code is None:
+        return None, text
+    return code, (said.group(2) or "").strip()
+
+
 def _text_section(title: str, value: str | None) -> list[str]:
     """A free-text section, written only when it holds something."""
     text = (value or "").strip()
@@ -137,7 +169,7 @@ def render_notes(
     lines += _text_section(PASS_TO, pass_to)
     lines += _text_section(REASON_FOR_HANDOFF, reason)
     lines += _text_section(WHY_A_HANDOFF, notes.reason)
-    lines += _text_section(LANGUAGE_NEEDS, case.language_needs)
+    lines += _text_section(LANGUAGE_NEEDS, language_needs_text(case))
     lines += _text_section("Issue", notes.issue)
     if notes.steps_tried:
         lines += _section(

@@ -157,7 +157,7 @@ async def test_an_old_record_without_its_state_time_is_timed_by_its_accept_event
     assert "**EMEA** (Ana Lopez) 1 hour → **US** (Bo Receiver) 7 hours so far" in all_text(card)
 
 
-OVERDUE = "Next customer contact overdue since Mon 23 Nov 05:00 (America/Chicago)"
+OVERDUE = "Next customer contact overdue since Mon Nov 23, 2026, 5:00 AM CST (America/Chicago)"
 
 
 async def test_mine_list_and_status_flag_a_next_contact_overdue_while_nobody_took_the_case(

@@ -27,7 +27,7 @@ T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 CONTACT = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 REQUESTER = person(DEFAULT_USER)
 TAKER = person(RECEIVER)
-OVERDUE = "Next customer contact overdue since Wed 25 Nov 09:00 (America/Chicago)"
+OVERDUE = "Next customer contact overdue since Wed Nov 25, 2026, 9:00 AM CST (America/Chicago)"
 
 
 def all_text(content: dict[str, Any]) -> str:
@@ -51,14 +51,14 @@ def test_the_reminder_says_what_was_promised_when_for_the_reader_and_for_the_cus
     shown = all_text(content)
     assert f"Customer contact in 30 minutes: case {CASE}" in shown
     assert "Customer waits for our analysis of the logs" in shown
-    assert "Wed 2026-11-25 16:00 CET (UTC+01:00, Europe/Berlin)" in shown
-    assert "Wed 2026-11-25 09:00 CST (UTC-06:00, America/Chicago)" in shown
+    assert "Wed Nov 25, 2026, 4:00 PM CET" in shown
+    assert "Wed Nov 25, 2026, 9:00 AM CST" in shown
     assert "US (America/Chicago)" in shown
     # Our next steps, the first three.
     assert "US SE: review the autoscaler logs" in shown and "We: y" not in shown
     # Nobody took the handoff yet: the requester is told the contact is still theirs.
     assert "Nobody has taken your handoff yet" in shown
-    assert content["speak"] == f"Customer contact for case {CASE} at 16:00 (Europe/Berlin)"
+    assert content["speak"] == f"Customer contact for case {CASE} at 4:00 PM (Europe/Berlin)"
     [show] = content["actions"]
     assert show["data"] == {"msteams": {"type": "messageBack", "text": f"status {CASE}"}}
 
@@ -72,7 +72,7 @@ def test_the_new_owner_is_not_told_the_handoff_waits_and_a_zone_not_theirs_is_ex
     assert "Nobody has taken" not in shown
     assert note in shown
     assert "Customer contact in 45 minutes" in shown
-    assert "Wed 2026-11-25 07:00 PST (UTC-08:00, America/Los_Angeles)" in shown
+    assert "Wed Nov 25, 2026, 7:00 AM PST" in shown
 
 
 def test_sent_after_the_time_the_reminder_says_overdue() -> None:
@@ -80,7 +80,7 @@ def test_sent_after_the_time_the_reminder_says_overdue() -> None:
     assert_valid_card(content)
     shown = all_text(content)
     assert f"Customer contact overdue by 20 minutes: case {CASE}" in shown
-    assert "Wed 2026-11-25 15:00 UTC" in shown
+    assert "Wed Nov 25, 2026, 3:00 PM UTC" in shown
 
 
 def test_the_customers_words_stay_text() -> None:

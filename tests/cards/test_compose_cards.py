@@ -99,7 +99,7 @@ def test_the_hand_off_dialog_shows_the_case_and_what_the_message_gives() -> None
     assert teams_values(form) == {"case": CASE}
     shown = all_text(form)
     assert f"Case **{CASE}**" in shown
-    assert "From the message I fill in: Summary, Steps tried." in shown
+    assert "From the message I fill in: Summary and Steps tried." in shown
     assert form["actions"][0]["data"] == {"form": "hand_off_message"}
 
 

@@ -98,7 +98,7 @@ def test_a_choice_set_sends_back_the_key_and_shows_the_title() -> None:
     ]
     assert element["value"] == CASE_FORM["severity"]
     assert element["isRequired"] is True
-    assert element["errorMessage"] == "Choose severity."
+    assert element["errorMessage"] == "Severity: choose one."
     assert "isMultiSelect" not in element and "style" not in element
     loose = choice_set("regions", "Regions", [("US", "US")], required=False, multi=True)
     assert loose["isMultiSelect"] is True and loose["isRequired"] is False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cards.elements import card, heading, submit, text, text_input
-from cards.fit import CARD_LIMIT_BYTES, DEFAULT_SUMMARY, card_summary, fit_card, utf16_bytes
+from cards.fit import CARD_LIMIT_BYTES, card_summary, default_summary, fit_card, utf16_bytes
 
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text
@@ -26,7 +26,7 @@ def test_the_summary_is_the_cards_own_line_in_plain_text() -> None:
     )
     assert card_summary(content) == "Requested by Ana Lopez"
     assert card_summary(card([heading("**Case** 2311230040001234")])) == "Case 2311230040001234"
-    assert card_summary(card([text("no heading")])) == DEFAULT_SUMMARY
+    assert card_summary(card([text("no heading")])) == default_summary()
     assert len(card_summary(card([heading("x" * 500)]))) == 150
 
 

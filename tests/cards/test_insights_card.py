@@ -4,11 +4,11 @@ text, and within Teams' size limit for the longest period and many routes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cards.fit import CARD_LIMIT_BYTES, fit_card
-from cards.insights_card import axis_label, buckets, insights_card
+from cards.insights_card import axis_label, bucket_label, buckets, insights_card
 from handoff.insights import HandoffFact, Insights, parse_period
 from handoff.models import AuditEntry, AuditKind, HandoffState, Person, Severity
 
@@ -74,7 +74,7 @@ def test_every_number_of_the_charts_is_also_text() -> None:
     text = all_text(insights_card(insights))
     for region, count in insights.by_region:
         assert f"{region}: {count}" in text
-    assert "By day: Thu 26 Mar: 0 · Fri 27 Mar: 1 · Sat 28 Mar: 1" in text
+    assert "By day: Thu, Mar 26: 0 · Fri, Mar 27: 1 · Sat, Mar 28: 1" in text
     route = insights.by_route[0]
     assert f"- {route.label}: median" in text
     assert "1 refusal for 1 case (all regions); of those, none has gone out yet." in text
@@ -107,10 +107,12 @@ def test_long_periods_are_drawn_by_week_or_month_and_fit_teams_limit() -> None:
     unit, bars = buckets(year.by_day)
     assert unit == "month" and len(bars) == 13 and sum(n for _, n in bars) == 400
     # Axis labels short enough not to be cut; the full ones stay in the fallback and text.
-    assert axis_label("Thu 26 Nov", "day", 7) == "Thu"
-    assert axis_label("Thu 26 Nov", "day", 30) == "26"
-    assert axis_label("Week of 30 Nov", "week", 13) == "30 Nov"
-    assert axis_label("Nov 2026", "month", 13) == "Nov"
+    thursday, monday = date(2026, 11, 26), date(2026, 11, 30)
+    assert axis_label(thursday, "day", 7) == "Thu"
+    assert axis_label(thursday, "day", 30) == "26"
+    assert axis_label(monday, "week", 13) == "Nov 30"
+    assert axis_label(monday, "month", 13) == "Nov"
+    assert bucket_label(monday, "week") == "Week of Nov 30"
     card = insights_card(year)
     assert_valid_card(card)
     fitted = fit_card(card)

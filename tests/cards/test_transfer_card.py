@@ -219,7 +219,7 @@ def test_the_shift_end_card_starts_each_critical_cases_handoff() -> None:
     number = cases[0].case.number
     assert first["title"] == f"Start handoff {number}"
     assert first["data"]["msteams"] == {"type": "messageBack", "text": f"handoff {number}"}
-    assert f"{ELLIPSIS} 1 more critical cases" in all_text(content)
+    assert f"{ELLIPSIS} 1 more critical case: type **mine** for all" in all_text(content)
 
 
 def test_times_are_left_for_teams_to_show_in_the_readers_zone() -> None:

@@ -64,7 +64,7 @@ async def test_sev_a_24x7_on_a_weekend_goes_back_to_the_queue_with_the_dm_mail(
     )
     assert outputs.notes_text == CRITICAL_NOTES_TEXT
     assert outputs.mailto_url.startswith("mailto:dm-queue@example.invalid?subject=Big%20Data")
-    assert "Sat 2026-11-28 09:00 EST" in outputs.customer_message
+    assert "Sat Nov 28, 2026, 9:00 AM EST" in outputs.customer_message
     [event] = await store.history(handoff.id)
     assert event.kind == "requested"
     assert event.data["path"] == list(outputs.path)
@@ -815,7 +815,7 @@ async def test_a_reason_too_long_for_the_record_is_refused(user: Recorder) -> No
     replies = await user.submit(
         "transfer", kind="between", target_region="US", reason="other", reason_text="x" * 1500
     )
-    assert "Reason in your words: keep it under 1000 characters" in all_text(cards(replies)[0])
+    assert "Reason in your words: keep it under 1,000 characters" in all_text(cards(replies)[0])
 
 
 async def test_pressing_request_again_after_it_went_through_says_the_form_is_done(

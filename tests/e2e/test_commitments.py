@@ -34,7 +34,7 @@ from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER, person
 PROMISED = {**NOTES_FORM, "next_contact_date": date(2026, 11, 24).isoformat()}
 DUE = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 CONTACT = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-OVERDUE = "Next customer contact overdue since Tue 24 Nov 09:00 (America/Chicago)"
+OVERDUE = "Next customer contact overdue since Tue Nov 24, 2026, 9:00 AM CST (America/Chicago)"
 REQUESTER_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 RECEIVER_CHAT = personal_conversation_id(RECEIVER.id, DEFAULT_BOT_ID)
 

@@ -26,8 +26,8 @@ from harness.team import LEAD, team_bot
 
 STRANGER = fake_user("Olga Outsider")
 WEEK_BY_LONDON_DAY = (
-    "By day: Thu 26 Mar: 0 · Fri 27 Mar: 0 · Sat 28 Mar: 1 · Sun 29 Mar: 1 · Mon 30 Mar: 3 · "
-    "Tue 31 Mar: 1 · Wed 01 Apr: 2 · Thu 02 Apr: 0"
+    "By day: Thu, Mar 26: 0 · Fri, Mar 27: 0 · Sat, Mar 28: 1 · Sun, Mar 29: 1 · Mon, Mar 30: 3 · "
+    "Tue, Mar 31: 1 · Wed, Apr 1: 2 · Thu, Apr 2: 0"
 )
 
 
@@ -123,7 +123,9 @@ async def test_a_lead_asks_for_one_region_this_week_and_a_member_in_the_channel(
     text = shown(card)
     # Since Monday 00:00 UTC: only 1000004's first hop went to US.
     assert "Handoff insights to US" in text and "Handoffs requested: 1" in text
-    assert "This week: Mon 30 Mar 00:00 to Thu 02 Apr 12:00 (UTC)" in text
+    assert (
+        "This week: Mon Mar 30, 2026, 12:00 AM UTC to Thu Apr 2, 2026, 12:00 PM UTC (UTC)" in text
+    )
 
     mention = activities.channel_message(
         "insights EMEA 30d", fake_connector.url, **user_fields(DEFAULT_USER)

@@ -93,6 +93,27 @@ def test_a_case_in_an_unknown_zone_is_refused_saying_which_names_work() -> None:
     assert "Europe/Berlin" in said
 
 
+def test_a_case_knows_its_customers_language_english_unless_said() -> None:
+    assert Case(**case_fields()).customer_language == "en"
+    assert Case(**case_fields(customer_language="ja")).customer_language == "ja"
+    with pytest.raises(ValidationError) as error:
+        Case(**case_fields(customer_language="Klingon"))
+    where, said = refusal(error)
+    assert where == "customer_language"
+    assert "unknown language 'Klingon'" in said and "de" in said
+
+
+def test_a_handoff_stored_before_the_customers_language_reads_back_as_english() -> None:
+    handoff = a_handoff()
+    stored = handoff.model_dump(mode="json")
+    del stored["case"]["customer_language"]
+    assert Handoff.model_validate(stored).case.customer_language == "en"
+    german = handoff.model_copy(
+        update={"case": handoff.case.model_copy(update={"customer_language": "de"})}
+    )
+    assert Handoff.model_validate_json(german.model_dump_json()) == german
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("from_region", "emea"), ("target_region", ""), ("reason", ""), ("reason", "x" * 2001)],

@@ -82,7 +82,7 @@ def test_what_the_bot_writes_in_the_notes_is_read_back_when_pasted() -> None:
 
 def test_the_customer_is_promised_only_the_next_contact_entered() -> None:
     entered = compose_outputs(answers(), STEP, QUEUE).customer_message
-    assert "Our next update will reach you by Wed 2026-11-25 10:00 JST" in entered
+    assert "Our next update will reach you by Wed Nov 25, 2026, 10:00 AM JST" in entered
     none = answers(notes=NOTES.model_copy(update={"next_customer_contact": None}))
     draft = compose_outputs(none, STEP, QUEUE).customer_message
     assert "next update" not in draft

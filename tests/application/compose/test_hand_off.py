@@ -81,7 +81,7 @@ async def test_the_dialog_names_the_case_the_message_names(scenario: Scenario) -
         said = await hand_off.ask(scenario.request(ANA), text)
         assert isinstance(said, Card)
         assert teams_values(said.content) == {"case": CASE}
-        assert "Summary, Steps tried, Next steps for us" in all_text(said.content)
+        assert "Summary, Steps tried, and Next steps for us" in all_text(said.content)
 
 
 async def test_opening_it_queues_the_dialog_in_the_persons_chat(scenario: Scenario) -> None:

@@ -118,8 +118,8 @@ async def test_the_requester_is_reminded_before_the_contact_while_nobody_took_th
     assert f"Customer contact in 30 minutes: case {CASE}" in shown
     assert "Customer waits for our log analysis" in shown
     # In Ana's own saved zone, named, and in the customer's.
-    assert "Wed 2026-11-25 16:00 CET (UTC+01:00, Europe/Berlin)" in shown
-    assert "Wed 2026-11-25 09:00 CST (UTC-06:00, America/Chicago)" in shown
+    assert "Wed Nov 25, 2026, 4:00 PM CET" in shown
+    assert "Wed Nov 25, 2026, 9:00 AM CST" in shown
     assert "Nobody has taken your handoff yet" in shown
     assert "you have not saved a time zone" not in shown
 
@@ -139,7 +139,7 @@ async def test_after_an_accept_the_new_owner_gets_the_reminder_and_the_requester
     [shown] = reminder_cards(world, bo_chat)
     assert "Nobody has taken" not in shown
     # Bo saved no zone: the shift zone of the US, where he took the case, said as such.
-    assert "Wed 2026-11-25 07:00 PST (UTC-08:00, America/Los_Angeles)" in shown
+    assert "Wed Nov 25, 2026, 7:00 AM PST" in shown
     assert "Times for you are in America/Los_Angeles, the US shift's zone" in shown
 
 
@@ -151,7 +151,7 @@ async def test_a_saved_region_without_a_zone_gives_that_regions_shift_zone(
     await accepted(world, await requested(world), BO)
     await run_all_due(world)
     [shown] = reminder_cards(world, bo_chat)
-    assert "Wed 2026-11-25 23:00 CST (UTC+08:00, Asia/Shanghai)" in shown
+    assert "Wed Nov 25, 2026, 11:00 PM CST" in shown
     assert "the APAC shift's zone" in shown
 
 
@@ -174,7 +174,7 @@ async def test_a_revised_next_contact_moves_the_reminder_and_the_old_one_stays_s
     world.clock.advance(new.not_before - old.not_before)
     await world.run(reminders(world).remind, new)
     [shown] = reminder_cards(world, chat)
-    assert "Wed 2026-11-25 18:00 GMT (UTC+00:00, Europe/London)" in shown
+    assert "Wed Nov 25, 2026, 6:00 PM GMT" in shown
 
 
 async def test_a_revision_that_keeps_the_time_plans_nothing_more(world: StepWorld) -> None:
@@ -267,12 +267,12 @@ async def test_a_purged_case_is_not_reminded(world: StepWorld) -> None:
         # The night the clocks go back: 01:30 happens twice in London; the first, BST, is meant.
         (
             datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
-            "Sun 2026-10-25 01:30 BST (UTC+01:00, Europe/London)",
+            "Sun Oct 25, 2026, 1:30 AM BST",
         ),
         # The night they go forward, a contact at 01:30 UTC reads 02:30 BST.
         (
             datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
-            "Sun 2026-03-29 02:30 BST (UTC+01:00, Europe/London)",
+            "Sun Mar 29, 2026, 2:30 AM BST",
         ),
     ],
 )

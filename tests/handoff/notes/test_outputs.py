@@ -226,10 +226,10 @@ def test_mail_refuses_blank_config(address: str, prefix: str) -> None:
 @pytest.mark.parametrize(
     ("zone", "expected"),
     [
-        ("Europe/Berlin", "Thu 2026-01-15 17:00 CET (UTC+01:00, Europe/Berlin)"),
-        ("America/Chicago", "Thu 2026-01-15 10:00 CST (UTC-06:00, America/Chicago)"),
+        ("Europe/Berlin", "Thu Jan 15, 2026, 5:00 PM CET"),
+        ("America/Chicago", "Thu Jan 15, 2026, 10:00 AM CST"),
         # tzdata has no letters for Singapore; the offset alone says it.
-        ("Asia/Singapore", "Fri 2026-01-16 00:00 (UTC+08:00, Asia/Singapore)"),
+        ("Asia/Singapore", "Fri Jan 16, 2026, 12:00 AM UTC+08:00"),
     ],
 )
 def test_customer_message_shows_next_update_in_customer_zone(zone: str, expected: str) -> None:
@@ -254,7 +254,7 @@ def test_customer_message_summer_time_abbreviation_and_no_actions() -> None:
         next_update_at=dt.datetime(2026, 7, 1, 7, 30, tzinfo=dt.UTC),
         zone_name="Europe/Berlin",
     )
-    assert "Wed 2026-07-01 09:30 CEST (UTC+02:00, Europe/Berlin)" in text
+    assert "Wed Jul 1, 2026, 9:30 AM CEST" in text
     assert "You do not need to do anything for now." in text
     assert len(text.splitlines()) < 12
 

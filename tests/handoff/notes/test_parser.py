@@ -104,6 +104,30 @@ def test_pass_to_language_and_status_are_read() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "needs"),
+    [
+        ("Customer language: German; Japanese speaker", "de", "Japanese speaker"),
+        ("Customer language: German", "de", None),
+        (
+            "customer language : Deutsch;  calls only in the morning",
+            "de",
+            "calls only in the morning",
+        ),
+        ("Customer language: Portuguese (Brazil); a; b", "pt_BR", "a; b"),
+        ("Japanese speaker", None, "Japanese speaker"),
+        # A language the bot does not write in is the engineer's words, kept whole.
+        ("Customer language: Klingon; x", None, "Customer language: Klingon; x"),
+    ],
+)
+def test_the_customers_language_is_read_from_the_language_needs(
+    text: str, language: str | None, needs: str | None
+) -> None:
+    parsed = parse_notes(f"Language Needs\n=============\n{text}\n\nIssue\n=============\nx\n")
+    assert (parsed.customer_language, parsed.language_needs) == (language, needs)
+    assert parsed.issue == "x"
+
+
+@pytest.mark.parametrize(
     ("item", "step", "outcome"),
     [
         ("Raised the timeout -> copy step fails", "Raised the timeout", "copy step fails"),

@@ -21,6 +21,7 @@ from handoff.models import (
 )
 from handoff.notes.parser import parse_notes
 from handoff.notes.template import ASKED_FIELDS, OUTCOME_SEPARATOR, render_notes
+from i18n.languages import LANGUAGES
 
 # --- the round trip, as a property -------------------------------------------------------------
 #
@@ -155,6 +156,7 @@ notes_strategy = st.builds(
     pass_to=st.none() | st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True),
     reason=st.none() | free_text(),
     language=st.none() | text_lines,
+    customer_language=st.sampled_from(sorted(LANGUAGES)),
     status=st.sampled_from(CaseStatus),
     zone=st.sampled_from(ZONES),
 )
@@ -163,6 +165,7 @@ def test_every_field_the_bot_writes_into_the_notes_is_read_back(
     pass_to: str | None,
     reason: str | None,
     language: str | None,
+    customer_language: str,
     status: CaseStatus,
     zone: str,
 ) -> None:
@@ -176,6 +179,7 @@ def test_every_field_the_bot_writes_into_the_notes_is_read_back(
         customer_timezone=zone,
         status=status,
         language_needs=language,
+        customer_language=customer_language,
     )
     text = render_notes(notes, case, zone_name=zone, pass_to=pass_to, reason=reason)
     parsed = parse_notes(text)
@@ -190,6 +194,8 @@ def test_every_field_the_bot_writes_into_the_notes_is_read_back(
         language,
         status,
     )
+    # Said in the Language Needs only when it is not English, the default.
+    assert (parsed.customer_language or "en") == customer_language
 
 
 # Lines as engineers write them, read back whatever the generators above would keep: the
@@ -214,3 +220,37 @@ REAL_LINES = [
 def test_a_real_line_reads_back_as_written(line: str) -> None:
     assert _reads_as_text(line), f"free text: {line!r}"
     assert _reads_as_item(line), f"a list item: {line!r}"
+
+
+@pytest.mark.parametrize(
+    ("language", "needs", "written"),
+    [
+        ("de", "Japanese speaker", "Customer language: German; Japanese speaker"),
+        ("de", None, "Customer language: German"),
+        ("en", "Japanese speaker", "Japanese speaker"),
+        # Words that would read as another language say English first.
+        (
+            "en",
+            "Customer language: German",
+            "Customer language: English; Customer language: German",
+        ),
+    ],
+)
+def test_the_notes_say_the_customers_language_in_the_language_needs(
+    language: str, needs: str | None, written: str
+) -> None:
+    case = Case(
+        number="2311230040001234",
+        severity=Severity.B,
+        is_24x7=False,
+        plan=SupportPlan.PREMIER,
+        product_skill="HDInsight",
+        customer_region="US",
+        customer_timezone="Etc/UTC",
+        language_needs=needs,
+        customer_language=language,
+    )
+    text = render_notes(HandoffNotes(summary="s"), case, zone_name="Etc/UTC")
+    assert f"Language Needs\n=============\n{written}\n" in text
+    parsed = parse_notes(text)
+    assert (parsed.customer_language or "en", parsed.language_needs) == (language, needs)

@@ -197,7 +197,7 @@ def build_worker(
     died: Callable[[OutboxItem], None] = lambda _item: None,
 ) -> OutboxWorker:
     sender = OutboxSender(adapter, settings.app_id, pacer or ConversationPacer())
-    links = process.case_system.url_template
+    links, team_language = process.case_system.url_template, process.case_transfer.language
     if graph is not None:
         sender.look_for_landed_sends(
             LandedSends(
@@ -209,9 +209,7 @@ def build_worker(
             )
         )
     app_id, schedule = settings.teams_app_id, process.schedule()
-    chats = GroupChatHandlers(
-        store, graph, sender, clock, teams_app_id=app_id, schedule=schedule, case_url_template=links
-    )
+    chats = GroupChatHandlers(store, graph, sender, clock, app_id, schedule, links, team_language)
     handlers = EffectHandlers(
         store,
         sender,
@@ -224,6 +222,7 @@ def build_worker(
         smes=process.sme_people(),
         leads=process.lead_people(),
         case_url_template=links,
+        team_language=team_language,
     )
     digest = DigestHandlers(store, sender, clock, process)
     reminders = ReminderHandlers(
@@ -233,6 +232,7 @@ def build_worker(
         schedule,
         configured_channel=process.case_transfer.channel_id,
         also_plan=(digest.plan,),
+        team_language=team_language,
     )
     approval_cards = ApprovalCardHandlers(store, sender, process.lead_people(), clock, links)
     commitments = CommitmentReminders(store, sender, clock, schedule)

@@ -163,9 +163,9 @@ COMMANDS: tuple[Command, ...] = (
         "settings",
         ("setting?", "words*"),
         N_(
-            "**settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | language Deutsch | "
-            "mute | unmute] — what I know about you; before your shift ends I remind you of your "
-            "critical cases. "
+            "**settings** [region EMEA | zone Europe/Berlin | hours 09:00-17:30 | "
+            "language Deutsch | mute | unmute] — what I know about you; before your shift ends I "
+            "remind you of your critical cases. "
             "Leads: **settings digest off** (or **on**) for the weekly insights in the channel."
         ),
         "Your region, time zone, hours, language and reminders",

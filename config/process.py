@@ -24,6 +24,7 @@ from handoff.insights import DEFAULT_TARGET_MINUTES
 from handoff.models import CASE_PLACEHOLDER, Person, RegionCode, Severity
 from handoff.notes.commitment import DEFAULT_NOTICE
 from handoff.schedule import HandoffMeeting, Schedule, Shift, check_zone
+from i18n.languages import ENGLISH, LANGUAGES, from_tag
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone)]
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -175,6 +176,21 @@ class CaseTransferChannel(_Strict):
     # these Microsoft Entra groups (nested membership counts), asked of Microsoft Graph.
     allowed_teams: tuple[str, ...] = ()
     allowed_groups: tuple[GroupObjectId, ...] = ()
+    # What the bot posts to the channel and to the cases' group chats is read by the whole
+    # team, so it is in the team's language; a personal chat is in its reader's own.
+    language: str = ENGLISH.code
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value in LANGUAGES:
+            return value
+        meant = from_tag(value)
+        hint = f" (for {value!r} write {meant!r})" if meant else ""
+        raise ValueError(
+            f"{value!r} is not a language the bot speaks{hint}; write one of "
+            + ", ".join(LANGUAGES)
+        )
 
     @field_validator("allowed_teams")
     @classmethod

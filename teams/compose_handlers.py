@@ -28,6 +28,7 @@ from application.request import Card, Request, Said
 from application.team_membership import TeamMembership
 from cards.compose_cards import CASE_INPUT, THUMBNAIL_CONTENT_TYPE
 from cards.elements import CARD_CONTENT_TYPE
+from i18n import _
 
 from .activities import fitted_card, request_of
 from .sending import TeamsSender
@@ -46,7 +47,6 @@ MAX_QUERY_CHARS = 200
 MAX_URL_CHARS = 2048
 # A message's HTML is read up to here (Teams caps a message near 28 KB).
 MAX_HTML_CHARS = 200_000
-DIALOG_TITLE = "Hand off this case"
 # Teams caches an unfurled link for 30 minutes unless told not to: a card that another
 # person may not read, or that has changed since, must not be shown from that cache.
 NO_CACHE = {
@@ -61,7 +61,15 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 def unknown_command(command: object) -> str:
     shown = str(command)[:40]
-    return f"I don't know the command “{shown}”: update the app, or ask your Teams admin to."
+    # Translators: {command} is the id of a compose-box command the app's manifest names.
+    return _(
+        "I don't know the command “{command}”: update the app, or ask your Teams admin to."
+    ).format(command=shown)
+
+
+def dialog_title() -> str:
+    """The title of the "Hand off this case" dialog (the same words as the manifest's action)."""
+    return _("Hand off this case")
 
 
 def message_text(payload: object) -> str:
@@ -123,7 +131,7 @@ def task_body(said: Said) -> dict[str, Any]:
     """The action's answer: the dialog's card, or a pop-up message."""
     if isinstance(said, Card):
         card = {"contentType": CARD_CONTENT_TYPE, "content": fitted_card(said.content)}
-        value = {"title": DIALOG_TITLE, "width": "medium", "height": "medium", "card": card}
+        value = {"title": dialog_title(), "width": "medium", "height": "medium", "card": card}
         return {"task": {"type": "continue", "value": value}}
     return {"task": {"type": "message", "value": str(said)}}
 

@@ -26,11 +26,13 @@ from handoff.effects import OutboxKind
 from handoff.models import Person, case_from_url, case_number_from, case_number_in
 from handoff.notes.parser import parse_notes
 from handoff.ports import Clock, ConversationStore, Outbox, OutboxItem
+from i18n import _, formats
 from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
 from .. import messages
 from ..access import RequestAccess
+from ..outbox_steps import reader_language
 from ..outbox_steps.sender import personal_chat
 from ..request import Card, Request, Said
 
@@ -44,42 +46,69 @@ CASE_PARAMETER = CASE_INPUT
 MAX_MESSAGE_CHARS = 20_000
 _LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
-NO_PERSONAL_CHAT = (
-    "I hand off cases in our personal chat, and we have none yet: open a chat with me (find "
-    "me under Chat, or in Apps), say hi, then choose **Hand off this case** on the message "
-    "again."
-)
+
+def no_personal_chat() -> str:
+    return _(
+        "I hand off cases in our personal chat, and we have none yet: open a chat with me (find "
+        "me under Chat, or in Apps), say hi, then choose **Hand off this case** on the message "
+        "again."
+    )
 
 
 def opened(case: str | None, noted: list[str]) -> str:
-    notes = "its notes (" + ", ".join(noted) + ")" if noted else "its text as the summary"
+    """Where to carry on, and what the message gave: the notes of the template it fills in
+    (as the notes form names them), else its whole text as the summary."""
+    notes = formats.listing(noted)
+    if case is None and noted:
+        # Translators: {notes} lists the names of the notes' fields the message filled in.
+        return _(
+            "I opened a handoff in our personal chat, with its notes ({notes}) from the message. "
+            "The message names no case number, so the form there asks for it first: carry on "
+            "there."
+        ).format(notes=notes)
     if case is None:
-        return (
-            f"I opened a handoff in our personal chat, with {notes} from the message. The "
-            "message names no case number, so the form there asks for it first: carry on there."
+        return _(
+            "I opened a handoff in our personal chat, with its text as the summary from the "
+            "message. The message names no case number, so the form there asks for it first: "
+            "carry on there."
         )
-    return (
-        f"I opened the handoff of case {case} in our personal chat, with {notes} from the "
-        "message: carry on there."
-    )
+    if noted:
+        # Translators: {notes} lists the names of the notes' fields the message filled in.
+        return _(
+            "I opened the handoff of case {case} in our personal chat, with its notes ({notes}) "
+            "from the message: carry on there."
+        ).format(case=case, notes=notes)
+    return _(
+        "I opened the handoff of case {case} in our personal chat, with its text as the summary "
+        "from the message: carry on there."
+    ).format(case=case)
 
 
 def started_from_message(case: str | None) -> str:
     """Said in the personal chat before the dialog's first question."""
-    about = f" about case {case}" if case else ""
-    return (
-        f"Here is the handoff you started from a message{about}. Its notes are filled in on "
-        "the notes card: check them when you get there."
-    )
+    if not case:
+        return _(
+            "Here is the handoff you started from a message. Its notes are filled in on the "
+            "notes card: check them when you get there."
+        )
+    return _(
+        "Here is the handoff you started from a message about case {case}. Its notes are "
+        "filled in on the notes card: check them when you get there."
+    ).format(case=case)
 
 
 def finish_the_open_one_first(case: str | None) -> str:
-    about = f" of case {case}" if case else ""
-    return (
-        f"You are in the middle of a handoff{about} here, so I did not start the one from the "
-        "message: finish it, or type **cancel**, then choose **Hand off this case** on the "
-        "message again."
-    )
+    if not case:
+        return _(
+            "You are in the middle of a handoff here, so I did not start the one from the "
+            "message: finish it, or type **cancel**, then choose **Hand off this case** on the "
+            "message again."
+        )
+    return _(
+        "You are in the middle of a handoff of case {case} here, so I did not start the one "
+        "from the message: finish it, or type **cancel**, then choose **Hand off this case** on "
+        "the message again."
+    ).format(case=case)
 
 
 @dataclass(frozen=True)
@@ -183,7 +212,7 @@ class HandOffMessage:
         if refusal is not None:
             return refusal
         if await personal_chat(self._store, request.actor) is None:
-            return NO_PERSONAL_CHAT
+            return no_personal_chat()
         return None
 
 
@@ -198,7 +227,7 @@ class OpenHandoffStep:
     not journaled: a crash in the middle may show the first question twice, which the dialog
     takes in its stride (an answer to either card moves it on)."""
 
-    def __init__(self, store: ConversationStore, starter: DialogStarter) -> None:
+    def __init__(self, store: reader_language.Store, starter: DialogStarter) -> None:
         self._store = store
         self._starter = starter
 
@@ -213,4 +242,6 @@ class OpenHandoffStep:
                 f"no personal chat with {draft.person.name or draft.person.id}: they have not "
                 "installed the bot"
             )
-        await self._starter.start(address.reference, draft)
+        # The bot's own turn in the person's chat: it speaks the person's language.
+        async with reader_language.speaking_to(self._store, draft.person, address):
+            await self._starter.start(address.reference, draft)

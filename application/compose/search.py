@@ -31,6 +31,7 @@ from handoff.ports import (
     HandoffRepository,
     HandoffSearch,
 )
+from i18n import _, ngettext
 
 from ..access import RequestAccess
 from ..outbox_steps.sender import personal_chat
@@ -45,19 +46,28 @@ RECENT = timedelta(days=14)
 MAX_WORDS = 8
 MAX_WORD_CHARS = 100
 
-NONE_OF_YOURS = (
-    "You have no open handoff, and took none lately. Type a case number, or words of a "
-    "case's title, to find one."
-)
-NOT_A_CASE_NUMBER = "A case number has 6 to 20 digits: check the number you typed."
+
+def none_of_yours() -> str:
+    return _(
+        "You have no open handoff, and took none lately. Type a case number, or words of a "
+        "case's title, to find one."
+    )
+
+
+def not_a_case_number() -> str:
+    return _("A case number has 6 to 20 digits: check the number you typed.")
 
 
 def nothing_found(query: str) -> str:
     shown = query if len(query) <= 60 else query[:59] + "…"
-    return (
-        f"No open handoff, and none changed in the last {RECENT.days} days, matches “{shown}”. "
-        "Type part of its case number, or words of its title."
-    )
+    # Translators: {query} is what the person typed in the search box.
+    return ngettext(
+        "No open handoff, and none changed in the last {days} day, matches “{query}”. Type "
+        "part of its case number, or words of its title.",
+        "No open handoff, and none changed in the last {days} days, matches “{query}”. Type "
+        "part of its case number, or words of its title.",
+        RECENT.days,
+    ).format(days=RECENT.days, query=shown)
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ class CaseSearch:
             return Results(said=refusal)
         digits, words = search_terms(query)
         if len(digits) > 20:
-            return Results(said=NOT_A_CASE_NUMBER)
+            return Results(said=not_a_case_number())
         handoffs = await self._store.find_handoffs(
             HandoffSearch(
                 case_digits=digits,
@@ -150,7 +160,7 @@ class CaseSearch:
         if not mine:
             # Nothing of their own: a stranger hears why searching will not help either.
             refusal = await self._access.see_open(request)
-            return Results(said=refusal or NONE_OF_YOURS)
+            return Results(said=refusal or none_of_yours())
         mine.sort(key=lambda handoff: not handoff.state.is_open)  # stable: newest first within
         return self._results(mine)
 

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from application import messages
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender
 from application.request import Card
 from cards.escalation_card import approval_card
@@ -96,8 +97,12 @@ class ApprovalCardHandlers:
             OutboxKind.UPDATE_APPROVAL_CARDS: self.split,
         }
 
-    def _card(self, escalation: Escalation) -> Card:
-        return Card(approval_card(escalation, case_url_template=self._case_url_template))
+    async def _card(
+        self, escalation: Escalation, lead: Person, address: ConversationAddress
+    ) -> Card:
+        """The card as `lead` reads it, in their language."""
+        async with speaking_to(self._store, lead, address):
+            return Card(approval_card(escalation, case_url_template=self._case_url_template))
 
     def on_dead(self) -> dict[str, Handler]:
         return {OutboxKind.SEND_APPROVAL_CARD: self.tell_if_nobody_reached}
@@ -125,7 +130,8 @@ class ApprovalCardHandlers:
             )
         # A retry after the send (the record below failed) gets the sent card's id back from
         # the send journal instead of sending it again.
-        activity_id = await self._sender.send(address.reference, self._card(escalation), journal)
+        card = await self._card(escalation, lead, address)
+        activity_id = await self._sender.send(address.reference, card, journal)
         await self._store.add_escalation_card(
             escalation.id,
             CardRef(conversation_id=address.conversation_id, activity_id=activity_id),
@@ -137,8 +143,9 @@ class ApprovalCardHandlers:
         sent = await self._card_of(escalation.id, lead)
         if sent is None:
             return  # this lead never got the card (its send is a dead letter): nothing to show
-        card, address = sent
-        await self._sender.update(address.reference, card.activity_id, self._card(escalation))
+        sent_card, address = sent
+        card = await self._card(escalation, lead, address)
+        await self._sender.update(address.reference, sent_card.activity_id, card)
 
     async def tell_if_nobody_reached(
         self, item: OutboxItem, journal: SendJournal | None = None
@@ -163,13 +170,17 @@ class ApprovalCardHandlers:
             "the approval card reached no Team Leader",
             extra={"case": escalation.case_number, "escalation_id": escalation.id},
         )
-        await self._store.enqueue_message(self._nobody_reached(escalation, asked))
+        await self._store.enqueue_message(await self._nobody_reached(escalation, asked))
 
-    def _nobody_reached(self, escalation: Escalation, asked: Sequence[Person]) -> OutboxMessage:
+    async def _nobody_reached(
+        self, escalation: Escalation, asked: Sequence[Person]
+    ) -> OutboxMessage:
         names = [lead.name or lead.id for lead in asked]
+        async with speaking_to(self._store, escalation.requester):
+            text = messages.approval_reached_nobody(escalation.case_number, names)
         return effects.tell(
             escalation.requester,
-            messages.approval_reached_nobody(escalation.case_number, names),
+            text,
             f"escalation:{escalation.id}:reached-nobody",
             self._clock.now(),
         )

@@ -3,9 +3,9 @@
 The reminders are written with the handoff's changes (handoff/notes/commitment.py says which),
 so each is one outbox item, claimed by one bot process however many share the database; this
 step asks, when one comes due, whether it still holds (same promised time, same holder, the
-case's latest handoff, not cancelled) and sends it to that person's personal chat, with the
-time in their zone. Not silenced by `settings mute`: like R-STAY's reminders, it is about a
-customer waiting, not the person's own day."""
+case's latest handoff, not cancelled) and sends it to that person's personal chat, in their
+language, with the time in their zone. Not silenced by `settings mute`: like R-STAY's
+reminders, it is about a customer waiting, not the person's own day."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender, personal_chat
 from application.reader import DEFAULT_ZONE
 from application.request import Card
@@ -23,6 +24,7 @@ from handoff.models import Handoff, Person
 from handoff.notes.commitment import why_not_remind
 from handoff.ports import Clock, ConversationStore, HandoffRepository, OutboxItem, UserSettingsStore
 from handoff.schedule import Schedule
+from i18n import _
 from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
@@ -64,8 +66,9 @@ class CommitmentReminders:
                 f"no personal chat with {person.name or person.id} for the reminder of case "
                 f"{handoff.case.number}'s customer contact: they have not installed the bot"
             )
-        zone, note = await self.zone(person, handoff)
-        card = commitment_card(handoff, self._clock.now(), zone, note)
+        async with speaking_to(self._store, person, address):
+            zone, note = await self.zone(person, handoff)
+            card = commitment_card(handoff, self._clock.now(), zone, note)
         await self._sender.send(address.reference, Card(card), journal)
         log.info("commitment reminder sent", extra={**where, "case": handoff.case.number})
 
@@ -79,9 +82,15 @@ class CommitmentReminders:
         region = settings.region if settings is not None and settings.region else None
         region = region or (handoff.target_region if handoff.owner else handoff.from_region)
         shift = self._schedule.shift_of(region)
-        zone = shift.timezone if shift is not None else DEFAULT_ZONE
-        whose = f"the {region} shift's zone" if shift is not None else "UTC"
-        return zone, (
-            f"Times for you are in {zone}, {whose}: you have not saved a time zone. Type "
-            "**settings zone** and yours, e.g. **settings zone Europe/Berlin**, to see them in it."
-        )
+        if shift is None:
+            return DEFAULT_ZONE, _(
+                "Times for you are in {zone}, UTC: you have not saved a time zone. Type "
+                "**settings zone** and yours, e.g. **settings zone Europe/Berlin**, to see them "
+                "in it."
+            ).format(zone=DEFAULT_ZONE)
+        # Translators: {zone} is a time zone name (America/Chicago), {region} a region's code.
+        return shift.timezone, _(
+            "Times for you are in {zone}, the {region} shift's zone: you have not saved a time "
+            "zone. Type **settings zone** and yours, e.g. **settings zone Europe/Berlin**, to "
+            "see them in it."
+        ).format(zone=shift.timezone, region=region)

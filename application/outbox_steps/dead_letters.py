@@ -13,19 +13,30 @@ from typing import Protocol
 from handoff import effects
 from handoff.effects import DEAD_LETTER_WINDOW, OutboxKind
 from handoff.models import Person
-from handoff.ports import Clock, ConversationStore, Outbox, OutboxItem, OutboxState
+from handoff.ports import (
+    Clock,
+    ConversationStore,
+    Outbox,
+    OutboxItem,
+    OutboxState,
+    UserSettingsStore,
+)
+from i18n import _
 from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
 from ..outbox_admin import overview
+from .reader_language import speaking_to
 from .sender import Sender, personal_chat
 
 log = logging.getLogger(__name__)
 
-INTRO = "Some of my outbox items could not be delivered and are dead letters now."
+
+def intro() -> str:
+    return _("Some of my outbox items could not be delivered and are dead letters now.")
 
 
-class Store(Outbox, ConversationStore, Protocol):
+class Store(Outbox, ConversationStore, UserSettingsStore, Protocol):
     pass
 
 
@@ -69,5 +80,6 @@ class DeadLetterReports:
                 f"no personal chat with the admin {admin.name or admin.id}: they have not "
                 "installed the bot"
             )
-        text = f"{INTRO}\n\n{await overview(self._store)}"
+        async with speaking_to(self._store, admin, address):
+            text = f"{intro()}\n\n{await overview(self._store)}"
         await self._sender.send(address.reference, text, journal)

@@ -21,6 +21,7 @@ from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.insights import Period
 from handoff.ports import Clock, ConversationStore, Outbox, OutboxItem, SettingsStore
+from i18n import _, speaking
 from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class DigestHandlers:
         self._clock = clock
         self._schedule = process.schedule()
         self._configured_channel = process.case_transfer.channel_id
+        self._team_language = process.case_transfer.language
         self._time = process.insights.digest_time
         self._targets = process.insights.targets()
 
@@ -113,14 +115,18 @@ class DigestHandlers:
             # Nothing to retry: the next week's digest finds the channel once it is set up.
             log.info("no Case Transfer channel for the weekly digest", extra=where)
             return
-        period = Period(
-            dt.datetime.fromisoformat(item.payload["since"]),
-            dt.datetime.fromisoformat(item.payload["until"]),
-            "last week",
-            item.payload["zone"],
-        )
-        figures = await region_insights(
-            self._store, period, region, self._clock.now(), self._targets
-        )
-        await self._sender.send(address.reference, Card(insights_card(figures)), journal)
+        # The team's channel reads it: in the team's language (case_transfer.language).
+        with speaking(self._team_language):
+            period = Period(
+                dt.datetime.fromisoformat(item.payload["since"]),
+                dt.datetime.fromisoformat(item.payload["until"]),
+                # Translators: the period a weekly digest covers, as its card names it.
+                _("last week"),
+                item.payload["zone"],
+            )
+            figures = await region_insights(
+                self._store, period, region, self._clock.now(), self._targets
+            )
+            card = Card(insights_card(figures))
+        await self._sender.send(address.reference, card, journal)
         log.info("weekly digest posted", extra={**where, "handoffs": figures.requested})

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from application import messages
 from application.channel import case_transfer_channel
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender, personal_chat, teams_user_id
 from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
@@ -31,6 +32,8 @@ from handoff.ports import (
     SettingsStore,
     UserSettingsStore,
 )
+from i18n import _, speaking
+from i18n.languages import ENGLISH
 from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
@@ -87,8 +90,11 @@ class EffectHandlers:
         smes: dict[str, tuple[Person, ...]],
         leads: Sequence[Person] = (),
         case_url_template: str | None = None,
+        team_language: str = ENGLISH.code,
     ) -> None:
         self._case_url_template = case_url_template
+        # What the Case Transfer channel is told is in the team's language (case_transfer).
+        self._team_language = team_language
         self._store = store
         self._sender = sender
         self._clock = clock
@@ -123,18 +129,8 @@ class EffectHandlers:
         channel_id = await case_transfer_channel(self._store, self._configured_channel)
         address = await self._store.channel_conversation(channel_id) if channel_id else None
         if address is None:
-            why = (
-                "no Case Transfer channel is set up: a team owner @mentions me with **setup** in "
-                "that channel"
-                if not channel_id
-                else "I am not in the team of the configured Case Transfer channel"
-            )
-            number = handoff.case.number
-            text = (
-                f"Your handoff of case {number} is saved, but I could not post its card: {why}. "
-                "I post it as soon as the channel is set up; meanwhile "
-                f"**status {number}** shows it."
-            )
+            async with speaking_to(self._store, handoff.requester):
+                text = _card_not_posted(handoff.case.number, channel_bound=bool(channel_id))
             await self._tell(handoff.requester, [text], journal)
             return
         activity_id = await self._sender.send(
@@ -176,24 +172,27 @@ class EffectHandlers:
                     "left_out": list(users.left_out),
                 },
             )
-        return Card(
-            handoff_card(
-                handoff,
-                refresh_users=users.ids,
-                now=self._clock.now(),
-                case_url_template=self._case_url_template,
+        with speaking(self._team_language):
+            return Card(
+                handoff_card(
+                    handoff,
+                    refresh_users=users.ids,
+                    now=self._clock.now(),
+                    case_url_template=self._case_url_template,
+                )
             )
-        )
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])
+        # The text (and a card given with it) was written when the item was made.
         messages: list[Said] = [item.payload["text"]]
         if isinstance(item.payload.get("card"), dict):
             messages.append(Card(item.payload["card"]))
         if item.payload.get("ask_answer"):
             handoff = await self._store.get(item.payload["handoff_id"])
             if handoff.state is HandoffState.MORE_INFO_NEEDED:
-                messages.append(Card(answer_card(handoff, self._case_url_template)))
+                async with speaking_to(self._store, person):
+                    messages.append(Card(answer_card(handoff, self._case_url_template)))
         await self._tell(person, messages, journal)
 
     async def stay_reminder(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
@@ -215,13 +214,35 @@ class EffectHandlers:
             # Each SME's notice is an item of its own in their chat: one who cannot be
             # reached holds up nobody, and the requester hears of it (outbox_steps/undelivered.py).
             route = f"{handoff.from_region} → {handoff.target_region}"
-            smes_text = messages.stay_smes(handoff.case.number, route, waited)
             smes = self._smes.get(handoff.from_region, ()) + self._smes.get(
                 handoff.target_region, ()
             )
-            for notice in effects.stay_sme_notices(handoff, smes, smes_text, now):
-                await self._store.enqueue_message(notice)
-        text = messages.stay_reminder(handoff.case.number, waited)
-        if tell_smes and not smes:
-            text += " " + effects.no_sme_reachable()
+            for sme, notice in zip(
+                smes, effects.stay_sme_notices(handoff, smes, "", now), strict=True
+            ):
+                # Each SME's notice written in their own language.
+                async with speaking_to(self._store, sme):
+                    sme_text = messages.stay_smes(handoff.case.number, route, waited)
+                payload = {**notice.payload, "text": sme_text}
+                await self._store.enqueue_message(notice.model_copy(update={"payload": payload}))
+        async with speaking_to(self._store, handoff.requester):
+            text = messages.stay_reminder(handoff.case.number, waited)
+            if tell_smes and not smes:
+                text += " " + effects.no_sme_reachable()
         await self._tell(handoff.requester, [text], journal)
+
+
+def _card_not_posted(number: str, *, channel_bound: bool) -> str:
+    """Told to the requester when their handoff's card has no channel to go to."""
+    if not channel_bound:
+        return _(
+            "Your handoff of case {number} is saved, but I could not post its card: no Case "
+            "Transfer channel is set up: a team owner @mentions me with **setup** in that "
+            "channel. I post it as soon as the channel is set up; meanwhile **status {number}** "
+            "shows it."
+        ).format(number=number)
+    return _(
+        "Your handoff of case {number} is saved, but I could not post its card: I am not in the "
+        "team of the configured Case Transfer channel. I post it as soon as the channel is set "
+        "up; meanwhile **status {number}** shows it."
+    ).format(number=number)

@@ -1,6 +1,8 @@
 """R-LONG group chats through Microsoft Graph, one outbox step at a time: create the chat
 (looked up first, so a retry never makes a second), install the bot in it, and once Teams
-tells the bot it was installed, post the case summary and the chat's rules."""
+tells the bot it was installed, post the case summary and the chat's rules. What the chat
+is told is in the team's language (case_transfer.language), as in the Case Transfer channel;
+what a person is told in their own chat, in theirs."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender
 from application.request import Card
 from cards.transfer_card import handoff_card
@@ -26,6 +29,8 @@ from handoff.long_running import (
 from handoff.models import HandoffState, Person
 from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
+from i18n import _, speaking
+from i18n.languages import ENGLISH
 from outbox.failures import PermanentFailure
 from outbox.worker import Handler, SendJournal
 
@@ -42,12 +47,13 @@ class GroupChatHandlers:
         graph: GraphClient | None,
         sender: Sender,
         clock: Clock,
-        *,
         teams_app_id: str,
         schedule: Schedule,
         case_url_template: str | None = None,
+        team_language: str = ENGLISH.code,
     ) -> None:
         self._case_url_template = case_url_template
+        self._team_language = team_language
         self._store = store
         self._graph = graph
         self._sender = sender
@@ -84,22 +90,30 @@ class GroupChatHandlers:
         )
         handoff = await self._store.latest_for_case(chat.case_number)
         if handoff is not None:
-            text = (
-                f"I could not make the group chat of case {chat.case_number}: {error} "
-                "The case itself is unchanged. Once that is fixed, type "
-                f"**longrunning {chat.case_number} chat** to try again."
-            )
             for person in {p.id: p for p in (handoff.owner, handoff.requester) if p}.values():
                 try:
-                    await self._tell(person, text, journal)
+                    await self._tell(person, chat.case_number, error, journal)
                 except Exception:
                     log.exception("could not tell about a failed group chat")
         raise PermanentFailure(str(error))
 
-    async def _tell(self, person: Person, text: str, journal: SendJournal | None) -> None:
+    async def _tell(
+        self,
+        person: Person,
+        case_number: str,
+        error: GraphError | GraphAuthError,
+        journal: SendJournal | None,
+    ) -> None:
         address = await self._store.personal_conversation(person.id)
-        if address is not None:
-            await self._sender.send(address.reference, text, journal)
+        if address is None:
+            return
+        async with speaking_to(self._store, person, address):
+            # Translators: {error} is Microsoft Graph's own explanation, in English.
+            text = _(
+                "I could not make the group chat of case {number}: {error} The case itself is "
+                "unchanged. Once that is fixed, type **longrunning {number} chat** to try again."
+            ).format(number=case_number, error=error)
+        await self._sender.send(address.reference, text, journal)
 
     def _graph_client(self) -> GraphClient:
         if self._graph is None or not self._teams_app_id:
@@ -154,11 +168,13 @@ class GroupChatHandlers:
         # depend on how long the posts below take, and a retry books nothing twice.
         owner_region = handoff.target_region if handoff.owner else handoff.from_region
         await self._remind_at_shift_end(chat.case_number, owner_region)
-        card = handoff_card(
-            handoff, now=self._clock.now(), case_url_template=self._case_url_template
-        )
+        with speaking(self._team_language):
+            card = handoff_card(
+                handoff, now=self._clock.now(), case_url_template=self._case_url_template
+            )
+            rules = chat_rules()
         await self._sender.send(address.reference, Card(card), journal)
-        await self._sender.send(address.reference, chat_rules(), journal)
+        await self._sender.send(address.reference, rules, journal)
         await self._store.update_group_chat(chat.case_number, GroupChatState.POSTED)
 
     async def _remind_at_shift_end(self, case_number: str, region: str) -> None:
@@ -185,9 +201,16 @@ class GroupChatHandlers:
         if successor is not None:
             await self._remind_at_shift_end(chat.case_number, successor.region)
         if owner is not None and successor is not None:
-            text = (
-                f"{owner.name} ({region}): your shift ends soon. Update the notes and type "
-                f"**shiftend** with a short summary to hand case {chat.case_number} to "
-                f"{successor.name} ({successor.region})."
-            )
+            with speaking(self._team_language):
+                text = _(
+                    "{owner} ({region}): your shift ends soon. Update the notes and type "
+                    "**shiftend** with a short summary to hand case {number} to {successor} "
+                    "({successor_region})."
+                ).format(
+                    owner=owner.name,
+                    region=region,
+                    number=chat.case_number,
+                    successor=successor.name,
+                    successor_region=successor.region,
+                )
             await self._sender.send(address.reference, text, journal)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from application.channel import case_transfer_channel
 from application.outbox_steps.follow_ups import Store, owned_open_cases
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender
 from application.request import Card
 from cards.transfer_card import agenda_card, shift_end_card
@@ -20,6 +21,8 @@ from handoff.ports import Clock, OutboxItem
 from handoff.schedule import Schedule
 from handoff.shifts import agenda
 from handoff.user_settings import SHIFT_END_NOTICE, shift_end
+from i18n import speaking
+from i18n.languages import ENGLISH
 from outbox.worker import Handler, SendJournal
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,15 @@ class ReminderHandlers:
         *,
         configured_channel: str,
         also_plan: Sequence[Callable[[datetime], Awaitable[None]]] = (),
+        team_language: str = ENGLISH.code,
     ) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
         self._schedule = schedule
         self._configured_channel = configured_channel
+        # The agenda is the team's, in its language (case_transfer.language).
+        self._team_language = team_language
         # Other plans made in the same rounds (the weekly digest).
         self._also_plan = tuple(also_plan)
 
@@ -92,7 +98,9 @@ class ReminderHandlers:
         address = await self._store.personal_conversation(person.id)
         if address is None:
             return
-        await self._sender.send(address.reference, Card(shift_end_card(cases, end)), journal)
+        async with speaking_to(self._store, person, address):
+            card = Card(shift_end_card(cases, end))
+        await self._sender.send(address.reference, card, journal)
 
     async def meeting_agenda(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         channel_id = await case_transfer_channel(self._store, self._configured_channel)
@@ -107,4 +115,6 @@ class ReminderHandlers:
         if meeting is None:
             return
         handoffs = agenda(await self._store.list_open(None, limit=200), meeting)
-        await self._sender.send(address.reference, Card(agenda_card(meeting, handoffs)), journal)
+        with speaking(self._team_language):
+            card = Card(agenda_card(meeting, handoffs))
+        await self._sender.send(address.reference, card, journal)

@@ -24,11 +24,13 @@ from typing import Any
 
 from application import messages
 from application.outbox_steps.follow_ups import Store
+from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender, personal_chat
 from handoff import effects
 from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, OutboxState
+from i18n import _
 from outbox.failures import Paced, PermanentFailure
 from outbox.worker import Handler, SendJournal
 
@@ -47,10 +49,10 @@ def addressee(item: OutboxItem) -> Person | None:
 
 
 def _why(error: str | None) -> str:
-    """The reason in words a requester can act on."""
+    """The reason in words a requester can act on (the error is the outbox's own, in English)."""
     if error and ("no personal chat" in error or "not installed the bot" in error):
-        return "they have not installed the bot"
-    return "sending it kept failing"
+        return _("they have not installed the bot")
+    return _("sending it kept failing")
 
 
 def chain(*tables: Mapping[str, Handler]) -> dict[str, Handler]:
@@ -112,19 +114,24 @@ class UndeliveredReports:
         if any(state is OutboxState.PENDING for state in states.values()):
             # Told together with the messages decided with them, once those are settled.
             raise Paced(tell.id, self._recheck.total_seconds(), "waits for messages being tried")
-        lines = [
-            messages.undelivered_line(
-                str(_info(d)["about"]), who.name or "someone", _why(d.last_error)
-            )
+        missed = [
+            (d, who)
             for d in dead
             if (who := addressee(d)) is not None and not _told_elsewhere(d, states)
         ]
-        if not lines:
+        if not missed:
             return
         address = await personal_chat(self._store, tell)
         if address is None:
             raise PermanentFailure(f"no personal chat with {tell.name or tell.id}")
-        text = messages.undelivered(str(item.payload["subject"]), lines)
+        async with speaking_to(self._store, tell, address):
+            lines = [
+                messages.undelivered_line(
+                    str(_info(d)["about"]), who.name or _("someone"), _why(d.last_error)
+                )
+                for d, who in missed
+            ]
+            text = messages.undelivered(str(item.payload["subject"]), lines)
         await self._sender.send(address.reference, text, journal)
 
 

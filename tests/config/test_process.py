@@ -255,3 +255,25 @@ def test_the_case_system_takes_no_other_setting(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"case_system": {"url": "https://x.example/{case}"}})
     with pytest.raises(ConfigError, match=r"case_system\.url: Extra inputs are not permitted"):
         load_process_config(path)
+
+
+def test_the_team_speaks_english_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    assert load_process_config(DEFAULT_CONFIG_PATH).case_transfer.language == "en"
+    path = write_config(tmp_path, {"case_transfer": {"language": "pt_BR"}})
+    assert load_process_config(path).case_transfer.language == "pt_BR"
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("klingon", r"case_transfer\.language: 'klingon' is not a language the bot speaks; "),
+        ("de-DE", r"'de-DE' is not a language the bot speaks \(for 'de-DE' write 'de'\)"),
+    ],
+)
+def test_a_language_the_bot_does_not_speak_is_refused_naming_those_it_does(
+    tmp_path: Path, language: str, says: str
+) -> None:
+    path = write_config(tmp_path, {"case_transfer": {"language": language}})
+    with pytest.raises(ConfigError, match=says) as raised:
+        load_process_config(path)
+    assert "write one of en, de, fr, es, ja, zh_Hans, pt_BR" in str(raised.value)

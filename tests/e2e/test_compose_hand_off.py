@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from application.compose.hand_off import (
-    NO_PERSONAL_CHAT,
     finish_the_open_one_first,
+    no_personal_chat,
     started_from_message,
 )
 from handoff import access
@@ -237,7 +237,7 @@ async def test_a_member_without_a_chat_with_the_bot_is_told_to_open_one(
     bot: RunningBot, fake_connector: FakeConnector
 ) -> None:
     invoke = hand_off(fake_connector.url, MESSAGE, user=RECEIVER)
-    assert await answered(bot, invoke) == {"type": "message", "value": NO_PERSONAL_CHAT}
+    assert await answered(bot, invoke) == {"type": "message", "value": no_personal_chat()}
 
 
 async def test_a_handoff_in_progress_is_kept_and_the_person_told(

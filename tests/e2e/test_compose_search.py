@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from application.compose.search import NONE_OF_YOURS, RESULTS_LIMIT
+from application.compose.search import RESULTS_LIMIT, none_of_yours
 from handoff import access
 from handoff.models import Case, HandoffNotes, HandoffOutputs, Severity, SupportPlan
 from handoff.request import HandoffAnswers
@@ -239,7 +239,7 @@ async def test_a_member_with_no_handoff_of_their_own_is_told_how_to_search(
 ) -> None:
     fake_connector.set_roster(DEFAULT_TEAM_ID, (DEFAULT_USER, RECEIVER, NEWCOMER))
     answer = await searched(bot, query(fake_connector.url, None, user=NEWCOMER))
-    assert answer == {"type": "message", "text": NONE_OF_YOURS}
+    assert answer == {"type": "message", "text": none_of_yours()}
 
 
 @pytest.mark.parametrize("typed", [CASE, None])

@@ -5,8 +5,9 @@ connector client) to the fake Bot Connector."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import gettext
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from config.settings import Settings
 from handoff.models import Person
 from handoff.ports import ConversationAddress, ConversationKind, OutboxItem, OutboxMessage
+from i18n import catalogs
 from outbox.worker import Handler, SendJournal
 from storage.outbox_store import _OUTBOX_COLUMNS, _outbox_item
 from storage.sql_store import SqlStore, open_store
@@ -55,9 +57,13 @@ class StepWorld:
             "bot": {"id": DEFAULT_BOT_ID},
         }
 
-    async def personal_chat(self, person: Person) -> str:
-        """The person has installed the bot: their chat's address is known."""
+    async def personal_chat(self, person: Person, locale: str | None = None) -> str:
+        """The person has installed the bot: their chat's address is known (with the locale
+        their Teams client reported, when given)."""
         conversation_id = personal_chat_id(person)
+        reference = self.reference(conversation_id)
+        if locale is not None:
+            reference["locale"] = locale
         await self.store.save_conversation(
             ConversationAddress(
                 conversation_id=conversation_id,
@@ -65,7 +71,7 @@ class StepWorld:
                 service_url=self.connector.url,
                 tenant_id=DEFAULT_TENANT_ID,
                 user=person,
-                reference=self.reference(conversation_id),
+                reference=reference,
                 updated_at=self.clock.now(),
             )
         )
@@ -164,3 +170,25 @@ def all_text(node: Any) -> str:
 
     walk(node)
     return "\n".join(parts)
+
+
+class FewTexts(gettext.NullTranslations):
+    """A catalog of a few translations, while the real ones are still empty."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        super().__init__()
+        self._texts = dict(texts)
+
+    def gettext(self, message: str) -> str:
+        return self._texts.get(message, message)
+
+
+@contextmanager
+def translated(code: str, texts: Mapping[str, str]) -> Iterator[None]:
+    """`texts` (English: translation) are what `code` reads inside; its own catalog after."""
+    before = catalogs.translations(code)
+    catalogs.register(code, FewTexts(texts))
+    try:
+        yield
+    finally:
+        catalogs.register(code, before)

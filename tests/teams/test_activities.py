@@ -11,6 +11,7 @@ from pathlib import Path
 
 from botbuilder.schema import Activity
 
+from application.outbox_steps.reader_language import client_locale
 from cards.elements import CARD_CONTENT_TYPE, card, heading, text
 from cards.fit import MESSAGE_LIMIT_BYTES
 from teams.activities import StoredAddresses, address_key, address_of, card_activity, invoke_card
@@ -42,6 +43,18 @@ def test_a_new_service_url_or_name_is_stored_at_once() -> None:
     assert stored.is_news(address_key(moved), NOW)
     assert address_of(moved, NOW).service_url == "https://smba.example/amer/"
     assert stored.is_news(address_key(message(name="Ana Lima-Souza")), NOW)
+
+
+def test_the_stored_address_keeps_the_locale_of_the_persons_teams_client() -> None:
+    # What a reminder's language falls back to when the person chose none.
+    body = activities.personal_message(
+        "help", "https://smba.example/emea/", user_id="29:ana", user_name="Ana Lima", locale="fr-FR"
+    )
+    address = address_of(Activity().deserialize(body), NOW)
+    assert client_locale(address) == "fr-FR"
+    stored = StoredAddresses()
+    stored.stored(address_key(message()), NOW)
+    assert stored.is_news(address_key(Activity().deserialize(body)), NOW)
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+import i18n
 from application import messages
 from application.compose.hand_off import (
     MAX_MESSAGE_CHARS,
-    NO_PERSONAL_CHAT,
     HandoffDraft,
     OpenHandoffStep,
+    no_personal_chat,
     noted,
     opened,
 )
@@ -24,8 +25,10 @@ from application.request import Card
 from handoff import access, effects
 from handoff.effects import OutboxKind
 from handoff.ports import OutboxItem, OutboxState
+from handoff.user_settings import UserSettings
 from outbox.failures import PermanentFailure
 
+from harness import records
 from harness.chat import all_text, teams_values
 from harness.ids import DEFAULT_CHANNEL_ID, DEFAULT_TEAM_ID
 from harness.scenario import (
@@ -140,8 +143,8 @@ async def test_a_stranger_is_refused_and_nothing_opened(scenario: Scenario) -> N
 async def test_without_a_personal_chat_the_person_is_told_to_open_one(scenario: Scenario) -> None:
     scenario.join(BO)
     hand_off = scenario.use_cases.hand_off
-    assert await hand_off.ask(scenario.request(BO), NOTES) == NO_PERSONAL_CHAT
-    assert await hand_off.open(scenario.request(BO), f"Case {CASE}") == NO_PERSONAL_CHAT
+    assert await hand_off.ask(scenario.request(BO), NOTES) == no_personal_chat()
+    assert await hand_off.open(scenario.request(BO), f"Case {CASE}") == no_personal_chat()
     assert await scenario.queued(OutboxKind.OPEN_HANDOFF) == []
 
 
@@ -150,9 +153,11 @@ class Starter:
 
     def __init__(self) -> None:
         self.started: list[tuple[dict[str, Any], HandoffDraft]] = []
+        self.languages: list[str] = []
 
     async def start(self, reference: dict[str, Any], draft: HandoffDraft) -> None:
         self.started.append((reference, draft))
+        self.languages.append(i18n.current())
 
 
 def item_of(draft: HandoffDraft) -> OutboxItem:
@@ -184,3 +189,13 @@ async def test_the_outbox_step_gives_up_on_someone_without_a_chat(scenario: Scen
     with pytest.raises(PermanentFailure, match="no personal chat with Bo Receiver"):
         await OpenHandoffStep(scenario.store, starter).open(item_of(HandoffDraft(BO, None, "")))
     assert starter.started == []
+
+
+async def test_the_dialog_begins_in_the_language_the_person_chose(scenario: Scenario) -> None:
+    settings = UserSettings(person=ANA, language="es")
+    await scenario.store.save_user_settings(
+        settings, records.said_by(ANA, settings, scenario.clock)
+    )
+    starter = Starter()
+    await OpenHandoffStep(scenario.store, starter).open(item_of(HandoffDraft(ANA, CASE, NOTES)))
+    assert starter.languages == ["es"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from application.compose.search import (
-    NONE_OF_YOURS,
-    NOT_A_CASE_NUMBER,
     RESULTS_LIMIT,
     Results,
+    none_of_yours,
+    not_a_case_number,
     nothing_found,
     search_terms,
 )
@@ -176,7 +176,7 @@ async def test_a_member_with_nothing_of_their_own_is_told_how_to_search(
 ) -> None:
     scenario.join(BO)
     results = await scenario.use_cases.case_search.search(scenario.request(BO), "  ")
-    assert results == Results(said=NONE_OF_YOURS)
+    assert results == Results(said=none_of_yours())
 
 
 async def test_no_match_and_too_long_a_number_say_so(scenario: Scenario) -> None:
@@ -186,7 +186,7 @@ async def test_no_match_and_too_long_a_number_say_so(scenario: Scenario) -> None
         said=nothing_found("kafka")
     )
     assert "…" in nothing_found("x" * 100) and len(nothing_found("x" * 100)) < 250
-    assert await search.search(scenario.request(BO), "9" * 21) == Results(said=NOT_A_CASE_NUMBER)
+    assert await search.search(scenario.request(BO), "9" * 21) == Results(said=not_a_case_number())
 
 
 async def test_more_matches_than_the_limit_end_with_a_line_saying_so(scenario: Scenario) -> None:

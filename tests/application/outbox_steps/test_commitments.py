@@ -26,7 +26,7 @@ from outbox.failures import PermanentFailure
 from conftest import FakeClock
 from harness import records
 from harness.fake_connector import FakeConnector
-from harness.outbox_steps import StepWorld, all_text, step_world
+from harness.outbox_steps import StepWorld, all_text, step_world, translated
 
 # Tuesday 2026-11-24 10:00 UTC; the customer (Chicago) was promised Wednesday 09:00 their time.
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -292,3 +292,37 @@ async def test_on_the_night_the_clocks_change_the_reminder_counts_real_minutes(
     [shown] = reminder_cards(world, chat)
     assert f"Customer contact in 30 minutes: case {CASE}" in shown
     assert shown_at in shown
+
+
+# The note under a reminder for someone who saved no zone, as the catalogs would translate it.
+ZONE_NOTE = (
+    "Times for you are in {zone}, the {region} shift's zone: you have not saved a time zone. "
+    "Type **settings zone** and yours, e.g. **settings zone Europe/Berlin**, to see them in it."
+)
+IN_GERMAN = {ZONE_NOTE: "Deine Zeiten sind in {zone}, der Zone der Schicht {region}."}
+IN_FRENCH = {ZONE_NOTE: "Vos heures sont en {zone}, le fuseau de l'équipe {region}."}
+
+
+@pytest.mark.parametrize(
+    ("chosen", "locale", "note"),
+    [
+        ("de", "fr-FR", "Deine Zeiten sind in Europe/London, der Zone der Schicht EMEA."),
+        (None, "fr-FR", "Vos heures sont en Europe/London, le fuseau de l'équipe EMEA."),
+        (None, None, "Times for you are in Europe/London, the EMEA shift's zone"),
+        (None, "nl-NL", "Times for you are in Europe/London, the EMEA shift's zone"),
+    ],
+)
+async def test_the_reminder_is_written_in_the_language_of_whoever_gets_it(
+    world: StepWorld, chosen: str | None, locale: str | None, note: str
+) -> None:
+    chat = await world.personal_chat(ANA, locale=locale)
+    if chosen is not None:
+        await set_settings(world, UserSettings(person=ANA, language=chosen))
+    await requested(world)
+    world.clock.advance(CONTACT - NOTICE - NOW)
+
+    with translated("de", IN_GERMAN), translated("fr", IN_FRENCH):
+        await run_all_due(world)
+
+    [shown] = reminder_cards(world, chat)
+    assert note in shown

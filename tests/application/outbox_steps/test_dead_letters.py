@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from application.outbox_steps.dead_letters import INTRO, DeadLetterReports
+from application.outbox_steps.dead_letters import DeadLetterReports, intro
 from handoff import effects
 from handoff.effects import DEAD_LETTER_WINDOW, OutboxKind
 from handoff.models import Person
@@ -77,7 +77,7 @@ async def test_the_report_lists_the_dead_letters_and_how_to_retry_them(world: St
     ]
     await world.run(reports(world).report, report)
     [text] = world.texts(chat)
-    assert text.startswith(INTRO)
+    assert text.startswith(intro())
     assert f"**{dead.id}** notify for Sam Support" in text
     assert "no personal chat with Sam Support" in text
     assert "**outbox retry**" in text

@@ -36,7 +36,7 @@ from harness.card_schema import assert_valid_card
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_CHANNEL_ID
 from harness.insights_history import make_history
-from harness.outbox_steps import StepWorld, all_text
+from harness.outbox_steps import StepWorld, all_text, translated
 
 LOGGER = "application.outbox_steps.digest"
 LEAD = Person(id="aad-lead", name="Lee Lead", aad_object_id="aad-lead")
@@ -313,3 +313,18 @@ async def test_no_channel_bound_is_no_error_and_nothing_to_retry(
     assert record.levelno == logging.INFO
     assert record.getMessage() == "no Case Transfer channel for the weekly digest"
     assert (record.__dict__["region"], record.__dict__["week"]) == ("US", "2026-W10")
+
+
+async def test_the_digest_is_in_the_teams_language(world: StepWorld) -> None:
+    team = PROCESS.case_transfer.model_copy(update={"language": "de"})
+    handlers = digest(world, PROCESS.model_copy(update={"case_transfer": team}))
+    await world.channel()
+    await handlers.plan(world.clock.now())
+    item = (await planned(world))["digest:US:2026-W10"]
+
+    with translated("de", {"last week": "letzte Woche"}):
+        await world.run(handlers.weekly_digest, item)
+
+    [card] = world.cards(DEFAULT_CHANNEL_ID)
+    assert "letzte Woche" in all_text(card)
+    assert "last week" not in all_text(card).lower()

@@ -22,13 +22,14 @@ from handoff.long_running import ChatMember, GroupChat, GroupChatState, chat_rul
 from handoff.models import Handoff, Person
 from handoff.service import HandoffService
 from handoff.state_machine import Accept
+from handoff.user_settings import UserSettings
 from outbox.failures import PermanentFailure
 
 from conftest import FakeClock
 from harness import records
 from harness.fake_connector import FakeConnector
 from harness.fake_graph import DEFAULT_GRAPH_TOKEN, FakeGraph
-from harness.outbox_steps import StepWorld, all_text, step_world
+from harness.outbox_steps import StepWorld, all_text, step_world, translated
 
 # Monday 2026-11-23 10:00 UTC: EMEA is on shift.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -285,3 +286,61 @@ async def test_shift_reminders_stop_once_the_case_has_been_quiet_for_a_week(
 
     assert world.connector.requests == []
     assert len(await world.items(effects.OutboxKind.CHAT_SHIFT_REMINDER)) == 1
+
+
+SHIFT_ENDS = (
+    "{owner} ({region}): your shift ends soon. Update the notes and type **shiftend** with a "
+    "short summary to hand case {number} to {successor} ({successor_region})."
+)
+NOT_MADE = (
+    "I could not make the group chat of case {number}: {error} The case itself is unchanged. "
+    "Once that is fixed, type **longrunning {number} chat** to try again."
+)
+
+
+async def test_the_chat_is_told_in_the_teams_language(world: StepWorld) -> None:
+    await accepted_case(world)
+    chat_id = "19:case-chat@thread.v2"
+    await world.store.update_group_chat(CASE, GroupChatState.POSTED, chat_id=chat_id)
+    await world.group_chat(chat_id)
+    world.clock.advance(timedelta(hours=6))
+    item = await world.enqueued(effects.chat_shift_reminder(CASE, "US", world.clock.now()))
+    steps = GroupChatHandlers(
+        world.store,
+        None,
+        world.sender,
+        world.clock,
+        teams_app_id=TEAMS_APP_ID,
+        schedule=SCHEDULE,
+        team_language="fr",
+    )
+
+    french = "{owner} ({region}) : votre service se termine ; passez le cas {number} à {successor}."
+    with translated("fr", {SHIFT_ENDS: french}):
+        await world.run(steps.shift_reminder, item)
+
+    assert world.texts(chat_id) == [
+        f"Bo Receiver (US) : votre service se termine ; passez le cas {CASE} à Ana Lopez."
+    ]
+
+
+async def test_a_failed_chat_is_told_to_each_owner_in_their_own_language(
+    world: StepWorld, graph: GraphClient, fake_graph: FakeGraph
+) -> None:
+    ana_chat, bo_chat = await world.personal_chat(ANA), await world.personal_chat(BO)
+    settings = UserSettings(person=ANA, language="de")
+    await world.store.save_user_settings(settings, records.said_by(ANA, settings, world.clock))
+    await accepted_case(world)
+    fake_graph.fail_next(403, method="POST", message="Missing role Chat.Create")
+    item = await world.enqueued(
+        effects.group_chat_step(effects.OutboxKind.CREATE_GROUP_CHAT, CASE, NOW)
+    )
+
+    german = "Den Gruppenchat von Fall {number} konnte ich nicht anlegen: {error}"
+    with translated("de", {NOT_MADE: german}), pytest.raises(PermanentFailure):
+        await world.run(handlers(world, graph).create, item)
+
+    [to_ana] = world.texts(ana_chat)
+    assert to_ana.startswith(f"Den Gruppenchat von Fall {CASE} konnte ich nicht anlegen: ")
+    [to_bo] = world.texts(bo_chat)
+    assert to_bo.startswith(f"I could not make the group chat of case {CASE}: ")

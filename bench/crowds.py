@@ -161,6 +161,7 @@ def run_soak(
         rss_every_s=1.0,
     )
     return Soak(
+        asked=turns,
         turns=outcome["turns"],
         seconds=outcome["seconds"],
         samples=[(int(turns), mb) for turns, mb in outcome["rss"]],

@@ -39,7 +39,8 @@ def sqlite_database(layout: Layout) -> Path:
     """A work copy of the seeded SQLite file; the seeded one is cached in bench/.data."""
     cached = DATA / f"seed-{seed_stamp(layout, 'sqlite')}.sqlite"
     if not cached.exists():
-        for old in DATA.glob("seed-*.sqlite*"):
+        # Older seeds of this size go; another size's stays (bench/profile_turn.py's 100,000).
+        for old in DATA.glob(f"seed-{layout.total}-*.sqlite*"):
             old.unlink()
         partial = DATA / "seeding.sqlite"
         for leftover in DATA.glob("seeding.sqlite*"):

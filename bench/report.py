@@ -144,12 +144,14 @@ def _soak_lines(name: str, ours: Measured) -> Iterator[str]:
     if soak.turns >= SOAK_GOAL_TURNS:
         label = f"RSS growth over {SOAK_GOAL_TURNS:,} turns"
     else:
-        # Cut short by the time bound: judged on what was measured, and the fitted line
-        # drawn out to the goal's turns shown beside it (noisy over a few thousand turns:
-        # the allocator grows in steps of a megabyte).
+        # Shorter (the time bound, or asked): judged on what was measured, and the fitted
+        # line drawn out to the goal's turns shown beside it (noisy over a few thousand
+        # turns: the allocator grows in steps of a megabyte).
         label = f"RSS growth over {soak.turns:,} turns (goal: {SOAK_GOAL_TURNS:,})"
         drawn = soak.growth_over(SOAK_GOAL_TURNS)
-        how += f"; time bound reached; drawn out to {SOAK_GOAL_TURNS:,}: {drawn:.1f}%"
+        if soak.turns < soak.asked:
+            how += "; time bound reached"
+        how += f"; drawn out to {SOAK_GOAL_TURNS:,}: {drawn:.1f}%"
     if not soak.turns:
         yield line("MISSED", name, label, "no turns", f"goal <= {goal:g}%")
         return

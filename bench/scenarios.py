@@ -298,8 +298,8 @@ def run_ours(
             repetitions=repetitions,
         )
     )
-    # The channel card PUTs go out at Teams' 7 sends/s per conversation, after the run.
-    rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, partly counted"
+    # The channel card PUTs go out at Teams' 7 sends/s per conversation, mostly after the run.
+    rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, counted for a run's time"
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
     measured.peak_rss_mb = rss_mb(bot.process.pid, "VmHWM")

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos bench messages
+.PHONY: run playground screenshots test lint typecheck check postgres package clean chaos bench bench-quick messages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,13 @@ $(REF_STAMP): bench/requirements-ref.txt
 	$(REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-ref.txt
 	touch $(REF_STAMP)
 
-## bench: the bot beside the botbuilder and Agents SDK echo bots on loopback; prints a table (not part of test)
+## bench: the bot beside the botbuilder and Agents SDK echo bots on loopback, pinned to its own CPU; prints a table and the targets (not part of test)
 bench: $(STAMP) $(REF_STAMP) postgres
 	$(PY) bench/run.py
+
+## bench-quick: the same scenarios and targets as bench, shorter runs: about 4 minutes once the seeds are cached
+bench-quick: $(STAMP) $(REF_STAMP) postgres
+	$(PY) bench/run.py --quick
 
 ## messages: collect the marked texts into i18n/messages.pot and update every language's .po
 messages: $(STAMP)

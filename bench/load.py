@@ -7,7 +7,13 @@ SPEC_FILE (JSON): {"url": ".../api/messages", "concurrency": N, "sessions": [ses
 of the N users takes the next session until none are left or ``max_seconds`` have passed (a
 bounded run). The bench runs its warm-up as a run of its own, so the bot's CPU counters
 bracket only the measured one.
-RESULT_FILE gets {"latencies_ms": [...], "seconds": wall time, "turns": n, "errors": {...}}.
+
+Instead of "sessions", a memory soak gives "soak" (see :func:`soak_sessions`): its turns are
+made here, one at a time, as a hundred thousand of them would not fit a spec file. With
+"rss_pid", the bot's resident memory is read from /proc every "rss_every_s" seconds, with the
+turns answered by then.
+RESULT_FILE gets {"latencies_ms": [...], "seconds": wall time, "turns": n, "errors": {...},
+"rss": [[turns, MB], ...]}.
 """
 
 from __future__ import annotations
@@ -17,28 +23,76 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 HEADERS = {"Content-Type": "application/json"}
+Session = list[dict[str, Any]]
+
+
+def soak_sessions(soak: dict[str, Any]) -> Iterator[Session]:
+    """``turns`` one-turn sessions: mostly the ``regulars`` (who met the bot before), one in
+    ``fresh_every`` someone new (``fresh_prefix`` and a number: a conversation the bot has
+    never seen), one in ``status_every`` a `status` of one of ``cases``, else `help`. Ids
+    count up from ``id_base``, so no two runs send the same one."""
+    sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests")]
+    from harness import activities
+
+    regulars: list[str] = soak["regulars"]
+    cases: list[str] = soak["cases"]
+    # Each regular's message made once and copied with its text, id and times swapped: the
+    # generator keeps ahead of the bot on its one CPU. (The times too: the bot takes the same
+    # words from the same person at the same local time for a repeat, and ignores them.)
+    made: dict[str, dict[str, Any]] = {}
+    zone = None
+    for n in range(soak["turns"]):
+        if n % soak["fresh_every"] == 0:
+            user = f"{soak['fresh_prefix']}{n}"
+            base = activities.personal_message("help", soak["service_url"], user_id=user)
+        else:
+            user = regulars[n % len(regulars)]
+            base = made.get(user) or made.setdefault(
+                user, activities.personal_message("help", soak["service_url"], user_id=user)
+            )
+        zone = zone or datetime.fromisoformat(base["localTimestamp"]).tzinfo
+        now = datetime.now(UTC)
+        activity = {
+            **base,
+            "id": str(soak["id_base"] + n),
+            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "localTimestamp": now.astimezone(zone).isoformat(timespec="milliseconds"),
+        }
+        if n % soak["status_every"] == 0:
+            text = f"status {cases[n % len(cases)]}"
+            activity["text"] = text
+            activity["attachments"] = [{"contentType": "text/html", "content": f"<p>{text}</p>"}]
+        yield [activity]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 async def _run(
     session: aiohttp.ClientSession,
     url: str,
-    sessions: list[list[dict[str, Any]]],
+    sessions: Iterator[Session],
     concurrency: int,
     deadline: float,
-) -> tuple[list[float], Counter[str], float]:
-    latencies: list[float] = []
+    latencies: list[float],
+) -> tuple[Counter[str], float]:
     errors: Counter[str] = Counter()
-    pending = iter(sessions)
 
     async def user() -> None:
         while time.perf_counter() < deadline:
-            turns = next(pending, None)
+            turns = next(sessions, None)
             if turns is None:
                 return
             for activity in turns:
@@ -57,22 +111,39 @@ async def _run(
 
     started = time.perf_counter()
     await asyncio.gather(*(user() for _ in range(concurrency)))
-    return latencies, errors, time.perf_counter() - started
+    return errors, time.perf_counter() - started
+
+
+async def _sample(pid: int, every: float, latencies: list[float], rss: list[list[float]]) -> None:
+    while True:
+        rss.append([len(latencies), rss_mb(pid)])
+        await asyncio.sleep(every)
 
 
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=30)
+    sessions = iter(spec["sessions"]) if "sessions" in spec else soak_sessions(spec["soak"])
+    rss: list[list[float]] = []
+    latencies: list[float] = []
+    pid = spec.get("rss_pid")
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         deadline = time.perf_counter() + spec["max_seconds"]
-        latencies, errors, seconds = await _run(
-            session, spec["url"], spec["sessions"], spec["concurrency"], deadline
-        )
+        run = _run(session, spec["url"], sessions, spec["concurrency"], deadline, latencies)
+        if pid is None:
+            errors, seconds = await run
+        else:
+            every = spec.get("rss_every_s", 1.0)
+            sampler = asyncio.create_task(_sample(pid, every, latencies, rss))
+            errors, seconds = await run
+            sampler.cancel()
+            rss.append([len(latencies), rss_mb(pid)])
     return {
         "latencies_ms": latencies,
         "seconds": seconds,
         "turns": len(latencies),
         "errors": dict(errors),
+        "rss": rss,
     }
 
 

@@ -5,12 +5,13 @@ and new connections per turn."""
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.processes import BENCH, DATA, ROOT, Bot, Connector, cpu_ms, rss_mb
+from bench.processes import BENCH, DATA, PINNING, ROOT, Bot, Connector, cpu_ms, log, rss_mb
 
 REPETITIONS = 3
 LOAD_TIMEOUT = 300.0
@@ -43,16 +44,24 @@ class Row:
 Session = list[dict[str, Any]]
 
 
-def load(url: str, sessions: list[Session], concurrency: int, seconds: float) -> dict[str, Any]:
+def load(
+    url: str,
+    sessions: list[Session],
+    concurrency: int,
+    seconds: float,
+    **more: Any,
+) -> dict[str, Any]:
+    """One run of bench/load.py (on the load generator's CPU); ``more`` goes into its spec
+    (a soak's "soak", "rss_pid" and "rss_every_s")."""
     spec, result = DATA / "load-spec.json", DATA / "load-result.json"
-    spec.write_text(
-        json.dumps(
-            {"url": url, "concurrency": concurrency, "sessions": sessions, "max_seconds": seconds}
-        )
-    )
+    body = {"url": url, "concurrency": concurrency, "max_seconds": seconds, **more}
+    if sessions or "soak" not in more:
+        body["sessions"] = sessions
+    spec.write_text(json.dumps(body))
     result.unlink(missing_ok=True)
     command = [sys.executable, str(BENCH / "load.py"), str(spec), str(result)]
-    subprocess.run(command, cwd=ROOT, check=True, timeout=LOAD_TIMEOUT)
+    timeout = max(LOAD_TIMEOUT, seconds + 60)
+    subprocess.run(PINNING.load_command(command), cwd=ROOT, check=True, timeout=timeout)
     outcome: dict[str, Any] = json.loads(result.read_text())
     return outcome
 
@@ -74,18 +83,26 @@ def measure(
     seconds: float,
     warmup: list[Session],
     background: bool = False,
+    repetitions: int = REPETITIONS,
 ) -> Row:
-    """Warm-up, then three bounded runs, each with its CPU, calls and connections."""
+    """Warm-up, then ``repetitions`` bounded runs, each with its CPU, calls and connections.
+    ``background``: the turns leave the outbox work; each run's CPU counts what of it is sent
+    before the connector has been quiet a while, or for as long as the run's bound (at most
+    8 s): sends paced by Teams' limits (7/s in one channel) may never be quiet, and a window
+    as long as the run counts the same share of them per turn in a short run as in a long
+    one."""
+    log(f"{row.target}: {row.scenario}")
     if warmup:
         load(bot.messages_url, warmup, concurrency, seconds)
         if background:
-            connector.settle()
-    for _ in range(REPETITIONS):
+            # The warm-up's sends that are not paced, done before the first run.
+            connector.settle(limit=2.0)
+    for _ in range(repetitions):
         sessions = make_sessions()
         before, cpu_before = connector.stats(), cpu_ms(bot.process.pid)
         outcome = load(bot.messages_url, sessions, concurrency, seconds)
         if background:
-            connector.settle()
+            connector.settle(limit=min(8.0, seconds))
         after, cpu_after = connector.stats(), cpu_ms(bot.process.pid)
         turns = max(outcome["turns"], 1)
         latencies = outcome["latencies_ms"]
@@ -102,3 +119,81 @@ def measure(
         )
     row.rss = max(row.rss, rss_mb(bot.process.pid))
     return row
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how often: `make bench` (:data:`FULL`) or `make bench-quick`
+    (:data:`QUICK`), the same scenarios and targets either way."""
+
+    name: str
+    seconds: float  # the time bound of each run
+    repetitions: int
+    # The extra rows no target reads: help over plain HTTP, the handoff submission.
+    extras: bool
+    bursts: int  # measured bursts of clicks, after one warm-up burst
+    soak_turns: int
+    soak_seconds: float  # the soak's time bound
+
+    def sessions(self, count: int) -> int:
+        """A row's session bound, ``count`` for a run of 4 s: shorter runs need fewer made."""
+        return max(200, round(count * min(1.0, self.seconds / 4.0)))
+
+
+FULL = Plan("make bench", 4.0, REPETITIONS, True, 5, 100_000, 900.0)
+QUICK = Plan("make bench-quick", 1.5, 2, False, 3, 100_000, 20.0)
+
+
+@dataclass
+class Burst:
+    """Bursts of clicks on one card each: the time to the last answer of each, and what was
+    wrong with who got it (nothing: one owner, everyone else told so)."""
+
+    last_ms: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Soak:
+    asked: int  # the turns asked for; fewer were sent if the time bound came first
+    turns: int
+    seconds: float
+    # (turns answered, VmRSS MB), about one a second, the first after the warm-up.
+    samples: list[tuple[int, float]]
+    errors: int
+
+    @property
+    def start_mb(self) -> float:
+        return self.samples[0][1]
+
+    @property
+    def end_mb(self) -> float:
+        return self.samples[-1][1]
+
+    @property
+    def growth(self) -> float:
+        """Per cent, from the first sample (after the warm-up) to the last."""
+        return (self.end_mb - self.start_mb) / self.start_mb * 100 if self.start_mb else 0.0
+
+    def growth_over(self, turns: int) -> float:
+        """The growth over ``turns``: measured, or when the time bound cut the soak short,
+        the line fitted to the samples drawn out to ``turns`` (an over-estimate where caches
+        fill first and then stay)."""
+        if self.turns >= turns or len(self.samples) < 3 or not self.start_mb:
+            return self.growth
+        fit = statistics.linear_regression(
+            [float(t) for t, _ in self.samples], [mb for _, mb in self.samples]
+        )
+        return max(fit.slope, 0.0) * turns / self.start_mb * 100
+
+
+@dataclass
+class Measured:
+    """Everything measured on one of our bots."""
+
+    name: str
+    rows: list[Row]
+    startup_s: float
+    peak_rss_mb: float = 0.0
+    burst: Burst | None = None
+    soak: Soak | None = None

@@ -1,12 +1,18 @@
 """The processes of a bench run: each started with its log in bench/.data/logs/, waited for
 until it answers /readyz, measured from /proc (CPU, memory) and stopped by its PID. The lean
-fake Bot Connector (bench/fake_connector.py) and the bots, ours and the reference echo bots."""
+fake Bot Connector (bench/fake_connector.py) and the bots, ours and the reference echo bots.
+
+Pinned as production runs them (a one-vCPU replica): every bot on one CPU, the load
+generator, the fake connector and the bench itself on the other (``taskset``); see
+:class:`Pinning`."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +28,69 @@ BENCH = ROOT / "bench"
 DATA = BENCH / ".data"
 REF_PYTHON = BENCH / ".venv-ref" / "bin" / "python"
 START_TIMEOUT = 60.0
+
+progress = logging.getLogger("bench")
+_began = time.perf_counter()
+
+
+def log(message: str) -> None:
+    """Progress on standard error, with the seconds since the bench began (standard output
+    carries only the table)."""
+    progress.info(f"{time.perf_counter() - _began:5.0f} s  {message}")
+
+
+@dataclass
+class Pinning:
+    """Which CPU runs what. ``bot`` and ``load`` are None when the processes share every CPU
+    (asked for, or a one-CPU machine, or no ``taskset``); ``why`` says which."""
+
+    bot: int | None = None
+    load: int | None = None
+    why: str = "shared: every process may run on every CPU"
+
+    @classmethod
+    def choose(cls, *, pinned: bool) -> Pinning:
+        cpus = sorted(os.sched_getaffinity(0))
+        if not pinned:
+            return cls(why="shared (--shared): every process may run on every CPU")
+        if len(cpus) < 2:
+            return cls(why=f"shared: {len(cpus)} CPU here, nothing to pin apart")
+        if shutil.which("taskset") is None:
+            return cls(why="shared: no taskset on this machine")
+        bot, load = cpus[0], cpus[1]
+        return cls(
+            bot=bot,
+            load=load,
+            why=f"pinned: each bot on CPU {bot}; load generator, fake connector, bench on {load}",
+        )
+
+    @property
+    def pinned(self) -> bool:
+        return self.bot is not None
+
+    def command(self, command: list[str], cpu: int | None) -> list[str]:
+        return command if cpu is None else ["taskset", "-c", str(cpu), *command]
+
+    def bot_command(self, command: list[str]) -> list[str]:
+        return self.command(command, self.bot)
+
+    def load_command(self, command: list[str]) -> list[str]:
+        return self.command(command, self.load)
+
+    def pin_self(self) -> None:
+        """The bench's own polling and bookkeeping stays off the bot's CPU."""
+        if self.load is not None:
+            os.sched_setaffinity(0, {self.load})
+
+
+# Set once by bench/run.py, before any process starts (the default: shared, as
+# bench/profile_turn.py runs); changed in place, so every module's import of it sees the run's.
+PINNING = Pinning()
+
+
+def set_pinning(pinning: Pinning) -> None:
+    PINNING.bot, PINNING.load, PINNING.why = pinning.bot, pinning.load, pinning.why
+    PINNING.pin_self()
 
 
 class Processes:
@@ -133,7 +202,7 @@ def start_connector(processes: Processes) -> Connector:
     state, ca_file = DATA / "connector.json", DATA / "connector-ca.pem"
     state.unlink(missing_ok=True)
     command = [sys.executable, str(BENCH / "fake_connector.py"), str(state), str(ca_file)]
-    process = processes.start("fake-connector", command, dict(os.environ))
+    process = processes.start("fake-connector", PINNING.load_command(command), dict(os.environ))
     deadline = time.perf_counter() + START_TIMEOUT
     while not state.exists():
         if process.poll() is not None or time.perf_counter() > deadline:
@@ -178,9 +247,10 @@ def start_ours(processes: Processes, name: str, database_url: str, connector: Co
     port = free_port()
     env = bot_environment(port, database_url, connector.ca_file)
     started = time.perf_counter()
-    process = processes.start(name, [sys.executable, "app.py"], env)
+    process = processes.start(name, PINNING.bot_command([sys.executable, "app.py"]), env)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, process)
+    log(f"{name}: ready in {time.perf_counter() - started:.2f} s")
     return Bot(name, process, url, time.perf_counter() - started)
 
 
@@ -191,7 +261,9 @@ def start_reference(processes: Processes, name: str, script: str, connector: Con
         {"REQUESTS_CA_BUNDLE": str(connector.ca_file), "SSL_CERT_FILE": str(connector.ca_file)}
     )
     started = time.perf_counter()
-    process = processes.start(name, [str(REF_PYTHON), str(BENCH / script), str(port)], env)
+    command = [str(REF_PYTHON), str(BENCH / script), str(port)]
+    process = processes.start(name, PINNING.bot_command(command), env)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, process)
+    log(f"{name}: ready in {time.perf_counter() - started:.2f} s")
     return Bot(name, process, url, time.perf_counter() - started)

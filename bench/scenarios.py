@@ -1,6 +1,6 @@
 """What the bench asks of a bot: the sessions of each scenario (help, a whole handoff
 submission, Accept clicks, status, list and insights), and the rows measured on our bot and on the
-reference echo bots."""
+reference echo bots; the burst of clicks and the memory soak are bench/crowds.py's."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from bench.measuring import REPETITIONS, Row, Session, load, measure
+from bench.crowds import BURST_RESERVE, run_bursts, run_soak
+from bench.measuring import Measured, Plan, Row, Session, load, measure
 from bench.processes import (
     ROOT,
     Bot,
     Connector,
     Processes,
+    log,
     rss_mb,
     start_ours,
     start_reference,
@@ -136,6 +138,7 @@ def bind_channel_and_requesters(
 ) -> None:
     """What Teams would have sent before: the bot added to the team, `setup` in the channel,
     and each requester once in a personal chat (so the bot can tell them of the accept)."""
+    log(f"{bot.name}: the Case Transfer channel set up, {layout.requesters} requesters met")
     turns = [
         [activities.bot_added_to_team(service_url)],
         [activities.channel_message("setup", service_url)],
@@ -168,12 +171,17 @@ def run_ours(
     connector: Connector,
     database_url: str,
     layout: Layout,
-    seconds: float,
+    plan: Plan,
     full: bool,
-) -> tuple[Bot, list[Row]]:
+) -> tuple[Bot, Measured]:
+    """Every scenario on our bot; ``full`` adds the rows no target reads (help over plain
+    HTTP, the handoff submission) when the plan has them."""
     rows: list[Row] = []
     bot = start_ours(processes, name, database_url, connector)
+    measured = Measured(name, rows, bot.startup_s)
     https = connector.url(tls=True)
+    seconds, repetitions = plan.seconds, plan.repetitions
+    full = full and plan.extras
     protocols = [("HTTP", False), ("HTTPS", True)] if full else [("HTTPS", True)]
     for label, tls in protocols:
         url = connector.url(tls)
@@ -182,11 +190,12 @@ def run_ours(
                 Row(f"help, {label} connector, c={HELP_CONCURRENCY}", name),
                 bot,
                 connector,
-                lambda url=url: help_sessions(url, 8000),
+                lambda url=url: help_sessions(url, plan.sessions(8000)),
                 concurrency=HELP_CONCURRENCY,
                 seconds=seconds,
                 # Meets everyone once: a person's first turn also stores their chat's address.
                 warmup=help_sessions(url, PEOPLE),
+                repetitions=repetitions,
             )
         )
     rows.append(
@@ -194,14 +203,18 @@ def run_ours(
             Row("help, HTTPS connector, c=1", name),
             bot,
             connector,
-            lambda: help_sessions(https, 3000),
+            lambda: help_sessions(https, plan.sessions(3000)),
             concurrency=1,
             seconds=seconds,
             warmup=help_sessions(https, 100),
+            repetitions=repetitions,
         )
     )
     # The database scenarios first: the submissions and accepts leave the outbox a backlog
     # (the Case Transfer channel is paced to Teams' 7 sends/s) that would run beside them.
+    # `status`, `list` and `insights` answer members of the Case Transfer team only: before
+    # `setup` they would measure the refusal.
+    bind_channel_and_requesters(bot, connector, https, layout)
     rng = random.Random(7)
 
     def status_sessions(count: int) -> list[Session]:
@@ -218,15 +231,13 @@ def run_ours(
             Row(f"status, {layout.total:,} handoffs, c=1", name),
             bot,
             connector,
-            lambda: status_sessions(3000),
+            lambda: status_sessions(plan.sessions(3000)),
             concurrency=1,
             seconds=seconds,
             warmup=status_sessions(50),
+            repetitions=repetitions,
         )
     )
-    # `list` and `insights` answer members of the Case Transfer team only: before `setup`
-    # they would measure the refusal.
-    bind_channel_and_requesters(bot, connector, https, layout)
     rows.append(
         measure(
             Row(f"list EMEA ({layout.open_emea} open), c=1", name),
@@ -234,7 +245,7 @@ def run_ours(
             connector,
             lambda: [
                 [activities.personal_message("list EMEA", https, user_id=user)]
-                for _, user in zip(range(3000), people(), strict=False)
+                for _, user in zip(range(plan.sessions(3000)), people(), strict=False)
             ],
             concurrency=1,
             seconds=seconds,
@@ -242,9 +253,10 @@ def run_ours(
                 [activities.personal_message("list EMEA", https, user_id=user)]
                 for _, user in zip(range(100), people(), strict=False)
             ],
+            repetitions=repetitions,
         )
     )
-    rows += insights_rows(name, bot, connector, https, layout, seconds)
+    rows += insights_rows(name, bot, connector, https, layout, plan)
     if full:
         cases = Cases()
         meeting = probe_meeting_step(bot, connector, https, cases)
@@ -262,12 +274,17 @@ def run_ours(
             seconds=seconds,
             warmup=submissions(16),
             background=True,
+            repetitions=repetitions,
         )
         row.note = "per turn; the card is posted by the outbox"
         rows.append(row)
     version = asyncio.run(seeded_version(database_url, layout))
-    pool = iter(range(layout.open_emea, layout.open_emea + layout.accept_pool))
-    per_run = (layout.accept_pool - 100) // REPETITIONS
+    # Before the Accept row: its channel card updates, paced at 7 sends/s, go on for minutes.
+    measured.burst = run_bursts(bot, connector, https, database_url, layout, version, plan.bursts)
+    regulars = [f"29:bench-user-{n}" for n in range(PEOPLE)]
+    measured.soak = run_soak(bot, layout, https, regulars, plan.soak_turns, plan.soak_seconds)
+    pool = iter(range(layout.open_emea, layout.open_emea + layout.accept_pool - BURST_RESERVE))
+    per_run = (layout.accept_pool - BURST_RESERVE - 100) // repetitions
     rows.append(
         measure(
             Row(f"Accept invoke, c={ACCEPT_CLICKERS}", name),
@@ -278,17 +295,24 @@ def run_ours(
             seconds=seconds * 2,
             warmup=accept_sessions(https, layout, pool, 100, version),
             background=True,
+            repetitions=repetitions,
         )
     )
-    # The channel card PUTs go out at Teams' 7 sends/s per conversation, after the run.
-    rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, partly counted"
+    # The channel card PUTs go out at Teams' 7 sends/s per conversation, mostly after the run.
+    rows[-1].note = "refreshed card + PUT + DM; channel PUTs paced at 7/s, counted for a run's time"
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
-    return bot, rows
+    measured.peak_rss_mb = rss_mb(bot.process.pid, "VmHWM")
+    return bot, measured
 
 
 def insights_rows(
-    name: str, bot: Bot, connector: Connector, https: str, layout: Layout, seconds: float
+    name: str,
+    bot: Bot,
+    connector: Connector,
+    https: str,
+    layout: Layout,
+    plan: Plan,
 ) -> list[Row]:
     """Each insights command over HTTP, one at a time, asked by many people (one person's
     chat is paced to Teams' 7 messages/s)."""
@@ -306,10 +330,11 @@ def insights_rows(
                 Row(f"{command}, {layout.total:,} handoffs, c=1", name),
                 bot,
                 connector,
-                lambda sessions=sessions: sessions(3000),
+                lambda sessions=sessions: sessions(plan.sessions(3000)),
                 concurrency=1,
-                seconds=seconds,
+                seconds=plan.seconds,
                 warmup=sessions(20),
+                repetitions=plan.repetitions,
             )
         )
     return rows
@@ -321,46 +346,52 @@ def run_insights(
     connector: Connector,
     database_url: str,
     layout: Layout,
-    seconds: float,
-) -> tuple[Bot, list[Row]]:
+    plan: Plan,
+) -> tuple[Bot, Measured]:
     """`bench/run.py --only insights`: the insights rows alone."""
     bot = start_ours(processes, name, database_url, connector)
     https = connector.url(tls=True)
     bind_channel_and_requesters(bot, connector, https, layout)
-    rows = insights_rows(name, bot, connector, https, layout, seconds)
+    rows = insights_rows(name, bot, connector, https, layout, plan)
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
-    return bot, rows
+    return bot, Measured(name, rows, bot.startup_s, rss_mb(bot.process.pid, "VmHWM"))
 
 
 def run_reference(
-    name: str, script: str, processes: Processes, connector: Connector, seconds: float
+    name: str, script: str, processes: Processes, connector: Connector, plan: Plan
 ) -> list[Row]:
     bot = start_reference(processes, name, script, connector)
     rows = []
+    seconds, repetitions = plan.seconds, plan.repetitions
+    protocols = (("HTTP", False), ("HTTPS", True)) if plan.extras else (("HTTPS", True),)
     try:
-        for label, tls in (("HTTP", False), ("HTTPS", True)):
+        for label, tls in protocols:
             url = connector.url(tls)
             rows.append(
                 measure(
                     Row(f"help, {label} connector, c={HELP_CONCURRENCY}", name),
                     bot,
                     connector,
-                    lambda url=url: help_sessions(url, 8000),
+                    lambda url=url: help_sessions(url, plan.sessions(8000)),
                     concurrency=HELP_CONCURRENCY,
                     seconds=seconds,
                     warmup=help_sessions(url, 200),
+                    repetitions=repetitions,
                 )
             )
+        if not plan.extras:
+            return rows  # no target reads the echo bots' c=1 row
         rows.append(
             measure(
                 Row("help, HTTPS connector, c=1", name),
                 bot,
                 connector,
-                lambda: help_sessions(connector.url(True), 2000),
+                lambda: help_sessions(connector.url(True), plan.sessions(2000)),
                 concurrency=1,
                 seconds=seconds,
                 warmup=help_sessions(connector.url(True), 50),
+                repetitions=repetitions,
             )
         )
     finally:

@@ -71,6 +71,7 @@ from teams.middleware import (
     ConversationMemory,
     DeliveredOnce,
     ReplyPacing,
+    SpokenLanguage,
     TenantGuard,
 )
 from teams.pacing import ConversationPacer
@@ -156,6 +157,7 @@ def build_bot(
         TenantGuard(tenant_id),
         DeliveredOnce(Deliveries(store, clock, delivery_abandoned_after), wake_outbox),
         ConversationMemory(store, clock, group_chat_joined),
+        SpokenLanguage(store, process.case_transfer.language),
     )
     return TurnPipeline(bot, middleware)
 

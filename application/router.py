@@ -17,7 +17,9 @@ from typing import Any
 
 from cards.long_running_card import CHAT_OWNERS
 from cards.oof_card import OOF_FORM
-from i18n import N_, _
+from i18n import N_, NC_, _, current, translations
+from i18n.formats import listing
+from i18n.languages import LANGUAGES
 
 from .request import Reply, Request, UseCase
 
@@ -39,9 +41,8 @@ def parse_command(text: str | None) -> ParsedCommand:
     words = cleaned.split()
     if not words:
         return ParsedCommand(name="", args=(), text="")
-    return ParsedCommand(
-        name=words[0].lstrip("/").lower(), args=tuple(words[1:]), text=" ".join(words)
-    )
+    name = english_command(words[0].lstrip("/").casefold())
+    return ParsedCommand(name=name, args=tuple(words[1:]), text=" ".join(words))
 
 
 PERSONAL = "personal"
@@ -210,15 +211,78 @@ BY_NAME: Mapping[str, Command] = {command.name: command for command in COMMANDS}
 DIALOG_COMMANDS = frozenset({"handoff"})
 
 
+# Besides its English word, which always works, each command may have a word of its own in
+# each language. The commands for leads and admins keep their English words only.
+# Translators: the word a person may type for this command in your language, besides the
+# English one: one word, no spaces, not the English word of another command. Leave it as the
+# English word when no word of your language is better.
+_OWN_WORDS = (
+    NC_("command", "handoff"),
+    NC_("command", "status"),
+    NC_("command", "list"),
+    NC_("command", "mine"),
+    NC_("command", "agenda"),
+    NC_("command", "escalate"),
+    NC_("command", "oof"),
+    NC_("command", "insights"),
+    NC_("command", "shifts"),
+    NC_("command", "settings"),
+    NC_("command", "longrunning"),
+    NC_("command", "shiftend"),
+    NC_("command", "help"),
+)
+
+
+# Each language's words as its catalog gave them (read again only for another catalog).
+_OWN_WORDS_READ: dict[str, tuple[object, dict[str, str]]] = {}
+
+
+def own_words(language: str) -> dict[str, str]:
+    """A language's own command words: {word: the English command}."""
+    catalog = translations(language)
+    cached = _OWN_WORDS_READ.get(language)
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    found: dict[str, str] = {}
+    for name in _OWN_WORDS:
+        word = catalog.pgettext("command", name).strip().casefold()
+        if word and word != name and word not in BY_NAME and " " not in word:
+            found[word] = name
+    _OWN_WORDS_READ[language] = (catalog, found)
+    return found
+
+
+def english_command(word: str) -> str:
+    """The command a typed word stands for: its English word, else a word of the reader's
+    language, else of any language we speak (a German typing `hilfe` in an English Teams)."""
+    if word in BY_NAME or not word:
+        return word
+    for language in (current(), *LANGUAGES):
+        name = own_words(language).get(word)
+        if name is not None:
+            return name
+    return word
+
+
 def help_text() -> str:
     """`help` in the language of the turn: the table's lines, marked where written, are
-    translated here, when someone asks."""
+    translated here, when someone asks; with the language's own command words."""
     lines = "\n".join(f"- {_(command.help)}" for command in COMMANDS if command.help)
     # Translators: {commands} is one line per command: "- **status** <case number> — …".
-    return _(
+    text = _(
         "**What I can do**\n\n{commands}\n\n"
         "Chat with me here in a personal chat, or @mention me in a channel."
     ).format(commands=lines)
+    words = own_words(current())
+    if not words:
+        return text
+    pairs = [f"**{word}** = {name}" for word, name in words.items()]
+    # Translators: {words} lists your language's own command words: "**hilfe** = help, …".
+    return (
+        text
+        + "\n\n"
+        + _("In your language you may also type: {words}.").format(words=listing(pairs))
+    )
 
 
 def command_lists() -> list[dict[str, object]]:
@@ -238,7 +302,9 @@ _PATTERNS = {
     "case": re.compile(r"^\d[\d-]{5,24}$"),
     "region": re.compile(r"^[A-Za-z]{2,8}$"),
     "technical": re.compile(r"^technical$", re.IGNORECASE),
-    "setting": re.compile(r"^(?:region|zone|hours|mute|unmute)$", re.IGNORECASE),
+    "setting": re.compile(
+        r"^(?:region|zone|hours|mute|unmute|language|digest)$", re.IGNORECASE
+    ),
     "words": re.compile(r"."),
     # `insights`: a region as written in the data file (EMEA), a number of days (30d), or
     # the words of "this week"; anything else, mid-handoff, is not taken for the command.

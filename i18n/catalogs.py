@@ -107,6 +107,12 @@ def pgettext(context: str, message: str) -> str:
     return translations(_speaking.get()).pgettext(context, message)
 
 
+def NC_(context: str, message: str) -> str:
+    """Marks a text with its context (pgettext's) for the catalogs where it is defined."""
+    del context
+    return message
+
+
 def N_(message: str) -> str:
     """Marks a text for the catalogs where it is defined; translate it with _() where shown."""
     return message

@@ -22,7 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = CATALOG_DIR.parent / "messages.pot"
 # Where the bot's words are; tests, the bench and the scripts speak to developers only.
 SOURCES = ("app.py", "application", "cards", "dialogs", "handoff", "teams", "outbox", "i18n")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "NC_": ((1, "c"), 2),
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+}
 # The translator's note written beside a text: a comment starting "Translators:" above it.
 COMMENT_TAGS = ["Translators:"]
 # A fixed date in the headers, so a catalog changes only when its texts do.

@@ -48,6 +48,7 @@ COPY config/ config/
 COPY dialogs/ dialogs/
 COPY graph/ graph/
 COPY handoff/ handoff/
+COPY i18n/ i18n/
 COPY outbox/ outbox/
 COPY storage/ storage/
 COPY teams/ teams/

@@ -31,8 +31,8 @@ _speaking: contextvars.ContextVar[str] = contextvars.ContextVar("speaking", defa
 _loaded: dict[str, gettext.NullTranslations] = {}
 
 
-def po_path(code: str) -> Path:
-    return CATALOG_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(code: str, catalog_dir: Path = CATALOG_DIR) -> Path:
+    return catalog_dir / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def _compiled(code: str) -> gettext.NullTranslations:
@@ -63,13 +63,19 @@ def register(code: str, catalog: gettext.NullTranslations) -> None:
     _loaded[code] = catalog
 
 
+PSEUDO = "qps"
+_pseudo = False
+
+
 def use_pseudo() -> None:
-    """Every language shows its texts bracketed (i18n/pseudo.py), to find the texts that
-    are not in a catalog."""
+    """Whatever language a turn or a message speaks, its texts come out bracketed
+    (i18n/pseudo.py), to find the texts that are not in a catalog, and the texts said where
+    no reader's language was chosen (outside every ``speaking``: English, unbracketed)."""
     from .pseudo import PseudoTranslations
 
-    for code in LANGUAGES:
-        _loaded[code] = PseudoTranslations()
+    global _pseudo
+    _loaded[PSEUDO] = PseudoTranslations()
+    _pseudo = True
 
 
 def current() -> str:
@@ -80,6 +86,8 @@ def current() -> str:
 @contextmanager
 def speaking(code: str) -> Iterator[None]:
     """Everything said inside is in ``code`` (a code of LANGUAGES; anything else is English)."""
+    if _pseudo:
+        code = PSEUDO
     token = _speaking.set(code if code in LANGUAGES or code in _loaded else ENGLISH.code)
     try:
         yield

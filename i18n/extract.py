@@ -82,15 +82,17 @@ def _extract_file(path: Path) -> Iterator[Found]:
             yield path.name, line, message, comments, context
 
 
-def update() -> None:
+def update(catalog_dir: Path = CATALOG_DIR) -> None:
+    """Writes the template beside ``catalog_dir`` and brings each language's .po in it up to
+    date: translations kept, new texts empty, texts gone dropped."""
     pot = template()
-    TEMPLATE.parent.mkdir(parents=True, exist_ok=True)
-    with TEMPLATE.open("wb") as out:
+    template_path = catalog_dir.parent / TEMPLATE.name
+    with template_path.open("wb") as out:
         write_po(out, pot, width=100, omit_header=False, sort_output=False)
     for code, language in LANGUAGES.items():
         if code == ENGLISH.code:
             continue
-        path = po_path(code)
+        path = po_path(code, catalog_dir)
         if path.exists():
             with path.open("rb") as source:
                 catalog = read_po(source, locale=language.babel_locale)
@@ -103,8 +105,8 @@ def update() -> None:
         with path.open("wb") as out:
             write_po(out, catalog, width=100, ignore_obsolete=True)
         missing = sum(1 for message in catalog if message.id and not message.string)
-        LOG.info("%s: %d texts untranslated", path.relative_to(ROOT), missing)
-    LOG.info("%s: %d texts", TEMPLATE.relative_to(ROOT), len(pot))
+        LOG.info("%s: %d texts untranslated", path, missing)
+    LOG.info("%s: %d texts", template_path, len(pot))
 
 
 if __name__ == "__main__":

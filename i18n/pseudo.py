@@ -1,8 +1,9 @@
 """Pseudo-localization: every text that comes from a catalog is shown between ⟦ and ⟧, so
 English outside the brackets is a text that never went through one (a forgotten `_()`).
 
-The English stays readable inside the brackets, so a check that looks for a phrase still
-finds it; the placeholders are filled in after the lookup, so they land inside too.
+Only what is said in a reader's language (inside ``i18n.speaking``: every turn, every message
+the outbox writes for someone) is bracketed; a test's own calls outside them read English.
+The placeholders are filled in after the lookup, so they land inside the brackets too.
 Turned on for the tests' pseudo-localized run (tests/conftest.py, --pseudo-localize), and
 for the playground with PSEUDO_LOCALIZE=1 in the environment."""
 

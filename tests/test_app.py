@@ -20,7 +20,13 @@ from handoff.effects import OutboxKind
 from storage.errors import StorageUnavailable
 from storage.sql_store import open_store
 from teams.endpoint import BOT, STORE
-from teams.middleware import AddressedOnly, ConversationMemory, DeliveredOnce, TenantGuard
+from teams.middleware import (
+    AddressedOnly,
+    ConversationMemory,
+    DeliveredOnce,
+    SpokenLanguage,
+    TenantGuard,
+)
 
 from conftest import FakeClock
 from harness.old_cases import Cases
@@ -92,6 +98,7 @@ async def test_every_turn_meets_the_addressed_filter_then_the_tenant_guard_then_
             TenantGuard,
             DeliveredOnce,
             ConversationMemory,
+            SpokenLanguage,
         ]
         adapter = TestAdapter(pipeline.bot.on_turn)
         pipeline.attach(adapter)

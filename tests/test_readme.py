@@ -26,6 +26,7 @@ READ_ELSEWHERE = {
     "REQUESTS_CA_BUNDLE": "teams/connector_client.py reads it itself, as requests did",
     "IDENTITY_ENDPOINT": "set by Azure for a managed identity; msal reads it itself",
     "IDENTITY_HEADER": "set by Azure for a managed identity; msal reads it itself",
+    "PSEUDO_LOCALIZE": "i18n/catalogs.py reads it at import: a development aid, not a setting",
 }
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)

@@ -201,13 +201,18 @@ async def test_technical_escalation_climbs_one_level_at_a_time_and_is_recorded(
 ) -> None:
     await requested_case(sqlite_url, clock, CASE)
     bot = await start_bot(clock=clock, HANDOFF_CONFIG=config_with_leads)
-    said = []
+    said: list[str] = []
+
+    def answer(activity: dict[str, Any]) -> bool:
+        # The outbox may tell the requester meanwhile that the card has no channel to go to.
+        return not str(activity.get("text") or "").startswith("Your handoff of case")
+
     for _ in range(6):
-        before = len(fake_connector.activities())
+        before = len([a for a in fake_connector.activities() if answer(a)])
         await bot.client.post(
             activities.personal_message(f"escalate {CASE} technical", fake_connector.url)
         )
-        [*_, reply] = await fake_connector.wait_for_activities(before + 1)
+        [*_, reply] = await fake_connector.wait_for_activities(before + 1, predicate=answer)
         said.append(reply["text"])
     assert said[0].startswith(f"Case {CASE} goes up to the L2 engineer.")
     assert said[1].startswith(f"Case {CASE} goes up to the subject matter expert.")

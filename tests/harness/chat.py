@@ -8,6 +8,7 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, Entity
 
 from .plain_words import assert_plain_words, visible_strings
+from .pseudo_locale import unmarked
 
 CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -24,6 +25,10 @@ class Chat:
         replies = list(self.adapter.activity_buffer)
         # Whatever a test makes the bot say, it says in plain words.
         assert_plain_words([*texts(replies), *visible_strings(cards(replies))], "a reply")
+        for reply in replies:
+            reply.text = unmarked(reply.text)
+            for attachment in reply.attachments or []:
+                attachment.content = unmarked(attachment.content)
         return replies
 
     async def say(self, text: str, *, mention_bot: bool = False) -> list[Activity]:

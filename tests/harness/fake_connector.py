@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .ids import DEFAULT_TENANT_ID, TeamsUser, stable_guid
+from .pseudo_locale import unmarked
 from .server import Answer, FakeServer, Incoming, RecordedRequest, Route
 
 __all__ = [
@@ -209,6 +210,10 @@ class FakeConnector(FakeServer):
         :meth:`activity_records` for which requests count."""
         return [self._activity_body(r) for r in self.activity_records(conversation_id)]
 
+    def marked_activities(self) -> list[dict[str, Any]]:
+        """:meth:`activities` as sent, with the pseudo-localized run's brackets."""
+        return [self._activity_body(r, marked=True) for r in self.activity_records(None)]
+
     def adaptive_cards(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
         """The Adaptive Card payloads among :meth:`activities`' attachments, in order."""
         cards: list[dict[str, Any]] = []
@@ -256,12 +261,11 @@ class FakeConnector(FakeServer):
         return recorded == conversation_id or base_conversation_id(recorded) == conversation_id
 
     @staticmethod
-    def _activity_body(record: RecordedRequest) -> dict[str, Any]:
+    def _activity_body(record: RecordedRequest, *, marked: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = record.body
         if record.path.rstrip("/") == "/v3/conversations":
-            activity: dict[str, Any] = body["activity"]
-            return activity
-        return body
+            body = body["activity"]
+        return body if marked else unmarked(body)
 
     # -- routes (server thread, under the lock) -----------------------------------------
 

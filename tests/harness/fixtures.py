@@ -42,7 +42,11 @@ def fake_connector() -> Iterator[FakeConnector]:
     with FakeConnector() as connector:
         yield connector
         # Everything the bot said in the test, read as the people it was for would read it.
-        shown = [text for activity in connector.activities() for text in activity_strings(activity)]
+        shown = [
+            text
+            for activity in connector.marked_activities()
+            for text in activity_strings(activity)
+        ]
         assert_plain_words(shown, "a message the bot sent")
 
 

@@ -103,11 +103,12 @@ async def _submit(
     form: str,
     values: Mapping[str, Any],
     user: TeamsUser | None,
+    locale: str = "en-US",
 ) -> None:
     before = len(connector.activities())
     value = {"form": form, "action": "next", **values}
     status, _ = await post(
-        bot, activities.submit_message(value, connector.url, **user_fields(user))
+        bot, activities.submit_message(value, connector.url, locale=locale, **user_fields(user))
     )
     if status >= 400:
         raise AssertionError(f"the {form} form was answered {status}")
@@ -132,21 +133,24 @@ async def request_handoff(
     notes: Mapping[str, str] | None = None,
     confirm: bool = True,
     transfer: Mapping[str, str] = TRANSFER_FORM,
+    locale: str = "en-US",
 ) -> None:
     """The whole dialog, one card per request (through a round robin, on alternate bots);
     without `confirm`, it stops at the review. The notes default to notes_form()."""
     before = len(connector.activities())
-    await post(
-        bot, activities.personal_message(f"handoff {case}", connector.url, **user_fields(user))
+    message = activities.personal_message(
+        f"handoff {case}", connector.url, locale=locale, **user_fields(user)
     )
+    await post(bot, message)
     await connector.wait_for_activities(before + 1, timeout=15)
-    await _submit(bot, connector, "case", case_form, user)
-    await _submit(bot, connector, "transfer", transfer, user)
-    await _submit(bot, connector, "notes", notes_form() if notes is None else notes, user)
+    await _submit(bot, connector, "case", case_form, user, locale)
+    await _submit(bot, connector, "transfer", transfer, user, locale)
+    notes = notes_form() if notes is None else notes
+    await _submit(bot, connector, "notes", notes, user, locale)
     if _last_form(connector, user) == "meeting":
-        await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user)
+        await _submit(bot, connector, "meeting", {"can_attend": "yes"}, user, locale)
     if confirm:
-        await _submit(bot, connector, "review", {}, user)
+        await _submit(bot, connector, "review", {}, user, locale)
 
 
 async def handoff_card(

@@ -74,6 +74,8 @@ def test_no_translation_breaks_a_placeholder_or_the_markdown(code: str) -> None:
     for message in _read(po_path(code), LANGUAGES[code].babel_locale):
         if not message.id:
             continue
+        if not all(_forms(message.string)):
+            continue  # untranslated: the completeness test says so
         source = _forms(message.id)
         wanted = set().union(*(_fields(text) for text in source))
         for text in _forms(message.string):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -245,11 +246,19 @@ def own_words(language: str) -> dict[str, str]:
         return cached[1]
     found: dict[str, str] = {}
     for name in _OWN_WORDS:
-        word = catalog.pgettext("command", name).strip().casefold()
+        word = _folded(catalog.pgettext("command", name).strip())
         if word and word != name and word not in BY_NAME and " " not in word:
             found[word] = name
     _OWN_WORDS_READ[language] = (catalog, found)
     return found
+
+
+def _folded(word: str) -> str:
+    """A word as it is compared: any case, with or without its accents (`parametres` for
+    `paramètres`, as people often type in chat); a script's own marks are kept whole."""
+    decomposed = unicodedata.normalize("NFD", word.casefold())
+    latin = "".join(c for c in decomposed if not unicodedata.combining(c) or c > "\u036f")
+    return unicodedata.normalize("NFC", latin)
 
 
 def english_command(word: str) -> str:
@@ -257,8 +266,9 @@ def english_command(word: str) -> str:
     language, else of any language we speak (a German typing `hilfe` in an English Teams)."""
     if word in BY_NAME or not word:
         return word
+    folded = _folded(word)
     for language in (current(), *LANGUAGES):
-        name = own_words(language).get(word)
+        name = own_words(language).get(folded)
         if name is not None:
             return name
     return word
@@ -302,9 +312,7 @@ _PATTERNS = {
     "case": re.compile(r"^\d[\d-]{5,24}$"),
     "region": re.compile(r"^[A-Za-z]{2,8}$"),
     "technical": re.compile(r"^technical$", re.IGNORECASE),
-    "setting": re.compile(
-        r"^(?:region|zone|hours|mute|unmute|language|digest)$", re.IGNORECASE
-    ),
+    "setting": re.compile(r"^(?:region|zone|hours|mute|unmute|language|digest)$", re.IGNORECASE),
     "words": re.compile(r"."),
     # `insights`: a region as written in the data file (EMEA), a number of days (30d), or
     # the words of "this week"; anything else, mid-handoff, is not taken for the command.

@@ -25,7 +25,10 @@ _HIDDEN_KEYS = frozenset(
 
 
 def visible_strings(node: Any) -> list[str]:
-    """Every string a card (or an activity) shows a reader."""
+    """Every string a card (or an activity) shows a reader, but the text shown in monospace to
+    be copied into the case tool (the notes), which is the process's own, in English."""
+    if isinstance(node, dict) and node.get("fontType") == "Monospace":
+        return []
     if isinstance(node, dict):
         return [
             text

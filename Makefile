@@ -34,9 +34,10 @@ run: $(STAMP)
 postgres:
 	bash scripts/ensure_postgres.sh
 
-## test: lint, type-check and the whole suite (SQLite and PostgreSQL)
+## test: lint, type-check, the whole suite (SQLite and PostgreSQL), then the end-to-end and dialog tests pseudo-localized
 test: $(STAMP) $(NODE_STAMP) postgres lint typecheck
 	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto -q --pseudo-localize tests/e2e tests/dialogs
 
 ## package: build build/appPackage.zip for Teams (needs TEAMS_APP_ID, MicrosoftAppId, DEVELOPER_*, PRIVACY_URL, TERMS_URL)
 package: $(STAMP)

@@ -17,7 +17,7 @@ from handoff.models import (
     HandoffOutputs,
 )
 from handoff.policy import MustDo, TransferReason, missing_must_dos
-from i18n import N_, _, formats, speaking
+from i18n import N_, _, formats, in_english
 from i18n.languages import ENGLISH, LANGUAGES
 
 from .case_form import CaseAnswers as CaseAnswers
@@ -139,7 +139,7 @@ class TransferAnswers:
         English whatever language the form was in (tools read them)."""
         if self.reason is TransferReason.OTHER:
             return self.reason_text
-        with speaking(ENGLISH.code):
+        with in_english():
             label = self.reason.label
         return f"{label}. {self.reason_text}".strip() if self.reason_text else label
 

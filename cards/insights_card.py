@@ -352,7 +352,7 @@ def insights_card(insights: Insights) -> Json:
         title = _("Handoff insights to {region}").format(region=insights.region)
     else:
         title = _("Handoff insights to all regions")
-    label = period.label[:1].upper() + period.label[1:]
+    label = formats.capitalized(period.label)
     body: list[Json] = [
         heading(title),
         text(

@@ -23,8 +23,7 @@ from handoff.request import HandoffAnswers
 from handoff.schedule import Schedule, ShiftOccurrence
 from handoff.service import HandoffService
 from handoff.user_settings import UserSettings, own_hours
-from i18n import _, speaking
-from i18n.languages import ENGLISH
+from i18n import _, in_english
 
 from .form_flow import Answers, FormOutdated, Reply
 
@@ -263,7 +262,7 @@ def _reason_raw(handoff: Handoff) -> dict[str, str]:
     if reason is TransferReason.OTHER:
         return {"reason": reason.value, "reason_text": handoff.reason}
     # The record keeps the reason's label in English (TransferAnswers.reason_line).
-    with speaking(ENGLISH.code):
+    with in_english():
         label = reason.label
     detail = handoff.reason.removeprefix(label).removeprefix(".").strip()
     return {"reason": reason.value, "reason_text": detail}

@@ -140,6 +140,10 @@ class CachedTokens(ABC):
         """Who asks for the token, for the log (never a secret)."""
 
 
+# How long one call to the token service may take before it counts as failed.
+TOKEN_TIMEOUT_SECONDS = 10.0
+
+
 class TokenProvider(CachedTokens):
     """Gets (and caches) an app-only token with the real ``msal.ConfidentialClientApplication``.
 
@@ -197,6 +201,9 @@ class TokenProvider(CachedTokens):
                     authority=self._authority,
                     http_client=self._http_client,
                     instance_discovery=self._instance_discovery,
+                    # requests waits forever by default: a token service that accepts the
+                    # connection and never answers would hold an outbox step (and shutdown).
+                    timeout=TOKEN_TIMEOUT_SECONDS,
                 )
             except ValueError as exc:
                 # msal raises ValueError when the authority's discovery document is missing,

@@ -99,6 +99,17 @@ if os.environ.get("PSEUDO_LOCALIZE") == "1":
     use_pseudo()
 
 
+@contextmanager
+def in_english() -> Iterator[None]:
+    """The texts inside are for tools (the notes' labels), in English whatever the reader's
+    language, and in the pseudo-localized run too."""
+    token = _speaking.set(ENGLISH.code)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (the English text when it has no translation)."""
     return translations(_speaking.get()).gettext(message)

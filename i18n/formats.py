@@ -88,3 +88,12 @@ def listing(items: Sequence[str], *, alternatives: bool = False) -> str:
     if not items:
         return ""
     return babel_list(list(items), style="or" if alternatives else "standard", locale=locale())
+
+
+def capitalized(text: str) -> str:
+    """``text`` starting a sentence: its first letter upper-case, nothing else changed
+    ("letzte Woche", not "Letzte woche" as str.capitalize would write it)."""
+    for index, char in enumerate(text):
+        if char.isalpha():
+            return text[:index] + char.upper() + text[index + 1 :]
+    return text

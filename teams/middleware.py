@@ -26,7 +26,7 @@ from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
 from application import messages
 from handoff.ports import Clock, ConversationKind, ConversationStore
 from i18n import speaking
-from i18n.languages import choose
+from i18n.languages import ENGLISH, choose
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 from storage.errors import StorageUnavailable
 
@@ -120,7 +120,9 @@ class TurnErrors:
             self._faults.failed(log, DATABASE_UNAVAILABLE, _TURNS, "turn failed", error, context)
         else:
             log.error("turn failed", exc_info=error, extra=context)
-        await _apologise(turn_context, error)
+        # In the language the turn spoke (SpokenLanguage left it on the context).
+        with speaking(turn_context.turn_state.get(TURN_LANGUAGE, ENGLISH.code)):
+            await _apologise(turn_context, error)
 
 
 class TurnSucceeded(Middleware):  # type: ignore[misc]
@@ -181,10 +183,13 @@ class TenantGuard(Middleware):  # type: ignore[misc]
                 "activity_id": activity.id,
             },
         )
+        # In the language of the stranger's Teams client: nothing of theirs is read.
+        with speaking(choose(None, activity.locale)):
+            refusal = messages.other_tenant()
         if activity.type == ActivityTypes.message:
-            await context.send_activity(messages.other_tenant())
+            await context.send_activity(refusal)
         elif activity.type == ActivityTypes.invoke:
-            body = invoke_body_text(messages.other_tenant())
+            body = invoke_body_text(refusal)
             await context.send_activity(
                 Activity(
                     type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
@@ -240,6 +245,10 @@ class ChosenLanguage(Protocol):
     async def chosen_language(self, user_id: str) -> str | None: ...
 
 
+# Where a turn keeps its language for the apology of TurnErrors, which runs after it.
+TURN_LANGUAGE = "handoff.turn_language"
+
+
 class SpokenLanguage(Middleware):  # type: ignore[misc]
     """The turn speaks its reader's language. In a personal chat that is the person's own
     (`settings language`, else the locale of their Teams client, else English); in a channel
@@ -255,7 +264,9 @@ class SpokenLanguage(Middleware):  # type: ignore[misc]
         if _proactive(activity):
             await logic()
             return
-        with speaking(await self.language_of(activity)):
+        language = await self.language_of(activity)
+        context.turn_state[TURN_LANGUAGE] = language
+        with speaking(language):
             await logic()
 
     async def language_of(self, activity: Activity) -> str:

@@ -10,6 +10,7 @@ from storage.sql_store import SqlStore
 
 from conftest import FakeClock
 from harness.chat import Chat, cards, form_of
+from harness.pseudo_locale import unmarked
 
 CASE = "2311230040001234"
 # A Sev C case: its notes need no next customer contact (R-NOTES), so none may be entered.
@@ -58,7 +59,7 @@ async def test_with_no_next_contact_entered_the_customer_is_promised_no_time(
     clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     handoff = await hand_over_within_emea(chat, store, "")
     assert handoff.outputs is not None
-    draft = handoff.outputs.customer_message
+    draft = unmarked(handoff.outputs.customer_message)
     assert "next update" not in draft.lower()
     assert "2026" not in draft, "no date was entered, so none is promised"
     assert "The new engineer will be in touch with you." in draft
@@ -70,7 +71,7 @@ async def test_an_engineer_named_by_address_is_not_shown_to_the_customer_by_it(
     clock._now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     handoff = await hand_over_within_emea(chat, store, "kim.sme@example.invalid")
     assert handoff.outputs is not None
-    draft = handoff.outputs.customer_message
+    draft = unmarked(handoff.outputs.customer_message)
     assert "@" not in draft
     assert f"A colleague from our EMEA team will continue working on your case {CASE}." in draft
 
@@ -82,7 +83,7 @@ async def test_an_engineer_the_bot_knows_by_address_is_named_to_the_customer(
     # The EMEA handoff SME of config/handoff.yaml, by the address the file gives.
     handoff = await hand_over_within_emea(chat, store, "EMEA-handoff-SME@example.invalid")
     assert handoff.outputs is not None
-    draft = handoff.outputs.customer_message
+    draft = unmarked(handoff.outputs.customer_message)
     assert f"EMEA handoff SME will continue working on your case {CASE}." in draft
     assert "@" not in draft
     assert handoff.target_engineer is not None

@@ -28,6 +28,8 @@ from harness.handoff_flow import CASE, CASE_FORM, request_handoff
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER, personal_conversation_id
 from harness.plain_words import activity_strings
 
+pytestmark = pytest.mark.real_catalogs
+
 TAGS = {"en": "en-US", "de": "de-DE", "fr": "fr-FR", "es": "es-ES", "ja": "ja-JP"} | {
     "zh_Hans": "zh-CN",
     "pt_BR": "pt-BR",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from graph import token_provider
 from graph.errors import GraphAuthError
 from graph.token_provider import GRAPH_DEFAULT_SCOPE, TokenProvider
 
@@ -123,3 +125,19 @@ async def test_an_authority_without_discovery_names_the_tenant(
 
     assert caught.value.error == "invalid_authority"
     assert "MicrosoftAppTenantId" in str(caught.value)
+
+
+async def test_a_token_service_that_never_answers_fails_the_call_instead_of_holding_it(
+    fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """msal's own session (no http_client given, as in production) gets a timeout: without one
+    requests waits forever, and the outbox step (and the bot's shutdown) with it."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    monkeypatch.setattr(token_provider, "TOKEN_TIMEOUT_SECONDS", 0.5)
+    fake_token_service.add_client(APP_ID, SECRET, access_token="graph-token-1")
+    fake_token_service.delay_next(5.0, 4, path_contains="openid-configuration")
+    tokens = TokenProvider(APP_ID, SECRET, fake_token_service.authority(), instance_discovery=False)
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.RequestException):
+        await tokens.token()
+    assert time.monotonic() - started < 4.0

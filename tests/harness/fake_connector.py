@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .ids import DEFAULT_TENANT_ID, TeamsUser, stable_guid
-from .pseudo_locale import unmarked
+from .pseudo_locale import active, unmarked
 from .server import Answer, FakeServer, Incoming, RecordedRequest, Route
 
 __all__ = [
@@ -68,6 +68,8 @@ class FakeConnector(FakeServer):
         ssl_context: ssl.SSLContext | None = None,
         tenant_id: str = DEFAULT_TENANT_ID,
     ) -> None:
+        # The bodies as sent, kept in the pseudo-localized run only (see _recorded_body).
+        self._as_sent: list[Any] = []
         super().__init__(ssl_context=ssl_context)
         self.tenant_id = tenant_id
         self._next_id = itertools.count(int(time.time() * 1000))
@@ -211,8 +213,15 @@ class FakeConnector(FakeServer):
         return [self._activity_body(r) for r in self.activity_records(conversation_id)]
 
     def marked_activities(self) -> list[dict[str, Any]]:
-        """:meth:`activities` as sent, with the pseudo-localized run's brackets."""
-        return [self._activity_body(r, marked=True) for r in self.activity_records(None)]
+        """Every activity body as it was sent, with the pseudo-localized run's brackets (the
+        records keep them without, as the tests compare them)."""
+        return [body for body in self._as_sent if isinstance(body, dict)]
+
+    def _recorded_body(self, body: Any) -> Any:
+        if not active():
+            return body
+        self._as_sent.append(body.get("activity", body) if isinstance(body, dict) else body)
+        return unmarked(body)
 
     def adaptive_cards(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
         """The Adaptive Card payloads among :meth:`activities`' attachments, in order."""
@@ -261,11 +270,12 @@ class FakeConnector(FakeServer):
         return recorded == conversation_id or base_conversation_id(recorded) == conversation_id
 
     @staticmethod
-    def _activity_body(record: RecordedRequest, *, marked: bool = False) -> dict[str, Any]:
+    def _activity_body(record: RecordedRequest) -> dict[str, Any]:
         body: dict[str, Any] = record.body
         if record.path.rstrip("/") == "/v3/conversations":
-            body = body["activity"]
-        return body if marked else unmarked(body)
+            activity: dict[str, Any] = body["activity"]
+            return activity
+        return body
 
     # -- routes (server thread, under the lock) -----------------------------------------
 

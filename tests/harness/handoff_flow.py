@@ -27,6 +27,8 @@ from .ids import (
     fake_user,
     personal_conversation_id,
 )
+from .plain_words import visible_strings
+from .pseudo_locale import assert_translated, unmarked
 
 if TYPE_CHECKING:  # scripts/chaos.py uses this module without pytest
     import pytest
@@ -64,7 +66,11 @@ async def post(bot: BotAddress, activity: Mapping[str, Any]) -> tuple[int, Any]:
     """POSTs the activity; the status and the JSON body (None when there is none)."""
     async with bot.session.post(f"{bot.url}/api/messages", json=activity) as response:
         body = await response.json() if response.content_type == "application/json" else None
-        return response.status, body
+        if isinstance(body, dict) and response.status == 200:
+            # An invoke's answer: read as sent, then as a test compares it (in English).
+            said = [body["value"]] if isinstance(body.get("value"), str) else []
+            assert_translated([*said, *visible_strings(body)], "an invoke's answer")
+        return response.status, unmarked(body)
 
 
 class BotClient:

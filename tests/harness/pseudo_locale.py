@@ -57,7 +57,8 @@ def _prose(text: str) -> bool:
     words = _WORD.findall(stripped)
     if len(words) >= 2 and " " in stripped:
         return True
-    return len(words) == 1 and stripped == words[0] and stripped[0].isupper() and len(words[0]) >= 4
+    # One word: a label ("Accept", "Summary"); short ones ("Case") too often start data.
+    return len(words) == 1 and stripped == words[0] and stripped[0].isupper() and len(words[0]) >= 6
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -148,6 +148,10 @@ class FakeServer:
     ``start()``/``close()`` (async) and ``start_sync()``/``close_sync()``.
     """
 
+    def _recorded_body(self, body: Any) -> Any:
+        """What the record keeps of a request's body (a fake may keep it otherwise)."""
+        return body
+
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
         self._lock = threading.RLock()
@@ -410,7 +414,7 @@ class FakeServer:
                 or incoming.match.get("chatId")
             ),
             activity_id=answer.activity_id or incoming.match.get("activityId"),
-            body=incoming.body,
+            body=self._recorded_body(incoming.body),
             headers=incoming.headers,
             query=incoming.query,
             status=answer.status,

@@ -77,3 +77,10 @@ def test_lists_numbers_and_shares() -> None:
             assert formats.percent(0.5) == share
             assert formats.listing([]) == ""
             assert formats.listing(["Ana"]) == "Ana"
+
+
+def test_a_sentence_starts_with_its_first_letter_upper_case_and_nothing_else_changes() -> None:
+    assert formats.capitalized("letzte Woche") == "Letzte Woche"
+    assert formats.capitalized("⟦this week⟧") == "⟦This week⟧"
+    assert formats.capitalized("今週") == "今週"
+    assert formats.capitalized("") == ""

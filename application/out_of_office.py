@@ -20,13 +20,13 @@ from handoff.oof import OofKind, plan
 from handoff.ports import Clock, DuplicateOpenHandoff
 from handoff.request import HandoffAnswers, Queue, compose_outputs
 from handoff.service import HandoffService
+from handoff.state_machine import state_in_words
 from i18n import _
 
 from . import messages
 from .outbox_steps.follow_ups import Store, owned_open_cases
 from .reader import reader_zone
 from .request import Card, Reply, Request
-from .transfers import state_in_words
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,9 @@ from handoff.state_machine import (
     RequestMoreInfo,
     SendBackToQueue,
     Verb,
+    state_in_words,
 )
-from i18n import _, formats, pgettext
+from i18n import _, formats
 
 from .request import Reply, Request
 
@@ -49,19 +50,6 @@ INVOKE_VERBS = VERBS | {REFRESH_VERB}
 _MAX_ID_LENGTH = 64
 # The longest question, answer or reason a command takes (NonBlank in handoff/state_machine.py).
 _MAX_TEXT_CHARS = 4000
-
-
-def state_in_words(state: HandoffState) -> str:
-    """A handoff's state as a sentence says it ("Case 123 is {state}")."""
-    words = {
-        HandoffState.REQUESTED: pgettext("handoff state", "requested"),
-        HandoffState.ACCEPTED: pgettext("handoff state", "accepted"),
-        HandoffState.MORE_INFO_NEEDED: pgettext("handoff state", "more info needed"),
-        HandoffState.BACK_TO_QUEUE: pgettext("handoff state", "back to queue"),
-        HandoffState.ESCALATED: pgettext("handoff state", "escalated"),
-        HandoffState.CANCELLED: pgettext("handoff state", "cancelled"),
-    }
-    return words[state]
 
 
 def _gone() -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handoff.models import AuditEvent, Handoff, HandoffState
-from handoff.state_machine import Verb
+from handoff.state_machine import Verb, state_in_words
 from i18n import N_, _, pgettext
 
 from .elements import clip, isolated, name_text, safe
@@ -57,23 +57,15 @@ def state_words(state: HandoffState, *, inline: bool = False) -> str:
     """Where a handoff stands, in words: "More info needed", or "more info needed" within a
     sentence."""
     if inline:
-        words = {
-            HandoffState.REQUESTED: pgettext("state, in a sentence", "requested"),
-            HandoffState.ACCEPTED: pgettext("state, in a sentence", "accepted"),
-            HandoffState.MORE_INFO_NEEDED: pgettext("state, in a sentence", "more info needed"),
-            HandoffState.BACK_TO_QUEUE: pgettext("state, in a sentence", "back to queue"),
-            HandoffState.ESCALATED: pgettext("state, in a sentence", "escalated"),
-            HandoffState.CANCELLED: pgettext("state, in a sentence", "cancelled"),
-        }
-    else:
-        words = {
-            HandoffState.REQUESTED: pgettext("state", "Requested"),
-            HandoffState.ACCEPTED: pgettext("state", "Accepted"),
-            HandoffState.MORE_INFO_NEEDED: pgettext("state", "More info needed"),
-            HandoffState.BACK_TO_QUEUE: pgettext("state", "Back to queue"),
-            HandoffState.ESCALATED: pgettext("state", "Escalated"),
-            HandoffState.CANCELLED: pgettext("state", "Cancelled"),
-        }
+        return state_in_words(state)
+    words = {
+        HandoffState.REQUESTED: pgettext("state", "Requested"),
+        HandoffState.ACCEPTED: pgettext("state", "Accepted"),
+        HandoffState.MORE_INFO_NEEDED: pgettext("state", "More info needed"),
+        HandoffState.BACK_TO_QUEUE: pgettext("state", "Back to queue"),
+        HandoffState.ESCALATED: pgettext("state", "Escalated"),
+        HandoffState.CANCELLED: pgettext("state", "Cancelled"),
+    }
     return words[state]
 
 

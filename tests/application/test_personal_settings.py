@@ -198,10 +198,9 @@ async def test_auto_goes_back_to_the_teams_clients_language(scenario: Scenario) 
     await settings(scenario, "region", "EMEA")
     await language(scenario, "ja")
     said = await language(scenario, "auto", locale="fr-FR")
-    assert said.startswith(
-        "From now on I write to you in the language of your Teams client, Français."
-    )
-    assert "Language: from Teams (Français)." in said
+    # Said at once in the client's language: French.
+    assert said.startswith("Désormais, je vous écris dans la langue de votre client Teams")
+    assert "Français" in said and "From now on" not in said
     saved = await scenario.store.user_settings(ANA.id)
     assert saved is not None and saved.language is None and saved.region == "EMEA"
     await language(scenario, "fr")

@@ -18,8 +18,8 @@ JARGON = re.compile(r"\bR-[A-Z0-9]|\b[Ss]eed 0\d\d|\b\d+(?:\.\d+)? h\b")
 # Card keys whose values no one reads: what the card sends back, how it is built.
 _HIDDEN_KEYS = frozenset(
     {"data", "id", "verb", "type", "$schema", "version", "url", "style", "msteams", "fallback"}
-    # How a card is laid out, and the values its inputs send back.
-    | {"size", "weight", "color", "spacing", "horizontalAlignment", "width", "height", "value"}
+    # How a card is laid out.
+    | {"size", "weight", "color", "spacing", "horizontalAlignment", "width", "height"}
     | {"fontType"}
 )
 

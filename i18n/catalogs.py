@@ -17,9 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 from .languages import ENGLISH, LANGUAGES
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +35,10 @@ def po_path(code: str, catalog_dir: Path = CATALOG_DIR) -> Path:
 def _compiled(code: str) -> gettext.NullTranslations:
     # The .po is compiled in memory when the language is first spoken (tens of milliseconds),
     # so no build step can leave a stale .mo behind. Fuzzy entries stay out, as msgfmt's do.
+    # Imported here: Babel's catalog reader costs start-up 0.1 s, and English never needs it.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po_path(code).open("rb") as source:
         catalog = read_po(source, locale=LANGUAGES[code].babel_locale)
     buffer = io.BytesIO()

@@ -11,6 +11,7 @@ from handoff.notes.commitment import overdue_since, waiting
 from i18n import _, formats
 
 from .elements import Json, card, clip, facts, heading, safe, severity_badge, text
+from .handoff_words import who_waits_words
 
 MAX_STEPS_SHOWN = 3
 MAX_LINE_CHARS = 200
@@ -66,7 +67,7 @@ def commitment_card(handoff: Handoff, now: datetime, zone: str, zone_note: str =
                 (_("Case"), f"{number} · {severity_badge(case)} · {skill}"),
                 (_("Title"), safe(clip(case.title, MAX_LINE_CHARS))),
                 (_("Customer"), f"{case.customer_region} ({case.customer_timezone})"),
-                (_("Promised"), safe(clip(contact.who_waits, MAX_LINE_CHARS))),
+                (_("Promised"), safe(clip(who_waits_words(contact.who_waits), MAX_LINE_CHARS))),
                 (_("When, for you"), formats.when(contact.at, zone)),
                 (_("For the customer"), formats.when(contact.at, case.customer_timezone)),
             ]

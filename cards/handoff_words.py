@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handoff.models import AuditEvent, Handoff, HandoffState
+from handoff.policy import TransferReason
 from handoff.state_machine import Verb, state_in_words
-from i18n import N_, _, pgettext
+from i18n import N_, _, in_english, pgettext
 
 from .elements import clip, isolated, name_text, safe
 
@@ -122,3 +123,33 @@ def timeline(history: Sequence[AuditEvent]) -> str:
         suffix = f": {safe(clip(detail, MAX_DETAIL_CHARS))}" if detail else ""
         lines.append(f"- {local_time(event.at)} · {who} · {what}{suffix}")
     return "\n".join(lines)
+
+
+# Who waits for whom, as the notes keep it (English, for tools) and as a card says it.
+WHO_WAITS_WORDS = {
+    "Customer waits for us": N_("The customer waits for us"),
+    "We wait for the customer": N_("We wait for the customer"),
+}
+
+
+def who_waits_words(kept: str) -> str:
+    """Who waits for whom in the reader's language; typed words as they were typed."""
+    known = WHO_WAITS_WORDS.get(kept)
+    return _(known) if known else kept
+
+
+def reason_words(handoff: Handoff) -> str:
+    """Why the handoff was made, in the reader's language: the record keeps the reason's label
+    in English (it goes into the notes) with the engineer's own words after it."""
+    try:
+        reason = TransferReason(handoff.reason_code or TransferReason.OTHER.value)
+    except ValueError:
+        return handoff.reason
+    if reason is TransferReason.OTHER:
+        return handoff.reason
+    with in_english():
+        english = reason.label
+    if not handoff.reason.startswith(english):
+        return handoff.reason
+    detail = handoff.reason.removeprefix(english).removeprefix(".").strip()
+    return f"{reason.label}. {detail}" if detail else reason.label

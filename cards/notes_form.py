@@ -30,6 +30,7 @@ from .elements import (
 from .form_parts import MAX_REASON_TEXT, Raw, yes_no
 from .form_parts import form_buttons as _buttons
 from .form_parts import raw_text as _str
+from .handoff_words import WHO_WAITS_WORDS
 
 # The checklist's questions and the free-text boxes, by field; their labels are translated
 # where shown.
@@ -49,10 +50,7 @@ _CHECKLIST_KEYS = tuple(key for key, _label in _CHECKLIST_QUESTIONS)
 _TEXT_NOTE_KEYS = tuple(key for key, _label in _TEXT_NOTES)
 # Who waits for whom: the value is what the notes say (in English, as tools read them), the
 # title what the form shows.
-WHO_WAITS: tuple[tuple[str, str], ...] = (
-    ("Customer waits for us", N_("The customer waits for us")),
-    ("We wait for the customer", N_("We wait for the customer")),
-)
+WHO_WAITS: tuple[tuple[str, str], ...] = tuple(WHO_WAITS_WORDS.items())
 _PENDING = tuple((p.value, p.value) for p in PendingOn)
 
 # The most each box holds (its maxLength), set so that the form asked again with every box full

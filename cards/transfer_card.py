@@ -40,9 +40,11 @@ from .handoff_words import (
     CARD_VERBS,
     VERB_INPUTS,
     action_title,
+    reason_words,
     state_inline,
     state_words,
     timeline,
+    who_waits_words,
 )
 from .handoff_words import local_time as local_time
 from .user_views import placed, refresh_block
@@ -213,10 +215,11 @@ def handoff_card(
                 (_("Route"), f"{handoff.from_region} → {handoff.target_region}"),
                 (_("Plan"), case.plan.value),
                 (_("Skill"), safe(clip(case.product_skill, MAX_LINE_CHARS))),
-                (_("Reason"), safe(clip(handoff.reason, SHOWN_CHARS["reason"]))),
+                (_("Reason"), safe(clip(reason_words(handoff), SHOWN_CHARS["reason"]))),
                 (
                     _("Next contact"),
-                    f"{local_time(contact.at)} · {safe(clip(contact.who_waits, MAX_LINE_CHARS))}"
+                    f"{local_time(contact.at)} · "
+                    f"{safe(clip(who_waits_words(contact.who_waits), MAX_LINE_CHARS))}"
                     if contact
                     else "",
                 ),

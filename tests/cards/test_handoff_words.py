@@ -70,3 +70,27 @@ def test_the_history_says_who_did_what_and_sets_apart_a_right_to_left_name() -> 
     taken = apply(handoff, Accept(actor=HEBREW), T0).handoff
     assert state_inline(taken) == "accepted by \u2068אברהם כהן\u2069"
     assert state_inline(handoff) == "requested"
+
+
+def test_the_records_english_reason_and_who_waits_read_in_the_readers_language() -> None:
+    from cards.handoff_words import reason_words, who_waits_words
+    from handoff.policy import TransferReason
+    from i18n import _, in_english, speaking
+
+    reason = TransferReason.CUSTOMER_TIME_ZONE
+    with in_english():
+        english = reason.label
+    handoff = new_handoff(records.answers(CASE, "EMEA", "US"), records.PLACEHOLDER_OUTPUTS, ANA, T0)
+    kept = handoff.model_copy(
+        update={"reason_code": reason.value, "reason": f"{english}. Works from Chicago"}
+    )
+    with speaking("de"):
+        german = reason.label
+        assert german != english
+        assert reason_words(kept) == f"{german}. Works from Chicago"
+        assert who_waits_words("We wait for the customer") == _("We wait for the customer")
+        assert who_waits_words("We wait for the customer") != "We wait for the customer"
+        assert who_waits_words("the vendor, by Friday") == "the vendor, by Friday"
+    assert reason_words(kept) == kept.reason
+    other = kept.model_copy(update={"reason_code": "other", "reason": "Because of the vendor"})
+    assert reason_words(other) == "Because of the vendor"

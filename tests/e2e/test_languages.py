@@ -57,26 +57,11 @@ def english_phrases(code: str) -> dict[str, str]:
     return phrases
 
 
-def _without_answers(node: Any, inputs: bool = False) -> Any:
-    """A card without what its inputs hold and send back (the person's own answers, the values
-    of choices): theirs or the record's, not the bot's words."""
-    if isinstance(node, dict):
-        typed = inputs or str(node.get("type", "")).startswith("Input.")
-        return {
-            key: _without_answers(value, typed)
-            for key, value in node.items()
-            if not (typed and key == "value")
-        }
-    if isinstance(node, list):
-        return [_without_answers(item, inputs) for item in node]
-    return node
-
-
 def shown(connector: FakeConnector, conversation_id: str) -> list[str]:
     return [
         text.replace("**", "")
         for activity in connector.activities(conversation_id)
-        for text in activity_strings(_without_answers(activity))
+        for text in activity_strings(activity)
     ]
 
 

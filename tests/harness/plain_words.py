@@ -24,20 +24,22 @@ _HIDDEN_KEYS = frozenset(
 )
 
 
-def visible_strings(node: Any) -> list[str]:
-    """Every string a card (or an activity) shows a reader, but the text shown in monospace to
-    be copied into the case tool (the notes), which is the process's own, in English."""
+def visible_strings(node: Any, inputs: bool = False) -> list[str]:
+    """Every string a card (or an activity) shows a reader as the bot's words: not the text
+    shown in monospace to be copied into the case tool (the notes, the process's own, in
+    English), nor what an input holds or sends back (the person's answers, a choice's value)."""
     if isinstance(node, dict) and node.get("fontType") == "Monospace":
         return []
     if isinstance(node, dict):
+        typed = inputs or str(node.get("type", "")).startswith("Input.")
         return [
             text
             for key, value in node.items()
-            if key not in _HIDDEN_KEYS
-            for text in visible_strings(value)
+            if key not in _HIDDEN_KEYS and not (typed and key == "value")
+            for text in visible_strings(value, typed)
         ]
     if isinstance(node, list):
-        return [text for item in node for text in visible_strings(item)]
+        return [text for item in node for text in visible_strings(item, inputs)]
     return [node] if isinstance(node, str) else []
 
 

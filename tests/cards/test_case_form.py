@@ -16,21 +16,12 @@ from i18n.languages import LANGUAGES
 from harness import records
 from harness.card_schema import assert_valid_card
 from harness.chat import all_text
+from harness.dialog_user import CRITICAL_CASE
 
 REGIONS = ("EMEA", "US", "APAC", "IST")
 NUMBER = "2311230040001234"
-FILLED = {
-    "title": "Cluster fails to scale out",
-    "severity": "A",
-    "is_24x7": "true",
-    "plan": "Premier",
-    "product_skill": "HDInsight",
-    "customer_region": "US",
-    "customer_timezone": "America/New_York",
-    "status": "in progress",
-    "owner_region": "EMEA",
-    "language_needs": "Japanese speaker on the customer's side",
-}
+# The shared critical case, with a language need typed in.
+FILLED = {**CRITICAL_CASE, "language_needs": "Japanese speaker on the customer's side"}
 
 
 def element(content: dict[str, Any], input_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import BotAdapter, ConversationState, Middleware, UserState
+from botbuilder.core import BotAdapter, ConversationState, Middleware
 from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter
 from pythonjsonlogger.json import JsonFormatter
@@ -70,6 +70,7 @@ from teams.middleware import (
     AddressedOnly,
     ConversationMemory,
     DeliveredOnce,
+    DialogStateAhead,
     ReplyPacing,
     SpokenLanguage,
     TenantGuard,
@@ -147,7 +148,6 @@ def build_bot(
         repository=store,
         user_settings=store,
         conversation_state=conversation_state,
-        user_state=UserState(bot_storage),
         dialogs=dialogs,
         compose=ComposeHandlers(use_cases.case_search, use_cases.hand_off, use_cases.membership),
     )
@@ -155,7 +155,11 @@ def build_bot(
         # First: chatter is dropped before anything answers or logs it, even a refusal.
         AddressedOnly(),
         TenantGuard(tenant_id),
-        DeliveredOnce(Deliveries(store, clock, delivery_abandoned_after), wake_outbox),
+        DeliveredOnce(
+            Deliveries(store, clock, delivery_abandoned_after),
+            DialogStateAhead(conversation_state, bot_storage),
+            wake_outbox,
+        ),
         ConversationMemory(store, clock, group_chat_joined),
         SpokenLanguage(store, process.case_transfer.language),
     )

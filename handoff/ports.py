@@ -246,6 +246,14 @@ class EscalationStore(Protocol):
         case has no handoff left, with their approval cards' places. Rows deleted, per table."""
 
 
+class StoredDocument(Frozen):
+    """A document of the bot's own state as stored under its key: its e-tag and its text,
+    both None when nothing is stored under the key."""
+
+    e_tag: str | None = None
+    doc: str | None = None
+
+
 class KeysClaimed(Frozen):
     """What HandledKeys.claim_keys did. With `repeated` set, nothing was claimed: that key is
     handled, or being handled, by another turn. Otherwise every key is now this claim's;
@@ -256,6 +264,8 @@ class KeysClaimed(Frozen):
     """With `repeated`: that key's claim is still pending (its turn may be running, or its
     process died less than the bound ago), not done."""
     taken_over: frozenset[str] = frozenset()
+    read_along: StoredDocument | None = None
+    """When the claim was asked to read a document along and won: that document as stored."""
 
 
 class HandledKeys(Protocol):
@@ -271,13 +281,19 @@ class HandledKeys(Protocol):
         """Records the key, done; False (and nothing changed) when it was recorded before."""
 
     async def claim_keys(
-        self, keys: Sequence[str], claimant: str, abandoned_after: timedelta
+        self,
+        keys: Sequence[str],
+        claimant: str,
+        abandoned_after: timedelta,
+        read_along: str | None = None,
     ) -> KeysClaimed:
         """Claims all the keys for `claimant` (one value per claim), pending, together in one
-        statement and one transaction that need not wait for the disk (a claim lost to a power
-        cut only lets a redelivery be handled again). A key that is done, or pending for less
-        than `abandoned_after`, is a repeat: then nothing is claimed. Of claims racing for the
-        same keys on any replicas, at most one wins, takeovers included."""
+        statement that need not wait for the disk (a claim lost to a power cut only lets a
+        redelivery be handled again). A key that is done, or pending for less than
+        `abandoned_after`, is a repeat: then nothing stays claimed. Of claims racing for the
+        same keys on any replicas, at most one wins, takeovers included. `read_along` names
+        a document of the bot's state that the same statement reads (the turn's dialog
+        state), so that a turn's first round trip to the database is its only one."""
 
     async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
         """Marks the claim's keys done, so that they block repeats for good; one statement that

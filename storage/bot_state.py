@@ -5,6 +5,10 @@ Cosmos DB and Blob storages do it (jsonpickle's Pickler.flatten / Unpickler.rest
 DialogState and other plain objects round-trip. jsonpickle restores arbitrary classes: only
 this bot writes the table, never put data from elsewhere in it.
 
+A turn's first round trip may read its conversation's document along (the delivery claim,
+storage/handled_keys_store.py): `read_ahead` hands it to this storage for the turn, and the
+turn's read of that key is answered from it once, with no trip of its own.
+
 E-tags follow MemoryStorage: every write stores a fresh e-tag; `read` hands it back on the
 item; a write carrying an e-tag other than None or "*" succeeds only while the stored e-tag is
 still that one (or the key is not stored), checked by a conditional UPDATE so it also holds
@@ -13,9 +17,11 @@ across bot processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 from uuid import uuid4
 
@@ -23,7 +29,7 @@ from botbuilder.core import Storage
 from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
-from handoff.ports import Clock, SystemClock
+from handoff.ports import Clock, StoredDocument, SystemClock
 
 from .sql_protocol import Database, Session
 
@@ -88,11 +94,33 @@ class SqlBotStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         super().__init__()
         self._db = db
         self._clock: Clock = clock or SystemClock()
+        self._ahead: ContextVar[dict[str, StoredDocument] | None] = ContextVar(
+            f"storage.bot_state.read_ahead.{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def read_ahead(self, key: str, stored: StoredDocument) -> Iterator[None]:
+        """Within the block, the first read of `key` is answered with `stored`, read by the
+        turn's claim moments before (a later read goes to the database: the turn may have
+        written the key since)."""
+        token = self._ahead.set({key: stored})
+        try:
+            yield
+        finally:
+            self._ahead.reset(token)
 
     async def read(self, keys: Sequence[str]) -> dict[str, object]:
         if not keys:
             return {}
         unique = list(dict.fromkeys(keys))
+        ahead = self._ahead.get()
+        if ahead is not None and all(key in ahead for key in unique):
+            read = {key: ahead.pop(key) for key in unique}
+            return {
+                key: _deserialize(stored.doc, stored.e_tag)
+                for key, stored in read.items()
+                if stored.doc is not None and stored.e_tag is not None
+            }
         marks = ", ".join("?" for _ in unique)
         rows = await self._db.fetch_all(
             f"SELECT key, etag, doc FROM bot_state WHERE key IN ({marks})", *unique

@@ -7,10 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from handoff.models import as_utc
-from handoff.ports import AlreadyHandled, Clock, KeysClaimed
+from handoff.ports import AlreadyHandled, Clock, KeysClaimed, StoredDocument
 
 from .sql_protocol import Session
 from .store_base import StoreBase
+
+# The bot's state document asked for along with a claim (storage/bot_state.py's table).
+_READ_ALONG = """,
+    (SELECT etag FROM bot_state WHERE key = ?) AS state_etag,
+    (SELECT doc FROM bot_state WHERE key = ?) AS state_doc"""
 
 
 async def insert_key(session: Session, key: str, clock: Clock) -> bool:
@@ -36,57 +41,73 @@ class SqlHandledKeys(StoreBase):
         return await insert_key(self._db, key, self._clock)
 
     async def claim_keys(
-        self, keys: Sequence[str], claimant: str, abandoned_after: timedelta
+        self,
+        keys: Sequence[str],
+        claimant: str,
+        abandoned_after: timedelta,
+        read_along: str | None = None,
     ) -> KeysClaimed:
         keys = list(dict.fromkeys(keys))  # one row may not be upserted twice in a statement
         if not keys:
             return KeysClaimed()
+        # One statement for all the keys, committed alone (one round trip) and not durably:
+        # a delivery's keys are claimed on every turn, and an fsync each time would double
+        # the turn's disk waits. Whatever the turn then stores durably flushes the claim with
+        # it; a turn that stores nothing (help, status) only gets answered twice if the
+        # machine loses power before its redelivery comes.
+        # A key seen before is taken over only when its claim is pending and older than the
+        # bound; the row lock that ON CONFLICT DO UPDATE takes makes a racing takeover see
+        # the winner's fresh claimed_at and update nothing. RETURNING names the rows added or
+        # taken over, each with the document read along (subqueries see the statement's
+        # snapshot, which the claim does not touch).
+        values = ", ".join("(?, ?, ?, 1, 1)" for _ in keys)
         now = self._clock.now()
-        try:
-            # Not durable: a delivery's keys are claimed on every turn, and an fsync each time
-            # would double the turn's disk waits. Whatever the turn then stores durably
-            # flushes the claim with it; a turn that stores nothing (help, status) only gets
-            # answered twice if the machine loses power before its redelivery comes.
-            async with self._db.transaction(durable=False) as tx:
-                # One statement for all the keys. A key seen before is taken over only when its
-                # claim is pending and older than the bound; the row lock that ON CONFLICT DO
-                # UPDATE takes makes a racing takeover see the winner's fresh claimed_at and
-                # update nothing. RETURNING names the rows added or taken over.
-                values = ", ".join("(?, ?, ?, 1, 1)" for _ in keys)
-                rows = await tx.fetch_all(
-                    f"""INSERT INTO handled_keys (key, claimed_at, claimed_by, pending, attempts)
-                        VALUES {values}
-                        ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at,
-                            claimed_by = excluded.claimed_by,
-                            attempts = handled_keys.attempts + 1
-                        WHERE handled_keys.pending = 1 AND handled_keys.claimed_at < ?
-                        RETURNING key, attempts""",
-                    *(value for key in keys for value in (key, now, claimant)),
-                    now - abandoned_after,
-                )
-                attempts = {row["key"]: row["attempts"] for row in rows}
-                for key in keys:
-                    if key not in attempts:
-                        raise AlreadyHandled(key)  # rolls the others back
-        except AlreadyHandled as repeated:
-            key = str(repeated.args[0])
-            row = await self._db.fetch_one("SELECT pending FROM handled_keys WHERE key = ?", key)
+        read = "" if read_along is None else _READ_ALONG
+        rows = await self._db.write_alone(
+            f"""INSERT INTO handled_keys (key, claimed_at, claimed_by, pending, attempts)
+                VALUES {values}
+                ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at,
+                    claimed_by = excluded.claimed_by,
+                    attempts = handled_keys.attempts + 1
+                WHERE handled_keys.pending = 1 AND handled_keys.claimed_at < ?
+                RETURNING key, attempts{read}""",
+            *(value for key in keys for value in (key, now, claimant)),
+            now - abandoned_after,
+            *((read_along, read_along) if read_along is not None else ()),
+            durable=False,
+        )
+        attempts = {row["key"]: row["attempts"] for row in rows}
+        repeated = next((key for key in keys if key not in attempts), None)
+        if repeated is not None:
+            # What the statement did claim is given back, so nothing stays claimed; a key it
+            # took over becomes free rather than abandoned, which comes to the same.
+            await self.release_keys(list(attempts), claimant)
+            row = await self._db.fetch_one(
+                "SELECT pending FROM handled_keys WHERE key = ?", repeated
+            )
             in_progress = row is not None and bool(row["pending"])
-            return KeysClaimed(repeated=key, in_progress=in_progress)
-        return KeysClaimed(taken_over=frozenset(k for k, n in attempts.items() if n > 1))
+            return KeysClaimed(repeated=repeated, in_progress=in_progress)
+        return KeysClaimed(
+            taken_over=frozenset(k for k, n in attempts.items() if n > 1),
+            read_along=(
+                None
+                if read_along is None
+                else StoredDocument(e_tag=rows[0]["state_etag"], doc=rows[0]["state_doc"])
+            ),
+        )
 
     async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
         if not keys:
             return
         # Not durable, like the claim: losing it to a power cut leaves the claim pending, and
         # only a redelivery after the bound (Teams had no answer) would do the turn again.
-        async with self._db.transaction(durable=False) as tx:
-            await tx.execute(
-                f"""UPDATE handled_keys SET pending = 0
-                    WHERE key IN ({", ".join("?" for _ in keys)}) AND claimed_by = ?""",
-                *keys,
-                claimant,
-            )
+        await self._db.write_alone(
+            f"""UPDATE handled_keys SET pending = 0
+                WHERE key IN ({", ".join("?" for _ in keys)}) AND claimed_by = ?""",
+            *keys,
+            claimant,
+            durable=False,
+        )
 
     async def key_claimed(self, key: str) -> bool:
         row = await self._db.fetch_one("SELECT 1 AS seen FROM handled_keys WHERE key = ?", key)

@@ -168,6 +168,9 @@ class PostgresDatabase:
         async with self._connection() as session:
             return await session.fetch_one(sql, *params)
 
+    async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
+        return await self.fetch_all(sql, *params)
+
     async def execute_script(self, script: str) -> None:
         async with self.transaction() as tx:
             await tx.execute_script(script)
@@ -237,6 +240,13 @@ class PostgresDatabase:
             )
 
 
+async def _nothing_to_reset(_conn: Any) -> None:
+    """What a connection keeps once back in the pool. asyncpg's default resets the session
+    with one more round trip per statement (advisory locks, cursors, LISTEN, settings); the
+    store sets only transaction-scoped things (SET LOCAL, pg_advisory_xact_lock), and asyncpg
+    still rolls back a transaction left open before this runs."""
+
+
 async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase:
     """A connection pool to the server at `dsn`; StorageUnavailable naming host:port when it
     does not answer within `timeout_seconds`."""
@@ -252,6 +262,7 @@ async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase
                 # refusing) is reported as unavailable instead of hanging the turn.
                 command_timeout=timeout_seconds,
                 server_settings={"application_name": "handoff-bot"},
+                reset=_nothing_to_reset,
             )
     except _CONNECTION_ERRORS as error:
         raise StorageUnavailable(

@@ -49,4 +49,10 @@ class Database(Session, Protocol):
         unless a durable commit followed, which flushes the log up to and including it.
         Only for rows whose loss costs nothing worse than doing the work again."""
 
+    async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
+        """One statement that writes, committed by itself in one round trip to the database;
+        the rows of its RETURNING clause (none without one). ``durable=False`` as for
+        transaction(); PostgreSQL commits it durably all the same, since asking it not to
+        takes three more round trips, which cost more than the wait for the disk saves."""
+
     async def close(self) -> None: ...

@@ -13,12 +13,12 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -27,6 +27,8 @@ from .private_files import make_database_file_private, make_database_folder_priv
 from .sql_protocol import Dialect, Row, Session, SqlValue
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Declared column type of timestamp columns in the SQLite migrations. It contains "TEXT", so the
 # column gets TEXT affinity; the converter below turns its values back into datetimes. The name
@@ -138,24 +140,44 @@ class _SqliteErrors:
         )
 
 
+def _count_changes(conn: sqlite3.Connection, sql: str, params: list[Any]) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        return max(cursor.rowcount, 0)
+    finally:
+        cursor.close()
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[Row]:
+    return cast(list[Row], conn.execute(sql, params).fetchall())
+
+
+def _params(params: tuple[SqlValue, ...]) -> list[Any]:
+    return [_to_param(p) for p in params]
+
+
 class _SqliteSession:
+    """Each statement is one trip to the connection's thread: aiosqlite's own `execute`
+    takes two (one to run, one to close the cursor)."""
+
     def __init__(self, conn: aiosqlite.Connection, errors: _SqliteErrors) -> None:
         self._conn = conn
         self._errors = errors
 
-    async def execute(self, sql: str, *params: SqlValue) -> int:
+    async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` on the connection's thread, as one trip. aiosqlite is that
+        thread and a queue; `_execute` is the one primitive its every call is made of (the
+        version is pinned, and the driver's tests run every path through here)."""
         with self._errors.translated():
-            cursor = await self._conn.execute(sql, [_to_param(p) for p in params])
-            try:
-                return max(cursor.rowcount, 0)
-            finally:
-                await cursor.close()
+            trip = self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-untyped-call]
+            return cast(T, await trip)
+
+    async def execute(self, sql: str, *params: SqlValue) -> int:
+        return await self.on_thread(_count_changes, sql, _params(params))
 
     async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]:
-        with self._errors.translated():
-            rows = await self._conn.execute_fetchall(sql, [_to_param(p) for p in params])
         # The connection's row_factory (_dict_row) makes every row a dict.
-        return cast(list[Row], list(rows))
+        return await self.on_thread(_fetch, sql, _params(params))
 
     async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
         rows = await self.fetch_all(sql, *params)
@@ -164,6 +186,27 @@ class _SqliteSession:
     async def execute_script(self, script: str) -> None:
         for statement in split_script(script):
             await self.execute(statement)
+
+
+def _begin(conn: sqlite3.Connection, synchronous: str | None) -> None:
+    if synchronous is not None:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _alone(
+    conn: sqlite3.Connection,
+    synchronous: str | None,
+    run: Callable[[sqlite3.Connection, str, list[Any]], T],
+    sql: str,
+    params: list[Any],
+) -> T:
+    # Outside BEGIN, sqlite3 (isolation_level None) commits the statement by itself. A
+    # statement that writes takes the write lock when it starts, waiting for it as BEGIN
+    # IMMEDIATE would, so it never fails half-way on an upgrade from reading.
+    if synchronous is not None:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    return run(conn, sql, params)
 
 
 class SqliteDatabase:
@@ -191,19 +234,22 @@ class SqliteDatabase:
         if _is_read_only(sql):
             async with self._exclusive():
                 return await self._session.execute(sql, *params)
-        async with self.transaction() as tx:
-            return await tx.execute(sql, *params)
+        async with self._exclusive():
+            return await self._committing(True, _alone, _count_changes, sql, _params(params))
 
     async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]:
         if _is_read_only(sql):
             async with self._exclusive():
                 return await self._session.fetch_all(sql, *params)
-        async with self.transaction() as tx:
-            return await tx.fetch_all(sql, *params)
+        return await self.write_alone(sql, *params)
 
     async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
         rows = await self.fetch_all(sql, *params)
         return rows[0] if rows else None
+
+    async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
+        async with self._exclusive():
+            return await self._committing(durable, _alone, _fetch, sql, _params(params))
 
     async def execute_script(self, script: str) -> None:
         async with self.transaction() as tx:
@@ -212,23 +258,29 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self, *, durable: bool = True) -> AsyncIterator[Session]:
         async with self._exclusive():
-            if durable == self._relaxed:
-                # In WAL mode NORMAL skips the WAL's fsync at commit; the next FULL commit's
-                # fsync covers those frames too (the WAL is appended in order). Set again
-                # before each transaction that needs it, so a reset that a cancellation cut
-                # short never leaves later commits without their fsync.
-                # The flag errs towards "relaxed" while a switch may be under way.
-                self._relaxed = True
-                level = "FULL" if durable else "NORMAL"
-                await self._session.execute(f"PRAGMA synchronous = {level}")
-                self._relaxed = not durable
             try:
-                await self._session.execute("BEGIN IMMEDIATE")
+                await self._committing(durable, _begin)
                 yield self._session
                 await self._session.execute("COMMIT")
             except BaseException:
                 await self._rollback()
                 raise
+
+    async def _committing(self, durable: bool, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, level, *args)` on the thread, `level` being the `synchronous` level
+        to set before the next commit, or None when it is set already. In WAL mode NORMAL
+        skips the WAL's fsync at commit; the next FULL commit's fsync covers those frames too
+        (the WAL is appended in order). Set again before each commit that needs it, so a
+        switch that a cancellation cut short never leaves later commits without their fsync:
+        the flag errs towards "relaxed" while a switch may be under way."""
+        level = None
+        if durable == self._relaxed:
+            level = "FULL" if durable else "NORMAL"
+            self._relaxed = True
+        result = await self._session.on_thread(fn, level, *args)
+        if level is not None:
+            self._relaxed = not durable
+        return result
 
     async def close(self) -> None:
         if self._closed:

@@ -36,11 +36,11 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from handoff.ports import Clock, HandledKeys
+from handoff.ports import Clock, HandledKeys, StoredDocument
 from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,12 @@ def delivery_keys(activity: Delivered) -> list[str]:
 
 @dataclass(frozen=True)
 class Claim:
-    """A delivery's keys, claimed by one turn; `claimant` tells this claim from any other."""
+    """A delivery's keys, claimed by one turn; `claimant` tells this claim from any other.
+    `read_along`: the document the claim was asked to read in the same statement."""
 
     keys: tuple[str, ...]
     claimant: str
+    read_along: StoredDocument | None = field(default=None, compare=False)
 
 
 # What a turn holds when there is nothing to claim (an invoke, or no Deliveries at all).
@@ -145,10 +147,11 @@ class Deliveries:
         self._releasing = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
 
-    async def claim(self, activity: Delivered) -> Claim | None:
+    async def claim(self, activity: Delivered, read_along: str | None = None) -> Claim | None:
         """The claim of this delivery's keys, or None when it is a repeat of one handled.
         Raises DeliveryInProgress for a repeat of one being handled (by this or another
-        replica, and not yet abandoned)."""
+        replica, and not yet abandoned). `read_along`: the key of a document of the bot's
+        state to read in the claim's statement (see HandledKeys.claim_keys)."""
         if self._unreleased or self._releasing.locked():
             await self._release_waiting()
         keys = tuple(delivery_keys(activity))
@@ -158,7 +161,9 @@ class Deliveries:
         self._claims += 1
         claim = Claim(keys, f"{self._process}#{self._claims}")
         # All in one statement and one transaction: one commit per turn, not one per key.
-        claimed = await self._keys.claim_keys(keys, claim.claimant, self._abandoned_after)
+        claimed = await self._keys.claim_keys(
+            keys, claim.claimant, self._abandoned_after, read_along
+        )
         if claimed.repeated is not None:
             log.info(
                 "repeated delivery ignored",
@@ -183,7 +188,7 @@ class Deliveries:
                 },
             )
         await self._prune_now_and_then()
-        return claim
+        return replace(claim, read_along=claimed.read_along)
 
     async def finish(self, claim: Claim) -> None:
         """The turn finished: its keys block repeats for good. When the database cannot take

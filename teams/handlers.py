@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from botbuilder.core import ConversationState, InvokeResponse, TurnContext, UserState
+from botbuilder.core import ConversationState, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogSet
 from botbuilder.schema import ChannelAccount
@@ -83,7 +83,6 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         repository: HandoffRepository,
         user_settings: UserSettingsStore,
         conversation_state: ConversationState,
-        user_state: UserState,
         dialogs: DialogSet,
         compose: ComposeHandlers,
     ) -> None:
@@ -99,13 +98,11 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._repository = repository
         self._user_settings = user_settings
         self._conversation_state = conversation_state
-        self._user_state = user_state
         self._dialogs = dialogs
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
         await self._conversation_state.save_changes(turn_context)
-        await self._user_state.save_changes(turn_context)
 
     def _request(self, turn_context: TurnContext, args: tuple[str, ...] = ()) -> Request:
         return request_of(turn_context, self._membership, args)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Protocol
 
-from botbuilder.core import InvokeResponse, Middleware, TurnContext
+from botbuilder.core import ConversationState, InvokeResponse, Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
 
 from application import messages
@@ -28,6 +28,7 @@ from handoff.ports import Clock, ConversationKind, ConversationStore
 from i18n import speaking
 from i18n.languages import ENGLISH, choose
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
+from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 
 from .activities import (
@@ -39,7 +40,7 @@ from .activities import (
     overheard,
     tenant_of,
 )
-from .deliveries import Deliveries, DeliveryInProgress
+from .deliveries import Claim, Deliveries, DeliveryInProgress
 from .pacing import ConversationPacer
 
 log = logging.getLogger(__name__)
@@ -208,24 +209,55 @@ class AddressedOnly(Middleware):  # type: ignore[misc]
         await logic()
 
 
+class DialogStateAhead:
+    """Where a message's turn finds its dialog state: the claim reads it along, and the
+    storage answers the turn's one read of it from there (storage/bot_state.py)."""
+
+    def __init__(self, state: ConversationState, storage: SqlBotStorage) -> None:
+        self._state = state
+        self._storage = storage
+
+    def key(self, context: TurnContext) -> str | None:
+        activity = context.activity
+        if activity.type != ActivityTypes.message or not activity.channel_id:
+            return None
+        if activity.conversation is None or not activity.conversation.id:
+            return None
+        return str(self._state.get_storage_key(context))
+
+    def given(self, key: str | None, claim: Claim) -> contextlib.AbstractContextManager[None]:
+        if key is None or claim.read_along is None:
+            return contextlib.nullcontext()
+        return self._storage.read_ahead(key, claim.read_along)
+
+
 class DeliveredOnce(Middleware):  # type: ignore[misc]
     """Each delivery is handled once (teams/deliveries.py); a turn that stored work for the
-    outbox wakes it."""
+    outbox wakes it. A message's claim also reads its dialog state, so that a turn outside a
+    dialog makes one round trip to the database before its answer (and one after)."""
 
-    def __init__(self, deliveries: Deliveries, wake_outbox: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        dialog_state: DialogStateAhead,
+        wake_outbox: Callable[[], None],
+    ) -> None:
         self._deliveries = deliveries
         self._wake_outbox = wake_outbox
+        self._dialog_state = dialog_state
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         if _proactive(context.activity):
             await logic()
             return
-        deliveries = self._deliveries
-        claim = await deliveries.claim(context.activity)
+        deliveries, ahead = self._deliveries, self._dialog_state
+        state_key = ahead.key(context)
+        claim = await deliveries.claim(context.activity, state_key)
         if claim is None:
             return  # a repeat of a delivery already handled (or being handled)
         try:
-            await logic()
+            with ahead.given(state_key, claim):
+                await logic()
         except asyncio.CancelledError:
             # The request deadline (teams/endpoint.py) cut the turn short and answered 503:
             # the redelivery Teams sends then must be handled, not taken for a repeat.

@@ -300,3 +300,32 @@ async def test_a_waterfall_dialog_continues_after_a_restart(
 
     assert await one_turn("hand off a case") == ["Which case number?"]
     assert await one_turn("123456789") == ["Handing off case 123456789."]
+
+
+async def test_a_document_read_ahead_answers_the_first_read_and_no_later_one(
+    store: SqlStore, bot_storage: SqlBotStorage
+) -> None:
+    """The turn's claim read the state moments before; once the turn writes, what it reads
+    again is what it wrote, not the copy read ahead."""
+    await bot_storage.write({"conv": {"step": 1}})
+    claimed = await store.claim_keys(["delivery:1"], "a#1", timedelta(seconds=15), "conv")
+    assert claimed.read_along is not None and claimed.read_along.doc is not None
+    await bot_storage.write({"conv": {"step": 2}})  # another turn, after the claim
+
+    with bot_storage.read_ahead("conv", claimed.read_along):
+        first = await bot_storage.read(["conv"])
+        await bot_storage.write({"conv": {"step": 3}})
+        again = await bot_storage.read(["conv"])
+
+    assert first["conv"]["step"] == 1  # type: ignore[index]  # as the claim read it
+    assert again["conv"]["step"] == 3  # type: ignore[index]
+    assert (await bot_storage.read(["conv"]))["conv"]["step"] == 3  # type: ignore[index]
+
+
+async def test_a_claim_reading_a_document_never_stored_reads_nothing(
+    store: SqlStore, bot_storage: SqlBotStorage
+) -> None:
+    claimed = await store.claim_keys(["delivery:1"], "a#1", timedelta(seconds=15), "new")
+    assert claimed.read_along is not None and claimed.read_along.doc is None
+    with bot_storage.read_ahead("new", claimed.read_along):
+        assert await bot_storage.read(["new"]) == {}

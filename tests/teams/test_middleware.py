@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botbuilder.core import Middleware, TurnContext
+from botbuilder.core import ConversationState, Middleware, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import (
     Activity,
@@ -28,6 +28,7 @@ from config.settings import DEFAULT_CONFIG_PATH
 from handoff import effects
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
 from outbox.fault_log import FaultLog
+from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
 from storage.sql_store import SqlStore, open_store
 from teams.activity_codec import read_activity
@@ -36,6 +37,7 @@ from teams.middleware import (
     MAX_REPLY_WAIT_SECONDS,
     ConversationMemory,
     DeliveredOnce,
+    DialogStateAhead,
     ReplyPacing,
     TenantGuard,
     TurnErrors,
@@ -149,7 +151,9 @@ async def test_the_outboxs_own_turns_carry_no_tenant_and_pass() -> None:
 
 def delivered_once(store: SqlStore, clock: FakeClock, woken: list[int]) -> DeliveredOnce:
     deliveries = Deliveries(store, clock, timedelta(seconds=15))
-    return DeliveredOnce(deliveries, lambda: woken.append(1))
+    storage = SqlBotStorage(store.database)
+    dialog_state = DialogStateAhead(ConversationState(storage), storage)
+    return DeliveredOnce(deliveries, dialog_state, lambda: woken.append(1))
 
 
 async def test_a_redelivered_message_is_handled_once(store: SqlStore, clock: FakeClock) -> None:

@@ -1,0 +1,95 @@
+"""What a turn asks of the database, as SQLite sees it (its trace of every statement run on the
+bot's real connection): a message outside a dialog claims its delivery and reads its dialog
+state in one statement, answers, and marks the delivery done; a turn inside a dialog adds only
+the write of its new state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from botbuilder.core.adapters import TestAdapter
+
+from app import build_bot
+from config.process import load_process_config
+from config.settings import DEFAULT_CONFIG_PATH
+from storage.sql_store import SqlStore, open_store
+from teams.activity_codec import read_activity
+
+from conftest import FakeClock
+from harness.activities import personal_message
+from harness.chat import template
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SERVICE_URL = "https://smba.example/emea/"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    opened = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", FakeClock(NOW))
+    yield opened
+    await opened.close()
+
+
+class Bot:
+    def __init__(self, store: SqlStore) -> None:
+        pipeline = build_bot(
+            store,
+            load_process_config(DEFAULT_CONFIG_PATH),
+            FakeClock(NOW),
+            delivery_abandoned_after=timedelta(seconds=15),
+        )
+        self.adapter = TestAdapter(pipeline.bot.on_turn, template())
+        pipeline.attach(self.adapter)
+        self._turns = 0
+        self.statements: list[str] = []
+        self._connection = store.database._conn  # type: ignore[attr-defined]  # the real one
+
+    async def say(self, text: str) -> list[str]:
+        """The statements SQLite ran for the turn, each on one line."""
+        self._turns += 1
+        self.adapter.activity_buffer.clear()
+        self.statements.clear()
+        await self._connection.set_trace_callback(self._heard)
+        activity = personal_message(text, SERVICE_URL, activity_id=f"1700000000{self._turns:03}")
+        await self.adapter.receive_activity(read_activity(activity))
+        await self._connection.set_trace_callback(None)
+        assert self.adapter.activity_buffer, f"no answer to {text!r}"
+        return list(self.statements)
+
+    def _heard(self, statement: str) -> None:
+        self.statements.append(" ".join(statement.split()))
+
+
+async def test_a_command_outside_a_dialog_makes_one_trip_before_its_answer(
+    store: SqlStore,
+) -> None:
+    bot = Bot(store)
+    await bot.say("help")  # the first turn stores the chat's address and an empty dialog state
+
+    statements = await bot.say("help")
+
+    assert [" ".join(s.split()[:3]) for s in statements] == [
+        "INSERT INTO handled_keys",  # the claim, reading the dialog state along
+        "UPDATE handled_keys SET",  # done
+    ]
+    assert "FROM bot_state" in statements[0]
+
+
+async def test_a_turn_inside_a_dialog_reads_its_state_with_the_claim_and_writes_it_once(
+    store: SqlStore,
+) -> None:
+    bot = Bot(store)
+    await bot.say("handoff")
+
+    statements = await bot.say("2311230040009876")
+
+    assert statements[0].startswith("INSERT INTO handled_keys")
+    assert statements[-1].startswith("UPDATE handled_keys SET pending = 0")
+    assert [s.split(" SET")[0] for s in statements[1:] if "bot_state" in s] == ["UPDATE bot_state"]
+    # The dialog went on from the state the claim read: it asks the next question.
+    [reply] = bot.adapter.activity_buffer
+    assert "2311230040009876" in json.dumps(reply.attachments[0].content), statements

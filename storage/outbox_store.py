@@ -3,9 +3,11 @@ change that causes them, then claimed, sent and finished by the outbox workers o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +57,29 @@ _CLAIM: dict[Dialect, str] = {
 }
 
 
+class Enqueued:
+    """Whether anything was added to the outbox within a `watching_enqueues` block (a
+    transaction that then rolled back included: the worker then merely looks for nothing)."""
+
+    def __init__(self) -> None:
+        self.any = False
+
+
+_WATCHING: ContextVar[Enqueued | None] = ContextVar("outbox_enqueued", default=None)
+
+
+@contextlib.contextmanager
+def watching_enqueues() -> Iterator[Enqueued]:
+    """Notes whether the work inside the block (a turn) enqueues anything, so that the outbox
+    worker is woken only then: a look at an idle outbox costs a round trip."""
+    enqueued = Enqueued()
+    token = _WATCHING.set(enqueued)
+    try:
+        yield enqueued
+    finally:
+        _WATCHING.reset(token)
+
+
 async def enqueue_all_in(session: Session, messages: Sequence[OutboxMessage], clock: Clock) -> None:
     """Adds `messages` in the caller's transaction, skipping those enqueued before."""
     for message in messages:
@@ -80,6 +105,8 @@ async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> 
         message.lane,
         current_turn(),
     )
+    if inserted and (watching := _WATCHING.get()) is not None:
+        watching.any = True
     if not inserted:
         logger.debug(
             "outbox item was enqueued before; not adding it again",

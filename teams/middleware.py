@@ -30,6 +30,7 @@ from i18n.languages import ENGLISH, choose
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
+from storage.outbox_store import watching_enqueues
 
 from .activities import (
     StoredAddresses,
@@ -233,8 +234,9 @@ class DialogStateAhead:
 
 class DeliveredOnce(Middleware):  # type: ignore[misc]
     """Each delivery is handled once (teams/deliveries.py); a turn that stored work for the
-    outbox wakes it. A message's claim also reads its dialog state, so that a turn outside a
-    dialog makes one round trip to the database before its answer (and one after)."""
+    outbox wakes it, and only such a turn. A message's claim also reads its dialog state, so
+    that a turn outside a dialog makes one round trip to the database before its answer (and
+    one after)."""
 
     def __init__(
         self,
@@ -256,7 +258,7 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
         if claim is None:
             return  # a repeat of a delivery already handled (or being handled)
         try:
-            with ahead.given(state_key, claim):
+            with ahead.given(state_key, claim), watching_enqueues() as enqueued:
                 await logic()
         except asyncio.CancelledError:
             # The request deadline (teams/endpoint.py) cut the turn short and answered 503:
@@ -270,7 +272,8 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
         # Outside the try: the work is done, so a finish the deadline cuts short leaves the
         # claim pending (a repeat until the bound) rather than released (done twice).
         await deliveries.finish(claim)
-        self._wake_outbox()
+        if enqueued.any:
+            self._wake_outbox()
 
 
 class ChosenLanguage(Protocol):

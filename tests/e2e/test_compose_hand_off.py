@@ -7,6 +7,7 @@ handoff already in progress are each answered in words."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from application.compose.hand_off import (
 )
 from handoff import access
 from storage.sql_store import open_store
+from teams.endpoint import STORE
 
 from conftest import FakeClock, RunningBot, StartBot
 from harness import activities
@@ -98,10 +100,25 @@ async def chat_cards(connector: FakeConnector, count: int) -> list[dict[str, Any
     return await connector.wait_for_activities(count, conversation_id=CHAT, timeout=15)
 
 
+async def opening_done(bot: RunningBot) -> None:
+    """The outbox's turn that opened the handoff has saved the dialog: its card reaches the
+    chat moments before, and no person answers a card in those milliseconds."""
+    store = bot.runner.app[STORE]
+    for _ in range(500):
+        row = await store.database.fetch_one(
+            "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'open_handoff' AND state = 'pending'"
+        )
+        if row is not None and row["n"] == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the handoff was not opened in the personal chat within 5 s")
+
+
 async def next_form(
     bot: RunningBot, connector: FakeConnector, form: str, values: dict[str, str]
 ) -> dict[str, Any]:
     """Answers the dialog's `form` in the personal chat; the card the dialog asks with next."""
+    await opening_done(bot)
     before = len(connector.activities(CHAT))
     submit = activities.submit_message({"form": form, "action": "next", **values}, connector.url)
     status, _ = await post(bot, submit)
@@ -175,6 +192,7 @@ async def test_a_message_without_a_case_number_opens_the_form_asking_for_it(
 
     # The notes come along whatever case is typed then.
     typed = activities.personal_message(NEW_CASE, fake_connector.url)
+    await opening_done(bot)
     await post(bot, typed)
     await chat_cards(fake_connector, before + 3)
     await next_form(bot, fake_connector, "case", CASE_FORM)

@@ -27,6 +27,7 @@ from config.process import load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
 from handoff import effects
 from handoff.long_running import ChatMember, GroupChat, GroupChatState
+from handoff.ports import OutboxMessage
 from outbox.fault_log import FaultLog
 from storage.bot_state import SqlBotStorage
 from storage.errors import StorageUnavailable
@@ -69,16 +70,27 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqlStore]:
 
 
 class Turns:
-    """What reached the turn's logic, and what it answers."""
+    """What reached the turn's logic, and what it answers; with a store, each turn also
+    leaves an outbox item, as a handoff request does."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: SqlStore | None = None) -> None:
         self.seen: list[Activity] = []
         self.fail_with: list[BaseException] = []
+        self._store = store
 
     async def __call__(self, context: TurnContext) -> None:
         self.seen.append(context.activity)
         if self.fail_with:
             raise self.fail_with.pop(0)
+        if self._store is not None:
+            await self._store.enqueue_message(
+                OutboxMessage(
+                    kind="post",
+                    payload={},
+                    dedupe_key=f"post:{context.activity.id}",
+                    not_before=NOW,
+                )
+            )
         if context.activity.type == ActivityTypes.message:
             await context.send_activity(f"got {context.activity.text}")
 
@@ -157,7 +169,7 @@ def delivered_once(store: SqlStore, clock: FakeClock, woken: list[int]) -> Deliv
 
 
 async def test_a_redelivered_message_is_handled_once(store: SqlStore, clock: FakeClock) -> None:
-    turns, woken = Turns(), list[int]()
+    turns, woken = Turns(store), list[int]()
     made = adapter(turns, delivered_once(store, clock, woken))
     activity = teams_message("mine", activity_id="1700000000001")
     await made.receive_activity(activity)
@@ -169,7 +181,7 @@ async def test_a_redelivered_message_is_handled_once(store: SqlStore, clock: Fak
 async def test_a_failed_turn_releases_its_claim_so_the_redelivery_runs(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    turns, woken = Turns(), list[int]()
+    turns, woken = Turns(store), list[int]()
     turns.fail_with.append(RuntimeError("the database hiccupped"))
     made = adapter(turns, delivered_once(store, clock, woken))
     with pytest.raises(RuntimeError):
@@ -179,6 +191,17 @@ async def test_a_failed_turn_releases_its_claim_so_the_redelivery_runs(
 
     assert [a.text for a in sent(made)] == ["got mine"]
     assert len(turns.seen) == 2 and len(woken) == 1
+
+
+async def test_a_turn_that_leaves_the_outbox_nothing_does_not_wake_it(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Waking the worker costs it a look at the outbox: a round trip for nothing."""
+    woken = list[int]()
+    made = adapter(Turns(), delivered_once(store, clock, woken))
+    await made.receive_activity(teams_message("help", activity_id="1700000000003"))
+    assert [a.text for a in sent(made)] == ["got help"]
+    assert woken == []
 
 
 async def test_the_outboxs_own_turns_are_never_taken_for_repeats(

@@ -54,6 +54,24 @@ _EXPIRED_LOCKED: dict[Dialect, str] = {
     "postgresql": _EXPIRED + " FOR UPDATE",
 }
 
+# `mine`: the newest `limit` handoffs of each half (requested, taken), each read in order from
+# its index of migration 0017 and stopped at the limit, then the newest of those; a lead who
+# took a hundred thousand handoffs costs what a newcomer does. The second half leaves out what
+# the person also requested (the first half has it), so no row comes twice and no
+# de-duplication is needed. Parameters: person, limit, person, person, limit, limit.
+INVOLVING = """
+    SELECT doc FROM (
+        SELECT * FROM (
+            SELECT doc, updated_at, id FROM handoffs WHERE requester_id = ?
+            ORDER BY updated_at DESC, id LIMIT ?) AS requested
+        UNION ALL
+        SELECT * FROM (
+            SELECT doc, updated_at, id FROM handoffs WHERE owner_id = ? AND requester_id <> ?
+            ORDER BY updated_at DESC, id LIMIT ?) AS taken
+    ) AS mine
+    ORDER BY updated_at DESC, id
+    LIMIT ?"""
+
 
 class SqlHandoffRepository(StoreBase):
     async def add(
@@ -204,18 +222,9 @@ class SqlHandoffRepository(StoreBase):
         return [Handoff.model_validate_json(row["doc"]) for row in rows]
 
     async def involving(self, person_id: str, limit: int = 20) -> list[Handoff]:
+        limit = max(limit, 0)
         rows = await self._db.fetch_all(
-            """
-            SELECT doc FROM (
-                SELECT doc, updated_at, id FROM handoffs WHERE requester_id = ?
-                UNION
-                SELECT doc, updated_at, id FROM handoffs WHERE owner_id = ?
-            ) AS mine
-            ORDER BY updated_at DESC, id
-            LIMIT ?""",
-            person_id,
-            person_id,
-            limit,
+            INVOLVING, person_id, limit, person_id, person_id, limit, limit
         )
         return [Handoff.model_validate_json(row["doc"]) for row in rows]
 

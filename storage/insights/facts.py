@@ -19,9 +19,13 @@ _COLUMNS = (
     "state, accepted_at, owner_id, seconds_to_accept, back_to_queue_rounds, more_info_rounds, "
     "long_running"
 )
-# The partial index handoff_facts_critical_open says the same (SQLite only uses it when the
-# query repeats its WHERE term).
+# The partial indexes handoff_facts_critical_open and _critical_open_by_region say the same
+# (SQLite only uses them when the query repeats their WHERE term).
 CRITICAL_OPEN = "severity = 'A' AND is_24x7 = 1 AND state NOT IN ('accepted', 'cancelled')"
+# critical_open's query, of all regions or (with "AND target_region = ?") of one: either way a
+# walk over one of those partial indexes, which hold the critical open rows only.
+CRITICAL_OPEN_QUERY = f"""SELECT {_COLUMNS} FROM handoff_facts WHERE {CRITICAL_OPEN} {{region}}
+    ORDER BY requested_at, handoff_id LIMIT ?"""
 
 # The other handoffs of the period's cases: one look-up by case (handoff_facts_by_case) per
 # case of the period that has more than one handoff (migration 0016). PostgreSQL's planner
@@ -174,8 +178,7 @@ class SqlInsights(StoreBase):
     ) -> list[HandoffFact]:
         region = "AND target_region = ?" if target_region is not None else ""
         rows = await self._db.fetch_all(
-            f"""SELECT {_COLUMNS} FROM handoff_facts WHERE {CRITICAL_OPEN} {region}
-                ORDER BY requested_at, handoff_id LIMIT ?""",
+            CRITICAL_OPEN_QUERY.format(region=region),
             *([target_region] if target_region is not None else []),
             max(limit, 0),
         )

@@ -341,6 +341,27 @@ async def test_involving_lists_what_someone_requested_or_took(
     assert [h.case.number for h in await store.involving(bo.id)] == ["300000005"]
 
 
+async def test_involving_merges_requested_and_taken_newest_first(
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], ana: Person, bo: Person
+) -> None:
+    # Ana asks for three and takes two of Bo's, changes a minute apart, alternating between
+    # what she asked for and what she took.
+    for number in ("300000010", "300000011", "300000012", "300000013", "300000014"):
+        requester = bo if number in ("300000011", "300000013") else ana
+        handoff = a_handoff(number, requester=requester)
+        await store.add(handoff, [request_event(handoff)])
+        clock.advance(timedelta(minutes=1))
+        if requester is bo:
+            taken = apply(handoff, Accept(actor=ana), clock.now())
+            await store.save(taken.handoff, handoff.version, taken.events)
+            clock.advance(timedelta(minutes=1))
+    newest_first = ["300000014", "300000013", "300000012", "300000011", "300000010"]
+    assert [h.case.number for h in await store.involving(ana.id)] == newest_first
+    for limit in (0, 1, 3):
+        shown = await store.involving(ana.id, limit=limit)
+        assert [h.case.number for h in shown] == newest_first[:limit]
+
+
 async def test_card_reference_is_stored_and_replaced(
     store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff]
 ) -> None:

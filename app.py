@@ -83,6 +83,8 @@ from teams.signing_keys import SigningKeys
 log = logging.getLogger("handoff.app")
 
 SHUTDOWN_GRACE_SECONDS = 2.0
+# The conversation state's property that holds the dialogs in progress.
+DIALOG_STATE = "DialogState"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def build_bot(
     )
     bot_storage = SqlBotStorage(store.database, clock)
     conversation_state = ConversationState(bot_storage)
-    dialogs = DialogSet(conversation_state.create_property("DialogState"))
+    dialogs = DialogSet(conversation_state.create_property(DIALOG_STATE))
+    dialog_state = DialogStateAhead(conversation_state, bot_storage, DIALOG_STATE)
     deps = HandoffDeps(
         repository=store,
         service=use_cases.service,
@@ -148,6 +151,7 @@ def build_bot(
         repository=store,
         user_settings=store,
         conversation_state=conversation_state,
+        dialog_state=dialog_state,
         dialogs=dialogs,
         compose=ComposeHandlers(use_cases.case_search, use_cases.hand_off, use_cases.membership),
     )
@@ -157,7 +161,7 @@ def build_bot(
         TenantGuard(tenant_id),
         DeliveredOnce(
             Deliveries(store, clock, delivery_abandoned_after),
-            DialogStateAhead(conversation_state, bot_storage),
+            dialog_state,
             wake_outbox,
         ),
         ConversationMemory(store, clock, group_chat_joined),

@@ -109,6 +109,23 @@ class SqlBotStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         finally:
             self._ahead.reset(token)
 
+    def read_ahead_holds_no_dialog(self, key: str, dialog_property: str) -> bool:
+        """Whether the document read ahead for `key` is known to hold no dialog in progress:
+        nothing stored, or a dialog state with an empty stack (as the SDK stores it once a
+        dialog ends). Anything else, or nothing read ahead, is not known: False."""
+        ahead = self._ahead.get()
+        stored = ahead.get(key) if ahead is not None else None
+        if stored is None:
+            return False
+        if stored.doc is None:
+            return True
+        try:
+            document = json.loads(stored.doc)
+        except ValueError:
+            return False
+        state = document.get(dialog_property) if isinstance(document, dict) else None
+        return isinstance(state, dict) and state.get("_dialog_stack") == [] and len(document) == 1
+
     async def read(self, keys: Sequence[str]) -> dict[str, object]:
         if not keys:
             return {}

@@ -60,6 +60,7 @@ from .activities import (
     send_reply,
 )
 from .compose_handlers import COMPOSE_INVOKES, ComposeHandlers
+from .middleware import DialogStateAhead
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         repository: HandoffRepository,
         user_settings: UserSettingsStore,
         conversation_state: ConversationState,
+        dialog_state: DialogStateAhead,
         dialogs: DialogSet,
         compose: ComposeHandlers,
     ) -> None:
@@ -98,6 +100,7 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         self._repository = repository
         self._user_settings = user_settings
         self._conversation_state = conversation_state
+        self._dialog_state = dialog_state
         self._dialogs = dialogs
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -217,13 +220,17 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
             # would fail the turn.
             TurnContext.remove_recipient_mention(activity)
         command = parse_command(activity.text)
-        dc = await self._dialogs.create_context(turn_context)
-        if self._may_be_an_answer(dc, command):
+        # The state is loaded only when a dialog may be in progress or begins.
+        dc = None
+        if command.name == "handoff" or not self._dialog_state.none_open(turn_context):
+            dc = await self._dialogs.create_context(turn_context)
+        in_dialog = dc is not None and dc.active_dialog is not None
+        if self._may_be_an_answer(turn_context, dc, command):
             answered = await self._typed_answers.answer(
                 self._request(turn_context), (activity.text or "")
             )
             if answered is not None:
-                if dc.active_dialog is not None:
+                if in_dialog:
                     answered.append(messages.in_a_handoff())
                 await send_reply(turn_context, answered)
                 return
@@ -231,16 +238,16 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         is_restart = len(command.args) <= 1 and (
             not command.args or case_number_from(command.args[0]) is not None
         )
-        if command.name == "handoff" and (dc.active_dialog is None or is_restart):
+        if dc is not None and command.name == "handoff" and (not in_dialog or is_restart):
             await self._start_handoff(dc, command)
             return
         use_case = self._router.command(command.name)
-        if dc.active_dialog is not None and read_only(command.name, command.args, activity.text):
+        if in_dialog and read_only(command.name, command.args, activity.text):
             # Answered on the side: the dialog stays where it was, its card still the last.
             reply = await use_case(self._request(turn_context, command.args)) if use_case else []
             await send_reply(turn_context, [*reply, messages.in_a_handoff()])
             return
-        if dc.active_dialog is not None:
+        if dc is not None and in_dialog:
             await dc.continue_dialog()
             return
         if value is not None and not command.name:
@@ -268,17 +275,19 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         await send_reply(turn_context, await form(self._request(turn_context), value))
 
     @staticmethod
-    def _may_be_an_answer(dc: DialogContext, command: ParsedCommand) -> bool:
+    def _may_be_an_answer(
+        turn_context: TurnContext, dc: DialogContext | None, command: ParsedCommand
+    ) -> bool:
         """Whether typed words may answer a question waiting for the sender: not a command
         written as one, not back/cancel of a dialog, not what the dialog's step reads from
         text (a case number, pasted notes)."""
-        activity = dc.context.activity
+        activity = turn_context.activity
         text = (activity.text or "").strip()
         if activity.value is not None or not text or text.lower() in DIALOG_WORDS:
             return False
         if written_exactly(command.name, command.args, text):
             return False
-        return step_in_progress(dc) not in TEXT_STEPS
+        return (step_in_progress(dc) if dc is not None else None) not in TEXT_STEPS
 
     async def open_handoff(self, turn_context: TurnContext, draft: HandoffDraft) -> None:
         """A handoff started from a message in the compose box, begun in the person's personal

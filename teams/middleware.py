@@ -214,9 +214,20 @@ class DialogStateAhead:
     """Where a message's turn finds its dialog state: the claim reads it along, and the
     storage answers the turn's one read of it from there (storage/bot_state.py)."""
 
-    def __init__(self, state: ConversationState, storage: SqlBotStorage) -> None:
+    def __init__(
+        self, state: ConversationState, storage: SqlBotStorage, dialog_property: str
+    ) -> None:
         self._state = state
         self._storage = storage
+        self._dialog_property = dialog_property
+
+    def none_open(self, context: TurnContext) -> bool:
+        """Known, from the state read ahead, that no dialog is in progress: the turn need not
+        load and restore the state (the SDK's jsonpickle costs more than the rest of `help`)."""
+        key = self.key(context)
+        return key is not None and self._storage.read_ahead_holds_no_dialog(
+            key, self._dialog_property
+        )
 
     def key(self, context: TurnContext) -> str | None:
         activity = context.activity

@@ -21,7 +21,7 @@ from botbuilder.dialogs import (
 )
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from handoff.ports import Clock
+from handoff.ports import Clock, StoredDocument
 from storage.bot_state import BotStateConflict, SqlBotStorage
 from storage.sql_store import SqlStore, open_store
 
@@ -329,3 +329,25 @@ async def test_a_claim_reading_a_document_never_stored_reads_nothing(
     assert claimed.read_along is not None and claimed.read_along.doc is None
     with bot_storage.read_ahead("new", claimed.read_along):
         assert await bot_storage.read(["new"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("doc", "none_open"),
+    [
+        (None, True),  # never stored
+        ('{"DialogState": {"py/object": "x.DialogState", "_dialog_stack": []}}', True),
+        ('{"DialogState": {"py/object": "x.DialogState", "_dialog_stack": [{"id": "h"}]}}', False),
+        ('{"DialogState": {"_dialog_stack": []}, "other": 1}', False),  # more than dialogs
+        ('{"DialogState": {"py/object": "x.DialogState"}}', False),  # a shape not known
+        ("not json", False),
+    ],
+)
+def test_only_a_state_known_to_hold_no_dialog_lets_a_turn_skip_loading_it(
+    bot_storage: SqlBotStorage, doc: str | None, none_open: bool
+) -> None:
+    """A turn that wrongly skipped the state would take a dialog's answer for a command."""
+    stored = StoredDocument(e_tag=None if doc is None else "e1", doc=doc)
+    assert not bot_storage.read_ahead_holds_no_dialog("conv", "DialogState")
+    with bot_storage.read_ahead("conv", stored):
+        assert bot_storage.read_ahead_holds_no_dialog("conv", "DialogState") is none_open
+        assert not bot_storage.read_ahead_holds_no_dialog("other", "DialogState")

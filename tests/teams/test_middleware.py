@@ -164,7 +164,7 @@ async def test_the_outboxs_own_turns_carry_no_tenant_and_pass() -> None:
 def delivered_once(store: SqlStore, clock: FakeClock, woken: list[int]) -> DeliveredOnce:
     deliveries = Deliveries(store, clock, timedelta(seconds=15))
     storage = SqlBotStorage(store.database)
-    dialog_state = DialogStateAhead(ConversationState(storage), storage)
+    dialog_state = DialogStateAhead(ConversationState(storage), storage, "DialogState")
     return DeliveredOnce(deliveries, dialog_state, lambda: woken.append(1))
 
 

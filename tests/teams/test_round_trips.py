@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from botbuilder.core.adapters import TestAdapter
 
-from app import build_bot
+from app import DIALOG_STATE, build_bot
 from config.process import load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
+from handoff.ports import StoredDocument
+from storage.bot_state import SqlBotStorage
 from storage.sql_store import SqlStore, open_store
 from teams.activity_codec import read_activity
 
@@ -68,7 +70,7 @@ async def test_a_command_outside_a_dialog_makes_one_trip_before_its_answer(
     store: SqlStore,
 ) -> None:
     bot = Bot(store)
-    await bot.say("help")  # the first turn stores the chat's address and an empty dialog state
+    await bot.say("help")  # the first turn stores the chat's address
 
     statements = await bot.say("help")
 
@@ -93,3 +95,22 @@ async def test_a_turn_inside_a_dialog_reads_its_state_with_the_claim_and_writes_
     # The dialog went on from the state the claim read: it asks the next question.
     [reply] = bot.adapter.activity_buffer
     assert "2311230040009876" in json.dumps(reply.attachments[0].content), statements
+
+
+async def test_the_state_the_sdk_stores_tells_whether_a_dialog_is_open(store: SqlStore) -> None:
+    """What lets a command skip loading the dialog state reads the SDK's own document: were
+    its shape to change, every turn would load the state again (slower, never wrong)."""
+    bot, storage = Bot(store), SqlBotStorage(store.database)
+
+    async def none_open() -> bool:
+        row = await store.database.fetch_one("SELECT etag, doc FROM bot_state")
+        stored = StoredDocument(**({"e_tag": row["etag"], "doc": row["doc"]} if row else {}))
+        with storage.read_ahead("key", stored):
+            return storage.read_ahead_holds_no_dialog("key", DIALOG_STATE)
+
+    await bot.say("help")
+    assert await none_open()  # nothing stored: a command outside a dialog writes no state
+    await bot.say("handoff")
+    assert not await none_open()
+    await bot.say("cancel")
+    assert await none_open()

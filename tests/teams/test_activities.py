@@ -9,6 +9,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from botbuilder.core import TurnContext
+from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 
 from application.outbox_steps.reader_language import client_locale
@@ -18,6 +20,7 @@ from teams.activities import StoredAddresses, address_key, address_of, card_acti
 
 from harness import activities
 from harness.card_schema import assert_valid_card
+from harness.chat import template
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -111,3 +114,24 @@ def test_a_card_too_large_for_teams_is_sent_shortened() -> None:
     assert activity.summary == "Handoff of case 2311230040001234: the notes"
     refreshed = invoke_card(content)["value"]
     assert "too long for Teams" in json.dumps(refreshed)
+
+
+async def test_a_card_sent_twice_goes_out_whole_each_time_with_its_own_addresses() -> None:
+    """The SDK copies each activity before it fills in the addresses; ours are copied shallow
+    (teams.activities.SentOnce): what it fills in must still stay off the original."""
+    sent: list[Activity] = []
+
+    async def turn(context: TurnContext) -> None:
+        await context.send_activity(message)
+        await context.send_activity(message)
+
+    message = card_activity(card([heading("Case 2311230040009876"), text("Waiting")]))
+    adapter = TestAdapter(turn, template())
+    await adapter.receive_activity(Activity(type="message", text="status", id="in-1"))
+    sent.extend(adapter.activity_buffer)
+
+    assert len(sent) == 2 and sent[0] is not sent[1] and sent[0] is not message
+    assert message.conversation is None and message.recipient is None
+    for reply in sent:
+        assert reply.conversation is not None and reply.conversation.id == "a:29:ana"
+        assert "Case 2311230040009876" in json.dumps(reply.attachments[0].content)

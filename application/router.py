@@ -9,6 +9,7 @@ decisions) have their own ways in at the edge; they are listed here for help and
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -277,6 +278,13 @@ def english_command(word: str) -> str:
 def help_text() -> str:
     """`help` in the language of the turn: the table's lines, marked where written, are
     translated here, when someone asks; with the language's own command words."""
+    return _help_text_in(current(), translations(current()))
+
+
+@functools.lru_cache(maxsize=32)
+def _help_text_in(_language: str, _catalog: object) -> str:
+    # The same words each time for a language and its catalog, and asked for on every turn
+    # of a newcomer: written once per language.
     lines = "\n".join(f"- {_(command.help)}" for command in COMMANDS if command.help)
     # Translators: {commands} is one line per command: "- **status** <case number> — …".
     text = _(

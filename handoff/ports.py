@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import Field
 
-from .errors import DomainError
+from .errors import ConcurrencyConflict, DomainError
 from .escalation import Escalation
 from .insights import HandoffFact, PeriodRollup, RollupQuery
 from .long_running import GroupChat, GroupChatState
@@ -32,7 +32,22 @@ class DuplicateOpenHandoff(DomainError):
 
 class AlreadyHandled(DomainError):
     """The idempotency key given with a change was recorded before: the change is a repeat
-    (a redelivered activity, a second click) and nothing was written."""
+    (a redelivered activity, a second click) and nothing was written. `current`: the handoff
+    as it is now, when the repository read it while finding out (else None)."""
+
+    def __init__(self, message: str, current: Handoff | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class ChangedMeanwhile(ConcurrencyConflict):
+    """HandoffRepository.save's ConcurrencyConflict, with the handoff as it is now, read in
+    the transaction that found it changed: whoever lost the race answers without reading
+    again."""
+
+    def __init__(self, message: str, current: Handoff) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class Clock(Protocol):
@@ -64,6 +79,26 @@ class CardRef(Frozen):
     activity_id: str
 
 
+class Clicked(Frozen):
+    """What a click on a handoff's card needs to know, read in one query
+    (HandoffRepository.clicked)."""
+
+    handoff: Handoff
+    card_of_message: str | None = None
+    """The handoff whose Case Transfer card the clicked message is (None: no such card)."""
+    pressed: bool = False
+    """The click's idempotency key was recorded: this very click was handled before."""
+    actor_settings: UserSettings | None = None
+    case: tuple[Handoff, ...] = ()
+    """Every handoff of the case, oldest first, this one included (when asked for)."""
+
+
+MakeOutbox = Callable[[], Sequence[OutboxMessage]]
+"""Outbox messages made only once the change they go with is known to win its race (inside
+its transaction): work for them is not done for a change that is not written. Quick and
+without I/O, since the transaction waits for it."""
+
+
 class HandoffRepository(Protocol):
     """Handoffs with optimistic versions, and their append-only audit trail."""
 
@@ -83,13 +118,15 @@ class HandoffRepository(Protocol):
         handoff: Handoff,
         expected_version: int,
         events: Sequence[AuditEvent],
-        outbox: Sequence[OutboxMessage] = (),
+        outbox: Sequence[OutboxMessage] | MakeOutbox = (),
         claim: str | None = None,
     ) -> None:
         """Writes a changed handoff, its events and its outbox messages in one transaction;
-        ConcurrencyConflict when the stored version is no longer expected_version (nothing is
+        ChangedMeanwhile when the stored version is no longer expected_version (nothing is
         written then). `claim`, an idempotency key (see HandledKeys), is recorded in the same
-        transaction; AlreadyHandled (and nothing written) when it was recorded before."""
+        transaction; AlreadyHandled (and nothing written) when it was recorded before, also
+        when the change lost its race to a twin that recorded the same key (a redelivery in
+        flight): then it is the same change, not someone else's."""
 
     async def open_for_case(self, case_number: str) -> Handoff | None: ...
 
@@ -118,6 +155,19 @@ class HandoffRepository(Protocol):
 
     async def handoff_of_card(self, activity_id: str) -> str | None:
         """The handoff whose Case Transfer card is the message `activity_id`, if any."""
+
+    async def clicked(
+        self,
+        handoff_id: str,
+        message_id: str | None,
+        key: str | None,
+        actor_id: str,
+        *,
+        whole_case: bool = False,
+    ) -> Clicked:
+        """All a click on the handoff's card reads, in one query: the handoff, the card the
+        clicked message is, whether the click's `key` was recorded, the clicker's settings
+        and (`whole_case`) the case's other handoffs. Raises NotFound."""
 
     async def handoff_counts(self) -> dict[tuple[HandoffState, str], int]:
         """How many handoffs there are in each state, per target region (only the pairs that

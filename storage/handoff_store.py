@@ -7,10 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from handoff.errors import ConcurrencyConflict, NotFound
+from handoff.errors import NotFound
 from handoff.escalation import EscalationState
 from handoff.models import AuditEvent, Handoff, HandoffState, as_utc
-from handoff.ports import CardRef, DuplicateOpenHandoff, OutboxMessage
+from handoff.ports import (
+    AlreadyHandled,
+    CardRef,
+    ChangedMeanwhile,
+    Clicked,
+    DuplicateOpenHandoff,
+    MakeOutbox,
+    OutboxMessage,
+)
+from handoff.user_settings import UserSettings
 
 from .errors import UniqueViolation
 from .handled_keys_store import claim_key_in
@@ -131,7 +140,7 @@ class SqlHandoffRepository(StoreBase):
         handoff: Handoff,
         expected_version: int,
         events: Sequence[AuditEvent],
-        outbox: Sequence[OutboxMessage] = (),
+        outbox: Sequence[OutboxMessage] | MakeOutbox = (),
         claim: str | None = None,
     ) -> None:
         if handoff.version <= expected_version:
@@ -166,21 +175,36 @@ class SqlHandoffRepository(StoreBase):
                     "one instead."
                 ) from error
             if not updated:
-                current = await tx.fetch_one(
-                    "SELECT version FROM handoffs WHERE id = ?", handoff.id
-                )
-                if current is None:
-                    raise NotFound(f"There is no handoff with id {handoff.id}.")
-                raise ConcurrencyConflict(
-                    f"Someone else changed the handoff of case {handoff.case.number} since it "
-                    f"was loaded (version {expected_version}, now {current['version']}); "
-                    "reload it and try again."
-                )
+                await self._explain_refused_save(tx, handoff, expected_version, claim)
             if claim is not None:
                 await claim_key_in(tx, claim, self._clock)
             await insert_events(tx, events)
             await record_fact(tx, handoff, list(events))
-            await enqueue_all_in(tx, outbox, self._clock)
+            await enqueue_all_in(tx, outbox() if callable(outbox) else outbox, self._clock)
+
+    async def _explain_refused_save(
+        self, tx: Session, handoff: Handoff, expected_version: int, claim: str | None
+    ) -> None:
+        """Why nothing was updated, with the handoff as it is now (read in the transaction
+        that found it changed): gone, changed by this very change's twin (its key is
+        recorded), or changed by someone else."""
+        row = await tx.fetch_one(
+            """SELECT doc, (SELECT 1 FROM handled_keys WHERE key = ?) AS claimed
+               FROM handoffs WHERE id = ?""",
+            claim,
+            handoff.id,
+        )
+        if row is None:
+            raise NotFound(f"There is no handoff with id {handoff.id}.")
+        current = Handoff.model_validate_json(row["doc"])
+        if row["claimed"] is not None:
+            raise AlreadyHandled(f"{claim} was handled before", current)
+        raise ChangedMeanwhile(
+            f"Someone else changed the handoff of case {handoff.case.number} since it was "
+            f"loaded (version {expected_version}, now {current.version}); reload it and try "
+            "again.",
+            current,
+        )
 
     async def open_for_case(self, case_number: str) -> Handoff | None:
         row = await self._db.fetch_one(
@@ -262,6 +286,50 @@ class SqlHandoffRepository(StoreBase):
         if row["activity_id"] is not None:
             card = CardRef(conversation_id=row["conversation_id"], activity_id=row["activity_id"])
         return Handoff.model_validate_json(row["doc"]), card
+
+    async def clicked(
+        self,
+        handoff_id: str,
+        message_id: str | None,
+        key: str | None,
+        actor_id: str,
+        *,
+        whole_case: bool = False,
+    ) -> Clicked:
+        # The rows of the handoff (or of its whole case); what else a click needs comes as
+        # columns of the same query, each one look-up of a key SQLite and PostgreSQL
+        # evaluate once.
+        which = (
+            "case_number = (SELECT case_number FROM handoffs WHERE id = ?)"
+            if whole_case
+            else "id = ?"
+        )
+        rows = await self._db.fetch_all(
+            f"""
+            SELECT id, doc,
+                (SELECT handoff_id FROM handoff_cards WHERE activity_id = ?) AS card_of_message,
+                (SELECT 1 FROM handled_keys WHERE key = ?) AS pressed,
+                (SELECT doc FROM user_settings WHERE user_id = ?) AS actor_settings
+            FROM handoffs WHERE {which}
+            ORDER BY created_at, id""",
+            message_id,
+            key,
+            actor_id,
+            handoff_id,
+        )
+        case = tuple(Handoff.model_validate_json(row["doc"]) for row in rows)
+        clicked = next((h for h in case if h.id == handoff_id), None)
+        if clicked is None:
+            raise NotFound(f"There is no handoff with id {handoff_id}.")
+        first = rows[0]
+        settings = first["actor_settings"]
+        return Clicked(
+            handoff=clicked,
+            card_of_message=first["card_of_message"],
+            pressed=first["pressed"] is not None,
+            actor_settings=UserSettings.model_validate_json(settings) if settings else None,
+            case=case if whole_case else (),
+        )
 
     async def handoff_of_card(self, activity_id: str) -> str | None:
         row = await self._db.fetch_one(

@@ -80,10 +80,49 @@ def watching_enqueues() -> Iterator[Enqueued]:
         _WATCHING.reset(token)
 
 
+# Rows per INSERT: a change's messages (a card update, a DM or two, a reminder, each SME told)
+# go in one statement, far below either backend's limit on parameters.
+_ROWS_PER_INSERT = 100
+
+
 async def enqueue_all_in(session: Session, messages: Sequence[OutboxMessage], clock: Clock) -> None:
-    """Adds `messages` in the caller's transaction, skipping those enqueued before."""
-    for message in messages:
-        await enqueue_in(session, message, clock)
+    """Adds `messages` in the caller's transaction, in their order, skipping those enqueued
+    before: one statement (a round trip) for all of them."""
+    now, turn = clock.now(), current_turn()
+    for start in range(0, len(messages), _ROWS_PER_INSERT):
+        batch = messages[start : start + _ROWS_PER_INSERT]
+        rows = await session.fetch_all(
+            f"""
+            INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
+                                created_at, updated_at, lane, turn_id)
+            VALUES {", ".join("(?, ?, ?, ?, 0, ?, ?, ?, ?, ?)" for _ in batch)}
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING dedupe_key""",
+            *(
+                value
+                for message in batch
+                for value in (
+                    message.kind,
+                    json.dumps(message.payload),
+                    message.dedupe_key,
+                    OutboxState.PENDING.value,
+                    message.not_before,
+                    now,
+                    now,
+                    message.lane,
+                    turn,
+                )
+            ),
+        )
+        added = {row["dedupe_key"] for row in rows}
+        if added and (watching := _WATCHING.get()) is not None:
+            watching.any = True
+        for message in batch:
+            if message.dedupe_key not in added:
+                logger.debug(
+                    "outbox item was enqueued before; not adding it again",
+                    extra={"dedupe_key": message.dedupe_key},
+                )
 
 
 async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> bool:

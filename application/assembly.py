@@ -146,7 +146,9 @@ def build_use_cases(
         },
         forms={OOF_FORM: oof.submitted, CHAT_OWNERS: long_running.chat_owners_submitted},
     )
-    card_actions = CardActions(service, store, policy, clock, case_url_template)
+    card_actions = CardActions(
+        service, store, policy, clock, case_url_template, process.case_transfer.language
+    )
 
     return UseCases(
         router=router,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from application import messages
 from application.clicks import click_key, pressed_before
 from cards.elements import Json
-from cards.transfer_card import handoff_card, offered_verbs
+from cards.transfer_card import handoff_card, offered_verbs, same_as_teams
 from cards.user_views import REFRESH_VERB
 from handoff.access import AccessPolicy, Viewer, log_refusal, meant_for_someone_else
 from handoff.errors import ConcurrencyConflict, IllegalTransition, NotFound
@@ -38,7 +38,9 @@ from handoff.state_machine import (
     Verb,
     state_in_words,
 )
-from i18n import _, formats
+from handoff.user_settings import UserSettings
+from i18n import _, current, formats, speaking
+from i18n.languages import ENGLISH
 
 from .request import Reply, Request
 
@@ -155,8 +157,11 @@ class CardActions:
         policy: AccessPolicy,
         clock: Clock,
         case_url_template: str | None = None,
+        team_language: str = ENGLISH.code,
     ) -> None:
         self._case_url_template = case_url_template
+        # The channel's card is in the team's language (case_transfer.language).
+        self._team_language = team_language
         self._service = service
         self._store = store
         self._policy = policy
@@ -164,34 +169,41 @@ class CardActions:
 
     async def run(self, action: CardAction, request: Request) -> ActionResult:
         actor = request.actor
+        key = click_key("card", request.message_id, actor, action.verb, action.version)
         try:
-            handoff = await self._store.get(action.handoff_id)
+            # One read for all the click needs; an Accept's also brings the case's other
+            # handoffs, which tell whether the case is now long-running (R-LONG).
+            clicked = await self._store.clicked(
+                action.handoff_id,
+                request.message_id,
+                key,
+                actor.id,
+                whole_case=action.verb == Verb.ACCEPT,
+            )
         except NotFound:
             _log_forged("unknown handoff", action, actor)
             return ActionResult(card=None, message=_gone())
-        forged = await self._forged(action, handoff, request)
+        handoff = clicked.handoff
+        forged = _forged(action, handoff, request, clicked.card_of_message)
         if forged is not None:
             _log_forged(forged, action, actor)
             said = messages.button_not_on_card() if forged == "verb" else messages.forged_card()
             return ActionResult(card=None, message=said)
-        key = click_key("card", request.message_id, actor, action.verb, action.version)
         # A click on an older version of the card may be this very click again (Teams
         # redelivers, people double-click): its key says. A click on the current version is
         # keyed once, as its change is saved (a twin in flight loses there).
-        if action.version != handoff.version and await pressed_before(self._store, key):
+        if action.version != handoff.version and clicked.pressed:
             return self._repeat(handoff, actor, request)
         refusal = await self._policy.may_act(action.verb, actor, handoff, request.member_of)
         if refusal is not None:
             # The card as it is, for a click on the card itself: whoever clicked sees it there
             # anyway. A click made up elsewhere (a forged invoke with a known id) gets words.
-            on_the_card = bool(request.message_id) and (
-                await self._store.handoff_of_card(str(request.message_id)) == handoff.id
-            )
+            on_the_card = bool(request.message_id) and clicked.card_of_message == handoff.id
             card = self._card(handoff, actor, request, refusal.said) if on_the_card else None
             return ActionResult(card=card, message=refusal.said)
         if action.verb == Verb.LONG_RUNNING:
             return await self._flag_long_running(action, actor, request, key)
-        instead_of = await self._meant_for(action, handoff, actor, request)
+        instead_of = self._meant_for(action, handoff, actor, request, clicked.actor_settings)
         if instead_of is not None and action.inputs.get("instead") is not True:
             # Allowed, but not meant for them: they confirm first, so nobody takes someone
             # else's handoff by a slip of the finger.
@@ -215,24 +227,30 @@ class CardActions:
                 request.conversation.id,
                 key,
                 current=handoff,
+                case=clicked.case or None,
+                card=self._channel_card,
             )
         except NotFound:
             return ActionResult(card=None, message=_gone())
-        if outcome.repeated or (await self._twin_won(outcome.changed, key)):
+        if outcome.repeated:
             return self._repeat(outcome.handoff, actor, request)
         return ActionResult(
-            card=self._card(outcome.handoff, actor, request, outcome.notice),
+            card=self._card(outcome.handoff, actor, request, outcome.notice, outcome.card),
             message=_said(outcome),
             done=outcome.changed,
         )
 
-    async def _meant_for(
-        self, action: CardAction, handoff: Handoff, actor: Person, request: Request
+    def _meant_for(
+        self,
+        action: CardAction,
+        handoff: Handoff,
+        actor: Person,
+        request: Request,
+        settings: UserSettings | None,
     ) -> str | None:
         """For an Accept: who the handoff is meant for, when that is not the clicker."""
         if action.verb != Verb.ACCEPT:
             return None
-        settings = await self._store.user_settings(actor.id)
         return meant_for_someone_else(
             handoff,
             actor,
@@ -278,11 +296,31 @@ class CardActions:
             message="",
         )
 
+    def _channel_card(self, handoff: Handoff) -> Json:
+        """The team's card of a change as the channel shows it (in the team's language, as of
+        the change, without the refresh the outbox adds: application/outbox_steps/follow_ups.py)."""
+        with speaking(self._team_language):
+            return handoff_card(
+                handoff, now=handoff.updated_at, case_url_template=self._case_url_template
+            )
+
     def _card(
-        self, handoff: Handoff, actor: Person, request: Request, notice: str | None = None
+        self,
+        handoff: Handoff,
+        actor: Person,
+        request: Request,
+        notice: str | None = None,
+        teams: Json | None = None,
     ) -> Json:
-        """The refreshed card for the clicker, which Teams shows them alone: their own copy."""
+        """The refreshed card for the clicker, which Teams shows them alone: their own copy;
+        the team's card of the change (`teams`) when that is what their copy shows, in the
+        language they read."""
         viewer = self._policy.own_view(actor, handoff, request.addresses())
+        if teams is not None and notice is None and same_as_teams(handoff, viewer):
+            with speaking(self._team_language):
+                teams_language = current()
+            if current() == teams_language:
+                return teams
         return handoff_card(
             handoff,
             notice=notice,
@@ -294,19 +332,6 @@ class CardActions:
     def _repeat(self, handoff: Handoff, actor: Person, request: Request) -> ActionResult:
         log.info("repeated card action answered with the current card", extra={"id": handoff.id})
         return ActionResult(card=self._card(handoff, actor, request), message="", repeated=True)
-
-    async def _forged(self, action: CardAction, handoff: Handoff, request: Request) -> str | None:
-        """What gives the card data away as made up, if anything: a version the handoff never
-        had, a button its current card does not show, or the card of another handoff."""
-        if not 1 <= action.version <= handoff.version:
-            return "version"
-        if action.version == handoff.version and action.verb not in offered_verbs(handoff):
-            return "verb"
-        if request.message_id:
-            owner = await self._store.handoff_of_card(request.message_id)
-            if owner is not None and owner != handoff.id:
-                return "handoff id of another card"
-        return None
 
     async def _twin_won(self, changed: bool, key: str | None) -> bool:
         """A click that lost the race to an identical one (a redelivery in flight) is the
@@ -348,6 +373,20 @@ class CardActions:
             card=self._card(flagged, actor, request),
             message=_("Case {number} is marked long-running.").format(number=number),
         )
+
+
+def _forged(
+    action: CardAction, handoff: Handoff, request: Request, card_of_message: str | None
+) -> str | None:
+    """What gives the card data away as made up, if anything: a version the handoff never
+    had, a button its current card does not show, or the card of another handoff."""
+    if not 1 <= action.version <= handoff.version:
+        return "version"
+    if action.version == handoff.version and action.verb not in offered_verbs(handoff):
+        return "verb"
+    if request.message_id and card_of_message not in (None, handoff.id):
+        return "handoff id of another card"
+    return None
 
 
 def _log_forged(what: str, action: CardAction, actor: Person) -> None:

@@ -47,7 +47,7 @@ from .handoff_words import (
     who_waits_words,
 )
 from .handoff_words import local_time as local_time
-from .user_views import placed, refresh_block
+from .user_views import PRIMARY_VERBS, placed, refresh_block
 
 # How much of long texts, lists and histories the cards show: the card is where a case stands,
 # the notes hold the rest, and Teams refuses a message much above 28 KB.
@@ -330,6 +330,16 @@ def _possible(handoff: Handoff) -> list[Verb]:
 def viewer_verbs(handoff: Handoff, viewer: Viewer) -> list[Verb]:
     """The buttons `viewer`'s copy of this version of the card offers."""
     return [v for v in _possible(handoff) if v in CARD_VERBS and v in VIEWER_VERBS[viewer]]
+
+
+def same_as_teams(handoff: Handoff, viewer: Viewer) -> bool:
+    """Whether `viewer`'s copy of this version of the card is the team's: the same buttons,
+    each in the same place."""
+
+    def buttons(of: Viewer) -> list[tuple[Verb, bool]]:
+        return [(verb, verb in PRIMARY_VERBS[of]) for verb in viewer_verbs(handoff, of)]
+
+    return viewer is Viewer.TEAM or buttons(viewer) == buttons(Viewer.TEAM)
 
 
 def offered_verbs(handoff: Handoff) -> list[Verb]:

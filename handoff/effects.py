@@ -144,15 +144,22 @@ def stay_reminder(handoff: Handoff, at: datetime, number: int) -> OutboxMessage:
     )
 
 
+def _to_channel(kind: str, payload: dict[str, Any], key: str, at: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        kind=kind, payload=payload, dedupe_key=key, not_before=at, lane=CASE_TRANSFER_LANE
+    )
+
+
 def post_card(handoff: Handoff, at: datetime, channel_id: str = "") -> OutboxMessage:
     """The handoff's card to the Case Transfer channel; once per channel it is bound to."""
-    return OutboxMessage(
-        kind=OutboxKind.POST_CARD,
-        payload={"handoff_id": handoff.id},
-        dedupe_key=f"post:{handoff.id}:{channel_id}" if channel_id else f"post:{handoff.id}",
-        not_before=at,
-        lane=CASE_TRANSFER_LANE,
-    )
+    key = f"post:{handoff.id}:{channel_id}" if channel_id else f"post:{handoff.id}"
+    return _to_channel(OutboxKind.POST_CARD, {"handoff_id": handoff.id}, key, at)
+
+
+def card_update(after: Handoff, at: datetime, card: dict[str, Any] | None = None) -> OutboxMessage:
+    """The channel card brought up to this version; `card`, built for it, is sent as it is."""
+    payload = {"handoff_id": after.id, "version": after.version, **({"card": card} if card else {})}
+    return _to_channel(OutboxKind.UPDATE_CARD, payload, f"card:{after.id}:v{after.version}", at)
 
 
 def on_request(handoff: Handoff, stay_interval: timedelta) -> list[OutboxMessage]:
@@ -174,15 +181,7 @@ def on_change(
 ) -> list[OutboxMessage]:
     """The card follows every change; the requester hears of what others did."""
     at = event.at
-    messages = [
-        OutboxMessage(
-            kind=OutboxKind.UPDATE_CARD,
-            payload={"handoff_id": after.id},
-            dedupe_key=f"card:{after.id}:v{after.version}",
-            not_before=at,
-            lane=CASE_TRANSFER_LANE,
-        )
-    ]
+    messages = [card_update(after, at)]
     number, actor = after.case.number, event.actor
     # Only a move of the state is news for the requester; a revision or a flag is not.
     if actor.id == after.requester.id or event.from_state == event.to_state:

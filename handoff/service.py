@@ -3,9 +3,10 @@ each with its audit events and the outbox messages that carry it to Teams."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from i18n import _
 
@@ -14,7 +15,7 @@ from .errors import ConcurrencyConflict, DomainError, IllegalTransition
 from .long_running import assess, why_not_flaggable
 from .models import AuditEvent, Handoff, HandoffOutputs, Person, as_utc
 from .notes import commitment
-from .ports import AlreadyHandled, Clock, HandoffRepository, OutboxMessage
+from .ports import AlreadyHandled, ChangedMeanwhile, Clock, HandoffRepository, OutboxMessage
 from .request import HandoffAnswers, new_handoff
 from .state_machine import (
     Accept,
@@ -30,12 +31,19 @@ from .state_machine import (
 @dataclass(frozen=True)
 class ActionOutcome:
     """The handoff as it is now; `notice` says to the clicker why nothing changed;
-    `repeated`: the action's idempotency key was handled before, so it did nothing again."""
+    `repeated`: the action's idempotency key was handled before, so it did nothing again;
+    `card`: the channel card of the change, as stored with its update (see HandoffService.act)."""
 
     handoff: Handoff
     changed: bool
     notice: str | None = None
     repeated: bool = False
+    card: dict[str, Any] | None = None
+
+
+ChannelCard = Callable[[Handoff], dict[str, Any]]
+"""The Case Transfer channel's card of a handoff as its last change left it (at its
+updated_at), as the application draws it."""
 
 
 class HandoffService:
@@ -210,12 +218,17 @@ class HandoffService:
         claim: str | None = None,
         *,
         current: Handoff | None = None,
+        case: Sequence[Handoff] | None = None,
+        card: ChannelCard | None = None,
     ) -> ActionOutcome:
-        """Applies a card action to the handoff (`current`: as the caller has just read it). A
-        click on an out-of-date card, a move the state does not allow, or a race lost to
-        another clicker changes nothing and says why; NotFound and invalid commands
-        raise. `claim` is the click's idempotency key, recorded with the change: a click
-        whose key was recorded before changes nothing and is `repeated`."""
+        """Applies a card action to the handoff (`current`: as the caller has just read it,
+        `case`: with every handoff of its case). A click on an out-of-date card, a move the
+        state does not allow, or a race lost to another clicker changes nothing and says
+        why; NotFound and invalid commands raise. `claim` is the click's idempotency key,
+        recorded with the change: a click whose key was recorded before (or whose twin in
+        flight won) changes nothing and is `repeated`. `card` draws the channel card of the
+        change once it is known to be written, stored with the card's update so that the
+        outbox sends it as it is (and the caller may show it too: ActionOutcome.card)."""
         handoff = current if current is not None else await self._repository.get(handoff_id)
         if seen_version is not None and seen_version != handoff.version:
             return ActionOutcome(handoff, False, _out_of_date(handoff))
@@ -245,23 +258,33 @@ class HandoffService:
             changed, event.at, self._commitment_notice, taken=isinstance(command, Accept)
         )
         if isinstance(command, Accept) and changed.long_running is None:
-            earlier = [
-                h
-                for h in await self._repository.for_case(changed.case.number)
-                if h.id != changed.id
-            ]
-            verdict = assess([*earlier, changed])
+            if case is None:
+                case = await self._repository.for_case(changed.case.number)
+            verdict = assess([*(h for h in case if h.id != changed.id), changed])
             if verdict.long_running:
                 changed = changed.model_copy(update={"long_running": verdict.reason})
                 outbox += effects.on_long_running(changed, event)
+        drawn: list[dict[str, Any]] = []
+
+        def with_card() -> list[OutboxMessage]:
+            drawn.append(card(changed) if card else {})
+            update = effects.card_update(changed, event.at, drawn[0])
+            return [update if m.dedupe_key == update.dedupe_key else m for m in outbox]
+
         try:
-            await self._repository.save(changed, handoff.version, transition.events, outbox, claim)
-        except AlreadyHandled:
-            return ActionOutcome(await self._repository.get(handoff_id), False, repeated=True)
-        except ConcurrencyConflict:
-            current = await self._repository.get(handoff_id)
+            await self._repository.save(
+                changed, handoff.version, transition.events, with_card if card else outbox, claim
+            )
+        except AlreadyHandled as repeated:
+            current = repeated.current or await self._repository.get(handoff_id)
+            return ActionOutcome(current, False, repeated=True)
+        except ConcurrencyConflict as conflict:
+            if isinstance(conflict, ChangedMeanwhile):
+                current = conflict.current
+            else:
+                current = await self._repository.get(handoff_id)
             return ActionOutcome(current, False, _out_of_date(current))
-        return ActionOutcome(changed, True)
+        return ActionOutcome(changed, True, card=drawn[0] if drawn else None)
 
 
 def _out_of_date(handoff: Handoff) -> str:

@@ -15,10 +15,12 @@ from application.outbox_steps.reader_language import speaking_to
 from application.outbox_steps.sender import Sender, personal_chat, teams_user_id
 from application.request import Card, Said
 from cards.transfer_card import answer_card, handoff_card
-from cards.user_views import MAX_REFRESH_USERS, refresh_users
+from cards.user_views import MAX_REFRESH_USERS, refresh_block, refresh_users
 from handoff import effects
 from handoff.effects import OutboxKind
+from handoff.errors import NotFound
 from handoff.models import Handoff, HandoffState, Person
+from handoff.notes.commitment import overdue_since
 from handoff.ports import (
     CardRef,
     Clock,
@@ -141,25 +143,52 @@ class EffectHandlers:
         )
 
     async def update_card(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
-        handoff_id = item.payload["handoff_id"]
-        card = await self._store.card_of(handoff_id)
+        try:
+            handoff, card = await self._store.with_card(item.payload["handoff_id"])
+        except NotFound:
+            return  # gone with its case (retention): so is its card
         if card is None:
             return  # never posted (no channel yet): nothing to update
         address = await self._store.get_conversation(card.conversation_id)
         if address is None:
             raise PermanentFailure(f"the conversation {card.conversation_id} is no longer known")
-        handoff = await self._store.get(handoff_id)
-        # Also run when the customer's next contact falls due (handoff/notes/commitment.py).
-        await self._sender.update(
-            address.reference, card.activity_id, await self._channel_card(handoff)
-        )
+        # The card the change drew (application/transfers.py) goes as it is while it is the
+        # current version's and says the same of the customer's next contact as now (drawn as
+        # of the change). Else, or for an update without a card (the contact falling due,
+        # handoff/notes/commitment.py), the card shows the handoff as it is now.
+        drawn = item.payload.get("card")
+        if (
+            isinstance(drawn, dict)
+            and item.payload.get("version") == handoff.version
+            and overdue_since(handoff, handoff.updated_at)
+            == overdue_since(handoff, self._clock.now())
+        ):
+            readers = await self._readers(handoff)
+            content = Card({**drawn, "refresh": refresh_block(handoff, readers)})
+        else:
+            content = await self._channel_card(handoff)
+        await self._sender.update(address.reference, card.activity_id, content)
 
     async def _channel_card(self, handoff: Handoff) -> Card:
         """The team's card, whose refresh gives the handoff's requester, owner and named
-        engineer and the leads their own copies: at most Teams' limit of people, those of the
-        handoff first, then the leads in the configuration's order (the last ones left out).
-        Someone whose Teams id the bot has not seen (an engineer named by e-mail, a lead who
-        never chatted with it) sees the team's card until they pick Refresh in its menu."""
+        engineer and the leads their own copies (see _readers)."""
+        users = await self._readers(handoff)
+        with speaking(self._team_language):
+            return Card(
+                handoff_card(
+                    handoff,
+                    refresh_users=users,
+                    now=self._clock.now(),
+                    case_url_template=self._case_url_template,
+                )
+            )
+
+    async def _readers(self, handoff: Handoff) -> tuple[str, ...]:
+        """Whose Teams asks for their own copy of the card: at most Teams' limit of people,
+        those of the handoff first, then the leads in the configuration's order (the last ones
+        left out). Someone whose Teams id the bot has not seen (an engineer named by e-mail, a
+        lead who never chatted with it) sees the team's card until they pick Refresh in its
+        menu."""
         people = (handoff.requester, handoff.owner, handoff.target_engineer, *self._leads)
         ids = [await teams_user_id(self._store, p) for p in people if p is not None]
         users = refresh_users(i for i in ids if i)
@@ -172,15 +201,7 @@ class EffectHandlers:
                     "left_out": list(users.left_out),
                 },
             )
-        with speaking(self._team_language):
-            return Card(
-                handoff_card(
-                    handoff,
-                    refresh_users=users.ids,
-                    now=self._clock.now(),
-                    case_url_template=self._case_url_template,
-                )
-            )
+        return users.ids
 
     async def notify(self, item: OutboxItem, journal: SendJournal | None = None) -> None:
         person = Person.model_validate(item.payload["person"])

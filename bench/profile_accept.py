@@ -1,0 +1,120 @@
+"""A quick look at what an Accept costs, for working on it (not part of `make bench`).
+
+Starts the fake connector and the bot on a seeded SQLite copy (20,000 handoffs unless told),
+binds the Case Transfer channel as bench/scenarios.py does, then measures its Accept row: 20
+clickers, each Accept on a card of its own, the outbox's card update and DM counted for a
+run's time; then bursts of 20 clicks on one card (one owner, everyone else told who). Prints
+CPU ms per Accept, p50/p99, and the bursts' last answer.
+
+    .venv/bin/python bench/profile_accept.py [--handoffs 20000] [--pool 3000] [--seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+# The repository (for bench.*) and tests/ (for the harness the scenarios build activities with).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.crowds import BURST_RESERVE, run_bursts
+from bench.databases import sqlite_database
+from bench.measuring import Row, measure
+from bench.processes import (
+    DATA,
+    Bot,
+    Processes,
+    bot_environment,
+    free_port,
+    start_connector,
+    wait_ready,
+)
+from bench.scenarios import (
+    ACCEPT_CLICKERS,
+    REQUESTERS,
+    accept_sessions,
+    bind_channel_and_requesters,
+    seeded_version,
+)
+from bench.seed import Layout
+
+from harness.ids import DEFAULT_CHANNEL_ID
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--handoffs", type=int, default=20_000)
+    parser.add_argument("--pool", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--bursts", type=int, default=5)
+    parser.add_argument("--profile", default=None, help="run the bot under cProfile into FILE")
+    args = parser.parse_args()
+    (DATA / "logs").mkdir(parents=True, exist_ok=True)
+    layout = Layout(
+        total=args.handoffs,
+        open_emea=100,
+        accept_pool=args.pool,
+        requesters=REQUESTERS,
+        channel_id=DEFAULT_CHANNEL_ID,
+    )
+    processes = Processes()
+    try:
+        database = sqlite_database(layout)
+        connector = start_connector(processes)
+        port = free_port()
+        env = bot_environment(port, f"sqlite:///{database}", connector.ca_file)
+        started = time.perf_counter()
+        command = [sys.executable, "app.py"]
+        if args.profile:  # the CPU column then counts cProfile's overhead too
+            command[1:1] = ["-m", "cProfile", "-o", args.profile]
+        process = processes.start("profile-bot", command, env)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        bot = Bot("profile-bot", process, url, time.perf_counter() - started)
+        https = connector.url(tls=True)
+        bind_channel_and_requesters(bot, connector, https, layout)
+        version = asyncio.run(seeded_version(f"sqlite:///{database}", layout))
+        burst = (
+            run_bursts(bot, connector, https, f"sqlite:///{database}", layout, version, args.bursts)
+            if args.bursts
+            else None
+        )
+        pool = iter(range(layout.open_emea, layout.open_emea + layout.accept_pool - BURST_RESERVE))
+        per_run = (layout.accept_pool - BURST_RESERVE - 100) // args.repetitions
+        row = measure(
+            Row(f"Accept invoke, c={ACCEPT_CLICKERS}", "ours"),
+            bot,
+            connector,
+            lambda: accept_sessions(https, layout, pool, per_run, version),
+            concurrency=ACCEPT_CLICKERS,
+            seconds=args.seconds,
+            warmup=accept_sessions(https, layout, pool, 100, version),
+            background=True,
+            repetitions=args.repetitions,
+        )
+        if args.profile:
+            # cProfile writes its file when the bot exits on its own (SIGINT), not when killed.
+            bot.process.send_signal(signal.SIGINT)
+            bot.process.wait(timeout=60)
+    finally:
+        processes.stop_all()
+    print(f"\n{'run':>4} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'calls':>6}")
+    for n, run in enumerate(row.runs):
+        print(
+            f"{n:4} {run.turns_per_s:8.0f} {run.p50:7.2f} {run.p99:7.2f} {run.cpu_ms:7.2f} "
+            f"{run.calls:6.2f}" + (f"  errors {run.errors}" if run.errors else "")
+        )
+    if burst is not None:
+        last = ", ".join(f"{ms:.0f}" for ms in burst.last_ms)
+        print(f"bursts of 20 clicks, last answer ms: {last}; problems: {burst.problems or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,9 +47,7 @@ def case_transfer_team(
     async def team() -> str:
         if configured_team:
             return configured_team
-        channel = await case_transfer_channel(store, configured_channel)
-        address = await store.channel_conversation(channel) if channel else None
-        return (address.team_id if address else None) or ""
+        return await store.team_of_bound_channel(CASE_TRANSFER_CHANNEL, configured_channel) or ""
 
     return team
 

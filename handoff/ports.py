@@ -427,6 +427,10 @@ class ConversationStore(Protocol):
 
     async def channel_conversation(self, channel_id: str) -> ConversationAddress | None: ...
 
+    async def team_of_bound_channel(self, setting: str, configured_channel: str) -> str | None:
+        """The team of the channel the bot setting `setting` names (else of
+        `configured_channel`), in one query: None while that channel is not known."""
+
     async def purge_idle_dialogs(self, before: datetime, limit: int) -> int:
         """Retention: forgets up to `limit` conversations' dialog state (an unfinished
         handoff's answers) untouched since `before`; the addresses stay."""

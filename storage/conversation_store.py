@@ -71,6 +71,23 @@ class SqlConversationStore(StoreBase):
         )
         return _conversation(row)
 
+    async def team_of_bound_channel(self, setting: str, configured_channel: str) -> str | None:
+        # channel_conversation's choice, of the channel the setting names (an empty one names
+        # none), read together: every click's access check asks it.
+        row = await self._db.fetch_one(
+            """
+            SELECT team_id FROM conversations
+            WHERE kind = ? AND channel_id = COALESCE(
+                NULLIF((SELECT value FROM bot_settings WHERE key = ?), ''), ?)
+            ORDER BY CASE WHEN conversation_id = channel_id THEN 0 ELSE 1 END,
+                     updated_at DESC
+            LIMIT 1""",
+            ConversationKind.CHANNEL.value,
+            setting,
+            configured_channel,
+        )
+        return str(row["team_id"]) if row and row["team_id"] else None
+
     async def purge_idle_dialogs(self, before: datetime, limit: int) -> int:
         # The dialog state of storage/bot_state.py: a handoff being typed in holds its case's
         # notes there until it is sent. Untouched since the cutoff, it is abandoned; whoever

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handoff.models import Person
+from handoff.models import AuditEntry, AuditKind, Person
 from handoff.ports import ConversationAddress, ConversationKind
 from storage.sql_store import SqlStore
 
@@ -103,3 +103,32 @@ async def test_a_person_is_reached_in_the_personal_chat_seen_last(
 
     assert await store.personal_conversation(ENGINEER.id) == newer
     assert await store.personal_conversation("aad-engineer") == newer
+
+
+async def test_the_team_of_the_bound_channel_else_of_the_configured_one(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    bound, configured = "19:bound@thread.tacv2", "19:configured@thread.tacv2"
+    await store.save_conversation(
+        address(clock, configured, ConversationKind.CHANNEL, channel_id=configured)
+    )
+    assert await store.team_of_bound_channel("case_transfer_channel_id", "") is None
+    assert await store.team_of_bound_channel("case_transfer_channel_id", configured) == (
+        "19:team@thread.tacv2"
+    )
+
+    def setup() -> AuditEntry:
+        return AuditEntry(kind=AuditKind.CHANNEL_BOUND, actor=ENGINEER, at=clock.now(), subject="-")
+
+    await store.set_setting("case_transfer_channel_id", bound, setup())
+    assert await store.team_of_bound_channel("case_transfer_channel_id", configured) is None
+    thread = address(clock, f"{bound};messageid=1711", ConversationKind.CHANNEL, channel_id=bound)
+    await store.save_conversation(thread.model_copy(update={"team_id": "19:thread@thread.tacv2"}))
+    await store.save_conversation(address(clock, bound, ConversationKind.CHANNEL, channel_id=bound))
+    assert await store.team_of_bound_channel("case_transfer_channel_id", configured) == (
+        "19:team@thread.tacv2"
+    ), "the channel's own conversation, not a reply thread's"
+    await store.set_setting("case_transfer_channel_id", "", setup())
+    assert await store.team_of_bound_channel("case_transfer_channel_id", configured) == (
+        "19:team@thread.tacv2"
+    ), "an empty setting binds no channel"

@@ -9,7 +9,9 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
-from .errors import ConcurrencyConflict, DomainError
+from .errors import AlreadyHandled as AlreadyHandled
+from .errors import ChangedMeanwhile as ChangedMeanwhile
+from .errors import DuplicateOpenHandoff as DuplicateOpenHandoff
 from .escalation import Escalation
 from .insights import HandoffFact, PeriodRollup, RollupQuery
 from .long_running import GroupChat, GroupChatState
@@ -24,30 +26,6 @@ from .models import (
     UtcDatetime,
 )
 from .user_settings import UserSettings
-
-
-class DuplicateOpenHandoff(DomainError):
-    """The case already has an open handoff; update that one instead of starting another."""
-
-
-class AlreadyHandled(DomainError):
-    """The idempotency key given with a change was recorded before: the change is a repeat
-    (a redelivered activity, a second click) and nothing was written. `current`: the handoff
-    as it is now, when the repository read it while finding out (else None)."""
-
-    def __init__(self, message: str, current: Handoff | None = None) -> None:
-        super().__init__(message)
-        self.current = current
-
-
-class ChangedMeanwhile(ConcurrencyConflict):
-    """HandoffRepository.save's ConcurrencyConflict, with the handoff as it is now, read in
-    the transaction that found it changed: whoever lost the race answers without reading
-    again."""
-
-    def __init__(self, message: str, current: Handoff) -> None:
-        super().__init__(message)
-        self.current = current
 
 
 class Clock(Protocol):
@@ -80,23 +58,20 @@ class CardRef(Frozen):
 
 
 class Clicked(Frozen):
-    """What a click on a handoff's card needs to know, read in one query
-    (HandoffRepository.clicked)."""
+    """All a click on a card needs, in one query (HandoffRepository.clicked): the handoff,
+    whose card the clicked message is, whether the click's key was recorded (handled before),
+    the clicker's settings and, when asked, the case's handoffs, oldest first, this one too."""
 
     handoff: Handoff
     card_of_message: str | None = None
-    """The handoff whose Case Transfer card the clicked message is (None: no such card)."""
     pressed: bool = False
-    """The click's idempotency key was recorded: this very click was handled before."""
     actor_settings: UserSettings | None = None
     case: tuple[Handoff, ...] = ()
-    """Every handoff of the case, oldest first, this one included (when asked for)."""
 
 
+# Outbox messages made once the change they go with is known to win (inside its transaction,
+# so quick and without I/O): nothing is made for a change that is not written.
 MakeOutbox = Callable[[], Sequence[OutboxMessage]]
-"""Outbox messages made only once the change they go with is known to win its race (inside
-its transaction): work for them is not done for a change that is not written. Quick and
-without I/O, since the transaction waits for it."""
 
 
 class HandoffRepository(Protocol):
@@ -122,11 +97,10 @@ class HandoffRepository(Protocol):
         claim: str | None = None,
     ) -> None:
         """Writes a changed handoff, its events and its outbox messages in one transaction;
-        ChangedMeanwhile when the stored version is no longer expected_version (nothing is
-        written then). `claim`, an idempotency key (see HandledKeys), is recorded in the same
-        transaction; AlreadyHandled (and nothing written) when it was recorded before, also
-        when the change lost its race to a twin that recorded the same key (a redelivery in
-        flight): then it is the same change, not someone else's."""
+        ChangedMeanwhile when the stored version is no longer expected_version (nothing
+        written). `claim`, an idempotency key (see HandledKeys), is recorded in the same
+        transaction; AlreadyHandled (nothing written) when it was recorded before, also by a
+        twin that won the race (a redelivery in flight: the same change, not another's)."""
 
     async def open_for_case(self, case_number: str) -> Handoff | None: ...
 
@@ -165,9 +139,8 @@ class HandoffRepository(Protocol):
         *,
         whole_case: bool = False,
     ) -> Clicked:
-        """All a click on the handoff's card reads, in one query: the handoff, the card the
-        clicked message is, whether the click's `key` was recorded, the clicker's settings
-        and (`whole_case`) the case's other handoffs. Raises NotFound."""
+        """All a click on the handoff's card reads (see Clicked), in one query; the whole case
+        along when asked. Raises NotFound."""
 
     async def handoff_counts(self) -> dict[tuple[HandoffState, str], int]:
         """How many handoffs there are in each state, per target region (only the pairs that
@@ -428,8 +401,7 @@ class ConversationStore(Protocol):
     async def channel_conversation(self, channel_id: str) -> ConversationAddress | None: ...
 
     async def team_of_bound_channel(self, setting: str, configured_channel: str) -> str | None:
-        """The team of the channel the bot setting `setting` names (else of
-        `configured_channel`), in one query: None while that channel is not known."""
+        """The team of the channel the setting names (else `configured_channel`), in one query."""
 
     async def purge_idle_dialogs(self, before: datetime, limit: int) -> int:
         """Retention: forgets up to `limit` conversations' dialog state (an unfinished

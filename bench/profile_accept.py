@@ -16,6 +16,7 @@ import asyncio
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # The repository (for bench.*) and tests/ (for the harness the scenarios build activities with).
@@ -24,12 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.crowds import BURST_RESERVE, run_bursts
 from bench.databases import sqlite_database
-from bench.measuring import Row, measure
+from bench.measuring import Row, load, measure
 from bench.processes import (
     DATA,
     Bot,
+    Connector,
     Processes,
     bot_environment,
+    cpu_ms,
     free_port,
     start_connector,
     wait_ready,
@@ -45,6 +48,43 @@ from bench.seed import Layout
 
 from harness.ids import DEFAULT_CHANNEL_ID
 
+# Longer than the 30 s window of Teams' per-conversation pace: the outbox is done.
+DRAINED_AFTER = 35.0
+
+
+def drain(
+    bot: Bot,
+    connector: Connector,
+    https: str,
+    layout: Layout,
+    pool: Iterator[int],
+    count: int,
+    version: int,
+) -> tuple[float, dict[str, float]] | None:
+    """CPU ms and Bot Connector calls (by method) per Accept, all of its work counted: the
+    invokes, then everything the outbox does for them. The channel's updates go out at Teams'
+    pace (60 in 30 s in one conversation), so the outbox is waited for until it has been quiet
+    longer than that; the bot's CPU while idle (the outbox's polls) is taken off."""
+    if count <= 0:
+        return None
+    # A warm-up (the first click's imports and caches), its outbox work done too.
+    load(bot.messages_url, accept_sessions(https, layout, pool, 20, version), 20, 60)
+    connector.settle(quiet=DRAINED_AFTER, limit=900)
+    idle_started, idle_cpu = time.perf_counter(), cpu_ms(bot.process.pid)
+    time.sleep(10)
+    idle_rate = (cpu_ms(bot.process.pid) - idle_cpu) / (time.perf_counter() - idle_started)
+    started, before, cpu_before = time.perf_counter(), connector.stats(), cpu_ms(bot.process.pid)
+    load(bot.messages_url, accept_sessions(https, layout, pool, count, version), 20, 120)
+    connector.settle(quiet=DRAINED_AFTER, limit=900)
+    busy = time.perf_counter() - started - DRAINED_AFTER
+    after, cpu_after = connector.stats(), cpu_ms(bot.process.pid)
+    cpu = cpu_after - cpu_before - idle_rate * (busy + DRAINED_AFTER)
+    calls = {
+        method: (n - before["by_method"].get(method, 0)) / count
+        for method, n in after["by_method"].items()
+    }
+    return cpu / count, calls
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -54,6 +94,12 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--profile", default=None, help="run the bot under cProfile into FILE")
+    parser.add_argument(
+        "--drain",
+        type=int,
+        default=0,
+        help="then N more Accepts, their outbox work (paced channel updates too) waited for",
+    )
     args = parser.parse_args()
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
     layout = Layout(
@@ -86,18 +132,23 @@ def main() -> int:
             else None
         )
         pool = iter(range(layout.open_emea, layout.open_emea + layout.accept_pool - BURST_RESERVE))
-        per_run = (layout.accept_pool - BURST_RESERVE - 100) // args.repetitions
-        row = measure(
-            Row(f"Accept invoke, c={ACCEPT_CLICKERS}", "ours"),
-            bot,
-            connector,
-            lambda: accept_sessions(https, layout, pool, per_run, version),
-            concurrency=ACCEPT_CLICKERS,
-            seconds=args.seconds,
-            warmup=accept_sessions(https, layout, pool, 100, version),
-            background=True,
-            repetitions=args.repetitions,
+        per_run = (layout.accept_pool - BURST_RESERVE - 120 - args.drain) // max(
+            args.repetitions, 1
         )
+        row = Row(f"Accept invoke, c={ACCEPT_CLICKERS}", "ours")
+        if args.repetitions:
+            row = measure(
+                row,
+                bot,
+                connector,
+                lambda: accept_sessions(https, layout, pool, per_run, version),
+                concurrency=ACCEPT_CLICKERS,
+                seconds=args.seconds,
+                warmup=accept_sessions(https, layout, pool, 100, version),
+                background=True,
+                repetitions=args.repetitions,
+            )
+        drained = drain(bot, connector, https, layout, pool, args.drain, version)
         if args.profile:
             # cProfile writes its file when the bot exits on its own (SIGINT), not when killed.
             bot.process.send_signal(signal.SIGINT)
@@ -109,6 +160,12 @@ def main() -> int:
         print(
             f"{n:4} {run.turns_per_s:8.0f} {run.p50:7.2f} {run.p99:7.2f} {run.cpu_ms:7.2f} "
             f"{run.calls:6.2f}" + (f"  errors {run.errors}" if run.errors else "")
+        )
+    if drained is not None:
+        calls = ", ".join(f"{n:.2f} {method}" for method, n in sorted(drained[1].items()))
+        print(
+            f"{args.drain} Accepts with all their outbox work: {drained[0]:.2f} CPU ms each "
+            f"(idle CPU taken off); Bot Connector calls each: {calls}"
         )
     if burst is not None:
         last = ", ".join(f"{ms:.0f}" for ms in burst.last_ms)

@@ -77,7 +77,7 @@ from teams.middleware import (
 )
 from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
-from teams.server_log import ParseErrorsAsWarnings, ProbesUnlogged
+from teams.server_log import handler_args
 from teams.signing_keys import SigningKeys
 
 log = logging.getLogger("handoff.app")
@@ -297,9 +297,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     clock = clock or SystemClock()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback. The
-        # probes' hits stay out of the access log.
-        handler_args={"logger": ParseErrorsAsWarnings(), "access_log_class": ProbesUnlogged},
+        # Requests aiohttp cannot parse (an 8 KB header): one warning, not a traceback. No
+        # access log unless ACCESS_LOG is set; the probes' hits never.
+        handler_args=handler_args(settings.access_log),
     )
     metrics = app[METRICS] = Metrics(process.region_codes)
     seconds = (lambda: injected.now().timestamp()) if injected else time.monotonic

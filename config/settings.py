@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     handoff_config: Path = Field(DEFAULT_CONFIG_PATH, alias="HANDOFF_CONFIG")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # A line per request served costs every turn and says little the metrics do not count
+    # (docs/metrics.md); on for a while to see individual requests.
+    access_log: bool = Field(False, alias="ACCESS_LOG")
     port: int = Field(3978, alias="PORT", ge=1, le=65535)
     # With an app id, /metrics is served only here (docs/metrics.md): an internal port that the
     # operator's Prometheus reaches and the internet does not. 9464: Prometheus's usual one.

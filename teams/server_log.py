@@ -1,5 +1,6 @@
 """What aiohttp's own request handler logs: of requests it cannot parse, one warning line;
-of the probes' requests, nothing.
+an access-log line per request only when asked for (``ACCESS_LOG``), and of the probes'
+requests never.
 
 aiohttp answers a request it cannot parse itself, with 400 (a header line longer than its
 8 KB ``max_field_size``, a broken chunk, a bad request line), before any route sees it, and
@@ -43,6 +44,21 @@ class ParseErrorsAsWarnings(logging.LoggerAdapter[logging.Logger]):
             )
             return
         super().exception(msg, *args, **kwargs)
+
+
+def handler_args(access_log: bool) -> dict[str, Any]:
+    """aiohttp's request handler's arguments, given as the application's ``handler_args``:
+    they win over the runner's, so ``run_app`` and the tests' AppRunner log alike.
+
+    No access log unless ``access_log``: a line per request is work on every turn, and the
+    metrics count the requests by kind and time anyway. Refusals keep their own warning
+    (teams/endpoint.py) either way."""
+    args: dict[str, Any] = {"logger": ParseErrorsAsWarnings()}
+    if access_log:
+        args["access_log_class"] = ProbesUnlogged
+    else:
+        args["access_log"] = None
+    return args
 
 
 class ProbesUnlogged(AccessLogger):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ from teams.middleware import (
     TenantGuard,
 )
 
-from conftest import FakeClock
+from conftest import FakeClock, StartBot
+from harness import activities
+from harness.fake_connector import FakeConnector
+from harness.handoff_flow import post
 from harness.old_cases import Cases
 
 
@@ -150,3 +154,27 @@ async def test_the_outbox_worker_books_the_daily_purge_and_runs_it_with_the_sett
     assert [(r["dedupe_key"], r["not_before"]) for r in booked] == [
         ("purge_expired:2025-04-29", datetime(2025, 4, 29, 3, 0, tzinfo=UTC))
     ]
+
+
+@pytest.mark.parametrize(("setting", "lines"), [({}, 0), ({"ACCESS_LOG": "1"}, 1)])
+async def test_a_turn_gets_an_access_log_line_only_when_access_log_is_set(
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+    setting: dict[str, str],
+    lines: int,
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    # aiohttp's own runner, as run_app serves: it would log every request to aiohttp.access.
+    bot = await start_bot(**setting)
+    for probe in ("/healthz", "/readyz", "/metrics"):
+        async with bot.session.get(f"{bot.url}{probe}") as response:
+            assert response.status == 200
+    status, _ = await post(bot, activities.personal_message("help", fake_connector.url))
+    assert status in (200, 201)
+    await fake_connector.wait_for_activities(1)
+    await bot.stop()  # a request's line is written after its answer: all written by now
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(logged) == lines, logged
+    assert all('"POST /api/messages HTTP/1.1" 20' in line for line in logged), logged

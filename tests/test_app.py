@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,29 @@ from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import post
 from harness.old_cases import Cases
+
+ROOT = Path(__file__).resolve().parents[1]
+# What the bot must not load to start on SQLite: each costs megabytes and milliseconds of every
+# start-up, and one import moved to the top of a module would bring it back unnoticed. (msal
+# cannot be among them: botbuilder-core imports it, for the SDK's own credentials.)
+NOT_AT_START_UP = {
+    "PIL": "Pillow draws the manifest's icons (manifest/icons.py), never in the bot",
+    "asyncpg": "PostgreSQL's driver: imported when DATABASE_URL names PostgreSQL",
+    "babel.messages": "reads a language's catalog when the language is first spoken",
+}
+_START_THEN_LIST = """
+import asyncio, sys
+from aiohttp import web
+import app
+
+async def start_and_stop() -> None:
+    runner = web.AppRunner(app.create_app(app.load_settings()))
+    await runner.setup()
+    await runner.cleanup()
+
+asyncio.run(start_and_stop())
+print(" ".join(name for name in sys.argv[1:] if name in sys.modules))
+"""
 
 
 def settings_for(tmp_path: Path, **values: str) -> Settings:
@@ -178,3 +204,20 @@ async def test_a_turn_gets_an_access_log_line_only_when_access_log_is_set(
     logged = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert len(logged) == lines, logged
     assert all('"POST /api/messages HTTP/1.1" 20' in line for line in logged), logged
+
+
+def test_starting_on_sqlite_loads_no_module_that_only_other_paths_need(tmp_path: Path) -> None:
+    # A process of its own: this one has loaded everything the tests need.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
+    started = subprocess.run(
+        [sys.executable, "-c", _START_THEN_LIST, *NOT_AT_START_UP],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = started.stdout.split()
+    assert loaded == [], {name: NOT_AT_START_UP[name] for name in loaded}

@@ -16,7 +16,6 @@ from aiohttp import web
 from botbuilder.core import BotAdapter, ConversationState, Middleware
 from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter
-from pythonjsonlogger.json import JsonFormatter
 
 from application.assembly import build_use_cases
 from application.compose.hand_off import OpenHandoffStep
@@ -41,7 +40,6 @@ from handoff.access import listed
 from handoff.effects import OutboxKind
 from handoff.models import Person
 from handoff.ports import Clock, OutboxItem, SystemClock
-from handoff.turn_ids import TurnIdFilter
 from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
@@ -78,7 +76,7 @@ from teams.middleware import (
 )
 from teams.pacing import ConversationPacer
 from teams.sending import OutboxSender
-from teams.server_log import handler_args
+from teams.server_log import configure_logging, handler_args
 from teams.signing_keys import SigningKeys
 
 log = logging.getLogger("handoff.app")
@@ -420,17 +418,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             "authenticated. Set MicrosoftAppId and MicrosoftAppPassword before exposing the bot."
         )
     return app
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(TurnIdFilter())
-    handler.setFormatter(
-        JsonFormatter(
-            "{asctime}{levelname}{name}{message}", style="{", rename_fields={"levelname": "level"}
-        )
-    )
-    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 async def migrate_only(settings: Settings) -> int:

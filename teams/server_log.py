@@ -1,6 +1,7 @@
-"""What aiohttp's own request handler logs: of requests it cannot parse, one warning line;
-an access-log line per request only when asked for (``ACCESS_LOG``), and of the probes'
-requests never.
+"""The bot's log: JSON lines on standard error, each line of a turn with its id; and what
+aiohttp's own request handler logs: of requests it cannot parse, one warning line; an
+access-log line per request only when asked for (``ACCESS_LOG``), and of the probes' requests
+never.
 
 aiohttp answers a request it cannot parse itself, with 400 (a header line longer than its
 8 KB ``max_field_size``, a broken chunk, a bad request line), before any route sees it, and
@@ -22,11 +23,25 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
 from aiohttp.web import BaseRequest, StreamResponse
 from aiohttp.web_log import AccessLogger
+from pythonjsonlogger.json import JsonFormatter
+
+from handoff.turn_ids import TurnIdFilter
 
 REFUSED = "malformed HTTP request refused"
 # Asked every few seconds by the orchestrator and Prometheus: in the access log they would
 # bury the requests from Teams.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(TurnIdFilter())
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}", style="{", rename_fields={"levelname": "level"}
+        )
+    )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 class ParseErrorsAsWarnings(logging.LoggerAdapter[logging.Logger]):

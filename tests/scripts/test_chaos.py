@@ -95,7 +95,7 @@ def test_the_table_lines_up_its_columns_under_the_header() -> None:
 
 
 def _bot_log(path: Path) -> logging.Logger:
-    """A logger writing JSON lines to `path` the way app.configure_logging formats them."""
+    """A logger writing JSON lines to `path` as the bot writes its log (teams/server_log.py)."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(
         JsonFormatter(

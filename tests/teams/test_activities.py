@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +59,29 @@ def test_the_stored_address_keeps_the_locale_of_the_persons_teams_client() -> No
     stored = StoredAddresses()
     stored.stored(address_key(message()), NOW)
     assert stored.is_news(address_key(Activity().deserialize(body)), NOW)
+
+
+def test_remembering_a_conversation_keeps_none_of_its_activity() -> None:
+    # Up to StoredAddresses.MAX_ENTRIES conversations are remembered: each must cost the
+    # process a few dozen bytes, not the ~1.2 KB of strings its activity brought.
+    bodies = [
+        json.dumps(
+            activities.personal_message("help", "https://smba.example/emea/", user_id=f"29:{n}")
+        )
+        for n in range(2000)
+    ]
+    stored = StoredAddresses()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for body in bodies:
+            stored.stored(address_key(Activity().deserialize(json.loads(body))), NOW)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    last = Activity().deserialize(json.loads(bodies[-1]))
+    assert not stored.is_news(address_key(last), NOW + timedelta(minutes=1))
+    assert kept / len(bodies) < 300, f"{kept / len(bodies):.0f} bytes a conversation"
 
 
 ROOT = Path(__file__).resolve().parents[2]

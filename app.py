@@ -14,7 +14,6 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from botbuilder.core import BotAdapter, ConversationState, Middleware
-from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import CloudAdapter
 
 from application.assembly import build_use_cases
@@ -30,6 +29,7 @@ from application.outbox_steps.retention import RUN_BUDGET, RetentionHandlers, Re
 from application.outbox_steps.undelivered import UndeliveredReports, chain
 from config.process import ConfigError, ProcessConfig, check_groups_have_graph, load_process_config
 from config.settings import ANY_TENANT, Settings, SettingsError, load_settings
+from dialogs.form_flow import dialog_set
 from dialogs.handoff_dialog import handoff_dialog
 from dialogs.handoff_draft import HandoffDeps
 from graph.client import GraphClient
@@ -118,7 +118,6 @@ def build_bot(
     )
     bot_storage = SqlBotStorage(store.database, clock)
     conversation_state = ConversationState(bot_storage)
-    dialogs = DialogSet(conversation_state.create_property(DIALOG_STATE))
     dialog_state = DialogStateAhead(conversation_state, bot_storage, DIALOG_STATE)
     deps = HandoffDeps(
         repository=store,
@@ -128,7 +127,7 @@ def build_bot(
         clock=clock,
         audit_log=store,
     )
-    dialogs.add(handoff_dialog(deps))
+    dialogs = dialog_set(conversation_state.create_property(DIALOG_STATE), handoff_dialog(deps))
 
     async def group_chat_joined(chat_id: str) -> None:
         """Teams added the bot to a chat: if it is a long-running case's, post its summary."""

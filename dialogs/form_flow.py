@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
+from botbuilder.core import StatePropertyAccessor, TurnContext
+from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogSet, DialogTurnResult
 
 from application.request import Said
 from handoff.models import Person
@@ -250,3 +250,12 @@ def step_in_progress(dc: DialogContext) -> str | None:
         return None
     step = dc.active_dialog.state.get("step")
     return step if isinstance(step, str) else None
+
+
+def dialog_set(state: StatePropertyAccessor, *dialogs: Dialog) -> DialogSet:
+    """The bot's dialogs, kept in `state` (made here so that the SDK's dialogs are imported
+    through this package: see dialogs/sdk_package.py)."""
+    made = DialogSet(state)
+    for dialog in dialogs:
+        made.add(dialog)
+    return made

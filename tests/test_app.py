@@ -46,6 +46,7 @@ NOT_AT_START_UP = {
     "PIL": "Pillow draws the manifest's icons (manifest/icons.py), never in the bot",
     "asyncpg": "PostgreSQL's driver: imported when DATABASE_URL names PostgreSQL",
     "babel.messages": "reads a language's catalog when the language is first spoken",
+    "botbuilder.dialogs.prompts": "the SDK's prompts and recognizers (dialogs/sdk_package.py)",
 }
 _START_THEN_LIST = """
 import asyncio, sys
@@ -221,3 +222,19 @@ def test_starting_on_sqlite_loads_no_module_that_only_other_paths_need(tmp_path:
     )
     loaded = started.stdout.split()
     assert loaded == [], {name: NOT_AT_START_UP[name] for name in loaded}
+
+
+def test_the_sdks_whole_dialogs_package_is_still_there_for_whoever_asks() -> None:
+    """The bot loads the SDK's dialogs lean (dialogs/sdk_package.py); a name it left out is
+    loaded when asked for, and dialog state stored by the SDK reads back."""
+    script = """
+import app
+from botbuilder.dialogs import DialogState, TextPrompt
+from storage.bot_state import _deserialize, _serialize
+state = _deserialize(_serialize({"DialogState": DialogState()}), "e1")
+print(TextPrompt.__name__, type(state["DialogState"]).__name__)
+"""
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert ran.stdout.split() == ["TextPrompt", "DialogState"], ran.stderr

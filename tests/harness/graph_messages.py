@@ -102,6 +102,12 @@ def chat_message(
     }
 
 
+def _newest_first(in_sent_order: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Graph's times are to the millisecond: of messages sent within one, the later comes
+    # first too (a stable sort keeps equal times in the order given, hence reversed).
+    return sorted(reversed(in_sent_order), key=lambda m: m["createdDateTime"], reverse=True)
+
+
 class ConnectorMessages:
     """The messages of the fake connector's conversations, newest first."""
 
@@ -125,7 +131,7 @@ class ConnectorMessages:
             chat_message(activity, str(record.activity_id), record.at + offset, {"chatId": chat_id})
             for record, activity in self._sent(conversation_id)
         ]
-        return sorted(messages, key=lambda m: m["createdDateTime"], reverse=True)
+        return _newest_first(messages)
 
     def channel(self, team_group_id: str, channel_id: str) -> list[dict[str, Any]]:
         """The channel's root posts (each a new thread), not replies in threads. As in Teams,
@@ -145,7 +151,7 @@ class ConnectorMessages:
                 messages.append(
                     chat_message(activity, str(record.activity_id), record.at + offset, where)
                 )
-        return sorted(messages, key=lambda m: m["createdDateTime"], reverse=True)
+        return _newest_first(messages)
 
 
 def post_as_bot(

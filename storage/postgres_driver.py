@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Connections per bot process. A turn holds one only for a statement or a short transaction.
+# Connections per bot process and pool. A turn holds one only for a statement or a short
+# transaction. There are two pools: the second's sessions commit without waiting for the disk,
+# for the statements that need not (a delivery's claim and finish, twice a turn).
 POOL_MAX_SIZE = 10
 
 # What asyncpg raises when the server is gone, restarting, refusing or too slow, as opposed to
@@ -139,8 +141,11 @@ class _Runner:
 
 
 class PostgresDatabase:
-    def __init__(self, pool: Any, server: str, timeout: float) -> None:
+    def __init__(self, pool: Any, server: str, timeout: float, relaxed_pool: Any = None) -> None:
         self._pool = pool
+        # Statements alone that need not wait for the disk (write_alone(durable=False)): a
+        # statement alone cannot SET LOCAL, and a transaction to do so costs three more trips.
+        self._relaxed_pool = relaxed_pool if relaxed_pool is not None else pool
         self._server = server
         self._timeout = timeout
         self._run = _Runner(server)
@@ -169,7 +174,8 @@ class PostgresDatabase:
             return await session.fetch_one(sql, *params)
 
     async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
-        return await self.fetch_all(sql, *params)
+        async with self._acquire(self._pool if durable else self._relaxed_pool) as conn:
+            return await _PostgresSession(conn, self._run).fetch_all(sql, *params)
 
     async def execute_script(self, script: str) -> None:
         async with self.transaction() as tx:
@@ -177,7 +183,7 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self, *, durable: bool = True) -> AsyncIterator[Session]:
-        async with self._acquire() as conn:
+        async with self._acquire(self._pool) as conn:
             transaction = conn.transaction()
             await self._run(transaction.start)
             token = self._in_transaction.set(True)
@@ -199,15 +205,17 @@ class PostgresDatabase:
         if self._pool.is_closing():
             return
         await self._pool.close()
+        if self._relaxed_pool is not self._pool:
+            await self._relaxed_pool.close()
         logger.info("closed the PostgreSQL pool", extra={"server": self._server})
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[_PostgresSession]:
-        async with self._acquire() as conn:
+        async with self._acquire(self._pool) as conn:
             yield _PostgresSession(conn, self._run)
 
     @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[Any]:
+    async def _acquire(self, pool: Any) -> AsyncIterator[Any]:
         if self._in_transaction.get():
             # A second pooled connection would not see the transaction and could wait forever
             # on the rows it has locked.
@@ -215,10 +223,10 @@ class PostgresDatabase:
                 "PostgreSQL database used directly inside one of its own transactions; run the "
                 "statement on the session that transaction() yielded"
             )
-        if self._pool.is_closing():
+        if pool.is_closing():
             raise StorageUnavailable(f"The PostgreSQL pool for {self._server} has been closed.")
         try:
-            conn = await self._run(lambda: self._pool.acquire(timeout=self._timeout))
+            conn = await self._run(lambda: pool.acquire(timeout=self._timeout))
         except asyncpg.PostgresError as error:
             # Refused while (re)connecting: the database is closed to connections, being
             # dropped, or starting up. No statement ran, so the caller may simply try again.
@@ -229,7 +237,7 @@ class PostgresDatabase:
         try:
             yield conn
         finally:
-            await self._pool.release(conn)
+            await pool.release(conn)
 
     async def _rollback(self, transaction: Any) -> None:
         try:
@@ -253,17 +261,13 @@ async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase
     server = describe_server(dsn)
     try:
         async with asyncio.timeout(timeout_seconds + 1):
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=1,
-                max_size=POOL_MAX_SIZE,
-                timeout=timeout_seconds,
-                # No statement waits longer, so a server that stops answering (not just
-                # refusing) is reported as unavailable instead of hanging the turn.
-                command_timeout=timeout_seconds,
-                server_settings={"application_name": "handoff-bot"},
-                reset=_nothing_to_reset,
-            )
+            pool = await _create_pool(dsn, timeout_seconds, synchronous_commit="on")
+        try:
+            async with asyncio.timeout(timeout_seconds + 1):
+                relaxed = await _create_pool(dsn, timeout_seconds, synchronous_commit="off")
+        except BaseException:
+            await pool.close()
+            raise
     except _CONNECTION_ERRORS as error:
         raise StorageUnavailable(
             f"PostgreSQL at {server} does not answer ({type(error).__name__}: {error}). Start "
@@ -281,4 +285,21 @@ async def open_postgres(dsn: str, *, timeout_seconds: float) -> PostgresDatabase
             "in DATABASE_URL."
         ) from error
     logger.info("connected to PostgreSQL", extra={"server": server})
-    return PostgresDatabase(pool, server, timeout_seconds)
+    return PostgresDatabase(pool, server, timeout_seconds, relaxed)
+
+
+async def _create_pool(dsn: str, timeout_seconds: float, *, synchronous_commit: str) -> Any:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=POOL_MAX_SIZE,
+        timeout=timeout_seconds,
+        # No statement waits longer, so a server that stops answering (not just refusing) is
+        # reported as unavailable instead of hanging the turn.
+        command_timeout=timeout_seconds,
+        server_settings={
+            "application_name": "handoff-bot",
+            "synchronous_commit": synchronous_commit,
+        },
+        reset=_nothing_to_reset,
+    )

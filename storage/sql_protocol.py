@@ -52,7 +52,7 @@ class Database(Session, Protocol):
     async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
         """One statement that writes, committed by itself in one round trip to the database;
         the rows of its RETURNING clause (none without one). ``durable=False`` as for
-        transaction(); PostgreSQL commits it durably all the same, since asking it not to
-        takes three more round trips, which cost more than the wait for the disk saves."""
+        transaction() (on PostgreSQL, a connection of a second pool whose sessions commit
+        so: a statement alone cannot SET LOCAL)."""
 
     async def close(self) -> None: ...

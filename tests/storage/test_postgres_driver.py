@@ -112,6 +112,18 @@ async def test_only_a_not_durable_transaction_skips_waiting_for_the_disk(db: Dat
     assert durable == {"synchronous_commit": "on"}
 
 
+async def test_only_a_not_durable_statement_alone_skips_waiting_for_the_disk(
+    db: Database,
+) -> None:
+    """A delivery's claim and finish need not wait for the disk; everything else must."""
+    setting = "SELECT current_setting('synchronous_commit') AS synchronous_commit"
+    assert await db.write_alone(setting, durable=False) == [{"synchronous_commit": "off"}]
+    assert await db.write_alone(setting) == [{"synchronous_commit": "on"}]
+    assert await db.fetch_all(setting) == [{"synchronous_commit": "on"}]
+    async with db.transaction() as tx:
+        assert await tx.fetch_one(setting) == {"synchronous_commit": "on"}
+
+
 async def test_a_naive_time_is_refused_before_it_reaches_the_server(db: Database) -> None:
     with pytest.raises(ValueError, match="time zone"):
         await db.execute("SELECT ?::timestamptz", datetime(2025, 1, 1))

@@ -85,10 +85,13 @@ def watching_enqueues() -> Iterator[Enqueued]:
 _ROWS_PER_INSERT = 100
 
 
-async def enqueue_all_in(session: Session, messages: Sequence[OutboxMessage], clock: Clock) -> None:
+async def enqueue_all_in(
+    session: Session, messages: Sequence[OutboxMessage], clock: Clock
+) -> set[str]:
     """Adds `messages` in the caller's transaction, in their order, skipping those enqueued
-    before: one statement (a round trip) for all of them."""
+    before: one statement (a round trip) for all of them. The dedupe keys of those added."""
     now, turn = clock.now(), current_turn()
+    added: set[str] = set()
     for start in range(0, len(messages), _ROWS_PER_INSERT):
         batch = messages[start : start + _ROWS_PER_INSERT]
         rows = await session.fetch_all(
@@ -114,44 +117,21 @@ async def enqueue_all_in(session: Session, messages: Sequence[OutboxMessage], cl
                 )
             ),
         )
-        added = {row["dedupe_key"] for row in rows}
-        if added and (watching := _WATCHING.get()) is not None:
-            watching.any = True
-        for message in batch:
-            if message.dedupe_key not in added:
-                logger.debug(
-                    "outbox item was enqueued before; not adding it again",
-                    extra={"dedupe_key": message.dedupe_key},
-                )
+        added |= {row["dedupe_key"] for row in rows}
+    if added and (watching := _WATCHING.get()) is not None:
+        watching.any = True
+    for message in messages:
+        if message.dedupe_key not in added:
+            logger.debug(
+                "outbox item was enqueued before; not adding it again",
+                extra={"dedupe_key": message.dedupe_key},
+            )
+    return added
 
 
 async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> bool:
     """Adds `message`; False if one with its dedupe key was enqueued before."""
-    now = clock.now()
-    inserted = await session.execute(
-        """
-        INSERT INTO outbox (kind, payload, dedupe_key, state, attempts, not_before,
-                            created_at, updated_at, lane, turn_id)
-        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
-        ON CONFLICT (dedupe_key) DO NOTHING""",
-        message.kind,
-        json.dumps(message.payload),
-        message.dedupe_key,
-        OutboxState.PENDING.value,
-        message.not_before,
-        now,
-        now,
-        message.lane,
-        current_turn(),
-    )
-    if inserted and (watching := _WATCHING.get()) is not None:
-        watching.any = True
-    if not inserted:
-        logger.debug(
-            "outbox item was enqueued before; not adding it again",
-            extra={"dedupe_key": message.dedupe_key},
-        )
-    return inserted > 0
+    return message.dedupe_key in await enqueue_all_in(session, [message], clock)
 
 
 class SqlOutbox(StoreBase):

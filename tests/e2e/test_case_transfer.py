@@ -380,11 +380,13 @@ async def test_the_submit_fallback_works_like_the_button(
 
 
 async def test_list_mine_and_agenda(
-    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock
+    start_bot: StartBot, fake_connector: FakeConnector, clock: FakeClock, sqlite_url: str
 ) -> None:
     bot = await start_bot(clock=clock)
     await set_up_channel(bot, fake_connector)
     await request_handoff(bot, fake_connector)
+    # The handoff's own card is posted to the channel first: the next card there is the list.
+    await settled(sqlite_url, clock)
 
     async def card_for(text: str, scope: str = "personal") -> str:
         message = (

@@ -174,8 +174,8 @@ class PostgresDatabase:
             return await session.fetch_one(sql, *params)
 
     async def write_alone(self, sql: str, *params: SqlValue, durable: bool = True) -> list[Row]:
-        async with self._acquire(self._pool if durable else self._relaxed_pool) as conn:
-            return await _PostgresSession(conn, self._run).fetch_all(sql, *params)
+        async with self._connection(self._pool if durable else self._relaxed_pool) as session:
+            return await session.fetch_all(sql, *params)
 
     async def execute_script(self, script: str) -> None:
         async with self.transaction() as tx:
@@ -210,8 +210,8 @@ class PostgresDatabase:
         logger.info("closed the PostgreSQL pool", extra={"server": self._server})
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[_PostgresSession]:
-        async with self._acquire(self._pool) as conn:
+    async def _connection(self, pool: Any = None) -> AsyncIterator[_PostgresSession]:
+        async with self._acquire(self._pool if pool is None else pool) as conn:
             yield _PostgresSession(conn, self._run)
 
     @asynccontextmanager

@@ -18,20 +18,16 @@ import pytest
 from application.outbox_steps.follow_ups import EffectHandlers, StayPolicy
 from application.transfers import ActionResult, CardAction
 from cards import transfer_card
-from config.settings import Settings
 from handoff.models import HandoffNotes, HandoffState, NextContact, Person
 from handoff.ports import CardRef, ConversationAddress, ConversationKind
 from handoff.state_machine import Verb
 from i18n import speaking
 from outbox.worker import SendJournal
-from teams.connector_auth import build_connector_http, create_adapter
-from teams.pacing import ConversationPacer
-from teams.sending import OutboxSender
 
 from harness import records
 from harness.fake_connector import FakeConnector
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_CHANNEL_ID, DEFAULT_TEAM_ID
-from harness.outbox_steps import all_text
+from harness.outbox_steps import all_text, outbox_sender
 from harness.scenario import ANA, BO, Scenario, open_scenario
 
 CASE = "2311230040001234"
@@ -67,12 +63,7 @@ async def outbox(
             updated_at=scenario.clock.now(),
         )
     )
-    settings = Settings()
-    http = build_connector_http(settings)
-    assert http is not None
-    await http.start()
-    try:
-        sender = OutboxSender(create_adapter(settings, http), settings.app_id, ConversationPacer())
+    async with outbox_sender() as sender:
         stay = StayPolicy(interval=timedelta(hours=1), tell_smes_after=timedelta(hours=4))
         yield EffectHandlers(
             scenario.store,
@@ -82,8 +73,6 @@ async def outbox(
             stay=stay,
             smes={},
         )
-    finally:
-        await http.close()
 
 
 @pytest.fixture

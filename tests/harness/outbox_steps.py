@@ -138,19 +138,27 @@ class StepWorld:
 
 
 @asynccontextmanager
-async def step_world(
-    tmp_path: Path, clock: MovableClock, connector: FakeConnector
-) -> AsyncIterator[StepWorld]:
-    store = await open_store(f"sqlite:///{tmp_path / 'steps.db'}", clock)
+async def outbox_sender() -> AsyncIterator[OutboxSender]:
+    """The outbox's sender as the bot builds it, its HTTP client open for the block."""
     settings = Settings()
     http = build_connector_http(settings)
     assert http is not None
     await http.start()
     try:
-        sender = OutboxSender(create_adapter(settings, http), settings.app_id, ConversationPacer())
-        yield StepWorld(store, clock, connector, sender)
+        yield OutboxSender(create_adapter(settings, http), settings.app_id, ConversationPacer())
     finally:
         await http.close()
+
+
+@asynccontextmanager
+async def step_world(
+    tmp_path: Path, clock: MovableClock, connector: FakeConnector
+) -> AsyncIterator[StepWorld]:
+    store = await open_store(f"sqlite:///{tmp_path / 'steps.db'}", clock)
+    try:
+        async with outbox_sender() as sender:
+            yield StepWorld(store, clock, connector, sender)
+    finally:
         await store.close()
 
 

@@ -21,7 +21,7 @@ from i18n import _, speaking, translations
 from i18n.catalogs import po_path
 from i18n.languages import LANGUAGES
 
-from conftest import StartBot
+from conftest import FakeClock, StartBot
 from harness import activities
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import CASE, CASE_FORM, request_handoff
@@ -91,9 +91,14 @@ async def posted(bot: Any, connector: FakeConnector, activity: dict[str, Any]) -
 
 @pytest.mark.parametrize("code", list(LANGUAGES))
 async def test_help_a_whole_handoff_and_the_channel_card_in_each_language(
-    code: str, start_bot: StartBot, fake_connector: FakeConnector, tmp_path: Path
+    code: str,
+    start_bot: StartBot,
+    fake_connector: FakeConnector,
+    tmp_path: Path,
+    clock: FakeClock,
 ) -> None:
-    bot = await start_bot(HANDOFF_CONFIG=config(tmp_path, code))
+    # A fixed hour: at some hours a meeting's agenda is posted to the channel meanwhile.
+    bot = await start_bot(clock=clock, HANDOFF_CONFIG=config(tmp_path, code))
     tag = TAGS[code]
     await posted(bot, fake_connector, activities.bot_added_to_team(fake_connector.url))
     setup = activities.channel_message("setup", fake_connector.url, locale=tag)

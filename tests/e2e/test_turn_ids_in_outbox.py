@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
 from handoff.turn_ids import TurnIdFilter
 
-from conftest import StartBot
+from conftest import FakeClock, StartBot
 from harness.fake_connector import FakeConnector
 from harness.handoff_flow import posted_card, request_handoff, set_up_channel
 from harness.ids import DEFAULT_CHANNEL_ID
+from harness.team import settled
 
 
 async def test_the_card_a_turn_posts_is_logged_under_that_turns_id(
@@ -27,6 +29,8 @@ async def test_the_card_a_turn_posts_is_logged_under_that_turns_id(
     caplog.set_level(logging.DEBUG)
     bot = await start_bot(OUTBOX_BACKOFF_SECONDS="0.05")
     await set_up_channel(bot, fake_connector)
+    # Near a handoff meeting its agenda goes to the channel too: posted before the fault is set.
+    await settled(sqlite_url, FakeClock(datetime.now(UTC)))
     fake_connector.fail_next(503, method="POST", path_contains=DEFAULT_CHANNEL_ID)
     await request_handoff(bot, fake_connector)
     await posted_card(fake_connector)

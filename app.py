@@ -49,6 +49,7 @@ from storage.database import open_database
 from storage.errors import StorageUnavailable
 from storage.migrate import migrate, schema_version
 from storage.sql_store import SqlStore, open_store
+from teams.allocator import keep_large_blocks_apart
 from teams.compose_handlers import BeginHandoff, ComposeHandlers, HandoffStarter
 from teams.connector_auth import build_connector_http, create_adapter
 from teams.deliveries import Deliveries
@@ -443,6 +444,7 @@ USAGE = "usage: python app.py [migrate]  (no argument: serve the bot on PORT)"
 
 def main(argv: Sequence[str] = ()) -> int:
     configure_logging("INFO")
+    keep_large_blocks_apart()
     if list(argv) not in ([], ["migrate"]):
         log.error("cannot start: %s", USAGE, extra={"error": USAGE})
         return 2

@@ -19,7 +19,7 @@ STRANGER_TTL = timedelta(minutes=1)
 _MAX_REMEMBERED = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Known:
     answer: bool
     until: datetime

@@ -30,7 +30,10 @@ RegionCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # JSON read from the store: only keys go through pydantic's process-wide cache of
+    # strings. Values (ids, names, times) rarely repeat, and cached they would fill its
+    # 16,384 places with the strings of whatever was read last, a megabyte or two kept.
+    model_config = ConfigDict(frozen=True, extra="forbid", cache_strings="keys")
 
 
 class Severity(StrEnum):

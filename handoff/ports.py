@@ -104,8 +104,9 @@ class HandoffRepository(Protocol):
 
     async def open_for_case(self, case_number: str) -> Handoff | None: ...
 
-    async def list_open(self, target_region: str | None = None, limit: int = 100) -> list[Handoff]:
-        """Open handoffs, oldest first."""
+    async def list_open(
+        self, target_region: str | None = None, limit: int = 100, after: Handoff | None = None
+    ) -> list[Handoff]: ...  # Open ones, oldest first; with `after`, the page after it.
 
     async def history(self, handoff_id: str) -> list[AuditEvent]:
         """The handoff's events in the order they happened."""
@@ -168,8 +169,7 @@ class HandoffSearch(Frozen):
 
 class HandoffFinder(Protocol):
     async def find_handoffs(self, search: HandoffSearch) -> list[Handoff]:
-        """The handoffs that match: the open ones first, then the most recently changed, at
-        most `search.limit`."""
+        """The handoffs that match, open ones first, then the latest changed; `search.limit`."""
 
 
 class InsightsReader(Protocol):

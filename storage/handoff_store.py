@@ -26,7 +26,7 @@ from .handled_keys_store import claim_key_in
 from .handoff_events import check_events, delete_append_only, insert_events
 from .insights.facts import record_fact
 from .outbox_store import enqueue_all_in
-from .sql_protocol import Dialect, Session
+from .sql_protocol import Dialect, Session, SqlValue
 from .store_base import StoreBase
 
 # The domain's rule (HandoffState.is_open), spelled exactly as in the partial indexes of the
@@ -212,21 +212,24 @@ class SqlHandoffRepository(StoreBase):
         )
         return None if row is None else Handoff.model_validate_json(row["doc"])
 
-    async def list_open(self, target_region: str | None = None, limit: int = 100) -> list[Handoff]:
+    async def list_open(
+        self, target_region: str | None = None, limit: int = 100, after: Handoff | None = None
+    ) -> list[Handoff]:
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        if target_region is None:
-            rows = await self._db.fetch_all(
-                f"SELECT doc FROM handoffs WHERE {IS_OPEN} ORDER BY created_at, id LIMIT ?",
-                limit,
-            )
-        else:
-            rows = await self._db.fetch_all(
-                f"""SELECT doc FROM handoffs WHERE target_region = ? AND {IS_OPEN}
-                    ORDER BY created_at, id LIMIT ?""",
-                target_region,
-                limit,
-            )
+        where = [IS_OPEN]
+        params: list[SqlValue] = []
+        if target_region is not None:
+            where.append("target_region = ?")
+            params.append(target_region)
+        if after is not None:
+            where.append("(created_at > ? OR (created_at = ? AND id > ?))")
+            params += [after.created_at, after.created_at, after.id]
+        rows = await self._db.fetch_all(
+            f"SELECT doc FROM handoffs WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?",
+            *params,
+            limit,
+        )
         return [Handoff.model_validate_json(row["doc"]) for row in rows]
 
     async def latest_for_case(self, case_number: str) -> Handoff | None:

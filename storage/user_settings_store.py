@@ -16,27 +16,41 @@ from .store_base import StoreBase
 class ChosenLanguages:
     """The language each person chose, as this process last read or saved it. A turn asks it
     before it says anything, so a round trip per turn is spared; a change saved by another
-    replica is seen within MAX_AGE_SECONDS, one saved here at once."""
+    replica is seen within MAX_AGE_SECONDS, one saved here at once.
+
+    Only the last MAX_AGE_SECONDS of people are worth keeping; the older ones are swept out
+    whenever twice as many are kept as after the last sweep. A person is kept by the hash of
+    their id, not the id (which an entry would keep alive): two people of one hash would
+    read each other's choice, a language, for at most MAX_AGE_SECONDS."""
 
     MAX_AGE_SECONDS = 60.0
-    # A bound on memory; past it the cache starts over.
-    MAX_ENTRIES = 20_000
+    SWEEP_ABOVE = 1024
 
     def __init__(self, seconds: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
-        self._known: dict[str, tuple[str | None, float]] = {}
+        self._known: dict[int, tuple[str | None, float]] = {}
+        self._sweep_above = self.SWEEP_ABOVE
 
     def get(self, user_id: str) -> tuple[bool, str | None]:
         """(known, language): known is False when it must be read again."""
-        found = self._known.get(user_id)
+        found = self._known.get(hash(user_id))
         if found is None or self._seconds() - found[1] > self.MAX_AGE_SECONDS:
             return False, None
         return True, found[0]
 
     def put(self, user_id: str, language: str | None) -> None:
-        if len(self._known) >= self.MAX_ENTRIES:
-            self._known.clear()
-        self._known[user_id] = (language, self._seconds())
+        now = self._seconds()
+        if len(self._known) >= self._sweep_above:
+            self._known = {
+                key: known
+                for key, known in self._known.items()
+                if now - known[1] <= self.MAX_AGE_SECONDS
+            }
+            self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._known))
+        self._known[hash(user_id)] = (language, now)
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 class SqlUserSettingsStore(StoreBase):

@@ -180,25 +180,32 @@ class StoredAddresses:
     only when it is new or changed (or an hour old: ``updated_at`` says which of a person's
     chats is the newest), not on every turn. Lost on restart, which costs one write.
 
-    A key is remembered by its hash: ~150 bytes a conversation, where the key itself kept
-    ~1.2 KB of the activity's strings alive (24 MB at the bound). Two keys of one hash (odds
-    of about one in 10^10 at the bound) would skip a write until the hourly refresh."""
+    A key is remembered by its hash: ~100 bytes a conversation, where the key itself kept
+    ~1.2 KB of the activity's strings alive. Two keys of one hash (odds of about one in
+    10^15 among a million) would skip a write until the hourly refresh. Those stored over
+    an hour ago are swept out whenever twice as many are kept as after the last sweep."""
 
     REFRESH_AFTER = timedelta(hours=1)
-    # A bound on memory; past it the cache starts over (one write per conversation again).
-    MAX_ENTRIES = 20_000
+    SWEEP_ABOVE = 1024
 
     def __init__(self) -> None:
-        self._stored: dict[int, datetime] = {}
+        self._stored: dict[int, float] = {}
+        self._sweep_above = self.SWEEP_ABOVE
+        self._refresh_after = self.REFRESH_AFTER.total_seconds()
 
     def is_news(self, key: tuple[Any, ...], now: datetime) -> bool:
         stored_at = self._stored.get(hash(key))
-        return stored_at is None or now - stored_at >= self.REFRESH_AFTER
+        return stored_at is None or now.timestamp() - stored_at >= self._refresh_after
 
     def stored(self, key: tuple[Any, ...], now: datetime) -> None:
-        if len(self._stored) >= self.MAX_ENTRIES:
-            self._stored.clear()
-        self._stored[hash(key)] = now
+        at = now.timestamp()
+        if len(self._stored) >= self._sweep_above:
+            self._stored = {k: t for k, t in self._stored.items() if at - t < self._refresh_after}
+            self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._stored))
+        self._stored[hash(key)] = at
+
+    def __len__(self) -> int:
+        return len(self._stored)
 
 
 def _fitted(content: Json) -> FittedCard:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 # (sends, seconds) per conversation, from the Bot Connector's documented limits.
 BOT_CONNECTOR_LIMITS: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0), (1800, 3600.0))
 MARGIN_SECONDS = 0.05
+# Conversations kept before the first sweep of those quiet for an hour.
+SWEEP_ABOVE = 1024
 
 
 class ConversationPacer:
@@ -37,8 +39,11 @@ class ConversationPacer:
         self._horizon = max(seconds for _, seconds in self._limits)
         self._clock = clock
         # Each conversation's send times within the last hour (an hour allows 1800): packed
-        # doubles, 8 bytes a send where a list of floats takes 32.
-        self._sent: dict[str, array[float]] = {}
+        # doubles, 8 bytes a send where a list of floats takes 32. Keyed by the id's hash, so
+        # an entry does not keep the id (100 to 200 bytes in Teams) alive: two conversations
+        # of one hash would share one pace, slower than either may go, never faster.
+        self._sent: dict[int, array[float]] = {}
+        self._sweep_above = SWEEP_ABOVE
 
     def delay(self, conversation_id: str) -> float:
         """Seconds until the conversation may have another send (0 when it may now)."""
@@ -51,17 +56,28 @@ class ConversationPacer:
         now = self._clock()
         slot = self._slot(conversation_id, now)
         if slot - now <= max_wait:
-            bisect.insort(self._sent.setdefault(conversation_id, array("d")), slot)
-            if len(self._sent) > 10_000:
-                self._forget_quiet(now)
+            self._add(conversation_id, slot, now)
         return slot - now
+
+    def conversations(self) -> int:
+        """How many conversations are kept (those with a send in the last hour, and up to as
+        many again since the last sweep)."""
+        return len(self._sent)
 
     def record(self, conversation_id: str) -> None:
         """A send made now, without waiting for a place."""
-        bisect.insort(self._sent.setdefault(conversation_id, array("d")), self._clock())
+        now = self._clock()
+        self._add(conversation_id, now, now)
+
+    def _add(self, conversation_id: str, slot: float, now: float) -> None:
+        bisect.insort(self._sent.setdefault(hash(conversation_id), array("d")), slot)
+        if len(self._sent) > self._sweep_above:
+            self._forget_quiet(now)
+            # Swept again when twice as many are kept: each send pays a constant share.
+            self._sweep_above = max(SWEEP_ABOVE, 2 * len(self._sent))
 
     def _slot(self, conversation_id: str, now: float) -> float:
-        sent = self._sent.get(conversation_id)
+        sent = self._sent.get(hash(conversation_id))
         if not sent:
             return now
         old = bisect.bisect_right(sent, now - self._horizon)

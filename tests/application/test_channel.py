@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from application import messages
+from application import channel, messages
 from application.channel import CASE_TRANSFER_CHANNEL, case_transfer_team
 from application.request import Request
 from application.transfers import CardAction
@@ -142,6 +142,28 @@ async def test_setup_posts_the_cards_of_the_open_handoffs_still_waiting(
     ]
     assert sorted(to_channel) == sorted([waiting.id, also_waiting.id])
     assert scenario.woken == 1
+
+
+async def test_setup_reads_the_waiting_handoffs_a_page_at_a_time_up_to_its_bound(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 2 and a bound of 5, for 7 requested in the same instant: the ties are broken
+    # by id, so each is read once, the oldest first, and the last two wait for their cards.
+    monkeypatch.setattr(channel, "WAITING_CARDS_PAGE", 2)
+    monkeypatch.setattr(channel, "WAITING_CARDS_AT_SETUP", 5)
+    waiting = [await requested(scenario, f"231123004000{n:04d}") for n in range(7)]
+    oldest_first = [h.id for h in await scenario.store.list_open(None, limit=7)]
+    assert sorted(oldest_first) == sorted(h.id for h in waiting)
+
+    said = await setup(scenario, in_channel(scenario, BO))
+
+    assert said == [messages.setup_done(5)]
+    to_channel = [
+        item.payload["handoff_id"]
+        for item in await scenario.queued(effects.OutboxKind.POST_CARD)
+        if item.dedupe_key.endswith(f":{DEFAULT_CHANNEL_ID}")
+    ]
+    assert sorted(to_channel) == sorted(oldest_first[:5])
 
 
 async def test_rebinding_records_the_previous_channel(scenario: Scenario) -> None:

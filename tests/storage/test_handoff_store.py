@@ -298,6 +298,26 @@ async def test_list_open_filters_by_region_oldest_first_and_skips_closed(
     assert await store.list_open("US") == []
 
 
+async def test_list_open_pages_after_a_handoff_each_once_ties_broken_by_id(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    same_instant = [await add_new(store, clock, target_region="EMEA") for _ in range(3)]
+    clock.advance(timedelta(minutes=1))
+    later = [await add_new(store, clock, target_region="APAC") for _ in range(2)]
+    expected = sorted(same_instant, key=lambda h: h.id) + sorted(later, key=lambda h: h.id)
+
+    pages: list[list[str]] = []
+    after: Handoff | None = None
+    while page := await store.list_open(None, limit=2, after=after):
+        pages.append([h.id for h in page])
+        after = page[-1]
+
+    assert pages == [[h.id for h in expected[i : i + 2]] for i in range(0, 5, 2)]
+    assert [h.id for h in await store.list_open("EMEA", after=same_instant[0])] == [
+        h.id for h in sorted(same_instant, key=lambda h: h.id) if h.id > same_instant[0].id
+    ]
+
+
 @pytest.mark.parametrize("state", list(HandoffState))
 async def test_list_open_agrees_with_the_domain_on_what_is_open(
     store: SqlStore, clock: FakeClock, state: HandoffState

@@ -62,8 +62,8 @@ def test_the_stored_address_keeps_the_locale_of_the_persons_teams_client() -> No
 
 
 def test_remembering_a_conversation_keeps_none_of_its_activity() -> None:
-    # Up to StoredAddresses.MAX_ENTRIES conversations are remembered: each must cost the
-    # process a few dozen bytes, not the ~1.2 KB of strings its activity brought.
+    # Every conversation of the last hour is remembered: each must cost the process about a
+    # hundred bytes, not the ~1.2 KB of strings its activity brought.
     bodies = [
         json.dumps(
             activities.personal_message("help", "https://smba.example/emea/", user_id=f"29:{n}")
@@ -159,3 +159,18 @@ async def test_a_card_sent_twice_goes_out_whole_each_time_with_its_own_addresses
     for reply in sent:
         assert reply.conversation is not None and reply.conversation.id == "a:29:ana"
         assert "Case 2311230040009876" in json.dumps(reply.attachments[0].content)
+
+
+def test_conversations_stored_over_an_hour_ago_are_swept_out() -> None:
+    stored = StoredAddresses()
+    first = [("29:a", n) for n in range(3000)]
+    for key in first:
+        stored.stored(key, NOW)
+    later = NOW + StoredAddresses.REFRESH_AFTER
+    assert stored.is_news(first[0], later), "an hour old: stored again"
+    second = [("29:b", n) for n in range(3000)]
+    for key in second:
+        stored.stored(key, later)
+    assert len(stored) < 2 * 3000
+    assert not stored.is_news(second[0], later)
+    assert not stored.is_news(second[-1], later)

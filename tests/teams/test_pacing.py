@@ -77,3 +77,29 @@ def test_an_hour_of_sends_in_a_thousand_chats_keeps_a_few_bytes_a_send() -> None
         tracemalloc.stop()
     assert pacer.delay(chats[0]) == 0, "each chat sent once a second: within every limit"
     assert kept / 100_000 < 12, f"{kept / 100_000:.1f} bytes a send"
+
+
+def test_a_conversation_costs_little_and_is_forgotten_an_hour_after_its_last_send() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks)
+    # Teams' ids run to 100-200 characters; an entry must not keep one alive.
+    chats = [f"a:1{'x' * 120}{n}" for n in range(3000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for chat in chats:
+            pacer.reserve(chat)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept / len(chats) < 200, f"{kept / len(chats):.0f} bytes a conversation"
+    assert pacer.delay(chats[0]) == 0
+    for _ in range(6):
+        pacer.record(chats[0])
+    assert pacer.delay(chats[0]) > 0, "the seventh send in a second waits, hash or no hash"
+
+    ticks.now += 3600 + MARGIN_SECONDS + 1
+    newcomers = [f"a:new-{n}" for n in range(3000)]
+    for chat in newcomers:
+        pacer.reserve(chat)
+    assert pacer.conversations() <= 3000 + 1, "the quiet hour's conversations swept out"

@@ -117,3 +117,17 @@ async def test_a_choice_saved_by_another_replica_is_seen_within_a_minute(
     finally:
         await here.close()
         await there.close()
+
+
+def test_only_the_last_minute_of_people_is_kept_in_memory() -> None:
+    seconds = [0.0]
+    chosen = ChosenLanguages(lambda: seconds[0])
+    for n in range(5000):
+        chosen.put(f"29:person-{n}", "fr" if n % 2 else None)
+    seconds[0] = ChosenLanguages.MAX_AGE_SECONDS + 1
+    assert chosen.get("29:person-1") == (False, None), "a minute old: read again"
+    for n in range(5000):
+        chosen.put(f"29:later-{n}", "de")
+    assert len(chosen) < 2 * 5000, "the first minute's people swept out"
+    assert chosen.get("29:later-4999") == (True, "de")
+    assert chosen.get("29:later-0") == (True, "de")

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Callable
 
 import pytest
 
 from teams.pacing import MARGIN_SECONDS, ConversationPacer
+
+
+def bytes_kept(work: Callable[[], None]) -> int:
+    """The memory `work` left allocated, as tracemalloc counts it."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
 
 
 class Ticks:
@@ -65,16 +77,14 @@ def test_an_hour_of_sends_in_a_thousand_chats_keeps_a_few_bytes_a_send() -> None
     ticks = Ticks()
     pacer = ConversationPacer(clock=ticks)
     chats = [f"a:1{n:090d}" for n in range(1000)]
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def an_hour_of_sends() -> None:
         for _ in range(100):
             for chat in chats:
                 ticks.now += 0.01
                 pacer.reserve(chat)
-        kept = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+
+    kept = bytes_kept(an_hour_of_sends)
     assert pacer.delay(chats[0]) == 0, "each chat sent once a second: within every limit"
     assert kept / 100_000 < 12, f"{kept / 100_000:.1f} bytes a send"
 
@@ -84,14 +94,12 @@ def test_a_conversation_costs_little_and_is_forgotten_an_hour_after_its_last_sen
     pacer = ConversationPacer(clock=ticks)
     # Teams' ids run to 100-200 characters; an entry must not keep one alive.
     chats = [f"a:1{'x' * 120}{n}" for n in range(3000)]
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def one_send_each() -> None:
         for chat in chats:
             pacer.reserve(chat)
-        kept = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+
+    kept = bytes_kept(one_send_each)
     assert kept / len(chats) < 200, f"{kept / len(chats):.0f} bytes a conversation"
     assert pacer.delay(chats[0]) == 0
     for _ in range(6):

@@ -19,9 +19,11 @@ from types import ModuleType
 
 PACKAGE = "botbuilder.dialogs"
 # The package's names the bot uses, and those the SDK's modules import from the package itself
-# (DialogStateManager: DialogsComponentRegistration, ObjectPath), by submodule.
+# (DialogStateManager: DialogsComponentRegistration, ObjectPath; its dialog memory scopes, made
+# for every DialogContext: DialogContainer), by submodule.
 _USED = {
     "dialog": ("Dialog",),
+    "dialog_container": ("DialogContainer",),
     "dialog_context": ("DialogContext",),
     "dialog_instance": ("DialogInstance",),
     "dialog_reason": ("DialogReason",),

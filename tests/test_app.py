@@ -224,6 +224,37 @@ def test_starting_on_sqlite_loads_no_module_that_only_other_paths_need(tmp_path:
     assert loaded == [], {name: NOT_AT_START_UP[name] for name in loaded}
 
 
+def test_a_dialog_turn_keeps_the_sdks_dialogs_package_lean() -> None:
+    """Every DialogContext makes the SDK's memory scopes, which import from the package: none
+    of those names may load the whole of it (17 MB, once, at the first handoff of a run)."""
+    script = """
+import asyncio, sys
+import app
+from botbuilder.core import ConversationState, MemoryStorage, TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.dialogs import DialogSet
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+
+async def one_turn() -> None:
+    state = ConversationState(MemoryStorage())
+    dialogs = DialogSet(state.create_property("DialogState"))
+    activity = Activity(
+        type="message", text="handoff", channel_id="msteams",
+        conversation=ConversationAccount(id="c"), from_property=ChannelAccount(id="u"),
+        recipient=ChannelAccount(id="b"),
+    )
+    context = await dialogs.create_context(TurnContext(TestAdapter(), activity))
+    print(type(context).__name__)
+
+asyncio.run(one_turn())
+print("botbuilder.dialogs.prompts" in sys.modules)
+"""
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert ran.stdout.split() == ["DialogContext", "False"], ran.stderr
+
+
 def test_the_sdks_whole_dialogs_package_is_still_there_for_whoever_asks() -> None:
     """The bot loads the SDK's dialogs lean (dialogs/sdk_package.py); a name it left out is
     loaded when asked for, and dialog state stored by the SDK reads back."""

@@ -182,8 +182,9 @@ class StoredAddresses:
 
     A key is remembered by its hash: ~100 bytes a conversation, where the key itself kept
     ~1.2 KB of the activity's strings alive. Two keys of one hash (odds of about one in
-    10^15 among a million) would skip a write until the hourly refresh. Those stored over
-    an hour ago are swept out whenever twice as many are kept as after the last sweep."""
+    10^11 among 20,000 kept at once) would skip a write until the hourly refresh. Those
+    stored over an hour ago are swept out whenever twice as many are kept as after the last
+    sweep."""
 
     REFRESH_AFTER = timedelta(hours=1)
     SWEEP_ABOVE = 1024

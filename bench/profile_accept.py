@@ -28,12 +28,15 @@ from bench.databases import sqlite_database
 from bench.measuring import Row, load, measure
 from bench.processes import (
     DATA,
+    PINNING,
     Bot,
     Connector,
+    Pinning,
     Processes,
     bot_environment,
     cpu_ms,
     free_port,
+    set_pinning,
     start_connector,
     wait_ready,
 )
@@ -100,7 +103,9 @@ def main() -> int:
         default=0,
         help="then N more Accepts, their outbox work (paced channel updates too) waited for",
     )
+    parser.add_argument("--shared", action="store_true", help="no pinning, as make bench's")
     args = parser.parse_args()
+    set_pinning(Pinning.choose(pinned=not args.shared))
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
     layout = Layout(
         total=args.handoffs,
@@ -116,9 +121,9 @@ def main() -> int:
         port = free_port()
         env = bot_environment(port, f"sqlite:///{database}", connector.ca_file)
         started = time.perf_counter()
-        command = [sys.executable, "app.py"]
+        command = PINNING.bot_command([sys.executable, "app.py"])
         if args.profile:  # the CPU column then counts cProfile's overhead too
-            command[1:1] = ["-m", "cProfile", "-o", args.profile]
+            command[-1:-1] = ["-m", "cProfile", "-o", args.profile]
         process = processes.start("profile-bot", command, env)
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, process)

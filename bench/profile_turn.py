@@ -6,6 +6,7 @@ prints CPU ms/turn and p50/p99 per scenario. With ``--py-spy FILE`` the bot runs
 ``py-spy record`` (install py-spy in your own venv) and the flame graph lands in FILE.
 
     .venv/bin/python bench/profile_turn.py [--handoffs 100000] [--turns 1500] [--py-spy f.svg]
+        [--profile turn.prof] [--shared]
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from bench.databases import sqlite_database
 from bench.measuring import Row, load, measure
 from bench.processes import (
     DATA,
+    PINNING,
     Bot,
+    Pinning,
     Processes,
     bot_environment,
     free_port,
+    set_pinning,
     start_connector,
     wait_ready,
 )
@@ -40,10 +44,14 @@ from harness import activities
 from harness.ids import DEFAULT_CHANNEL_ID
 
 
-def start_bot(processes: Processes, database_url: str, ca_file: Path, spy: str | None) -> Bot:
+def start_bot(
+    processes: Processes, database_url: str, ca_file: Path, spy: str | None, profile: str | None
+) -> Bot:
     port = free_port()
     env = bot_environment(port, database_url, ca_file)
     command = [sys.executable, "app.py"]
+    if profile:  # the CPU column then counts cProfile's overhead too
+        command[1:1] = ["-m", "cProfile", "-o", profile]
     if spy:  # the CPU column then counts py-spy's own process, not the bot's
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         command = [py_spy, "record", "--rate", "500", "--nonblocking", "-o", spy]
@@ -51,7 +59,7 @@ def start_bot(processes: Processes, database_url: str, ca_file: Path, spy: str |
         command += ["--format", "raw"] if spy.endswith(".txt") else []
         command += ["--", sys.executable, "app.py"]
     started = time.perf_counter()
-    process = processes.start("profile-bot", command, env)
+    process = processes.start("profile-bot", PINNING.bot_command(command), env)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, process)
     return Bot("profile-bot", process, url, time.perf_counter() - started)
@@ -63,7 +71,10 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=1500)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--py-spy", dest="spy", default=None)
+    parser.add_argument("--profile", default=None, help="run the bot under cProfile into FILE")
+    parser.add_argument("--shared", action="store_true", help="no pinning, as make bench's")
     args = parser.parse_args()
+    set_pinning(Pinning.choose(pinned=not args.shared))
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
     layout = Layout(
         total=args.handoffs,
@@ -77,7 +88,8 @@ def main() -> int:
     try:
         database = sqlite_database(layout)
         connector = start_connector(processes)
-        bot = start_bot(processes, f"sqlite:///{database}", connector.ca_file, args.spy)
+        url = f"sqlite:///{database}"
+        bot = start_bot(processes, url, connector.ca_file, args.spy, args.profile)
         # py-spy's sampling thread shares the bot's process group, not its CPU counters.
         https = connector.url(tls=True)
         rng = random.Random(7)
@@ -113,8 +125,8 @@ def main() -> int:
                     warmup=chat("help")[:100],
                 )
             )
-        if args.spy:
-            # py-spy writes its file when interrupted (SIGINT), not when terminated.
+        if args.spy or args.profile:
+            # Both write their file when interrupted (SIGINT), not when terminated.
             bot.process.send_signal(signal.SIGINT)
             bot.process.wait(timeout=60)
     finally:

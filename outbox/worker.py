@@ -2,21 +2,23 @@
 handler of its kind, and completed, retried later with backoff, or moved to the dead letters.
 
 Delivery is at least once; a message can be shown twice only after a crash (or an answer
-lost on the network) in one narrow window, and only the one send that was in flight then.
-Each send of an item is journaled on the item's row twice: "about to send step n (attempt
-a, at time t)" just before the request goes out (Outbox.begin_send), and its result just
-after (Outbox.record_steps). A retry after a failure or a crash skips the steps with a
-result. A step begun and never recorded is in doubt: the Bot Connector may have accepted it
-before the process died, or its answer may have been lost. The Bot Connector offers no
-idempotency key and documents no de-duplication, so before such a step is sent again,
-Microsoft Graph is asked whether the bot's message reached the conversation since time t
-(outbox/landed_sends.py); if it did, its id is recorded as the step's result and nothing is
-sent. Without Graph read access (or when Graph cannot tell) the step is sent again, logged
-as a warning, because marking it sent unseen would risk losing the message instead, which
-is worse for a handoff. The worker runs one item at a time, so a crash leaves at most one
-send in doubt per process. (A database that is away just when a result is to be written
-loses nothing: the worker keeps the result and writes it first thing when the database is
-back.)
+lost on the network) in one narrow window, and only the one send that was in flight then
+(after a power cut: the sends of the moment before it, see below). Each send of an item is
+journaled on the item's row twice: "about to send step n (attempt a, at time t)" just before
+the request goes out (Outbox.begin_send, on disk before the request leaves), and its result
+just after (Outbox.record_steps, which does not wait for the disk: a result lost to a power
+cut leaves its send in doubt, as the first entry says). A retry after a failure or a crash
+skips the steps with a result. A step begun and never recorded is in doubt: the Bot
+Connector may have accepted it before the process died, or its answer may have been lost.
+The Bot Connector offers no idempotency key and documents no de-duplication, so before such
+a step is sent again, Microsoft Graph is asked whether the bot's message reached the
+conversation since time t (outbox/landed_sends.py); if it did, its id is recorded as the
+step's result and nothing is sent. Without Graph read access (or when Graph cannot tell) the
+step is sent again, logged as a warning, because marking it sent unseen would risk losing
+the message instead, which is worse for a handoff. The worker runs one item at a time, so a
+crash leaves at most one send in doubt per process. (A database that is away just when a
+result is to be written loses nothing: the worker keeps the result and writes it first thing
+when the database is back.)
 
 Each send also carries a stable client activity id (the item's key and the step's number,
 in channelData.clientActivityId), which makes a repeat recognisable in the logs and to our

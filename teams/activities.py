@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from botbuilder.core import BotAdapter, MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.schema import Activity, Attachment
 from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError
@@ -232,6 +232,19 @@ class SentOnce(Activity):  # type: ignore[misc]
 
     def __deepcopy__(self, _memo: dict[int, object]) -> SentOnce:
         return copy.copy(self)
+
+
+class AnsweredOnce(InvokeResponse):  # type: ignore[misc]
+    """An invoke's answer. The SDK sends it as an activity, deep-copied like every other
+    (see SentOnce), and an Accept's answer holds the whole refreshed card: half a millisecond
+    of copying per click, for a body nobody changes afterwards."""
+
+    def __deepcopy__(self, _memo: dict[int, object]) -> AnsweredOnce:
+        return copy.copy(self)
+
+
+def invoke_response(body: Any = None, status: int = 200) -> InvokeResponse:
+    return AnsweredOnce(status=status, body=body)
 
 
 def _sent_once(activity: Activity) -> SentOnce:

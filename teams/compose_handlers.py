@@ -30,7 +30,7 @@ from cards.compose_cards import CASE_INPUT, THUMBNAIL_CONTENT_TYPE
 from cards.elements import CARD_CONTENT_TYPE
 from i18n import _
 
-from .activities import fitted_card, request_of
+from .activities import fitted_card, invoke_response, request_of
 from .sending import TeamsSender
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class ComposeHandlers:
         name = activity.name
         if name == ANONYMOUS_QUERY_LINK:
             # No person to ask the read policy about: the link stays a link.
-            return InvokeResponse(status=200, body=results_body(Results(), link=True))
+            return invoke_response(results_body(Results(), link=True))
         request = request_of(turn_context, self._membership)
         if name == QUERY:
             body = await self._query(request, value)
@@ -160,7 +160,7 @@ class ComposeHandlers:
             body = results_body(await self._search.unfurl(request, url), link=True)
         else:
             body = await self._action(request, value, submitted=name == SUBMIT_ACTION)
-        return InvokeResponse(status=200, body=body)
+        return invoke_response(body)
 
     async def _query(self, request: Request, value: Mapping[str, Any]) -> dict[str, Any]:
         command = value.get("commandId")

@@ -56,6 +56,7 @@ from .activities import (
     conversation_kind,
     invoke_body,
     invoke_body_text,
+    invoke_response,
     request_of,
     send_reply,
 )
@@ -114,31 +115,31 @@ class HandoffBot(TeamsActivityHandler):  # type: ignore[misc]
         name = turn_context.activity.name
         if name == FILE_CONSENT:
             await self._consent(turn_context)
-            return InvokeResponse(status=200)
+            return invoke_response()
         if isinstance(name, str) and name in COMPOSE_INVOKES:
             return await self._compose.answer(turn_context)
         if name != ADAPTIVE_CARD_ACTION:
             # The bot answers no other invoke (no task module of its own, tab or sign-in);
             # the SDK's handlers for them would only fail on the value's shape.
             log.warning("invoke not handled", extra={"invoke_name": str(name)[:80]})
-            return InvokeResponse(
-                status=501, body={"error": f"This bot does not handle {str(name)[:80]!r}."}
+            return invoke_response(
+                {"error": f"This bot does not handle {str(name)[:80]!r}."}, status=501
             )
         # Answered here rather than in on_adaptive_card_invoke, whose response CloudAdapter
         # serializes twice into an HTTP 500 (design.md, known platform traps).
         decision = await self._escalation_decision(turn_context)
         if decision is not None:
             card, said = decision
-            return InvokeResponse(status=200, body=invoke_body(ActionResult(card, said)))
+            return invoke_response(invoke_body(ActionResult(card, said)))
         action = read_invoke(turn_context.activity.value)
         if isinstance(action, str):
-            return InvokeResponse(status=200, body=invoke_body_text(action))
+            return invoke_response(invoke_body_text(action))
         if action.verb == REFRESH_VERB:
             # Teams asks for the caller's own copy of the card: read only, and fast.
             result = await self._card_actions.refresh(action, self._request(turn_context))
         else:
             result = await self._card_actions.run(action, self._request(turn_context))
-        return InvokeResponse(status=200, body=invoke_body(result))
+        return invoke_response(invoke_body(result))
 
     async def _consent(self, turn_context: TurnContext) -> None:
         """A file offer answered: the use case uploads (or not) and says so; the offer goes

@@ -180,6 +180,26 @@ async def test_an_item_planned_for_later_does_not_hold_its_lane_back(
     assert due.dedupe_key == "now"
 
 
+async def test_a_claim_among_many_waiting_lanes_takes_the_heads_due_first(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Thirty chats with twenty messages each waiting (a busy shift change): a claim hands
+    out no more than it was asked, one message per chat, the longest-waiting chats first."""
+    for n in range(20):
+        for lane in range(30):
+            waited = timedelta(minutes=lane, seconds=-n)
+            await store.enqueue_message(message(f"l{lane}-{n}", clock, f"chat:{lane}", -waited))
+
+    first = await store.claim(clock.now(), 3, LEASE)
+    assert [item.dedupe_key for item in first] == ["l29-0", "l28-0", "l27-0"]
+    for item in first:
+        await store.complete(item.id)
+    heads = await store.claim(clock.now(), 100, LEASE)
+    expected = ["l29-1", "l28-1", "l27-1", *(f"l{lane}-0" for lane in range(26, -1, -1))]
+    assert [item.dedupe_key for item in heads] == expected
+    assert await store.claim(clock.now(), 100, LEASE) == []
+
+
 async def test_sent_steps_survive_a_retry_and_deferring_costs_no_attempt(
     store: SqlStore, clock: FakeClock
 ) -> None:

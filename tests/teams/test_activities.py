@@ -17,7 +17,14 @@ from botbuilder.schema import Activity
 from application.outbox_steps.reader_language import client_locale
 from cards.elements import CARD_CONTENT_TYPE, card, heading, text
 from cards.fit import MESSAGE_LIMIT_BYTES
-from teams.activities import StoredAddresses, address_key, address_of, card_activity, invoke_card
+from teams.activities import (
+    StoredAddresses,
+    address_key,
+    address_of,
+    card_activity,
+    invoke_card,
+    invoke_response,
+)
 
 from harness import activities
 from harness.card_schema import assert_valid_card
@@ -159,6 +166,23 @@ async def test_a_card_sent_twice_goes_out_whole_each_time_with_its_own_addresses
     for reply in sent:
         assert reply.conversation is not None and reply.conversation.id == "a:29:ana"
         assert "Case 2311230040009876" in json.dumps(reply.attachments[0].content)
+
+
+async def test_a_clicks_answer_goes_out_with_the_whole_refreshed_card() -> None:
+    """The SDK copies an invoke's answer like any activity; ours is copied shallow
+    (teams.activities.AnsweredOnce) and must still reach Teams whole."""
+
+    async def turn(context: TurnContext) -> None:
+        await context.send_activity(Activity(type="invokeResponse", value=answer))
+
+    answer = invoke_response(invoke_card(card([heading("Case 2311230040009876"), text("Mine")])))
+    adapter = TestAdapter(turn, template())
+    await adapter.receive_activity(Activity(type="invoke", name="adaptiveCard/action", id="i-1"))
+
+    [sent] = adapter.activity_buffer
+    assert sent.type == "invokeResponse" and sent.value is not answer and sent.value.status == 200
+    assert sent.value.body == answer.body
+    assert "Case 2311230040009876" in json.dumps(sent.value.body["value"])
 
 
 def test_conversations_stored_over_an_hour_ago_are_swept_out() -> None:

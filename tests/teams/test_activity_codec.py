@@ -106,6 +106,15 @@ ODD_BODIES: list[dict[str, Any]] = [
     {"type": "message", "from": {"id": "29:a", "role": "user", "extra": True}},
     {"type": "message", "membersAdded": [{"id": "29:a"}, None], "entities": "not a list"},
     {"type": "message", "timestamp": "not a time"},
+    # Times as Teams writes them (seven digits of fraction, an offset) and at the edges.
+    {"type": "message", "timestamp": "2019-03-28T08:00:00.7715787Z"},
+    {"type": "message", "localTimestamp": "2026-03-29T01:59:59.9999999+01:00"},
+    {"type": "message", "localTimestamp": "2026-12-04T10:00:00.1-08:00"},
+    {"type": "message", "timestamp": "2026-12-04t10:00:00z"},
+    {"type": "message", "timestamp": "0001-01-01T00:30:00+01:00"},
+    {"type": "message", "timestamp": "9999-12-31T23:30:00-01:00"},
+    {"type": "message", "timestamp": "2026-02-30T10:00:00Z"},
+    {"type": "message", "timestamp": "2026-12-04T10:00:00"},
     {"type": "message", "from": "not an account"},
 ]
 

@@ -10,7 +10,8 @@ an Adaptive Card included) was the largest cost of a `help` turn. ``to_json`` fi
 model itself with msrest's rules for the plain shapes replies have (models, str/int/bool/float,
 lists, dicts, enums in string fields, ISO-8601 times) and hands anything else (a float field
 holding an int, an enum inside a card, a key with a dot) to msrest whole, so the output is
-always msrest's. ``read_activity`` does the same for the activity each request brings.
+always msrest's. ``read_activity`` does the same for the activity each request brings, and
+``read_model`` for any other model read from JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model, Serializer
@@ -219,12 +220,23 @@ _KEYS = _Keys()
 def read_activity(body: dict[str, Any]) -> Activity:
     """``Activity().deserialize(body)``: read directly for the usual shapes, by msrest for the
     rest (it also raises msrest's errors for what is not an activity)."""
+    return read_model(Activity, body)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def read_model(cls: type[M], body: dict[str, Any]) -> M:
+    """``cls.deserialize(body)`` for any model of the schema, read as ``read_activity`` reads
+    (a stored ConversationReference, say, before each proactive send)."""
     try:
-        activity: Activity = _read_model(Activity, body)
-        return activity
+        model: M = _read_model(cls, body)
+        return model
     except _Unusual:
         pass
-    return msrest_read(body)  # outside the except: its errors are not chained to _Unusual
+    # Outside the except: msrest's errors are not chained to _Unusual.
+    read: M = _DESERIALIZER(cls.__name__, body)
+    return read
 
 
 def msrest_read(body: dict[str, Any]) -> Activity:

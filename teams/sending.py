@@ -26,7 +26,7 @@ from outbox.landed_sends import CLOCK_SKEW, CannotTell, LandedSends
 from outbox.worker import SendJournal
 
 from .activities import message_of
-from .activity_codec import to_json
+from .activity_codec import read_model, to_json
 from .middleware import already_paced
 from .pacing import BOT_CONNECTOR_LIMITS, MARGIN_SECONDS, ConversationPacer
 
@@ -71,7 +71,7 @@ class TeamsSender:
 
         try:
             await self._adapter.continue_conversation(
-                ConversationReference().deserialize(reference), callback, self._bot_app_id
+                read_model(ConversationReference, reference), callback, self._bot_app_id
             )
         except Exception as error:
             raise _failure(error) from error

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from handoff import effects
 from handoff.models import Person
 from handoff.ports import OutboxItem, OutboxMessage, OutboxState
-from storage.sql_store import SqlStore
+from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
 
@@ -198,6 +199,35 @@ async def test_a_claim_among_many_waiting_lanes_takes_the_heads_due_first(
     expected = ["l29-1", "l28-1", "l27-1", *(f"l{lane}-0" for lane in range(26, -1, -1))]
     assert [item.dedupe_key for item in heads] == expected
     assert await store.claim(clock.now(), 100, LEASE) == []
+
+
+async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Polled twice a second, an idle outbox must not take SQLite's write lock (every writer
+    of the file would wait); after a full batch the look first is skipped, since more is most
+    likely due and it costs as much as the claim itself."""
+    store = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", clock)
+    heard: list[str] = []
+    await store.database._conn.set_trace_callback(heard.append)  # type: ignore[attr-defined]
+
+    async def claim() -> tuple[int, list[str]]:
+        heard.clear()
+        items = await store.claim(clock.now(), 2, LEASE)
+        for item in items:
+            await store.complete(item.id)
+        steps = [" ".join(sql.split()[:2]) for sql in heard if not sql.startswith("PRAGMA")]
+        return len(items), steps[: steps.index("UPDATE outbox") + 1 if items else None]
+
+    try:
+        assert await claim() == (0, ["SELECT id"])
+        for key in ("one", "two", "three"):
+            await store.enqueue_message(message(key, clock, None))
+        assert await claim() == (2, ["SELECT id", "BEGIN IMMEDIATE", "UPDATE outbox"])
+        assert await claim() == (1, ["BEGIN IMMEDIATE", "UPDATE outbox"])
+        assert await claim() == (0, ["SELECT id"])
+    finally:
+        await store.close()
 
 
 async def test_sent_steps_survive_a_retry_and_deferring_costs_no_attempt(

@@ -15,12 +15,13 @@ from botbuilder.schema import (
     Attachment,
     ChannelAccount,
     ConversationParameters,
+    ConversationReference,
     Mention,
 )
 
 from application.router import help_text
 from cards.elements import CARD_CONTENT_TYPE, card, facts, heading, submit, text
-from teams.activity_codec import msrest_json, msrest_read, read_activity, to_json
+from teams.activity_codec import msrest_json, msrest_read, read_activity, read_model, to_json
 
 from harness import activities
 
@@ -128,3 +129,29 @@ def test_what_is_read_is_what_msrest_would_read(body: dict[str, Any]) -> None:
             read_activity(body)
         return
     assert read_activity(body) == expected
+
+
+def stored_references() -> list[dict[str, Any]]:
+    """Conversation references as the bot stores them for proactive sends, and odd ones."""
+    stored = [
+        to_json(TurnContext.get_conversation_reference(read_activity(body))) for body in incoming()
+    ]
+    return [
+        *stored,
+        {**stored[0], "user": {"id": "29:a", "aadObjectId": "x", "role": "user", "new": 1}},
+        {**stored[0], "conversation": "not an account"},
+        {"serviceUrl": 5},
+    ]
+
+
+@pytest.mark.parametrize("reference", stored_references())
+def test_a_stored_reference_is_read_as_msrest_would_read_it(reference: dict[str, Any]) -> None:
+    try:
+        expected = ConversationReference().deserialize(reference)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            read_model(ConversationReference, reference)
+        return
+    read = read_model(ConversationReference, reference)
+    assert type(read) is ConversationReference and read == expected
+    assert to_json(read) == msrest_json(expected)

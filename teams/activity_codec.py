@@ -234,15 +234,17 @@ def read_model(cls: type[M], body: dict[str, Any]) -> M:
         return model
     except _Unusual:
         pass
-    # Outside the except: msrest's errors are not chained to _Unusual.
-    read: M = _DESERIALIZER(cls.__name__, body)
-    return read
+    return _msrest_model(cls, body)  # outside the except: its errors are not chained
 
 
 def msrest_read(body: dict[str, Any]) -> Activity:
     """``Activity().deserialize(body)`` by msrest itself (what ``read_activity`` equals)."""
-    activity: Activity = _DESERIALIZER("Activity", body)
-    return activity
+    return _msrest_model(Activity, body)
+
+
+def _msrest_model(cls: type[M], body: dict[str, Any]) -> M:
+    model: M = _DESERIALIZER(cls.__name__, body)
+    return model
 
 
 def to_json(model: Any) -> Any:

@@ -3,13 +3,13 @@ while, so a click costs a look-up now and then rather than every time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import hashlib
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from handoff.ports import Clock
 
-K = TypeVar("K")
+K = TypeVar("K", str, tuple[str, str])
 
 # How long a membership answer holds: a yes a while, a no (the person may just have been
 # added) only briefly.
@@ -19,10 +19,11 @@ STRANGER_TTL = timedelta(minutes=1)
 _MAX_REMEMBERED = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Known:
-    answer: bool
-    until: datetime
+def answer_key(key: str | tuple[str, str]) -> bytes:
+    """16 bytes for the key's ids. Kept instead of the ids themselves (100 to 200 bytes each
+    in Teams, and a tuple around them); 128 bits of BLAKE2, because an answer decides access:
+    two keys of one digest would share an answer, and no one can make theirs collide."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
 class RememberedAnswers(Generic[K]):
@@ -31,20 +32,25 @@ class RememberedAnswers(Generic[K]):
 
     def __init__(self, clock: Clock, yes_ttl: timedelta, no_ttl: timedelta) -> None:
         self._clock = clock
-        self._yes_ttl = yes_ttl
-        self._no_ttl = no_ttl
-        self._known: dict[K, _Known] = {}
+        self._yes_ttl = yes_ttl.total_seconds()
+        self._no_ttl = no_ttl.total_seconds()
+        # The key's digest -> until when the answer holds (POSIX seconds), negated for a no:
+        # one float an answer, where a record with a datetime in it took three objects.
+        self._until: dict[bytes, float] = {}
 
     def get(self, key: K) -> bool | None:
         """The answer remembered for `key`; None when there is none (or it expired)."""
-        known = self._known.get(key)
-        if known is None or known.until <= self._clock.now():
+        until = self._until.get(answer_key(key))
+        if until is None or abs(until) <= self._clock.now().timestamp():
             return None
-        return known.answer
+        return until > 0
 
     def put(self, key: K, answer: bool) -> None:
-        now = self._clock.now()
-        if len(self._known) >= _MAX_REMEMBERED:
-            self._known = {k: v for k, v in self._known.items() if v.until > now}
-        ttl = self._yes_ttl if answer else self._no_ttl
-        self._known[key] = _Known(answer, now + ttl)
+        now = self._clock.now().timestamp()
+        if len(self._until) >= _MAX_REMEMBERED:
+            self._until = {k: until for k, until in self._until.items() if abs(until) > now}
+        until = now + (self._yes_ttl if answer else self._no_ttl)
+        self._until[answer_key(key)] = until if answer else -until
+
+    def __len__(self) -> int:
+        return len(self._until)

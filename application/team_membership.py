@@ -15,7 +15,7 @@ from handoff.access import MemberOf
 from handoff.models import Person
 from handoff.ports import Clock
 
-from .remembered import MEMBER_TTL, STRANGER_TTL, RememberedAnswers
+from .remembered import MEMBER_TTL, STRANGER_TTL, RememberedAnswers, answer_key
 
 # People whose addresses are remembered (an organization's support engineers, not more).
 _MAX_ADDRESSES = 10_000
@@ -48,12 +48,13 @@ class TeamMembership:
         self._known: RememberedAnswers[tuple[str, str]] = RememberedAnswers(
             clock, member_ttl, stranger_ttl
         )
-        # A tuple of one or two: a frozenset that small takes 216 bytes, the tuple 48 to 56.
-        self._addresses: dict[str, tuple[str, ...]] = {}
+        # Under the person id's digest (they decide who is the receiver named by e-mail); a
+        # tuple of one or two: a frozenset that small takes 216 bytes, the tuple 48 to 56.
+        self._addresses: dict[bytes, tuple[str, ...]] = {}
 
     def addresses(self, person: Person) -> frozenset[str]:
         """The person's addresses, lower-cased, as far as a membership look-up told them."""
-        return frozenset(self._addresses.get(person.id, ()))
+        return frozenset(self._addresses.get(answer_key(person.id), ()))
 
     def checker(self, ask: AskRoster, person: Person) -> MemberOf:
         async def member_of(team_id: str) -> bool | None:
@@ -71,7 +72,7 @@ class TeamMembership:
         if answer.member:
             if len(self._addresses) >= _MAX_ADDRESSES:
                 self._addresses.clear()  # a bound on memory: the next look-ups fill it again
-            self._addresses[person.id] = tuple(
+            self._addresses[answer_key(person.id)] = tuple(
                 {a.strip().lower() for a in answer.addresses if a.strip()}
             )
         return answer.member

@@ -28,15 +28,20 @@ class ChosenLanguages:
 
     def __init__(self, seconds: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
-        self._known: dict[int, tuple[str | None, float]] = {}
+        # When it was read, alone for the most, who chose no language (a tuple around it
+        # would take 56 bytes more a person), else with the language.
+        self._known: dict[int, float | tuple[str, float]] = {}
         self._sweep_above = self.SWEEP_ABOVE
 
     def get(self, user_id: str) -> tuple[bool, str | None]:
         """(known, language): known is False when it must be read again."""
         found = self._known.get(hash(user_id))
-        if found is None or self._seconds() - found[1] > self.MAX_AGE_SECONDS:
+        if found is None:
             return False, None
-        return True, found[0]
+        language, read_at = (None, found) if isinstance(found, float) else found
+        if self._seconds() - read_at > self.MAX_AGE_SECONDS:
+            return False, None
+        return True, language
 
     def put(self, user_id: str, language: str | None) -> None:
         now = self._seconds()
@@ -44,10 +49,10 @@ class ChosenLanguages:
             self._known = {
                 key: known
                 for key, known in self._known.items()
-                if now - known[1] <= self.MAX_AGE_SECONDS
+                if now - (known if isinstance(known, float) else known[1]) <= self.MAX_AGE_SECONDS
             }
             self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._known))
-        self._known[hash(user_id)] = (language, now)
+        self._known[hash(user_id)] = float(now) if language is None else (language, now)
 
     def __len__(self) -> int:
         return len(self._known)

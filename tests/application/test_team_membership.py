@@ -4,9 +4,11 @@ roster is faked (it is Microsoft's); the clock is moved, never waited for."""
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import timedelta
 
 from application.team_membership import RosterAnswer, TeamMembership
+from handoff.models import Person
 
 from harness.scenario import BO, STRANGER, StillClock
 
@@ -65,3 +67,26 @@ async def test_a_members_addresses_are_kept_lower_case() -> None:
     assert await membership.is_member(roster, TEAM, BO) is True
     assert membership.addresses(BO) == frozenset({"bo@example.com", "bo"})
     assert membership.addresses(STRANGER) == frozenset()
+
+
+async def test_an_answer_costs_little_and_keeps_no_id_alive() -> None:
+    # Teams' ids run to 100-200 characters, and each person asking is remembered ten
+    # minutes: an answer is kept under a 16-byte digest of the ids, not the ids.
+    clock = StillClock()
+    people = [Person(id=f"29:{'x' * 120}{n}", name=f"Person {n}") for n in range(2000)]
+    roster = Roster({p.id: RosterAnswer(member=n % 2 == 0) for n, p in enumerate(people)})
+    membership = TeamMembership(clock)
+    asked = [(membership.checker(roster, p), p) for p in people]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for member_of, _ in asked:
+            await member_of(TEAM)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept / len(people) < 160, f"{kept / len(people):.0f} bytes a person"
+    answers = [await member_of(TEAM) for member_of, _ in asked]
+    assert answers == [n % 2 == 0 for n in range(len(people))] and roster.asked == len(people)
+    assert await membership.checker(roster, people[0])("19:another@thread.tacv2") is True
+    assert roster.asked == len(people) + 1, "another team is another answer"

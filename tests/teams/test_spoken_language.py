@@ -4,6 +4,7 @@ team's language in a channel or group chat; the outbox's own turns left as their
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,3 +132,23 @@ def test_only_the_last_minute_of_people_is_kept_in_memory() -> None:
     assert len(chosen) < 2 * 5000, "the first minute's people swept out"
     assert chosen.get("29:later-4999") == (True, "de")
     assert chosen.get("29:later-0") == (True, "de")
+
+
+def test_a_person_who_chose_no_language_costs_the_process_little() -> None:
+    # Every person of the last minute is kept: most chose none, and for them the time it
+    # was read is kept alone (with the language it took ~150 bytes a person).
+    chosen = ChosenLanguages(lambda: 5.0)
+    people = [f"29:{'x' * 120}{n}" for n in range(3000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for person in people:
+            chosen.put(person, None)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept / len(people) < 100, f"{kept / len(people):.0f} bytes a person"
+    assert chosen.get(people[7]) == (True, None)
+    chosen.put(people[7], "fr")
+    assert chosen.get(people[7]) == (True, "fr")
+    assert chosen.get(people[8]) == (True, None)

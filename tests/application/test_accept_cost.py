@@ -221,7 +221,11 @@ async def test_twenty_clicks_at_once_give_one_owner_and_tell_the_others_who(
     for person in clickers:
         scenario.join(person)
 
-    results = await asyncio.gather(*(click(scenario, handoff_id, p) for p in clickers))
+    # Everyone clicks the card as it was posted.
+    version = (await scenario.store.get(handoff_id)).version
+    results = await asyncio.gather(
+        *(click(scenario, handoff_id, p, version=version) for p in clickers)
+    )
 
     [winner] = [p for p, r in zip(clickers, results, strict=True) if r.done]
     told = [r.message for r in results if not r.done]
@@ -238,7 +242,10 @@ async def test_twenty_clicks_at_once_give_one_owner_and_tell_the_others_who(
 async def test_the_same_click_delivered_twice_at_once_accepts_once(scenario: Scenario) -> None:
     handoff_id = await posted(scenario)
 
-    first, second = await asyncio.gather(click(scenario, handoff_id), click(scenario, handoff_id))
+    version = (await scenario.store.get(handoff_id)).version
+    first, second = await asyncio.gather(
+        click(scenario, handoff_id, version=version), click(scenario, handoff_id, version=version)
+    )
 
     assert sorted([first.done, second.done]) == [False, True]
     repeat = second if first.done else first

@@ -287,6 +287,7 @@ async def test_a_refresh_with_an_old_version_gets_the_current_card(
     bot, card, message_id = await posted(start_bot, fake_connector, clock, sqlite_url, tmp_path)
     _, body = await post(bot, invoke_for(fake_connector, card, message_id, "accept", RECEIVER))
     assert "Accepted by Bo Receiver" in all_text(body["value"])
+    await settled(sqlite_url, clock)  # the channel's card and the requester told, first
     # The lead's client still shows the first card: its refresh names version 1.
     copy = await refreshed(
         bot, fake_connector, refresh_invoke(fake_connector, card, message_id, LEAD)

@@ -51,6 +51,3 @@ class RememberedAnswers(Generic[K]):
             self._until = {k: until for k, until in self._until.items() if abs(until) > now}
         until = now + (self._yes_ttl if answer else self._no_ttl)
         self._until[answer_key(key)] = until if answer else -until
-
-    def __len__(self) -> int:
-        return len(self._until)

@@ -38,7 +38,7 @@ class ChosenLanguages:
         found = self._known.get(hash(user_id))
         if found is None:
             return False, None
-        language, read_at = (None, found) if isinstance(found, float) else found
+        language, read_at = _unpacked(found)
         if self._seconds() - read_at > self.MAX_AGE_SECONDS:
             return False, None
         return True, language
@@ -49,13 +49,17 @@ class ChosenLanguages:
             self._known = {
                 key: known
                 for key, known in self._known.items()
-                if now - (known if isinstance(known, float) else known[1]) <= self.MAX_AGE_SECONDS
+                if now - _unpacked(known)[1] <= self.MAX_AGE_SECONDS
             }
             self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._known))
         self._known[hash(user_id)] = float(now) if language is None else (language, now)
 
     def __len__(self) -> int:
         return len(self._known)
+
+
+def _unpacked(known: float | tuple[str, float]) -> tuple[str | None, float]:
+    return (None, known) if isinstance(known, float) else known
 
 
 class SqlUserSettingsStore(StoreBase):

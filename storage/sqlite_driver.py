@@ -1,15 +1,22 @@
-"""SQLite through aiosqlite: the embedded default for a single bot process.
+"""SQLite: the embedded default for a single bot process.
 
 One connection in WAL mode. Every statement of this process goes through one asyncio.Lock:
 with a single connection, a statement run while another coroutine's transaction is open would
 otherwise join that transaction and see its uncommitted rows. Writes start with
 BEGIN IMMEDIATE so that, across processes, a writer waits (busy_timeout) for the write lock up
 front instead of failing half-way when it upgrades from reading to writing.
+
+Statements run on the event loop's thread: most take tens of microseconds, and a trip to
+another thread and back cost more than that under load (help at 32 at once, pinned: 0.75
+against 1.01 ms of CPU a turn; see docs/performance.md). Only a statement that finds the
+database locked by another connection (busy_timeout is 0 here) goes to aiosqlite's thread,
+which waits for the lock while the loop serves others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -156,28 +163,56 @@ def _params(params: tuple[SqlValue, ...]) -> list[Any]:
     return [_to_param(p) for p in params]
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+
+
 class _SqliteSession:
-    """Each statement is one trip to the connection's thread: aiosqlite's own `execute`
-    takes two (one to run, one to close the cursor)."""
+    """Each statement is one call: run at once on the loop's thread, or one trip to the
+    connection's thread (aiosqlite's own `execute` takes two: one to run, one to close the
+    cursor)."""
 
     def __init__(self, conn: aiosqlite.Connection, errors: _SqliteErrors) -> None:
         self._conn = conn
         self._errors = errors
+        self._wait_ms = round(errors.timeout * 1000)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` here and now; when it finds the database locked by another
+        connection, on the connection's thread, waiting for the lock (`fn` did nothing
+        here then: a statement that cannot take the lock changes nothing)."""
+        with self._errors.translated():
+            try:
+                return fn(self._conn._conn, *args)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+        return await self.on_thread(_waiting, self._wait_ms, fn, *args)
 
     async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` on the connection's thread, as one trip. aiosqlite is that
         thread and a queue; `_execute` is the one primitive its every call is made of (the
-        version is pinned, and the driver's tests run every path through here)."""
+        version is pinned, and the driver's tests run every path through here). A caller
+        cancelled meanwhile still waits for the trip to end: the connection is not used
+        on the loop's thread while it is in use on the other."""
         with self._errors.translated():
-            trip = self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-untyped-call]
-            return cast(T, await trip)
+            trip = asyncio.ensure_future(
+                self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-untyped-call]
+            )
+            try:
+                return cast(T, await asyncio.shield(trip))
+            except asyncio.CancelledError:
+                while not trip.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait([trip])
+                raise
 
     async def execute(self, sql: str, *params: SqlValue) -> int:
-        return await self.on_thread(_count_changes, sql, _params(params))
+        return await self.run(_count_changes, sql, _params(params))
 
     async def fetch_all(self, sql: str, *params: SqlValue) -> list[Row]:
         # The connection's row_factory (_dict_row) makes every row a dict.
-        return await self.on_thread(_fetch, sql, _params(params))
+        return await self.run(_fetch, sql, _params(params))
 
     async def fetch_one(self, sql: str, *params: SqlValue) -> Row | None:
         rows = await self.fetch_all(sql, *params)
@@ -186,6 +221,20 @@ class _SqliteSession:
     async def execute_script(self, script: str) -> None:
         for statement in split_script(script):
             await self.execute(statement)
+
+
+def _waiting(conn: sqlite3.Connection, wait_ms: int, fn: Callable[..., T], *args: Any) -> T:
+    # The connection does not wait for a lock on the loop's thread (busy_timeout 0); here
+    # it waits as long as the bot's database timeout allows.
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    conn.rollback()
 
 
 def _begin(conn: sqlite3.Connection, synchronous: str | None) -> None:
@@ -267,8 +316,8 @@ class SqliteDatabase:
                 raise
 
     async def _committing(self, durable: bool, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(connection, level, *args)` on the thread, `level` being the `synchronous` level
-        to set before the next commit, or None when it is set already. In WAL mode NORMAL
+        """`fn(connection, level, *args)`, `level` being the `synchronous` level to set
+        before the next commit, or None when it is set already. In WAL mode NORMAL
         skips the WAL's fsync at commit; the next FULL commit's fsync covers those frames too
         (the WAL is appended in order). Set again before each commit that needs it, so a
         switch that a cancellation cut short never leaves later commits without their fsync:
@@ -277,7 +326,7 @@ class SqliteDatabase:
         if durable == self._relaxed:
             level = "FULL" if durable else "NORMAL"
             self._relaxed = True
-        result = await self._session.on_thread(fn, level, *args)
+        result = await self._session.run(fn, level, *args)
         if level is not None:
             self._relaxed = not durable
         return result
@@ -336,12 +385,11 @@ class SqliteDatabase:
                 self._holding_lock.reset(token)
 
     async def _rollback(self) -> None:
-        # Unconditional: a statement whose caller was cancelled still runs on aiosqlite's
-        # thread, so in_transaction may not show a BEGIN that is about to happen. The rollback
-        # queues up behind it, and sqlite3 makes it a no-op when no transaction is open.
+        # Unconditional, and sqlite3 makes it a no-op when no transaction is open. Here and
+        # now: no trip to the other thread is still under way (on_thread waits for its end).
         try:
-            await self._conn.rollback()
-        except sqlite3.Error:
+            await self._session.run(_roll_back)
+        except (sqlite3.Error, StorageUnavailable):
             logger.exception("rolling back a transaction failed", extra={"path": str(self.path)})
 
 
@@ -375,9 +423,14 @@ async def open_sqlite(path: Path, *, timeout_seconds: float) -> SqliteDatabase:
     with errors.translated():
         conn = await aiosqlite.connect(
             path,
-            timeout=timeout_seconds,
+            # No wait for another connection's lock on the loop's thread: such a statement
+            # goes to aiosqlite's thread, which waits up to timeout_seconds (_waiting).
+            timeout=0,
             isolation_level=None,  # transactions are begun and ended explicitly
             detect_types=sqlite3.PARSE_DECLTYPES,
+            # Used on the loop's thread and on aiosqlite's, never at once (the lock, and
+            # _SqliteSession.on_thread's wait).
+            check_same_thread=False,
         )
     # aiosqlite annotates row_factory as a type; sqlite3 takes any callable.
     conn.row_factory = _dict_row  # type: ignore[assignment]

@@ -210,7 +210,7 @@ async def chat_refused(
     bot: RunningBot, connector: FakeConnector, graph: FakeGraph, *, path_contains: str
 ) -> dict[str, Any]:
     """Asks for the chat while Graph refuses a permission on the path: what the requester of
-    the last leg (the APAC owner) is told."""
+    the last leg (the APAC owner) is told. The owner who asked (EMEA) is told too, once each."""
     # They chat with the bot, so they can be told.
     apac = OWNERS["APAC"]
     added = activities.bot_added_personal(
@@ -220,10 +220,14 @@ async def chat_refused(
         assert response.status in (200, 201)
     graph.fail_next(403, code="Forbidden", message="Missing role", path_contains=path_contains)
     await ask_for_chat(bot, connector)
-    [told] = await connector.wait_for_activities(
-        predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
+    # Two people, so wait for both: the second message can arrive just after the first.
+    told = await connector.wait_for_activities(
+        2, predicate=lambda a: "could not make the group chat" in (a.get("text") or ""), timeout=10
     )
-    return told
+    told_by_id = {a["recipient"]["id"]: a for a in told}
+    assert len(told) == 2 and set(told_by_id) == {apac.id, OWNERS["EMEA"].id}, told
+    assert told_by_id[apac.id]["text"] == told_by_id[OWNERS["EMEA"].id]["text"]
+    return told_by_id[apac.id]
 
 
 async def test_the_owner_can_change_an_owner_by_e_mail_and_must_say_the_preference(

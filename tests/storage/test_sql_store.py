@@ -96,12 +96,16 @@ async def test_a_cancelled_transaction_leaves_nothing_and_the_database_usable(
     in_body.cancel()
     with pytest.raises(asyncio.CancelledError):
         await in_body
-    # Cancelled while its BEGIN is still on the way to the database.
+    # Cancelled while its BEGIN is still on the way to the database (PostgreSQL's; SQLite's
+    # statements run on the loop's thread, without a pause: it is written by then).
     at_begin = asyncio.create_task(store.enqueue("send", {}, "cancelled-at-begin", clock.now()))
     await asyncio.sleep(0)
     at_begin.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await at_begin
+    [outcome] = await asyncio.gather(at_begin, return_exceptions=True)
+    if store.database.dialect == "sqlite":
+        assert outcome is True
+    else:
+        assert isinstance(outcome, asyncio.CancelledError)
 
     assert await store.enqueue("send", {}, "after", clock.now()) is True
     assert await store.database.fetch_all("SELECT key FROM bot_state") == []

@@ -292,3 +292,65 @@ async def test_a_closed_database_refuses_work_naming_its_file(tmp_path: Path) ->
     with pytest.raises(StorageUnavailable, match="closed") as raised:
         await db.fetch_one("SELECT 1")
     assert str(target) in str(raised.value)
+
+
+async def test_a_write_waits_for_another_connections_lock_without_holding_up_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Statements run on the loop's thread, which must never sleep in SQLite's busy handler:
+    one that finds the file locked waits on aiosqlite's thread, and the loop goes on."""
+    target = tmp_path / "x.db"
+    db = await open_database(f"sqlite:///{target}", timeout_seconds=5)
+    try:
+        await db.execute("CREATE TABLE t (v INTEGER)")
+        other = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (v) VALUES (1)")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        writing = asyncio.create_task(db.execute("INSERT INTO t (v) VALUES (2)"))
+        await asyncio.sleep(0.3)
+        assert not writing.done(), "it waits for the lock rather than failing at once"
+        assert ticks >= 10, "the loop went on meanwhile"
+        await asyncio.to_thread(other.execute, "COMMIT")
+        assert await writing == 1
+        ticker.cancel()
+        other.close()
+        assert await db.fetch_all("SELECT v FROM t ORDER BY v") == [{"v": 1}, {"v": 2}]
+    finally:
+        await db.close()
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_ends_before_the_next_statement(
+    tmp_path: Path,
+) -> None:
+    """A write waiting on aiosqlite's thread for another connection's lock may have its
+    caller cancelled (the request deadline). The statements after it, which run on the
+    loop's thread, wait until it has ended: the connection is never used on both at once."""
+    target = tmp_path / "x.db"
+    db = await open_database(f"sqlite:///{target}", timeout_seconds=5)
+    other = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    try:
+        await db.execute("CREATE TABLE t (v INTEGER)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (v) VALUES (1)")
+        writing = asyncio.create_task(db.execute("INSERT INTO t (v) VALUES (2)"))
+        await asyncio.sleep(0.1)
+        reading = asyncio.create_task(db.fetch_all("SELECT v FROM t ORDER BY v"))
+        writing.cancel()
+        await asyncio.sleep(0.1)
+        assert not writing.done() and not reading.done(), "both wait for the write's end"
+        await asyncio.to_thread(other.execute, "COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        assert await reading == [{"v": 1}, {"v": 2}], "the write, cancelled late, was made"
+    finally:
+        other.close()
+        await db.close()

@@ -318,9 +318,9 @@ class HandledKeys(Protocol):
         a document of the bot's state that the same statement reads (the turn's dialog
         state), so that a turn's first round trip to the database is its only one."""
 
-    async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
-        """Marks the claim's keys done, so that they block repeats for good; one statement that
-        need not wait for the disk either. A key another claimant took over is left alone."""
+    async def finish_claims(self, claims: Sequence[tuple[Sequence[str], str]]) -> None:
+        """Marks each claim's (keys, claimant) done, to block repeats for good: one statement
+        that need not wait for the disk either. A key another claimant took over stays so."""
 
     async def key_claimed(self, key: str) -> bool: ...
 

@@ -18,6 +18,14 @@ _READ_ALONG = """,
     (SELECT doc FROM bot_state WHERE key = ?) AS state_doc"""
 
 
+def finish_statement(pairs: int) -> str:
+    """Marks done the keys of `pairs` (key, claimant) pairs, given as the keys, then the pairs."""
+    # `key IN (...)` too: with the row values alone, SQLite scans the whole table.
+    return f"""UPDATE handled_keys SET pending = 0
+        WHERE key IN ({", ".join("?" for _ in range(pairs))})
+          AND (key, claimed_by) IN (VALUES {", ".join("(?, ?)" for _ in range(pairs))})"""
+
+
 async def insert_key(session: Session, key: str, clock: Clock) -> bool:
     """Records `key` as handled; False if it was recorded before."""
     # The claim itself: of concurrent inserts (on any replica) exactly one adds the row.
@@ -96,16 +104,16 @@ class SqlHandledKeys(StoreBase):
             ),
         )
 
-    async def finish_keys(self, keys: Sequence[str], claimant: str) -> None:
-        if not keys:
+    async def finish_claims(self, claims: Sequence[tuple[Sequence[str], str]]) -> None:
+        pairs = [(key, claimant) for keys, claimant in claims for key in keys]
+        if not pairs:
             return
         # Not durable, like the claim: losing it to a power cut leaves the claim pending, and
         # only a redelivery after the bound (Teams had no answer) would do the turn again.
         await self._db.write_alone(
-            f"""UPDATE handled_keys SET pending = 0
-                WHERE key IN ({", ".join("?" for _ in keys)}) AND claimed_by = ?""",
-            *keys,
-            claimant,
+            finish_statement(len(pairs)),
+            *(key for key, _ in pairs),
+            *(value for pair in pairs for value in pair),
             durable=False,
         )
 

@@ -1,7 +1,8 @@
 """Teams redelivers an activity when the bot answers slowly or not at all — with the same id,
 and sometimes with a new id but the same content. A delivery is handled once: its keys are
 claimed in the shared database before the turn runs (one statement), and marked done when the
-turn finishes (one more); a repeat finds them claimed.
+turn finishes (one more, shared with the turns that finish at the same time); a repeat finds
+them claimed.
 
 Keys: the activity id (in its conversation), and for messages a digest of who wrote what
 where with the client's own send time (`localTimestamp`), which a redelivery keeps and a
@@ -50,6 +51,8 @@ KEEP_KEYS = timedelta(days=1)
 PRUNE_EVERY = 500
 # A background release that the database does not answer in this time is left for later.
 _RELEASE_TIMEOUT_SECONDS = 5.0
+# Three values a key, two keys a claim: far below either backend's limit on parameters.
+_FINISHES_PER_STATEMENT = 500
 
 _MESSAGE = "message"
 _CLAIMED_TYPES = frozenset({_MESSAGE, "conversationUpdate", "installationUpdate"})
@@ -146,6 +149,10 @@ class Deliveries:
         self._unreleased: set[Claim] = set()
         self._releasing = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        # Finished turns whose finish is not written yet, their keys, and what writes them.
+        self._to_finish: list[Claim] = []
+        self._finishing: set[str] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     async def claim(self, activity: Delivered, read_along: str | None = None) -> Claim | None:
         """The claim of this delivery's keys, or None when it is a repeat of one handled.
@@ -158,6 +165,12 @@ class Deliveries:
         if not keys:
             await self._prune_now_and_then()
             return NO_CLAIM
+        if self._finishing.intersection(keys):
+            log.info(
+                "repeated delivery ignored",
+                extra={"activity_id": activity.id, "activity_type": activity.type},
+            )
+            return None  # handled here, its finish not written yet
         self._claims += 1
         claim = Claim(keys, f"{self._process}#{self._claims}")
         # All in one statement and one transaction: one commit per turn, not one per key.
@@ -190,18 +203,39 @@ class Deliveries:
         await self._prune_now_and_then()
         return replace(claim, read_along=claimed.read_along)
 
-    async def finish(self, claim: Claim) -> None:
-        """The turn finished: its keys block repeats for good. When the database cannot take
-        that, the person has their answer all the same (see the module's notes)."""
+    def finish(self, claim: Claim) -> None:
+        """The turn finished: its keys block repeats for good. Written in the background, with
+        the finishes of the turns that end meanwhile (one statement for them all); until
+        then a redelivery to this process is a repeat already. When the database cannot take
+        it, the person has their answer all the same (see the module's notes)."""
         if not claim.keys:
             return
-        try:
-            await self._keys.finish_keys(claim.keys, claim.claimant)
-        except StorageUnavailable:
-            log.warning(
-                "delivery keys left pending: the database is unavailable",
-                extra={"claimant": claim.claimant},
-            )
+        self._to_finish.append(claim)
+        self._finishing.update(claim.keys)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_finishes())
+
+    async def finishes_written(self) -> None:
+        """Waits until every finish so far is written (or given up on)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_finishes(self) -> None:
+        while self._to_finish:
+            batch = self._to_finish[:_FINISHES_PER_STATEMENT]
+            del self._to_finish[: len(batch)]
+            try:
+                await self._keys.finish_claims([(claim.keys, claim.claimant) for claim in batch])
+            except StorageUnavailable:
+                log.warning(
+                    "delivery keys left pending: the database is unavailable",
+                    extra={"claimants": [claim.claimant for claim in batch]},
+                )
+            except Exception:
+                log.exception("delivery keys left pending: writing their finish failed")
+            finally:
+                for claim in batch:
+                    self._finishing.difference_update(claim.keys)
 
     async def release(self, claim: Claim) -> None:
         """The turn failed: a redelivery is handled again. When the database is what failed,

@@ -259,6 +259,10 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
         self._wake_outbox = wake_outbox
         self._dialog_state = dialog_state
 
+    async def finishes_written(self) -> None:
+        """Waits until the deliveries of the turns so far are written done."""
+        await self._deliveries.finishes_written()
+
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         if _proactive(context.activity):
             await logic()
@@ -280,9 +284,9 @@ class DeliveredOnce(Middleware):  # type: ignore[misc]
             # The work did not finish: Teams' redelivery (or the person's retry) may do it.
             await deliveries.release(claim)
             raise
-        # Outside the try: the work is done, so a finish the deadline cuts short leaves the
-        # claim pending (a repeat until the bound) rather than released (done twice).
-        await deliveries.finish(claim)
+        # Outside the try: the work is done, so its keys are finished (in the background,
+        # which the deadline does not cut short), never released (done twice).
+        deliveries.finish(claim)
         if enqueued.any:
             self._wake_outbox()
 

@@ -146,10 +146,11 @@ async def test_an_accept_reads_once_writes_once_and_draws_its_card_once(
 ) -> None:
     handoff_id = await posted(scenario)
     statements: list[str] = []
-    connection = scenario.store.database._conn  # type: ignore[attr-defined]
-    await connection.set_trace_callback(statements.append)
+    # The real sqlite3 connection, which statements use on the event loop's thread.
+    connection = scenario.store.database._conn._conn  # type: ignore[attr-defined]
+    connection.set_trace_callback(statements.append)
     result = await click(scenario, handoff_id, version=1)
-    await connection.set_trace_callback(None)
+    connection.set_trace_callback(None)
 
     assert result.done and "accepted" in result.message
     said = [s.strip() for s in statements if not s.strip().startswith(("PRAGMA", "SELECT version"))]

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from handoff.ports import KeysClaimed
 from storage.database import open_database
+from storage.handled_keys_store import finish_statement
 from storage.migrate import _SCHEMA_MIGRATIONS, load_migrations
 from storage.sql_store import SqlStore, open_store
 
@@ -74,7 +75,7 @@ async def test_a_pending_claim_is_a_repeat_until_the_bound_and_taken_over_after_
     taken = await second_store.claim_keys(keys, "alive#1", BOUND)
     assert taken == KeysClaimed(taken_over=frozenset(keys))
     # The taker holds the keys now: the dead turn's finish or release changes nothing...
-    await store.finish_keys(keys, "dead#1")
+    await store.finish_claims([(keys, "dead#1")])
     await store.release_keys(keys, "dead#1")
     assert await store.key_claimed("delivery:1")
     # ...so the keys are still pending, now for the taker: taken over again if it dies too.
@@ -88,7 +89,7 @@ async def test_a_finished_claim_blocks_repeats_for_good(
 ) -> None:
     keys = ["delivery:1", "content:1"]
     await store.claim_keys(keys, "a#1", BOUND)
-    await store.finish_keys(keys, "a#1")
+    await store.finish_claims([(keys, "a#1")])
     clock.advance(timedelta(hours=12))
     repeat = await second_store.claim_keys(["delivery:2", "content:1"], "b#1", BOUND)
     assert repeat.repeated == "content:1"
@@ -102,7 +103,7 @@ async def test_a_takeover_blocked_by_a_finished_key_takes_nothing_over(
     store: SqlStore, second_store: SqlStore, clock: FakeClock
 ) -> None:
     await store.claim_keys(["content:1"], "a#1", BOUND)
-    await store.finish_keys(["content:1"], "a#1")
+    await store.finish_claims([(["content:1"], "a#1")])
     await store.claim_keys(["delivery:2"], "dead#1", BOUND)
     clock.advance(JUST_PAST_BOUND)
     repeat = await second_store.claim_keys(["delivery:2", "content:1"], "b#1", BOUND)
@@ -186,3 +187,41 @@ async def test_a_key_given_twice_in_one_delivery_is_claimed_once(store: SqlStore
     assert await store.claim_keys([], "a#1", BOUND) == KeysClaimed()
     repeat = await store.claim_keys(["delivery:1"], "b#1", BOUND)
     assert (repeat.repeated, repeat.in_progress) == ("delivery:1", True)
+
+
+async def test_claims_finished_together_are_done_each_for_its_own_claimant_only(
+    store: SqlStore, second_store: SqlStore, clock: FakeClock
+) -> None:
+    await store.claim_keys(["delivery:1", "content:1"], "a#1", BOUND)
+    await store.claim_keys(["delivery:2"], "dead#2", BOUND)
+    clock.advance(JUST_PAST_BOUND)
+    await second_store.claim_keys(["delivery:2"], "b#1", BOUND)  # taken over
+    await store.claim_keys(["delivery:3"], "a#3", BOUND)
+
+    # The dead claimant's late finish is one of the batch: it must not finish b's claim.
+    await store.finish_claims(
+        [(["delivery:1", "content:1"], "a#1"), (["delivery:2"], "dead#2"), (["delivery:3"], "a#3")]
+    )
+
+    clock.advance(JUST_PAST_BOUND)
+    for key in ("delivery:1", "content:1", "delivery:3"):
+        repeat = await second_store.claim_keys([key], "c#1", BOUND)
+        assert repeat.repeated == key and not repeat.in_progress, f"{key} is done"
+    assert await second_store.claim_keys(["delivery:2"], "c#2", BOUND) == KeysClaimed(
+        taken_over=frozenset({"delivery:2"})
+    ), "b's claim stayed pending, so it is taken over past the bound"
+
+
+async def test_the_finish_statement_looks_keys_up_rather_than_reading_the_table(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """SQLite plans `(key, claimed_by) IN (VALUES ...)` alone as a scan of the whole table:
+    a millisecond more a turn once it holds a day of keys."""
+    store = await open_store(sqlite_url, clock)
+    try:
+        params = ["k1", "k2", "k3", "k1", "a#1", "k2", "a#1", "k3", "a#1"]
+        plan = await store.database.fetch_all(f"EXPLAIN QUERY PLAN {finish_statement(3)}", *params)
+    finally:
+        await store.close()
+    details = " ".join(str(row["detail"]) for row in plan)
+    assert "handled_keys" in details and "SCAN handled_keys" not in details, details

@@ -209,7 +209,7 @@ async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
     likely due and it costs as much as the claim itself."""
     store = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", clock)
     heard: list[str] = []
-    await store.database._conn.set_trace_callback(heard.append)  # type: ignore[attr-defined]
+    store.database._conn._conn.set_trace_callback(heard.append)  # type: ignore[attr-defined]
 
     async def claim() -> tuple[int, list[str]]:
         heard.clear()

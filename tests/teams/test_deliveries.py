@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -66,7 +66,8 @@ async def test_a_repeat_is_refused_and_a_released_delivery_is_handled_again(
     await deliveries.release(claim)
     claim = await deliveries.claim(message)
     assert claim is not None
-    await deliveries.finish(claim)
+    deliveries.finish(claim)
+    await deliveries.finishes_written()
     assert await deliveries.claim(message) is None, "done: a repeat for good"
 
 
@@ -93,7 +94,8 @@ async def test_a_delivery_whose_process_died_mid_turn_is_handled_after_the_bound
         claim = await restarted.claim(message)
     assert claim is not None and claim.claimant.startswith("restarted#")
     assert "delivery handled again" in caplog.text
-    await restarted.finish(claim)
+    restarted.finish(claim)
+    await restarted.finishes_written()
     clock.advance(BOUND * 10)
     assert await restarted.claim(message) is None, "a finished delivery is a repeat for good"
 
@@ -110,7 +112,8 @@ async def test_a_finish_the_database_cannot_take_leaves_the_claim_to_be_taken_ov
     assert claim is not None
     await first.close()
     with caplog.at_level(logging.WARNING, logger="teams.deliveries"):
-        await deliveries.finish(claim)
+        deliveries.finish(claim)
+        await deliveries.finishes_written()
     assert "delivery keys left pending" in caplog.text
 
     second = await open_store(sqlite_url, clock)
@@ -131,7 +134,47 @@ async def test_keys_older_than_a_day_are_pruned_as_deliveries_come(
     old = activity(activities.personal_message("old", SERVICE_URL))
     claim = await deliveries.claim(old)
     assert claim is not None
-    await deliveries.finish(claim)
+    deliveries.finish(claim)
+    await deliveries.finishes_written()
     clock.advance(KEEP_KEYS + timedelta(minutes=1))
     await deliveries.claim(activity(activities.personal_message("new", SERVICE_URL)))
     assert await deliveries.claim(old) is not None, "its keys were forgotten"
+
+
+class CountedFinishes:
+    """The store, counting the statements that finish claims."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self.finishes: list[list[str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def finish_claims(self, claims: Sequence[tuple[Sequence[str], str]]) -> None:
+        self.finishes.append([claimant for _keys, claimant in claims])
+        await self._store.finish_claims(claims)
+
+
+async def test_turns_that_end_together_finish_in_one_statement_and_block_repeats(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    counted = CountedFinishes(store)
+    deliveries = Deliveries(counted, clock, BOUND)
+    messages = [activity(activities.personal_message(f"m{n}", SERVICE_URL)) for n in range(3)]
+    for message in messages:
+        message.id = f"f:{message.text}"
+    claims = [await deliveries.claim(message) for message in messages]
+    for claim in claims:
+        assert claim is not None
+        deliveries.finish(claim)
+    # Not written yet, and a redelivery to this process is a repeat all the same.
+    assert counted.finishes == []
+    assert await deliveries.claim(messages[0]) is None
+
+    await deliveries.finishes_written()
+    assert counted.finishes == [[claim.claimant for claim in claims if claim is not None]]
+    other = Deliveries(store, clock, BOUND, process="other")
+    clock.advance(BOUND * 2)
+    for message in messages:
+        assert await other.claim(message) is None, "done for every replica, after the bound too"

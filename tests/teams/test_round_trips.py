@@ -1,7 +1,7 @@
 """What a turn asks of the database, as SQLite sees it (its trace of every statement run on the
 bot's real connection): a message outside a dialog claims its delivery and reads its dialog
-state in one statement, answers, and marks the delivery done; a turn inside a dialog adds only
-the write of its new state."""
+state in one statement, answers, and marks the delivery done (after the answer, in the
+background); a turn inside a dialog adds only the write of its new state."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from handoff.ports import StoredDocument
 from storage.bot_state import SqlBotStorage
 from storage.sql_store import SqlStore, open_store
 from teams.activity_codec import read_activity
+from teams.middleware import DeliveredOnce
 
 from conftest import FakeClock
 from harness.activities import personal_message
@@ -46,19 +47,22 @@ class Bot:
         )
         self.adapter = TestAdapter(pipeline.bot.on_turn, template())
         pipeline.attach(self.adapter)
+        [self._delivered_once] = [m for m in pipeline.middleware if isinstance(m, DeliveredOnce)]
         self._turns = 0
         self.statements: list[str] = []
-        self._connection = store.database._conn  # type: ignore[attr-defined]  # the real one
+        # The real sqlite3 connection, which statements use on the event loop's thread.
+        self._connection = store.database._conn._conn  # type: ignore[attr-defined]
 
     async def say(self, text: str) -> list[str]:
         """The statements SQLite ran for the turn, each on one line."""
         self._turns += 1
         self.adapter.activity_buffer.clear()
         self.statements.clear()
-        await self._connection.set_trace_callback(self._heard)
+        self._connection.set_trace_callback(self._heard)
         activity = personal_message(text, SERVICE_URL, activity_id=f"1700000000{self._turns:03}")
         await self.adapter.receive_activity(read_activity(activity))
-        await self._connection.set_trace_callback(None)
+        await self._delivered_once.finishes_written()
+        self._connection.set_trace_callback(None)
         assert self.adapter.activity_buffer, f"no answer to {text!r}"
         return list(self.statements)
 

@@ -105,21 +105,20 @@ class TokenSource(Protocol):
 
 def client_ssl_context() -> ssl.SSLContext | Literal[True]:
     """What the bot's HTTPS clients trust (their ``TCPConnector``'s ``ssl``): the system's
-    trust store, plus ``REQUESTS_CA_BUNDLE`` where set: the SDK's requests honoured that
-    variable, so deployments (and the test fakes) that rely on it keep working.
+    trust store, or, where ``REQUESTS_CA_BUNDLE`` is set, that bundle instead, as the SDK's
+    requests did (a bundle replaces the store there, it does not add to it), so deployments
+    (and the test fakes) that rely on it keep working.
 
-    A context holding the trust store takes ~2 MB and ~30 ms to build, so there is one per
-    process: without a bundle aiohttp's own default (True: built once when aiohttp is
-    imported, the same store), with one a context per bundle shared by every client."""
+    A context holding the system's store takes ~2 MB and ~30 ms to build, so none is built
+    here: without a bundle aiohttp's own default (True: built once when aiohttp is imported),
+    with one a context holding only the bundle, shared by every client."""
     bundle = os.environ.get("REQUESTS_CA_BUNDLE")
     return _trusting(bundle) if bundle else True
 
 
 @functools.cache
 def _trusting(bundle: str) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.load_verify_locations(cafile=bundle)
-    return context
+    return ssl.create_default_context(cafile=bundle)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from botframework.connector.models import ErrorResponseException
 from config.settings import Settings
 from outbox.failures import SendFailed
 from teams.connector_auth import build_connector_http, create_adapter
-from teams.connector_client import ConnectorHttp
+from teams.connector_client import ConnectorHttp, client_ssl_context
 from teams.sending import TeamsSender
 
 from conftest import free_port
@@ -112,6 +113,22 @@ async def test_https_connector_keeps_one_tls_connection_for_many_sends(
             await sender.send(reference(fake_connector_https.url), MessageFactory.text(f"{number}"))
     assert [a["text"] for a in fake_connector_https.activities()] == ["0", "1", "2", "3", "4"]
     assert fake_connector_https.connections_seen == 1
+
+
+def test_a_ca_bundle_replaces_the_trust_store_as_requests_does(
+    fake_token_service: FakeTokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With REQUESTS_CA_BUNDLE the clients trust that bundle alone (requests' meaning of it),
+    and no second copy of the system's store is held (~2 MB); without it, aiohttp's default."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_token_service.ca_file))
+    context = client_ssl_context()
+    assert isinstance(context, ssl.SSLContext)
+    bundle = ssl.create_default_context(cafile=str(fake_token_service.ca_file))
+    assert context.get_ca_certs() == bundle.get_ca_certs() and len(bundle.get_ca_certs()) == 1
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert client_ssl_context() is context, "one context for every client"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    assert client_ssl_context() is True
 
 
 async def test_with_an_app_id_every_call_carries_the_bots_token_fetched_once(

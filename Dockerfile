@@ -32,9 +32,15 @@ RUN groupadd --system --gid 10001 handoff \
 # cannot reach (only the HEALTHCHECK below runs inside). With credentials it is 0.0.0.0
 # anyway. Local mode is unauthenticated: publish its port on the host's loopback only
 # (`-p 127.0.0.1:3978:3978`, as compose.yaml does).
+#
+# PYTHONOPTIMIZE=2 (python -OO): no docstrings in memory, ~3.5 MB less RSS (the SDK's are
+# long); asserts are off too, and the bot's own only narrow types. The bytecode compiled
+# below is compiled at that level, the virtualenv's included, or every start would compile
+# it again (the bot's user cannot write it).
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONOPTIMIZE=2 \
     HOST=0.0.0.0 \
     PORT=3978
 
@@ -55,7 +61,7 @@ COPY teams/ teams/
 # The code stays root's and read-only to the bot; bytecode is compiled now, as the bot's user
 # could not write it. data/ is the bot's own, for the default SQLite database (one container,
 # local use: mount a volume there to keep it; several replicas need PostgreSQL).
-RUN python -m compileall -q /app \
+RUN python -m compileall -q /opt/venv /app \
     && install -d -o handoff -g handoff -m 0700 /app/data
 
 # Numeric, so that a platform can tell it is not root without reading /etc/passwd.

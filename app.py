@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
+
+if __name__ == "__main__":
+    # Start-up makes ~110,000 objects that live as long as the process, and next to no
+    # garbage: the collector's passes over them while importing were ~80 ms of the start
+    # (docs/performance.md). Enabled again once they are frozen (main, mark_started).
+    gc.disable()
+
+import asyncio
 import logging
 import sys
 import time
@@ -45,9 +52,8 @@ from outbox.fault_log import FaultLog
 from outbox.landed_sends import LandedSends
 from outbox.worker import OutboxWorker, RetryPolicy
 from storage.bot_state import SqlBotStorage
-from storage.database import open_database
 from storage.errors import StorageUnavailable
-from storage.migrate import migrate, schema_version
+from storage.migrate import migrate_only
 from storage.sql_store import SqlStore, open_store
 from teams.allocator import keep_large_blocks_apart
 from teams.compose_handlers import BeginHandoff, ComposeHandlers, HandoffStarter
@@ -421,24 +427,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     return app
 
 
-async def migrate_only(settings: Settings) -> int:
-    """`python app.py migrate`: brings the database's schema up to date and exits, for a
-    deploy pipeline to run before the new release starts (start-up migrates too)."""
-    database = await open_database(
-        settings.database_url, timeout_seconds=settings.database_timeout_seconds
-    )
-    try:
-        applied = await migrate(database, SystemClock())
-        version = await schema_version(database)
-    finally:
-        await database.close()
-    log.info(
-        "the database schema is up to date",
-        extra={"backend": database.dialect, "applied": applied, "schema_version": version},
-    )
-    return 0
-
-
 USAGE = "usage: python app.py [migrate]  (no argument: serve the bot on PORT)"
 
 
@@ -454,7 +442,9 @@ def main(argv: Sequence[str] = ()) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         if argv:
-            return asyncio.run(migrate_only(settings))
+            gc.enable()
+            asyncio.run(migrate_only(settings.database_url, settings.database_timeout_seconds))
+            return 0
         app = create_app(settings)
     except (SettingsError, ConfigError, ValueError) as error:
         log.error("cannot start: %s", error, extra={"error": str(error)})
@@ -470,6 +460,7 @@ def main(argv: Sequence[str] = ()) -> int:
         # Start-up's ~110,000 objects live as long as the process: frozen out of the
         # collector's passes, a full one takes ~1 ms, not ~60 ms in the middle of turns.
         gc.freeze()
+        gc.enable()
 
     # Runs after the storage context has opened the database (on_startup handlers run in
     # order, and the cleanup contexts' is the first), so only errors while starting count.

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from handoff.ports import Clock
+from handoff.ports import Clock, SystemClock
 
+from .database import open_database
 from .sql_protocol import Database, Dialect, Session
 
 logger = logging.getLogger(__name__)
@@ -115,3 +116,18 @@ async def schema_version(db: Database) -> int:
     """The newest migration the database has (0 for an empty one)."""
     row = await db.fetch_one("SELECT max(version) AS version FROM schema_migrations")
     return int(row["version"]) if row and row["version"] is not None else 0
+
+
+async def migrate_only(database_url: str, timeout_seconds: float) -> None:
+    """`python app.py migrate`: brings the database's schema up to date, for a deploy pipeline
+    to run before the new release starts (start-up migrates too)."""
+    database = await open_database(database_url, timeout_seconds=timeout_seconds)
+    try:
+        applied = await migrate(database, SystemClock())
+        version = await schema_version(database)
+    finally:
+        await database.close()
+    logger.info(
+        "the database schema is up to date",
+        extra={"backend": database.dialect, "applied": applied, "schema_version": version},
+    )

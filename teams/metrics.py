@@ -24,6 +24,7 @@ from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    GCCollector,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -184,6 +185,9 @@ class Metrics:
         # no dashboard reads them. (A process-wide switch; these are the process's metrics.)
         disable_created_metrics()  # type: ignore[no-untyped-call]  # (untyped upstream)
         self.registry = CollectorRegistry()
+        # The collector's passes by generation: app.py keeps it off while starting, and these
+        # show it back on (and how often a full pass runs) while serving.
+        GCCollector(registry=self.registry)
         self._turns = Histogram(
             "handoff_turn_seconds",
             "Seconds a request to /api/messages took, from arrival to answer, by activity type.",

@@ -21,6 +21,7 @@ from storage.migrate import load_migrations
 
 from conftest import CreateDatabase, free_port
 from harness import activities
+from harness.bot_process import IMAGE_PYTHONOPTIMIZE
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService
 from harness.ids import DEFAULT_TENANT_ID
@@ -31,7 +32,13 @@ START_TIMEOUT_SECONDS = 20.0
 
 def bot_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO"})
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "LOG_LEVEL": "INFO",
+            "PYTHONOPTIMIZE": IMAGE_PYTHONOPTIMIZE,
+        }
+    )
     env.update(extra)
     return env
 
@@ -435,3 +442,40 @@ def test_a_metrics_port_taken_stops_start_up_in_one_line(
     [error] = [line for line in log_lines(stderr) if line["level"] == "ERROR"]
     assert str(error["message"]).startswith(f"cannot start: METRICS_PORT {metrics_port}")
     assert not (tmp_path / "bot.db").exists(), "nothing was opened"
+
+
+def gc_collections(metrics: str) -> int:
+    """Passes of the garbage collector since the process started, all generations."""
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in metrics.splitlines()
+        if line.startswith("python_gc_collections_total{")
+    )
+
+
+async def test_the_collector_is_off_while_starting_and_on_while_serving(
+    tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    turns = 30
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/metrics") as response:
+            at_start = gc_collections(await response.text())
+        for n in range(turns):
+            activity = activities.personal_message(
+                "help", service_url=fake_connector.url, user_id=f"29:gc-{n}"
+            )
+            async with session.post(f"{url}/api/messages", json=activity) as response:
+                assert response.status in (200, 201)
+        await fake_connector.wait_for_activities(turns)
+        async with session.get(f"{url}/metrics") as response:
+            serving = gc_collections(await response.text())
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=15)
+
+    # Importing alone would have made ~200 passes (over objects that all stay).
+    assert at_start < 20, at_start
+    assert serving > at_start, (at_start, serving)

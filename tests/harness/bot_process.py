@@ -18,6 +18,9 @@ from typing import IO
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
+# The Dockerfile's PYTHONOPTIMIZE: the bot under test runs as the image runs it (docstrings
+# and asserts left out; tests/ship/test_dockerfile.py checks the two agree).
+IMAGE_PYTHONOPTIMIZE = "2"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 
@@ -32,7 +35,9 @@ def free_port() -> int:
 def bot_environment(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a local-mode bot on `database_url` (no Bot Framework credentials)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update({"DATABASE_URL": database_url, "LOG_LEVEL": "INFO"})
+    env.update(
+        {"DATABASE_URL": database_url, "LOG_LEVEL": "INFO", "PYTHONOPTIMIZE": IMAGE_PYTHONOPTIMIZE}
+    )
     env.update(extra)
     return env
 

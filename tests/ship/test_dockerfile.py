@@ -16,7 +16,7 @@ from pathlib import Path
 
 from config.settings import Settings
 
-from harness.bot_process import BotProcess, bot_environment, free_port
+from harness.bot_process import IMAGE_PYTHONOPTIMIZE, BotProcess, bot_environment, free_port
 from ship.artifacts import (
     DOCKERFILE,
     ROOT,
@@ -109,6 +109,21 @@ def test_cmd_is_exec_form_python_app_py_so_sigterm_reaches_python() -> None:
     assert only(stage, "CMD").exec_form() == ["python", "app.py"]
     assert (ROOT / "app.py").is_file()
     assert not [i for i in stage if i.keyword == "ENTRYPOINT"], "no shell wrapped around it"
+
+
+def test_the_image_runs_optimized_on_bytecode_compiled_at_that_level_as_the_tests_run_it() -> None:
+    stage = final_stage()
+    assert image_environment().get("PYTHONOPTIMIZE") == IMAGE_PYTHONOPTIMIZE
+    [optimized] = [
+        n for n, i in enumerate(stage) if i.keyword == "ENV" and "PYTHONOPTIMIZE=" in i.arguments
+    ]
+    compiling = [n for n, i in enumerate(stage) if "compileall" in i.arguments]
+    assert compiling, "compile the bytecode in the image: its user cannot write it"
+    [at] = compiling
+    # After the ENV, so at the level the bot runs at; the virtualenv too, or every start
+    # compiles the SDK again.
+    assert optimized < at
+    assert "/opt/venv" in stage[at].arguments.split() and "/app" in stage[at].arguments.split()
 
 
 def test_the_image_listens_beyond_its_own_loopback_on_the_port_it_exposes() -> None:

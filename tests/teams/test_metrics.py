@@ -41,6 +41,9 @@ EVERY_METRIC = (
     "handoff_handoffs_total",
     "handoff_time_to_accept_seconds",
     "handoff_database_up",
+    "python_gc_objects_collected_total",
+    "python_gc_objects_uncollectable_total",
+    "python_gc_collections_total",
 )
 APP_ID, SECRET = "bot-app-id", "bot-secret"
 
@@ -96,6 +99,9 @@ async def test_metrics_answers_prometheus_text_naming_every_metric(
         "handoff_handoffs_total": "gauge",
         "handoff_time_to_accept_seconds": "histogram",
         "handoff_database_up": "gauge",
+        "python_gc_objects_collected_total": "counter",
+        "python_gc_objects_uncollectable_total": "counter",
+        "python_gc_collections_total": "counter",
     }
     assert set(types) == set(EVERY_METRIC)
     samples = samples_of(text)

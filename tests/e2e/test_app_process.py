@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from storage.migrate import load_migrations
 
 from conftest import CreateDatabase, free_port
 from harness import activities
-from harness.bot_process import IMAGE_PYTHONOPTIMIZE
+from harness.bot_process import bot_environment as local_bot_environment
 from harness.fake_connector import FakeConnector
 from harness.fake_token_service import FakeTokenService
 from harness.ids import DEFAULT_TENANT_ID
@@ -31,16 +30,7 @@ START_TIMEOUT_SECONDS = 20.0
 
 
 def bot_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "LOG_LEVEL": "INFO",
-            "PYTHONOPTIMIZE": IMAGE_PYTHONOPTIMIZE,
-        }
-    )
-    env.update(extra)
-    return env
+    return local_bot_environment(f"sqlite:///{tmp_path / 'bot.db'}", **extra)
 
 
 @pytest.fixture
@@ -83,6 +73,17 @@ async def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"the bot was not ready within {START_TIMEOUT_SECONDS} s")
 
 
+async def serving(
+    launch: list[subprocess.Popen[bytes]], tmp_path: Path, **extra: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`python app.py` on a free port, once it is ready; and its URL."""
+    port = free_port()
+    process = start(launch, bot_environment(tmp_path, PORT=str(port), **extra))
+    url = f"http://127.0.0.1:{port}"
+    await wait_until_ready(url, process)
+    return process, url
+
+
 def log_lines(stderr: bytes) -> list[dict[str, object]]:
     return [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
 
@@ -90,10 +91,7 @@ def log_lines(stderr: bytes) -> list[dict[str, object]]:
 async def test_app_py_serves_help_then_stops_cleanly(
     tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
 ) -> None:
-    port = free_port()
-    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
-    url = f"http://127.0.0.1:{port}"
-    await wait_until_ready(url, process)
+    process, url = await serving(launch, tmp_path)
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/healthz") as response:
             assert response.status == 200
@@ -116,10 +114,7 @@ async def test_app_py_logs_an_oversized_header_as_one_warning_quoting_none_of_it
     tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
 ) -> None:
     token_start = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNlY3JldC1zdGFydCJ9"
-    port = free_port()
-    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
-    url = f"http://127.0.0.1:{port}"
-    await wait_until_ready(url, process)
+    process, url = await serving(launch, tmp_path)
     activity = activities.personal_message("help", service_url=fake_connector.url)
     async with aiohttp.ClientSession() as session:
         oversized = {"Authorization": f"Bearer {token_start}.{'A' * 9000}"}
@@ -301,10 +296,7 @@ def test_an_unknown_argument_is_refused_with_the_usage(
 async def test_each_turn_logs_under_its_own_id(
     tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
 ) -> None:
-    port = free_port()
-    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
-    url = f"http://127.0.0.1:{port}"
-    await wait_until_ready(url, process)
+    process, url = await serving(launch, tmp_path)
     async with aiohttp.ClientSession() as session:
         for user in ("29:ana", "29:bo"):
             activity = activities.personal_message(
@@ -334,10 +326,7 @@ def access_lines(stderr: bytes) -> list[str]:
 async def test_metrics_is_served_on_port_and_probes_stay_out_of_the_access_log(
     tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
 ) -> None:
-    port = free_port()
-    process = start(launch, bot_environment(tmp_path, PORT=str(port), ACCESS_LOG="1"))
-    url = f"http://127.0.0.1:{port}"
-    await wait_until_ready(url, process)
+    process, url = await serving(launch, tmp_path, ACCESS_LOG="1")
     async with aiohttp.ClientSession() as session:
         for probe in ("/healthz", "/readyz", "/metrics"):
             async with session.get(f"{url}{probe}") as response:
@@ -456,10 +445,7 @@ def gc_collections(metrics: str) -> int:
 async def test_the_collector_is_off_while_starting_and_on_while_serving(
     tmp_path: Path, fake_connector: FakeConnector, launch: list[subprocess.Popen[bytes]]
 ) -> None:
-    port = free_port()
-    process = start(launch, bot_environment(tmp_path, PORT=str(port)))
-    url = f"http://127.0.0.1:{port}"
-    await wait_until_ready(url, process)
+    process, url = await serving(launch, tmp_path)
     turns = 30
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/metrics") as response:
@@ -472,10 +458,10 @@ async def test_the_collector_is_off_while_starting_and_on_while_serving(
                 assert response.status in (200, 201)
         await fake_connector.wait_for_activities(turns)
         async with session.get(f"{url}/metrics") as response:
-            serving = gc_collections(await response.text())
+            later = gc_collections(await response.text())
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=15)
 
     # Importing alone would have made ~200 passes (over objects that all stay).
     assert at_start < 20, at_start
-    assert serving > at_start, (at_start, serving)
+    assert later > at_start, (at_start, later)

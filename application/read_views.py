@@ -7,7 +7,7 @@ import logging
 
 from cards.transfer_card import agenda_card, handoff_card, handoff_list_card
 from handoff.journey import Journey, case_journey
-from handoff.models import AuditEvent, HandoffState, case_number_from
+from handoff.models import AuditEvent, Handoff, HandoffState, case_number_from, latest_of
 from handoff.ports import Clock, HandoffRepository, UserSettingsStore
 from handoff.schedule import Schedule
 from handoff.shifts import RegionNow, agenda, overview
@@ -54,7 +54,9 @@ class ReadViews:
         number = case_number_from("".join(request.args)) if request.args else None
         if number is None:
             return [messages.status_usage()]
-        handoff = await self._store.latest_for_case(number)
+        # All of the case's handoffs in one read: the journey needs them too.
+        handoffs = await self._store.for_case(number)
+        handoff = latest_of(handoffs)
         refusal = await self._access.read(request, handoff, case=number)
         if refusal is not None:
             return [refusal]
@@ -62,7 +64,7 @@ class ReadViews:
             return [messages.no_handoff_for(number)]
         history = await self._store.history(handoff.id)
         viewer = self._access.viewer(request, handoff)
-        journey = await self._journey(number, history)
+        journey = await self._journey(handoffs, history)
         card = handoff_card(
             handoff,
             history=history,
@@ -73,10 +75,9 @@ class ReadViews:
         )
         return [Card(card)]
 
-    async def _journey(self, number: str, history: list[AuditEvent]) -> Journey:
+    async def _journey(self, handoffs: list[Handoff], history: list[AuditEvent]) -> Journey:
         """The case's hops. An accepted handoff's state_since is its accept, so only records
         written before that was kept need their own history read for the accept's time."""
-        handoffs = await self._store.for_case(number)
         events = list(history)
         known = {event.handoff_id for event in history}
         for other in handoffs:

@@ -1,17 +1,19 @@
 """A quick look at one turn's cost, for working on the hot path (not part of `make bench`).
 
-Starts the fake connector and the bot on a seeded SQLite copy (100,000 handoffs unless told),
+Starts the fake connector and the bot on a seeded SQLite copy (100,000 handoffs unless told;
+``--postgres``: a copy of a seeded PostgreSQL template),
 sends `help`, `status <case>` and `list EMEA` turns one at a time over the HTTPS connector and
 prints CPU ms/turn and p50/p99 per scenario. With ``--py-spy FILE`` the bot runs under
 ``py-spy record`` (install py-spy in your own venv) and the flame graph lands in FILE.
 
     .venv/bin/python bench/profile_turn.py [--handoffs 100000] [--turns 1500] [--py-spy f.svg]
-        [--profile turn.prof] [--shared]
+        [--profile turn.prof] [--shared] [--only help|status|list] [--postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import shutil
 import signal
@@ -23,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.databases import sqlite_database
+from bench.databases import drop_postgres_database, seeded_postgres_database, sqlite_database
 from bench.measuring import Row, load, measure
 from bench.processes import (
     DATA,
@@ -73,6 +75,12 @@ def main() -> int:
     parser.add_argument("--py-spy", dest="spy", default=None)
     parser.add_argument("--profile", default=None, help="run the bot under cProfile into FILE")
     parser.add_argument("--shared", action="store_true", help="no pinning, as make bench's")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a seeded PostgreSQL copy instead of SQLite"
+    )
+    parser.add_argument(
+        "--only", choices=("help", "status", "list"), help="measure (and profile) one scenario"
+    )
     args = parser.parse_args()
     set_pinning(Pinning.choose(pinned=not args.shared))
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
@@ -85,10 +93,13 @@ def main() -> int:
     )
     processes = Processes()
     rows: list[Row] = []
+    postgres: str | None = None
     try:
-        database = sqlite_database(layout)
+        if args.postgres:
+            postgres, url = asyncio.run(seeded_postgres_database(layout))
+        else:
+            url = f"sqlite:///{sqlite_database(layout)}"
         connector = start_connector(processes)
-        url = f"sqlite:///{database}"
         bot = start_bot(processes, url, connector.ca_file, args.spy, args.profile)
         # py-spy's sampling thread shares the bot's process group, not its CPU counters.
         https = connector.url(tls=True)
@@ -114,6 +125,8 @@ def main() -> int:
             (f"status, {layout.total:,} handoffs, c=1", status),
             ("list EMEA, c=1", lambda: chat("list EMEA")),
         ):
+            if args.only and not name.startswith(args.only):
+                continue
             rows.append(
                 measure(
                     Row(name, "ours"),
@@ -131,6 +144,8 @@ def main() -> int:
             bot.process.wait(timeout=60)
     finally:
         processes.stop_all()
+        if postgres is not None:
+            asyncio.run(drop_postgres_database(postgres))
     print(f"\n{'scenario':40} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7}")
     for row in rows:
         run = row.median_run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -215,6 +216,14 @@ class Handoff(Frozen):
         if value < 1:
             raise ValueError("version starts at 1")
         return value
+
+
+def latest_of(handoffs: Iterable[Handoff]) -> Handoff | None:
+    """Of a case's handoffs, the one its status is about: the open one, or else the most
+    recent (HandoffRepository.latest_for_case asks its database the same)."""
+    return max(
+        handoffs, key=lambda handoff: (handoff.state.is_open, handoff.created_at), default=None
+    )
 
 
 class AuditEvent(Frozen):

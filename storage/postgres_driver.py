@@ -226,7 +226,7 @@ class PostgresDatabase:
         if pool.is_closing():
             raise StorageUnavailable(f"The PostgreSQL pool for {self._server} has been closed.")
         try:
-            conn = await self._run(lambda: pool.acquire(timeout=self._timeout))
+            conn = await self._run(lambda: self._acquired(pool))
         except asyncpg.PostgresError as error:
             # Refused while (re)connecting: the database is closed to connections, being
             # dropped, or starting up. No statement ran, so the caller may simply try again.
@@ -237,7 +237,13 @@ class PostgresDatabase:
         try:
             yield conn
         finally:
-            await pool.release(conn)
+            await pool.release(conn, timeout=self._timeout)
+
+    async def _acquired(self, pool: Any) -> Any:
+        # Bounded here rather than by acquire(timeout=...): on Python 3.11 asyncpg bounds it
+        # with its own wait_for, a task of its own and a loop turn more for every statement.
+        async with asyncio.timeout(self._timeout):
+            return await pool.acquire()
 
     async def _rollback(self, transaction: Any) -> None:
         try:

@@ -27,6 +27,7 @@ from handoff.models import (
     Severity,
     StepTried,
     SupportPlan,
+    latest_of,
 )
 from handoff.ports import AlreadyHandled, CardRef, DuplicateOpenHandoff, OutboxMessage
 from handoff.state_machine import Accept, Cancel, RequestMoreInfo, apply, request_event
@@ -345,6 +346,32 @@ async def test_latest_for_case_prefers_the_open_handoff(
     latest = await store.latest_for_case("300000003")
     assert latest is not None and latest.id == second.id
     assert await store.latest_for_case("399999999") is None
+
+
+async def test_the_latest_handoff_is_the_same_read_alone_or_picked_from_the_case(
+    store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff]
+) -> None:
+    """`status` picks it from all of the case's handoffs (latest_of); the rest of the bot
+    asks the database (latest_for_case): an open handoff wins over a newer closed one, and
+    with none open the newest wins."""
+    case = "300000009"
+    older = a_handoff(case)
+    newer = a_handoff(case).model_copy(
+        update={"state": HandoffState.CANCELLED, "created_at": clock.now() + timedelta(hours=1)}
+    )
+    for handoff in (newer, older):
+        await store.add(handoff, [request_event(handoff)])
+
+    async def both() -> list[str | None]:
+        alone = await store.latest_for_case(case)
+        picked = latest_of(await store.for_case(case))
+        return [alone.id if alone else None, picked.id if picked else None]
+
+    assert await both() == [older.id, older.id]
+    cancelled = older.model_copy(update={"state": HandoffState.CANCELLED, "version": 2})
+    await store.save(cancelled, older.version, [])
+    assert await both() == [newer.id, newer.id]
+    assert latest_of([]) is None
 
 
 async def test_involving_lists_what_someone_requested_or_took(

@@ -12,7 +12,7 @@ import pytest
 
 from storage.database import Database, open_database
 from storage.errors import StorageUnavailable, UniqueViolation
-from storage.postgres_driver import describe_server, numbered_placeholders
+from storage.postgres_driver import POOL_MAX_SIZE, describe_server, numbered_placeholders
 from storage.sql_store import open_store
 
 from conftest import CreateDatabase
@@ -144,4 +144,39 @@ async def test_a_migration_may_outlast_a_turns_statement_timeout(
         await db.execute_script("SELECT pg_sleep(1); CREATE TABLE migrated (id int);")
         assert await db.fetch_all("SELECT id FROM migrated") == []
     finally:
+        await db.close()
+
+
+async def test_a_statement_waits_for_a_free_connection_only_as_long_as_the_timeout(
+    create_postgres_database: CreateDatabase,
+) -> None:
+    """Every pooled connection held by a transaction that does not end: the next statement is
+    refused as unavailable after the bot's database timeout, and runs once one is free."""
+    db = await open_database(await create_postgres_database(), timeout_seconds=0.5)
+    held = asyncio.Event()
+    let_go = asyncio.Event()
+    holders: list[asyncio.Task[None]] = []
+
+    async def hold() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("SELECT 1")
+            held.set()
+            await let_go.wait()
+
+    try:
+        for _ in range(POOL_MAX_SIZE):
+            held.clear()
+            holders.append(asyncio.create_task(hold()))
+            await held.wait()
+        started = time.perf_counter()
+        with pytest.raises(StorageUnavailable, match="unavailable"):
+            await db.fetch_one("SELECT 1 AS one")
+        waited = time.perf_counter() - started
+        assert 0.4 < waited < 2.0
+        let_go.set()
+        await asyncio.gather(*holders)
+        assert await db.fetch_one("SELECT 1 AS one") == {"one": 1}
+    finally:
+        let_go.set()
+        await asyncio.gather(*holders, return_exceptions=True)
         await db.close()

@@ -1,7 +1,8 @@
 """What a turn asks of the database, as SQLite sees it (its trace of every statement run on the
 bot's real connection): a message outside a dialog claims its delivery and reads its dialog
 state in one statement, answers, and marks the delivery done (after the answer, in the
-background); a turn inside a dialog adds only the write of its new state."""
+background); a turn inside a dialog adds only the write of its new state; `status` reads the
+case once."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from botbuilder.core.adapters import TestAdapter
 from app import DIALOG_STATE, build_bot
 from config.process import load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
+from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
 from handoff.ports import StoredDocument
+from handoff.state_machine import request_event
 from storage.bot_state import SqlBotStorage
 from storage.sql_store import SqlStore, open_store
 from teams.activity_codec import read_activity
@@ -25,6 +28,7 @@ from teams.middleware import DeliveredOnce
 from conftest import FakeClock
 from harness.activities import personal_message
 from harness.chat import template
+from harness.ids import DEFAULT_USER
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SERVICE_URL = "https://smba.example/emea/"
@@ -118,3 +122,39 @@ async def test_the_state_the_sdk_stores_tells_whether_a_dialog_is_open(store: Sq
     assert not await none_open()
     await bot.say("cancel")
     assert await none_open()
+
+
+async def test_status_reads_the_case_once_and_its_history_once(store: SqlStore) -> None:
+    requester = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name)
+    handoff = Handoff(
+        case=Case(
+            number="300000011",
+            severity=Severity.B,
+            is_24x7=False,
+            plan=SupportPlan.PROFESSIONAL,
+            product_skill="Kafka",
+            customer_region="US",
+            customer_timezone="America/Chicago",
+        ),
+        kind=HandoffKind.NON_24X7,
+        requester=requester,
+        from_region="EMEA",
+        target_region="US",
+        reason="Customer needs US hours",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    await store.add(handoff, [request_event(handoff)])
+    bot = Bot(store)
+    await bot.say("help")
+
+    statements = await bot.say("status 300000011")
+
+    assert [" ".join(s.split()[:4]) for s in statements] == [
+        "INSERT INTO handled_keys (key,",  # the claim
+        "SELECT doc FROM handoffs",  # the case's handoffs: the one shown, and its journey
+        "SELECT doc FROM handoff_events",  # the shown one's history
+        "UPDATE handled_keys SET pending",  # done
+    ]
+    [reply] = bot.adapter.activity_buffer
+    assert "300000011" in json.dumps(reply.attachments[0].content)

@@ -151,8 +151,8 @@ async def enqueue_in(session: Session, message: OutboxMessage, clock: Clock) -> 
 
 
 class SqlOutbox(StoreBase):
-    # Whether this process's last claim took as many items as it asked for.
-    _claimed_a_full_batch = False
+    # Whether this process's last claim took anything.
+    _claimed_any = False
 
     async def enqueue(
         self, kind: str, payload: dict[str, Any], dedupe_key: str, not_before: datetime
@@ -172,9 +172,11 @@ class SqlOutbox(StoreBase):
             raise ValueError(f"a lease must be positive, got {lease}")
         now = as_utc(now)
         # A plain read first: an idle poll then takes no write lock, which on SQLite would
-        # hold up every other writer of the file a few times a second. Not after a full
-        # batch: more is most likely due, and the read costs as much as the claim.
-        if not self._claimed_a_full_batch:
+        # hold up every other writer of the file a few times a second. Not right after a
+        # claim that took something: while the outbox is busy more is most likely due (the
+        # next item of each lane), and the read costs as much as the claim; the first claim
+        # that finds nothing makes the polls read first again.
+        if not self._claimed_any:
             due = await self._db.fetch_one(f"{_DUE} LIMIT 1", now, now, now)
             if due is None:
                 return []
@@ -192,7 +194,7 @@ class SqlOutbox(StoreBase):
             limit,
             durable=False,
         )
-        self._claimed_a_full_batch = len(rows) == limit
+        self._claimed_any = bool(rows)
         items = [_outbox_item(row) for row in rows]
         # RETURNING gives no order; hand items out in the order they were due.
         items.sort(key=lambda item: (item.not_before, item.id))

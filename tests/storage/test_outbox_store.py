@@ -205,8 +205,8 @@ async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     """Polled twice a second, an idle outbox must not take SQLite's write lock (every writer
-    of the file would wait); after a full batch the look first is skipped, since more is most
-    likely due and it costs as much as the claim itself."""
+    of the file would wait); right after a claim that took something the look first is
+    skipped, since more is most likely due and it costs as much as the claim itself."""
     store = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", clock)
     heard: list[str] = []
     store.database._conn._conn.set_trace_callback(heard.append)  # type: ignore[attr-defined]
@@ -225,6 +225,9 @@ async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
             await store.enqueue_message(message(key, clock, None))
         assert await claim() == (2, ["SELECT id", "UPDATE outbox"])
         assert await claim() == (1, ["UPDATE outbox"])
+        # The first claim to find nothing after that still writes; the polls after it read.
+        assert await claim() == (0, ["UPDATE outbox"])
+        assert await claim() == (0, ["SELECT id"])
         assert await claim() == (0, ["SELECT id"])
     finally:
         await store.close()

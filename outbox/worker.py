@@ -191,6 +191,10 @@ class OutboxWorker:
             # What the item logs, and the items it enqueues, belong to the turn that made it.
             with resumed_turn(item.turn_id):
                 await self._run_item(item)
+            # SQLite's statements run on the loop's thread, and an item put back for its
+            # conversation's pace does no I/O: without this, a round after round over a
+            # channel's backlog would hold every turn of the bot until it ends (seconds).
+            await asyncio.sleep(0)
         return len(items)
 
     async def drain(self, max_rounds: int = 50) -> None:

@@ -1,5 +1,6 @@
-"""The send journal's reading of a send left in doubt: which step, begun when; and what the
-worker's rounds log while the database is away."""
+"""The send journal's reading of a send left in doubt: which step, begun when; what the
+worker's rounds log while the database is away; and that its rounds leave the bot's turns
+room to run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from handoff.ports import OutboxItem, OutboxState
+from handoff.ports import OutboxItem, OutboxMessage, OutboxState
+from outbox.failures import Paced
 from outbox.worker import OutboxWorker, SendJournal
 from storage.sql_store import SqlStore, open_store
 
@@ -111,3 +113,44 @@ async def test_rounds_without_the_database_log_one_traceback_then_a_count_then_i
             assert len([r for r in caplog.records if r.name == "outbox.worker"]) == 2
         finally:
             await store.close()
+
+
+async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
+    store: SqlStore,
+) -> None:
+    """SQLite's statements run on the loop's thread and a paced item is put back without
+    any I/O: a round over a channel's backlog must still let the bot's turns run between
+    its items, or every turn waits for the whole backlog (seconds, at a shift change)."""
+    clock = FakeClock(NOW)
+    for n in range(300):
+        await store.enqueue_message(
+            OutboxMessage(
+                kind="post_card",
+                payload={},
+                dedupe_key=f"post:{n}",
+                not_before=NOW,
+                lane="19:case-transfer@thread.tacv2",
+            )
+        )
+    paced: list[int] = []
+
+    async def at_the_limit(item: OutboxItem, _journal: SendJournal | None) -> None:
+        paced.append(item.id)
+        raise Paced("19:case-transfer@thread.tacv2", 20.0)
+
+    worker = OutboxWorker(store, {"post_card": at_the_limit}, clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    # Counted in items, not milliseconds, so that a slow or busy machine cannot fail it.
+    most_between_turns = 0
+    try:
+        seen = 0
+        while len(paced) < 300:
+            await asyncio.sleep(0)  # a turn's chance to run
+            most_between_turns = max(most_between_turns, len(paced) - seen)
+            seen = len(paced)
+    finally:
+        stop.set()
+        await running
+    assert len(set(paced)) == 300
+    assert most_between_turns == 1, f"{most_between_turns} items went by without a turn"

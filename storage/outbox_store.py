@@ -265,15 +265,31 @@ class SqlOutbox(StoreBase):
 
     async def defer(self, item_id: int, at: datetime) -> None:
         # Not durable: lost to a power cut, the item is merely tried (and paced) again sooner.
+        # The items behind it in its lane wait with it (none is moved earlier): with its
+        # attempt given back the item no longer holds its lane, so each of them would be
+        # claimed, and put back or sent before it, in turn.
+        at = as_utc(at)
         await self._db.write_alone(
             """
-            UPDATE outbox SET not_before = ?, lease_until = NULL, updated_at = ?,
-                              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
-            WHERE id = ? AND state = ?""",
-            as_utc(at),
-            self._clock.now(),
+            UPDATE outbox SET
+                not_before = CASE WHEN id = ? OR not_before < ? THEN ? ELSE not_before END,
+                lease_until = CASE WHEN id = ? THEN NULL ELSE lease_until END,
+                attempts = CASE WHEN id = ? AND attempts > 0 THEN attempts - 1
+                                WHEN id = ? THEN 0 ELSE attempts END,
+                updated_at = ?
+            WHERE state = ?
+              AND (id = ? OR (id > ? AND lane = (SELECT lane FROM outbox WHERE id = ?)))""",
             item_id,
+            at,
+            at,
+            item_id,
+            item_id,
+            item_id,
+            self._clock.now(),
             OutboxState.PENDING.value,
+            item_id,
+            item_id,
+            item_id,
             durable=False,
         )
 

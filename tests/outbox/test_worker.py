@@ -119,26 +119,23 @@ async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
     store: SqlStore,
 ) -> None:
     """SQLite's statements run on the loop's thread and a paced item is put back without
-    any I/O: a round over a channel's backlog must still let the bot's turns run between
-    its items, or every turn waits for the whole backlog (seconds, at a shift change)."""
+    any I/O: rounds over a backlog of chats at their limit must still let the bot's turns
+    run between their items, or every turn waits for the whole backlog (seconds)."""
     clock = FakeClock(NOW)
     for n in range(300):
+        chat = f"a:chat-{n}"
         await store.enqueue_message(
             OutboxMessage(
-                kind="post_card",
-                payload={},
-                dedupe_key=f"post:{n}",
-                not_before=NOW,
-                lane="19:case-transfer@thread.tacv2",
+                kind="notify", payload={}, dedupe_key=f"tell:{n}", not_before=NOW, lane=chat
             )
         )
     paced: list[int] = []
 
     async def at_the_limit(item: OutboxItem, _journal: SendJournal | None) -> None:
         paced.append(item.id)
-        raise Paced("19:case-transfer@thread.tacv2", 20.0)
+        raise Paced(item.lane or "", 20.0)
 
-    worker = OutboxWorker(store, {"post_card": at_the_limit}, clock)
+    worker = OutboxWorker(store, {"notify": at_the_limit}, clock)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     # Counted in items, not milliseconds, so that a slow or busy machine cannot fail it.

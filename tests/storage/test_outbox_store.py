@@ -181,6 +181,37 @@ async def test_an_item_planned_for_later_does_not_hold_its_lane_back(
     assert due.dedupe_key == "now"
 
 
+async def test_an_item_put_back_for_its_pace_holds_its_lane_until_then(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """A conversation at Teams' limit: its lane's next items wait with the one put back,
+    rather than each being claimed (or sent ahead of it) in turn; a later reminder keeps
+    its own time, and other lanes go on."""
+    for key in ("a1", "a2"):
+        await store.enqueue_message(message(key, clock, "chat:a"))
+    await store.enqueue_message(message("reminder", clock, "chat:a", later=timedelta(hours=1)))
+    await store.enqueue_message(message("b1", clock, "chat:b"))
+    first = await store.claim(clock.now(), 10, LEASE)
+    assert sorted(i.dedupe_key for i in first) == ["a1", "b1"]
+    a1, b1 = sorted(first, key=lambda item: item.dedupe_key)
+    await store.complete(b1.id)
+
+    await store.defer(a1.id, clock.now() + timedelta(seconds=20))
+    assert await store.claim(clock.now(), 10, LEASE) == []
+
+    clock.advance(timedelta(seconds=20))
+    [again] = await store.claim(clock.now(), 10, LEASE)
+    assert (again.dedupe_key, again.attempts) == ("a1", 1)
+    await store.complete(again.id)
+    [second] = await store.claim(clock.now(), 10, LEASE)
+    assert second.dedupe_key == "a2"
+    await store.complete(second.id)
+    assert await store.claim(clock.now(), 10, LEASE) == []
+    clock.advance(timedelta(hours=1))
+    [reminder] = await store.claim(clock.now(), 10, LEASE)
+    assert reminder.dedupe_key == "reminder"
+
+
 async def test_a_claim_among_many_waiting_lanes_takes_the_heads_due_first(
     store: SqlStore, clock: FakeClock
 ) -> None:

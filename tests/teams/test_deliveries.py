@@ -128,7 +128,7 @@ async def test_a_finish_the_database_cannot_take_leaves_the_claim_to_be_taken_ov
 
 
 async def test_keys_older_than_a_day_are_pruned_as_deliveries_come(
-    store: SqlStore, clock: FakeClock
+    store: SqlStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     deliveries = Deliveries(store, clock, BOUND, prune_every=2)
     old = activity(activities.personal_message("old", SERVICE_URL))
@@ -137,8 +137,13 @@ async def test_keys_older_than_a_day_are_pruned_as_deliveries_come(
     deliveries.finish(claim)
     await deliveries.finishes_written()
     clock.advance(KEEP_KEYS + timedelta(minutes=1))
-    await deliveries.claim(activity(activities.personal_message("new", SERVICE_URL)))
-    assert await deliveries.claim(old) is not None, "its keys were forgotten"
+    with caplog.at_level(logging.INFO, logger="teams.deliveries"):
+        await deliveries.claim(activity(activities.personal_message("new", SERVICE_URL)))
+        assert await deliveries.claim(old) is not None, "its keys were forgotten"
+        for text in ("newer", "newest"):  # a prune that finds nothing says nothing
+            await deliveries.claim(activity(activities.personal_message(text, SERVICE_URL)))
+    pruned = [r for r in caplog.records if r.getMessage() == "old delivery keys pruned"]
+    assert [r.count for r in pruned] == [2]  # type: ignore[attr-defined]
 
 
 class CountedFinishes:

@@ -468,8 +468,7 @@ class Outbox(Protocol):
         """The activity ids that the lane's items recorded as sent since `since`."""
 
     async def defer(self, item_id: int, at: datetime) -> None:
-        """Puts a claimed item back until `at` without counting the attempt (rate limits);
-        the items behind it in its lane wait with it."""
+        """Puts a claimed item and its lane's next items back until `at` (no attempt counted)."""
 
     async def revive(self, item_id: int) -> bool:
         """A dead letter becomes pending again, due now, with fresh attempts; False if

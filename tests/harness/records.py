@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from handoff.models import (
     AuditEntry,
     AuditKind,
     Case,
+    Handoff,
+    HandoffKind,
     HandoffNotes,
     HandoffOutputs,
     Person,
@@ -27,6 +31,28 @@ PLACEHOLDER_OUTPUTS = HandoffOutputs(
     customer_message="c",
     next_step="x",
 )
+
+
+def requested(number: str, requester: Person, at: datetime) -> Handoff:
+    """A requested, non-24x7 handoff of a Kafka case from EMEA to US, created at `at`."""
+    return Handoff(
+        case=Case(
+            number=number,
+            severity=Severity.B,
+            is_24x7=False,
+            plan=SupportPlan.PROFESSIONAL,
+            product_skill="Kafka",
+            customer_region="US",
+            customer_timezone="America/Chicago",
+        ),
+        kind=HandoffKind.NON_24X7,
+        requester=requester,
+        from_region="EMEA",
+        target_region="US",
+        reason="Customer needs US hours",
+        created_at=at,
+        updated_at=at,
+    )
 
 
 def answers(

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
+from handoff.models import Handoff, Person
 from storage.sql_store import SqlStore, open_store
 
 from conftest import FakeClock
+from harness import records
 
 
 @pytest.fixture
@@ -45,24 +46,6 @@ def a_handoff(clock: FakeClock, ana: Person) -> Callable[..., Handoff]:
     given), created now."""
 
     def make(number: str, requester: Person | None = None) -> Handoff:
-        now = clock.now()
-        return Handoff(
-            case=Case(
-                number=number,
-                severity=Severity.B,
-                is_24x7=False,
-                plan=SupportPlan.PROFESSIONAL,
-                product_skill="Kafka",
-                customer_region="US",
-                customer_timezone="America/Chicago",
-            ),
-            kind=HandoffKind.NON_24X7,
-            requester=requester or ana,
-            from_region="EMEA",
-            target_region="US",
-            reason="Customer needs US hours",
-            created_at=now,
-            updated_at=now,
-        )
+        return records.requested(number, requester or ana, clock.now())
 
     return make

@@ -17,7 +17,7 @@ from botbuilder.core.adapters import TestAdapter
 from app import DIALOG_STATE, build_bot
 from config.process import load_process_config
 from config.settings import DEFAULT_CONFIG_PATH
-from handoff.models import Case, Handoff, HandoffKind, Person, Severity, SupportPlan
+from handoff.models import Person
 from handoff.ports import StoredDocument
 from handoff.state_machine import request_event
 from storage.bot_state import SqlBotStorage
@@ -26,6 +26,7 @@ from teams.activity_codec import read_activity
 from teams.middleware import DeliveredOnce
 
 from conftest import FakeClock
+from harness import records
 from harness.activities import personal_message
 from harness.chat import template
 from harness.ids import DEFAULT_USER
@@ -126,24 +127,7 @@ async def test_the_state_the_sdk_stores_tells_whether_a_dialog_is_open(store: Sq
 
 async def test_status_reads_the_case_once_and_its_history_once(store: SqlStore) -> None:
     requester = Person(id=DEFAULT_USER.id, name=DEFAULT_USER.name)
-    handoff = Handoff(
-        case=Case(
-            number="300000011",
-            severity=Severity.B,
-            is_24x7=False,
-            plan=SupportPlan.PROFESSIONAL,
-            product_skill="Kafka",
-            customer_region="US",
-            customer_timezone="America/Chicago",
-        ),
-        kind=HandoffKind.NON_24X7,
-        requester=requester,
-        from_region="EMEA",
-        target_region="US",
-        reason="Customer needs US hours",
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    handoff = records.requested("300000011", requester, NOW)
     await store.add(handoff, [request_event(handoff)])
     bot = Bot(store)
     await bot.say("help")

@@ -274,15 +274,13 @@ class SqlOutbox(StoreBase):
             UPDATE outbox SET
                 not_before = CASE WHEN id = ? OR not_before < ? THEN ? ELSE not_before END,
                 lease_until = CASE WHEN id = ? THEN NULL ELSE lease_until END,
-                attempts = CASE WHEN id = ? AND attempts > 0 THEN attempts - 1
-                                WHEN id = ? THEN 0 ELSE attempts END,
+                attempts = CASE WHEN id = ? AND attempts > 0 THEN attempts - 1 ELSE attempts END,
                 updated_at = ?
             WHERE state = ?
               AND (id = ? OR (id > ? AND lane = (SELECT lane FROM outbox WHERE id = ?)))""",
             item_id,
             at,
             at,
-            item_id,
             item_id,
             item_id,
             self._clock.now(),

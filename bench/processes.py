@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bot_process import IMAGE_PYTHONOPTIMIZE
+from harness.bot_process import bot_environment as local_bot_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -231,21 +232,12 @@ class Bot:
 
 
 def bot_environment(port: int, database_url: str, ca_file: Path) -> dict[str, str]:
-    """The handoff bot's settings for a bench run: local mode, the given database, and trust
-    in the fake connector's CA (the bot's connector client reads it as the SDK's requests did)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update(
-        {
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "DATABASE_URL": database_url,
-            "LOG_LEVEL": "INFO",
-            "REQUESTS_CA_BUNDLE": str(ca_file),
-            # As the image runs it (the Dockerfile's ENV).
-            "PYTHONOPTIMIZE": IMAGE_PYTHONOPTIMIZE,
-        }
+    """The handoff bot's settings for a bench run: the tests' local-mode bot (as the image
+    runs it) on the given database, with trust in the fake connector's CA (the bot's connector
+    client reads it as the SDK's requests did)."""
+    return local_bot_environment(
+        database_url, PORT=str(port), HOST="127.0.0.1", REQUESTS_CA_BUNDLE=str(ca_file)
     )
-    return env
 
 
 def compile_bytecode() -> None:

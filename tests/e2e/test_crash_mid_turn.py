@@ -30,6 +30,7 @@ from harness.handoff_flow import (
 )
 from harness.ids import DEFAULT_BOT_ID, DEFAULT_USER, personal_conversation_id
 from harness.outbox_burst import outbox_settled
+from harness.team import settled
 
 PERSONAL_CHAT = personal_conversation_id(DEFAULT_USER.id, DEFAULT_BOT_ID)
 DEADLINE_SECONDS = 3.0
@@ -98,7 +99,7 @@ async def _crash_and_redeliver(
     # The channel's card is posted by the outbox meanwhile. A send in flight at a crash may
     # show twice by design (scripts/chaos.py measures that window); this test is about the
     # delivery, so the kill waits until the card's send is recorded.
-    await _outbox_done(bot)
+    await settled(bot.env["DATABASE_URL"], SystemClock())
 
     bot.kill()
     with pytest.raises(aiohttp.ClientError):
@@ -130,11 +131,3 @@ async def _crash_and_redeliver(
     assert len(shown) == 2, shown
     assert sorted(shown)[0].startswith(REQUESTED)
     assert sorted(shown)[1] == ALREADY_REQUESTED
-
-
-async def _outbox_done(bot: BotProcess) -> None:
-    store = await open_store(bot.env["DATABASE_URL"], SystemClock())
-    try:
-        await outbox_settled(store, SystemClock())
-    finally:
-        await store.close()

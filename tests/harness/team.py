@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from config.settings import DEFAULT_CONFIG_PATH
+from handoff.ports import Clock
 from storage.sql_store import open_store
 
 from . import activities
@@ -57,7 +58,7 @@ async def team_bot(
     return bot
 
 
-async def settled(url: str, clock: FakeClock) -> None:
+async def settled(url: str, clock: Clock) -> None:
     """Everything the bot meant to send by now is sent (the case's card, say)."""
     store = await open_store(url, clock)
     try:

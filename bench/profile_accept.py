@@ -7,6 +7,7 @@ run's time; then bursts of 20 clicks on one card (one owner, everyone else told 
 CPU ms per Accept, p50/p99, and the bursts' last answer.
 
     .venv/bin/python bench/profile_accept.py [--handoffs 20000] [--pool 3000] [--seconds 4]
+        [--postgres] [--py-spy f.txt] [--profile accept.prof]
 """
 
 from __future__ import annotations
@@ -24,22 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.crowds import BURST_RESERVE, run_bursts
-from bench.databases import sqlite_database
+from bench.databases import drop_postgres_database, seeded_postgres_database, sqlite_database
 from bench.measuring import Row, load, measure
 from bench.processes import (
     DATA,
-    PINNING,
     Bot,
     Connector,
     Pinning,
     Processes,
-    bot_environment,
     cpu_ms,
-    free_port,
     set_pinning,
     start_connector,
-    wait_ready,
 )
+from bench.profile_turn import start_bot
 from bench.scenarios import (
     ACCEPT_CLICKERS,
     REQUESTERS,
@@ -97,6 +95,10 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--profile", default=None, help="run the bot under cProfile into FILE")
+    parser.add_argument("--py-spy", dest="spy", default=None, help="run the bot under py-spy")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a seeded PostgreSQL copy instead of SQLite"
+    )
     parser.add_argument(
         "--drain",
         type=int,
@@ -115,24 +117,19 @@ def main() -> int:
         channel_id=DEFAULT_CHANNEL_ID,
     )
     processes = Processes()
+    postgres: str | None = None
     try:
-        database = sqlite_database(layout)
+        if args.postgres:
+            postgres, database_url = asyncio.run(seeded_postgres_database(layout))
+        else:
+            database_url = f"sqlite:///{sqlite_database(layout)}"
         connector = start_connector(processes)
-        port = free_port()
-        env = bot_environment(port, f"sqlite:///{database}", connector.ca_file)
-        started = time.perf_counter()
-        command = PINNING.bot_command([sys.executable, "app.py"])
-        if args.profile:  # the CPU column then counts cProfile's overhead too
-            command[-1:-1] = ["-m", "cProfile", "-o", args.profile]
-        process = processes.start("profile-bot", command, env)
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process)
-        bot = Bot("profile-bot", process, url, time.perf_counter() - started)
+        bot = start_bot(processes, database_url, connector.ca_file, args.spy, args.profile)
         https = connector.url(tls=True)
         bind_channel_and_requesters(bot, connector, https, layout)
-        version = asyncio.run(seeded_version(f"sqlite:///{database}", layout))
+        version = asyncio.run(seeded_version(database_url, layout))
         burst = (
-            run_bursts(bot, connector, https, f"sqlite:///{database}", layout, version, args.bursts)
+            run_bursts(bot, connector, https, database_url, layout, version, args.bursts)
             if args.bursts
             else None
         )
@@ -154,12 +151,14 @@ def main() -> int:
                 repetitions=args.repetitions,
             )
         drained = drain(bot, connector, https, layout, pool, args.drain, version)
-        if args.profile:
-            # cProfile writes its file when the bot exits on its own (SIGINT), not when killed.
+        if args.profile or args.spy:
+            # Both write their file when the bot exits on its own (SIGINT), not when killed.
             bot.process.send_signal(signal.SIGINT)
             bot.process.wait(timeout=60)
     finally:
         processes.stop_all()
+        if postgres is not None:
+            asyncio.run(drop_postgres_database(postgres))
     print(f"\n{'run':>4} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'calls':>6}")
     for n, run in enumerate(row.runs):
         print(

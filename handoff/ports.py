@@ -444,9 +444,11 @@ class Outbox(Protocol):
     async def enqueue_message(self, message: OutboxMessage) -> bool:
         """`enqueue` of a message built by handoff/effects.py."""
 
-    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
-        """Due pending items, each leased to one caller until now + lease; a lease that
-        runs out (a crashed worker) makes the item claimable again."""
+    async def claim(
+        self, now: datetime, limit: int, lease: timedelta, *, expected: bool = False
+    ) -> list[OutboxItem]:
+        """Due pending items, each leased to one caller until now + lease (a crashed worker's
+        lease runs out); `expected`: something is known to be due, so no look first."""
 
     async def complete(self, item_id: int) -> None: ...
 
@@ -458,8 +460,7 @@ class Outbox(Protocol):
     async def dead_letters(self, limit: int = 100) -> list[OutboxItem]: ...
 
     async def begin_send(self, item_id: int, sending: str) -> None:
-        """Notes, before it goes out, the send a claimed item is making (see
-        OutboxItem.sending)."""
+        """Notes, before it goes out, the send a claimed item makes (OutboxItem.sending)."""
 
     async def record_steps(self, item_id: int, steps: Sequence[str]) -> None:
         """Remembers the sends a claimed item has made so far; the begun one is done."""
@@ -471,8 +472,7 @@ class Outbox(Protocol):
         """Puts a claimed item and its lane's next items back until `at` (no attempt counted)."""
 
     async def revive(self, item_id: int) -> bool:
-        """A dead letter becomes pending again, due now, with fresh attempts; False if
-        there is no dead letter with that id."""
+        """A dead letter is pending again, due now, with fresh attempts; False if none has it."""
 
     async def outbox_counts(self) -> dict[str, int]:
         """How many items are in each state."""

@@ -41,6 +41,7 @@ from handoff.turn_ids import resumed_turn
 from outbox.fault_log import DATABASE_UNAVAILABLE, FaultLog
 
 from .failures import Paced, PermanentFailure, SendFailed
+from .set_aside import SetAside
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ follow-up, whose sends are not journaled)."""
 
 # What fails, in the FaultLog's lines.
 _ROUNDS = "outbox rounds"
+# An item whose conversation has a place again within this long is set aside in memory
+# (outbox/set_aside.py); a longer wait (Teams' 30-second and hourly windows) puts it back in
+# the outbox. Far below the lease, which the item keeps meanwhile.
+SET_ASIDE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -177,33 +182,50 @@ class OutboxWorker:
         self._faults = faults or FaultLog(clock)
         # Told of every item this worker makes a dead letter, whatever its kind (/metrics).
         self._died = died
+        # Whether something was enqueued since the last claim: that claim needs no look first.
+        self._expected = False
+        self._set_aside = SetAside()
 
     def wake(self) -> None:
-        """Something was enqueued: look now rather than at the next poll."""
+        """Something was enqueued: claim now rather than at the next poll."""
+        self._expected = True
         self._wake.set()
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         await self._write_unsettled()
-        items = await self._outbox.claim(self._clock.now(), self._batch, self._lease)
-        for item in items:
+        loop = asyncio.get_running_loop()
+        # The items set aside whose time has come go first: they were claimed before.
+        work = self._set_aside.ready(loop.time())
+        expected, self._expected = self._expected, False
+        claimed = await self._outbox.claim(
+            self._clock.now(), self._batch, self._lease, expected=expected
+        )
+        work += [(item, loop.time()) for item in claimed]
+        for item, claimed_at in work:
             if stop is not None and stop.is_set():
                 break  # the rest keep their lease and come back after it runs out
             # What the item logs, and the items it enqueues, belong to the turn that made it.
             with resumed_turn(item.turn_id):
-                await self._run_item(item)
+                await self._run_item(item, claimed_at)
             # SQLite's statements run on the loop's thread, and an item put back for its
             # conversation's pace does no I/O: without this, a round after round over a
             # channel's backlog would hold every turn of the bot until it ends (seconds).
             await asyncio.sleep(0)
-        return len(items)
+        return len(work)
 
     async def drain(self, max_rounds: int = 50) -> None:
-        """Runs until nothing is due (for tests and shutdown)."""
+        """Runs until nothing is due, the items set aside for their pace sent too (for tests
+        and shutdown)."""
+        loop = asyncio.get_running_loop()
         for _ in range(max_rounds):
-            if not await self.run_once():
+            if await self.run_once():
+                continue
+            wait = self._set_aside.seconds_to_next(loop.time())
+            if wait is None:
                 return
+            await asyncio.sleep(wait)
 
-    async def _run_item(self, item: OutboxItem) -> None:
+    async def _run_item(self, item: OutboxItem, claimed_at: float) -> None:
         handler = self._handlers.get(item.kind)
         context = {"outbox_id": item.id, "kind": item.kind, "attempts": item.attempts}
         if handler is None:
@@ -221,6 +243,12 @@ class OutboxWorker:
             await handler(item, journal)
         except Paced as error:
             # Not a failure: the conversation is at its limit, the item waits its turn.
+            ready_at = asyncio.get_running_loop().time() + error.retry_after
+            if error.retry_after <= SET_ASIDE_SECONDS and (
+                ready_at - claimed_at < self._lease.total_seconds() / 2
+            ):
+                self._set_aside.add(item, ready_at, claimed_at)
+                return
             at = self._clock.now() + timedelta(seconds=error.retry_after)
             await self._settle(lambda: self._outbox.defer(item.id, at))
             return
@@ -306,11 +334,13 @@ class OutboxWorker:
                 log.exception("outbox start-up work failed; the worker runs on")
         while not stop.is_set():
             busy = await self.run_round(stop)
-            if busy:
+            if busy or self._expected:  # woken while claiming: that wake is not lost
                 continue
             self._wake.clear()
+            wait = self._idle_seconds
+            aside = self._set_aside.seconds_to_next(asyncio.get_running_loop().time())
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle_seconds):
+                async with asyncio.timeout(wait if aside is None else min(wait, aside)):
                     waiters = [
                         asyncio.ensure_future(self._wake.wait()),
                         asyncio.ensure_future(stop.wait()),
@@ -320,3 +350,13 @@ class OutboxWorker:
                     finally:
                         for waiter in waiters:
                             waiter.cancel()
+        await self._put_back_set_aside()
+
+    async def _put_back_set_aside(self) -> None:
+        """Stopping: the items set aside go back to the outbox, due now, rather than wait for
+        their lease to run out before another replica (or the next start) can send them."""
+        for item in self._set_aside.take_all():
+            try:
+                await self._outbox.defer(item.id, self._clock.now())
+            except Exception:
+                log.warning("outbox item kept its lease at stop", extra={"outbox_id": item.id})

@@ -165,7 +165,9 @@ class SqlOutbox(StoreBase):
     async def enqueue_message(self, message: OutboxMessage) -> bool:
         return await enqueue_in(self._db, message, self._clock)
 
-    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+    async def claim(
+        self, now: datetime, limit: int, lease: timedelta, *, expected: bool = False
+    ) -> list[OutboxItem]:
         if limit <= 0:
             return []
         if lease <= timedelta(0):
@@ -175,8 +177,9 @@ class SqlOutbox(StoreBase):
         # hold up every other writer of the file a few times a second. Not right after a
         # claim that took something: while the outbox is busy more is most likely due (the
         # next item of each lane), and the read costs as much as the claim; the first claim
-        # that finds nothing makes the polls read first again.
-        if not self._claimed_any:
+        # that finds nothing makes the polls read first again. Nor when the caller knows
+        # something is due.
+        if not (self._claimed_any or expected):
             due = await self._db.fetch_one(f"{_DUE} LIMIT 1", now, now, now)
             if due is None:
                 return []

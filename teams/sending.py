@@ -133,11 +133,13 @@ def as_activity(message: Said | Activity) -> Activity:
 
 CLIENT_ACTIVITY_ID = "clientActivityId"
 
-# Waits up to this long are slept through; longer ones put the item back (Paced), so one busy
-# conversation does not hold up the others. Any wait for the per-second window (up to its
-# second plus the margin) is slept through: only the 30-second and hourly windows put an
-# item back, for longer than a moment.
-MAX_INLINE_WAIT_SECONDS = BOT_CONNECTOR_LIMITS[0][1] + MARGIN_SECONDS
+# An item's send waits up to this long for its conversation's place; a longer wait puts the
+# item back (Paced) and the worker goes on with other conversations meanwhile. It sends one
+# item at a time: sleeping through a busy channel's per-second window (up to a second each
+# time) held everyone's messages back to the channel's 7 sends a second.
+MAX_INLINE_WAIT_SECONDS = MARGIN_SECONDS
+# A dead letter's follow-up (no item to put back) waits out the per-second window.
+FOLLOW_UP_MAX_WAIT_SECONDS = BOT_CONNECTOR_LIMITS[0][1] + MARGIN_SECONDS
 # Graph lists a message a moment after Teams takes it: a send in doubt is looked for once
 # it is at least this old.
 SETTLE_SECONDS = 3.0
@@ -164,11 +166,13 @@ class OutboxSender(TeamsSender):
         (set after construction: finding a channel's team asks this sender)."""
         self._landed = landed
 
-    async def _pace(self, reference: dict[str, Any]) -> None:
+    async def _pace(
+        self, reference: dict[str, Any], max_wait: float = MAX_INLINE_WAIT_SECONDS
+    ) -> None:
         conversation_id = conversation_of(reference)
         # The place is taken before sending: a refused send counts against the limit too.
-        delay = self._pacer.reserve(conversation_id, MAX_INLINE_WAIT_SECONDS)
-        if delay > MAX_INLINE_WAIT_SECONDS:
+        delay = self._pacer.reserve(conversation_id, max_wait)
+        if delay > max_wait:
             raise Paced(conversation_id, delay)
         if delay > 0:
             await asyncio.sleep(delay)
@@ -181,7 +185,7 @@ class OutboxSender(TeamsSender):
     ) -> str:
         activity = as_activity(message)
         if journal is None:
-            await self._pace(reference)
+            await self._pace(reference, FOLLOW_UP_MAX_WAIT_SECONDS)
             with already_paced():
                 return await super().send(reference, activity)
         client_activity_id, done = journal.next_step()

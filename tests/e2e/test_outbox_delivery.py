@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,37 @@ async def test_a_chat_gets_at_most_7_sends_a_second_while_its_person_talks_durin
     )
     busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
     assert busiest <= 7, f"{busiest} sends to one chat within a second"
+
+
+async def test_a_chat_at_its_pace_holds_up_nobody_elses_messages(
+    start_bot: StartBot, fake_connector: FakeConnector, sqlite_url: str
+) -> None:
+    """The worker sends one item at a time: one busy conversation (a Case Transfer channel at
+    a shift change) must not hold everyone else's messages back to its 7 sends a second."""
+    bot = await start_bot(**FAST_RETRIES)
+    [busy, *others] = recipients(61, "queue")
+    await introduce(bot.post_activity, fake_connector, [busy, *others])
+    # The busy chat's 20 first, so that each claim finds its next one among the others';
+    # all due a moment later, so the worker finds them all there.
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    expected = await enqueue_burst(sqlite_url, [busy], 20, "queue", due)
+    expected |= await enqueue_burst(sqlite_url, others, 1, "queue", due)
+    await wait_until_delivered(fake_connector, expected, "queue", timeout=30)
+
+    sends = [
+        r
+        for r in fake_connector.requests
+        if r.method == "POST" and str(r.body.get("text", "")).startswith("queue message")
+    ]
+    others_chats = {person.conversation_id for person in others}
+    last_other = max(i for i, r in enumerate(sends) if r.conversation_id in others_chats)
+    # While anyone else's message waited, the worker never stood still for the busy chat's
+    # next second (sleeping through it stood still for 0.5 to 0.9 s).
+    longest = max(later.at - sooner.at for sooner, later in pairwise(sends[: last_other + 1]))
+    assert longest < 0.3, f"nothing was sent for {longest:.2f} s while messages waited"
+    assert [r.conversation_id for r in sends].count(busy.conversation_id) == 20
+    delivery = check_delivery(fake_connector, expected, "queue")
+    assert (delivery.lost, delivery.duplicated, delivery.out_of_order) == (0, 0, 0)
 
 
 async def _row(store: SqlStore, key_start: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,14 +98,19 @@ def burst_text(tag: str, number: int) -> str:
 
 
 async def enqueue_burst(
-    database_url: str, people: Sequence[Recipient], per_person: int, tag: str
+    database_url: str,
+    people: Sequence[Recipient],
+    per_person: int,
+    tag: str,
+    due: datetime | None = None,
 ) -> dict[str, list[str]]:
     """Writes per_person messages for each person to the outbox, interleaved as they would
-    be decided; returns the texts each chat should show, in order."""
+    be decided, due at `due` (now if not given); returns the texts each chat should show,
+    in order."""
     store = await open_store(database_url, SystemClock())
     expected: dict[str, list[str]] = {p.conversation_id: [] for p in people}
     try:
-        now = SystemClock().now()
+        now = due or SystemClock().now()
         for number in range(per_person):
             for person in people:
                 text = burst_text(tag, number)

@@ -151,3 +151,54 @@ async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
         await running
     assert len(set(paced)) == 300
     assert most_between_turns == 1, f"{most_between_turns} items went by without a turn"
+
+
+def tell(key: str, lane: str) -> OutboxMessage:
+    return OutboxMessage(kind="notify", payload={}, dedupe_key=key, not_before=NOW, lane=lane)
+
+
+async def test_an_item_paced_for_a_moment_waits_aside_while_other_chats_go_first(
+    store: SqlStore,
+) -> None:
+    """Set aside in memory with its lease, the item keeps its lane behind it, and nobody
+    else's message waits for it."""
+    for key, lane in (("a1", "chat:a"), ("a2", "chat:a"), ("b1", "chat:b")):
+        await store.enqueue_message(tell(key, lane))
+    happened: list[str] = []
+
+    async def send(item: OutboxItem, _journal: SendJournal | None) -> None:
+        if item.dedupe_key == "a1" and "a1 paced" not in happened:
+            happened.append("a1 paced")
+            raise Paced("chat:a", 0.05)
+        happened.append(f"{item.dedupe_key} sent")
+
+    worker = OutboxWorker(store, {"notify": send}, FakeClock(NOW))
+    await worker.drain()
+
+    assert happened == ["a1 paced", "b1 sent", "a1 sent", "a2 sent"]
+    counts = await store.outbox_counts()
+    assert (counts["pending"], counts["done"]) == (0, 3)
+
+
+async def test_a_stopping_worker_puts_what_it_set_aside_back_for_another_to_send(
+    store: SqlStore,
+) -> None:
+    """Otherwise the item's lease (two minutes) would hold its chat after a restart."""
+    await store.enqueue_message(tell("a1", "chat:a"))
+
+    paced = asyncio.Event()
+
+    async def at_the_limit(item: OutboxItem, _journal: SendJournal | None) -> None:
+        paced.set()
+        raise Paced(item.lane or "", 3.0)
+
+    worker = OutboxWorker(store, {"notify": at_the_limit}, FakeClock(NOW))
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(paced.wait(), 10)
+    await asyncio.sleep(0.05)  # the worker has set the item aside and waits
+    stop.set()
+    await running
+
+    [again] = await store.claim(NOW, 5, timedelta(seconds=120))
+    assert again.dedupe_key == "a1"

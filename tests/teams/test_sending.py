@@ -174,3 +174,36 @@ async def test_a_conversation_at_its_limit_puts_the_send_back_without_sending(
     clock.at += 61
     await sender.send(world.reference(CHAT), "two")
     assert world.texts(CHAT) == ["one", "two"]
+
+
+async def test_an_items_send_never_sleeps_through_its_conversations_second(
+    world: StepWorld,
+) -> None:
+    """The worker sends one item at a time: the item is put back for the moment (the worker
+    sets it aside) so other conversations' messages go meanwhile."""
+    pacer = ConversationPacer(limits=((1, 1.0),), clock=Monotonic())
+    sender = OutboxSender(world.sender.adapter, "", pacer)
+    item = await world.enqueued(effects.tell(ANA, "two sends", "paced-second", NOW))
+
+    async def handler(_item: OutboxItem, journal: SendJournal | None) -> None:
+        await sender.send(world.reference(CHAT), "first", journal)
+        await sender.send(world.reference(CHAT), "second", journal)
+
+    with pytest.raises(Paced) as paced:
+        await world.run(handler, item)
+
+    assert paced.value.retry_after == pytest.approx(1.05)
+    assert world.texts(CHAT) == ["first"]
+    assert len((await world.item(item.dedupe_key)).sent_steps) == 1, "not sent again later"
+
+
+async def test_a_dead_letters_follow_up_waits_out_its_conversations_second(
+    world: StepWorld,
+) -> None:
+    """A follow-up is no item that could be put back: it waits for the place."""
+    sender = OutboxSender(world.sender.adapter, "", ConversationPacer(limits=((1, 0.2),)))
+
+    await sender.send(world.reference(CHAT), "one")
+    await sender.send(world.reference(CHAT), "two")
+
+    assert world.texts(CHAT) == ["one", "two"]

@@ -63,21 +63,21 @@ def clock() -> FakeClock:
 
 
 class Sending:
-    """The real OutboxSender to the fake Bot Connector, over one pooled connector client."""
+    """The real OutboxSender to the fake Bot Connector, over one pooled connector client,
+    pacing each conversation by the test's clock (weeks go by in a second)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         settings = Settings()
         http = build_connector_http(settings)
         assert http is not None
         self.http = http
-        self.sender = OutboxSender(
-            create_adapter(settings, http), settings.app_id, ConversationPacer()
-        )
+        pacer = ConversationPacer(clock=lambda: clock.now().timestamp())
+        self.sender = OutboxSender(create_adapter(settings, http), settings.app_id, pacer)
 
 
 @pytest.fixture
-async def sending() -> AsyncIterator[Sending]:
-    opened = Sending()
+async def sending(clock: FakeClock) -> AsyncIterator[Sending]:
+    opened = Sending(clock)
     await opened.http.start()
     yield opened
     await opened.http.close()

@@ -16,9 +16,6 @@ class SetAside:
         # (ready at, item id, item, claimed at): the id orders items ready at the same time.
         self._heap: list[tuple[float, int, OutboxItem, float]] = []
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
     def add(self, item: OutboxItem, ready_at: float, claimed_at: float) -> None:
         heapq.heappush(self._heap, (ready_at, item.id, item, claimed_at))
 

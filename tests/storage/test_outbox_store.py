@@ -236,15 +236,15 @@ async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     """Polled twice a second, an idle outbox must not take SQLite's write lock (every writer
-    of the file would wait); right after a claim that took something the look first is
-    skipped, since more is most likely due and it costs as much as the claim itself."""
+    of the file would wait); right after a claim that took something, or when the caller
+    knows something is due, the look first is skipped: it costs as much as the claim."""
     store = await open_store(f"sqlite:///{tmp_path / 'bot.db'}", clock)
     heard: list[str] = []
     store.database._conn._conn.set_trace_callback(heard.append)  # type: ignore[attr-defined]
 
-    async def claim() -> tuple[int, list[str]]:
+    async def claim(expected: bool = False) -> tuple[int, list[str]]:
         heard.clear()
-        items = await store.claim(clock.now(), 2, LEASE)
+        items = await store.claim(clock.now(), 2, LEASE, expected=expected)
         for item in items:
             await store.complete(item.id)
         steps = [" ".join(sql.split()[:2]) for sql in heard if not sql.startswith("PRAGMA")]
@@ -260,6 +260,9 @@ async def test_an_idle_poll_only_reads_and_a_busy_outbox_is_claimed_at_once(
         assert await claim() == (0, ["UPDATE outbox"])
         assert await claim() == (0, ["SELECT id"])
         assert await claim() == (0, ["SELECT id"])
+        # Woken by an enqueue, the worker claims at once: the look would only repeat it.
+        await store.enqueue_message(message("four", clock, None))
+        assert await claim(expected=True) == (1, ["UPDATE outbox"])
     finally:
         await store.close()
 

@@ -194,12 +194,13 @@ class OutboxWorker:
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         await self._write_unsettled()
         loop = asyncio.get_running_loop()
-        # The items set aside whose time has come go first: they were claimed before.
-        work = self._set_aside.ready(loop.time())
         expected, self._expected = self._expected, False
         claimed = await self._outbox.claim(
             self._clock.now(), self._batch, self._lease, expected=expected
         )
+        # The items set aside whose time has come go first: they were claimed before. Taken
+        # after the claim, so a claim that fails leaves them set aside.
+        work = self._set_aside.ready(loop.time())
         work += [(item, loop.time()) for item in claimed]
         for item, claimed_at in work:
             if stop is not None and stop.is_set():

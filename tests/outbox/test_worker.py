@@ -202,3 +202,38 @@ async def test_a_stopping_worker_puts_what_it_set_aside_back_for_another_to_send
 
     [again] = await store.claim(NOW, 5, timedelta(seconds=120))
     assert again.dedupe_key == "a1"
+
+
+async def test_an_item_set_aside_survives_a_round_without_the_database(
+    create_postgres_database: CreateDatabase,
+) -> None:
+    """The database away just when the item's time comes: it stays set aside and is sent
+    once the database is back, not left to its lease (two minutes)."""
+    clock = FakeClock(NOW)
+    url = await create_postgres_database()
+    with TcpProxy("127.0.0.1", urlsplit(url).port or 5432) as proxy:
+        store = await open_store(through(proxy, url), clock, timeout_seconds=2)
+        try:
+            await store.enqueue_message(tell("a1", "chat:a"))
+            sent: list[str] = []
+
+            async def send(item: OutboxItem, _journal: SendJournal | None) -> None:
+                if not sent:
+                    sent.append("paced")
+                    raise Paced("chat:a", 0.05)
+                sent.append(item.dedupe_key)
+
+            worker = OutboxWorker(store, {"notify": send}, clock)
+            assert await worker.run_round() == 1
+            proxy.cut()
+            await asyncio.sleep(0.06)  # its time has come
+            assert await worker.run_round() == 0
+            proxy.restore()
+            for _ in range(200):  # until the pool has reconnected
+                await worker.run_round()
+                if "a1" in sent:
+                    break
+                await asyncio.sleep(0.05)
+            assert sent == ["paced", "a1"]
+        finally:
+            await store.close()

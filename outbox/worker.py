@@ -200,8 +200,8 @@ class OutboxWorker:
         )
         # The items set aside whose time has come go first: they were claimed before. Taken
         # after the claim, so a claim that fails leaves them set aside.
-        work = self._set_aside.ready(loop.time())
-        work += [(item, loop.time()) for item in claimed]
+        now = loop.time()
+        work = self._set_aside.ready(now) + [(item, now) for item in claimed]
         for item, claimed_at in work:
             if stop is not None and stop.is_set():
                 break  # the rest keep their lease and come back after it runs out

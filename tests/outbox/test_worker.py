@@ -5,6 +5,7 @@ room to run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -73,46 +74,59 @@ def through(proxy: TcpProxy, url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{proxy.port}"))
 
 
-async def test_rounds_without_the_database_log_one_traceback_then_a_count_then_its_end(
-    create_postgres_database: CreateDatabase, caplog: pytest.LogCaptureFixture
-) -> None:
-    clock = FakeClock(NOW)
+@contextlib.asynccontextmanager
+async def store_behind_proxy(
+    create_postgres_database: CreateDatabase, clock: FakeClock
+) -> AsyncIterator[tuple[SqlStore, TcpProxy]]:
+    """A PostgreSQL store whose connection the test can cut and restore."""
     url = await create_postgres_database()
     with TcpProxy("127.0.0.1", urlsplit(url).port or 5432) as proxy:
         store = await open_store(through(proxy, url), clock, timeout_seconds=2)
         try:
-            worker = OutboxWorker(store, {}, clock)
-            assert await worker.run_round() == 0
-            caplog.set_level(logging.WARNING)
-
-            proxy.cut()
-            for _ in range(20):
-                assert await worker.run_round() == 0
-            [first] = [r for r in caplog.records if r.name == "outbox.worker"]
-            assert first.levelno == logging.ERROR and first.exc_info is not None
-            assert first.getMessage() == "outbox round failed; trying again shortly"
-
-            clock.advance(timedelta(seconds=30))
-            await worker.run_round()
-            [_, count] = [r for r in caplog.records if r.name == "outbox.worker"]
-            assert count.exc_info is None
-            assert count.getMessage() == (
-                "database unavailable: 20 more outbox rounds failed in the last 30 s"
-            )
-
-            proxy.restore()
-            for _ in range(200):  # until the pool has reconnected
-                await worker.run_round()
-                if any(r.name == "outbox.fault_log" for r in caplog.records):
-                    break
-                await asyncio.sleep(0.05)
-            [over] = [r for r in caplog.records if r.name == "outbox.fault_log"]
-            assert over.getMessage().startswith(
-                "database unavailable: outbox rounds work again after 30 s;"
-            )
-            assert len([r for r in caplog.records if r.name == "outbox.worker"]) == 2
+            yield store, proxy
         finally:
             await store.close()
+
+
+def tell(key: str, lane: str) -> OutboxMessage:
+    return OutboxMessage(kind="notify", payload={}, dedupe_key=key, not_before=NOW, lane=lane)
+
+
+async def test_rounds_without_the_database_log_one_traceback_then_a_count_then_its_end(
+    create_postgres_database: CreateDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(NOW)
+    async with store_behind_proxy(create_postgres_database, clock) as (store, proxy):
+        worker = OutboxWorker(store, {}, clock)
+        assert await worker.run_round() == 0
+        caplog.set_level(logging.WARNING)
+
+        proxy.cut()
+        for _ in range(20):
+            assert await worker.run_round() == 0
+        [first] = [r for r in caplog.records if r.name == "outbox.worker"]
+        assert first.levelno == logging.ERROR and first.exc_info is not None
+        assert first.getMessage() == "outbox round failed; trying again shortly"
+
+        clock.advance(timedelta(seconds=30))
+        await worker.run_round()
+        [_, count] = [r for r in caplog.records if r.name == "outbox.worker"]
+        assert count.exc_info is None
+        assert count.getMessage() == (
+            "database unavailable: 20 more outbox rounds failed in the last 30 s"
+        )
+
+        proxy.restore()
+        for _ in range(200):  # until the pool has reconnected
+            await worker.run_round()
+            if any(r.name == "outbox.fault_log" for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+        [over] = [r for r in caplog.records if r.name == "outbox.fault_log"]
+        assert over.getMessage().startswith(
+            "database unavailable: outbox rounds work again after 30 s;"
+        )
+        assert len([r for r in caplog.records if r.name == "outbox.worker"]) == 2
 
 
 async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
@@ -124,11 +138,7 @@ async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
     clock = FakeClock(NOW)
     for n in range(300):
         chat = f"a:chat-{n}"
-        await store.enqueue_message(
-            OutboxMessage(
-                kind="notify", payload={}, dedupe_key=f"tell:{n}", not_before=NOW, lane=chat
-            )
-        )
+        await store.enqueue_message(tell(f"tell:{n}", chat))
     paced: list[int] = []
 
     async def at_the_limit(item: OutboxItem, _journal: SendJournal | None) -> None:
@@ -151,10 +161,6 @@ async def test_a_paced_backlog_never_holds_the_event_loop_from_the_turns(
         await running
     assert len(set(paced)) == 300
     assert most_between_turns == 1, f"{most_between_turns} items went by without a turn"
-
-
-def tell(key: str, lane: str) -> OutboxMessage:
-    return OutboxMessage(kind="notify", payload={}, dedupe_key=key, not_before=NOW, lane=lane)
 
 
 async def test_an_item_paced_for_a_moment_waits_aside_while_other_chats_go_first(
@@ -210,30 +216,25 @@ async def test_an_item_set_aside_survives_a_round_without_the_database(
     """The database away just when the item's time comes: it stays set aside and is sent
     once the database is back, not left to its lease (two minutes)."""
     clock = FakeClock(NOW)
-    url = await create_postgres_database()
-    with TcpProxy("127.0.0.1", urlsplit(url).port or 5432) as proxy:
-        store = await open_store(through(proxy, url), clock, timeout_seconds=2)
-        try:
-            await store.enqueue_message(tell("a1", "chat:a"))
-            sent: list[str] = []
+    async with store_behind_proxy(create_postgres_database, clock) as (store, proxy):
+        await store.enqueue_message(tell("a1", "chat:a"))
+        sent: list[str] = []
 
-            async def send(item: OutboxItem, _journal: SendJournal | None) -> None:
-                if not sent:
-                    sent.append("paced")
-                    raise Paced("chat:a", 0.05)
-                sent.append(item.dedupe_key)
+        async def send(item: OutboxItem, _journal: SendJournal | None) -> None:
+            if not sent:
+                sent.append("paced")
+                raise Paced("chat:a", 0.05)
+            sent.append(item.dedupe_key)
 
-            worker = OutboxWorker(store, {"notify": send}, clock)
-            assert await worker.run_round() == 1
-            proxy.cut()
-            await asyncio.sleep(0.06)  # its time has come
-            assert await worker.run_round() == 0
-            proxy.restore()
-            for _ in range(200):  # until the pool has reconnected
-                await worker.run_round()
-                if "a1" in sent:
-                    break
-                await asyncio.sleep(0.05)
-            assert sent == ["paced", "a1"]
-        finally:
-            await store.close()
+        worker = OutboxWorker(store, {"notify": send}, clock)
+        assert await worker.run_round() == 1
+        proxy.cut()
+        await asyncio.sleep(0.06)  # its time has come
+        assert await worker.run_round() == 0
+        proxy.restore()
+        for _ in range(200):  # until the pool has reconnected
+            await worker.run_round()
+            if "a1" in sent:
+                break
+            await asyncio.sleep(0.05)
+        assert sent == ["paced", "a1"]

@@ -28,48 +28,61 @@ _OUTBOX_COLUMNS = (
 )
 
 # An item is due when its time has come, nobody holds its lease, and nothing earlier in its
-# lane still waits to go out: an earlier item blocks once it is due or has been tried (a
-# retry waiting for its backoff), not while it is merely planned for later (a reminder).
-# So of each lane only its head can be due: the first pending item that is due or has been
-# tried. The heads are found by walking the lanes (one index seek per lane) rather than by
-# testing every pending item against the items before it: a busy channel paced to 7 sends/s
-# can have thousands waiting, and each claim would otherwise read them all.
-_DUE = """
-    SELECT id FROM outbox
-    WHERE id IN (
-        WITH RECURSIVE lanes (lane) AS (
-            SELECT (SELECT lane FROM outbox WHERE state = 'pending' AND lane IS NOT NULL
-                    ORDER BY lane LIMIT 1)
-            UNION ALL
-            SELECT (SELECT lane FROM outbox WHERE state = 'pending' AND lane > lanes.lane
-                    ORDER BY lane LIMIT 1)
-            FROM lanes WHERE lanes.lane IS NOT NULL
-        )
-        SELECT (SELECT head.id FROM outbox AS head
-                WHERE head.lane = lanes.lane AND head.state = 'pending'
-                  AND (head.attempts > 0 OR head.not_before <= ?)
-                ORDER BY head.id LIMIT 1)
-        FROM lanes WHERE lanes.lane IS NOT NULL
+# lane still waits to go out: an earlier item blocks once it is due, has been tried (a retry
+# waiting for its backoff) or is held (leased: being sent, or put back for its conversation's
+# pace), not while it is merely planned for later (a reminder). So of each lane only its head
+# can be due: the first pending item that is due, tried or held. The heads are found by
+# walking the lanes (one index seek per lane) rather than by testing every pending item
+# against the items before it: a busy channel paced to 7 sends/s can have thousands waiting,
+# and each claim would otherwise read them all. The walk of a lane stops at its first item
+# (but for reminders planned ahead of it): a paced channel's head is held (see defer), so
+# nothing behind it need be read, and nothing enqueued later overtakes it.
+_HEADS = """
+    WITH RECURSIVE lanes (lane) AS (
+        SELECT (SELECT lane FROM outbox WHERE state = 'pending' AND lane IS NOT NULL
+                ORDER BY lane LIMIT 1)
         UNION ALL
-        SELECT id FROM outbox WHERE lane IS NULL AND state = 'pending'
+        SELECT (SELECT lane FROM outbox WHERE state = 'pending' AND lane > lanes.lane
+                ORDER BY lane LIMIT 1)
+        FROM lanes WHERE lanes.lane IS NOT NULL
     )
-    AND state = 'pending' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)"""
-
-_CLAIM_TEMPLATE = f"""
+    SELECT (SELECT head.id FROM outbox AS head
+            WHERE head.lane = lanes.lane AND head.state = 'pending'
+              AND (head.attempts > 0 OR head.lease_until IS NOT NULL OR head.not_before <= ?)
+            ORDER BY head.id LIMIT 1)
+    FROM lanes WHERE lanes.lane IS NOT NULL
+    UNION ALL
+    SELECT id FROM outbox WHERE lane IS NULL AND state = 'pending'"""
+# The later of its time and its lease: the item is due once that has passed. One expression,
+# which no index serves, so that the due items are looked up from the heads: the items
+# waiting behind a paced head are due by their time alone, and a planner that read them by
+# time (PostgreSQL's did) would test every one of them against the heads.
+_DUE_TEMPLATE = """
+    SELECT id FROM outbox
+    WHERE {of_heads} AND state = 'pending'
+      AND {later}(not_before, COALESCE(lease_until, not_before)) <= ?"""
+_DUE: dict[Dialect, str] = {
+    "sqlite": _DUE_TEMPLATE.format(of_heads=f"id IN ({_HEADS})", later="max"),
+    # The heads gathered first (once), then looked up by key.
+    "postgresql": _DUE_TEMPLATE.format(of_heads=f"id = ANY(ARRAY({_HEADS}))", later="GREATEST"),
+}
+_CLAIM_TEMPLATE = """
         UPDATE outbox SET attempts = attempts + 1, lease_until = ?, updated_at = ?
         WHERE id IN (
-            {_DUE}
+            {due}
             ORDER BY not_before, id
             LIMIT ?
-            {{lock}}
+            {lock}
         )
-        RETURNING {_OUTBOX_COLUMNS}"""
+        RETURNING {columns}"""
 _CLAIM: dict[Dialect, str] = {
     # Inside the SQLite driver's serialized write transaction nobody else can claim meanwhile.
-    "sqlite": _CLAIM_TEMPLATE.format(lock=""),
+    "sqlite": _CLAIM_TEMPLATE.format(due=_DUE["sqlite"], lock="", columns=_OUTBOX_COLUMNS),
     # SKIP LOCKED: concurrent claimers on other connections pass over each other's rows
     # instead of waiting for them or claiming them twice.
-    "postgresql": _CLAIM_TEMPLATE.format(lock="FOR UPDATE SKIP LOCKED"),
+    "postgresql": _CLAIM_TEMPLATE.format(
+        due=_DUE["postgresql"], lock="FOR UPDATE SKIP LOCKED", columns=_OUTBOX_COLUMNS
+    ),
 }
 
 
@@ -180,7 +193,7 @@ class SqlOutbox(StoreBase):
         # that finds nothing makes the polls read first again. Nor when the caller knows
         # something is due.
         if not (self._claimed_any or expected):
-            due = await self._db.fetch_one(f"{_DUE} LIMIT 1", now, now, now)
+            due = await self._db.fetch_one(f"{_DUE[self._db.dialect]} LIMIT 1", now, now)
             if due is None:
                 return []
         # One statement, and not waiting for the disk: a claim lost to a power cut took
@@ -191,7 +204,6 @@ class SqlOutbox(StoreBase):
             _CLAIM[self._db.dialect],
             now + lease,
             self._clock.now(),
-            now,
             now,
             now,
             limit,
@@ -268,29 +280,21 @@ class SqlOutbox(StoreBase):
 
     async def defer(self, item_id: int, at: datetime) -> None:
         # Not durable: lost to a power cut, the item is merely tried (and paced) again sooner.
-        # The items behind it in its lane wait with it (none is moved earlier): with its
-        # attempt given back the item no longer holds its lane, so each of them would be
-        # claimed, and put back or sent before it, in turn.
+        # Its attempt is given back, and it is held until `at` (leased to nobody) so that it
+        # still heads its lane: the items behind it, and those enqueued later, wait for it
+        # without a write to each of them.
         at = as_utc(at)
         await self._db.write_alone(
             """
-            UPDATE outbox SET
-                not_before = CASE WHEN id = ? OR not_before < ? THEN ? ELSE not_before END,
-                lease_until = CASE WHEN id = ? THEN NULL ELSE lease_until END,
-                attempts = CASE WHEN id = ? AND attempts > 0 THEN attempts - 1 ELSE attempts END,
-                updated_at = ?
-            WHERE state = ?
-              AND (id = ? OR (id > ? AND lane = (SELECT lane FROM outbox WHERE id = ?)))""",
-            item_id,
+            UPDATE outbox SET not_before = ?, lease_until = ?,
+                              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+                              updated_at = ?
+            WHERE id = ? AND state = ?""",
             at,
             at,
-            item_id,
-            item_id,
             self._clock.now(),
+            item_id,
             OutboxState.PENDING.value,
-            item_id,
-            item_id,
-            item_id,
             durable=False,
         )
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from botbuilder.core import ConversationState, InvokeResponse, Middleware, TurnContext
@@ -52,18 +51,6 @@ MAX_REPLY_WAIT_SECONDS = 3.0
 # the HTTP response; a trace is for the emulator only).
 _NOT_SENT = frozenset({ActivityTypes.invoke_response, ActivityTypes.trace})
 
-# Set around the outbox's sends, which take their places before they start a turn.
-_ALREADY_PACED: ContextVar[bool] = ContextVar("already_paced", default=False)
-
-
-@contextlib.contextmanager
-def already_paced() -> Iterator[None]:
-    token = _ALREADY_PACED.set(True)
-    try:
-        yield
-    finally:
-        _ALREADY_PACED.reset(token)
-
 
 class ReplyPacing(Middleware):  # type: ignore[misc]
     def __init__(self, pacer: ConversationPacer) -> None:
@@ -80,7 +67,7 @@ class ReplyPacing(Middleware):  # type: ignore[misc]
         send: Callable[[], Awaitable[None]],
     ) -> None:
         conversation = context.activity.conversation
-        if not _ALREADY_PACED.get() and conversation is not None and conversation.id:
+        if conversation is not None and conversation.id:
             for activity in activities:
                 if activity.type in _NOT_SENT:
                     continue

@@ -42,7 +42,6 @@ from teams.middleware import (
     ReplyPacing,
     TenantGuard,
     TurnErrors,
-    already_paced,
 )
 from teams.pacing import ConversationPacer
 
@@ -357,13 +356,3 @@ async def test_replies_take_places_on_the_conversations_pacer(
     assert over.wait > MAX_REPLY_WAIT_SECONDS  # type: ignore[attr-defined]
     conversation = teams_message("x").conversation.id
     assert pacer.delay(conversation) > 59
-
-
-async def test_sends_already_paced_by_the_outbox_take_no_second_place() -> None:
-    pacer = ConversationPacer(limits=((1, 60.0),), clock=Monotonic())
-    made = adapter(Replies(1), ReplyPacing(pacer))
-    with already_paced():
-        await made.receive_activity(teams_message("outbox"))
-    assert pacer.delay(teams_message("x").conversation.id) == 0
-    await made.receive_activity(teams_message("person"))
-    assert pacer.delay(teams_message("x").conversation.id) > 59

@@ -23,7 +23,8 @@ from teams.pacing import ConversationPacer
 from teams.sending import CLIENT_ACTIVITY_ID, OutboxSender, TeamsSender
 
 from conftest import FakeClock
-from harness.fake_connector import FakeConnector
+from harness.fake_connector import FakeConnector, RecordedRequest
+from harness.ids import DEFAULT_BOT_ID
 from harness.outbox_steps import CARD, StepWorld, step_world
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -77,6 +78,34 @@ async def test_an_update_replaces_the_message_in_place(world: StepWorld) -> None
     _post, put = world.connector.requests
     assert put.method == "PUT" and put.path == f"/v3/conversations/{CHAT}/activities/{posted}"
     assert put.body["text"] == "Withdrawn." and put.body["id"] == posted
+
+
+async def test_the_outboxs_send_and_update_are_the_requests_a_proactive_turn_makes(
+    world: StepWorld,
+) -> None:
+    """The outbox posts straight to the connector client, not through a turn of the SDK's:
+    Teams gets the same requests either way (the reply goes to the turn's own fresh id)."""
+    where = {**world.reference(CHAT), "user": {"id": ANA.id}, "locale": "de-DE"}
+    through_a_turn = TeamsSender(world.sender.adapter, Settings().app_id)
+    posted = {}
+    for sender in (through_a_turn, world.sender):
+        posted[sender] = await sender.send(where, Card(CARD_CONTENT))
+        await sender.update(where, posted[sender], "Withdrawn.")
+    turn_post, turn_put, post, put = world.connector.requests
+
+    def shape(request: RecordedRequest, reply_to: str | None, posted: str) -> object:
+        body = {**request.body, "replyToId": reply_to and "<the turn's id>", "id": "<id>"}
+        path = request.path.replace(reply_to or "-", "<the turn's id>").replace(posted, "<id>")
+        return request.method, path, request.headers.get("Content-Type"), body
+
+    for turns, straight in ((turn_post, post), (turn_put, put)):
+        assert shape(straight, straight.body.get("replyToId"), posted[world.sender]) == shape(
+            turns, turns.body.get("replyToId"), posted[through_a_turn]
+        )
+    assert post.path.startswith(f"/v3/conversations/{CHAT}/activities/")
+    assert post.body["replyToId"] and post.body["replyToId"] != turn_post.body["replyToId"]
+    assert put.path == f"/v3/conversations/{CHAT}/activities/{posted[world.sender]}"
+    assert post.body["from"]["id"] == DEFAULT_BOT_ID and post.body["recipient"]["id"] == ANA.id
 
 
 async def test_a_throttled_send_is_retryable_after_what_teams_said(world: StepWorld) -> None:

@@ -10,10 +10,11 @@ Every run is bounded (a session count and a time limit) and warmed up; the table
 min/median/max turns/s and the median run's latencies, then every target MET or MISSED. Every
 process it started is stopped by its PID, whatever happens.
 
-    .venv/bin/python bench/run.py [--quick] [--handoffs 1000000] [--seconds 4] [--only insights]
+    .venv/bin/python bench/run.py [--quick] [--handoffs 1000000] [--seconds 4] [--only NAME]
 
 ``--quick`` (`make bench-quick`): the same scenarios and targets, shorter runs. ``--only
-insights`` measures the insights commands alone (no reference bots, no other scenario);
+insights`` measures the insights commands alone (no reference bots, no other scenario),
+``--only soak`` the memory soak alone;
 ``--postgres-handoffs`` seeds fewer handoffs on PostgreSQL.
 """
 
@@ -50,7 +51,13 @@ from bench.processes import (  # noqa: E402
     start_connector,
 )
 from bench.report import log, print_table, print_targets, progress  # noqa: E402
-from bench.scenarios import REQUESTERS, run_insights, run_ours, run_reference  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    REQUESTERS,
+    run_insights,
+    run_ours,
+    run_reference,
+    run_soak_alone,
+)
 from bench.seed import Layout  # noqa: E402
 
 from harness.ids import DEFAULT_CHANNEL_ID  # noqa: E402
@@ -63,7 +70,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--postgres-handoffs", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, help="time bound of each run")
     parser.add_argument("--soak-turns", type=int, help="turns of the memory soak")
-    parser.add_argument("--only", choices=["insights"], help="run this scenario alone")
+    parser.add_argument("--only", choices=["insights", "soak"], help="run this scenario alone")
     parser.add_argument(
         "--shared", action="store_true", help="no pinning: every process on every CPU"
     )
@@ -134,6 +141,8 @@ def measure_all(
         def run_bot(name: str, url: str, seeded: Layout, *, full: bool) -> tuple[Bot, Measured]:
             if args.only == "insights":
                 return run_insights(name, processes, connector, url, seeded, plan)
+            if args.only == "soak":
+                return run_soak_alone(name, processes, connector, url, seeded, plan)
             return run_ours(name, processes, connector, url, seeded, plan, full)
 
         if args.only is None:

@@ -361,6 +361,27 @@ def run_insights(
     return bot, Measured(name, rows, bot.startup_s, rss_mb(bot.process.pid, "VmHWM"))
 
 
+def run_soak_alone(
+    name: str,
+    processes: Processes,
+    connector: Connector,
+    database_url: str,
+    layout: Layout,
+    plan: Plan,
+) -> tuple[Bot, Measured]:
+    """`bench/run.py --only soak`: the memory soak alone, after everyone has met the bot once
+    (as `help`'s warm-up meets them in the whole run), for work on memory."""
+    bot = start_ours(processes, name, database_url, connector)
+    https = connector.url(tls=True)
+    bind_channel_and_requesters(bot, connector, https, layout)
+    load(bot.messages_url, help_sessions(https, PEOPLE), HELP_CONCURRENCY, 60)
+    regulars = [f"29:bench-user-{n}" for n in range(PEOPLE)]
+    measured = Measured(name, [], bot.startup_s)
+    measured.soak = run_soak(bot, layout, https, regulars, plan.soak_turns, plan.soak_seconds)
+    measured.peak_rss_mb = rss_mb(bot.process.pid, "VmHWM")
+    return bot, measured
+
+
 def run_reference(
     name: str, script: str, processes: Processes, connector: Connector, plan: Plan
 ) -> list[Row]:

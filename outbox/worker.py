@@ -84,6 +84,7 @@ class SendJournal:
         self._outbox = outbox
         self._clock = clock
         self._results = list(item.sent_steps)
+        self._sending = item.sending
         self._next = 0
         self.unwritten = False
         """A send succeeded but the database did not take its result (see `write`)."""
@@ -129,9 +130,11 @@ class SendJournal:
         began = self._clock.now().isoformat()
         marker = f"{client_activity_id}@{self._item.attempts}@{began}"
         await self._outbox.begin_send(self._item.id, marker)
+        self._sending = marker
 
     async def record(self, result: str) -> None:
         self._results.append(result)
+        self._sending = None
         try:
             await self._outbox.record_steps(self._item.id, self._results)
         except Exception:
@@ -145,7 +148,15 @@ class SendJournal:
 
     async def refused(self) -> None:
         """The service answered with an error: the begun send did not arrive."""
+        self._sending = None
         await self._outbox.record_steps(self._item.id, self._results)
+
+    def item_so_far(self) -> OutboxItem:
+        """The item as its sends so far left it: what an attempt without a claim in between
+        (the item set aside for its pace) starts from, so it sends none of them again."""
+        return self._item.model_copy(
+            update={"sent_steps": tuple(self._results), "sending": self._sending}
+        )
 
 
 class OutboxWorker:
@@ -248,7 +259,7 @@ class OutboxWorker:
             if error.retry_after <= SET_ASIDE_SECONDS and (
                 ready_at - claimed_at < self._lease.total_seconds() / 2
             ):
-                self._set_aside.add(item, ready_at, claimed_at)
+                self._set_aside.add(journal.item_so_far(), ready_at, claimed_at)
                 return
             at = self._clock.now() + timedelta(seconds=error.retry_after)
             await self._settle(lambda: self._outbox.defer(item.id, at))

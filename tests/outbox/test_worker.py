@@ -186,6 +186,35 @@ async def test_an_item_paced_for_a_moment_waits_aside_while_other_chats_go_first
     assert (counts["pending"], counts["done"]) == (0, 3)
 
 
+async def test_an_item_paced_between_its_sends_does_not_send_the_first_again(
+    store: SqlStore,
+) -> None:
+    """A text and then a card to one person, the card paced for a moment: set aside and tried
+    again, the item goes on from the card (it started over from the text)."""
+    await store.enqueue_message(tell("a1", "chat:a"))
+    sent: list[str] = []
+    paced: list[str] = []
+
+    async def text_then_card(item: OutboxItem, journal: SendJournal | None) -> None:
+        assert journal is not None
+        for message in ("text", "card"):
+            step, done = journal.next_step()
+            if done is not None:
+                continue
+            if message == "card" and not paced:
+                paced.append(message)
+                raise Paced("chat:a", 0.05)
+            await journal.begin(step)
+            sent.append(message)
+            await journal.record(f"activity-{message}")
+
+    worker = OutboxWorker(store, {"notify": text_then_card}, FakeClock(NOW))
+    await worker.drain()
+
+    assert sent == ["text", "card"]
+    assert (await store.outbox_counts())["done"] == 1
+
+
 async def test_a_stopping_worker_puts_what_it_set_aside_back_for_another_to_send(
     store: SqlStore,
 ) -> None:

@@ -7,12 +7,10 @@ partial index on SQLite, which otherwise walked all of a region's rows when it h
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from handoff.models import Handoff, Person
 from handoff.state_machine import Accept, apply, request_event
@@ -22,6 +20,7 @@ from storage.migrate import load_migrations
 from storage.sql_store import SqlStore
 
 from conftest import FakeClock
+from harness.query_plans import analyzed_plan, plan_nodes
 
 SHOWN = 25
 # Enough rows that PostgreSQL's planner, knowing them, would rather scan the table than walk an
@@ -61,12 +60,6 @@ async def _lead_took_thousands(
     return [row[0] for row in reversed(rows)]
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
 async def test_mine_of_people_with_thousands_of_handoffs_reads_only_what_it_shows(
     store: SqlStore, clock: FakeClock, a_handoff: Callable[..., Handoff], bo: Person
 ) -> None:
@@ -82,10 +75,8 @@ async def test_mine_of_people_with_thousands_of_handoffs_reads_only_what_it_show
 
         params = (person.id, SHOWN, person.id, person.id, SHOWN, SHOWN)
         if db.dialect == "postgresql":
-            [row] = await db.fetch_all("EXPLAIN (ANALYZE, FORMAT JSON) " + INVOLVING, *params)
-            plan = row["QUERY PLAN"]
-            root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-            scans = [node for node in _nodes(root) if node.get("Relation Name") == "handoffs"]
+            root = await analyzed_plan(store, INVOLVING, *params)
+            scans = [node for node in plan_nodes(root) if node.get("Relation Name") == "handoffs"]
             assert {node["Node Type"] for node in scans} == {"Index Scan"}, root
             assert {node["Index Name"] for node in scans} == {
                 "handoffs_mine_requested",

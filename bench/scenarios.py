@@ -352,9 +352,7 @@ def run_insights(
     plan: Plan,
 ) -> tuple[Bot, Measured]:
     """`bench/run.py --only insights`: the insights rows alone."""
-    bot = start_ours(processes, name, database_url, connector)
-    https = connector.url(tls=True)
-    bind_channel_and_requesters(bot, connector, https, layout)
+    bot, https = _started_and_bound(name, processes, connector, database_url, layout)
     rows = insights_rows(name, bot, connector, https, layout, plan)
     for row in rows:
         row.rss = max(row.rss, rss_mb(bot.process.pid, "VmHWM"))
@@ -371,15 +369,24 @@ def run_soak_alone(
 ) -> tuple[Bot, Measured]:
     """`bench/run.py --only soak`: the memory soak alone, after everyone has met the bot once
     (as `help`'s warm-up meets them in the whole run), for work on memory."""
-    bot = start_ours(processes, name, database_url, connector)
-    https = connector.url(tls=True)
-    bind_channel_and_requesters(bot, connector, https, layout)
+    bot, https = _started_and_bound(name, processes, connector, database_url, layout)
     load(bot.messages_url, help_sessions(https, PEOPLE), HELP_CONCURRENCY, 60)
     regulars = [f"29:bench-user-{n}" for n in range(PEOPLE)]
     measured = Measured(name, [], bot.startup_s)
     measured.soak = run_soak(bot, layout, https, regulars, plan.soak_turns, plan.soak_seconds)
     measured.peak_rss_mb = rss_mb(bot.process.pid, "VmHWM")
     return bot, measured
+
+
+def _started_and_bound(
+    name: str, processes: Processes, connector: Connector, database_url: str, layout: Layout
+) -> tuple[Bot, str]:
+    """Our bot started, its channel set up and the requesters met, for a scenario run alone;
+    with the connector's HTTPS address."""
+    bot = start_ours(processes, name, database_url, connector)
+    https = connector.url(tls=True)
+    bind_channel_and_requesters(bot, connector, https, layout)
+    return bot, https
 
 
 def run_reference(

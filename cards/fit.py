@@ -18,11 +18,12 @@ its first heading.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from i18n import _, ngettext
 
@@ -45,8 +46,9 @@ def default_summary() -> str:
 
 def utf16_bytes(value: Any) -> int:
     """The size Teams counts: the compact JSON in UTF-16."""
-    serialised = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return len(serialised.encode("utf-16-le"))
+    # orjson writes the compact form, unescaped, as json.dumps(..., ensure_ascii=False,
+    # separators=(",", ":")) does.
+    return len(orjson.dumps(value).decode().encode("utf-16-le"))
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ change that causes them, then claimed, sent and finished by the outbox workers o
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from handoff.models import as_utc
 from handoff.ports import Clock, OutboxItem, OutboxMessage, OutboxState
@@ -135,7 +136,7 @@ async def enqueue_all_in(
                 for message in batch
                 for value in (
                     message.kind,
-                    json.dumps(message.payload),
+                    orjson.dumps(message.payload).decode(),
                     message.dedupe_key,
                     OutboxState.PENDING.value,
                     message.not_before,
@@ -265,7 +266,7 @@ class SqlOutbox(StoreBase):
         await self._db.write_alone(
             "UPDATE outbox SET sent_steps = ?, sending = NULL, updated_at = ? "
             "WHERE id = ? AND state = ?",
-            json.dumps(list(steps)),
+            orjson.dumps(list(steps)).decode(),
             self._clock.now(),
             item_id,
             OutboxState.PENDING.value,
@@ -276,7 +277,7 @@ class SqlOutbox(StoreBase):
         rows = await self._db.fetch_all(
             "SELECT sent_steps FROM outbox WHERE lane = ? AND updated_at >= ?", lane, as_utc(since)
         )
-        return {step for row in rows for step in json.loads(row["sent_steps"] or "[]") if step}
+        return {step for row in rows for step in orjson.loads(row["sent_steps"] or "[]") if step}
 
     async def defer(self, item_id: int, at: datetime) -> None:
         # Not durable: lost to a power cut, the item is merely tried (and paced) again sooner.
@@ -380,14 +381,14 @@ def _outbox_item(row: Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         kind=row["kind"],
-        payload=json.loads(row["payload"]),
+        payload=orjson.loads(row["payload"]),
         dedupe_key=row["dedupe_key"],
         state=OutboxState(row["state"]),
         attempts=row["attempts"],
         not_before=row["not_before"],
         last_error=row["last_error"],
         lane=row["lane"],
-        sent_steps=tuple(json.loads(row["sent_steps"] or "[]")),
+        sent_steps=tuple(orjson.loads(row["sent_steps"] or "[]")),
         sending=row["sending"],
         turn_id=row["turn_id"],
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 import ssl
@@ -29,6 +28,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 import requests
 from botbuilder.schema import (
     Activity,
@@ -194,7 +194,7 @@ class ConnectorHttp:
                 raise SendFailed(
                     f"token service unreachable: {error}", status=None, retry_after=None
                 ) from error
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else orjson.dumps(body)
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         attempts = len(self._retry_delays) + 1 if method in _IDEMPOTENT else 1
@@ -227,7 +227,7 @@ class ConnectorHttp:
                 self._on_answer(answer.status)
                 raw = await answer.read()
                 try:
-                    payload = json.loads(raw) if raw else None
+                    payload = orjson.loads(raw) if raw else None
                 except ValueError:
                     if answer.status < 400:
                         return ConnectorRequestError("the Bot Connector's answer is not JSON")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cards.elements import card, heading, submit, text, text_input
 from cards.fit import CARD_LIMIT_BYTES, card_summary, default_summary, fit_card, utf16_bytes
 
@@ -68,3 +74,18 @@ def test_a_card_of_countless_small_parts_is_replaced_by_a_short_one() -> None:
     assert fitted.content["actions"] == BUTTONS
     assert "entities" not in fitted.content["msteams"], "no mention of what is left out"
     assert fitted.left_out == ("the card's details",)
+
+
+# What a card holds: texts (any character, emoji and line separators too), whole numbers,
+# flags, lists and objects of them.
+CARD_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(CARD_VALUES)
+def test_a_cards_size_is_its_compact_json_in_utf16(value: Any) -> None:
+    compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert utf16_bytes(value) == len(compact.encode("utf-16-le"))

@@ -163,7 +163,9 @@ class OutboxSender(TeamsSender):
         super().__init__(adapter, bot_app_id)
         self._pacer = pacer
         self._landed: LandedSends | None = None
-        self._connectors: Any = None
+        # Where a proactive turn gets its Bot Connector client (the pooled one).
+        identity = adapter.create_claims_identity(bot_app_id)
+        self._connectors = adapter.bot_framework_authentication.create_connector_factory(identity)
 
     def look_for_landed_sends(self, landed: LandedSends) -> None:
         """From now on a send in doubt is looked for through Graph before it is sent again
@@ -292,10 +294,6 @@ class OutboxSender(TeamsSender):
     async def _connector(self, service_url: str) -> Any:
         """The Bot Connector client a proactive turn gets for `service_url`."""
         try:
-            if self._connectors is None:
-                identity = self._adapter.create_claims_identity(self._bot_app_id)
-                auth = self._adapter.bot_framework_authentication
-                self._connectors = auth.create_connector_factory(identity)
             return await self._connectors.create(service_url, None)
         except Exception as error:
             raise _failure(error) from error

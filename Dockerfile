@@ -49,6 +49,7 @@ COPY --from=builder /opt/venv /opt/venv
 # The packages app.py imports (tests/ship/test_dockerfile.py checks this list against them).
 COPY app.py ./
 COPY application/ application/
+COPY caches/ caches/
 COPY cards/ cards/
 COPY config/ config/
 COPY dialogs/ dialogs/

@@ -50,7 +50,7 @@ class TeamMembership:
         )
         # Under the person id's digest (they decide who is the receiver named by e-mail); a
         # tuple of one or two: a frozenset that small takes 216 bytes, the tuple 48 to 56.
-        self._addresses: dict[bytes, tuple[str, ...]] = {}
+        self._addresses: dict[int, tuple[str, ...]] = {}
 
     def addresses(self, person: Person) -> frozenset[str]:
         """The person's addresses, lower-cased, as far as a membership look-up told them."""
@@ -70,9 +70,11 @@ class TeamMembership:
         if answer.member is not None:
             self._known.put((team_id, person.id), answer.member)
         if answer.member:
-            if len(self._addresses) >= _MAX_ADDRESSES:
-                self._addresses.clear()  # a bound on memory: the next look-ups fill it again
-            self._addresses[answer_key(person.id)] = tuple(
-                {a.strip().lower() for a in answer.addresses if a.strip()}
-            )
+            addresses = tuple({a.strip().lower() for a in answer.addresses if a.strip()})
+            if not addresses:
+                self._addresses.pop(answer_key(person.id), None)
+            else:
+                if len(self._addresses) >= _MAX_ADDRESSES:
+                    self._addresses.clear()  # a bound on memory: the next look-ups fill it again
+                self._addresses[answer_key(person.id)] = addresses
         return answer.member

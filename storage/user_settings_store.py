@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from caches.times_by_key import TimesByKey, key_of
 from handoff.models import AuditEntry
 from handoff.user_settings import UserSettings
 
@@ -28,38 +29,39 @@ class ChosenLanguages:
 
     def __init__(self, seconds: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
-        # When it was read, alone for the most, who chose no language (a tuple around it
-        # would take 56 bytes more a person), else with the language.
-        self._known: dict[int, float | tuple[str, float]] = {}
+        # When each person's choice was read (16 bytes a person), and the language of the few
+        # who chose one.
+        self._read_at = TimesByKey()
+        self._languages: dict[int, str] = {}
         self._sweep_above = self.SWEEP_ABOVE
 
     def get(self, user_id: str) -> tuple[bool, str | None]:
         """(known, language): known is False when it must be read again."""
-        found = self._known.get(hash(user_id))
-        if found is None:
+        key = key_of(user_id)
+        read_at = self._read_at.get(key)
+        if read_at is None or self._seconds() - read_at > self.MAX_AGE_SECONDS:
             return False, None
-        language, read_at = _unpacked(found)
-        if self._seconds() - read_at > self.MAX_AGE_SECONDS:
-            return False, None
-        return True, language
+        return True, self._languages.get(key)
 
     def put(self, user_id: str, language: str | None) -> None:
         now = self._seconds()
-        if len(self._known) >= self._sweep_above:
-            self._known = {
-                key: known
-                for key, known in self._known.items()
-                if now - _unpacked(known)[1] <= self.MAX_AGE_SECONDS
+        if len(self._read_at) >= self._sweep_above:
+            self._read_at.keep(lambda read_at: now - read_at <= self.MAX_AGE_SECONDS)
+            self._languages = {
+                key: chosen
+                for key, chosen in self._languages.items()
+                if self._read_at.get(key) is not None
             }
-            self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._known))
-        self._known[hash(user_id)] = float(now) if language is None else (language, now)
+            self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._read_at))
+        key = key_of(user_id)
+        self._read_at.put(key, now)
+        if language is None:
+            self._languages.pop(key, None)
+        else:
+            self._languages[key] = language
 
     def __len__(self) -> int:
-        return len(self._known)
-
-
-def _unpacked(known: float | tuple[str, float]) -> tuple[str | None, float]:
-    return (None, known) if isinstance(known, float) else known
+        return len(self._read_at)
 
 
 class SqlUserSettingsStore(StoreBase):

@@ -25,6 +25,7 @@ from msrest.exceptions import ClientRequestError
 from application.request import Card, Conversation, FileCard, Request, Said
 from application.team_membership import AskRoster, RosterAnswer, TeamMembership
 from application.transfers import ActionResult
+from caches.times_by_key import TimesByKey, key_of
 from cards.elements import CARD_CONTENT_TYPE, Json
 from cards.fit import FittedCard, fit_card
 from handoff.models import Person
@@ -180,30 +181,30 @@ class StoredAddresses:
     only when it is new or changed (or an hour old: ``updated_at`` says which of a person's
     chats is the newest), not on every turn. Lost on restart, which costs one write.
 
-    A key is remembered by its hash: ~100 bytes a conversation, where the key itself kept
-    ~1.2 KB of the activity's strings alive. Two keys of one hash (odds of about one in
-    10^11 among 20,000 kept at once) would skip a write until the hourly refresh. Those
-    stored over an hour ago are swept out whenever twice as many are kept as after the last
-    sweep."""
+    A key is remembered by its hash: 16 bytes a conversation (caches.times_by_key), where the
+    key itself kept ~1.2 KB of the activity's strings alive. Two keys of one hash (odds of
+    about one in 10^11 among 20,000 kept at once) would skip a write until the hourly refresh.
+    Those stored over an hour ago are swept out whenever twice as many are kept as after the
+    last sweep."""
 
     REFRESH_AFTER = timedelta(hours=1)
     SWEEP_ABOVE = 1024
 
     def __init__(self) -> None:
-        self._stored: dict[int, float] = {}
+        self._stored = TimesByKey()
         self._sweep_above = self.SWEEP_ABOVE
         self._refresh_after = self.REFRESH_AFTER.total_seconds()
 
     def is_news(self, key: tuple[Any, ...], now: datetime) -> bool:
-        stored_at = self._stored.get(hash(key))
+        stored_at = self._stored.get(key_of(key))
         return stored_at is None or now.timestamp() - stored_at >= self._refresh_after
 
     def stored(self, key: tuple[Any, ...], now: datetime) -> None:
         at = now.timestamp()
         if len(self._stored) >= self._sweep_above:
-            self._stored = {k: t for k, t in self._stored.items() if at - t < self._refresh_after}
+            self._stored.keep(lambda stored_at: at - stored_at < self._refresh_after)
             self._sweep_above = max(self.SWEEP_ABOVE, 2 * len(self._stored))
-        self._stored[hash(key)] = at
+        self._stored.put(key_of(key), at)
 
     def __len__(self) -> int:
         return len(self._stored)

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = (
     "app.py",
     "application",
+    "caches",
     "cards",
     "config",
     "dialogs",
@@ -24,7 +25,17 @@ PRODUCT = (
     "storage",
     "teams",
 )
-OURS = {"app", "application", "cards", "config", "dialogs", "graph", "handoff", "outbox"} | {
+OURS = {
+    "app",
+    "application",
+    "caches",
+    "cards",
+    "config",
+    "dialogs",
+    "graph",
+    "handoff",
+    "outbox",
+} | {
     "i18n",
     "storage",
     "teams",
@@ -41,6 +52,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "handoff": (OURS - {"handoff", "i18n"}) | BOT_FRAMEWORK | IO_LIBRARIES,
     # The words in every language: below everything, so the domain's own messages can use it.
     "i18n": (OURS - {"i18n"}) | BOT_FRAMEWORK | IO_LIBRARIES,
+    # The process's compact memory of recent things: as low, for every layer to use.
+    "caches": (OURS - {"caches"}) | BOT_FRAMEWORK | IO_LIBRARIES,
     "cards": EDGE | {"application", "outbox", "storage", "graph", "config"} | BOT_FRAMEWORK,
     "config": EDGE | {"application", "outbox", "storage", "graph", "cards"} | BOT_FRAMEWORK,
     "graph": EDGE | {"application", "outbox", "storage", "cards", "config"} | BOT_FRAMEWORK,

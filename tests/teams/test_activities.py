@@ -88,7 +88,7 @@ def test_remembering_a_conversation_keeps_none_of_its_activity() -> None:
         tracemalloc.stop()
     last = Activity().deserialize(json.loads(bodies[-1]))
     assert not stored.is_news(address_key(last), NOW + timedelta(minutes=1))
-    assert kept / len(bodies) < 300, f"{kept / len(bodies):.0f} bytes a conversation"
+    assert kept / len(bodies) < 120, f"{kept / len(bodies):.0f} bytes a conversation"
 
 
 ROOT = Path(__file__).resolve().parents[2]

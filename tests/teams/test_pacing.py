@@ -6,8 +6,10 @@ import tracemalloc
 from collections.abc import Callable
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from teams.pacing import MARGIN_SECONDS, ConversationPacer
+from teams.pacing import BOT_CONNECTOR_LIMITS, MARGIN_SECONDS, MINUTE, ConversationPacer
 
 
 def bytes_kept(work: Callable[[], None]) -> int:
@@ -100,8 +102,8 @@ def test_a_conversation_costs_little_and_is_forgotten_an_hour_after_its_last_sen
             pacer.reserve(chat)
 
     kept = bytes_kept(one_send_each)
-    # One send a conversation, as most have: a float, not an array (about 150 bytes).
-    assert kept / len(chats) < 100, f"{kept / len(chats):.0f} bytes a conversation"
+    # One send a conversation, as most have: 16 bytes under its key (in a dict, about 130).
+    assert kept / len(chats) < 24, f"{kept / len(chats):.0f} bytes a conversation"
     assert pacer.delay(chats[0]) == 0
     for _ in range(6):
         pacer.record(chats[0])
@@ -127,3 +129,59 @@ def test_a_limit_of_one_send_holds_from_the_first_send() -> None:
     assert pacer.delay("chat") == pytest.approx(54.0), "three in a minute: the first must leave"
     ticks.now += 3600.0
     assert pacer.delay("chat") == 0
+
+
+def exact_slot(sent: list[float], now: float, limits: tuple[tuple[int, float], ...]) -> float:
+    """The earliest place every send kept exactly allows (as the pacer kept them all)."""
+    slot = now
+    for count, seconds in limits:
+        within = sorted(t for t in sent if t > now - seconds)
+        if len(within) >= count:
+            slot = max(slot, within[-count] + seconds)
+    return slot
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.3, 1.0, 59.0]) | st.floats(0, 240), st.just("a"))
+        | st.tuples(st.floats(0, 2), st.just("b")),
+        min_size=1,
+        max_size=100,
+    )
+)
+@example([(0.0, "a")] * 12)
+@example([(0.0, "a")] * 10 + [(660.0, "a")] + [(0.0, "a")] * 10)
+def test_a_long_window_counted_by_the_minute_waits_at_most_a_minute_longer(
+    steps: list[tuple[float, str]],
+) -> None:
+    # An hour-like window (10 sends in 10 minutes) beside an exact one (2 a second).
+    limits = ((2, 1.0), (10, 600.0))
+    ticks = Ticks()
+    pacer = ConversationPacer(limits=limits, clock=ticks, margin=0.0)
+    sent: dict[str, list[float]] = {"a": [], "b": []}
+    for gap, chat in steps:
+        ticks.now += gap
+        exact = exact_slot(sent[chat], ticks.now, limits)
+        slot = ticks.now + pacer.reserve(chat)
+        assert exact <= slot <= exact + MINUTE, "never sooner than Teams allows"
+        if slot - exact > 1e-9:
+            assert len([t for t in sent[chat] if t > ticks.now - 600.0 - MINUTE]) >= 10
+        sent[chat].append(slot)
+
+
+def test_a_conversation_at_its_hours_limit_keeps_under_a_kilobyte() -> None:
+    ticks = Ticks()
+    pacer = ConversationPacer(clock=ticks)
+    waited = [False]
+
+    def an_hour_at_the_limit() -> None:
+        for _ in range(1800):
+            waited[0] |= pacer.reserve("19:channel") > 0
+            ticks.now += 2.0
+
+    kept = bytes_kept(an_hour_at_the_limit)
+    assert kept < 1024, f"{kept} bytes for 1,800 sends (each kept: 14 KB)"
+    assert not waited[0], "one send every two seconds: within every limit"
+    assert pacer.delay("19:channel") > 0, "the hour's 1,800 are out: the next waits"
+    hour = BOT_CONNECTOR_LIMITS[-1][1] + MARGIN_SECONDS
+    assert pacer.delay("19:channel") <= hour - 1800 * 2.0 + 2.0 + MINUTE

@@ -4,9 +4,9 @@ What the process remembers per person or conversation (when an address was store
 language read, a send made, an answer given) is one time each, for thousands of people. In a
 dict, each entry took about 130 bytes: the key's int object (36), the time's float (24) and
 the dict's own slot and spare room. A shift change's new people made that most of the bot's
-growth in memory. Here a look-up is a binary search in C over the keys (about a microsecond
-at 20,000 entries) and a new key moves the ones after it (a few microseconds); a key met
-again changes its time in place.
+growth in memory. Here a look-up is a binary search in C over the keys (half a microsecond
+at 20,000 entries, a dict's 0.04) and a new key moves the ones after it (4 microseconds); a
+key met again changes its time in place.
 
 preshed's map (made for pre-hashed 64-bit keys) was measured too: about 40 bytes an entry,
 but its and cymem's libraries added 1.4 MB to the process's memory at import."""

@@ -25,23 +25,8 @@ PRODUCT = (
     "storage",
     "teams",
 )
-OURS = {
-    "app",
-    "application",
-    "caches",
-    "cards",
-    "config",
-    "dialogs",
-    "graph",
-    "handoff",
-    "outbox",
-} | {
-    "i18n",
-    "storage",
-    "teams",
-    "manifest",
-    "playground",
-}
+# Our top-level modules, as an import names them.
+OURS = {name.removesuffix(".py") for name in PRODUCT}
 BOT_FRAMEWORK = {"botbuilder", "botframework", "msrest"}
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "asyncpg", "msal", "requests", "yaml", "sqlite3"}
 EDGE = {"app", "teams", "dialogs", "playground"}

@@ -36,7 +36,7 @@ MINUTE = 60.0
 
 
 class _Sends:
-    """A conversation's sends since the hour began, when it has had more than one: the times
+    """A conversation's sends of the last hour, when it has had more than one: the times
     within the exact windows, sorted; the older ones counted in a ring of minutes."""
 
     __slots__ = ("minute", "per_minute", "recent")

@@ -57,7 +57,8 @@ class ConversationPacer:
         if not limits or any(count < 1 or seconds <= 0 for count, seconds in limits):
             raise ValueError(f"limits must be (sends >= 1, seconds > 0) pairs, got {limits!r}")
         windows = [(count, seconds + margin) for count, seconds in limits]
-        self._limits = windows
+        # A conversation's one send fills a window only where the limit is one send.
+        self._one_send = max((s for c, s in windows if c == 1), default=None)
         self._exact = [(c, s) for c, s in windows if s <= EXACT_SECONDS]
         self._by_minute = [(c, s) for c, s in windows if s > EXACT_SECONDS]
         self._horizon = max(seconds for _, seconds in windows)
@@ -117,10 +118,9 @@ class ConversationPacer:
         sends = self._sent.get(key)
         if sends is None:
             first = self._sent_once.get(key)
-            if first is None or first <= now - self._horizon:
+            if first is None or self._one_send is None:
                 return now
-            # One send: it fills a window only where the limit is one send.
-            return max([now] + [first + seconds for count, seconds in self._limits if count == 1])
+            return max(now, first + self._one_send)
         self._fold(sends, now)
         recent = sends.recent
         slot = now
@@ -157,7 +157,7 @@ class ConversationPacer:
         start = now - seconds
         minutes = range(sends.minute - ring + 1, sends.minute + 1)
         kept = [(m, per_minute[m % ring]) for m in minutes if (m + 1) * MINUTE > start]
-        excess = sum(sends for _, sends in kept) + len(recent) - count + 1
+        excess = sum(sent for _, sent in kept) + len(recent) - count + 1
         if excess <= 0:
             return now
         for minute, sent in kept:
